@@ -1,0 +1,51 @@
+// Bootstrap: the validated start-up settings of one proxy process (flags + environment).
+
+import type { LogLevel } from "../common/logger.js";
+
+export interface DownstreamLimits {
+  /** 60 KiB: Envoy's default max_request_headers_kb. */
+  maxRequestHeadersKb: number;
+  /** 100: Envoy's default max_headers_count. */
+  maxHeadersCount: number;
+  /**
+   * 10 000 ms to receive a complete request head, measured from the first byte (slowloris guard;
+   * Envoy leaves request_headers_timeout off by default, its edge best practice is 10 s).
+   */
+  requestHeadersTimeoutMs: number;
+  /** 3 600 000 ms: Envoy's default downstream idle_timeout (1 h) for keep-alive connections. */
+  idleTimeoutMs: number;
+}
+
+export interface Bootstrap {
+  /** Files or folders of Istio YAML, in the order given. */
+  configPaths: string[];
+  /** Worker threads (data path). */
+  workers: number;
+  adminAddress: string;
+  /** 15000: Istio's ProxyAdminPort. 0 = pick a free port. */
+  adminPort: number;
+  /** The proxy's own namespace (--namespace, else $POD_NAMESPACE, else "default"). */
+  namespace: string;
+  /** The proxy's own workload labels (sourceLabels matching, Sidecar workloadSelector). */
+  proxyLabels: Record<string, string>;
+  /** Istio's DNS domain suffix: cluster.local. */
+  domainSuffix: string;
+  /**
+   * The default outbound listener (Istio's HTTP-proxy-style listener: every visible service on
+   * every HTTP port) when no Sidecar egress without a port says otherwise. null = none.
+   */
+  outbound: { address: string; port: number } | null;
+  /** 5 000 ms: Istio's terminationDrainDuration default. */
+  drainTimeoutMs: number;
+  limits: DownstreamLimits;
+  logLevel: LogLevel;
+  /** Watch config files and reload on change (SIGHUP always reloads). */
+  watch: boolean;
+}
+
+export const defaultLimits: DownstreamLimits = {
+  maxRequestHeadersKb: 60,
+  maxHeadersCount: 100,
+  requestHeadersTimeoutMs: 10_000,
+  idleTimeoutMs: 3_600_000,
+};

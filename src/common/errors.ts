@@ -1,0 +1,51 @@
+// The one catalog of error codes. Deep code throws ProxyError with a stable `code`; callers compare
+// `err.code`, never `instanceof` (classes differ across worker threads). `localReply` in
+// src/http/local-reply.ts is the one place that turns a code into a response and a response flag.
+
+export const ErrorCode = {
+  // Downstream (client) side
+  BadRequest: "BAD_REQUEST",
+  HeaderTooLarge: "HEADER_TOO_LARGE",
+  TooManyHeaders: "TOO_MANY_HEADERS",
+  RequestHeaderTimeout: "REQUEST_HEADER_TIMEOUT",
+  DownstreamReset: "DOWNSTREAM_RESET",
+  // Routing
+  NoRoute: "NO_ROUTE",
+  NoCluster: "NO_CLUSTER",
+  NoHealthyUpstream: "NO_HEALTHY_UPSTREAM",
+  // Upstream
+  UpstreamConnectFailure: "UPSTREAM_CONNECT_FAILURE",
+  UpstreamConnectTimeout: "UPSTREAM_CONNECT_TIMEOUT",
+  UpstreamReset: "UPSTREAM_RESET",
+  UpstreamProtocolError: "UPSTREAM_PROTOCOL_ERROR",
+  UpstreamTimeout: "UPSTREAM_TIMEOUT",
+  UpstreamOverflow: "UPSTREAM_OVERFLOW",
+  // Config
+  ConfigInvalid: "CONFIG_INVALID",
+  ConfigUnreadable: "CONFIG_UNREADABLE",
+  // CLI
+  Usage: "USAGE",
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class ProxyError extends Error {
+  readonly code: ErrorCodeValue;
+  /** Envoy's transport failure reason / detail, e.g. `delayed connect error: 111`. */
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCodeValue, message: string, detail?: string) {
+    super(message);
+    this.name = "ProxyError";
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isProxyError(e: unknown): e is ProxyError {
+  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" && (e as Error).name === "ProxyError";
+}
+
+export function hasCode(e: unknown, code: ErrorCodeValue): boolean {
+  return isProxyError(e) && e.code === code;
+}

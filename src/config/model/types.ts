@@ -1,0 +1,265 @@
+// The Envoy-shaped configuration model the data path sees: listeners, route configurations,
+// clusters with their endpoints. Istio YAML translates into it; xDS will decode into it.
+// Plain JSON-serialisable data only (it crosses worker_threads via postMessage).
+
+/** One immutable, versioned configuration. */
+export interface Snapshot {
+  /** Monotonic version string, e.g. "2026-11-22T05:00:00.000Z/3". */
+  version: string;
+  listeners: Listener[];
+  /** Route configurations by name (Envoy RDS names: "9080", "inbound|8080||", …). */
+  routeConfigs: Record<string, RouteConfiguration>;
+  /** Clusters by name (`outbound|9080|v1|reviews.shop.svc.cluster.local`, `inbound|8080||`, …). */
+  clusters: Record<string, Cluster>;
+}
+
+export type TrafficDirection = "INBOUND" | "OUTBOUND";
+
+export interface Listener {
+  /** Envoy-style name: `0.0.0.0_9080`, `127.0.0.1_15001`, … */
+  name: string;
+  address: string;
+  port: number;
+  trafficDirection: TrafficDirection;
+  /** HTTP connection manager config for this listener. */
+  http: HttpConnectionManager;
+}
+
+export interface HttpConnectionManager {
+  /** Envoy stat_prefix, e.g. `outbound_0.0.0.0_9080`. */
+  statPrefix: string;
+  /** Name of the route configuration in `Snapshot.routeConfigs`. */
+  routeConfigName: string;
+}
+
+export interface RouteConfiguration {
+  name: string;
+  virtualHosts: VirtualHost[];
+}
+
+export interface VirtualHost {
+  /** e.g. `reviews.shop.svc.cluster.local:9080`, `allow_any`, `inbound|http|8080`. */
+  name: string;
+  /** Envoy domain forms: exact `a.b`, `a.b:9080`, wildcard `*.b`, `*`. Lower-case. */
+  domains: string[];
+  routes: Route[];
+}
+
+/** One Envoy route: exactly one match (Istio expands each `match[]` block into its own route). */
+export interface Route {
+  /** Istio rule `name` when given, else `default` or generated. Shows in access logs. */
+  name: string;
+  match: RouteMatch;
+  /** Exactly one of route / redirect / directResponse is set. */
+  route?: RouteAction;
+  redirect?: RedirectAction;
+  directResponse?: DirectResponseAction;
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+  /** Where the rule came from, for config_dump readers (`shop/reviews-vs http[0] match[1]`). */
+  source?: string;
+}
+
+export interface StringMatcher {
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  contains?: string;
+  /** RE2 syntax, matched against the whole value (Envoy safe_regex full-match semantics). */
+  safeRegex?: string;
+  ignoreCase?: boolean;
+}
+
+export interface RouteMatch {
+  /** Path matching on the path without query string. Exactly one of these (none = match all). */
+  prefix?: string;
+  path?: string;
+  safeRegex?: string;
+  /** Default true. Istio `ignoreUriCase` sets false. */
+  caseSensitive: boolean;
+  /**
+   * Header matchers, AND'd. Pseudo-headers `:method`, `:authority`, `:scheme`, `:path` are
+   * matched like Envoy does (authority includes the port when the client sent one).
+   */
+  headers: HeaderMatcher[];
+  queryParameters: QueryParameterMatcher[];
+}
+
+export interface HeaderMatcher {
+  /** Lower-case header name or pseudo-header. */
+  name: string;
+  /** Absent with presentMatch also absent = presence match. */
+  stringMatch?: StringMatcher;
+  /** true: header must be present (any value); false: header must be absent. */
+  presentMatch?: boolean;
+  /** Invert the result (Istio `withoutHeaders`). */
+  invertMatch?: boolean;
+}
+
+export interface QueryParameterMatcher {
+  name: string;
+  /** Absent = presence match. */
+  stringMatch?: StringMatcher;
+  presentMatch?: boolean;
+}
+
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+}
+
+export interface RouteAction {
+  /** Single destination (no weights). Exactly one of cluster / weightedClusters. */
+  cluster?: string;
+  weightedClusters?: WeightedCluster[];
+  /** Replace the matched path prefix (Istio `rewrite.uri` with a prefix/exact match). */
+  prefixRewrite?: string;
+  /** Istio `rewrite.uriRegexRewrite`: RE2 pattern, substitution with \1 style groups. */
+  regexRewrite?: { pattern: string; substitution: string };
+  /** Istio `rewrite.authority`. */
+  hostRewriteLiteral?: string;
+}
+
+export type RedirectResponseCode = 301 | 302 | 303 | 307 | 308;
+
+export interface RedirectAction {
+  schemeRedirect?: string;
+  hostRedirect?: string;
+  portRedirect?: number;
+  /** Replace the whole path (Istio `redirect.uri`). */
+  pathRedirect?: string;
+  /** Replace only the matched prefix (Istio `redirect.uri` when the match was a prefix). */
+  prefixRewrite?: string;
+  /** FROM_PROTOCOL_DEFAULT: 80/443 from the scheme; FROM_REQUEST_PORT: the request's port. */
+  derivePort?: "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
+  responseCode: RedirectResponseCode;
+}
+
+export interface DirectResponseAction {
+  status: number;
+  body?: string;
+}
+
+export interface HeaderValueOption {
+  key: string;
+  value: string;
+  /** Istio `set` → OVERWRITE_IF_EXISTS_OR_ADD; `add` → APPEND_IF_EXISTS_OR_ADD. */
+  appendAction: "APPEND_IF_EXISTS_OR_ADD" | "OVERWRITE_IF_EXISTS_OR_ADD";
+}
+
+export type ClusterType = "STATIC" | "STRICT_DNS" | "EDS" | "ORIGINAL_DST";
+
+export interface Cluster {
+  name: string;
+  type: ClusterType;
+  /** Envoy/Istio default: LEAST_REQUEST. */
+  lbPolicy: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV" | "CLUSTER_PROVIDED";
+  /** 10 000 ms: Istio's default connect timeout (meshConfig connectTimeout). */
+  connectTimeoutMs: number;
+  /** Close pooled upstream connections idle this long. */
+  idleTimeoutMs: number;
+  loadAssignment: ClusterLoadAssignment;
+  /** The service this cluster fronts, for stats/access log (`reviews.shop.svc.cluster.local`). */
+  serviceHost?: string;
+  /** Subset name or "" when none. */
+  subset?: string;
+  /**
+   * The DestinationRule traffic policy that applies to this cluster (already merged with
+   * Istio's precedence: port-level over top-level, subset over parent). Parsed and validated,
+   * kept as data; resilience features act on it.
+   */
+  trafficPolicy?: TrafficPolicy;
+}
+
+export interface ClusterLoadAssignment {
+  endpoints: LocalityLbEndpoints[];
+}
+
+export interface Locality {
+  region?: string;
+  zone?: string;
+  subZone?: string;
+}
+
+export interface LocalityLbEndpoints {
+  locality: Locality;
+  priority: number;
+  /** Sum of endpoint weights unless explicitly set. */
+  loadBalancingWeight?: number;
+  lbEndpoints: LbEndpoint[];
+}
+
+export interface LbEndpoint {
+  /** IP address, or a DNS name for STRICT_DNS clusters. */
+  address: string;
+  port: number;
+  /** Default 1. */
+  weight: number;
+  labels: Record<string, string>;
+  healthStatus: "HEALTHY" | "UNHEALTHY" | "DRAINING";
+}
+
+// ---- DestinationRule traffic policy, Istio-shaped (durations in ms) ----
+
+export interface TrafficPolicy {
+  loadBalancer?: LoadBalancerSettings;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetection;
+  /** TLS settings are accepted and kept for the security issue. */
+  tls?: Record<string, unknown>;
+}
+
+export interface LoadBalancerSettings {
+  simple?: "UNSPECIFIED" | "LEAST_CONN" | "RANDOM" | "PASSTHROUGH" | "ROUND_ROBIN" | "LEAST_REQUEST";
+  consistentHash?: {
+    httpHeaderName?: string;
+    httpCookie?: { name: string; path?: string; ttlMs?: number };
+    useSourceIp?: boolean;
+    httpQueryParameterName?: string;
+    ringHash?: { minimumRingSize?: number };
+    maglev?: { tableSize?: number };
+    minimumRingSize?: number;
+  };
+  localityLbSetting?: {
+    enabled?: boolean;
+    distribute?: { from: string; to: Record<string, number> }[];
+    failover?: { from: string; to: string }[];
+    failoverPriority?: string[];
+  };
+  warmupDurationMs?: number;
+}
+
+export interface ConnectionPoolSettings {
+  tcp?: {
+    maxConnections?: number;
+    connectTimeoutMs?: number;
+    tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
+    maxConnectionDurationMs?: number;
+  };
+  http?: {
+    http1MaxPendingRequests?: number;
+    http2MaxRequests?: number;
+    maxRequestsPerConnection?: number;
+    maxRetries?: number;
+    idleTimeoutMs?: number;
+    h2UpgradePolicy?: string;
+    useClientProtocol?: boolean;
+  };
+}
+
+export interface OutlierDetection {
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  consecutiveLocalOriginFailures?: number;
+  splitExternalLocalOriginErrors?: boolean;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
+}
