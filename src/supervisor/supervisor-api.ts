@@ -1,0 +1,22 @@
+// The supervisor's public face: what the CLI and the admin server see of a running proxy.
+
+import type { Snapshot } from "../config/model/types.js";
+
+export interface AdminState {
+  /** True once every listener of the current snapshot is bound in every worker. */
+  isReady(): boolean;
+  /** The current snapshot (the Envoy-shaped model) plus bootstrap facts, for /config_dump. */
+  configDump(): { bootstrap: unknown; snapshot: Snapshot | null; lastReloadError: string | null };
+}
+
+export interface Supervisor {
+  readonly admin: AdminState;
+  /** Resolves once every worker has bound every listener of the first snapshot. */
+  readonly ready: Promise<void>;
+  /** Re-read config sources; a bad config is refused (logged) and the old one keeps serving. */
+  reload(reason: string): Promise<{ ok: boolean; errors: string[] }>;
+  /** Stop accepting, finish in-flight requests within the drain timeout, stop workers. */
+  drain(): Promise<void>;
+  /** Resolves with the exit code when the supervisor has stopped (after drain or a fatal error). */
+  readonly exited: Promise<number>;
+}
