@@ -49,3 +49,14 @@ export const defaultLimits: DownstreamLimits = {
   requestHeadersTimeoutMs: 10_000,
   idleTimeoutMs: 3_600_000,
 };
+
+/** 15000: Istio's ProxyAdminPort. */
+export const defaultAdminPort = 15000;
+/** Loopback only: the admin API can reload and dump config, never expose it by default. */
+export const defaultAdminAddress = "127.0.0.1";
+/** cluster.local: Istio's default DNS domain suffix. */
+export const defaultDomainSuffix = "cluster.local";
+/** 127.0.0.1:15001: Istio's outbound capture port (VirtualOutbound). */
+export const defaultOutbound: { address: string; port: number } = { address: "127.0.0.1", port: 15001 };
+/** 5 000 ms: Istio's terminationDrainDuration default. */
+export const defaultDrainTimeoutMs = 5_000;

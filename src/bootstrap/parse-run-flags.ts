@@ -1,0 +1,128 @@
+// `outrigger run` flags + environment → a validated Bootstrap. The flag tables here are the single
+// source of the run/validate/config-dump help texts (see src/cli/*-command.ts).
+
+import {
+  defaultAdminAddress,
+  defaultAdminPort,
+  defaultDomainSuffix,
+  defaultDrainTimeoutMs,
+  defaultLimits,
+  defaultOutbound,
+} from "./bootstrap.js";
+import type { Bootstrap } from "./bootstrap.js";
+import { formatDuration } from "./duration.js";
+import { flagValue, parseFlags, usageError } from "./flag-parser.js";
+import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
+import { addressFlag, durationFlag, formatAddress, intFlag, labelsFlag, logLevelFlag, portFlag } from "./flag-values.js";
+
+export interface RunFlagContext {
+  env: Readonly<Record<string, string | undefined>>;
+  /** CPUs available to this process (see cpu-count.ts); only called when --workers is absent. */
+  cpuCount: () => number;
+}
+
+/** 256: far above any useful worker count; catches typos like --workers 10000. */
+const maxWorkers = 256;
+
+export const configFlag: FlagSpec = { name: "config", value: "<file|dir>", repeatable: true, required: true, help: "Istio YAML file or folder (folders are read recursively, *.yaml/*.yml)" };
+export const namespaceFlag: FlagSpec = { name: "namespace", value: "<ns>", default: "$POD_NAMESPACE, else default", help: "the proxy's own namespace" };
+export const labelsFlagSpec: FlagSpec = { name: "labels", value: "<k=v,k2=v2>", default: "none", help: "the proxy's own workload labels (sourceLabels, Sidecar workloadSelector)" };
+export const outboundFlag: FlagSpec = { name: "outbound", value: "<host:port|off>", default: formatAddress(defaultOutbound), help: "the default outbound listener (every service on every HTTP port); off = none" };
+
+/** Flags that shape translation, shared by run, validate and config-dump. */
+export const translationFlags: FlagSpec[] = [configFlag, namespaceFlag, labelsFlagSpec, outboundFlag];
+
+export const workersFlag: FlagSpec = { name: "workers", value: "<n>", default: "the CPUs this process may use, cgroup quota included", help: `worker threads serving traffic, 1..${maxWorkers}` };
+export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
+export const adminAddressFlag: FlagSpec = { name: "admin-address", value: "<ip>", default: defaultAdminAddress, help: "admin API address" };
+export const logLevelFlagSpec: FlagSpec = { name: "log-level", value: "<level>", default: "info", help: "debug, info, warn, error or off" };
+
+export const runFlags: FlagSpec[] = [
+  ...translationFlags,
+  workersFlag,
+  adminPortFlag,
+  adminAddressFlag,
+  { name: "drain-timeout", value: "<duration>", default: formatDuration(defaultDrainTimeoutMs), help: "on SIGTERM/SIGINT, time given to in-flight requests" },
+  { name: "max-request-headers-kb", value: "<kb>", default: String(defaultLimits.maxRequestHeadersKb), help: "largest request head accepted, in KiB (1..8192)" },
+  { name: "max-headers-count", value: "<n>", default: String(defaultLimits.maxHeadersCount), help: "most request headers accepted" },
+  { name: "request-headers-timeout", value: "<duration>", default: formatDuration(defaultLimits.requestHeadersTimeoutMs), help: "time to receive a complete request head; 0 = off" },
+  { name: "idle-timeout", value: "<duration>", default: formatDuration(defaultLimits.idleTimeoutMs), help: "close idle downstream keep-alive connections after this; 0 = off" },
+  logLevelFlagSpec,
+  { name: "no-watch", help: "do not reload when config files change (SIGHUP still reloads)" },
+];
+
+export const runCommandSpec: CommandSpec = {
+  name: "run",
+  usage: "outrigger run --config <file|dir> [--config <file|dir> ...] [flags]",
+  description: [
+    "Run the proxy: translate the Istio YAML, start the workers and the admin API.",
+    "SIGHUP reloads the config (a bad config is refused and the old one keeps serving);",
+    "SIGTERM/SIGINT drain in-flight requests, then exit; a second SIGINT exits at once.",
+  ].join("\n"),
+  flags: runFlags,
+};
+
+/** Bootstrap from `outrigger run` arguments; undefined when help was asked for. */
+export function parseRunFlags(argv: readonly string[], ctx: RunFlagContext): Bootstrap | undefined {
+  const parsed = parseFlags(runCommandSpec, argv);
+  if (parsed.help) return undefined;
+  return bootstrapFromFlags(parsed, ctx);
+}
+
+export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bootstrap {
+  const v = (name: string): string | undefined => flagValue(parsed, name);
+  const num = (name: string, min: number, max: number, dflt: number): number => {
+    const t = v(name);
+    return t === undefined ? dflt : intFlag(name, t, min, max);
+  };
+  const dur = (name: string, dflt: number): number => {
+    const t = v(name);
+    return t === undefined ? dflt : durationFlag(name, t);
+  };
+  const workersText = v("workers");
+  const adminPort = v("admin-port");
+  const logLevel = v("log-level");
+  const bootstrap: Omit<Bootstrap, keyof TranslationSettings> = {
+    workers: workersText === undefined ? Math.min(maxWorkers, Math.max(1, ctx.cpuCount())) : intFlag("workers", workersText, 1, maxWorkers),
+    adminAddress: v("admin-address") ?? defaultAdminAddress,
+    adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
+    drainTimeoutMs: dur("drain-timeout", defaultDrainTimeoutMs),
+    limits: {
+      // 8192 KiB: Envoy's upper bound for max_request_headers_kb.
+      maxRequestHeadersKb: num("max-request-headers-kb", 1, 8192, defaultLimits.maxRequestHeadersKb),
+      maxHeadersCount: num("max-headers-count", 1, 10_000, defaultLimits.maxHeadersCount),
+      requestHeadersTimeoutMs: dur("request-headers-timeout", defaultLimits.requestHeadersTimeoutMs),
+      idleTimeoutMs: dur("idle-timeout", defaultLimits.idleTimeoutMs),
+    },
+    logLevel: logLevel === undefined ? "info" : logLevelFlag("log-level", logLevel),
+    watch: !parsed.switches.has("no-watch"),
+  };
+  // Translation flags last, so a bad --workers is reported even when --config is also missing.
+  return { ...translationFromFlags(parsed, ctx.env), ...bootstrap };
+}
+
+export interface TranslationSettings {
+  configPaths: string[];
+  namespace: string;
+  proxyLabels: Record<string, string>;
+  domainSuffix: string;
+  outbound: { address: string; port: number } | null;
+}
+
+/** The translation-shaping part of a bootstrap (--config, --namespace, --labels, --outbound). */
+export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<string, string | undefined>>): TranslationSettings {
+  const configPaths = parsed.values.get("config") ?? [];
+  const ns = flagValue(parsed, "namespace");
+  const envNs = env["POD_NAMESPACE"];
+  const labels = flagValue(parsed, "labels");
+  const outbound = flagValue(parsed, "outbound");
+  const settings: TranslationSettings = {
+    configPaths,
+    namespace: ns ?? (envNs !== undefined && envNs !== "" ? envNs : "default"),
+    proxyLabels: labels === undefined ? {} : labelsFlag("labels", labels),
+    domainSuffix: defaultDomainSuffix,
+    outbound: outbound === undefined ? { ...defaultOutbound } : addressFlag("outbound", outbound),
+  };
+  if (configPaths.length === 0) throw usageError("--config is required (an Istio YAML file or folder)");
+  return settings;
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { defaultLimits } from "../../../src/bootstrap/bootstrap.js";
+import { parseFlags, renderHelp } from "../../../src/bootstrap/flag-parser.js";
+import type { CommandSpec } from "../../../src/bootstrap/flag-parser.js";
+import { parseRunFlags, runCommandSpec } from "../../../src/bootstrap/parse-run-flags.js";
+import { ErrorCode } from "../../../src/common/errors.js";
+
+const ctx = { env: {}, cpuCount: () => 3 };
+const parse = (argv: string[], env: Record<string, string> = {}) => parseRunFlags(argv, { ...ctx, env });
+
+function usage(argv: string[]): string {
+  try {
+    parse(argv);
+  } catch (e) {
+    expect((e as { code: string }).code).toBe(ErrorCode.Usage);
+    return (e as Error).message;
+  }
+  throw new Error("expected a usage error");
+}
+
+describe("parseRunFlags", () => {
+  it("defaults", () => {
+    expect(parse(["--config", "a.yaml"])).toEqual({
+      configPaths: ["a.yaml"],
+      namespace: "default",
+      proxyLabels: {},
+      domainSuffix: "cluster.local",
+      outbound: { address: "127.0.0.1", port: 15001 },
+      workers: 3,
+      adminAddress: "127.0.0.1",
+      adminPort: 15000,
+      drainTimeoutMs: 5_000,
+      limits: defaultLimits,
+      logLevel: "info",
+      watch: true,
+    });
+  });
+
+  it("every flag, in both --flag value and --flag=value forms", () => {
+    const b = parse([
+      "--config", "a.yaml", "--config=dir/",
+      "--workers=4",
+      "--admin-port", "0",
+      "--admin-address=0.0.0.0",
+      "--namespace", "shop",
+      "--labels", "app=reviews,version=v2",
+      "--outbound=127.0.0.1:16001",
+      "--drain-timeout", "30s",
+      "--max-request-headers-kb", "96",
+      "--max-headers-count=200",
+      "--request-headers-timeout", "0",
+      "--idle-timeout", "5m",
+      "--log-level", "debug",
+      "--no-watch",
+    ]);
+    expect(b).toEqual({
+      configPaths: ["a.yaml", "dir/"],
+      namespace: "shop",
+      proxyLabels: { app: "reviews", version: "v2" },
+      domainSuffix: "cluster.local",
+      outbound: { address: "127.0.0.1", port: 16001 },
+      workers: 4,
+      adminAddress: "0.0.0.0",
+      adminPort: 0,
+      drainTimeoutMs: 30_000,
+      limits: { maxRequestHeadersKb: 96, maxHeadersCount: 200, requestHeadersTimeoutMs: 0, idleTimeoutMs: 300_000 },
+      logLevel: "debug",
+      watch: false,
+    });
+  });
+
+  it("namespace: flag, else $POD_NAMESPACE, else default", () => {
+    expect(parse(["--config", "a"], { POD_NAMESPACE: "bookinfo" })?.namespace).toBe("bookinfo");
+    expect(parse(["--config", "a", "--namespace", "x"], { POD_NAMESPACE: "bookinfo" })?.namespace).toBe("x");
+    expect(parse(["--config", "a"], { POD_NAMESPACE: "" })?.namespace).toBe("default");
+  });
+
+  it("--outbound off and IPv6", () => {
+    expect(parse(["--config", "a", "--outbound", "off"])?.outbound).toBeNull();
+    expect(parse(["--config", "a", "--outbound", "[::1]:15001"])?.outbound).toEqual({ address: "::1", port: 15001 });
+  });
+
+  it("workers default follows the CPU count, at least 1", () => {
+    expect(parseRunFlags(["--config", "a"], { env: {}, cpuCount: () => 0 })?.workers).toBe(1);
+  });
+
+  it("help returns undefined, even next to bad flags", () => {
+    expect(parse(["--help"])).toBeUndefined();
+    expect(parse(["--bogus", "-h"])).toBeUndefined();
+  });
+
+  it.each([
+    [[], /--config is required/],
+    [["--config"], /flag --config needs a value/],
+    [["--config="], /flag --config needs a value/],
+    [["--config", "--workers", "2"], /flag --config needs a value/],
+    [["--config", "a", "--workers", "abc"], /--workers: expected an integer, got "abc"/],
+    [["--config", "a", "--workers", "0"], /--workers: 0 is out of range 1..256/],
+    [["--config", "a", "--admin-port", "70000"], /--admin-port: 70000 is out of range 0..65535/],
+    [["--config", "a", "--drain-timeout", "5"], /--drain-timeout: expected a duration/],
+    [["--config", "a", "--idle-timeout", "soon"], /--idle-timeout: expected a duration/],
+    [["--config", "a", "--max-request-headers-kb", "9000"], /--max-request-headers-kb: 9000 is out of range/],
+    [["--config", "a", "--max-headers-count", "-1"], /flag --max-headers-count needs a value/],
+    [["--config", "a", "--labels", "app"], /--labels: expected key=value pairs/],
+    [["--config", "a", "--outbound", "15001"], /--outbound: expected host:port or off/],
+    [["--config", "a", "--log-level", "loud"], /--log-level: expected one of debug, info, warn, error, off/],
+    [["--config", "a", "--bogus"], /unknown flag --bogus/],
+    [["--config", "a", "-x"], /unknown flag -x/],
+    [["--config", "a", "extra"], /unexpected argument "extra"/],
+    [["--config", "a", "--no-watch=true"], /flag --no-watch takes no value/],
+    [["--config", "a", "--workers", "2", "--workers", "3"], /flag --workers given more than once/],
+  ])("%j → usage error %s", (argv, re) => {
+    expect(usage(argv)).toMatch(re);
+  });
+  it("a bad number is reported even when --config is missing too", () => {
+    expect(usage(["--workers", "x"])).toMatch(/--workers/);
+  });
+});
+
+describe("renderHelp", () => {
+  it("run help lists every flag with its default", () => {
+    const help = renderHelp(runCommandSpec);
+    for (const f of runCommandSpec.flags) {
+      const line = help.split("\n").find((l) => l.trimStart().startsWith(`--${f.name}`));
+      expect(line, f.name).toBeDefined();
+      if (f.default !== undefined) expect(line).toContain(`default: ${f.default}`);
+    }
+    expect(help).toContain("-h, --help");
+    expect(help).toMatch(/--config <file\|dir>.*repeatable; required/);
+    expect(help).toContain("default: 15000");
+    expect(help).toContain("default: 127.0.0.1:15001");
+  });
+
+  it("a spec drives the parser: switches, repeatables", () => {
+    const spec: CommandSpec = { name: "t", usage: "t", description: "d", flags: [{ name: "a", value: "<x>", repeatable: true, help: "" }, { name: "s", help: "" }] };
+    const p = parseFlags(spec, ["--a", "1", "--s", "--a=2"]);
+    expect(p.values.get("a")).toEqual(["1", "2"]);
+    expect(p.switches.has("s")).toBe(true);
+  });
+});
