@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { dispatchAdmin, startAdminServer } from "../../../src/admin/admin-server.js";
+import type { AdminServer } from "../../../src/admin/admin-server.js";
+import { createLogger } from "../../../src/common/logger.js";
+import type { AdminState } from "../../../src/supervisor/supervisor-api.js";
+
+const log = createLogger("off");
+
+function fakeState() {
+  let ready = false;
+  const state: AdminState = {
+    isReady: () => ready,
+    configDump: () => ({ bootstrap: { adminPort: 0 }, snapshot: { version: "v1", listeners: [], routeConfigs: {}, clusters: {} }, lastReloadError: null }),
+  };
+  return { state, setReady: (r: boolean) => (ready = r) };
+}
+
+let server: AdminServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(opts: { draining?: () => boolean } = {}) {
+  const f = fakeState();
+  server = await startAdminServer({ port: 0, state: f.state, log, isDraining: opts.draining });
+  const url = (p: string) => `http://127.0.0.1:${server!.port}${p}`;
+  return { ...f, url };
+}
+
+describe("admin server", () => {
+  it("/ready: 503 INITIALIZING until ready, then 200 LIVE", async () => {
+    const { url, setReady } = await start();
+    let r = await fetch(url("/ready"));
+    expect(r.status).toBe(503);
+    expect(await r.text()).toBe("INITIALIZING\n");
+    setReady(true);
+    r = await fetch(url("/ready"));
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("LIVE\n");
+    expect(r.headers.get("content-type")).toMatch(/^text\/plain/);
+  });
+
+  it("/ready: 503 DRAINING once a drain began", async () => {
+    let draining = false;
+    const { url, setReady } = await start({ draining: () => draining });
+    setReady(true);
+    draining = true;
+    const r = await fetch(url("/ready"));
+    expect(r.status).toBe(503);
+    expect(await r.text()).toBe("DRAINING\n");
+  });
+
+  it("/config_dump: pretty JSON of the state", async () => {
+    const { url } = await start();
+    const r = await fetch(url("/config_dump?include_eds"));
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    const text = await r.text();
+    expect(text).toContain('\n  "snapshot": {');
+    expect(JSON.parse(text)).toEqual({ bootstrap: { adminPort: 0 }, snapshot: { version: "v1", listeners: [], routeConfigs: {}, clusters: {} }, lastReloadError: null });
+  });
+
+  it("/ lists the endpoints", async () => {
+    const { url } = await start();
+    const r = await fetch(url("/"));
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(text).toContain("/ready");
+    expect(text).toContain("/config_dump");
+  });
+
+  it("unknown path → 404, wrong method → 405 with allow", async () => {
+    const { url } = await start();
+    const nf = await fetch(url("/nope"));
+    expect(nf.status).toBe(404);
+    const na = await fetch(url("/ready"), { method: "POST", body: "x" });
+    expect(na.status).toBe(405);
+    expect(na.headers.get("allow")).toBe("GET, HEAD");
+    expect((await fetch(url("/config_dump"), { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("HEAD on a GET endpoint answers without a body", async () => {
+    const { url, setReady } = await start();
+    setReady(true);
+    const r = await fetch(url("/ready"), { method: "HEAD" });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("");
+  });
+
+  it("binds 127.0.0.1 by default and reports a taken port clearly", async () => {
+    const { state } = fakeState();
+    server = await startAdminServer({ port: 0, state, log });
+    await expect(startAdminServer({ port: server.port, state, log })).rejects.toThrow(`admin API cannot listen on 127.0.0.1:${server.port}: address already in use`);
+  });
+
+  it("extra routes join the table; a throwing handler is a 500", async () => {
+    const routes = [
+      { path: "/quitquitquit", method: "POST" as const, help: "exit", handle: () => ({ status: 200, body: "OK\n" }) },
+      { path: "/boom", method: "GET" as const, help: "fails", handle: () => { throw new Error("kaput"); } },
+    ];
+    expect((await dispatchAdmin(routes, { method: "POST", path: "/quitquitquit", query: new URLSearchParams() })).status).toBe(200);
+    expect((await dispatchAdmin(routes, { method: "GET", path: "/quitquitquit", query: new URLSearchParams() })).status).toBe(405);
+    const { state } = fakeState();
+    server = await startAdminServer({ port: 0, state, log, routes });
+    const r = await fetch(`http://127.0.0.1:${server.port}/boom`);
+    expect(r.status).toBe(500);
+    expect(await r.text()).toContain("kaput");
+  });
+});
