@@ -1,0 +1,42 @@
+// `outrigger config-dump`: the translated snapshot as JSON, shaped like the admin `/config_dump`,
+// without starting anything.
+
+import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
+import type { CommandSpec } from "../bootstrap/flag-parser.js";
+import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-flags.js";
+import type { Command } from "./command.js";
+import { reportProblems, translateConfig } from "./translate-config.js";
+
+export const configDumpCommandSpec: CommandSpec = {
+  name: "config-dump",
+  usage: "outrigger config-dump --config <file|dir> [--config <file|dir> ...] [flags]",
+  description: [
+    "Print the translated configuration as JSON, as the admin /config_dump would show it",
+    "({bootstrap, snapshot, lastReloadError}), without starting anything.",
+    "Config errors are printed on stderr as `file:line: path: message`; exit 1.",
+  ].join("\n"),
+  flags: translationFlags,
+};
+
+export const configDumpCommand: Command = {
+  spec: configDumpCommandSpec,
+  summary: "print the translated configuration as JSON",
+  async run(argv, ctx) {
+    const parsed = parseFlags(configDumpCommandSpec, argv);
+    if (parsed.help) {
+      ctx.stdout(renderHelp(configDumpCommandSpec));
+      return 0;
+    }
+    const bootstrap = bootstrapFromFlags(parsed, ctx);
+    const t = await translateConfig(ctx, bootstrap.configPaths, {
+      namespace: bootstrap.namespace,
+      proxyLabels: bootstrap.proxyLabels,
+      domainSuffix: bootstrap.domainSuffix,
+      defaultOutbound: bootstrap.outbound,
+    });
+    reportProblems(ctx, t);
+    if (t.errors.length > 0 || t.result === undefined) return 1;
+    ctx.stdout(JSON.stringify({ bootstrap, snapshot: t.result.snapshot, lastReloadError: null }, null, 2) + "\n");
+    return 0;
+  },
+};

@@ -1,0 +1,126 @@
+// `outrigger run`: start the supervisor and the admin API, wire signals (SIGHUP reload, SIGTERM /
+// SIGINT drain, second SIGINT exits at once) and resolve with the exit code.
+
+import { stat } from "node:fs/promises";
+import { startAdminServer } from "../admin/admin-server.js";
+import type { AdminServer } from "../admin/admin-server.js";
+import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import { renderHelp } from "../bootstrap/flag-parser.js";
+import { formatAddress } from "../bootstrap/flag-values.js";
+import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
+import { createLogger } from "../common/logger.js";
+import type { Logger } from "../common/logger.js";
+import type { Supervisor } from "../supervisor/supervisor-api.js";
+import type { CliContext } from "./cli-context.js";
+import type { Command } from "./command.js";
+import { ExitCode } from "./command.js";
+import { plural } from "./translate-config.js";
+
+/** 130: the shell's code for "killed by SIGINT", used when a second SIGINT cuts the drain short. */
+const interruptedExitCode = 130;
+
+export const runCommand: Command = {
+  spec: runCommandSpec,
+  summary: "run the proxy",
+  async run(argv, ctx) {
+    const bootstrap = parseRunFlags(argv, ctx);
+    if (bootstrap === undefined) {
+      ctx.stdout(renderHelp(runCommandSpec));
+      return ExitCode.Ok;
+    }
+    return runProxy(bootstrap, ctx, "run");
+  },
+};
+
+export interface RunHooks {
+  /** Called once the proxy is ready (after the start-up line). */
+  onReady?(info: { supervisor: Supervisor; admin: AdminServer; log: Logger }): void;
+}
+
+/** Start, serve until a signal or a fatal error, stop. Shared by `run` and `demo`. */
+export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: string, hooks: RunHooks = {}): Promise<number> {
+  for (const p of bootstrap.configPaths) {
+    try {
+      await stat(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      ctx.stderr(`outrigger ${command}: config path ${code === "ENOENT" ? "not found" : `unreadable (${code ?? "error"})`}: ${p}\n`);
+      return ExitCode.Failure;
+    }
+  }
+  const log = createLogger(bootstrap.logLevel, "outrigger", (line) => ctx.stderr(line + "\n"));
+
+  let supervisor: Supervisor;
+  try {
+    supervisor = await ctx.deps.startSupervisor(bootstrap, log);
+  } catch (e) {
+    ctx.stderr(`outrigger ${command}: cannot start: ${(e as Error).message}\n`);
+    return ExitCode.Failure;
+  }
+
+  let draining = false;
+  let admin: AdminServer;
+  try {
+    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state: supervisor.admin, log: log.child("admin"), isDraining: () => draining });
+  } catch (e) {
+    ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+    await supervisor.drain();
+    await supervisor.exited;
+    return ExitCode.Failure;
+  }
+
+  let interrupt: (code: number) => void = () => {};
+  const interrupted = new Promise<number>((resolve) => (interrupt = resolve));
+  const startDrain = (signal: string): void => {
+    if (draining) return;
+    draining = true;
+    log.info(`${signal}: draining (up to ${bootstrap.drainTimeoutMs} ms)`);
+    supervisor.drain().catch((e: unknown) => log.error(`drain failed: ${(e as Error).message}`));
+  };
+  const onHup = (): void => {
+    log.info("SIGHUP: reloading config");
+    supervisor.reload("SIGHUP").then(
+      (r) => (r.ok ? log.info("reload (SIGHUP): ok") : log.error(`reload (SIGHUP) refused: ${plural(r.errors.length, "error")}; the previous config keeps serving`)),
+      (e: unknown) => log.error(`reload (SIGHUP) failed: ${(e as Error).message}`),
+    );
+  };
+  const onTerm = (): void => startDrain("SIGTERM");
+  const onInt = (): void => {
+    if (!draining) return startDrain("SIGINT");
+    log.warn("second SIGINT: exiting without waiting for the drain");
+    interrupt(interruptedExitCode);
+  };
+  ctx.signals.on("SIGHUP", onHup);
+  ctx.signals.on("SIGTERM", onTerm);
+  ctx.signals.on("SIGINT", onInt);
+
+  try {
+    const first = await Promise.race([
+      supervisor.ready.then(() => "ready" as const, (e: unknown) => e as Error),
+      supervisor.exited.then(() => "exited" as const),
+      interrupted.then(() => "interrupted" as const),
+    ]);
+    if (first === "ready") {
+      ctx.stdout(startupLine(bootstrap, supervisor, admin.port));
+      hooks.onReady?.({ supervisor, admin, log });
+    } else if (first instanceof Error) {
+      ctx.stderr(`outrigger ${command}: cannot start: ${first.message}\n`);
+      startDrain("start-up failure");
+    }
+    const code = await Promise.race([supervisor.exited, interrupted]);
+    return first instanceof Error && code === 0 ? ExitCode.Failure : code;
+  } finally {
+    ctx.signals.off("SIGHUP", onHup);
+    ctx.signals.off("SIGTERM", onTerm);
+    ctx.signals.off("SIGINT", onInt);
+    await admin.close();
+  }
+}
+
+/** `outrigger ready: listeners …; admin http://…/; N workers` — the one line an operator looks for. */
+export function startupLine(bootstrap: Bootstrap, supervisor: Supervisor, adminPort: number): string {
+  const snapshot = supervisor.admin.configDump().snapshot;
+  const listeners = (snapshot?.listeners ?? []).map((l) => `${formatAddress(l)} (${l.trafficDirection.toLowerCase()})`);
+  const adminUrl = `http://${formatAddress({ address: bootstrap.adminAddress, port: adminPort })}/`;
+  return `outrigger ready: listeners ${listeners.length > 0 ? listeners.join(", ") : "none"}; admin ${adminUrl}; ${plural(bootstrap.workers, "worker")}\n`;
+}
