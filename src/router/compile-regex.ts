@@ -1,0 +1,20 @@
+// compileRegex: the one place RE2 patterns are compiled, so every caller gets RE2 semantics
+// (linear time, no backtracking: a hostile pattern or input cannot stall a worker) and a clear
+// error naming the config field when a pattern slips past validation.
+
+import { RE2JS } from "re2js";
+
+export type Regex = RE2JS;
+
+/**
+ * Compile an RE2 pattern. `where` names the config field for the error message, e.g.
+ * `route "r1": match.safeRegex`. Throws Error on a pattern RE2 rejects.
+ */
+export function compileRegex(pattern: string, where: string, ignoreCase = false): Regex {
+  try {
+    return RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(`${where}: invalid RE2 regex ${JSON.stringify(pattern)}: ${msg}`);
+  }
+}

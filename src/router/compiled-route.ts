@@ -1,0 +1,64 @@
+// CompiledRoute: one model Route with its match conditions turned into predicates and its
+// actions into ready helpers (cluster picker, rewrite, redirect). It is what RouteTable.match
+// returns, so a match allocates nothing.
+
+import type { Route } from "../config/model/types.js";
+import { compileHeaderMatcher, type ContextPredicate } from "./header-matcher.js";
+import type { MatchContext } from "./match-context.js";
+import { compilePathMatcher, type PathPredicate } from "./path-matcher.js";
+import { PathRewrite } from "./path-rewrite.js";
+import { compileQueryParameterMatcher } from "./query-parameter-matcher.js";
+import { Redirect } from "./redirect.js";
+import { WeightedClusterPicker } from "./weighted-cluster-picker.js";
+
+/** The result of a route match. */
+export interface MatchedRoute {
+  /** The model route (actions, header mutations, name). */
+  readonly route: Route;
+  /** Name of the virtual host the route belongs to. */
+  readonly virtualHostName: string;
+  /** Set when the route forwards to weightedClusters. */
+  readonly clusterPicker: WeightedClusterPicker | undefined;
+  /** Set when the route action rewrites the path and/or host. */
+  readonly rewrite: PathRewrite | undefined;
+  /** Set when the route is a redirect. */
+  readonly redirect: Redirect | undefined;
+}
+
+export class CompiledRoute implements MatchedRoute {
+  readonly route: Route;
+  readonly virtualHostName: string;
+  readonly clusterPicker: WeightedClusterPicker | undefined;
+  readonly rewrite: PathRewrite | undefined;
+  readonly redirect: Redirect | undefined;
+  private readonly path: PathPredicate;
+  private readonly headers: readonly ContextPredicate[];
+  private readonly queries: readonly ContextPredicate[];
+
+  /** `where` prefixes compile errors, e.g. `route configuration "80": virtual host "a": route "r" [0]`. */
+  constructor(route: Route, virtualHostName: string, where: string) {
+    this.route = route;
+    this.virtualHostName = virtualHostName;
+    const m = route.match;
+    this.path = compilePathMatcher(m, `${where}: match`);
+    this.headers = (m.headers ?? []).map((h, i) => compileHeaderMatcher(h, `${where}: match.headers[${i}]`));
+    this.queries = (m.queryParameters ?? []).map((q, i) =>
+      compileQueryParameterMatcher(q, `${where}: match.queryParameters[${i}]`),
+    );
+    const action = route.route;
+    this.clusterPicker =
+      action?.weightedClusters !== undefined ? WeightedClusterPicker.create(action.weightedClusters) : undefined;
+    this.rewrite = action !== undefined ? PathRewrite.compile(action, m, `${where}: route`) : undefined;
+    this.redirect = route.redirect !== undefined ? Redirect.compile(route.redirect, m) : undefined;
+  }
+
+  /** Path first (cheapest, most selective), then headers, then query parameters; all AND'd. */
+  matches(ctx: MatchContext): boolean {
+    if (!this.path(ctx.pathOnly())) return false;
+    const hs = this.headers;
+    for (let i = 0; i < hs.length; i++) if (!hs[i]!(ctx)) return false;
+    const qs = this.queries;
+    for (let i = 0; i < qs.length; i++) if (!qs[i]!(ctx)) return false;
+    return true;
+  }
+}
