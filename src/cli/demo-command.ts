@@ -29,17 +29,16 @@ export const demoCommandSpec: CommandSpec = {
 
 export function demoInstructions(adminPort: number): string {
   const admin = `http://127.0.0.1:${adminPort}`;
-  return [
-    "",
-    "Try:",
-    "  curl -H 'Host: reviews:9080' http://127.0.0.1:9080/                      # weighted routes to reviews",
-    "  curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/ # header match → reviews v2",
-    "  curl -i -H 'Host: reviews:9080' http://127.0.0.1:9080/old/x              # redirect",
-    "  curl http://127.0.0.1:15080/                                              # inbound to productpage",
-    `  curl ${admin}/config_dump                                     # what the proxy runs`,
-    `  curl ${admin}/ready`,
-    "",
-  ].join("\n");
+  const tries: Array<[string, string]> = [
+    ["curl -H 'Host: reviews:9080' http://127.0.0.1:9080/", "outbound to reviews (weighted subsets)"],
+    ["curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/", "header match: jason's route"],
+    ["curl -i -H 'Host: reviews:9080' http://127.0.0.1:9080/old/x", "a redirect"],
+    ["curl http://127.0.0.1:15080/", "inbound to productpage"],
+    [`curl ${admin}/config_dump`, "the configuration the proxy runs"],
+    [`curl ${admin}/ready`, "readiness, as Envoy reports it"],
+  ];
+  const width = Math.max(...tries.map(([c]) => c.length)) + 2;
+  return ["", "Try:", ...tries.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`), "", "Ctrl-C drains and exits.", ""].join("\n");
 }
 
 export const demoCommand: Command = {
