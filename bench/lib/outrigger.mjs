@@ -1,0 +1,85 @@
+// Outrigger under test: writes its Istio YAML config and starts `bin/outrigger.js run`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const UPSTREAM_HOST = 'upstream.bench.svc.cluster.local';
+export const NAMESPACE = 'bench';
+
+/**
+ * A ServiceEntry whose service port equals the Sidecar egress port (proxyPort), so the route
+ * exists on that listener; the endpoint's named port maps to the real upstream.
+ */
+export function writeConfig(dir, { proxyPort, upstreamPort }) {
+  mkdirSync(dir, { recursive: true });
+  const yaml = `# Written by bench/lib/outrigger.mjs
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: bench-upstream
+  namespace: ${NAMESPACE}
+spec:
+  hosts:
+    - ${UPSTREAM_HOST}
+  location: MESH_INTERNAL
+  ports:
+    - number: ${proxyPort}
+      name: http
+      protocol: HTTP
+  resolution: STATIC
+  endpoints:
+    - address: 127.0.0.1
+      ports:
+        http: ${upstreamPort}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: default
+  namespace: ${NAMESPACE}
+spec:
+  egress:
+    - port:
+        number: ${proxyPort}
+        name: http
+        protocol: HTTP
+      bind: 127.0.0.1
+      hosts:
+        - "./*"
+`;
+  writeFileSync(path.join(dir, 'bench.yaml'), yaml);
+  return dir;
+}
+
+/** The reason Outrigger cannot be run at all, or undefined. */
+export function unavailableReason(repoRoot) {
+  const cli = path.join(repoRoot, 'bin', 'outrigger.js');
+  if (!existsSync(cli)) return 'bin/outrigger.js does not exist yet';
+  return undefined;
+}
+
+/**
+ * bin/outrigger.js runs the compiled dist/, so compile src/ first (the tree is being edited in
+ * parallel; a failing type check still emits). Returns a warning or undefined.
+ */
+export function build(repoRoot) {
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const res = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+  if (res.status === 0) return undefined;
+  const first = `${res.stdout}${res.stderr}${res.error?.message ?? ''}`.trim().split('\n').slice(0, 2).join(' | ');
+  return `build reported errors (using whatever dist/ it emitted): ${first}`;
+}
+
+/** node arguments for `outrigger run`; profileDir adds --cpu-prof (main thread and each worker thread). */
+export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profileDir }) {
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  return [
+    ...prof,
+    path.join(repoRoot, 'bin', 'outrigger.js'),
+    'run',
+    '--config', configDir,
+    '--workers', String(workers),
+    '--admin-port', String(adminPort),
+    '--namespace', NAMESPACE,
+  ];
+}

@@ -1,0 +1,264 @@
+// `npm run bench`: direct vs Outrigger (1 and N workers) vs nginx, interleaved over rounds,
+// reported as same-round ratios (this machine's speed drifts, so only same-round ratios mean much).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChildRegistry, sleep } from './lib/children.mjs';
+import { estimateSeconds, readConfig } from './lib/config.mjs';
+import { freePort, get, waitFor200 } from './lib/net-util.mjs';
+import { ensureNginx, findWrk, nginxArgs, writeProxyConfig, writeStaticConfig } from './lib/nginx.mjs';
+import { build, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig } from './lib/outrigger.mjs';
+import { runPaced } from './lib/paced.mjs';
+import { treeCpuSeconds, treeRssBytes } from './lib/proc.mjs';
+import { runAutocannon, runWrk } from './lib/saturate.mjs';
+import { deriveRounds, machineInfo, renderReport, writeResultsMd } from './lib/report.mjs';
+import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
+import { BODY } from './lib/body.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.dirname(BENCH_DIR);
+const WORK = path.join(BENCH_DIR, '.work');
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+const registry = new ChildRegistry();
+let stopping = false;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  await registry.stopAll();
+  process.exit(code);
+}
+process.on('SIGINT', () => {
+  log('interrupted: stopping everything this bench started');
+  shutdown(130);
+});
+process.on('SIGTERM', () => shutdown(143));
+process.on('SIGHUP', () => shutdown(129));
+process.on('exit', () => registry.killAllSync());
+
+async function main() {
+  const cfg = readConfig();
+  mkdirSync(WORK, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+  // --- tools -------------------------------------------------------------------------------
+  const wantsNginx = cfg.targets.includes('nginx') || cfg.upstream === 'nginx' || cfg.upstream === 'auto';
+  const nginx = wantsNginx ? ensureNginx({ allowInstall: cfg.allowInstall, log }) : { missing: 'not requested' };
+  if (nginx.missing) log(`nginx: missing (${nginx.missing})`);
+  const wrkBin = findWrk();
+  if (!wrkBin) log('wrk: not installed, skipped (the bench does not install it)');
+  const upstreamKind = cfg.upstream === 'auto' ? (nginx.bin ? 'nginx' : 'node') : cfg.upstream;
+  if (upstreamKind === 'nginx' && !nginx.bin) throw new Error(`BENCH_UPSTREAM=nginx but nginx is missing (${nginx.missing})`);
+
+  const estimate = estimateSeconds(cfg, cfg.targets.length, Boolean(wrkBin));
+  log(`about ${Math.ceil(estimate / 60)} min: ${cfg.rounds} rounds × ${cfg.targets.length} targets`);
+  // Watchdog: whatever hangs, the run ends and its processes are stopped.
+  setTimeout(() => {
+    log('watchdog: run took far longer than expected, giving up');
+    shutdown(124);
+  }, (estimate * 2 + 300) * 1000).unref();
+
+  const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger')) || cfg.profile;
+  if (wantsOutrigger && !unavailableReason(REPO_ROOT) && process.env.BENCH_NO_BUILD !== '1') {
+    log('building outrigger (tsc -p tsconfig.build.json)');
+    const warning = build(REPO_ROOT);
+    if (warning) log(warning);
+  }
+
+  // --- upstream ----------------------------------------------------------------------------
+  const upstreamPort = await freePort();
+  let upstreamEntry;
+  if (upstreamKind === 'nginx') {
+    const prefix = freshDir('nginx-upstream');
+    const conf = writeStaticConfig(prefix, { port: upstreamPort });
+    upstreamEntry = registry.spawn('upstream', nginx.bin, nginxArgs(prefix, conf));
+  } else {
+    upstreamEntry = registry.spawn('upstream', process.execPath, [path.join(BENCH_DIR, 'lib', 'upstream-server.mjs'), String(upstreamPort)]);
+  }
+  const upReady = await waitFor200(upstreamPort, '/', { entry: upstreamEntry, timeoutMs: 10_000 });
+  if (!upReady.ok) throw new Error(`upstream (${upstreamKind}) did not start: ${upReady.reason}\n${upstreamEntry.output.slice(-500)}`);
+  log(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}`);
+
+  // --- targets -----------------------------------------------------------------------------
+  const targets = [];
+  for (const name of cfg.targets) {
+    if (name === 'direct') {
+      targets.push({ name, port: upstreamPort, host: null, entry: upstreamEntry, available: true, note: 'upstream' });
+    } else if (name === 'nginx') {
+      if (nginx.missing) {
+        targets.push({ name, available: false, reason: `missing (${nginx.missing})` });
+        continue;
+      }
+      const port = await freePort();
+      const prefix = freshDir('nginx-proxy');
+      const conf = writeProxyConfig(prefix, { listenPort: port, upstreamPort });
+      const entry = registry.spawn('nginx', nginx.bin, nginxArgs(prefix, conf));
+      targets.push({ name, port, entry, available: true });
+    } else if (name === 'outrigger-1w' || name === 'outrigger-Nw') {
+      const workers = name === 'outrigger-1w' ? 1 : cfg.workersN;
+      targets.push(await startOutrigger(name, workers, upstreamPort));
+    } else {
+      throw new Error(`BENCH_TARGETS: unknown target ${name}`);
+    }
+  }
+  const direct = targets.find((t) => t.name === 'direct');
+  // The Host every request carries: the Outrigger route's host:port (same length for everyone).
+  const firstOutrigger = targets.find((t) => t.proxyPort);
+  const defaultHost = `${UPSTREAM_HOST}:${firstOutrigger?.proxyPort ?? upstreamPort}`;
+  for (const t of targets) t.host ??= defaultHost;
+
+  // Ready + one correct answer through each target, then idle RSS (after start, before load).
+  for (const t of targets.filter((x) => x.available)) {
+    const ready = await waitFor200(t.port, '/', { host: t.host, entry: t.entry, timeoutMs: 15_000 });
+    const check = ready.ok ? await get(t.port, '/', t.host) : undefined;
+    if (!ready.ok || check.status !== 200 || check.bytes !== BODY.length) {
+      t.available = false;
+      t.reason = ready.ok ? `GET / answered ${check.error ?? `HTTP ${check.status}, ${check.bytes} bytes`}` : ready.reason;
+      t.reason += tail(t.entry);
+      if (t.entry !== upstreamEntry) await registry.stop(t.entry);
+      if (t === direct) throw new Error(`upstream does not answer: ${t.reason}`);
+      continue;
+    }
+  }
+  await sleep(500);
+  for (const t of targets.filter((x) => x.available)) t.idleRssBytes = treeRssBytes(t.entry.child.pid);
+  for (const t of targets.filter((x) => !x.available)) log(`${t.name}: not available (${t.reason})`);
+
+  // --- warm-up (JIT, pools), not measured ----------------------------------------------------
+  const live = () => targets.filter((t) => t.available && !t.entry.exited);
+  if (cfg.warmupS > 0) {
+    for (const t of live()) {
+      log(`warm-up ${t.name} ${cfg.warmupS} s`);
+      await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.warmupS });
+    }
+  }
+
+  // --- rounds ------------------------------------------------------------------------------
+  const rounds = [];
+  for (let r = 0; r < cfg.rounds; r++) {
+    const names = live().map((t) => t.name);
+    const order = names.map((_, i) => names[(i + r) % names.length]);
+    const results = {};
+    for (const name of order) {
+      const t = targets.find((x) => x.name === name);
+      if (t.entry.exited) {
+        results[name] = { failed: `process exited (code ${t.entry.exitCode}, signal ${t.entry.signal})${tail(t.entry)}` };
+        continue;
+      }
+      log(`round ${r + 1}/${cfg.rounds} ${name}: paced ${cfg.rate} rps ${cfg.pacedDurationS} s`);
+      const paced = await runPaced(registry, {
+        port: t.port,
+        host: t.host,
+        rate: cfg.rate,
+        durationS: cfg.pacedDurationS,
+        connections: cfg.pacedConnections,
+      });
+      await sleep(500);
+      log(`round ${r + 1}/${cfg.rounds} ${name}: saturation ${cfg.connections} connections ${cfg.durationS} s`);
+      const cpu0 = treeCpuSeconds(t.entry.child.pid);
+      const up0 = treeCpuSeconds(upstreamEntry.child.pid);
+      const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
+      const cpuS = treeCpuSeconds(t.entry.child.pid) - cpu0;
+      const upstreamCpuS = treeCpuSeconds(upstreamEntry.child.pid) - up0;
+      const rssAfterBytes = treeRssBytes(t.entry.child.pid);
+      let wrk;
+      if (wrkBin) {
+        await sleep(300);
+        log(`round ${r + 1}/${cfg.rounds} ${name}: wrk ${cfg.wrkDurationS} s`);
+        wrk = await runWrk(wrkBin, { port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.wrkDurationS });
+      }
+      results[name] = {
+        paced,
+        sat,
+        wrk,
+        cpuS,
+        upstreamCpuS,
+        cpuPer1k: sat.completed ? (cpuS / sat.completed) * 1000 : null,
+        upstreamCpuPer1k: sat.completed ? (upstreamCpuS / sat.completed) * 1000 : null,
+        rssAfterBytes,
+      };
+      await sleep(500);
+    }
+    rounds.push({ round: r + 1, order, results });
+  }
+
+  // --- optional profile of outrigger-1w ------------------------------------------------------
+  let profile;
+  if (cfg.profile) profile = await profileOutrigger(cfg, upstreamPort, stamp);
+
+  // --- report ------------------------------------------------------------------------------
+  const machine = machineInfo({ nginxVersion: nginx.version ?? `missing (${nginx.missing})`, wrk: wrkBin ? 'yes' : 'not installed' });
+  const data = {
+    date: new Date().toISOString(),
+    machine,
+    settings: { ...cfg, upstreamKind, host: defaultHost },
+    targets: targets.map(({ entry, ...t }) => ({ ...t, pid: entry?.child.pid })),
+    rounds: deriveRounds(rounds),
+    profile,
+  };
+  const md = renderReport(data);
+  process.stdout.write(`${md}\n`);
+  if (profile?.text) process.stdout.write(`\n## CPU profile of outrigger-1w (top self time)\n${profile.text}\n`);
+  const jsonFile = path.join(WORK, `results-${stamp}.json`);
+  writeFileSync(jsonFile, JSON.stringify(data, null, 2));
+  writeFileSync(path.join(WORK, 'results-latest.json'), JSON.stringify(data, null, 2));
+  if (cfg.writeResults) writeResultsMd(path.join(BENCH_DIR, 'RESULTS.md'), md);
+  log(`raw results: ${path.relative(REPO_ROOT, jsonFile)}${cfg.writeResults ? '; report: bench/RESULTS.md' : ''}`);
+}
+
+async function startOutrigger(name, workers, upstreamPort, profileDir) {
+  const missing = unavailableReason(REPO_ROOT);
+  if (missing) return { name, available: false, reason: missing };
+  const proxyPort = await freePort();
+  const adminPort = await freePort();
+  const configDir = writeConfig(freshDir(`config-${name}`), { proxyPort, upstreamPort });
+  const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir });
+  const entry = registry.spawn(name, process.execPath, args, { cwd: REPO_ROOT });
+  const ready = await waitFor200(adminPort, '/ready', { entry, timeoutMs: 30_000 });
+  if (!ready.ok) {
+    await registry.stop(entry);
+    return { name, available: false, reason: `${ready.reason}${tail(entry)}` };
+  }
+  return { name, port: proxyPort, proxyPort, adminPort, workers, entry, available: true, host: `${UPSTREAM_HOST}:${proxyPort}` };
+}
+
+/**
+ * A separate outrigger-1w with --cpu-prof (the main thread and every worker thread write their own
+ * .cpuprofile at exit), one saturation run, a graceful stop, then the top self-time functions.
+ */
+async function profileOutrigger(cfg, upstreamPort, stamp) {
+  const dir = path.join(WORK, `prof-${stamp}`);
+  mkdirSync(dir, { recursive: true });
+  log(`profile: outrigger-1w with --cpu-prof into ${path.relative(REPO_ROOT, dir)}`);
+  const t = await startOutrigger('outrigger-1w-prof', 1, upstreamPort, dir);
+  if (!t.available) return { dir, failed: t.reason, text: `not profiled: ${t.reason}` };
+  await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: Math.min(3, cfg.durationS) });
+  const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
+  // SIGTERM and a generous grace period: profiles are written only on a normal exit.
+  await registry.stop(t.entry, 15_000);
+  const files = listProfiles([dir]);
+  if (files.length === 0) {
+    return { dir, failed: 'no .cpuprofile written', text: `no .cpuprofile written: outrigger must exit normally on SIGTERM (exit code ${t.entry.exitCode}, signal ${t.entry.signal})` };
+  }
+  return { dir, files, rps: sat.rps, text: `Profiled under saturation (${Math.round(sat.rps)} req/s); files in ${path.relative(REPO_ROOT, dir)}.\n${summarise(files, 20, REPO_ROOT)}` };
+}
+
+function freshDir(name) {
+  const dir = path.join(WORK, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function tail(entry) {
+  const text = entry?.output?.trim();
+  return text ? `; output: ${text.split('\n').slice(-3).join(' | ').slice(-400)}` : '';
+}
+
+main().then(
+  () => shutdown(0),
+  (err) => {
+    log(`failed: ${err.stack ?? err}`);
+    shutdown(1);
+  },
+);
