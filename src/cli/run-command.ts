@@ -10,7 +10,7 @@ import { formatAddress } from "../bootstrap/flag-values.js";
 import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
 import { createLogger } from "../common/logger.js";
 import type { Logger } from "../common/logger.js";
-import type { Supervisor } from "../supervisor/supervisor-api.js";
+import type { AdminState, Supervisor } from "../supervisor/supervisor-api.js";
 import type { CliContext } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
@@ -50,24 +50,31 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   }
   const log = createLogger(bootstrap.logLevel, "outrigger", (line) => ctx.stderr(line + "\n"));
 
-  let supervisor: Supervisor;
+  // The admin API comes up first, like Envoy's: /ready answers 503 while workers bind, and a taken
+  // admin port is reported before any worker starts.
+  let supervisor: Supervisor | undefined;
+  let draining = false;
+  const state: AdminState = {
+    isReady: () => supervisor?.admin.isReady() ?? false,
+    configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
+  };
+  let admin: AdminServer;
   try {
-    supervisor = await ctx.deps.startSupervisor(bootstrap, log);
+    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, log: log.child("admin"), isDraining: () => draining });
   } catch (e) {
-    ctx.stderr(`outrigger ${command}: cannot start: ${(e as Error).message}\n`);
+    ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
     return ExitCode.Failure;
   }
 
-  let draining = false;
-  let admin: AdminServer;
   try {
-    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state: supervisor.admin, log: log.child("admin"), isDraining: () => draining });
+    supervisor = await ctx.deps.startSupervisor(bootstrap, log);
   } catch (e) {
-    ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
-    await supervisor.drain();
-    await supervisor.exited;
+    const msg = (e as Error).message;
+    ctx.stderr(`outrigger ${command}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
+    await admin.close();
     return ExitCode.Failure;
   }
+  const sup = supervisor;
 
   let interrupt: (code: number) => void = () => {};
   const interrupted = new Promise<number>((resolve) => (interrupt = resolve));
@@ -75,14 +82,12 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     if (draining) return;
     draining = true;
     log.info(`${signal}: draining (up to ${bootstrap.drainTimeoutMs} ms)`);
-    supervisor.drain().catch((e: unknown) => log.error(`drain failed: ${(e as Error).message}`));
+    sup.drain().catch((e: unknown) => log.error(`drain failed: ${(e as Error).message}`));
   };
   const onHup = (): void => {
     log.info("SIGHUP: reloading config");
-    supervisor.reload("SIGHUP").then(
-      (r) => (r.ok ? log.info("reload (SIGHUP): ok") : log.error(`reload (SIGHUP) refused: ${plural(r.errors.length, "error")}; the previous config keeps serving`)),
-      (e: unknown) => log.error(`reload (SIGHUP) failed: ${(e as Error).message}`),
-    );
+    // The supervisor logs the outcome (and keeps the old snapshot on a refusal).
+    sup.reload("SIGHUP").catch((e: unknown) => log.error(`reload (SIGHUP) failed: ${(e as Error).message}`));
   };
   const onTerm = (): void => startDrain("SIGTERM");
   const onInt = (): void => {
@@ -96,18 +101,18 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
 
   try {
     const first = await Promise.race([
-      supervisor.ready.then(() => "ready" as const, (e: unknown) => e as Error),
-      supervisor.exited.then(() => "exited" as const),
+      sup.ready.then(() => "ready" as const, (e: unknown) => e as Error),
+      sup.exited.then(() => "exited" as const),
       interrupted.then(() => "interrupted" as const),
     ]);
     if (first === "ready") {
-      ctx.stdout(startupLine(bootstrap, supervisor, admin.port));
-      hooks.onReady?.({ supervisor, admin, log });
+      ctx.stdout(startupLine(bootstrap, sup, admin.port));
+      hooks.onReady?.({ supervisor: sup, admin, log });
     } else if (first instanceof Error) {
       ctx.stderr(`outrigger ${command}: cannot start: ${first.message}\n`);
       startDrain("start-up failure");
     }
-    const code = await Promise.race([supervisor.exited, interrupted]);
+    const code = await Promise.race([sup.exited, interrupted]);
     return first instanceof Error && code === 0 ? ExitCode.Failure : code;
   } finally {
     ctx.signals.off("SIGHUP", onHup);

@@ -60,6 +60,15 @@ function configFile(): string {
   return f;
 }
 
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (cond()) return;
@@ -86,8 +95,9 @@ describe("outrigger run", () => {
     expect(dump.snapshot.version).toBe("t/1");
 
     h.signals.send("SIGHUP");
-    await until(() => h.out.stderr.includes("reload (SIGHUP) refused: 1 error"), "reload log line");
+    await until(() => fake.calls.reloads.length === 1, "reload");
     expect(fake.calls.reloads).toEqual(["SIGHUP"]);
+    expect(h.out.stderr).toContain("SIGHUP: reloading config");
 
     h.signals.send("SIGTERM");
     expect(await done).toBe(0);
@@ -122,11 +132,38 @@ describe("outrigger run", () => {
     expect(fake.calls.bootstrap).toBeUndefined();
   });
 
-  it("the supervisor refusing to start: exit 1 with its message", async () => {
-    const h = harness({ deps: { startSupervisor: () => Promise.reject(new Error("vs.yaml:3: spec.hosts: required")) } });
-    const r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
+  it("the supervisor refusing to start: exit 1 with its message, one error per line", async () => {
+    let h = harness({ deps: { startSupervisor: () => Promise.reject(new Error("listen EACCES 0.0.0.0:80")) } });
+    let r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("outrigger run: cannot start: vs.yaml:3: spec.hosts: required");
+    expect(r.stderr).toBe("outrigger run: cannot start: listen EACCES 0.0.0.0:80\n");
+    h = harness({ deps: { startSupervisor: () => Promise.reject(new Error("a.yaml:3: spec.hosts: required\nb.yaml:9: spec.http[0]: bad")) } });
+    r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("outrigger run: cannot start:\na.yaml:3: spec.hosts: required\nb.yaml:9: spec.http[0]: bad\n");
+  });
+
+  it("/ready is served (503) while the supervisor is still starting", async () => {
+    const fake = fakeSupervisor();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = harness({ deps: { startSupervisor: async (b) => (await gate, fake.startSupervisor(b)) } });
+    const port = await freePort();
+    const done = h.start(["run", "--config", configFile(), "--admin-port", String(port)]);
+    let r: Response | undefined;
+    for (let i = 0; i < 100 && r === undefined; i++) {
+      r = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
+      if (r === undefined) await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(r?.status).toBe(503);
+    expect(await r!.text()).toBe("INITIALIZING\n");
+    const dump = (await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json()) as { snapshot: unknown };
+    expect(dump.snapshot).toBeNull();
+    release();
+    await until(() => h.out.stdout.includes("outrigger ready"), "start-up line");
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    h.signals.send("SIGTERM");
+    expect(await done).toBe(0);
   });
 
   it("workers failing to become ready: exit 1 after draining", async () => {
@@ -138,7 +175,7 @@ describe("outrigger run", () => {
     expect(fake.calls.drains).toBe(1);
   });
 
-  it("admin port taken: exit 1, supervisor drained", async () => {
+  it("admin port taken: exit 1 before any worker starts", async () => {
     const { createServer } = await import("node:net");
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
@@ -149,7 +186,7 @@ describe("outrigger run", () => {
       const r = await h.run(["run", "--config", configFile(), "--admin-port", String(port)]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`admin API cannot listen on 127.0.0.1:${port}: address already in use`);
-      expect(fake.calls.drains).toBe(1);
+      expect(fake.calls.bootstrap).toBeUndefined();
     } finally {
       blocker.close();
     }
