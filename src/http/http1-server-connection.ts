@@ -1,0 +1,327 @@
+// Http1ServerConnection: one downstream HTTP/1.x connection. Parses request heads, frames request
+// bodies, serves pipelined requests strictly in order (one stream at a time, later bytes held with
+// reading paused), guards against slow or oversized heads, and drains on shutdown.
+
+import type { Socket } from "node:net";
+import { ErrorCode } from "../common/errors.js";
+import { ActiveStream } from "./active-stream.js";
+import { BodyReader, requestFraming } from "./codec/body-reader.js";
+import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
+import { httpDate } from "./date-header.js";
+import { connectionTokens } from "./hop-by-hop.js";
+import type { ListenerContext } from "./listener-context.js";
+import { localReply } from "./local-reply.js";
+import { normalizeTarget } from "./path-normalize.js";
+import { STATUS_TEXT } from "./status-text.js";
+
+export interface ConnectionTracker {
+  add(c: Http1ServerConnection): void;
+  delete(c: Http1ServerConnection): void;
+}
+
+export class Http1ServerConnection {
+  readonly socket: Socket;
+  private readonly ctx: ListenerContext;
+  private readonly tracker: ConnectionTracker;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** Unconsumed downstream bytes (a partial head, or pipelined requests waiting their turn). */
+  private buf: Buffer | null = null;
+  private stream: ActiveStream | null = null;
+  private tunnel: ActiveStream | null = null;
+  /** Coarse time the current head started arriving (0 = not reading a head). */
+  headStartedAt = 0;
+  /** Coarse time of the last completed exchange (for the idle timeout). */
+  idleSince: number;
+  private paused = false;
+  private closing = false;
+  private clientEnded = false;
+  closed = false;
+
+  constructor(socket: Socket, ctx: ListenerContext, tracker: ConnectionTracker) {
+    this.socket = socket;
+    this.ctx = ctx;
+    this.tracker = tracker;
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    this.idleSince = ctx.services.coarseNow;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.stream?.onDownstreamDrain() ?? this.tunnel?.onDownstreamDrain());
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => this.onClose());
+    socket.on("close", () => this.onClose());
+    tracker.add(this);
+  }
+
+  get idle(): boolean {
+    return this.stream === null && this.tunnel === null && this.headStartedAt === 0;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.tunnel !== null) {
+      this.tunnel.onTunnelData(chunk);
+      return;
+    }
+    const s = this.stream;
+    if (s !== null && !s.requestDone) {
+      const consumed = this.feedBody(s, chunk, 0);
+      if (consumed === -1 || consumed === chunk.length) return;
+      chunk = chunk.subarray(consumed);
+    }
+    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.stream === null) this.processBuffer();
+    else this.pauseReading(); // pipelined bytes wait until the current response is done
+  }
+
+  /** Feeds request-body bytes from chunk[off..]; returns index after the body or -1 (all body). */
+  private feedBody(s: ActiveStream, chunk: Buffer, off: number): number {
+    let end: number;
+    try {
+      end = s.reqReader.consume(chunk, off, chunk.length);
+    } catch {
+      // Broken chunked framing: nothing after this point can be trusted.
+      this.destroySocket();
+      return -1;
+    }
+    const stop = end === -1 ? chunk.length : end;
+    if (stop > off) s.onRequestBody(off === 0 && stop === chunk.length ? chunk : chunk.subarray(off, stop));
+    return end;
+  }
+
+  /** Parses as many complete heads as the buffer holds, one stream at a time. */
+  private processBuffer(): void {
+    while (this.buf !== null && this.stream === null && !this.closing && this.tunnel === null) {
+      const buf = this.buf;
+      const limits = this.ctx.services.limits;
+      let end: number;
+      let head: RequestHead;
+      try {
+        end = findHeadEnd(buf, 0, limits.maxRequestHeadersKb * 1024);
+        if (end === -1) {
+          if (this.headStartedAt === 0) this.headStartedAt = this.ctx.services.coarseNow || 1;
+          return;
+        }
+        head = parseRequestHead(buf, 0, end, limits.maxHeadersCount);
+      } catch (e) {
+        this.rejectHead(e);
+        return;
+      }
+      this.headStartedAt = 0;
+      this.buf = end === buf.length ? null : buf.subarray(end);
+      this.startStream(head);
+    }
+    if (this.stream === null && this.buf === null) this.resumeReading();
+  }
+
+  private rejectHead(e: unknown): void {
+    const kind = e instanceof HeadError ? e.kind : HeadErrorKind.Malformed;
+    const code = kind === HeadErrorKind.TooLarge ? ErrorCode.HeaderTooLarge : kind === HeadErrorKind.TooManyHeaders ? ErrorCode.TooManyHeaders : ErrorCode.BadRequest;
+    this.replyAndClose(code, e instanceof Error ? e.message : undefined);
+  }
+
+  /** Replies to a request we could not even parse, then closes (nothing after it can be trusted). */
+  replyAndClose(code: (typeof ErrorCode)[keyof typeof ErrorCode], detail?: string): void {
+    const r = localReply(code, detail);
+    this.buf = null;
+    this.writeLocalReply(r.status, r.body, this.ctx.serverName, true, 1, r.headers, undefined, false);
+    this.ctx.services.onStream({
+      startTime: Date.now(),
+      durationMs: 0,
+      upstreamServiceTimeMs: undefined,
+      protocol: "HTTP/1.1",
+      method: "-",
+      path: "-",
+      authority: "-",
+      userAgent: undefined,
+      requestId: undefined,
+      xForwardedFor: undefined,
+      responseCode: r.status,
+      responseCodeDetails: r.details,
+      responseFlags: r.flag ? [r.flag] : [],
+      bytesReceived: 0,
+      bytesSent: Buffer.byteLength(r.body),
+      routeName: undefined,
+      virtualHostName: undefined,
+      clusterName: undefined,
+      upstreamHost: undefined,
+      upstreamLocalAddress: undefined,
+      upstreamTransportFailureReason: undefined,
+      downstreamRemoteAddress: this.remoteAddress,
+      downstreamLocalAddress: this.localAddress,
+      listenerName: this.ctx.name,
+    });
+  }
+
+  private startStream(head: RequestHead): void {
+    const h = head.headers;
+    let target = head.target;
+    let authority: string | undefined;
+    // absolute-form (proxy-style clients): the authority comes from the target.
+    if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) {
+      const rest = target.slice(target.indexOf("//") + 2);
+      const slash = rest.indexOf("/");
+      authority = slash === -1 ? rest : rest.slice(0, slash);
+      target = slash === -1 ? "/" : rest.slice(slash);
+    }
+    const hosts = h.getAll("host");
+    if (hosts.length > 1 || (hosts.length === 0 && head.versionMinor === 1 && authority === undefined)) {
+      this.replyAndClose(ErrorCode.BadRequest, hosts.length > 1 ? "multiple host headers" : "missing host header");
+      return;
+    }
+    authority ??= hosts[0] ?? "";
+    if (head.method === "CONNECT") {
+      this.replyAndClose(ErrorCode.BadRequest, "CONNECT is not supported");
+      return;
+    }
+    const normalized = target === "*" && head.method === "OPTIONS" ? target : normalizeTarget(target);
+    if (normalized === undefined) {
+      this.replyAndClose(ErrorCode.BadRequest, "invalid path");
+      return;
+    }
+    let reader: BodyReader;
+    try {
+      reader = new BodyReader(requestFraming(h));
+    } catch (e) {
+      this.replyAndClose(ErrorCode.BadRequest, (e as Error).message);
+      return;
+    }
+    const tokens = connectionTokens(h);
+    const keepAlive = head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close;
+    head.target = normalized;
+    const s = new ActiveStream(this, this.ctx, head, reader, target, authority, keepAlive && !this.ctx.services.draining);
+    this.stream = s;
+    // Body bytes already buffered behind the head.
+    if (!reader.done && this.buf !== null) {
+      const b = this.buf;
+      this.buf = null;
+      const end = this.feedBody(s, b, 0);
+      if (end !== -1 && end < b.length) this.buf = b.subarray(end);
+    }
+    if (this.buf !== null) this.pauseReading();
+    s.start();
+  }
+
+  pauseReading(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeReading(): void {
+    if (this.paused && this.buf === null) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  writeRaw(s: string): void {
+    this.socket.write(s, "latin1");
+  }
+
+  writeBody(b: Buffer): boolean {
+    return this.socket.write(b);
+  }
+
+  writeLocalReply(
+    status: number,
+    body: string,
+    server: string,
+    close: boolean,
+    versionMinor: number,
+    extra: Array<[string, string]> | undefined,
+    more: Array<[string, string]> | undefined,
+    isHead: boolean,
+  ): void {
+    if (this.socket.destroyed) return;
+    let head = `HTTP/1.${versionMinor === 0 ? 0 : 1} ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    const len = Buffer.byteLength(body);
+    head += `content-length: ${len}\r\n`;
+    if (len > 0) head += "content-type: text/plain\r\n";
+    if (more) for (const [k, v] of more) head += `${k}: ${v}\r\n`;
+    if (extra) for (const [k, v] of extra) head += `${k}: ${v}\r\n`;
+    head += `date: ${httpDate()}\r\nserver: ${server}\r\n`;
+    if (close) head += "connection: close\r\n";
+    else if (versionMinor === 0) head += "connection: keep-alive\r\n";
+    head += "\r\n";
+    this.socket.write(isHead || len === 0 ? head : head + body, "utf8");
+    if (close) this.endSoon();
+  }
+
+  enterTunnel(s: ActiveStream): void {
+    this.stream = null;
+    this.tunnel = s;
+    const b = this.buf;
+    this.buf = null;
+    if (b !== null) s.onTunnelData(b);
+    this.resumeReading();
+  }
+
+  /** Called by the stream when its exchange is over (response sent or aborted). */
+  onStreamDone(s: ActiveStream): void {
+    if (this.tunnel === s) {
+      this.tunnel = null;
+      return;
+    }
+    if (this.stream !== s) return;
+    this.stream = null;
+    this.idleSince = this.ctx.services.coarseNow;
+    if (s.closeAfter || this.closing || this.clientEnded) {
+      this.endSoon();
+      return;
+    }
+    if (this.buf !== null) {
+      // Defer so a long pipeline cannot starve other connections of the event loop.
+      setImmediate(() => {
+        if (!this.closed && this.stream === null) this.processBuffer();
+      });
+    } else {
+      this.resumeReading();
+    }
+  }
+
+  private endSoon(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.buf = null;
+    this.socket.end();
+  }
+
+  /** Graceful drain: idle connections close now, busy ones after their current response. */
+  drain(): void {
+    if (this.idle) this.endSoon();
+  }
+
+  /** Closes an idle keep-alive connection or answers a too-slow head with 408. */
+  sweep(now: number): void {
+    const limits = this.ctx.services.limits;
+    if (this.headStartedAt !== 0 && this.stream === null && now - this.headStartedAt >= limits.requestHeadersTimeoutMs) {
+      this.headStartedAt = 0;
+      this.replyAndClose(ErrorCode.RequestHeaderTimeout);
+      return;
+    }
+    if (this.idle && now - this.idleSince >= limits.idleTimeoutMs) this.endSoon();
+  }
+
+  destroySocket(): void {
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onEnd(): void {
+    // Half-close from the client: finish the in-flight response, then close.
+    if (this.stream === null && this.tunnel === null) this.endSoon();
+    else this.clientEnded = true;
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.tracker.delete(this);
+    const s = this.stream ?? this.tunnel;
+    this.stream = null;
+    this.tunnel = null;
+    s?.onDownstreamClose();
+  }
+}

@@ -1,0 +1,29 @@
+// ListenerContext: what a downstream connection needs from its listener and worker. The route
+// table is swapped in place on reload, so connections pick up new routes on their next request.
+
+import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
+import type { Random } from "../common/random.js";
+import type { TrafficDirection } from "../config/model/types.js";
+import type { StreamInfoSink } from "../observability/stream-info.js";
+import type { RouteTable } from "../router/route-table.js";
+import type { ClusterManager } from "../upstream/cluster-manager.js";
+
+export interface WorkerServices {
+  readonly clusters: ClusterManager;
+  readonly random: Random;
+  readonly limits: DownstreamLimits;
+  readonly onStream: StreamInfoSink;
+  /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
+  coarseNow: number;
+  /** Set while draining: responses carry `connection: close`. */
+  draining: boolean;
+}
+
+export interface ListenerContext {
+  name: string;
+  direction: TrafficDirection;
+  /** Envoy's server header: `envoy` outbound, `istio-envoy` inbound (Istio's server_name). */
+  serverName: string;
+  routeTable: RouteTable | undefined;
+  readonly services: WorkerServices;
+}

@@ -1,0 +1,79 @@
+// The one place that turns a failure into a downstream response: status, body, response flag and
+// response_code_details exactly as Envoy produces them, so operators' runbooks keep working.
+
+import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
+import { ResponseFlag, type ResponseFlagValue } from "../observability/stream-info.js";
+
+export interface LocalReply {
+  status: number;
+  body: string;
+  flag: ResponseFlagValue | undefined;
+  /** Envoy's %RESPONSE_CODE_DETAILS%. */
+  details: string;
+  /** Extra response headers (e.g. x-envoy-overloaded). */
+  headers?: Array<[string, string]>;
+  /** Close the downstream connection after replying (codec errors). */
+  closeConnection?: boolean;
+}
+
+const UPSTREAM_RESET_PREFIX = "upstream connect error or disconnect/reset before headers. ";
+
+/**
+ * Maps an error code (and, for upstream failures, the transport failure reason such as
+ * `delayed connect error: 111`) to Envoy's local reply.
+ */
+export function localReply(code: ErrorCodeValue, detail?: string): LocalReply {
+  switch (code) {
+    case ErrorCode.NoRoute:
+      // Envoy: 404 with an empty body, details route_not_found.
+      return { status: 404, body: "", flag: ResponseFlag.NoRouteFound, details: "route_not_found" };
+    case ErrorCode.NoCluster:
+      return { status: 503, body: "", flag: ResponseFlag.NoClusterFound, details: "cluster_not_found" };
+    case ErrorCode.NoHealthyUpstream:
+      return { status: 503, body: "no healthy upstream", flag: ResponseFlag.NoHealthyUpstream, details: "no_healthy_upstream" };
+    case ErrorCode.UpstreamConnectFailure:
+    case ErrorCode.UpstreamConnectTimeout: {
+      const reason = detail ?? (code === ErrorCode.UpstreamConnectTimeout ? "connection timeout" : "delayed connect error: 111");
+      return {
+        status: 503,
+        body: `${UPSTREAM_RESET_PREFIX}reset reason: connection failure, transport failure reason: ${reason}`,
+        flag: ResponseFlag.UpstreamConnectionFailure,
+        details: `upstream_reset_before_response_started{connection_failure,${reason.replaceAll(" ", "_")}}`,
+      };
+    }
+    case ErrorCode.UpstreamReset:
+      return {
+        status: 503,
+        body: `${UPSTREAM_RESET_PREFIX}reset reason: connection termination`,
+        flag: ResponseFlag.UpstreamConnectionTermination,
+        details: "upstream_reset_before_response_started{connection_termination}",
+      };
+    case ErrorCode.UpstreamProtocolError:
+      return {
+        status: 503,
+        body: `${UPSTREAM_RESET_PREFIX}reset reason: protocol error`,
+        flag: ResponseFlag.UpstreamProtocolError,
+        details: "upstream_reset_before_response_started{protocol_error}",
+      };
+    case ErrorCode.UpstreamOverflow:
+      return {
+        status: 503,
+        body: `${UPSTREAM_RESET_PREFIX}reset reason: overflow`,
+        flag: ResponseFlag.UpstreamOverflow,
+        details: "upstream_reset_before_response_started{overflow}",
+        headers: [["x-envoy-overloaded", "true"]],
+      };
+    case ErrorCode.UpstreamTimeout:
+      return { status: 504, body: "upstream request timeout", flag: ResponseFlag.UpstreamRequestTimeout, details: "upstream_response_timeout" };
+    case ErrorCode.HeaderTooLarge:
+      return { status: 431, body: "Request Header Fields Too Large", flag: ResponseFlag.DownstreamProtocolError, details: "http1.headers_too_large", closeConnection: true };
+    case ErrorCode.TooManyHeaders:
+      return { status: 431, body: "Request Header Fields Too Large", flag: ResponseFlag.DownstreamProtocolError, details: "http1.too_many_headers", closeConnection: true };
+    case ErrorCode.RequestHeaderTimeout:
+      return { status: 408, body: "request timeout", flag: ResponseFlag.StreamIdleTimeout, details: "request_header_timeout", closeConnection: true };
+    case ErrorCode.BadRequest:
+      return { status: 400, body: "Bad Request", flag: ResponseFlag.DownstreamProtocolError, details: `http1.codec_error{${(detail ?? "bad_request").replaceAll(" ", "_")}}`, closeConnection: true };
+    default:
+      return { status: 500, body: "internal error", flag: undefined, details: "internal_error" };
+  }
+}

@@ -1,0 +1,133 @@
+// Router filter (request side): route match → redirect / direct response / forward decision with
+// the weighted cluster picked, path and host rewritten and request header mutations applied.
+// Pure with respect to I/O: the active stream acts on the decision.
+
+import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
+import type { Random } from "../common/random.js";
+import type { HeaderValueOption, WeightedCluster } from "../config/model/types.js";
+import type { RequestView } from "../router/request-view.js";
+import type { RequestHead } from "./codec/head-parser.js";
+import type { HeaderList } from "./header-list.js";
+import { applyHeaderMutations } from "./header-mutation.js";
+import type { ListenerContext } from "./listener-context.js";
+
+interface Named {
+  routeName?: string | undefined;
+  virtualHostName?: string | undefined;
+}
+
+export interface LocalDecision extends Named {
+  kind: "local";
+  code: ErrorCodeValue;
+  detail?: string;
+}
+
+export interface DirectDecision extends Named {
+  kind: "direct";
+  status: number;
+  body: string;
+  details: string;
+  headers?: Array<[string, string]>;
+}
+
+export interface ForwardDecision extends Named {
+  kind: "forward";
+  clusterName: string;
+  /** The path to send upstream (after rewrites). */
+  path: string;
+  expectedTimeoutMs?: number;
+  routeName: string;
+  virtualHostName: string;
+  /** Applies the route's (and weighted cluster's) response header mutations. */
+  applyResponseHeaders(h: HeaderList): void;
+}
+
+export type RoutingDecision = LocalDecision | DirectDecision | ForwardDecision;
+
+const EMPTY: readonly HeaderValueOption[] = [];
+const NO_REMOVE: readonly string[] = [];
+
+export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPath: string, authority: string, random: Random): RoutingDecision {
+  const table = ctx.routeTable;
+  const headers = head.headers;
+  const view: RequestView = { method: head.method, path: head.target, authority, scheme: "http", headers };
+  const matched = table?.match(view);
+  if (matched === undefined) return { kind: "local", code: ErrorCode.NoRoute };
+  const route = matched.route;
+  const named = { routeName: route.name, virtualHostName: matched.virtualHostName };
+
+  if (matched.redirect !== undefined) {
+    const r = matched.redirect.build(view);
+    return { kind: "direct", status: r.status, body: "", details: "redirect", headers: withResponseHeaders([["location", r.location]], route.responseHeadersToAdd, route.responseHeadersToRemove), ...named };
+  }
+  if (route.directResponse !== undefined) {
+    return { kind: "direct", status: route.directResponse.status, body: route.directResponse.body ?? "", details: "direct_response", headers: withResponseHeaders([], route.responseHeadersToAdd, route.responseHeadersToRemove), ...named };
+  }
+  const action = route.route;
+  if (action === undefined) return { kind: "local", code: ErrorCode.NoRoute, ...named };
+
+  let wc: WeightedCluster | undefined;
+  let clusterName: string;
+  if (matched.clusterPicker !== undefined) {
+    wc = matched.clusterPicker.pick(random);
+    if (wc === undefined) return { kind: "local", code: ErrorCode.NoCluster, ...named };
+    clusterName = wc.name;
+  } else if (action.cluster !== undefined) {
+    clusterName = action.cluster;
+  } else {
+    return { kind: "local", code: ErrorCode.NoCluster, ...named };
+  }
+
+  let path = head.target;
+  const rw = matched.rewrite;
+  if (rw !== undefined) {
+    const p = rw.rewritePath(path);
+    if (p !== undefined) {
+      path = p.path;
+      if (!headers.has("x-envoy-original-path")) headers.add("x-envoy-original-path", originalPath);
+    }
+    if (rw.hostRewrite !== undefined) headers.set("Host", rw.hostRewrite);
+  }
+  // Envoy evaluates the most specific level first: weighted cluster, then route.
+  if (wc !== undefined && (wc.requestHeadersToAdd.length > 0 || wc.requestHeadersToRemove.length > 0)) {
+    applyHeaderMutations(headers, wc.requestHeadersToAdd, wc.requestHeadersToRemove);
+  }
+  if (route.requestHeadersToAdd.length > 0 || route.requestHeadersToRemove.length > 0) {
+    applyHeaderMutations(headers, route.requestHeadersToAdd, route.requestHeadersToRemove);
+  }
+
+  const wcAdd = wc?.responseHeadersToAdd ?? EMPTY;
+  const wcRemove = wc?.responseHeadersToRemove ?? NO_REMOVE;
+  const rAdd = route.responseHeadersToAdd;
+  const rRemove = route.responseHeadersToRemove;
+  const hasResponseMutations = wcAdd.length + wcRemove.length + rAdd.length + rRemove.length > 0;
+  return {
+    kind: "forward",
+    clusterName,
+    path,
+    routeName: route.name,
+    virtualHostName: matched.virtualHostName,
+    applyResponseHeaders: hasResponseMutations
+      ? (h) => {
+          applyHeaderMutations(h, wcAdd, wcRemove);
+          applyHeaderMutations(h, rAdd, rRemove);
+        }
+      : noop,
+  };
+}
+
+function noop(): void {}
+
+function withResponseHeaders(base: Array<[string, string]>, add: readonly HeaderValueOption[], remove: readonly string[]): Array<[string, string]> {
+  if (add.length === 0 && remove.length === 0) return base;
+  const out = base.filter(([k]) => !remove.includes(k.toLowerCase()));
+  for (const a of add) {
+    const k = a.key.toLowerCase();
+    if (a.appendAction === "OVERWRITE_IF_EXISTS_OR_ADD") {
+      const i = out.findIndex(([n]) => n === k);
+      if (i !== -1) out.splice(i, 1);
+    }
+    out.push([k, a.value]);
+  }
+  return out;
+}

@@ -1,0 +1,255 @@
+// Supervisor: the main thread. Loads and translates config, runs N data-path workers, pushes
+// versioned snapshots to them, reloads on file change / SIGHUP (refusing bad config while the last
+// good snapshot keeps serving), replaces crashed workers and drains on shutdown.
+
+import { watch, type FSWatcher } from "node:fs";
+import { stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import { ErrorCode, ProxyError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import { formatConfigError } from "../config/model/config-error.js";
+import type { Snapshot } from "../config/model/types.js";
+import { loadConfigSources } from "../config/load/load-sources.js";
+import { translate } from "../config/istio/translate.js";
+import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
+import type { AdminState, Supervisor } from "./supervisor-api.js";
+
+/** Debounce for bursts of file events (editors write files in several steps), ms. */
+const WATCH_DEBOUNCE_MS = 250;
+
+/** Reads config sources and translates them; throws ProxyError(ConfigInvalid) listing every error. */
+export async function buildSnapshot(b: Bootstrap, version: string, log: Logger): Promise<Snapshot> {
+  const { documents, errors: loadErrors } = await loadConfigSources(b.configPaths);
+  const result = translate(documents, {
+    namespace: b.namespace,
+    proxyLabels: b.proxyLabels,
+    domainSuffix: b.domainSuffix,
+    defaultOutbound: b.outbound,
+  });
+  for (const w of result.warnings) log.warn(formatConfigError(w));
+  const errors = [...loadErrors, ...result.errors].filter((e) => e.severity !== "warning");
+  if (errors.length > 0) {
+    throw new ProxyError(ErrorCode.ConfigInvalid, errors.map(formatConfigError).join("\n"));
+  }
+  return { version, ...result.snapshot };
+}
+
+/** The compiled worker entry, also when the supervisor itself runs from TypeScript sources (tests). */
+function workerEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const js = here.replace(/[\\/]src[\\/]supervisor[\\/]supervisor\.ts$/, "/dist/supervisor/supervisor.js");
+  return js.replace(/supervisor[\\/]supervisor\.js$/, "worker/worker-main.js");
+}
+
+interface WorkerSlot {
+  index: number;
+  worker: Worker;
+  /** Sequence number of the last snapshot this worker applied. */
+  appliedSeq: number;
+  drained: boolean;
+}
+
+class SupervisorImpl implements Supervisor {
+  readonly admin: AdminState;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number>;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+  private resolveExit!: (code: number) => void;
+  private readonly slots: WorkerSlot[] = [];
+  private snapshot: Snapshot | null = null;
+  private seq = 0;
+  private isReady = false;
+  private draining = false;
+  private lastReloadError: string | null = null;
+  private readonly waiters = new Map<string, (m: FromWorker) => void>();
+  private watchers: FSWatcher[] = [];
+  private reloadChain: Promise<unknown> = Promise.resolve();
+  private watchTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly bootstrap: Bootstrap,
+    private readonly log: Logger,
+  ) {
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => {});
+    this.exited = new Promise((res) => (this.resolveExit = res));
+    this.admin = {
+      isReady: () => this.isReady && !this.draining,
+      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError }),
+    };
+  }
+
+  private nextVersion(): string {
+    this.seq++;
+    return `${new Date().toISOString()}/${this.seq}`;
+  }
+
+  async start(): Promise<void> {
+    const snapshot = await buildSnapshot(this.bootstrap, this.nextVersion(), this.log);
+    this.snapshot = snapshot;
+    for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
+    const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, this.seq)));
+    const errors = [...new Set(results.flatMap((r) => r.errors))];
+    if (errors.length > 0) {
+      const err = new ProxyError(ErrorCode.ConfigInvalid, errors.join("\n"));
+      this.rejectReady(err);
+      await this.stopWorkers();
+      throw err;
+    }
+    this.isReady = true;
+    this.resolveReady();
+    const bound = results[0]?.bound ?? [];
+    this.log.info(`ready: ${this.bootstrap.workers} worker(s), snapshot ${snapshot.version}, listeners ${bound.join(", ") || "(none)"}`);
+    if (this.bootstrap.watch) await this.startWatching();
+  }
+
+  private spawn(index: number): WorkerSlot {
+    const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index };
+    const worker = new Worker(workerEntry(), { workerData: init });
+    const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false };
+    worker.on("message", (m: FromWorker) => {
+      const key = m.type === "applied" ? `${index}:applied:${m.seq}` : `${index}:${m.type}`;
+      const w = this.waiters.get(key);
+      if (w !== undefined) {
+        this.waiters.delete(key);
+        w(m);
+      }
+    });
+    worker.on("error", (err) => this.log.error(`worker ${index} failed: ${err.stack ?? err.message}`));
+    worker.on("exit", (code) => this.onWorkerExit(slot, code));
+    return slot;
+  }
+
+  private onWorkerExit(slot: WorkerSlot, code: number): void {
+    if (this.draining || this.slots[slot.index] !== slot) return;
+    this.log.error(`worker ${slot.index} exited unexpectedly (code ${code}); starting a replacement`);
+    const fresh = this.spawn(slot.index);
+    this.slots[slot.index] = fresh;
+    // Anyone waiting on the dead worker gets a failure rather than hanging.
+    for (const [k, w] of this.waiters) {
+      if (k.startsWith(`${slot.index}:applied:`)) {
+        this.waiters.delete(k);
+        w({ type: "applied", seq: -1, ok: false, errors: [`worker ${slot.index} exited`], bound: [] });
+      }
+    }
+    if (this.snapshot !== null) {
+      void this.applyTo(fresh, this.snapshot, this.seq).then((r) => {
+        if (r.ok) this.log.info(`worker ${slot.index} replaced and serving snapshot ${this.snapshot?.version}`);
+        else this.log.error(`replacement worker ${slot.index} failed: ${r.errors.join("; ")}`);
+      });
+    }
+  }
+
+  private send(slot: WorkerSlot, m: ToWorker): void {
+    slot.worker.postMessage(m);
+  }
+
+  private applyTo(slot: WorkerSlot, snapshot: Snapshot, seq: number): Promise<{ ok: boolean; errors: string[]; bound: string[] }> {
+    return new Promise((resolve) => {
+      this.waiters.set(`${slot.index}:applied:${seq}`, (m) => {
+        if (m.type !== "applied") return;
+        if (m.ok) slot.appliedSeq = seq;
+        resolve({ ok: m.ok, errors: m.errors, bound: m.bound });
+      });
+      this.send(slot, { type: "apply", seq, snapshot });
+    });
+  }
+
+  reload(reason: string): Promise<{ ok: boolean; errors: string[] }> {
+    const run = this.reloadChain.then(() => this.doReload(reason));
+    this.reloadChain = run.catch(() => {});
+    return run;
+  }
+
+  private async doReload(reason: string): Promise<{ ok: boolean; errors: string[] }> {
+    if (this.draining) return { ok: false, errors: ["draining"] };
+    let snapshot: Snapshot;
+    try {
+      snapshot = await buildSnapshot(this.bootstrap, this.nextVersion(), this.log);
+    } catch (e) {
+      const msg = (e as Error).message;
+      this.lastReloadError = msg;
+      this.log.error(`reload (${reason}) refused; still serving ${this.snapshot?.version}:\n${msg}`);
+      return { ok: false, errors: msg.split("\n") };
+    }
+    const seq = this.seq;
+    const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, seq)));
+    const errors = [...new Set(results.flatMap((r) => r.errors))];
+    this.snapshot = snapshot;
+    if (errors.length > 0) {
+      this.lastReloadError = errors.join("\n");
+      this.log.error(`reload (${reason}) applied with errors (snapshot ${snapshot.version}):\n${errors.join("\n")}`);
+      return { ok: false, errors };
+    }
+    this.lastReloadError = null;
+    this.log.info(`reload (${reason}): now serving snapshot ${snapshot.version}`);
+    return { ok: true, errors: [] };
+  }
+
+  private async startWatching(): Promise<void> {
+    const trigger = (): void => {
+      clearTimeout(this.watchTimer);
+      this.watchTimer = setTimeout(() => void this.reload("config change"), WATCH_DEBOUNCE_MS);
+    };
+    for (const p of this.bootstrap.configPaths) {
+      try {
+        const st = await stat(p);
+        const w = watch(p, { recursive: st.isDirectory(), persistent: false }, trigger);
+        w.on("error", (e) => this.log.warn(`watching ${p}: ${e.message}`));
+        this.watchers.push(w);
+      } catch (e) {
+        this.log.warn(`cannot watch ${p}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    clearTimeout(this.watchTimer);
+    for (const w of this.watchers) w.close();
+    const t = this.bootstrap.drainTimeoutMs;
+    this.log.info(`draining: ${this.slots.length} worker(s), deadline ${t} ms`);
+    await this.stopWorkers();
+    this.log.info("drained; exiting");
+    this.resolveExit(0);
+  }
+
+  private async stopWorkers(): Promise<void> {
+    this.draining = true;
+    const t = this.bootstrap.drainTimeoutMs;
+    await Promise.all(
+      this.slots.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const hard = setTimeout(() => void s.worker.terminate().then(() => resolve()), t + 2_000);
+            this.waiters.set(`${s.index}:drained`, () => {
+              s.drained = true;
+            });
+            s.worker.once("exit", () => {
+              clearTimeout(hard);
+              resolve();
+            });
+            this.send(s, { type: "drain", timeoutMs: t });
+          }),
+      ),
+    );
+  }
+
+  /** For tests: the worker threads. */
+  get workers(): Worker[] {
+    return this.slots.map((s) => s.worker);
+  }
+}
+
+export async function startSupervisor(bootstrap: Bootstrap, log: Logger): Promise<Supervisor & { workers: Worker[] }> {
+  const s = new SupervisorImpl(bootstrap, log);
+  await s.start();
+  return s;
+}

@@ -1,0 +1,190 @@
+// ClusterManager: one per worker. Turns the snapshot's clusters into runtime clusters (hosts, load
+// balancer) and owns the connection pools, which survive config reloads when the endpoint stays.
+
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import type { Cluster, LbEndpoint } from "../config/model/types.js";
+import type { Logger } from "../common/logger.js";
+import type { Random } from "../common/random.js";
+import { Http1Pool, type PoolOptions } from "./http1-pool.js";
+import { LeastRequestLb } from "./least-request-lb.js";
+import type { LoadBalancer } from "./load-balancer.js";
+import { RandomLb } from "./random-lb.js";
+import { RoundRobinLb } from "./round-robin-lb.js";
+import { UpstreamHost } from "./upstream-host.js";
+
+/** 5 000 ms: Envoy's default dns_refresh_rate for STRICT_DNS clusters. */
+const DNS_REFRESH_MS = 5_000;
+
+export class ClusterRuntime {
+  readonly model: Cluster;
+  /** Serialized model, to tell unchanged clusters apart across snapshots. */
+  readonly signature: string;
+  hosts: UpstreamHost[] = [];
+  lb: LoadBalancer = { pick: () => undefined };
+  dnsTimer: NodeJS.Timeout | undefined;
+
+  constructor(model: Cluster, signature: string) {
+    this.model = model;
+    this.signature = signature;
+  }
+}
+
+interface ResolvedEndpoint {
+  ep: LbEndpoint;
+  address: string;
+  locality: Cluster["loadAssignment"]["endpoints"][number]["locality"];
+}
+
+export class ClusterManager {
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly pools = new Map<string, Http1Pool>();
+  private readonly random: Random;
+  private readonly log: Logger;
+  private readonly workerIndex: number;
+
+  constructor(random: Random, log: Logger, workerIndex = 0) {
+    this.random = random;
+    this.log = log;
+    this.workerIndex = workerIndex;
+  }
+
+  get(name: string): ClusterRuntime | undefined {
+    return this.clusters.get(name);
+  }
+
+  /** Applies a snapshot's clusters, keeping runtimes (and their LB state) of unchanged ones. */
+  update(models: Record<string, Cluster>): void {
+    const next = new Map<string, ClusterRuntime>();
+    for (const [name, model] of Object.entries(models)) {
+      const signature = JSON.stringify(model);
+      const old = this.clusters.get(name);
+      if (old !== undefined && old.signature === signature) {
+        next.set(name, old);
+        continue;
+      }
+      if (old?.dnsTimer) clearInterval(old.dnsTimer);
+      const rt = new ClusterRuntime(model, signature);
+      this.populate(rt);
+      next.set(name, rt);
+    }
+    for (const [name, old] of this.clusters) {
+      if (!next.has(name) && old.dnsTimer) clearInterval(old.dnsTimer);
+    }
+    this.clusters.clear();
+    for (const [k, v] of next) this.clusters.set(k, v);
+    this.collectPools();
+  }
+
+  private populate(rt: ClusterRuntime): void {
+    const m = rt.model;
+    const eps: ResolvedEndpoint[] = [];
+    let needsDns = false;
+    for (const group of m.loadAssignment.endpoints) {
+      // Priority 0 only: failover across priorities arrives with outlier detection.
+      if (group.priority !== 0) continue;
+      for (const ep of group.lbEndpoints) {
+        if (ep.healthStatus !== "HEALTHY") continue;
+        if (isIP(ep.address) === 0) needsDns = true;
+        eps.push({ ep, address: ep.address, locality: group.locality });
+      }
+    }
+    if (m.type === "STRICT_DNS" && needsDns) {
+      const refresh = (): void => {
+        void this.resolve(eps).then((resolved) => {
+          if (this.clusters.get(m.name) !== rt && rt.hosts.length > 0) return;
+          this.setHosts(rt, resolved);
+        });
+      };
+      refresh();
+      rt.dnsTimer = setInterval(refresh, DNS_REFRESH_MS);
+      rt.dnsTimer.unref();
+      return;
+    }
+    this.setHosts(rt, eps);
+  }
+
+  private async resolve(eps: ResolvedEndpoint[]): Promise<ResolvedEndpoint[]> {
+    const out: ResolvedEndpoint[] = [];
+    for (const e of eps) {
+      if (isIP(e.ep.address) !== 0) {
+        out.push(e);
+        continue;
+      }
+      try {
+        const addrs = await lookup(e.ep.address, { all: true });
+        for (const a of addrs) out.push({ ep: e.ep, address: a.address, locality: e.locality });
+      } catch (err) {
+        this.log.warn(`DNS resolution of ${e.ep.address} failed: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
+    const opts = this.poolOptions(rt.model);
+    rt.hosts = eps.map((e) => new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.locality, this.pool(e.address, e.ep.port, opts)));
+    rt.lb = this.createLb(rt);
+  }
+
+  private createLb(rt: ClusterRuntime): LoadBalancer {
+    const simple = rt.model.trafficPolicy?.loadBalancer?.simple;
+    const policy = simple === "ROUND_ROBIN" ? "ROUND_ROBIN" : simple === "RANDOM" ? "RANDOM" : simple === "LEAST_REQUEST" || simple === "LEAST_CONN" ? "LEAST_REQUEST" : rt.model.lbPolicy;
+    switch (policy) {
+      case "ROUND_ROBIN":
+        return new RoundRobinLb(rt.hosts, this.workerIndex);
+      case "RANDOM":
+        return new RandomLb(rt.hosts, this.random);
+      default:
+        return new LeastRequestLb(rt.hosts, this.random);
+    }
+  }
+
+  private poolOptions(m: Cluster): PoolOptions {
+    const cp = m.trafficPolicy?.connectionPool;
+    return {
+      connectTimeoutMs: cp?.tcp?.connectTimeoutMs ?? m.connectTimeoutMs,
+      idleTimeoutMs: cp?.http?.idleTimeoutMs ?? m.idleTimeoutMs,
+    };
+  }
+
+  private pool(address: string, port: number, opts: PoolOptions): Http1Pool {
+    const key = `${address}|${port}`;
+    let p = this.pools.get(key);
+    if (p === undefined) {
+      p = new Http1Pool(address, port, opts);
+      this.pools.set(key, p);
+    } else {
+      p.updateOptions(opts);
+    }
+    return p;
+  }
+
+  /** Closes pools that no cluster references any more. */
+  private collectPools(): void {
+    const used = new Set<Http1Pool>();
+    for (const rt of this.clusters.values()) for (const h of rt.hosts) used.add(h.pool);
+    for (const [k, p] of this.pools) {
+      if (!used.has(p) && !this.isDnsPending()) {
+        p.close();
+        this.pools.delete(k);
+      }
+    }
+  }
+
+  private isDnsPending(): boolean {
+    for (const rt of this.clusters.values()) if (rt.dnsTimer !== undefined && rt.hosts.length === 0) return true;
+    return false;
+  }
+
+  sweep(now: number): void {
+    for (const p of this.pools.values()) p.sweep(now);
+  }
+
+  close(): void {
+    for (const rt of this.clusters.values()) if (rt.dnsTimer) clearInterval(rt.dnsTimer);
+    for (const p of this.pools.values()) p.close();
+    this.pools.clear();
+    this.clusters.clear();
+  }
+}

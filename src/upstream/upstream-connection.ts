@@ -1,0 +1,72 @@
+// UpstreamConnection: one plaintext HTTP/1.1 connection to an upstream host. Socket listeners are
+// attached once; the exchange currently using the connection receives its events, so a pooled
+// connection costs no closures per request.
+
+import type { Socket } from "node:net";
+
+/** The side of an exchange that owns an upstream connection while a request is in flight. */
+export interface UpstreamHandler {
+  onUpstreamData(chunk: Buffer): void;
+  /** The upstream closed or reset the connection (err set for resets). */
+  onUpstreamClose(err: Error | undefined): void;
+  onUpstreamDrain(): void;
+}
+
+export interface ConnectionOwner {
+  /** Called when a connection in the idle pool dies or misbehaves. */
+  onIdleClosed(conn: UpstreamConnection): void;
+}
+
+export class UpstreamConnection {
+  readonly socket: Socket;
+  handler: UpstreamHandler | null = null;
+  /** Requests completed on this connection (0 while serving its first). */
+  requests = 0;
+  /** Set when the connection cannot carry another request. */
+  closed = false;
+  /** Coarse time (ms) it went idle, for idle-timeout sweeps. */
+  idleSince = 0;
+  readonly localAddress: string;
+  private readonly owner: ConnectionOwner;
+
+  constructor(socket: Socket, owner: ConnectionOwner) {
+    this.socket = socket;
+    this.owner = owner;
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    socket.on("data", (chunk: Buffer) => {
+      const h = this.handler;
+      if (h !== null) h.onUpstreamData(chunk);
+      else this.destroyIdle(); // bytes while idle: the server broke framing; never reuse
+    });
+    socket.on("drain", () => this.handler?.onUpstreamDrain());
+    socket.on("end", () => this.onClose(undefined));
+    socket.on("error", (err) => this.onClose(err));
+    socket.on("close", () => this.onClose(undefined));
+  }
+
+  private onClose(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    const h = this.handler;
+    this.handler = null;
+    if (h !== null) h.onUpstreamClose(err);
+    else this.owner.onIdleClosed(this);
+    this.socket.destroy();
+  }
+
+  private destroyIdle(): void {
+    this.onClose(undefined);
+  }
+
+  /** Detaches the handler without closing (the exchange is done and the connection is reusable). */
+  detach(): void {
+    this.handler = null;
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = null;
+    this.socket.destroy();
+  }
+}

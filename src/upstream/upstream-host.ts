@@ -1,0 +1,27 @@
+// UpstreamHost: one endpoint of a cluster as the load balancer sees it.
+
+import type { Locality } from "../config/model/types.js";
+import type { Http1Pool } from "./http1-pool.js";
+
+export class UpstreamHost {
+  readonly address: string;
+  readonly port: number;
+  /** `address:port`, Envoy's %UPSTREAM_HOST%. */
+  readonly key: string;
+  readonly weight: number;
+  readonly labels: Record<string, string>;
+  readonly locality: Locality;
+  readonly pool: Http1Pool;
+  /** Requests in flight (least-request balancing). */
+  active = 0;
+
+  constructor(address: string, port: number, weight: number, labels: Record<string, string>, locality: Locality, pool: Http1Pool) {
+    this.address = address;
+    this.port = port;
+    this.key = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+    this.weight = weight;
+    this.labels = labels;
+    this.locality = locality;
+    this.pool = pool;
+  }
+}

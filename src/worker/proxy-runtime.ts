@@ -1,0 +1,176 @@
+// ProxyRuntime: the data path of one worker — applies snapshots (compiles route tables, updates
+// clusters, binds/unbinds listeners with reusePort), tracks connections, drains. Usable in-process
+// (tests) or inside a worker thread (worker-main.ts).
+
+import { createServer, type Server } from "node:net";
+import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
+import type { Logger } from "../common/logger.js";
+import type { Random } from "../common/random.js";
+import type { Listener, Snapshot } from "../config/model/types.js";
+import { Http1ServerConnection } from "../http/http1-server-connection.js";
+import type { ListenerContext, WorkerServices } from "../http/listener-context.js";
+import type { StreamInfoSink } from "../observability/stream-info.js";
+import { RouteTable } from "../router/route-table.js";
+import { ClusterManager } from "../upstream/cluster-manager.js";
+
+export interface ProxyRuntimeOptions {
+  limits: DownstreamLimits;
+  random: Random;
+  log: Logger;
+  onStream: StreamInfoSink;
+  workerIndex?: number;
+}
+
+interface BoundListener {
+  key: string;
+  model: Listener;
+  server: Server;
+  ctx: ListenerContext;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  errors: string[];
+  /** `address:port` of every bound listener (port resolved when the model said 0). */
+  bound: string[];
+}
+
+/** Sweep period for idle/slow-head checks and pool idle timeouts (ms). */
+const SWEEP_MS = 250;
+
+export class ProxyRuntime {
+  readonly services: WorkerServices;
+  private readonly log: Logger;
+  private readonly listeners = new Map<string, BoundListener>();
+  readonly connections = new Set<Http1ServerConnection>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly startMono = performance.now();
+  version = "";
+
+  constructor(opts: ProxyRuntimeOptions) {
+    this.log = opts.log;
+    this.services = {
+      clusters: new ClusterManager(opts.random, opts.log, opts.workerIndex ?? 0),
+      random: opts.random,
+      limits: opts.limits,
+      onStream: opts.onStream,
+      coarseNow: 1,
+      draining: false,
+    };
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(10, opts.limits.requestHeadersTimeoutMs / 4)));
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    const now = Math.round(performance.now() - this.startMono) + 1;
+    this.services.coarseNow = now;
+    for (const c of this.connections) c.sweep(now);
+    this.services.clusters.sweep(now);
+  }
+
+  /**
+   * Applies a snapshot: everything is compiled first, so a snapshot that cannot compile changes
+   * nothing. Listener bind failures are reported; the rest of the snapshot still applies.
+   */
+  async apply(snapshot: Snapshot): Promise<ApplyResult> {
+    const errors: string[] = [];
+    const tables = new Map<string, RouteTable>();
+    for (const [name, rc] of Object.entries(snapshot.routeConfigs)) {
+      try {
+        tables.set(name, RouteTable.compile(rc));
+      } catch (e) {
+        errors.push(`route configuration ${name}: ${(e as Error).message}`);
+      }
+    }
+    if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
+    this.services.clusters.update(snapshot.clusters);
+
+    const wanted = new Map<string, Listener>();
+    for (const l of snapshot.listeners) wanted.set(`${l.address}:${l.port}`, l);
+    for (const [key, bl] of this.listeners) {
+      if (!wanted.has(key)) {
+        bl.server.close();
+        this.listeners.delete(key);
+        this.log.info(`listener ${bl.model.name} removed`);
+      }
+    }
+    for (const [key, model] of wanted) {
+      const table = tables.get(model.http.routeConfigName);
+      const existing = this.listeners.get(key);
+      if (existing !== undefined) {
+        existing.model = model;
+        existing.ctx.name = model.name;
+        existing.ctx.direction = model.trafficDirection;
+        existing.ctx.serverName = serverNameFor(model);
+        existing.ctx.routeTable = table;
+        continue;
+      }
+      const ctx: ListenerContext = {
+        name: model.name,
+        direction: model.trafficDirection,
+        serverName: serverNameFor(model),
+        routeTable: table,
+        services: this.services,
+      };
+      try {
+        const server = await this.bind(model, ctx);
+        const addr = server.address();
+        const boundKey = typeof addr === "object" && addr !== null && model.port === 0 ? `${model.address}:${addr.port}` : key;
+        this.listeners.set(boundKey, { key: boundKey, model, server, ctx });
+      } catch (e) {
+        errors.push(`listener ${model.name}: cannot listen on ${key}: ${(e as Error).message}`);
+      }
+    }
+    this.version = snapshot.version;
+    return { ok: errors.length === 0, errors, bound: this.boundAddresses() };
+  }
+
+  private bind(model: Listener, ctx: ListenerContext): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, (socket) => {
+        if (this.services.draining) {
+          socket.destroy();
+          return;
+        }
+        new Http1ServerConnection(socket, ctx, this.connections);
+      });
+      server.once("error", reject);
+      server.listen({ host: model.address, port: model.port, reusePort: true, backlog: 1024 }, () => {
+        server.removeListener("error", reject);
+        server.on("error", (err) => this.log.error(`listener ${model.name}: ${err.message}`));
+        resolve(server);
+      });
+    });
+  }
+
+  boundAddresses(): string[] {
+    return [...this.listeners.keys()];
+  }
+
+  /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.services.draining = true;
+    await Promise.all([...this.listeners.values()].map((bl) => new Promise<void>((r) => bl.server.close(() => r()))));
+    this.listeners.clear();
+    for (const c of this.connections) c.drain();
+    const deadline = performance.now() + timeoutMs;
+    while (this.connections.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const c of this.connections) c.drain();
+    }
+    for (const c of this.connections) c.destroySocket();
+    this.close();
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer);
+    for (const bl of this.listeners.values()) bl.server.close();
+    this.listeners.clear();
+    for (const c of this.connections) c.destroySocket();
+    this.services.clusters.close();
+  }
+}
+
+function serverNameFor(l: Listener): string {
+  return l.trafficDirection === "INBOUND" ? "istio-envoy" : "envoy";
+}

@@ -1,0 +1,16 @@
+// Typed messages between the supervisor (main thread) and data-path workers.
+
+import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import type { Snapshot } from "../config/model/types.js";
+
+export interface WorkerInit {
+  bootstrap: Bootstrap;
+  workerIndex: number;
+}
+
+export type ToWorker = { type: "apply"; seq: number; snapshot: Snapshot } | { type: "drain"; timeoutMs: number };
+
+export type FromWorker =
+  | { type: "applied"; seq: number; ok: boolean; errors: string[]; bound: string[] }
+  | { type: "drained" }
+  | { type: "stats"; requests: number };

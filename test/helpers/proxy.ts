@@ -1,0 +1,75 @@
+// In-process proxy for data-path tests: a ProxyRuntime bound on a free loopback port, with every
+// StreamInfo recorded, and a small builder for hand-written snapshots.
+
+import { defaultLimits, type DownstreamLimits } from "../../src/bootstrap/bootstrap.js";
+import { createLogger } from "../../src/common/logger.js";
+import { seededRandom, type Random } from "../../src/common/random.js";
+import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
+import type { StreamInfo } from "../../src/observability/stream-info.js";
+import { ProxyRuntime } from "../../src/worker/proxy-runtime.js";
+import { freePort } from "./upstreams.js";
+
+export interface TestProxy {
+  port: number;
+  runtime: ProxyRuntime;
+  streams: StreamInfo[];
+  url(path?: string): string;
+  close(): Promise<void>;
+}
+
+export async function startProxy(snapshot: Snapshot, opts: { limits?: Partial<DownstreamLimits>; random?: Random } = {}): Promise<TestProxy> {
+  const streams: StreamInfo[] = [];
+  const runtime = new ProxyRuntime({
+    limits: { ...defaultLimits, ...opts.limits },
+    random: opts.random ?? seededRandom(42),
+    log: createLogger("off"),
+    onStream: (i) => streams.push(i),
+  });
+  const r = await runtime.apply(snapshot);
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  const port = snapshot.listeners[0]!.port;
+  return {
+    port,
+    runtime,
+    streams,
+    url: (p = "/") => `http://127.0.0.1:${port}${p}`,
+    close: async () => runtime.close(),
+  };
+}
+
+export function cluster(name: string, ports: number[], extra: Partial<Cluster> = {}): Cluster {
+  return {
+    name,
+    type: "STATIC",
+    lbPolicy: "ROUND_ROBIN",
+    connectTimeoutMs: 1_000,
+    idleTimeoutMs: 3_600_000,
+    loadAssignment: {
+      endpoints: [{ locality: {}, priority: 0, lbEndpoints: ports.map((port) => ({ address: "127.0.0.1", port, weight: 1, labels: {}, healthStatus: "HEALTHY" as const })) }],
+    },
+    ...extra,
+  };
+}
+
+export function route(name: string, action: Partial<Route> & { route?: RouteAction }, match: Partial<Route["match"]> = {}): Route {
+  return {
+    name,
+    match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [], ...match },
+    requestHeadersToAdd: [],
+    requestHeadersToRemove: [],
+    responseHeadersToAdd: [],
+    responseHeadersToRemove: [],
+    ...action,
+  };
+}
+
+/** One listener on a fresh port with one route configuration of the given virtual hosts. */
+export async function snapshotWith(virtualHosts: VirtualHost[], clusters: Cluster[]): Promise<Snapshot> {
+  const port = await freePort();
+  return {
+    version: "test/1",
+    listeners: [{ name: `127.0.0.1_${port}`, address: "127.0.0.1", port, trafficDirection: "OUTBOUND", http: { statPrefix: `outbound_127.0.0.1_${port}`, routeConfigName: "rc" } }],
+    routeConfigs: { rc: { name: "rc", virtualHosts } },
+    clusters: Object.fromEntries(clusters.map((c) => [c.name, c])),
+  };
+}
