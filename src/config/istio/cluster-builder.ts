@@ -1,0 +1,121 @@
+// Outbound clusters for each HTTP service port (`outbound|<port>||<host>`) and each DR subset
+// (`outbound|<port>|<subset>|<host>`), with endpoints, localities and the merged traffic policy.
+
+import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints, TrafficPolicy } from "../model/types.js";
+import type { DestinationRuleIndex } from "./destination-rule-index.js";
+import type { ParsedEndpoint, ParsedPort } from "./parsed-config.js";
+import { isHttpProtocol } from "./protocol.js";
+import type { MeshService } from "./service-registry.js";
+import { effectiveTrafficPolicy } from "./traffic-policy.js";
+import { labelsMatch } from "./workload-selector.js";
+
+/** 10 000 ms: Istio's default connect timeout (meshConfig.connectTimeout). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** 3 600 000 ms (1 h): Istio's DestinationRule default HTTP idle timeout. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+
+export function outboundClusterName(port: number, subset: string, host: string): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
+export function buildOutboundClusters(services: MeshService[], drs: DestinationRuleIndex): Record<string, Cluster> {
+  const out: Record<string, Cluster> = {};
+  for (const svc of services) {
+    const dr = drs.lookup(svc.hostname, svc.namespace);
+    for (const port of svc.ports) {
+      if (!isHttpProtocol(port.protocol)) continue;
+      const endpoints = serviceEndpoints(svc, port);
+      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number));
+      out[base.name] = base;
+      for (const subset of dr?.subsets ?? []) {
+        const selected = endpoints.filter((e) => labelsMatch(subset.labels, e.labels));
+        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number));
+        out[c.name] = c;
+      }
+    }
+  }
+  return out;
+}
+
+interface ResolvedEndpoint {
+  address: string;
+  port: number;
+  weight: number;
+  labels: Record<string, string>;
+  locality: string;
+}
+
+/** Endpoint port: the endpoint's `ports[portName]`, else the service port's targetPort, else its number. */
+function serviceEndpoints(svc: MeshService, port: ParsedPort): ResolvedEndpoint[] {
+  const dflt = port.targetPort ?? port.number;
+  if (svc.resolution === "NONE") return [];
+  if (svc.endpoints.length === 0 && (svc.resolution === "DNS" || svc.resolution === "DNS_ROUND_ROBIN")) {
+    // A DNS ServiceEntry without endpoints resolves its own host name.
+    return [{ address: svc.hostname, port: dflt, weight: 1, labels: {}, locality: "" }];
+  }
+  return svc.endpoints.map((e: ParsedEndpoint) => ({
+    address: e.address,
+    port: e.ports[port.name] ?? dflt,
+    weight: e.weight,
+    labels: e.labels,
+    locality: e.locality ?? "",
+  }));
+}
+
+function clusterType(svc: MeshService): ClusterType {
+  if (svc.resolution === "STATIC") return "STATIC";
+  if (svc.resolution === "NONE") return "ORIGINAL_DST";
+  return "STRICT_DNS";
+}
+
+function makeCluster(name: string, svc: MeshService, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined): Cluster {
+  let type = clusterType(svc);
+  let lbPolicy: Cluster["lbPolicy"] = "LEAST_REQUEST";
+  const simple = policy?.loadBalancer?.simple;
+  if (simple === "ROUND_ROBIN") lbPolicy = "ROUND_ROBIN";
+  else if (simple === "RANDOM") lbPolicy = "RANDOM";
+  else if (simple === "PASSTHROUGH") {
+    // istiod turns a PASSTHROUGH load balancer into an original-destination cluster.
+    type = "ORIGINAL_DST";
+  }
+  const ch = policy?.loadBalancer?.consistentHash;
+  if (ch) lbPolicy = ch.maglev ? "MAGLEV" : "RING_HASH";
+  // Envoy requires CLUSTER_PROVIDED for ORIGINAL_DST clusters.
+  if (type === "ORIGINAL_DST") lbPolicy = "CLUSTER_PROVIDED";
+  const cluster: Cluster = {
+    name,
+    type,
+    lbPolicy,
+    connectTimeoutMs: policy?.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: policy?.connectionPool?.http?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    loadAssignment: { endpoints: type === "ORIGINAL_DST" ? [] : groupByLocality(eps) },
+    serviceHost: svc.hostname,
+    subset,
+  };
+  if (policy) cluster.trafficPolicy = policy;
+  return cluster;
+}
+
+export function parseLocality(s: string): Locality {
+  const [region, zone, subZone] = s.split("/");
+  const l: Locality = {};
+  if (region) l.region = region;
+  if (zone) l.zone = zone;
+  if (subZone) l.subZone = subZone;
+  return l;
+}
+
+function groupByLocality(eps: ResolvedEndpoint[]): LocalityLbEndpoints[] {
+  const groups = new Map<string, LbEndpoint[]>();
+  for (const e of eps) {
+    const list = groups.get(e.locality) ?? [];
+    list.push({ address: e.address, port: e.port, weight: e.weight, labels: e.labels, healthStatus: "HEALTHY" });
+    groups.set(e.locality, list);
+  }
+  return [...groups.entries()].map(([loc, lbEndpoints]) => ({
+    locality: parseLocality(loc),
+    priority: 0,
+    loadBalancingWeight: lbEndpoints.reduce((s, e) => s + e.weight, 0),
+    lbEndpoints,
+  }));
+}

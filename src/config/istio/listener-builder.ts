@@ -1,0 +1,105 @@
+// Listeners a Sidecar resource asks for (ingress → INBOUND with its `inbound|<port>||` route and
+// cluster; egress with a port → OUTBOUND bound sockets) and the default outbound listener.
+
+import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from "./cluster-builder.js";
+import { hostCoveredBy, hostsMatch } from "./host-name.js";
+import type { ParsedSidecarEgress, ParsedSidecarIngress, ParsedVirtualService } from "./parsed-config.js";
+import type { MeshService } from "./service-registry.js";
+
+/**
+ * Egress listeners without an explicit bind listen on loopback: outrigger binds real sockets for
+ * them (no iptables capture in front), and 127.0.0.1 keeps them private to the pod/host.
+ */
+export const DEFAULT_EGRESS_BIND = "127.0.0.1";
+/** Istio's default bind for Sidecar ingress listeners. */
+export const DEFAULT_INGRESS_BIND = "0.0.0.0";
+/** Route configuration of the default outbound (HTTP proxy) listener. */
+export const HTTP_PROXY_ROUTE_CONFIG = "outbound_http_proxy";
+
+export function listenerName(address: string, port: number): string {
+  return `${address}_${port}`;
+}
+
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+export interface InboundParts {
+  listener: Listener;
+  routeConfig: RouteConfiguration;
+  cluster: Cluster;
+}
+
+/** One Sidecar ingress entry: listener `<bind>_<port>`, route `inbound|<port>||`, STATIC cluster to the app. */
+export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
+  const port = ing.port.number;
+  const name = listenerName(ing.bind, port);
+  const clusterName = inboundClusterName(port);
+  // No defaultEndpoint: the app is assumed to listen on the same port on loopback.
+  const ep = ing.defaultEndpoint ?? { address: "127.0.0.1", port };
+  return {
+    listener: { name, address: ing.bind, port, trafficDirection: "INBOUND", http: { statPrefix: `inbound_${name}`, routeConfigName: clusterName } },
+    routeConfig: {
+      name: clusterName,
+      virtualHosts: [
+        {
+          name: `inbound|http|${port}`,
+          domains: ["*"],
+          routes: [
+            {
+              name: "default",
+              match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
+              route: { cluster: clusterName },
+              requestHeadersToAdd: [],
+              requestHeadersToRemove: [],
+              responseHeadersToAdd: [],
+              responseHeadersToRemove: [],
+            },
+          ],
+        },
+      ],
+    },
+    cluster: {
+      name: clusterName,
+      type: "STATIC",
+      lbPolicy: "LEAST_REQUEST",
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      loadAssignment: {
+        endpoints: [{ locality: {}, priority: 0, loadBalancingWeight: 1, lbEndpoints: [{ address: ep.address, port: ep.port, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],
+      },
+      subset: "",
+    },
+  };
+}
+
+export function buildOutboundListener(address: string, port: number, routeConfigName: string): Listener {
+  const name = listenerName(address, port);
+  return { name, address, port, trafficDirection: "OUTBOUND", http: { statPrefix: `outbound_${name}`, routeConfigName } };
+}
+
+/** Route configuration name for an egress listener: the port for the default bind, else `<bind>_<port>`. */
+export function egressRouteConfigName(eg: ParsedSidecarEgress): string {
+  const port = eg.port?.number ?? 0;
+  return eg.bind === undefined || eg.bind === DEFAULT_EGRESS_BIND ? String(port) : `${eg.bind}_${port}`;
+}
+
+/** A Sidecar egress `hosts` filter (`ns/dnsName`, `*` and `~` namespaces, wildcard names); undefined = import all. */
+export class EgressImport {
+  constructor(private readonly hosts: ReadonlyArray<{ namespace: string; host: string }> | undefined) {}
+
+  private nsMatches(entryNs: string, ns: string): boolean {
+    return entryNs === "*" || entryNs === ns;
+  }
+
+  service(svc: MeshService): boolean {
+    if (!this.hosts) return true;
+    return this.hosts.some((h) => h.namespace !== "~" && this.nsMatches(h.namespace, svc.namespace) && hostCoveredBy(svc.hostname, h.host));
+  }
+
+  virtualService(vs: ParsedVirtualService): boolean {
+    if (!this.hosts) return true;
+    return this.hosts.some((h) => h.namespace !== "~" && this.nsMatches(h.namespace, vs.ref.namespace) && vs.hosts.some((vh) => h.host === "*" || hostsMatch(vh, h.host)));
+  }
+}

@@ -1,0 +1,182 @@
+// The validated, normalised form of each supported Istio resource: hosts resolved, durations in
+// ms, enums checked. The builders work on these, never on raw YAML.
+
+import type { HeaderValueOption, StringMatcher, TrafficPolicy } from "../model/types.js";
+import type { Protocol } from "./protocol.js";
+
+export interface ConfigRef {
+  kind: string;
+  name: string;
+  namespace: string;
+  /** `file` of the source document, for summaries. */
+  file: string;
+}
+
+export interface ParsedPort {
+  number: number;
+  /** Resolved protocol; undefined = unset/unknown (treated as TCP). */
+  protocol: Protocol | undefined;
+  name: string;
+  targetPort?: number;
+}
+
+export interface ParsedEndpoint {
+  address: string;
+  /** Port overrides by service port name. */
+  ports: Record<string, number>;
+  labels: Record<string, string>;
+  /** `region/zone/subzone`. */
+  locality?: string;
+  weight: number;
+  network?: string;
+}
+
+export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+
+export interface ParsedServiceEntry {
+  ref: ConfigRef;
+  hosts: string[];
+  addresses: string[];
+  ports: ParsedPort[];
+  location: "MESH_EXTERNAL" | "MESH_INTERNAL";
+  resolution: Resolution;
+  endpoints: ParsedEndpoint[];
+  workloadSelector?: Record<string, string>;
+  exportTo: string[];
+}
+
+export interface ParsedWorkloadEntry {
+  ref: ConfigRef;
+  endpoint: ParsedEndpoint;
+}
+
+export interface ParsedTrafficPolicy {
+  /** Top-level settings (no portLevelSettings). */
+  policy: TrafficPolicy;
+  portLevel: Array<{ port: number; policy: TrafficPolicy }>;
+}
+
+export interface ParsedSubset {
+  name: string;
+  labels: Record<string, string>;
+  trafficPolicy?: ParsedTrafficPolicy;
+}
+
+export interface ParsedDestinationRule {
+  ref: ConfigRef;
+  host: string;
+  trafficPolicy?: ParsedTrafficPolicy;
+  subsets: ParsedSubset[];
+  exportTo: string[];
+  workloadSelector?: Record<string, string>;
+}
+
+export interface ParsedHeaderOps {
+  /** `set` then `add`, each sorted by name, as istiod emits them. */
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+  /** `:authority`/`host` set through headers: becomes a host rewrite. */
+  authority?: string;
+}
+
+export interface ParsedHeaderMatch {
+  name: string;
+  /** undefined = presence match. */
+  match?: StringMatcher;
+}
+
+export interface ParsedMatch {
+  name?: string;
+  uri?: StringMatcher;
+  scheme?: StringMatcher;
+  method?: StringMatcher;
+  authority?: StringMatcher;
+  headers: ParsedHeaderMatch[];
+  withoutHeaders: ParsedHeaderMatch[];
+  queryParams: ParsedHeaderMatch[];
+  port?: number;
+  ignoreUriCase: boolean;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways: string[];
+}
+
+export interface ParsedDestination {
+  /** Resolved FQDN. */
+  host: string;
+  subset?: string;
+  port?: number;
+}
+
+export interface ParsedRouteDestination {
+  destination: ParsedDestination;
+  weight: number;
+  headers?: ParsedHeaderOps;
+}
+
+export interface ParsedRedirect {
+  uri?: string;
+  authority?: string;
+  scheme?: string;
+  port?: number;
+  derivePort?: "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
+  redirectCode: number;
+}
+
+export interface ParsedRewrite {
+  uri?: string;
+  uriRegexRewrite?: { match: string; rewrite: string };
+  authority?: string;
+}
+
+export interface ParsedHttpRoute {
+  index: number;
+  name?: string;
+  match: ParsedMatch[];
+  route: ParsedRouteDestination[];
+  redirect?: ParsedRedirect;
+  directResponse?: { status: number; body?: string };
+  rewrite?: ParsedRewrite;
+  headers?: ParsedHeaderOps;
+}
+
+export interface ParsedVirtualService {
+  ref: ConfigRef;
+  /** Resolved hosts (lower-case FQDNs or wildcards). */
+  hosts: string[];
+  gateways: string[];
+  exportTo: string[];
+  http: ParsedHttpRoute[];
+}
+
+export interface ParsedSidecarPort {
+  number: number;
+  protocol: string | undefined;
+  name: string | undefined;
+}
+
+export interface ParsedSidecarIngress {
+  index: number;
+  port: ParsedSidecarPort;
+  bind: string;
+  /** host:port of the local application. */
+  defaultEndpoint?: { address: string; port: number };
+}
+
+export interface ParsedSidecarEgress {
+  index: number;
+  port?: ParsedSidecarPort;
+  bind?: string;
+  /** `ns/dnsName` entries, `.` already replaced by the Sidecar's namespace. */
+  hosts: Array<{ namespace: string; host: string }>;
+}
+
+export interface ParsedSidecar {
+  ref: ConfigRef;
+  workloadSelector?: Record<string, string>;
+  ingress: ParsedSidecarIngress[];
+  egress: ParsedSidecarEgress[];
+  outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
+}

@@ -1,0 +1,27 @@
+// Istio port protocols: parsing the `protocol` field and inferring it from the port name prefix
+// (`http-web` → HTTP), and which protocols the HTTP route builder handles.
+
+export const PROTOCOLS = ["HTTP", "HTTP2", "HTTPS", "HTTP_PROXY", "GRPC", "GRPC-WEB", "TCP", "TLS", "UDP", "MONGO", "REDIS", "MYSQL", "HBONE"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Istio protocol.Parse: case-insensitive; undefined when unsupported. */
+export function parseProtocol(s: string): Protocol | undefined {
+  const up = s.toUpperCase();
+  if (up === "GRPC_WEB") return "GRPC-WEB";
+  return (PROTOCOLS as readonly string[]).includes(up) ? (up as Protocol) : undefined;
+}
+
+/** Protocol of a service port: explicit field, else the name prefix before `-` (Istio's naming convention), else undefined (TCP/sniffed). */
+export function portProtocol(protocol: string | undefined, name: string | undefined): Protocol | undefined {
+  if (protocol !== undefined && protocol !== "") return parseProtocol(protocol);
+  if (name !== undefined && name !== "") {
+    const prefix = name.split("-")[0] ?? name;
+    return parseProtocol(prefix);
+  }
+  return undefined;
+}
+
+/** Istio Instance.IsHTTP: the protocols the HTTP connection manager serves. */
+export function isHttpProtocol(p: Protocol | undefined): boolean {
+  return p === "HTTP" || p === "HTTP2" || p === "HTTP_PROXY" || p === "GRPC" || p === "GRPC-WEB";
+}

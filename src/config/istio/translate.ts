@@ -1,0 +1,279 @@
+// The tiny in-process istiod: validates Istio networking resources (collecting every error with
+// file, line and field path) and builds the Envoy-shaped listeners, route configurations and
+// clusters one sidecar proxy needs. Pure: no I/O, no data-path imports.
+
+import type { ConfigError } from "../model/config-error.js";
+import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
+import type { SourceDocument } from "../load/load-sources.js";
+import { buildOutboundClusters } from "./cluster-builder.js";
+import { DestinationRuleIndex } from "./destination-rule-index.js";
+import { parseDestinationRule } from "./destination-rule.js";
+import { DocIssues } from "./doc-issues.js";
+import { isExportedTo } from "./export-to.js";
+import {
+  buildInbound,
+  buildOutboundListener,
+  DEFAULT_EGRESS_BIND,
+  EgressImport,
+  egressRouteConfigName,
+  HTTP_PROXY_ROUTE_CONFIG,
+} from "./listener-builder.js";
+import type {
+  ConfigRef,
+  ParsedDestinationRule,
+  ParsedServiceEntry,
+  ParsedSidecar,
+  ParsedVirtualService,
+  ParsedWorkloadEntry,
+} from "./parsed-config.js";
+import { isHttpProtocol, portProtocol } from "./protocol.js";
+import { buildHttpProxyRouteConfig, buildPortRouteConfig, httpPorts, type RouteConfigInput } from "./route-config-builder.js";
+import type { RouteContext } from "./route-builder.js";
+import { buildServiceRegistry, type MeshService } from "./service-registry.js";
+import { parseServiceEntry } from "./service-entry.js";
+import { parseSidecar, selectSidecar } from "./sidecar.js";
+import { SpecReader } from "./spec-reader.js";
+import { parseVirtualService } from "./virtual-service.js";
+import { parseWorkloadEntry } from "./workload-entry.js";
+
+export interface TranslateOptions {
+  /** The proxy's namespace. */
+  namespace: string;
+  /** The proxy's workload labels. */
+  proxyLabels: Record<string, string>;
+  /** Kubernetes cluster domain, "cluster.local". */
+  domainSuffix: string;
+  /** The default outbound (HTTP proxy) listener address, or null for none. */
+  defaultOutbound: { address: string; port: number } | null;
+}
+
+export interface TranslateResult {
+  snapshot: { listeners: Listener[]; routeConfigs: Record<string, RouteConfiguration>; clusters: Record<string, Cluster> };
+  /** severity "error": the config must be refused. */
+  errors: ConfigError[];
+  /** Unsupported kinds/fields ignored, etc. */
+  warnings: ConfigError[];
+  /** One line per resource. */
+  summary: string[];
+}
+
+const NETWORKING_VERSIONS = ["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"];
+const SUPPORTED_KINDS = ["VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "Sidecar"];
+
+interface Parsed<T> {
+  value: T;
+  issues: DocIssues;
+  line: string;
+}
+
+export function translate(documents: SourceDocument[], opts: TranslateOptions): TranslateResult {
+  const errors: ConfigError[] = [];
+  const warnings: ConfigError[] = [];
+  const summary: string[] = [];
+
+  const vss: Array<Parsed<ParsedVirtualService>> = [];
+  const drs: Array<Parsed<ParsedDestinationRule>> = [];
+  const ses: Array<Parsed<ParsedServiceEntry>> = [];
+  const wes: Array<Parsed<ParsedWorkloadEntry>> = [];
+  const sidecars: Array<Parsed<ParsedSidecar>> = [];
+  const seen = new Map<string, SourceDocument>();
+
+  for (const doc of documents) {
+    const issues = new DocIssues(doc, errors, warnings);
+    const namespace = doc.metadata.namespace ?? opts.namespace;
+    const ident = `${doc.kind} ${namespace}/${doc.metadata.name || "<unnamed>"}`;
+    if (!NETWORKING_VERSIONS.includes(doc.apiVersion) || !SUPPORTED_KINDS.includes(doc.kind)) {
+      issues.warn([], `ignored: ${doc.kind} is not supported by outrigger yet`);
+      summary.push(`${ident}: ignored (${doc.apiVersion} ${doc.kind} is not supported yet)`);
+      continue;
+    }
+    if (doc.metadata.name === "") {
+      issues.error(["metadata", "name"], "metadata.name is required");
+      continue;
+    }
+    const key = `${doc.kind}/${namespace}/${doc.metadata.name}`;
+    const prev = seen.get(key);
+    if (prev) {
+      issues.error(["metadata", "name"], `duplicate ${doc.kind} ${namespace}/${doc.metadata.name} (first defined at ${prev.file}:${prev.lineOf([])})`);
+      continue;
+    }
+    seen.set(key, doc);
+    const ref: ConfigRef = { kind: doc.kind, name: doc.metadata.name, namespace, file: doc.file };
+    const r = new SpecReader(issues);
+    switch (doc.kind) {
+      case "VirtualService": {
+        const v = parseVirtualService(r, doc.spec, { ref, domainSuffix: opts.domainSuffix });
+        if (v) vss.push({ value: v, issues, line: ident });
+        break;
+      }
+      case "DestinationRule": {
+        const v = parseDestinationRule(r, doc.spec, ref, opts.domainSuffix);
+        if (v) drs.push({ value: v, issues, line: ident });
+        break;
+      }
+      case "ServiceEntry": {
+        const v = parseServiceEntry(r, doc.spec, ref);
+        if (v) ses.push({ value: v, issues, line: ident });
+        break;
+      }
+      case "WorkloadEntry": {
+        const v = parseWorkloadEntry(r, doc.spec, ref);
+        if (v) wes.push({ value: v, issues, line: ident });
+        break;
+      }
+      case "Sidecar": {
+        const v = parseSidecar(r, doc.spec, ref);
+        if (v) sidecars.push({ value: v, issues, line: ident });
+        break;
+      }
+    }
+  }
+
+  const ns = opts.namespace;
+  const registry = buildServiceRegistry(ses.map((s) => s.value), wes.map((w) => w.value), ns);
+  const servicesByHost = new Map(registry.map((s) => [s.hostname, s] as const));
+  const drIndex = new DestinationRuleIndex(drs.map((d) => d.value), ns, opts.proxyLabels);
+  const meshVss = vss.filter((v) => appliesToMesh(v.value) && isExportedTo(v.value.exportTo, v.value.ref.namespace, ns));
+  const sidecar = selectSidecar(sidecars.map((s) => s.value), ns, opts.proxyLabels);
+
+  checkDestinations(meshVss, servicesByHost, drIndex);
+  summarise(summary, { vss, drs, ses, wes, sidecars }, ns, sidecar, registry);
+
+  const listeners: Listener[] = [];
+  const routeConfigs: Record<string, RouteConfiguration> = {};
+  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex);
+  const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost };
+  const inputFor = (imp: EgressImport): RouteConfigInput => ({
+    services: registry.filter((s) => imp.service(s)),
+    virtualServices: meshVss.map((v) => v.value).filter((v) => imp.virtualService(v)),
+    ctx,
+    domainSuffix: opts.domainSuffix,
+  });
+  const sidecarIssues = sidecar ? sidecars.find((s) => s.value === sidecar)?.issues : undefined;
+  const addListener = (l: Listener, at: (() => void) | undefined): void => {
+    const clash = listeners.find((x) => x.address === l.address && x.port === l.port);
+    if (clash) {
+      if (at) at();
+      else errors.push({ file: "<options>", line: 0, path: "defaultOutbound", message: `listener ${l.name} conflicts with listener ${clash.name} on the same address and port`, severity: "error" });
+      return;
+    }
+    listeners.push(l);
+  };
+
+  // The catch-all egress (no port) decides what the default listener and per-port routes import;
+  // without one, the union of the Sidecar's egress hosts.
+  const egress = sidecar?.egress ?? [];
+  const catchAll = egress.find((e) => e.port === undefined);
+  const defaultImport = !sidecar ? new EgressImport(undefined) : new EgressImport(catchAll ? catchAll.hosts : egress.flatMap((e) => e.hosts));
+
+  for (const ing of sidecar?.ingress ?? []) {
+    const proto = portProtocol(ing.port.protocol, ing.port.name);
+    const path = ["spec", "ingress", ing.index, "port"];
+    if (!isHttpProtocol(proto)) {
+      sidecarIssues?.warn(path, `ingress port ${ing.port.number} is treated as TCP: TCP listeners are not supported yet, skipped`);
+      continue;
+    }
+    const parts = buildInbound(ing);
+    addListener(parts.listener, () => sidecarIssues?.error(path, `listener ${parts.listener.name} is defined twice on the same address and port`));
+    routeConfigs[parts.routeConfig.name] = parts.routeConfig;
+    clusters[parts.cluster.name] = parts.cluster;
+  }
+
+  const egressPorts = new Set<string>();
+  for (const eg of egress) {
+    if (!eg.port) continue;
+    const path = ["spec", "egress", eg.index, "port"];
+    const proto = portProtocol(eg.port.protocol, eg.port.name);
+    if (!isHttpProtocol(proto)) {
+      sidecarIssues?.warn(path, `egress port ${eg.port.number} is treated as TCP: TCP listeners are not supported yet, skipped`);
+      continue;
+    }
+    const bind = eg.bind ?? DEFAULT_EGRESS_BIND;
+    const rcName = egressRouteConfigName(eg);
+    const l = buildOutboundListener(bind, eg.port.number, rcName);
+    addListener(l, () => sidecarIssues?.error(path, `listener ${l.name} is defined twice on the same address and port`));
+    routeConfigs[rcName] = buildPortRouteConfig(rcName, eg.port.number, inputFor(new EgressImport(eg.hosts)));
+    egressPorts.add(rcName);
+  }
+
+  // Per-port route configurations for every HTTP port, as istiod generates them for 0.0.0.0_<port>.
+  const defaultInput = inputFor(defaultImport);
+  const ports = new Set<number>();
+  for (const s of defaultInput.services) for (const p of httpPorts(s)) ports.add(p);
+  for (const p of [...ports].sort((a, b) => a - b)) {
+    const name = String(p);
+    if (egressPorts.has(name)) continue;
+    routeConfigs[name] = buildPortRouteConfig(name, p, defaultInput);
+  }
+
+  if (opts.defaultOutbound) {
+    const { address, port } = opts.defaultOutbound;
+    routeConfigs[HTTP_PROXY_ROUTE_CONFIG] = buildHttpProxyRouteConfig(HTTP_PROXY_ROUTE_CONFIG, defaultInput);
+    addListener(buildOutboundListener(address, port, HTTP_PROXY_ROUTE_CONFIG), undefined);
+  }
+
+  return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary };
+}
+
+function appliesToMesh(vs: ParsedVirtualService): boolean {
+  return vs.gateways.length === 0 || vs.gateways.includes("mesh");
+}
+
+/** Warn about route destinations with no service or no subset: Envoy would answer 503 (NC/UH). */
+function checkDestinations(vss: Array<Parsed<ParsedVirtualService>>, services: ReadonlyMap<string, MeshService>, drs: DestinationRuleIndex): void {
+  for (const { value: vs, issues } of vss) {
+    for (const rule of vs.http) {
+      rule.route.forEach((d, i) => {
+        const path = ["spec", "http", rule.index, "route", i, "destination"];
+        const svc = services.get(d.destination.host);
+        if (!svc) {
+          issues.warn([...path, "host"], `destination host ${d.destination.host} is not in the service registry (no visible ServiceEntry); requests will fail with 503`);
+          return;
+        }
+        if (d.destination.port === undefined && svc.ports.length > 1) {
+          issues.warn([...path, "port"], `destination ${d.destination.host} has ${svc.ports.length} ports: set destination.port (the listener port is used otherwise)`);
+        }
+        if (d.destination.port !== undefined && !svc.ports.some((p) => p.number === d.destination.port)) {
+          issues.warn([...path, "port"], `destination ${d.destination.host} has no port ${d.destination.port}`);
+        }
+        if (d.destination.subset !== undefined) {
+          const dr = drs.lookup(svc.hostname, svc.namespace);
+          if (!dr || !dr.subsets.some((s) => s.name === d.destination.subset)) {
+            issues.warn([...path, "subset"], `subset ${d.destination.subset} is not defined by any DestinationRule for ${svc.hostname}; requests will fail with 503`);
+          }
+        }
+      });
+    }
+  }
+}
+
+interface AllParsed {
+  vss: Array<Parsed<ParsedVirtualService>>;
+  drs: Array<Parsed<ParsedDestinationRule>>;
+  ses: Array<Parsed<ParsedServiceEntry>>;
+  wes: Array<Parsed<ParsedWorkloadEntry>>;
+  sidecars: Array<Parsed<ParsedSidecar>>;
+}
+
+function summarise(out: string[], all: AllParsed, ns: string, sidecar: ParsedSidecar | undefined, registry: MeshService[]): void {
+  const notVisible = (exportTo: string[], owner: string): string => (isExportedTo(exportTo, owner, ns) ? "" : ` (not exported to namespace ${ns})`);
+  for (const { value: se, line } of all.ses) {
+    const ports = se.ports.map((p) => `${p.number}/${p.protocol ?? "TCP"}`).join(", ") || "none";
+    const eps = se.workloadSelector ? `${registry.find((s) => s.source === se)?.endpoints.length ?? 0} workload entries` : `${se.endpoints.length} endpoints`;
+    out.push(`${line}: hosts ${se.hosts.join(", ")}, ports ${ports}, ${se.resolution}, ${eps}${notVisible(se.exportTo, se.ref.namespace)}`);
+  }
+  for (const { value: we, line } of all.wes) out.push(`${line}: address ${we.endpoint.address}`);
+  for (const { value: dr, line } of all.drs) {
+    const subsets = dr.subsets.length ? `${dr.subsets.length} subsets (${dr.subsets.map((s) => s.name).join(", ")})` : "no subsets";
+    out.push(`${line}: host ${dr.host}, ${subsets}${dr.trafficPolicy ? ", traffic policy" : ""}${notVisible(dr.exportTo, dr.ref.namespace)}`);
+  }
+  for (const { value: vs, line } of all.vss) {
+    const mesh = vs.gateways.length === 0 || vs.gateways.includes("mesh");
+    const gw = mesh ? "" : ` (gateways ${vs.gateways.join(", ")} only: does not apply to sidecars)`;
+    out.push(`${line}: hosts ${vs.hosts.join(", ")}, ${vs.http.length} http rules${gw}${notVisible(vs.exportTo, vs.ref.namespace)}`);
+  }
+  for (const { value: sc, line } of all.sidecars) {
+    const applies = sc === sidecar ? "applies to this proxy" : "does not apply to this proxy";
+    out.push(`${line}: ${sc.ingress.length} ingress, ${sc.egress.length} egress (${applies})`);
+  }
+}
