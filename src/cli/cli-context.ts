@@ -5,29 +5,16 @@ import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { Logger } from "../common/logger.js";
 import type { SourceDocument } from "../config/load/load-sources.js";
 import type { ConfigError } from "../config/model/config-error.js";
-import type { Snapshot } from "../config/model/types.js";
+import type { TranslateOptions, TranslateResult } from "../config/istio/translate.js";
 import type { Supervisor } from "../supervisor/supervisor-api.js";
+
+export type { TranslateOptions, TranslateResult };
 
 export type Writer = (text: string) => void;
 
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: () => void): unknown;
   off(signal: NodeJS.Signals, listener: () => void): unknown;
-}
-
-export interface TranslateOptions {
-  namespace: string;
-  proxyLabels: Record<string, string>;
-  domainSuffix: string;
-  defaultOutbound: { address: string; port: number } | null;
-}
-
-export interface TranslateResult {
-  snapshot: Snapshot | null;
-  errors: ConfigError[];
-  warnings: ConfigError[];
-  /** One line per translated resource. */
-  summary: string[];
 }
 
 /** The entry points commands call; loaded lazily so `validate` never loads the data path. */

@@ -7,6 +7,9 @@ import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-fla
 import type { Command } from "./command.js";
 import { reportProblems, translateConfig } from "./translate-config.js";
 
+/** The snapshot version config-dump reports (nothing is running, so no time/sequence stamp). */
+export const offlineVersion = "offline";
+
 export const configDumpCommandSpec: CommandSpec = {
   name: "config-dump",
   usage: "outrigger config-dump --config <file|dir> [--config <file|dir> ...] [flags]",
@@ -36,7 +39,9 @@ export const configDumpCommand: Command = {
     });
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return 1;
-    ctx.stdout(JSON.stringify({ bootstrap, snapshot: t.result.snapshot, lastReloadError: null }, null, 2) + "\n");
+    // A fixed version keeps the output diffable between runs; a running proxy stamps time/sequence.
+    const snapshot = { version: offlineVersion, ...t.result.snapshot };
+    ctx.stdout(JSON.stringify({ bootstrap, snapshot, lastReloadError: null }, null, 2) + "\n");
     return 0;
   },
 };

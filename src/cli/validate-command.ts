@@ -39,7 +39,7 @@ export const validateCommand: Command = {
 };
 
 /** `N resources, M listeners, K routes, J clusters` (K counts routes across every virtual host). */
-export function snapshotCounts(resources: number, snapshot: Snapshot | null): string {
+export function snapshotCounts(resources: number, snapshot: Pick<Snapshot, "listeners" | "routeConfigs" | "clusters"> | null): string {
   const listeners = snapshot?.listeners.length ?? 0;
   let routes = 0;
   for (const rc of Object.values(snapshot?.routeConfigs ?? {})) for (const vh of rc.virtualHosts) routes += vh.routes.length;

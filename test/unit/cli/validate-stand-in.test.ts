@@ -16,7 +16,7 @@ function standInTranslate(seen: TranslateOptions[] = []) {
     seen.push(opts);
     const errors: ConfigError[] = [];
     const warnings: ConfigError[] = [];
-    const snapshot: Snapshot = { version: "stand-in/1", listeners: [], routeConfigs: {}, clusters: {} };
+    const snapshot: TranslateResult["snapshot"] = { listeners: [], routeConfigs: {}, clusters: {} };
     for (const d of documents) {
       const spec = (d.spec ?? {}) as { hosts?: string[]; port?: number; deprecated?: boolean };
       if (spec.hosts === undefined) errors.push({ file: d.file, line: d.lineOf(["spec"]), path: "spec.hosts", message: "at least one host is required", severity: "error" });
@@ -30,7 +30,7 @@ function standInTranslate(seen: TranslateOptions[] = []) {
     }
     snapshot.listeners.push({ name: "0.0.0.0_80", address: "0.0.0.0", port: 80, trafficDirection: "OUTBOUND", http: { statPrefix: "outbound_0.0.0.0_80", routeConfigName: "80" } });
     const summary = documents.map((d) => `${d.kind} ${d.metadata.namespace ?? opts.namespace}/${d.metadata.name}`);
-    return { snapshot: errors.length > 0 ? null : snapshot, errors, warnings, summary };
+    return { snapshot, errors, warnings, summary };
   };
 }
 
@@ -102,6 +102,7 @@ describe("outrigger config-dump (stand-in translator)", () => {
     expect(dump.lastReloadError).toBeNull();
     expect(dump.bootstrap).toMatchObject({ configPaths: [dir], namespace: "shop", outbound: null, adminPort: 15000 });
     expect(Object.keys(dump.snapshot.clusters)).toEqual(["outbound|80||a.example.com"]);
+    expect(dump.snapshot.version).toBe("offline");
   });
 
   it("config errors: on stderr, nothing on stdout, exit 1", async () => {
