@@ -99,6 +99,22 @@ export function adminIndex(routes: readonly AdminRoute[]): string {
   return ["outrigger admin commands are:", ...routes.map((r) => `  ${`${r.method} ${r.path}`.padEnd(width)}${r.help}`)].join("\n") + "\n";
 }
 
+/**
+ * Split a request target into path and query by hand: `new URL()` reads `//x` as a host and throws
+ * on `//`, and a request line must never be able to crash the admin server.
+ */
+export function adminRequest(method: string, target: string): AdminRequest {
+  const q = target.indexOf("?");
+  const path = q === -1 ? target : target.slice(0, q);
+  let query: URLSearchParams;
+  try {
+    query = new URLSearchParams(q === -1 ? "" : target.slice(q + 1));
+  } catch {
+    query = new URLSearchParams();
+  }
+  return { method, path: path === "" ? "/" : path, query };
+}
+
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const address = opts.address ?? "127.0.0.1";
   const routes: AdminRoute[] = [...coreAdminRoutes(opts), ...(opts.routes ?? [])];
@@ -107,8 +123,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const table = [index, help, ...routes];
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://admin");
-    const request: AdminRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams };
+    const request = adminRequest(req.method ?? "GET", req.url ?? "/");
     // Drain any request body so keep-alive connections stay usable.
     req.resume();
     dispatchAdmin(table, request)

@@ -80,6 +80,24 @@ describe("admin server", () => {
     expect((await fetch(url("/config_dump"), { method: "DELETE" })).status).toBe(405);
   });
 
+  it("odd request targets never crash the server", async () => {
+    const { url } = await start();
+    const { request } = await import("node:http");
+    const port = Number(new URL(url("/")).port);
+    for (const target of ["//", "//ready", "/ready?%zz=%", "*"]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: target, method: "GET" }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect([200, 404, 503], target).toContain(status);
+    }
+    expect((await fetch(url("/ready"))).status).toBe(503);
+  });
+
   it("HEAD on a GET endpoint answers without a body", async () => {
     const { url, setReady } = await start();
     setReady(true);
