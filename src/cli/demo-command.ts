@@ -33,6 +33,7 @@ export function demoInstructions(adminPort: number): string {
     ["curl -H 'Host: reviews:9080' http://127.0.0.1:9080/", "outbound to reviews (weighted subsets)"],
     ["curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/", "header match: jason's route"],
     ["curl -i -H 'Host: reviews:9080' http://127.0.0.1:9080/old/x", "a redirect"],
+    ["curl -H 'Host: reviews:9080' http://127.0.0.1:9080/preview/x", "prefix rewrite: reviews v3 sees /x"],
     ["curl http://127.0.0.1:15080/", "inbound to productpage"],
     [`curl ${admin}/config_dump`, "the configuration the proxy runs"],
     [`curl ${admin}/ready`, "readiness, as Envoy reports it"],
