@@ -1,0 +1,167 @@
+// The process as operators run it: multi-worker start, reload under load with zero failed
+// requests, a refused bad reload, SIGTERM drain, and crashed-worker replacement.
+
+import { rename } from "node:fs/promises";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+import { defaultLimits, type Bootstrap } from "../../src/bootstrap/bootstrap.js";
+import { createLogger } from "../../src/common/logger.js";
+import { startSupervisor } from "../../src/supervisor/supervisor.js";
+import { meshYaml, startCli, subsetRouteYaml, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
+import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
+
+const NS = "lifecycle";
+let cli: CliProcess | undefined;
+const ups: EchoUpstream[] = [];
+
+afterEach(async () => {
+  if (cli && cli.child.exitCode === null) {
+    cli.kill("SIGKILL");
+    await cli.exited;
+  }
+  cli = undefined;
+  await Promise.all(ups.splice(0).map((u) => u.close()));
+});
+
+async function setup(): Promise<{ dir: string; port: number; admin: number }> {
+  for (const n of ["v1", "v2"]) ups.push(await startEchoUpstream(n));
+  const dir = await tempDir();
+  const port = await freePort();
+  const admin = await freePort();
+  await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, ups.map((u) => u.port)));
+  await writeConfig(dir, "route.yaml", subsetRouteYaml(NS, "v1", 2));
+  return { dir, port, admin };
+}
+
+/** Atomic replace, as editors and ConfigMap updates do. */
+async function replaceFile(dir: string, name: string, text: string): Promise<void> {
+  await writeConfig(dir, `.${name}.tmp`, text);
+  await rename(join(dir, `.${name}.tmp`), join(dir, name));
+}
+
+async function get(agent: Agent, port: number): Promise<{ status: number; name: string }> {
+  const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` } });
+  const text = await r.body.text();
+  return { status: r.statusCode, name: r.statusCode === 200 ? (JSON.parse(text) as { name: string }).name : text };
+}
+
+describe("runtime lifecycle (CLI process)", () => {
+  it("reloads on file change and SIGHUP under load with zero failed requests", async () => {
+    const { dir, port, admin } = await setup();
+    cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS]);
+    await cli.waitReady(admin);
+    const agent = new Agent({ connections: 8, pipelining: 1 });
+    const seen = new Map<string, number>();
+    let failures = 0;
+    let total = 0;
+    let stop = false;
+    const deadline = Date.now() + 15_000;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop && Date.now() < deadline) {
+        try {
+          const r = await get(agent, port);
+          total++;
+          if (r.status !== 200) failures++;
+          else seen.set(r.name, (seen.get(r.name) ?? 0) + 1);
+        } catch {
+          failures++;
+        }
+      }
+    });
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const subset = i % 2 === 0 ? "v2" : "v1";
+      await replaceFile(dir, "route.yaml", subsetRouteYaml(NS, subset, 2));
+      if (i === 3) cli.kill("SIGHUP");
+      await cli.waitForLog(new RegExp(`now serving snapshot \\S+/${i + 2}\\b`));
+    }
+    stop = true;
+    await Promise.all(loops);
+    await agent.close();
+    expect(failures).toBe(0);
+    expect(total).toBeGreaterThan(50);
+    expect(seen.get("v1")).toBeGreaterThan(0);
+    expect(seen.get("v2")).toBeGreaterThan(0);
+  });
+
+  it("refuses a bad reload with every error as file:line and keeps serving the old config", async () => {
+    const { dir, port, admin } = await setup();
+    cli = startCli(["run", "--config", dir, "--workers", "1", "--admin-port", String(admin), "--namespace", NS, "--no-watch"]);
+    await cli.waitReady(admin);
+    await writeConfig(dir, "route.yaml", subsetRouteYaml(NS, "v1", 2).replace("subset: v1}", "subset: v1}\n      weight: -5"));
+    cli.kill("SIGHUP");
+    const line = await cli.waitForLog(/reload \(SIGHUP\) refused[^\n]*\n[^\n]+/);
+    expect(line).toMatch(/route\.yaml:\d+: spec\.http\[0\]\.route\[0\]\.weight/);
+    const agent = new Agent();
+    expect(await get(agent, port)).toEqual({ status: 200, name: "v1" });
+    const dump = (await (await fetch(`http://127.0.0.1:${admin}/config_dump`)).json()) as { lastReloadError: string | null; snapshot: { version: string } };
+    expect(dump.lastReloadError).toMatch(/weight/);
+    expect(dump.snapshot.version).toMatch(/\/1$/);
+    await agent.close();
+  });
+
+  it("drains on SIGTERM: in-flight requests finish, then exit 0", async () => {
+    const slow = await startEchoUpstream("slow", (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { "content-length": "4" });
+        res.end("done");
+      }, 800);
+    });
+    ups.push(slow);
+    const dir = await tempDir();
+    const port = await freePort();
+    const admin = await freePort();
+    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [slow.port]));
+    cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS, "--drain-timeout", "5s"]);
+    await cli.waitReady(admin);
+    const agent = new Agent();
+    const inflight = request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` } }).then(async (r) => ({ status: r.statusCode, body: await r.body.text(), connection: r.headers["connection"] }));
+    await new Promise((r) => setTimeout(r, 200));
+    cli.kill("SIGTERM");
+    const res = await inflight;
+    expect(res).toMatchObject({ status: 200, body: "done", connection: "close" });
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toMatch(/draining/);
+    await agent.close();
+  });
+});
+
+describe("supervisor (in-process)", () => {
+  it("replaces a crashed worker and keeps serving", async () => {
+    const u = await startEchoUpstream("v1");
+    ups.push(u);
+    const dir = await tempDir();
+    const port = await freePort();
+    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
+    const lines: string[] = [];
+    const bootstrap: Bootstrap = {
+      configPaths: [dir],
+      workers: 2,
+      adminAddress: "127.0.0.1",
+      adminPort: 0,
+      namespace: NS,
+      proxyLabels: {},
+      domainSuffix: "cluster.local",
+      outbound: null,
+      drainTimeoutMs: 1_000,
+      limits: defaultLimits,
+      logLevel: "info",
+      watch: false,
+    };
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    try {
+      await sup.ready;
+      await sup.workers[0]!.terminate();
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(lines.join("\n")).toMatch(/worker 0 exited unexpectedly/);
+      expect(lines.join("\n")).toMatch(/worker 0 replaced/);
+      const agent = new Agent();
+      for (let i = 0; i < 20; i++) expect(await get(agent, port)).toEqual({ status: 200, name: "v1" });
+      await agent.close();
+    } finally {
+      await sup.drain();
+    }
+  });
+});
