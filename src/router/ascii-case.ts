@@ -3,11 +3,12 @@
 
 /** Lower-case A-Z only; returns `s` itself (no allocation) when it has no upper-case ASCII. */
 export function asciiToLower(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-  }
-  return s;
+  // V8's native toLowerCase scans one-byte strings much faster than a charCodeAt loop and
+  // returns the same string object when nothing changes, which is the common case here.
+  const lower = s.toLowerCase();
+  if (lower === s) return s;
+  // Something changed: redo it ASCII-only so non-ASCII letters keep their case, as in Envoy.
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 function foldEq(a: number, b: number): boolean {

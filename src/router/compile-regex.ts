@@ -18,3 +18,15 @@ export function compileRegex(pattern: string, where: string, ignoreCase = false)
     throw new Error(`${where}: invalid RE2 regex ${JSON.stringify(pattern)}: ${msg}`);
   }
 }
+
+/**
+ * A full-match predicate (Envoy safe_regex semantics: RE2::FullMatch). Any full match must start
+ * with the program's literal prefix (e.g. "/api/v" for "/api/v[0-9]+"), so inputs without it are
+ * rejected by one startsWith instead of a run of the RE2 engine: most routes tried on a request
+ * are not the one that matches.
+ */
+export function fullMatcher(re: Regex): (value: string) => boolean {
+  const prefix: unknown = re.re2Input.prefix;
+  if (typeof prefix === "string" && prefix !== "") return (v) => v.startsWith(prefix) && re.matches(v);
+  return (v) => re.matches(v);
+}

@@ -4,7 +4,7 @@
 
 import type { RouteMatch } from "../config/model/types.js";
 import { equalsIgnoreCase, startsWithIgnoreCase } from "./ascii-case.js";
-import { compileRegex } from "./compile-regex.js";
+import { compileRegex, fullMatcher } from "./compile-regex.js";
 
 export type PathPredicate = (pathOnly: string) => boolean;
 
@@ -23,7 +23,7 @@ export function compilePathMatcher(match: RouteMatch, where = "route match"): Pa
   }
   if (match.safeRegex !== undefined) {
     const re = compileRegex(match.safeRegex, `${where}: safeRegex`);
-    return (p) => re.matches(p);
+    return fullMatcher(re);
   }
   return matchAll;
 }

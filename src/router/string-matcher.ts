@@ -4,7 +4,7 @@
 
 import type { StringMatcher } from "../config/model/types.js";
 import { asciiToLower, endsWithIgnoreCase, equalsIgnoreCase, startsWithIgnoreCase } from "./ascii-case.js";
-import { compileRegex } from "./compile-regex.js";
+import { compileRegex, fullMatcher } from "./compile-regex.js";
 
 export type StringPredicate = (value: string) => boolean;
 
@@ -34,7 +34,7 @@ export function compileStringMatcher(m: StringMatcher, where = "string matcher")
   }
   if (m.safeRegex !== undefined) {
     const re = compileRegex(m.safeRegex, `${where}: safeRegex`, ic);
-    return (v) => re.matches(v);
+    return fullMatcher(re);
   }
   throw new Error(`${where}: no match kind set (exact, prefix, suffix, contains or safeRegex)`);
 }

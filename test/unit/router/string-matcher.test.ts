@@ -75,3 +75,19 @@ describe("compileStringMatcher", () => {
     expect(() => compileStringMatcher({})).toThrow(/no match kind/);
   });
 });
+
+describe("regex literal-prefix shortcut", () => {
+  it("agrees with the plain RE2 full match", async () => {
+    const { RE2JS } = await import("re2js");
+    const patterns = ["abc", "ab*", "a*b", "(ab|ac)d?", "/api/v[0-9]+/x", "a{2}b", "x(?i)yz", "(?:abc)+", "a\\bb", "^ab$"];
+    const inputs = ["", "a", "ab", "abc", "abd", "acd", "aab", "b", "xyz", "xYZ", "abcabc", "/api/v12/x", "/api/vx/x", "aabb"];
+    for (const p of patterns) {
+      const m = compileStringMatcher({ safeRegex: p });
+      const plain = RE2JS.compile(p);
+      for (const i of inputs) expect(m(i), `${p} on ${JSON.stringify(i)}`).toBe(plain.matches(i));
+      const mi = compileStringMatcher({ safeRegex: p, ignoreCase: true });
+      const plainI = RE2JS.compile(p, RE2JS.CASE_INSENSITIVE);
+      for (const i of inputs) expect(mi(i), `(?i)${p} on ${JSON.stringify(i)}`).toBe(plainI.matches(i));
+    }
+  });
+});
