@@ -142,6 +142,14 @@ export class ActiveStream implements UpstreamHandler {
     if (te !== undefined) h.add("Transfer-Encoding", "chunked");
     if (this.head.versionMinor === 0 && !h.has("host") && this.authority !== "") h.add("Host", this.authority);
     if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", "http");
+    // Inbound, the app only ever sees the proxy's loopback address: append the real client's
+    // address to x-forwarded-for (Envoy's use_remote_address behaviour). Outbound, the app itself
+    // is the client, so x-forwarded-for passes through unchanged as in Istio's sidecars.
+    if (this.ctx.direction === "INBOUND") {
+      const xff = h.getJoined("x-forwarded-for");
+      const client = this.conn.remoteIp;
+      h.set("x-forwarded-for", xff === undefined || xff === "" ? client : `${xff}, ${client}`);
+    }
     let rid = h.get("x-request-id");
     if (rid === undefined || rid === "") {
       rid = randomUUID();

@@ -24,6 +24,8 @@ export class Http1ServerConnection {
   private readonly ctx: ListenerContext;
   private readonly tracker: ConnectionTracker;
   readonly remoteAddress: string;
+  /** The client's IP alone (x-forwarded-for on inbound listeners). */
+  readonly remoteIp: string;
   readonly localAddress: string;
   /** Unconsumed downstream bytes (a partial head, or pipelined requests waiting their turn). */
   private buf: Buffer | null = null;
@@ -42,6 +44,7 @@ export class Http1ServerConnection {
     this.socket = socket;
     this.ctx = ctx;
     this.tracker = tracker;
+    this.remoteIp = socket.remoteAddress ?? "";
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     this.idleSince = ctx.services.coarseNow;

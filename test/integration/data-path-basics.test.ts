@@ -40,6 +40,22 @@ describe("data path basics", () => {
     expect(rs.map((r) => JSON.parse(r.body.toString()).url)).toEqual(["/1", "/2", "/3"]);
   });
 
+  it("appends the client address to x-forwarded-for on inbound listeners only", async () => {
+    const u = await startEchoUpstream("a");
+    ups.push(u);
+    const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("default", { route: { cluster: "c" } })] }], [cluster("c", [u.port])]);
+    proxy = await startProxy(snap);
+    const out1 = parseResponses(await rawExchange(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: close\r\n\r\n"));
+    expect(JSON.parse(out1[0]!.body.toString()).headers["x-forwarded-for"]).toBe("10.0.0.1");
+    await proxy.close();
+    snap.listeners[0]!.trafficDirection = "INBOUND";
+    proxy = await startProxy(snap);
+    const out2 = parseResponses(await rawExchange(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: close\r\n\r\n"));
+    const body = JSON.parse(out2[0]!.body.toString());
+    expect(body.headers["x-forwarded-for"]).toBe("10.0.0.1, 127.0.0.1");
+    expect(out2[0]!.headers["server"]).toBe("istio-envoy");
+  });
+
   it("replies 404 with flag NR when no route matches", async () => {
     const snap = await snapshotWith([{ name: "vh", domains: ["only.example"], routes: [] }], []);
     proxy = await startProxy(snap);
