@@ -49,7 +49,8 @@ export function parseSidecar(r: SpecReader, spec: unknown, ref: ConfigRef): Pars
       const err = checkIpAddress(bind);
       if (err) r.issues.error([...ip, "bind"], err);
     }
-    if (port && ingressPorts.has(port.number)) r.issues.error([...ip, "port"], "sidecar: ports on IP bound listeners must be unique");
+    const duplicate = port !== undefined && ingressPorts.has(port.number);
+    if (duplicate) r.issues.error([...ip, "port"], "sidecar: ports on IP bound listeners must be unique");
     if (port) ingressPorts.add(port.number);
     for (const k of ["tls", "connectionPool", "captureMode"] as const) {
       if (io[k] !== undefined) r.issues.warn([...ip, k], `${k} is not supported yet and is ignored`);
@@ -60,7 +61,7 @@ export function parseSidecar(r: SpecReader, spec: unknown, ref: ConfigRef): Pars
       const parsed = parseDefaultEndpoint(r, de, [...ip, "defaultEndpoint"]);
       if (parsed) ing.defaultEndpoint = parsed;
     }
-    if (port) out.ingress.push(ing);
+    if (port && !duplicate) out.ingress.push(ing);
   });
 
   const egressPorts = new Set<number>();
@@ -85,8 +86,8 @@ export function parseSidecar(r: SpecReader, spec: unknown, ref: ConfigRef): Pars
       const port = parseSidecarPort(r, eo["port"], [...ep, "port"]);
       if (port) {
         if (egressPorts.has(port.number)) r.issues.error([...ep, "port"], "sidecar: ports on IP bound listeners must be unique");
+        else eg.port = port;
         egressPorts.add(port.number);
-        eg.port = port;
       }
     }
     const bind = r.str(eo, "bind", ep);

@@ -32,7 +32,7 @@ export function parseEndpoint(r: SpecReader, v: unknown, p: FieldPath, rules: En
       ok = false;
     } else r.issues.warn([...p, "address"], `address is unset with network "${network}"`);
   } else if (address.startsWith("unix://")) {
-    r.issues.error([...p, "address"], "unix domain socket endpoints are not supported yet");
+    r.issues.warn([...p, "address"], "unix domain socket endpoints are not supported yet; endpoint ignored");
     ok = false;
   } else if (!isIpAddress(address)) {
     if (!rules.allowFqdn) {

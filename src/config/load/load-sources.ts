@@ -25,6 +25,7 @@ export interface SourceDocument {
 
 export interface LoadResult {
   documents: SourceDocument[];
+  /** Problems found while reading; check `severity` (documents without a kind are only warnings). */
   errors: ConfigError[];
 }
 
@@ -114,11 +115,12 @@ function toDocument(
   const kind = value["kind"];
   const apiVersion = value["apiVersion"];
   if (typeof kind !== "string" || kind === "") {
-    errors.push({ file, line: at(["kind"]), path: p("kind"), message: "kind is required", severity: "error" });
+    // Not a Kubernetes resource (e.g. an IstioOperator values fragment): nothing to translate.
+    errors.push({ file, line: at(["kind"]), path: p("kind"), message: "document has no kind; ignored", severity: "warning" });
     return undefined;
   }
   if (typeof apiVersion !== "string" || apiVersion === "") {
-    errors.push({ file, line: at(["apiVersion"]), path: p("apiVersion"), message: "apiVersion is required", severity: "error" });
+    errors.push({ file, line: at(["apiVersion"]), path: p("apiVersion"), message: "document has no apiVersion; ignored", severity: "warning" });
     return undefined;
   }
   const meta = isPlainObject(value["metadata"]) ? value["metadata"] : {};
