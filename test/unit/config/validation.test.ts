@@ -44,7 +44,7 @@ describe("kinds and metadata", () => {
     const r = run(vs("  hosts: [a]\n  colour: blue\n  http:\n  - route:\n    - destination: {host: a}\n      wieght: 3"));
     expect(r.errors).toEqual([]);
     expect(r.warningMessages).toContain('mesh/config.yaml:8: warning: spec.colour: unknown field "colour" ignored');
-    expect(r.warningMessages).toContain('mesh/config.yaml:11: warning: spec.http[0].route[0].wieght: unknown field "wieght" ignored');
+    expect(r.warningMessages).toContain('mesh/config.yaml:12: warning: spec.http[0].route[0].wieght: unknown field "wieght" ignored');
   });
 });
 
