@@ -9,7 +9,7 @@ import { freePort, get, waitFor200 } from './lib/net-util.mjs';
 import { ensureNginx, findWrk, nginxArgs, writeProxyConfig, writeStaticConfig } from './lib/nginx.mjs';
 import { build, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig } from './lib/outrigger.mjs';
 import { runPaced } from './lib/paced.mjs';
-import { treeCpuSeconds, treeRssBytes } from './lib/proc.mjs';
+import { selfCpuSeconds, systemCpuSeconds, treeCpuSeconds, treeRssBytes } from './lib/proc.mjs';
 import { runAutocannon, runWrk } from './lib/saturate.mjs';
 import { deriveRounds, machineInfo, renderReport, writeResultsMd } from './lib/report.mjs';
 import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
@@ -59,7 +59,7 @@ async function main() {
   }, (estimate * 2 + 300) * 1000).unref();
 
   const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger')) || cfg.profile;
-  if (wantsOutrigger && !unavailableReason(REPO_ROOT) && process.env.BENCH_NO_BUILD !== '1') {
+  if (wantsOutrigger && !unavailableReason(REPO_ROOT) && process.env.BENCH_NO_BUILD !== '1' && !process.env.BENCH_OUTRIGGER_CLI) {
     log('building outrigger (tsc -p tsconfig.build.json)');
     const warning = build(REPO_ROOT);
     if (warning) log(warning);
@@ -135,6 +135,7 @@ async function main() {
 
   // --- rounds ------------------------------------------------------------------------------
   const rounds = [];
+  const quiet = { budgetS: cfg.quietBudgetS, waitedS: 0 };
   for (let r = 0; r < cfg.rounds; r++) {
     const names = live().map((t) => t.name);
     const order = names.map((_, i) => names[(i + r) % names.length]);
@@ -145,7 +146,11 @@ async function main() {
         results[name] = { failed: `process exited (code ${t.entry.exitCode}, signal ${t.entry.signal})${tail(t.entry)}` };
         continue;
       }
+      await waitForQuiet(quiet, targets, upstreamEntry);
       log(`round ${r + 1}/${cfg.rounds} ${name}: paced ${cfg.rate} rps ${cfg.pacedDurationS} s`);
+      const pacedCpu0 = ownCpu(t, upstreamEntry);
+      const pacedSys0 = systemCpuSeconds();
+      const pacedT0 = Date.now();
       const paced = await runPaced(registry, {
         port: t.port,
         host: t.host,
@@ -153,11 +158,17 @@ async function main() {
         durationS: cfg.pacedDurationS,
         connections: cfg.pacedConnections,
       });
+      paced.foreignCores = foreignCores(pacedSys0, pacedCpu0, ownCpu(t, upstreamEntry) + (paced.clientCpuS ?? 0), pacedT0);
       await sleep(500);
+      await waitForQuiet(quiet, targets, upstreamEntry);
       log(`round ${r + 1}/${cfg.rounds} ${name}: saturation ${cfg.connections} connections ${cfg.durationS} s`);
       const cpu0 = treeCpuSeconds(t.entry.child.pid);
       const up0 = treeCpuSeconds(upstreamEntry.child.pid);
+      const satCpu0 = ownCpu(t, upstreamEntry);
+      const satSys0 = systemCpuSeconds();
+      const satT0 = Date.now();
       const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
+      sat.foreignCores = foreignCores(satSys0, satCpu0, ownCpu(t, upstreamEntry), satT0);
       const cpuS = treeCpuSeconds(t.entry.child.pid) - cpu0;
       const upstreamCpuS = treeCpuSeconds(upstreamEntry.child.pid) - up0;
       const rssAfterBytes = treeRssBytes(t.entry.child.pid);
@@ -191,7 +202,7 @@ async function main() {
   const data = {
     date: new Date().toISOString(),
     machine,
-    settings: { ...cfg, upstreamKind, host: defaultHost },
+    settings: { ...cfg, upstreamKind, host: defaultHost, quietWaitedS: quiet.waitedS },
     targets: targets.map(({ entry, ...t }) => ({ ...t, pid: entry?.child.pid })),
     rounds: deriveRounds(rounds),
     profile,
@@ -241,6 +252,44 @@ async function profileOutrigger(cfg, upstreamPort, stamp) {
     return { dir, failed: 'no .cpuprofile written', text: `no .cpuprofile written: outrigger must exit normally on SIGTERM (exit code ${t.entry.exitCode}, signal ${t.entry.signal})` };
   }
   return { dir, files, rps: sat.rps, text: `Profiled under saturation (${Math.round(sat.rps)} req/s); files in ${path.relative(REPO_ROOT, dir)}.\n${summarise(files, 20, REPO_ROOT)}` };
+}
+
+/**
+ * Other people's jobs share this machine: before a measurement, wait (at most 10 s, and at most
+ * quiet.budgetS over the whole run) until processes outside the bench use < 0.15 cores.
+ */
+async function waitForQuiet(quiet, targets, upstreamEntry) {
+  const ours = () =>
+    selfCpuSeconds() + targets.filter((t) => t.available && t.entry !== upstreamEntry).reduce((a, t) => a + treeCpuSeconds(t.entry.child.pid), 0) + treeCpuSeconds(upstreamEntry.child.pid);
+  const start = Date.now();
+  let logged = false;
+  while (quiet.waitedS + (Date.now() - start) / 1000 < quiet.budgetS && Date.now() - start < 10_000) {
+    const sys0 = systemCpuSeconds();
+    const own0 = ours();
+    const t0 = Date.now();
+    await sleep(500);
+    const other = Math.max(0, systemCpuSeconds().busy - sys0.busy - (ours() - own0)) / ((Date.now() - t0) / 1000);
+    if (other < 0.15) break;
+    if (!logged) log(`waiting for other processes to quiet down (${other.toFixed(2)} cores busy)`);
+    logged = true;
+  }
+  quiet.waitedS += (Date.now() - start) / 1000;
+}
+
+/** CPU seconds of the processes a measurement is made of: bench process, target, upstream. */
+function ownCpu(t, upstreamEntry) {
+  const target = t.entry === upstreamEntry ? 0 : treeCpuSeconds(t.entry.child.pid);
+  return selfCpuSeconds() + target + treeCpuSeconds(upstreamEntry.child.pid);
+}
+
+/** Cores' worth of CPU used by processes outside the measurement (others' jobs), and steal. */
+function foreignCores(sys0, own0, own1, t0) {
+  const sys1 = systemCpuSeconds();
+  const wallS = (Date.now() - t0) / 1000;
+  return {
+    other: Math.max(0, sys1.busy - sys0.busy - (own1 - own0)) / wallS,
+    steal: (sys1.steal - sys0.steal) / wallS,
+  };
 }
 
 function freshDir(name) {

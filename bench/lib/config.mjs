@@ -21,6 +21,7 @@ export function readConfig() {
     pacedDurationS: num('BENCH_PACED_DURATION', durationS, { min: 1, max: 600 }),
     pacedConnections: num('BENCH_PACED_CONNECTIONS', 12, { min: 1, max: 256 }),
     wrkDurationS: num('BENCH_WRK_DURATION', Math.min(5, durationS), { min: 1, max: 600 }),
+    quietBudgetS: num('BENCH_QUIET_BUDGET', 60, { min: 0, max: 3600 }),
     workersN: num('BENCH_WORKERS', Math.max(2, cpus), { min: 2, max: 256 }),
     upstream: process.env.BENCH_UPSTREAM || 'auto',
     targets: (process.env.BENCH_TARGETS || 'direct,outrigger-1w,outrigger-Nw,nginx').split(',').map((s) => s.trim()).filter(Boolean),
@@ -37,5 +38,5 @@ export function readConfig() {
 /** Rough wall time of a run in seconds, for the watchdog and the start-up message. */
 export function estimateSeconds(cfg, targetCount, withWrk) {
   const perTarget = cfg.pacedDurationS + cfg.durationS + (withWrk ? cfg.wrkDurationS : 0) + 2.5;
-  return 20 + targetCount * cfg.warmupS + cfg.rounds * targetCount * perTarget + (cfg.profile ? cfg.durationS + 20 : 0);
+  return 20 + targetCount * cfg.warmupS + cfg.rounds * targetCount * perTarget + (cfg.profile ? cfg.durationS + 20 : 0) + cfg.quietBudgetS;
 }

@@ -53,9 +53,14 @@ spec:
 
 /** The reason Outrigger cannot be run at all, or undefined. */
 export function unavailableReason(repoRoot) {
-  const cli = path.join(repoRoot, 'bin', 'outrigger.js');
-  if (!existsSync(cli)) return 'bin/outrigger.js does not exist yet';
+  const cli = cliPath(repoRoot);
+  if (!existsSync(cli)) return `${path.relative(repoRoot, cli)} does not exist yet`;
   return undefined;
+}
+
+/** bin/outrigger.js, or BENCH_OUTRIGGER_CLI (another build, or a stand-in to test the bench). */
+export function cliPath(repoRoot) {
+  return process.env.BENCH_OUTRIGGER_CLI ? path.resolve(process.env.BENCH_OUTRIGGER_CLI) : path.join(repoRoot, 'bin', 'outrigger.js');
 }
 
 /**
@@ -75,7 +80,7 @@ export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profile
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return [
     ...prof,
-    path.join(repoRoot, 'bin', 'outrigger.js'),
+    cliPath(repoRoot),
     'run',
     '--config', configDir,
     '--workers', String(workers),

@@ -116,6 +116,7 @@ if (!isMainThread) {
       latencyMs: { ...pct(fromDue, ps), max: recorded ? Math.max(...fromDue.slice(0, recorded)) : null },
       serviceMs: pct(fromSend, ps),
       sendLagMs: pct(sendLag, [50, 99]),
+      clientCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     }) + '\n',
   );
   process.exit(0);

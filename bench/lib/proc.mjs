@@ -66,3 +66,23 @@ export function treeRssBytes(rootPid) {
   }
   return kib * 1024;
 }
+
+/**
+ * Machine-wide busy and steal CPU seconds from /proc/stat. Subtracting what the bench's own
+ * processes used tells how much *other* load (other users' jobs) disturbed a measurement.
+ */
+export function systemCpuSeconds() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal = 0] = cpu;
+    return { busy: (user + nice + system + irq + softirq) / clkTck, steal: steal / clkTck };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+/** This process's CPU seconds (the bench process runs autocannon). */
+export function selfCpuSeconds() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}

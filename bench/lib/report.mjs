@@ -56,8 +56,16 @@ function num(v) {
   return typeof v === 'number' ? v : NaN;
 }
 
+// 0.15 cores: more CPU than that used by other processes during a run visibly moves results
+// on a 2-CPU machine.
+const FOREIGN_LIMIT_CORES = 0.15;
+
 function problems(r) {
   const out = [];
+  for (const [what, f] of [['saturation', r.sat?.foreignCores], ['paced', r.paced?.foreignCores]]) {
+    if (f?.other > FOREIGN_LIMIT_CORES) out.push(`${f.other.toFixed(2)} cores used by other processes during ${what} (disturbed)`);
+    if (f?.steal > FOREIGN_LIMIT_CORES) out.push(`${f.steal.toFixed(2)} cores stolen by the hypervisor during ${what} (disturbed)`);
+  }
   const s = r.sat ?? {};
   if (s.failed) out.push(`autocannon failed: ${s.failed}`);
   if (s.non2xx) out.push(`${s.non2xx} non-2xx (saturation)`);
@@ -209,17 +217,20 @@ export function renderReport(data) {
   }
 
   L.push('', '<details><summary>Per round</summary>', '');
-  L.push('| round | target | req/s | sat p50 ms | paced p50 ms | added p50 ms | CPU s/1000 req | RSS after MiB |', '|---:|---|---:|---:|---:|---:|---:|---:|');
+  L.push(
+    '| round | target | req/s | sat p50 ms | paced p50 ms | added p50 ms | CPU s/1000 req | RSS after MiB | other load, cores (sat / paced) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
   for (const round of data.rounds) {
     for (const n of round.order) {
       const r = round.results[n];
       if (!r || r.failed) {
-        L.push(`| ${round.round} | ${n} | failed | | | | | |`);
+        L.push(`| ${round.round} | ${n} | failed | | | | | | |`);
         continue;
       }
       const f = (v, d) => (typeof v === 'number' ? v.toFixed(d) : '—');
       L.push(
-        `| ${round.round} | ${n} | ${f(r.sat?.rps, 0)} | ${f(r.sat?.p50, 2)} | ${f(r.paced?.latencyMs?.p50, 3)} | ${f(r.derived?.addedP50Ms, 3)} | ${f(r.cpuPer1k, 4)} | ${f(r.rssAfterBytes / MiB, 1)} |`,
+        `| ${round.round} | ${n} | ${f(r.sat?.rps, 0)} | ${f(r.sat?.p50, 2)} | ${f(r.paced?.latencyMs?.p50, 3)} | ${f(r.derived?.addedP50Ms, 3)} | ${f(r.cpuPer1k, 4)} | ${f(r.rssAfterBytes / MiB, 1)} | ${f(r.sat?.foreignCores?.other, 2)} / ${f(r.paced?.foreignCores?.other, 2)} |`,
       );
     }
   }
