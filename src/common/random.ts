@@ -12,20 +12,23 @@ export const mathRandom: Random = {
   int: (n) => Math.floor(Math.random() * n),
 };
 
-/** Deterministic xorshift128+ generator for tests and reproducible runs. */
+/** Deterministic sfc32 generator (passes PractRand to 2^40 bytes) for tests and reproducible runs. */
 export function seededRandom(seed: number): Random {
-  let s0 = (seed >>> 0) ^ 0x9e3779b9;
-  let s1 = Math.imul(seed >>> 0, 0x85ebca6b) ^ 0xc2b2ae35;
-  if (s0 === 0 && s1 === 0) s1 = 1;
-  const next = (): number => {
-    let x = s0;
-    const y = s1;
-    s0 = y;
-    x ^= x << 23;
-    x ^= x >>> 17;
-    x ^= y ^ (y >>> 26);
-    s1 = x;
-    return ((s0 + s1) >>> 0) / 4294967296;
+  let a = 0x9e3779b9;
+  let b = 0x243f6a88;
+  let c = 0xb7e15162;
+  let d = seed >>> 0;
+  const next32 = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
   };
+  // Discard the first outputs: sfc32's state needs a few rounds to mix a small seed.
+  for (let i = 0; i < 12; i++) next32();
+  const next = (): number => next32() / 4294967296;
   return { next, int: (n) => Math.floor(next() * n) };
 }

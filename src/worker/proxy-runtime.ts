@@ -22,7 +22,8 @@ export interface ProxyRuntimeOptions {
 }
 
 interface BoundListener {
-  key: string;
+  /** The address actually bound (differs from the model's when it asked for port 0). */
+  boundKey: string;
   model: Listener;
   server: Server;
   ctx: ListenerContext;
@@ -116,7 +117,7 @@ export class ProxyRuntime {
         const server = await this.bind(model, ctx);
         const addr = server.address();
         const boundKey = typeof addr === "object" && addr !== null && model.port === 0 ? `${model.address}:${addr.port}` : key;
-        this.listeners.set(boundKey, { key: boundKey, model, server, ctx });
+        this.listeners.set(key, { boundKey, model, server, ctx });
       } catch (e) {
         errors.push(`listener ${model.name}: cannot listen on ${key}: ${(e as Error).message}`);
       }
@@ -144,7 +145,7 @@ export class ProxyRuntime {
   }
 
   boundAddresses(): string[] {
-    return [...this.listeners.keys()];
+    return [...this.listeners.values()].map((l) => l.boundKey);
   }
 
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
