@@ -18,6 +18,8 @@ export interface RouteContext {
 export function buildVirtualServiceRoutes(vs: ParsedVirtualService, listenPort: number, ctx: RouteContext): Route[] {
   const out: Route[] = [];
   for (const rule of vs.http) {
+    // A rule left without an action (delegate-only, or destinations that failed validation) routes nowhere.
+    if (rule.route.length === 0 && !rule.redirect && !rule.directResponse) continue;
     let catchAll = false;
     if (rule.match.length === 0) {
       out.push(translateRoute(vs, rule, undefined, undefined, listenPort, ctx));

@@ -195,6 +195,13 @@ describe("actions", () => {
     ]);
   });
 
+  it("skips delegate rules (unsupported, warned) instead of emitting an empty route", () => {
+    const r = run(reviewsSE + vs("  hosts: [reviews]\n  http:\n  - delegate: {name: other}\n  - route: [{destination: {host: reviews}}]"));
+    expect(r.messages).toEqual([]);
+    expect(r.warningMessages).toContain("mesh/config.yaml:25: warning: spec.http[0].delegate: delegate virtual services are not supported yet; rule ignored");
+    expect(vhost(r, "9080", "reviews.shop.svc.cluster.local:9080").routes.map((x) => x.name)).toEqual(["reviews.http1"]);
+  });
+
   it("directResponse → DirectResponseAction", () => {
     const [r] = routesOf(vs("  hosts: [reviews]\n  http:\n  - directResponse: {status: 503, body: {string: down for maintenance}}"));
     expect(r!.directResponse).toEqual({ status: 503, body: "down for maintenance" });
