@@ -6,6 +6,7 @@ import type { FieldPath } from "./doc-issues.js";
 import { parseDuration } from "./duration.js";
 import { checkPort } from "./name-rules.js";
 import type { ParsedTrafficPolicy } from "./parsed-config.js";
+import { warnTrafficPolicyNotEnforced } from "./not-enforced.js";
 import type { Obj, SpecReader } from "./spec-reader.js";
 
 const POLICY_FIELDS = ["loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel", "proxyProtocol", "retryBudget"] as const;
@@ -49,6 +50,7 @@ export function parseTrafficPolicy(r: SpecReader, v: unknown, p: FieldPath): Par
 
 function parsePolicyParts(r: SpecReader, o: Obj, p: FieldPath): TrafficPolicy {
   const out: TrafficPolicy = {};
+  warnTrafficPolicyNotEnforced(r, o, p);
   const od = parseOutlier(r, o["outlierDetection"], [...p, "outlierDetection"]);
   const lb = parseLoadBalancer(r, o["loadBalancer"], [...p, "loadBalancer"], od !== undefined);
   const cp = parseConnectionPool(r, o["connectionPool"], [...p, "connectionPool"]);
