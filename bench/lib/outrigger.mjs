@@ -86,5 +86,11 @@ export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profile
     '--workers', String(workers),
     '--admin-port', String(adminPort),
     '--namespace', NAMESPACE,
+    // No default 15001 listener: two instances run side by side, and only the bench port matters.
+    '--outbound', 'off',
+    '--no-watch',
+    '--log-level', 'warn',
+    '--drain-timeout', '1s',
+    ...(process.env.BENCH_OUTRIGGER_ARGS ?? '').split(/\s+/).filter(Boolean),
   ];
 }

@@ -62,10 +62,6 @@ const FOREIGN_LIMIT_CORES = 0.15;
 
 function problems(r) {
   const out = [];
-  for (const [what, f] of [['saturation', r.sat?.foreignCores], ['paced', r.paced?.foreignCores]]) {
-    if (f?.other > FOREIGN_LIMIT_CORES) out.push(`${f.other.toFixed(2)} cores used by other processes during ${what} (disturbed)`);
-    if (f?.steal > FOREIGN_LIMIT_CORES) out.push(`${f.steal.toFixed(2)} cores stolen by the hypervisor during ${what} (disturbed)`);
-  }
   const s = r.sat ?? {};
   if (s.failed) out.push(`autocannon failed: ${s.failed}`);
   if (s.non2xx) out.push(`${s.non2xx} non-2xx (saturation)`);
@@ -83,6 +79,16 @@ function problems(r) {
   return out;
 }
 
+/** Measurements of one round's target that other processes (or the hypervisor) disturbed. */
+function disturbances(r) {
+  const out = [];
+  for (const [what, f] of [['sat', r.sat?.foreignCores], ['paced', r.paced?.foreignCores]]) {
+    if (f?.other > FOREIGN_LIMIT_CORES) out.push(`${what} ${f.other.toFixed(2)}`);
+    if (f?.steal > FOREIGN_LIMIT_CORES) out.push(`${what} ${f.steal.toFixed(2)} stolen`);
+  }
+  return out;
+}
+
 /** Per target, each metric summarised over rounds. */
 function summarise(data) {
   const names = data.targets.filter((t) => t.available).map((t) => t.name);
@@ -93,7 +99,12 @@ function summarise(data) {
     out[name] = {
       rounds: rs.length,
       failedRounds: data.rounds.length - rs.length,
-      problems: rs.flatMap((r) => r.problems ?? []),
+      problems: rs.flatMap((r) => problems(r)),
+      disturbed: data.rounds.flatMap((round) => {
+        const r = round.results[name];
+        const d = r && !r.failed ? disturbances(r) : [];
+        return d.length ? [`round ${round.round}: ${d.join(', ')}`] : [];
+      }),
       rps: pick((r) => r.sat?.rps),
       rpsVsDirect: pick((r) => r.derived?.rpsVsDirect),
       satP50: pick((r) => r.sat?.p50),
@@ -215,6 +226,11 @@ export function renderReport(data) {
     L.push('', '### ⚠ Problems (results of affected cells are suspect)', '');
     for (const p of [...new Set(probs)]) L.push(`- ${p}`);
   }
+  const disturbed = names.filter((n) => sum[n].disturbed.length);
+  if (disturbed.length) {
+    L.push('', `### Disturbed measurements (other processes used more than ${FOREIGN_LIMIT_CORES} cores, in cores)`, '');
+    for (const n of disturbed) L.push(`- ${n}: ${sum[n].disturbed.join('; ')}`);
+  }
 
   L.push('', '<details><summary>Per round</summary>', '');
   L.push(
@@ -247,7 +263,14 @@ The newest run is first; older runs are kept below it (at most ${5}). Raw JSON o
 **Why these numbers are ratios.** The bench machine's speed drifts up to 2× within minutes, so an
 absolute req/s from one run says little. Every target is measured back to back in each round (order
 rotated), and each ratio compares two targets *of the same round*; the tables give the median and
-range of those per-round ratios.
+range of those per-round ratios. Other people's jobs may share the machine too: the bench
+measures how much CPU they used during each measurement and lists disturbed ones.
+
+**The load generators share the CPUs.** autocannon runs in the bench process and the paced
+latency client in its own process, on the same 2 CPUs as the proxy and the upstream. Saturation
+req/s is what the whole box does with everything on it; the paced client's own scheduling delay
+is in every target's latency alike ("client send lag"), which is why "added p50" subtracts
+direct's p50 of the same round.
 
 **Upstream choice.** By default the upstream is a separate nginx process returning a static 1 KiB
 body from memory (\`return 200\`), with no file I/O and keep-alive without a request limit. On a
