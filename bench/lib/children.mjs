@@ -42,8 +42,6 @@ export class ChildRegistry {
         await Promise.race([entry.exitPromise, sleep(1000)]);
       }
     }
-    // The leader may be gone while a detached grandchild lingers: sweep the group anyway.
-    if (entry.child.pid) signalGroup(entry.child.pid, 'SIGKILL');
     this.#children.delete(entry);
   }
 
@@ -54,7 +52,7 @@ export class ChildRegistry {
   /** For process 'exit', where only synchronous work runs. */
   killAllSync() {
     for (const entry of this.#children) {
-      if (entry.child.pid) signalGroup(entry.child.pid, 'SIGKILL');
+      if (entry.child.pid && !entry.exited) signalGroup(entry.child.pid, 'SIGKILL');
     }
     this.#children.clear();
   }
