@@ -199,7 +199,7 @@ export class ActiveStream implements UpstreamHandler {
       if (!up.socket.write(chunk)) this.conn.pauseReading();
       return;
     }
-    if (this.state === St.Routing) return; // local reply already decided; body is discarded
+    // Routing: body bytes that arrived with the head, fed before start(); queue them too.
     (this.pending ??= []).push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes > MAX_PENDING_BODY) this.conn.pauseReading();
@@ -439,6 +439,7 @@ export class ActiveStream implements UpstreamHandler {
     this.responseCode = status;
     this.details = details;
     this.resHeadSent = true;
+    this.pending = null;
     const bodyBytes = body === "" ? 0 : Buffer.byteLength(body);
     this.bytesSent = bodyBytes;
     this.conn.writeLocalReply(status, body, this.ctx.serverName, this.closeAfter, this.head.versionMinor, extra, more, this.isHead);
