@@ -62,6 +62,9 @@ export class Http1ServerConnection {
   }
 
   private onData(chunk: Buffer): void {
+    // Closing after the last response: whatever the client still sends is never read, so it must
+    // not pile up in `buf` (a large upload to a local reply would otherwise be buffered whole).
+    if (this.closing) return;
     if (this.tunnel !== null) {
       this.tunnel.onTunnelData(chunk);
       return;
