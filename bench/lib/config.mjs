@@ -21,7 +21,7 @@ export function readConfig() {
     pacedDurationS: num('BENCH_PACED_DURATION', durationS, { min: 1, max: 600 }),
     pacedConnections: num('BENCH_PACED_CONNECTIONS', 12, { min: 1, max: 256 }),
     wrkDurationS: num('BENCH_WRK_DURATION', Math.min(5, durationS), { min: 1, max: 600 }),
-    quietBudgetS: num('BENCH_QUIET_BUDGET', 60, { min: 0, max: 3600 }),
+    quietBudgetS: num('BENCH_QUIET_BUDGET', 45, { min: 0, max: 3600 }),
     workersN: num('BENCH_WORKERS', Math.max(2, cpus), { min: 2, max: 256 }),
     upstream: process.env.BENCH_UPSTREAM || 'auto',
     targets: (process.env.BENCH_TARGETS || 'direct,outrigger-1w,outrigger-Nw,nginx').split(',').map((s) => s.trim()).filter(Boolean),
