@@ -171,10 +171,14 @@ export class Http1ServerConnection {
       target = slash === -1 ? "/" : rest.slice(slash);
     }
     const hosts = h.getAll("host");
-    if (hosts.length > 1 || (hosts.length === 0 && head.versionMinor === 1 && authority === undefined)) {
+    // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
+    // would send upstream an HTTP/1.1 request without Host.
+    if (hosts.length > 1 || (hosts.length === 0 && authority === undefined)) {
       this.replyAndClose(ErrorCode.BadRequest, hosts.length > 1 ? "multiple host headers" : "missing host header");
       return;
     }
+    // RFC 9112 §3.2.2: with an absolute-form target the proxy replaces Host with its authority.
+    if (authority !== undefined) h.set("Host", authority);
     authority ??= hosts[0] ?? "";
     if (head.method === "CONNECT") {
       this.replyAndClose(ErrorCode.BadRequest, "CONNECT is not supported");
