@@ -451,6 +451,28 @@ describe("upstream connection reuse", () => {
     expect(connections).toBe(1);
   });
 
+  it("an upstream that closed an idle pooled connection (its keep-alive timeout) costs no 503", async () => {
+    const u = await echo();
+    u.server.keepAliveTimeout = 100;
+    const p = await proxyTo(u.port);
+    for (let i = 0; i < 3; i++) {
+      const [r] = parseResponses(await rawExchange(p.port, `GET /${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      expect(r!.status).toBe(200);
+      await sleep(250);
+    }
+    expect(p.streams.map((s) => s.responseFlags)).toEqual([[], [], []]);
+  });
+
+  it("drops an upstream's interim 1xx responses and forwards the final one", async () => {
+    const u = await raw((s) =>
+      s.once("data", () => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+    );
+    const p = await proxyTo(u.port);
+    const out = await rawExchange(p.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(parseResponses(out)[0]!.body.toString()).toBe("ok");
+  });
+
   it("a client disconnecting mid-request records DC and releases the upstream connection", async () => {
     let upstreamClosed = false;
     let upstreamGot = "";
