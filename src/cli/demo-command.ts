@@ -8,7 +8,6 @@ import { flagValue, parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
 import { intFlag, logLevelFlag, portFlag } from "../bootstrap/flag-values.js";
 import { adminPortFlag, logLevelFlagSpec, workersFlag } from "../bootstrap/parse-run-flags.js";
-import { demoUpstreamSpecs, startDemoUpstreams } from "../demo/demo-upstreams.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
 import { packageRoot } from "./package-root.js";
@@ -71,11 +70,14 @@ export const demoCommand: Command = {
 
     let upstreams;
     try {
+      // Loaded here, not at start-up: the demo apps use node:http, which `run` never needs.
+      const { startDemoUpstreams } = await import("../demo/demo-upstreams.js");
       upstreams = await startDemoUpstreams();
     } catch (e) {
       ctx.stderr(`outrigger demo: ${(e as Error).message}\n`);
       return ExitCode.Failure;
     }
+    const { demoUpstreamSpecs } = await import("../demo/demo-upstreams.js");
     const list = demoUpstreamSpecs.map((u) => `${u.service} ${u.version} :${u.port}`).join(", ");
     ctx.stdout(`demo upstreams on 127.0.0.1: ${list}\n`);
     try {

@@ -2,7 +2,7 @@
 // the upstream request, response forwarding with back-pressure both ways, and the StreamInfo
 // record at the end. Bodies are never buffered whole: bytes flow as they arrive.
 
-import { randomUUID } from "node:crypto";
+import { newRequestId } from "../common/request-id.js";
 import { ErrorCode, type ErrorCodeValue, type ProxyError } from "../common/errors.js";
 import { type StreamInfo, type ResponseFlagValue, ResponseFlag } from "../observability/stream-info.js";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.js";
@@ -152,7 +152,7 @@ export class ActiveStream implements UpstreamHandler {
     }
     let rid = h.get("x-request-id");
     if (rid === undefined || rid === "") {
-      rid = randomUUID();
+      rid = newRequestId();
       h.set("x-request-id", rid);
     }
     this.requestId = rid;

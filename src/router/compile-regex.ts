@@ -2,7 +2,8 @@
 // (linear time, no backtracking: a hostile pattern or input cannot stall a worker) and a clear
 // error naming the config field when a pattern slips past validation.
 
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
+import { re2js } from "../common/re2.js";
 
 export type Regex = RE2JS;
 
@@ -12,7 +13,8 @@ export type Regex = RE2JS;
  */
 export function compileRegex(pattern: string, where: string, ignoreCase = false): Regex {
   try {
-    return RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    const R = re2js();
+    return R.compile(pattern, ignoreCase ? R.CASE_INSENSITIVE : 0);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new Error(`${where}: invalid RE2 regex ${JSON.stringify(pattern)}: ${msg}`);

@@ -16,6 +16,13 @@ import { translate } from "../config/istio/translate.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
 import type { AdminState, Supervisor } from "./supervisor-api.js";
 
+/**
+ * 4 MiB: the worker's V8 young generation. Per-request garbage is short-lived and a small nursery
+ * scavenges it just as well; V8's default lets the nursery grow to tens of MiB under load, which
+ * is most of a busy sidecar's RSS (measured: 105 → 93 MiB after load, 1 worker, same throughput).
+ */
+const WORKER_YOUNG_GENERATION_MB = 4;
+
 /** Debounce for bursts of file events (editors write files in several steps), ms. */
 const WATCH_DEBOUNCE_MS = 250;
 
@@ -111,7 +118,7 @@ class SupervisorImpl implements Supervisor {
 
   private spawn(index: number): WorkerSlot {
     const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index };
-    const worker = new Worker(workerEntry(), { workerData: init });
+    const worker = new Worker(workerEntry(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false };
     worker.on("message", (m: FromWorker) => {
       const key = m.type === "applied" ? `${index}:applied:${m.seq}` : `${index}:${m.type}`;

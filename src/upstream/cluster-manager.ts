@@ -1,7 +1,6 @@
 // ClusterManager: one per worker. Turns the snapshot's clusters into runtime clusters (hosts, load
 // balancer) and owns the connection pools, which survive config reloads when the endpoint stays.
 
-import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Cluster, LbEndpoint } from "../config/model/types.js";
 import type { Logger } from "../common/logger.js";
@@ -112,6 +111,8 @@ export class ClusterManager {
         continue;
       }
       try {
+        // Loaded on first use: only DNS clusters need the resolver.
+        const { lookup } = await import("node:dns/promises");
         const addrs = await lookup(e.ep.address, { all: true });
         for (const a of addrs) out.push({ ep: e.ep, address: a.address, locality: e.locality });
       } catch (err) {

@@ -1,7 +1,7 @@
 // Istio StringMatch (exact | prefix | regex) → the model's StringMatcher, with the regex checked
 // as RE2 (what Envoy's safe_regex runs) using re2js.
 
-import { RE2JS } from "re2js";
+import { re2js } from "../../common/re2.js";
 import type { StringMatcher } from "../model/types.js";
 import type { FieldPath } from "./doc-issues.js";
 import type { SpecReader } from "./spec-reader.js";
@@ -13,7 +13,7 @@ export function checkRegex(re: string): string | undefined {
   if (re === "") return "regex string match should not be empty";
   if (re.length > MAX_REGEX_LENGTH) return `regex is too large, max length allowed is ${MAX_REGEX_LENGTH}`;
   try {
-    RE2JS.compile(re);
+    re2js().compile(re);
     return undefined;
   } catch (e) {
     return `${(e as Error).message}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)`;
