@@ -307,12 +307,16 @@ describe("back-pressure", () => {
     c.pause();
     c.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     // Wait until the upstream has been blocked for a while without any progress.
+    // Stalled = blocked on a write with no progress for half a second (load-proof, not timing).
     let last = -1;
+    let since = Date.now();
     await waitFor(
       () => {
-        const stable = written === last && stalledAt === written && written > 0;
-        last = written;
-        return stable;
+        if (written !== last) {
+          last = written;
+          since = Date.now();
+        }
+        return stalledAt === written && written > 0 && Date.now() - since > 500;
       },
       15_000,
       "the upstream write to stall",
@@ -390,11 +394,14 @@ describe("back-pressure", () => {
     });
     await waitFor(() => reqRef, 5_000, "the upstream request");
     let last = -1;
+    let since = Date.now();
     await waitFor(
       () => {
-        const stable = produced === last && produced > 0;
-        last = produced;
-        return stable;
+        if (produced !== last) {
+          last = produced;
+          since = Date.now();
+        }
+        return produced > 0 && Date.now() - since > 500;
       },
       15_000,
       "the client upload to stall",
