@@ -151,7 +151,9 @@ export class ProxyRuntime {
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
     this.services.draining = true;
-    await Promise.all([...this.listeners.values()].map((bl) => new Promise<void>((r) => bl.server.close(() => r()))));
+    // server.close() stops accepting now, but calls back only once every connection is gone, so
+    // it is awaited last: connections are drained (and, after the deadline, closed) first.
+    const closed = [...this.listeners.values()].map((bl) => new Promise<void>((r) => bl.server.close(() => r())));
     this.listeners.clear();
     for (const c of this.connections) c.drain();
     const deadline = performance.now() + timeoutMs;
@@ -160,6 +162,7 @@ export class ProxyRuntime {
       for (const c of this.connections) c.drain();
     }
     for (const c of this.connections) c.destroySocket();
+    await Promise.all(closed);
     this.close();
   }
 

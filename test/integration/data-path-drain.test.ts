@@ -69,16 +69,6 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`${what} did not finish within ${ms} ms`)))]);
 }
 
-/**
- * Known bug outside this suite's ownership (src/worker/proxy-runtime.ts): drain() awaits
- * `server.close()`'s callback, which Node only calls once every connection has closed, before it
- * drains any connection. Idle keep-alive connections therefore hold drain() until their idle
- * timeout and the force-close deadline never starts. Fix: call server.close() without awaiting
- * it up front (await it after the force-close). These tests are marked as expected failures until
- * then; flip DRAIN_WAITS_FOR_LISTENER_CLOSE to false with the fix (they pass with it).
- */
-const DRAIN_WAITS_FOR_LISTENER_CLOSE = true;
-const drainIt = DRAIN_WAITS_FOR_LISTENER_CLOSE ? it.fails : it;
 
 function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
@@ -86,7 +76,7 @@ function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
 }
 
 describe("drain", () => {
-  drainIt("closes idle keep-alive connections at once and stops accepting", async () => {
+  it("closes idle keep-alive connections at once and stops accepting", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
     const idle = await sock(p.port);
@@ -99,7 +89,7 @@ describe("drain", () => {
     expect(await refused(p.port)).toBe(true);
   });
 
-  drainIt("finishes an in-flight slow response, then closes its connection", async () => {
+  it("finishes an in-flight slow response, then closes its connection", async () => {
     const u = await echo((req, res) => {
       if (req.url !== "/slow") return void res.end("quick");
       res.writeHead(200, { "content-type": "text/plain" });
@@ -149,7 +139,7 @@ describe("drain", () => {
     expect(u.requests.map((r) => r.url)).toEqual(["/hold"]);
   });
 
-  drainIt("force-closes connections still busy when the timeout expires", async () => {
+  it("force-closes connections still busy when the timeout expires", async () => {
     let upstreamClosed = false;
     const u = await raw((s) => {
       // Reads but never answers.
