@@ -14,8 +14,16 @@ export interface ConnectionTokens {
 export function connectionTokens(headers: HeaderList): ConnectionTokens {
   const v = headers.getJoined("connection");
   if (v === undefined) return { close: false, keepAlive: false, upgrade: false };
-  const t = v.toLowerCase();
-  return { close: t.includes("close"), keepAlive: t.includes("keep-alive"), upgrade: t.includes("upgrade") };
+  let close = false;
+  let keepAlive = false;
+  let upgrade = false;
+  for (const token of v.split(",")) {
+    const t = token.trim().toLowerCase();
+    if (t === "close") close = true;
+    else if (t === "keep-alive") keepAlive = true;
+    else if (t === "upgrade") upgrade = true;
+  }
+  return { close, keepAlive, upgrade };
 }
 
 /**
