@@ -14,6 +14,11 @@ export class UpstreamHost {
   readonly pool: Http1Pool;
   /** Requests in flight (least-request balancing). */
   active = 0;
+  /**
+   * Whether outlier detection has ejected this host (shared across workers). Replaced by the
+   * cluster's outlier detector when the cluster has one; load balancers skip ejected hosts.
+   */
+  isEjected: () => boolean = notEjected;
 
   constructor(address: string, port: number, weight: number, labels: Record<string, string>, locality: Locality, pool: Http1Pool) {
     this.address = address;
@@ -24,4 +29,8 @@ export class UpstreamHost {
     this.locality = locality;
     this.pool = pool;
   }
+}
+
+function notEjected(): boolean {
+  return false;
 }

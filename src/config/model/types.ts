@@ -58,6 +58,8 @@ export interface Route {
   requestHeadersToRemove: string[];
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
+  /** Envoy fault filter per-route config (Istio `fault`). */
+  fault?: FaultPolicy;
   /** Where the rule came from, for config_dump readers (`shop/reviews-vs http[0] match[1]`). */
   source?: string;
 }
@@ -124,6 +126,72 @@ export interface RouteAction {
   regexRewrite?: { pattern: string; substitution: string };
   /** Istio `rewrite.authority`. */
   hostRewriteLiteral?: string;
+  /**
+   * Route timeout in ms, covering every retry (Envoy semantics). 0 or absent = disabled, which is
+   * what Istio writes when a VirtualService sets no `timeout`.
+   */
+  timeoutMs?: number;
+  /** Absent = no retries (Istio always writes one: its default policy when `retries` is unset). */
+  retryPolicy?: RetryPolicy;
+  /** Envoy hash_policy (from a DestinationRule consistentHash), evaluated in order. */
+  hashPolicy?: HashPolicy[];
+  /** Envoy request_mirror_policies (Istio `mirror` / `mirrors`). */
+  requestMirrorPolicies?: RequestMirrorPolicy[];
+}
+
+/** Envoy FractionalPercent: numerator / denominator. */
+export interface FractionalPercent {
+  numerator: number;
+  denominator: "HUNDRED" | "TEN_THOUSAND" | "MILLION";
+}
+
+export interface RetryPolicy {
+  /**
+   * Envoy retry_on conditions: `5xx`, `gateway-error`, `reset`, `reset-before-request`,
+   * `connect-failure`, `envoy-ratelimited`, `retriable-4xx`, `refused-stream`,
+   * `retriable-status-codes`, `retriable-headers`, and the gRPC ones (`cancelled`,
+   * `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable`).
+   */
+  retryOn: string[];
+  /** Retries after the first attempt. */
+  numRetries: number;
+  /** Per-attempt timeout in ms; absent/0 = the route timeout. */
+  perTryTimeoutMs?: number;
+  retriableStatusCodes: number[];
+  /** `retriable-headers`: a response matching any of these is retried. */
+  retriableHeaders: HeaderMatcher[];
+  /** Envoy previous_hosts retry host predicate (Istio sets it except for consistent hash). */
+  retryHostPredicatePreviousHosts: boolean;
+  /** 5: Istio's host_selection_retry_max_attempts. */
+  hostSelectionRetryMaxAttempts: number;
+  /** 25 ms: Envoy's default back-off base interval; Istio `retries.backoff` overrides. */
+  backoffBaseMs: number;
+  /** Default 10 × base (250 ms). */
+  backoffMaxMs: number;
+  /** Istio `retryRemoteLocalities`: retries may go to other localities (priorities). */
+  retryRemoteLocalities?: boolean;
+}
+
+export interface FaultPolicy {
+  delay?: { fixedDelayMs: number; percentage: FractionalPercent };
+  abort?: { httpStatus?: number; grpcStatus?: number; percentage: FractionalPercent };
+}
+
+export interface RequestMirrorPolicy {
+  cluster: string;
+  /** Absent = 100% (Istio: mirrorPercentage unset means all requests). */
+  percentage?: FractionalPercent;
+  /** Istio >= 1.28 sets this (no `-shadow` suffix on the mirrored Host). */
+  disableShadowHostSuffixAppend: boolean;
+}
+
+export interface HashPolicy {
+  header?: { headerName: string };
+  /** Generated (Set-Cookie) when absent from the request and ttlMs is set, as Envoy does. */
+  cookie?: { name: string; ttlMs?: number; path?: string };
+  connectionProperties?: { sourceIp: boolean };
+  queryParameter?: { name: string };
+  terminal?: boolean;
 }
 
 export type RedirectResponseCode = 301 | 302 | 303 | 307 | 308;
@@ -175,6 +243,56 @@ export interface Cluster {
    * kept as data; resilience features act on it.
    */
   trafficPolicy?: TrafficPolicy;
+  /**
+   * Envoy circuit breaker thresholds (default priority). Istio writes 4294967295 for every one
+   * it does not set; enforced per cluster across all workers.
+   */
+  circuitBreakers?: CircuitBreakers;
+  /** Envoy max_requests_per_connection (Istio maxRequestsPerConnection); absent/0 = unlimited. */
+  maxRequestsPerConnection?: number;
+  /** Envoy outlier_detection; absent = no outlier detection (Istio: only when the DR sets it). */
+  outlierDetection?: OutlierDetectionConfig;
+  /** Envoy common_lb_config.healthy_panic_threshold, percent. Absent = Envoy's default 50. */
+  healthyPanicThreshold?: number;
+  ringHashLbConfig?: { minimumRingSize: number; maximumRingSize: number };
+  maglevLbConfig?: { tableSize: number };
+  /** Envoy slow_start_config (Istio `warmup`). */
+  slowStart?: { windowMs: number; aggression: number; minWeightPercent: number };
+  /** Envoy locality_weighted_lb_config: weights in LocalityLbEndpoints.loadBalancingWeight apply. */
+  localityWeightedLb?: boolean;
+  /** Envoy per-cluster TCP keepalive (Istio connectionPool.tcp.tcpKeepalive). */
+  tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
+  /** Envoy max_connection_duration (Istio connectionPool.tcp.maxConnectionDuration), ms. */
+  maxConnectionDurationMs?: number;
+}
+
+export interface CircuitBreakers {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+}
+
+/** Envoy's OutlierDetection as Istio fills it (durations in ms, percents 0-100). */
+export interface OutlierDetectionConfig {
+  /** 5: Envoy default. Istio consecutive5xxErrors (0 disables: enforcing 0). */
+  consecutive5xx: number;
+  enforcingConsecutive5xx: number;
+  /** Istio consecutiveGatewayErrors; Envoy default enforcing 0. */
+  consecutiveGatewayFailure: number;
+  enforcingConsecutiveGatewayFailure: number;
+  /** Istio consecutiveLocalOriginFailures (needs splitExternalLocalOriginErrors). */
+  consecutiveLocalOriginFailure: number;
+  enforcingConsecutiveLocalOriginFailure: number;
+  splitExternalLocalOriginErrors: boolean;
+  /** 10 000 ms: Envoy default interval. */
+  intervalMs: number;
+  /** 30 000 ms: Envoy default base ejection time. */
+  baseEjectionTimeMs: number;
+  /** 300 000 ms (or base if larger): Envoy default max ejection time. */
+  maxEjectionTimeMs: number;
+  /** 10: Envoy default; at least one host is always ejectable. */
+  maxEjectionPercent: number;
 }
 
 export interface ClusterLoadAssignment {
