@@ -20,6 +20,8 @@ export const ErrorCode = {
   UpstreamProtocolError: "UPSTREAM_PROTOCOL_ERROR",
   UpstreamTimeout: "UPSTREAM_TIMEOUT",
   UpstreamOverflow: "UPSTREAM_OVERFLOW",
+  /** Fault injection abort; the detail carries the HTTP status. */
+  FaultAbort: "FAULT_ABORT",
   // Config
   ConfigInvalid: "CONFIG_INVALID",
   ConfigUnreadable: "CONFIG_UNREADABLE",

@@ -156,7 +156,7 @@ export class ActiveStream implements UpstreamHandler {
       h.set("x-request-id", rid);
     }
     this.requestId = rid;
-    if (!h.has("x-envoy-expected-rq-timeout-ms") && d.expectedTimeoutMs !== undefined) h.add("x-envoy-expected-rq-timeout-ms", String(d.expectedTimeoutMs));
+
     return `${this.head.method} ${d.path} HTTP/1.1\r\n${h.serialize()}\r\n`;
   }
 

@@ -22,7 +22,9 @@ const UPSTREAM_RESET_PREFIX = "upstream connect error or disconnect/reset before
  * Maps an error code (and, for upstream failures, the transport failure reason such as
  * `delayed connect error: 111`) to Envoy's local reply.
  */
-export function localReply(code: ErrorCodeValue, detail?: string): LocalReply {
+export function localReply(code: ErrorCodeValue, detail?: string, retried = false): LocalReply {
+  // After retries Envoy says which reset was the last one.
+  const reason = retried ? "retried and the latest reset reason: " : "reset reason: ";
   switch (code) {
     case ErrorCode.NoRoute:
       // Envoy: 404 with an empty body, details route_not_found.
@@ -33,25 +35,25 @@ export function localReply(code: ErrorCodeValue, detail?: string): LocalReply {
       return { status: 503, body: "no healthy upstream", flag: ResponseFlag.NoHealthyUpstream, details: "no_healthy_upstream" };
     case ErrorCode.UpstreamConnectFailure:
     case ErrorCode.UpstreamConnectTimeout: {
-      const reason = detail ?? (code === ErrorCode.UpstreamConnectTimeout ? "connection timeout" : "delayed connect error: 111");
+      const why = detail ?? (code === ErrorCode.UpstreamConnectTimeout ? "connection timeout" : "delayed connect error: 111");
       return {
         status: 503,
-        body: `${UPSTREAM_RESET_PREFIX}reset reason: connection failure, transport failure reason: ${reason}`,
+        body: `${UPSTREAM_RESET_PREFIX}${reason}connection failure, transport failure reason: ${why}`,
         flag: ResponseFlag.UpstreamConnectionFailure,
-        details: `upstream_reset_before_response_started{connection_failure,${reason.replaceAll(" ", "_")}}`,
+        details: `upstream_reset_before_response_started{connection_failure,${why.replaceAll(" ", "_")}}`,
       };
     }
     case ErrorCode.UpstreamReset:
       return {
         status: 503,
-        body: `${UPSTREAM_RESET_PREFIX}reset reason: connection termination`,
+        body: `${UPSTREAM_RESET_PREFIX}${reason}connection termination`,
         flag: ResponseFlag.UpstreamConnectionTermination,
         details: "upstream_reset_before_response_started{connection_termination}",
       };
     case ErrorCode.UpstreamProtocolError:
       return {
         status: 503,
-        body: `${UPSTREAM_RESET_PREFIX}reset reason: protocol error`,
+        body: `${UPSTREAM_RESET_PREFIX}${reason}protocol error`,
         flag: ResponseFlag.UpstreamProtocolError,
         details: "upstream_reset_before_response_started{protocol_error}",
       };
@@ -63,6 +65,8 @@ export function localReply(code: ErrorCodeValue, detail?: string): LocalReply {
         details: "upstream_reset_before_response_started{overflow}",
         headers: [["x-envoy-overloaded", "true"]],
       };
+    case ErrorCode.FaultAbort:
+      return { status: Number(detail ?? 503), body: "fault filter abort", flag: ResponseFlag.FaultInjected, details: "fault_filter_abort" };
     case ErrorCode.UpstreamTimeout:
       return { status: 504, body: "upstream request timeout", flag: ResponseFlag.UpstreamRequestTimeout, details: "upstream_response_timeout" };
     case ErrorCode.HeaderTooLarge:

@@ -4,7 +4,8 @@
 
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { Random } from "../common/random.js";
-import type { HeaderValueOption, WeightedCluster } from "../config/model/types.js";
+import type { FaultPolicy, HashPolicy, HeaderValueOption, RequestMirrorPolicy, RetryPolicy, WeightedCluster } from "../config/model/types.js";
+import { CompiledRetryPolicy } from "../router/retry-state.js";
 import type { RequestView } from "../router/request-view.js";
 import type { RequestHead } from "./codec/head-parser.js";
 import type { HeaderList } from "./header-list.js";
@@ -35,7 +36,12 @@ export interface ForwardDecision extends Named {
   clusterName: string;
   /** The path to send upstream (after rewrites). */
   path: string;
-  expectedTimeoutMs?: number;
+  /** Route timeout in ms (0 = none), covering every attempt. */
+  timeoutMs: number;
+  retryPolicy: CompiledRetryPolicy | undefined;
+  fault: FaultPolicy | undefined;
+  mirrors: readonly RequestMirrorPolicy[];
+  hashPolicy: readonly HashPolicy[] | undefined;
   routeName: string;
   virtualHostName: string;
   /** Applies the route's (and weighted cluster's) response header mutations. */
@@ -45,6 +51,20 @@ export interface ForwardDecision extends Named {
 export type RoutingDecision = LocalDecision | DirectDecision | ForwardDecision;
 
 const EMPTY: readonly HeaderValueOption[] = [];
+const NO_MIRRORS: readonly RequestMirrorPolicy[] = [];
+
+/** Compiled once per RetryPolicy object (one per route per snapshot). */
+const compiledRetry = new WeakMap<RetryPolicy, CompiledRetryPolicy>();
+
+function retryPolicyOf(p: RetryPolicy | undefined): CompiledRetryPolicy | undefined {
+  if (p === undefined || p.numRetries <= 0) return undefined;
+  let c = compiledRetry.get(p);
+  if (c === undefined) {
+    c = new CompiledRetryPolicy(p);
+    compiledRetry.set(p, c);
+  }
+  return c;
+}
 const NO_REMOVE: readonly string[] = [];
 
 export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPath: string, authority: string, random: Random): RoutingDecision {
@@ -105,6 +125,11 @@ export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPa
     kind: "forward",
     clusterName,
     path,
+    timeoutMs: action.timeoutMs ?? 0,
+    retryPolicy: retryPolicyOf(action.retryPolicy),
+    fault: route.fault,
+    mirrors: action.requestMirrorPolicies ?? NO_MIRRORS,
+    hashPolicy: action.hashPolicy,
     routeName: route.name,
     virtualHostName: matched.virtualHostName,
     applyResponseHeaders: hasResponseMutations

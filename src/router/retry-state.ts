@@ -1,0 +1,136 @@
+// RetryState: one request's retry budget and Envoy's retry_on rules (retry_state_impl.cc): which
+// responses and failures may be retried, and the fully-jittered exponential back-off.
+
+import type { Random } from "../common/random.js";
+import type { RetryPolicy } from "../config/model/types.js";
+import type { HeaderList } from "../http/header-list.js";
+import { compileHeaderMatcher, type ContextPredicate } from "./header-matcher.js";
+import { MatchContext } from "./match-context.js";
+
+const enum On {
+  X5xx = 1 << 0,
+  GatewayError = 1 << 1,
+  Reset = 1 << 2,
+  ResetBeforeRequest = 1 << 3,
+  ConnectFailure = 1 << 4,
+  EnvoyRateLimited = 1 << 5,
+  Retriable4xx = 1 << 6,
+  RefusedStream = 1 << 7,
+  RetriableStatusCodes = 1 << 8,
+  RetriableHeaders = 1 << 9,
+  Http3PostConnectFailure = 1 << 10,
+}
+
+const NAMES: Record<string, number> = {
+  "5xx": On.X5xx,
+  "gateway-error": On.GatewayError,
+  reset: On.Reset,
+  "reset-before-request": On.ResetBeforeRequest,
+  "connect-failure": On.ConnectFailure,
+  "envoy-ratelimited": On.EnvoyRateLimited,
+  "retriable-4xx": On.Retriable4xx,
+  "refused-stream": On.RefusedStream,
+  "retriable-status-codes": On.RetriableStatusCodes,
+  "retriable-headers": On.RetriableHeaders,
+  "http3-post-connect-failure": On.Http3PostConnectFailure,
+};
+
+/** gRPC retry_on conditions → grpc-status codes (Envoy retry_grpc_on). */
+const GRPC: Record<string, number> = { cancelled: 1, "deadline-exceeded": 4, "resource-exhausted": 8, internal: 13, unavailable: 14 };
+
+/** How an attempt failed without a usable response. */
+export type FailureKind =
+  /** The connection could not be made (refused, connect timeout): nothing reached the app. */
+  | "connect-failure"
+  /** The connection broke after (part of) the request was sent. */
+  | "reset"
+  /** The per-try timeout fired before response headers. */
+  | "per-try-timeout";
+
+/** A compiled RetryPolicy, shared by every request on the route. */
+export class CompiledRetryPolicy {
+  readonly policy: RetryPolicy;
+  readonly on: number;
+  readonly grpcCodes: ReadonlySet<number>;
+  readonly retriableHeaders: readonly ContextPredicate[];
+
+  constructor(policy: RetryPolicy) {
+    this.policy = policy;
+    let on = 0;
+    const grpc = new Set<number>();
+    for (const raw of policy.retryOn) {
+      const name = raw.trim();
+      if (NAMES[name] !== undefined) on |= NAMES[name]!;
+      else if (GRPC[name] !== undefined) grpc.add(GRPC[name]!);
+    }
+    this.on = on;
+    this.grpcCodes = grpc;
+    this.retriableHeaders = policy.retriableHeaders.map((m, i) => compileHeaderMatcher(m, `retryPolicy.retriableHeaders[${i}]`));
+  }
+}
+
+export class RetryState {
+  private readonly p: CompiledRetryPolicy;
+  private readonly random: Random;
+  /** Retries performed so far (the first attempt is not a retry). */
+  retries = 0;
+  private readonly maxRetries: number;
+
+  constructor(policy: CompiledRetryPolicy, random: Random) {
+    this.p = policy;
+    this.random = random;
+    this.maxRetries = policy.policy.numRetries;
+  }
+
+  get exhausted(): boolean {
+    return this.retries >= this.maxRetries;
+  }
+
+  /** Would Envoy retry this response (before the retry budget is checked)? */
+  wouldRetryResponse(status: number, headers: HeaderList): boolean {
+    const on = this.p.on;
+    if (on & On.X5xx && status >= 500) return true;
+    if (on & On.GatewayError && (status === 502 || status === 503 || status === 504)) return true;
+    if (on & On.Retriable4xx && status === 409) return true;
+    if (on & On.RetriableStatusCodes && this.p.policy.retriableStatusCodes.includes(status)) return true;
+    if (on & On.EnvoyRateLimited && headers.has("x-envoy-ratelimited")) return true;
+    if (on & On.RetriableHeaders && this.p.retriableHeaders.length > 0) {
+      const ctx = new MatchContext();
+      ctx.reset({ method: "", path: "/", authority: "", scheme: "http", headers });
+      try {
+        for (const m of this.p.retriableHeaders) if (m(ctx)) return true;
+      } finally {
+        ctx.clear();
+      }
+    }
+    if (this.p.grpcCodes.size > 0) {
+      const g = headers.get("grpc-status");
+      if (g !== undefined && this.p.grpcCodes.has(Number(g))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Would Envoy retry this failure? `requestSent` is whether any request byte left for the
+   * upstream: a request that may have reached the app is retried only when retry_on says so
+   * (`reset`, `5xx`, `gateway-error`), never under `connect-failure` / `reset-before-request`.
+   */
+  wouldRetryFailure(kind: FailureKind, requestSent: boolean): boolean {
+    const on = this.p.on;
+    if (kind === "per-try-timeout") return (on & (On.X5xx | On.GatewayError | On.Reset)) !== 0;
+    if (kind === "connect-failure") return (on & (On.ConnectFailure | On.X5xx | On.GatewayError | On.Reset | On.ResetBeforeRequest)) !== 0;
+    if (on & (On.X5xx | On.GatewayError | On.Reset)) return true;
+    return !requestSent && (on & On.ResetBeforeRequest) !== 0;
+  }
+
+  /**
+   * Takes one retry from the budget and returns its back-off in ms: uniformly random in
+   * [0, (2^n − 1) × base) for retry n, capped at the maximum (Envoy's fully jittered back-off).
+   */
+  nextBackoffMs(): number {
+    this.retries++;
+    const { backoffBaseMs, backoffMaxMs } = this.p.policy;
+    const ceiling = Math.min(backoffMaxMs, (2 ** this.retries - 1) * backoffBaseMs);
+    return Math.floor(this.random.next() * ceiling);
+  }
+}
