@@ -2,6 +2,7 @@
 // (`outbound|<port>|<subset>|<host>`), with endpoints, localities and the merged traffic policy.
 
 import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints, TrafficPolicy } from "../model/types.js";
+import { applyTrafficPolicy, type ClusterPolicyContext } from "./cluster-policy.js";
 import type { DestinationRuleIndex } from "./destination-rule-index.js";
 import type { ParsedEndpoint, ParsedPort } from "./parsed-config.js";
 import { isHttpProtocol } from "./protocol.js";
@@ -18,18 +19,18 @@ export function outboundClusterName(port: number, subset: string, host: string):
   return `outbound|${port}|${subset}|${host}`;
 }
 
-export function buildOutboundClusters(services: MeshService[], drs: DestinationRuleIndex): Record<string, Cluster> {
+export function buildOutboundClusters(services: MeshService[], drs: DestinationRuleIndex, ctx: ClusterPolicyContext): Record<string, Cluster> {
   const out: Record<string, Cluster> = {};
   for (const svc of services) {
     const dr = drs.lookup(svc.hostname, svc.namespace);
     for (const port of svc.ports) {
       if (!isHttpProtocol(port.protocol)) continue;
       const endpoints = serviceEndpoints(svc, port);
-      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number));
+      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
       out[base.name] = base;
       for (const subset of dr?.subsets ?? []) {
         const selected = endpoints.filter((e) => labelsMatch(subset.labels, e.labels));
-        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number));
+        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number), ctx);
         out[c.name] = c;
       }
     }
@@ -68,31 +69,20 @@ function clusterType(svc: MeshService): ClusterType {
   return "STRICT_DNS";
 }
 
-function makeCluster(name: string, svc: MeshService, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined): Cluster {
-  let type = clusterType(svc);
-  let lbPolicy: Cluster["lbPolicy"] = "LEAST_REQUEST";
-  const simple = policy?.loadBalancer?.simple;
-  if (simple === "ROUND_ROBIN") lbPolicy = "ROUND_ROBIN";
-  else if (simple === "RANDOM") lbPolicy = "RANDOM";
-  else if (simple === "PASSTHROUGH") {
-    // istiod turns a PASSTHROUGH load balancer into an original-destination cluster.
-    type = "ORIGINAL_DST";
-  }
-  const ch = policy?.loadBalancer?.consistentHash;
-  if (ch) lbPolicy = ch.maglev ? "MAGLEV" : "RING_HASH";
-  // Envoy requires CLUSTER_PROVIDED for ORIGINAL_DST clusters.
-  if (type === "ORIGINAL_DST") lbPolicy = "CLUSTER_PROVIDED";
+function makeCluster(name: string, svc: MeshService, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
+  const type = clusterType(svc);
   const cluster: Cluster = {
     name,
     type,
-    lbPolicy,
-    connectTimeoutMs: policy?.connectionPool?.tcp?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    idleTimeoutMs: policy?.connectionPool?.http?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    lbPolicy: "LEAST_REQUEST",
+    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
     loadAssignment: { endpoints: type === "ORIGINAL_DST" ? [] : groupByLocality(eps) },
     serviceHost: svc.hostname,
     subset,
   };
   if (policy) cluster.trafficPolicy = policy;
+  applyTrafficPolicy(cluster, policy, ctx);
   return cluster;
 }
 

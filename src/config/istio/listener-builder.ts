@@ -3,6 +3,8 @@
 
 import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from "./cluster-builder.js";
+import { defaultCircuitBreakers } from "./cluster-policy.js";
+import { inboundRetryPolicy } from "./retry-policy.js";
 import { hostCoveredBy, hostsMatch } from "./host-name.js";
 import type { ParsedSidecarEgress, ParsedSidecarIngress, ParsedVirtualService } from "./parsed-config.js";
 import type { MeshService } from "./service-registry.js";
@@ -50,7 +52,8 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
             {
               name: "default",
               match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
-              route: { cluster: clusterName },
+              // istiod's default inbound route: no timeout, retry only resets before the request was sent.
+              route: { cluster: clusterName, timeoutMs: 0, retryPolicy: inboundRetryPolicy() },
               requestHeadersToAdd: [],
               requestHeadersToRemove: [],
               responseHeadersToAdd: [],
@@ -66,6 +69,8 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
       lbPolicy: "LEAST_REQUEST",
       connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      // istiod applies the (default) connection pool to inbound clusters too.
+      circuitBreakers: defaultCircuitBreakers(),
       loadAssignment: {
         endpoints: [{ locality: {}, priority: 0, loadBalancingWeight: 1, lbEndpoints: [{ address: ep.address, port: ep.port, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],
       },

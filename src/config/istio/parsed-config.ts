@@ -1,7 +1,7 @@
 // The validated, normalised form of each supported Istio resource: hosts resolved, durations in
 // ms, enums checked. The builders work on these, never on raw YAML.
 
-import type { HeaderValueOption, StringMatcher, TrafficPolicy } from "../model/types.js";
+import type { FaultPolicy, FractionalPercent, HeaderValueOption, StringMatcher, TrafficPolicy } from "../model/types.js";
 import type { Protocol } from "./protocol.js";
 
 export interface ConfigRef {
@@ -140,6 +140,28 @@ export interface ParsedHttpRoute {
   directResponse?: { status: number; body?: string };
   rewrite?: ParsedRewrite;
   headers?: ParsedHeaderOps;
+  /** `timeout`; absent = disabled (0). */
+  timeoutMs?: number;
+  /** `retries` as written; absent = Istio's default policy. */
+  retries?: ParsedRetries;
+  fault?: FaultPolicy;
+  /** `mirror` then `mirrors[]`, with istiod's percentage already resolved; 0% mirrors are dropped. */
+  mirrors: ParsedMirror[];
+}
+
+export interface ParsedRetries {
+  /** 0 disables retries (no retry policy). */
+  attempts: number;
+  retryOn?: string;
+  perTryTimeoutMs?: number;
+  retryRemoteLocalities?: boolean;
+  retryIgnorePreviousHosts?: boolean;
+  backoffMs?: number;
+}
+
+export interface ParsedMirror {
+  destination: ParsedDestination;
+  percentage: FractionalPercent;
 }
 
 export interface ParsedVirtualService {

@@ -2,9 +2,22 @@
 // BuildHTTPRoutesForVirtualService does: one route per match block, source/port/gateway guards,
 // destinations → clusters, redirect/rewrite/headers/direct response mapping.
 
-import type { HeaderMatcher, QueryParameterMatcher, RedirectAction, RedirectResponseCode, Route, RouteAction, RouteMatch, WeightedCluster } from "../model/types.js";
+import type {
+  HashPolicy,
+  HeaderMatcher,
+  QueryParameterMatcher,
+  RedirectAction,
+  RedirectResponseCode,
+  Route,
+  RouteAction,
+  RouteMatch,
+  WeightedCluster,
+} from "../model/types.js";
 import { outboundClusterName } from "./cluster-builder.js";
-import type { ParsedDestination, ParsedHttpRoute, ParsedMatch, ParsedVirtualService } from "./parsed-config.js";
+import type { DestinationRuleIndex } from "./destination-rule-index.js";
+import { consistentHashForDestination, hashPolicyFor } from "./hash-policy.js";
+import type { ParsedDestination, ParsedDestinationRule, ParsedHttpRoute, ParsedMatch, ParsedVirtualService } from "./parsed-config.js";
+import { convertRetryPolicy } from "./retry-policy.js";
 import type { MeshService } from "./service-registry.js";
 
 export interface RouteContext {
@@ -12,6 +25,15 @@ export interface RouteContext {
   proxyLabels: Record<string, string>;
   /** Services by hostname, to infer a destination port. */
   servicesByHost: ReadonlyMap<string, MeshService>;
+  /** DestinationRules visible to this proxy (consistent-hash policies for routes). */
+  drs: DestinationRuleIndex;
+  /** Istio <= 1.27 behaviour: mirrored requests carry a `-shadow` Host suffix. */
+  mirrorShadowSuffix: boolean;
+}
+
+/** The DestinationRule that applies to `host` for this proxy. */
+export function destinationRuleFor(host: string, ctx: RouteContext): ParsedDestinationRule | undefined {
+  return ctx.drs.lookup(host, ctx.servicesByHost.get(host)?.namespace ?? ctx.proxyNamespace);
 }
 
 /** Routes for one VirtualService on `listenPort`; stops after a catch-all route as istiod does. */
@@ -103,6 +125,9 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
     responseHeadersToRemove: [...(rule.headers?.responseHeadersToRemove ?? [])],
     source: `${vs.ref.namespace}/${vs.ref.name} http[${rule.index}]${matchIndex !== undefined ? ` match[${matchIndex}]` : ""}`,
   };
+  // istiod leaves timeout and retries in place on faulted routes (the API note about them being
+  // off applies to the fault's own synthetic responses, which are never retried).
+  if (rule.fault) route.fault = structuredClone(rule.fault);
   if (rule.redirect) {
     const rd = rule.redirect;
     const action: RedirectAction = { responseCode: rd.redirectCode as RedirectResponseCode };
@@ -129,11 +154,26 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
     route.directResponse = { ...rule.directResponse };
     return route;
   }
-  const action: RouteAction = {};
+  const action: RouteAction = { timeoutMs: rule.timeoutMs ?? 0 };
   if (rule.rewrite?.uriRegexRewrite) action.regexRewrite = { pattern: rule.rewrite.uriRegexRewrite.match, substitution: rule.rewrite.uriRegexRewrite.rewrite };
   else if (rule.rewrite?.uri !== undefined) action.prefixRewrite = rule.rewrite.uri;
   const authority = rule.rewrite?.authority ?? rule.headers?.authority;
   if (authority !== undefined) action.hostRewriteLiteral = authority;
+  if (rule.mirrors.length > 0) {
+    action.requestMirrorPolicies = rule.mirrors.map((m) => ({
+      cluster: destinationCluster(m.destination, listenPort, ctx.servicesByHost),
+      percentage: { ...m.percentage },
+      disableShadowHostSuffixAppend: !ctx.mirrorShadowSuffix,
+    }));
+  }
+  const hashPolicy: HashPolicy[] = [];
+  const addHash = (d: ParsedDestination): boolean => {
+    const hp = hashPolicyFor(consistentHashForDestination(destinationRuleFor(d.host, ctx), d));
+    if (hp) hashPolicy.push(hp);
+    return hp !== undefined;
+  };
+  // istiod keeps the previous-hosts retry predicate on weighted routes even when they hash.
+  let consistentHash = false;
   if (rule.route.length === 1) {
     const d = rule.route[0] as (typeof rule.route)[number];
     action.cluster = destinationCluster(d.destination, listenPort, ctx.servicesByHost);
@@ -144,6 +184,7 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
       route.responseHeadersToRemove.push(...d.headers.responseHeadersToRemove);
       if (d.headers.authority !== undefined && action.hostRewriteLiteral === undefined) action.hostRewriteLiteral = d.headers.authority;
     }
+    consistentHash = addHash(d.destination);
   } else {
     const weighted: WeightedCluster[] = [];
     for (const d of rule.route) {
@@ -157,19 +198,28 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
         responseHeadersToAdd: [...(d.headers?.responseHeadersToAdd ?? [])],
         responseHeadersToRemove: [...(d.headers?.responseHeadersToRemove ?? [])],
       });
+      addHash(d.destination);
     }
     action.weightedClusters = weighted;
   }
+  if (hashPolicy.length > 0) action.hashPolicy = hashPolicy;
+  const retryPolicy = convertRetryPolicy(rule.retries, consistentHash);
+  if (retryPolicy) action.retryPolicy = retryPolicy;
   route.route = action;
   return route;
 }
 
-/** istiod's default route for a service without a VirtualService. */
-export function defaultRoute(cluster: string): Route {
+/**
+ * istiod's default route for a service without a VirtualService: no timeout, the default retry
+ * policy (previous-hosts predicate kept, as istiod does), and the DR's hash policy for the port.
+ */
+export function defaultRoute(cluster: string, hashPolicy?: HashPolicy): Route {
+  const action: RouteAction = { cluster, timeoutMs: 0, retryPolicy: convertRetryPolicy(undefined, false) as NonNullable<RouteAction["retryPolicy"]> };
+  if (hashPolicy) action.hashPolicy = [hashPolicy];
   return {
     name: "default",
     match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
-    route: { cluster },
+    route: action,
     requestHeadersToAdd: [],
     requestHeadersToRemove: [],
     responseHeadersToAdd: [],

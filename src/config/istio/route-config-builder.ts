@@ -6,7 +6,8 @@ import type { RouteConfiguration, VirtualHost } from "../model/types.js";
 import { hostCoveredBy } from "./host-name.js";
 import type { ParsedVirtualService } from "./parsed-config.js";
 import { isHttpProtocol } from "./protocol.js";
-import { buildVirtualServiceRoutes, defaultRoute, type RouteContext } from "./route-builder.js";
+import { hashPolicyFor, consistentHashForService } from "./hash-policy.js";
+import { buildVirtualServiceRoutes, defaultRoute, destinationRuleFor, type RouteContext } from "./route-builder.js";
 import { outboundClusterName } from "./cluster-builder.js";
 import type { MeshService } from "./service-registry.js";
 import { plainDomains, serviceDomains } from "./virtual-host-domains.js";
@@ -116,7 +117,9 @@ function buildVirtualHostsForPort(port: number, input: RouteConfigInput, mode: D
   for (const s of services) {
     if (covered.has(s)) continue;
     const domains = state.take(`${s.hostname}:${port}`, serviceDomains(s.hostname, s.addresses, port, domainOpts(s)));
-    if (domains) out.push({ name: `${s.hostname}:${port}`, domains, routes: [defaultRoute(outboundClusterName(port, "", s.hostname))] });
+    if (!domains) continue;
+    const hash = hashPolicyFor(consistentHashForService(destinationRuleFor(s.hostname, ctx), port));
+    out.push({ name: `${s.hostname}:${port}`, domains, routes: [defaultRoute(outboundClusterName(port, "", s.hostname), hash)] });
   }
   return out;
 }

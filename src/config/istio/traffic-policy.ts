@@ -101,7 +101,8 @@ function parseConnectionPool(r: SpecReader, v: unknown, p: FieldPath): Connectio
     if (ct !== undefined) tcp.connectTimeoutMs = ct;
     const mcd = ms(r, t, "maxConnectionDuration", tp);
     if (mcd !== undefined) tcp.maxConnectionDurationMs = mcd;
-    ms(r, t, "idleTimeout", tp);
+    const tit = ms(r, t, "idleTimeout", tp);
+    if (tit !== undefined) tcp.idleTimeoutMs = tit;
     const kp = [...tp, "tcpKeepalive"];
     const ka = r.obj(t["tcpKeepalive"], kp, ["probes", "time", "interval"]);
     if (ka) {
@@ -296,7 +297,25 @@ function parseLoadBalancer(r: SpecReader, v: unknown, p: FieldPath, hasOutlier: 
     const w = ms(r, o, "warmupDurationSecs", p);
     if (w !== undefined) out.warmupDurationMs = w;
   }
-  if (o["warmup"] !== undefined) r.issues.warn([...p, "warmup"], "warmup is not supported yet and is ignored");
+  const wp = [...p, "warmup"];
+  const wo = r.obj(o["warmup"], wp, ["duration", "minimumPercent", "aggression"]);
+  if (wo) {
+    if (o["warmupDurationSecs"] !== undefined && o["warmupDurationSecs"] !== null) r.issues.error(p, "only one of warmupDurationSecs or warmup can be set");
+    const d = ms(r, wo, "duration", wp);
+    if (wo["duration"] === undefined || wo["duration"] === null) r.issues.error([...wp, "duration"], "warmup duration is required");
+    const w: NonNullable<LoadBalancerSettings["warmup"]> = { durationMs: d ?? 0 };
+    const mp = r.num(wo, "minimumPercent", wp);
+    if (mp !== undefined) {
+      if (mp < 0 || mp > 100) r.issues.error([...wp, "minimumPercent"], `minimumPercent ${mp} is not in range 0..100`);
+      else w.minimumPercent = mp;
+    }
+    const ag = r.num(wo, "aggression", wp);
+    if (ag !== undefined) {
+      if (ag < 1) r.issues.error([...wp, "aggression"], `aggression must be at least 1, got ${ag}`);
+      else w.aggression = ag;
+    }
+    if (d !== undefined) out.warmup = w;
+  }
   return out;
 }
 

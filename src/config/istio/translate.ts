@@ -3,7 +3,7 @@
 // clusters one sidecar proxy needs. Pure: no I/O, no data-path imports.
 
 import type { ConfigError } from "../model/config-error.js";
-import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
+import type { Cluster, Listener, Locality, RouteConfiguration } from "../model/types.js";
 import type { SourceDocument } from "../load/load-sources.js";
 import { buildOutboundClusters } from "./cluster-builder.js";
 import { DestinationRuleIndex } from "./destination-rule-index.js";
@@ -45,6 +45,13 @@ export interface TranslateOptions {
   domainSuffix: string;
   /** The default outbound (HTTP proxy) listener address, or null for none. */
   defaultOutbound: { address: string; port: number } | null;
+  /** The proxy's own locality (locality failover/distribute). Absent = empty locality. */
+  proxyLocality?: Locality;
+  /**
+   * Istio <= 1.27 behaviour: mirrored requests get the `-shadow` Host suffix. Absent/false = Istio
+   * >= 1.28 (route mirror policies set disableShadowHostSuffixAppend).
+   */
+  mirrorShadowSuffix?: boolean;
 }
 
 export interface TranslateResult {
@@ -141,8 +148,8 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
-  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex);
-  const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost };
+  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels });
+  const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
     services: registry.filter((s) => imp.service(s)),
     virtualServices: meshVss.map((v) => v.value).filter((v) => imp.virtualService(v)),

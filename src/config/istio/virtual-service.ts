@@ -1,6 +1,6 @@
 // VirtualService (HTTP part) validation and parsing with istiod's rules. `tcp`/`tls` sections,
 // `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
-// fault and mirrors are validated and kept off the model until the router acts on them.
+// fault and mirrors are parsed for the route builder.
 
 import { warnHttpRuleNotEnforced } from "./not-enforced.js";
 import type { FieldPath } from "./doc-issues.js";
@@ -8,6 +8,7 @@ import { parseDuration } from "./duration.js";
 import { parseHeaderOperations } from "./header-operations.js";
 import { resolveShortName, hostsMatch, isIpAddress } from "./host-name.js";
 import { checkDns1123Label, checkFqdn, checkLabels, checkMatchHeaderName, checkPort, checkWildcardDomain } from "./name-rules.js";
+import type { FaultPolicy, FractionalPercent } from "../model/types.js";
 import type {
   ConfigRef,
   ParsedDestination,
@@ -15,6 +16,7 @@ import type {
   ParsedHttpRoute,
   ParsedMatch,
   ParsedRedirect,
+  ParsedRetries,
   ParsedRewrite,
   ParsedRouteDestination,
   ParsedVirtualService,
@@ -149,7 +151,7 @@ function checkGatewayName(r: SpecReader, g: string, p: FieldPath): void {
 function parseHttpRoute(r: SpecReader, v: unknown, p: FieldPath, index: number, ctx: VirtualServiceContext): ParsedHttpRoute | undefined {
   const o = r.obj(v, p, HTTP_ROUTE_FIELDS);
   if (!o) return undefined;
-  const out: ParsedHttpRoute = { index, match: [], route: [] };
+  const out: ParsedHttpRoute = { index, match: [], route: [], mirrors: [] };
   const name = r.str(o, "name", p);
   if (name !== undefined && name !== "") out.name = name;
 
@@ -229,26 +231,13 @@ function parseHttpRoute(r: SpecReader, v: unknown, p: FieldPath, index: number, 
   if (o["timeout"] !== undefined && o["timeout"] !== null) {
     const d = parseDuration(o["timeout"], { allowZero: true });
     if ("error" in d) r.issues.error([...p, "timeout"], d.error);
+    else out.timeoutMs = d.ms;
   }
-  checkRetries(r, o["retries"], [...p, "retries"]);
-  checkFault(r, o["fault"], [...p, "fault"]);
-  if (o["mirror"] !== undefined && o["mirror"] !== null) parseDestination(r, o["mirror"], [...p, "mirror"], ctx);
-  (r.arr(o, "mirrors", p) ?? []).forEach((m, i) => {
-    const mp = [...p, "mirrors", i];
-    const mo = r.obj(m, mp, ["destination", "percentage"]);
-    if (m === null || m === undefined) r.issues.error(mp, "mirror cannot be null");
-    if (!mo) return;
-    if (mo["destination"] === undefined || mo["destination"] === null) r.issues.error([...mp, "destination"], "destination is required for mirrors");
-    else parseDestination(r, mo["destination"], [...mp, "destination"], ctx);
-    checkPercent(r, mo["percentage"], [...mp, "percentage"], "mirror percentage");
-  });
-  checkPercent(r, o["mirrorPercentage"], [...p, "mirrorPercentage"], "mirror_percentage");
-  for (const old of ["mirrorPercent", "mirror_percent"]) {
-    if (o[old] !== undefined && o[old] !== null) {
-      const n = r.int(o, old, p, { min: 0, max: 100 });
-      if (n !== undefined) r.issues.warn([...p, old], `using deprecated setting "${old}", use "mirrorPercentage" instead`);
-    }
-  }
+  const retries = parseRetries(r, o["retries"], [...p, "retries"]);
+  if (retries) out.retries = retries;
+  const fault = parseFault(r, o["fault"], [...p, "fault"]);
+  if (fault) out.fault = fault;
+  parseMirrors(r, o, p, ctx, out);
   if (o["corsPolicy"] !== undefined && o["corsPolicy"] !== null) {
     checkCors(r, o["corsPolicy"], [...p, "corsPolicy"]);
     r.issues.warn([...p, "corsPolicy"], "corsPolicy is not supported yet and is ignored");
@@ -452,31 +441,91 @@ function parseRewrite(r: SpecReader, v: unknown, p: FieldPath): ParsedRewrite | 
   return out;
 }
 
-function checkRetries(r: SpecReader, v: unknown, p: FieldPath): void {
+function parseRetries(r: SpecReader, v: unknown, p: FieldPath): ParsedRetries | undefined {
   const o = r.obj(v, p, ["attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities", "retryIgnorePreviousHosts", "backoff"]);
-  if (!o) return;
+  if (!o) return undefined;
   const attempts = r.int(o, "attempts", p);
   if (attempts !== undefined && attempts < 0) r.issues.error([...p, "attempts"], "attempts cannot be negative");
   const retryOn = r.str(o, "retryOn", p);
   if ((attempts ?? 0) === 0 && (o["perTryTimeout"] !== undefined || (retryOn ?? "") !== "" || o["retryRemoteLocalities"] !== undefined)) {
     r.issues.error(p, "http retry policy configured when attempts are set to 0 (disabled)");
   }
+  const out: ParsedRetries = { attempts: Math.max(0, attempts ?? 0) };
   if (o["perTryTimeout"] !== undefined) {
     const d = parseDuration(o["perTryTimeout"]);
     if ("error" in d) r.issues.error([...p, "perTryTimeout"], d.error);
+    else out.perTryTimeoutMs = d.ms;
   }
   if (o["backoff"] !== undefined) {
     const d = parseDuration(o["backoff"]);
     if ("error" in d) r.issues.error([...p, "backoff"], d.error);
+    else out.backoffMs = d.ms;
   }
   if (retryOn) {
     for (const pol of retryOn.split(",")) {
       const isStatus = /^\d{3}$/.test(pol) && Number(pol) >= 100 && Number(pol) <= 599;
       if (!isStatus && !RETRY_ON.has(pol)) r.issues.error([...p, "retryOn"], `"${pol}" is not a valid retryOn policy`);
     }
+    out.retryOn = retryOn;
   }
-  r.bool(o, "retryRemoteLocalities", p);
-  r.bool(o, "retryIgnorePreviousHosts", p);
+  const rrl = r.bool(o, "retryRemoteLocalities", p);
+  if (rrl !== undefined) out.retryRemoteLocalities = rrl;
+  const rip = r.bool(o, "retryIgnorePreviousHosts", p);
+  if (rip !== undefined) out.retryIgnorePreviousHosts = rip;
+  return out;
+}
+
+/** istiod MirrorPercent / MirrorPercentByPolicy: unset = 100%, an explicit 0 = no mirror. */
+function parseMirrors(r: SpecReader, o: Obj, p: FieldPath, ctx: VirtualServiceContext, out: ParsedHttpRoute): void {
+  if (o["mirror"] !== undefined && o["mirror"] !== null) {
+    const dest = parseDestination(r, o["mirror"], [...p, "mirror"], ctx);
+    let pct: FractionalPercent | undefined = HUNDRED_PERCENT;
+    const mpv = percentValue(o["mirrorPercentage"]);
+    const old = o["mirrorPercent"] ?? o["mirror_percent"];
+    if (o["mirrorPercentage"] !== undefined && o["mirrorPercentage"] !== null) pct = mpv !== undefined && mpv > 0 ? millionths(mpv) : undefined;
+    else if (typeof old === "number") pct = old > 0 ? { numerator: Math.trunc(old), denominator: "HUNDRED" } : undefined;
+    if (dest && pct) out.mirrors.push({ destination: dest, percentage: pct });
+  }
+  if (o["mirror"] !== undefined && o["mirror"] !== null && Array.isArray(o["mirrors"]) && o["mirrors"].length > 0) {
+    r.issues.error(p, "HTTP route cannot contain both mirror and mirrors");
+  }
+  (r.arr(o, "mirrors", p) ?? []).forEach((m, i) => {
+    const mp = [...p, "mirrors", i];
+    const mo = r.obj(m, mp, ["destination", "percentage"]);
+    if (m === null || m === undefined) r.issues.error(mp, "mirror cannot be null");
+    if (!mo) return;
+    let dest: ParsedDestination | undefined;
+    if (mo["destination"] === undefined || mo["destination"] === null) r.issues.error([...mp, "destination"], "destination is required for mirrors");
+    else dest = parseDestination(r, mo["destination"], [...mp, "destination"], ctx);
+    checkPercent(r, mo["percentage"], [...mp, "percentage"], "mirror percentage");
+    let pct: FractionalPercent | undefined = HUNDRED_PERCENT;
+    if (mo["percentage"] !== undefined && mo["percentage"] !== null) {
+      const v = percentValue(mo["percentage"]);
+      pct = v !== undefined && v > 0 ? millionths(v) : undefined;
+    }
+    if (dest && pct) out.mirrors.push({ destination: dest, percentage: pct });
+  });
+  checkPercent(r, o["mirrorPercentage"], [...p, "mirrorPercentage"], "mirror_percentage");
+  for (const old of ["mirrorPercent", "mirror_percent"]) {
+    if (o[old] !== undefined && o[old] !== null) {
+      const n = r.int(o, old, p, { min: 0, max: 100 });
+      if (n !== undefined) r.issues.warn([...p, old], `using deprecated setting "${old}", use "mirrorPercentage" instead`);
+    }
+  }
+}
+
+/** istiod translateIntegerToFractionalPercent(100). */
+const HUNDRED_PERCENT: FractionalPercent = { numerator: 100, denominator: "HUNDRED" };
+
+/** istiod translatePercentToFractionalPercent: uint32(value × 10000) per million (Go truncates). */
+function millionths(value: number): FractionalPercent {
+  return { numerator: Math.trunc(value * 10000), denominator: "MILLION" };
+}
+
+function percentValue(v: unknown): number | undefined {
+  if (!isObj(v)) return undefined;
+  const n = v["value"];
+  return typeof n === "number" ? n : n === undefined ? 0 : undefined;
 }
 
 function checkPercent(r: SpecReader, v: unknown, p: FieldPath, what: string): void {
@@ -499,12 +548,14 @@ function checkFaultPercentage(r: SpecReader, o: Obj, p: FieldPath): void {
   r.int(o, "percent", p, { min: 0, max: 100 });
 }
 
-function checkFault(r: SpecReader, v: unknown, p: FieldPath): void {
+/** istiod TranslateFault: delay percentage (or deprecated int `percent`, 0 when neither), abort percentage (0 when unset). */
+function parseFault(r: SpecReader, v: unknown, p: FieldPath): FaultPolicy | undefined {
   const o = r.obj(v, p, ["delay", "abort"]);
-  if (!o) return;
+  if (!o) return undefined;
   if ((o["delay"] === undefined || o["delay"] === null) && (o["abort"] === undefined || o["abort"] === null)) {
     r.issues.error(p, "HTTP fault injection must have an abort and/or a delay");
   }
+  const out: FaultPolicy = {};
   const dp = [...p, "delay"];
   const d = r.obj(o["delay"], dp, ["fixedDelay", "exponentialDelay", "percentage", "percent"]);
   if (d) {
@@ -514,6 +565,7 @@ function checkFault(r: SpecReader, v: unknown, p: FieldPath): void {
     else {
       const res = parseDuration(d["fixedDelay"]);
       if ("error" in res) r.issues.error([...dp, "fixedDelay"], res.error);
+      else out.delay = { fixedDelayMs: res.ms, percentage: faultPercentage(d, true) };
     }
   }
   const ap = [...p, "abort"];
@@ -525,10 +577,24 @@ function checkFault(r: SpecReader, v: unknown, p: FieldPath): void {
     if (a["http2Error"] !== undefined) r.issues.error([...ap, "http2Error"], "HTTP/2 abort fault injection not supported yet");
     else if (hs !== undefined) {
       if (hs < 200 || hs > 599) r.issues.error([...ap, "httpStatus"], `HTTP status ${hs} is not in range 200-599`);
+      else out.abort = { httpStatus: hs, percentage: faultPercentage(a, false) };
     } else if (gs !== undefined) {
+      // GRPC_STATUS is in code order: the index is the gRPC status code.
       if (!GRPC_STATUS.includes(gs)) r.issues.error([...ap, "grpcStatus"], `gRPC status "${gs}" is not supported, for example use "NOT_FOUND"`);
+      else out.abort = { grpcStatus: GRPC_STATUS.indexOf(gs), percentage: faultPercentage(a, false) };
     } else r.issues.warn(ap, "abort configured, but error type not set");
   }
+  return out.delay || out.abort ? out : undefined;
+}
+
+/**
+ * No percentage means 0%, as istiod writes it (the API says "if not specified, no request will be
+ * delayed/aborted"): delay falls back to the deprecated int `percent` (0 when absent) per hundred.
+ */
+function faultPercentage(o: Obj, allowPercentInt: boolean): FractionalPercent {
+  if (o["percentage"] !== undefined && o["percentage"] !== null) return millionths(percentValue(o["percentage"]) ?? 0);
+  const n = allowPercentInt ? o["percent"] : undefined;
+  return { numerator: typeof n === "number" ? Math.trunc(n) : 0, denominator: "HUNDRED" };
 }
 
 function checkCors(r: SpecReader, v: unknown, p: FieldPath): void {

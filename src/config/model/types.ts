@@ -351,6 +351,8 @@ export interface LoadBalancerSettings {
     failoverPriority?: string[];
   };
   warmupDurationMs?: number;
+  /** Istio `warmup` (newer form of warmupDurationSecs): slow start window and curve. */
+  warmup?: { durationMs: number; minimumPercent?: number; aggression?: number };
 }
 
 export interface ConnectionPoolSettings {
@@ -359,6 +361,8 @@ export interface ConnectionPoolSettings {
     connectTimeoutMs?: number;
     tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
     maxConnectionDurationMs?: number;
+    /** Used as the cluster idle timeout when http.idleTimeout is unset (istiod). */
+    idleTimeoutMs?: number;
   };
   http?: {
     http1MaxPendingRequests?: number;

@@ -38,10 +38,10 @@ describe("examples/demo", () => {
     expect(reviews.routes.map((x) => x.name)).toEqual(["jason", "legacy-redirect", "v3-preview", "default"]);
     const [jason, legacy, preview, dflt] = reviews.routes;
     expect(jason!.match.headers).toEqual([{ name: "end-user", stringMatch: { exact: "jason" } }]);
-    expect(jason!.route).toEqual({ cluster: "outbound|9080|v2|reviews.demo.svc.cluster.local" });
+    expect(jason!.route).toMatchObject({ cluster: "outbound|9080|v2|reviews.demo.svc.cluster.local", timeoutMs: 0 });
     expect(jason!.responseHeadersToAdd).toEqual([{ key: "x-demo-rule", value: "jason", appendAction: "OVERWRITE_IF_EXISTS_OR_ADD" }]);
     expect(legacy!.redirect).toEqual({ responseCode: 301, pathRedirect: "/new/" });
-    expect(preview!.route).toEqual({ prefixRewrite: "/", cluster: "outbound|9080|v3|reviews.demo.svc.cluster.local" });
+    expect(preview!.route).toMatchObject({ prefixRewrite: "/", cluster: "outbound|9080|v3|reviews.demo.svc.cluster.local" });
     expect(dflt!.route?.weightedClusters?.map((w) => [w.name, w.weight])).toEqual([
       ["outbound|9080|v1|reviews.demo.svc.cluster.local", 80],
       ["outbound|9080|v3|reviews.demo.svc.cluster.local", 20],

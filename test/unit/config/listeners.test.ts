@@ -33,12 +33,12 @@ describe("Sidecar listeners", () => {
         {
           name: "inbound|http|8080",
           domains: ["*"],
-          routes: [{ name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "inbound|8080||" }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
+          routes: [{ name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "inbound|8080||", timeoutMs: 0, retryPolicy: expect.objectContaining({ retryOn: ["reset-before-request"], numRetries: 2 }) }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
         },
       ],
     });
     const c = r.snapshot.clusters["inbound|8080||"]!;
-    expect(c).toMatchObject({ type: "STATIC", connectTimeoutMs: 10000 });
+    expect(c).toMatchObject({ type: "STATIC", connectTimeoutMs: 10000, circuitBreakers: { maxConnections: 4294967295, maxPendingRequests: 4294967295, maxRequests: 4294967295, maxRetries: 4294967295 } });
     // 0.0.0.0 in defaultEndpoint means the proxy's own address: the app is reached on loopback.
     expect(c.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "127.0.0.1", port: 18080 });
   });

@@ -41,7 +41,7 @@ describe("match translation", () => {
       ["r1", { safeRegex: "/re/[0-9]+", caseSensitive: true, headers: [], queryParameters: [] }],
       ["reviews.http1", { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }],
     ]);
-    expect(routes[3]!.route).toEqual({ cluster: "outbound|9080|v1|reviews.shop.svc.cluster.local" });
+    expect(routes[3]!.route).toMatchObject({ cluster: "outbound|9080|v1|reviews.shop.svc.cluster.local" });
     expect(routes[0]!.source).toBe("shop/reviews http[0] match[0]");
   });
 
@@ -151,10 +151,10 @@ describe("actions", () => {
   - headers: {request: {set: {':authority': via-headers.example.com}}}
     route: [{destination: {host: reviews}}]`),
     );
-    expect(routes.map((r) => r.route)).toEqual([
-      { prefixRewrite: "/", hostRewriteLiteral: "new.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local" },
-      { regexRewrite: { pattern: "^/v2/(.*)$", substitution: "/\\1" }, cluster: "outbound|9080||reviews.shop.svc.cluster.local" },
-      { hostRewriteLiteral: "via-headers.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local" },
+    expect(routes.map(({ route }) => ({ ...route, retryPolicy: undefined }))).toEqual([
+      { prefixRewrite: "/", hostRewriteLiteral: "new.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
+      { regexRewrite: { pattern: "^/v2/(.*)$", substitution: "/\\1" }, cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
+      { hostRewriteLiteral: "via-headers.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
     ]);
   });
 
@@ -255,7 +255,7 @@ describe("virtual hosts and domains", () => {
       "reviews.shop.svc:9080",
     ]);
     expect(vhost(other, "9080", "reviews.shop.svc.cluster.local:9080").routes).toEqual([
-      { name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "outbound|9080||reviews.shop.svc.cluster.local" }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+      { name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, retryPolicy: expect.objectContaining({ numRetries: 2 }) }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
     ]);
   });
 
