@@ -11,6 +11,9 @@ import { ErrorCode, ProxyError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import { formatConfigError } from "../config/model/config-error.js";
 import type { Snapshot } from "../config/model/types.js";
+import { systemClock } from "../common/clock.js";
+import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
+import { SharedStateOwner } from "../upstream/shared/shared-state-owner.js";
 import { loadConfigSources } from "../config/load/load-sources.js";
 import { translate } from "../config/istio/translate.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
@@ -67,6 +70,12 @@ class SupervisorImpl implements Supervisor {
   private resolveExit!: (code: number) => void;
   private readonly slots: WorkerSlot[] = [];
   private snapshot: Snapshot | null = null;
+  /**
+   * Cross-worker cluster state: one SharedArrayBuffer per cluster, kept across reloads while the
+   * cluster is unchanged, and the one place the outlier-detection interval runs.
+   */
+  private readonly shared = new SharedStateOwner(systemClock);
+  private sharedBuffers: SharedClusterBuffers = {};
   private seq = 0;
   private isReady = false;
   private draining = false;
@@ -100,6 +109,7 @@ class SupervisorImpl implements Supervisor {
   async start(): Promise<void> {
     const snapshot = await buildSnapshot(this.bootstrap, this.nextVersion(), this.log);
     this.snapshot = snapshot;
+    this.sharedBuffers = this.shared.prepare(snapshot.clusters);
     for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
     const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, this.seq)));
     const errors = [...new Set(results.flatMap((r) => r.errors))];
@@ -164,7 +174,7 @@ class SupervisorImpl implements Supervisor {
         if (m.ok) slot.appliedSeq = seq;
         resolve({ ok: m.ok, errors: m.errors, bound: m.bound });
       });
-      this.send(slot, { type: "apply", seq, snapshot });
+      this.send(slot, { type: "apply", seq, snapshot, shared: this.sharedBuffers });
     });
   }
 
@@ -186,6 +196,7 @@ class SupervisorImpl implements Supervisor {
       return { ok: false, errors: msg.split("\n") };
     }
     const seq = this.seq;
+    this.sharedBuffers = this.shared.prepare(snapshot.clusters);
     const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, seq)));
     const errors = [...new Set(results.flatMap((r) => r.errors))];
     this.snapshot = snapshot;
@@ -224,6 +235,7 @@ class SupervisorImpl implements Supervisor {
     const t = this.bootstrap.drainTimeoutMs;
     this.log.info(`draining: ${this.slots.length} worker(s), deadline ${t} ms`);
     await this.stopWorkers();
+    this.shared.close();
     this.log.info("drained; exiting");
     this.resolveExit(0);
   }

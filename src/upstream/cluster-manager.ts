@@ -3,13 +3,25 @@
 
 import { isIP } from "node:net";
 import type { Cluster, LbEndpoint } from "../config/model/types.js";
+import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
+import type { OutlierReporter } from "./cluster-api.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
 import { LeastRequestLb } from "./least-request-lb.js";
 import type { LoadBalancer } from "./load-balancer.js";
 import { RandomLb } from "./random-lb.js";
 import { RoundRobinLb } from "./round-robin-lb.js";
+import {
+  allocateClusterShared,
+  hostSlotCount,
+  viewClusterShared,
+  type ClusterSharedView,
+  type SharedClusterBuffers,
+} from "./shared/cluster-shared-layout.js";
+import { ConnectionGate } from "./shared/connection-gate.js";
+import { OutlierDetector } from "./shared/outlier-detector.js";
+import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 
 /** 5 000 ms: Envoy's default dns_refresh_rate for STRICT_DNS clusters. */
@@ -22,15 +34,40 @@ export class ClusterRuntime {
   hosts: UpstreamHost[] = [];
   lb: LoadBalancer = { pick: () => undefined };
   dnsTimer: NodeJS.Timeout | undefined;
+  /** Cross-worker state (circuit-breaker counts, outlier ejections) in shared memory. */
+  readonly shared: ClusterSharedView;
+  readonly resources: SharedClusterResources;
+  /** maxConnections / maxPendingRequests for this worker's pools (null when unlimited). */
+  readonly gate: ConnectionGate | null;
+  /** Present when the cluster has outlier detection. */
+  readonly detector: OutlierDetector | undefined;
+  readonly outlier: OutlierReporter;
+  /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
+  readonly poolScope: string;
 
-  constructor(model: Cluster, signature: string) {
+  constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number) {
     this.model = model;
     this.signature = signature;
+    this.shared = shared;
+    this.resources = new SharedClusterResources(shared, model.circuitBreakers);
+    this.gate = this.resources.connectionsLimited ? new ConnectionGate(this.resources) : null;
+    this.detector = model.outlierDetection !== undefined ? new OutlierDetector(shared, model.outlierDetection, random, clock) : undefined;
+    this.outlier = this.detector ?? noOutlier;
+    const perConnLimit = model.maxRequestsPerConnection !== undefined && model.maxRequestsPerConnection > 0;
+    this.poolScope = this.gate !== null || perConnLimit ? `${model.name}#${scope}` : "";
+  }
+
+  get name(): string {
+    return this.model.name;
   }
 }
 
+const noOutlier: OutlierReporter = { report() {} };
+
 interface ResolvedEndpoint {
   ep: LbEndpoint;
+  /** The endpoint's shared-state host slot (model order). */
+  slot: number;
   address: string;
   locality: Cluster["loadAssignment"]["endpoints"][number]["locality"];
 }
@@ -41,19 +78,26 @@ export class ClusterManager {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly workerIndex: number;
+  private readonly clock: Clock;
+  private scopes = 0;
 
-  constructor(random: Random, log: Logger, workerIndex = 0) {
+  constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock) {
     this.random = random;
     this.log = log;
     this.workerIndex = workerIndex;
+    this.clock = clock;
   }
 
   get(name: string): ClusterRuntime | undefined {
     return this.clusters.get(name);
   }
 
-  /** Applies a snapshot's clusters, keeping runtimes (and their LB state) of unchanged ones. */
-  update(models: Record<string, Cluster>): void {
+  /**
+   * Applies a snapshot's clusters, keeping runtimes (and their LB state) of unchanged ones.
+   * `shared` holds each cluster's cross-worker buffer (from the supervisor); a cluster without
+   * one gets a buffer of its own, which is then only this worker's.
+   */
+  update(models: Record<string, Cluster>, shared: SharedClusterBuffers = {}): void {
     const next = new Map<string, ClusterRuntime>();
     for (const [name, model] of Object.entries(models)) {
       const signature = JSON.stringify(model);
@@ -63,29 +107,43 @@ export class ClusterManager {
         continue;
       }
       if (old?.dnsTimer) clearInterval(old.dnsTimer);
-      const rt = new ClusterRuntime(model, signature);
+      const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes);
       this.populate(rt);
       next.set(name, rt);
     }
     for (const [name, old] of this.clusters) {
       if (!next.has(name) && old.dnsTimer) clearInterval(old.dnsTimer);
+      if (next.get(name) !== old) old.gate?.close();
     }
     this.clusters.clear();
     for (const [k, v] of next) this.clusters.set(k, v);
     this.collectPools();
   }
 
+  private sharedView(model: Cluster, buffer: SharedArrayBuffer | undefined): ClusterSharedView {
+    const slots = hostSlotCount(model);
+    const view = buffer !== undefined ? viewClusterShared(buffer, slots) : undefined;
+    if (view !== undefined) return view;
+    if (buffer !== undefined) this.log.warn(`cluster ${model.name}: shared state has another shape; using worker-local state`);
+    return viewClusterShared(allocateClusterShared(slots), slots)!;
+  }
+
   private populate(rt: ClusterRuntime): void {
     const m = rt.model;
     const eps: ResolvedEndpoint[] = [];
     let needsDns = false;
+    let slot = 0;
     for (const group of m.loadAssignment.endpoints) {
       // Priority 0 only: failover across priorities arrives with outlier detection.
-      if (group.priority !== 0) continue;
+      if (group.priority !== 0) {
+        slot += group.lbEndpoints.length;
+        continue;
+      }
       for (const ep of group.lbEndpoints) {
+        const s = slot++;
         if (ep.healthStatus !== "HEALTHY") continue;
         if (isIP(ep.address) === 0) needsDns = true;
-        eps.push({ ep, address: ep.address, locality: group.locality });
+        eps.push({ ep, slot: s, address: ep.address, locality: group.locality });
       }
     }
     if (m.type === "STRICT_DNS" && needsDns) {
@@ -114,7 +172,7 @@ export class ClusterManager {
         // Loaded on first use: only DNS clusters need the resolver.
         const { lookup } = await import("node:dns/promises");
         const addrs = await lookup(e.ep.address, { all: true });
-        for (const a of addrs) out.push({ ep: e.ep, address: a.address, locality: e.locality });
+        for (const a of addrs) out.push({ ep: e.ep, slot: e.slot, address: a.address, locality: e.locality });
       } catch (err) {
         this.log.warn(`DNS resolution of ${e.ep.address} failed: ${(err as Error).message}`);
       }
@@ -124,7 +182,11 @@ export class ClusterManager {
 
   private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
     const opts = this.poolOptions(rt.model);
-    rt.hosts = eps.map((e) => new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.locality, this.pool(e.address, e.ep.port, opts)));
+    rt.hosts = eps.map((e) => {
+      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.locality, this.pool(rt, e.address, e.ep.port, opts));
+      rt.detector?.attach(h, e.slot);
+      return h;
+    });
     rt.lb = this.createLb(rt);
   }
 
@@ -146,14 +208,15 @@ export class ClusterManager {
     return {
       connectTimeoutMs: cp?.tcp?.connectTimeoutMs ?? m.connectTimeoutMs,
       idleTimeoutMs: cp?.http?.idleTimeoutMs ?? m.idleTimeoutMs,
+      maxRequestsPerConnection: m.maxRequestsPerConnection,
     };
   }
 
-  private pool(address: string, port: number, opts: PoolOptions): Http1Pool {
-    const key = `${address}|${port}`;
+  private pool(rt: ClusterRuntime, address: string, port: number, opts: PoolOptions): Http1Pool {
+    const key = `${rt.poolScope}|${address}|${port}`;
     let p = this.pools.get(key);
     if (p === undefined) {
-      p = new Http1Pool(address, port, opts);
+      p = new Http1Pool(address, port, opts, rt.gate);
       this.pools.set(key, p);
     } else {
       p.updateOptions(opts);
@@ -183,7 +246,10 @@ export class ClusterManager {
   }
 
   close(): void {
-    for (const rt of this.clusters.values()) if (rt.dnsTimer) clearInterval(rt.dnsTimer);
+    for (const rt of this.clusters.values()) {
+      if (rt.dnsTimer) clearInterval(rt.dnsTimer);
+      rt.gate?.close();
+    }
     for (const p of this.pools.values()) p.close();
     this.pools.clear();
     this.clusters.clear();

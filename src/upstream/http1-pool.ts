@@ -5,12 +5,15 @@
 
 import { connect } from "node:net";
 import { ErrorCode, ProxyError } from "../common/errors.js";
+import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 
 export interface PoolOptions {
   connectTimeoutMs: number;
   /** Idle connections older than this are closed by `sweep`. */
   idleTimeoutMs: number;
+  /** Envoy max_requests_per_connection: close a connection after this many requests (0/absent = unlimited). */
+  maxRequestsPerConnection?: number;
 }
 
 /**
@@ -21,6 +24,11 @@ export const DEFAULT_MAX_IDLE_MS = 4_000;
 
 export type AcquireCallback = (err: ProxyError | null, conn: UpstreamConnection | null, reused: boolean) => void;
 
+/** Withdraws a request still waiting for a connection (no-op once it has one). */
+export type CancelAcquire = () => void;
+
+function noCancel(): void {}
+
 const errnoNumbers: Record<string, number> = { ECONNREFUSED: 111, ECONNRESET: 104, EHOSTUNREACH: 113, ENETUNREACH: 101, ETIMEDOUT: 110 };
 
 /** Envoy's transport failure reason for a failed connect, e.g. `delayed connect error: 111`. */
@@ -29,7 +37,7 @@ export function connectFailureReason(err: NodeJS.ErrnoException): string {
   return `delayed connect error: ${n ?? err.code ?? err.message}`;
 }
 
-export class Http1Pool implements ConnectionOwner {
+export class Http1Pool implements ConnectionOwner, GatedPool {
   readonly address: string;
   readonly port: number;
   private readonly idle: UpstreamConnection[] = [];
@@ -37,11 +45,24 @@ export class Http1Pool implements ConnectionOwner {
   open = 0;
   private opts: PoolOptions;
   private closed = false;
+  /**
+   * The cluster's maxConnections / maxPendingRequests, shared by every worker (null: unlimited,
+   * and then the pool does no counting at all).
+   */
+  private readonly gate: ConnectionGate | null;
+  /** Requests waiting for a connection, FIFO (Envoy's pending requests of this host's pool). */
+  private readonly waiters: AcquireCallback[] = [];
 
-  constructor(address: string, port: number, opts: PoolOptions) {
+  constructor(address: string, port: number, opts: PoolOptions, gate: ConnectionGate | null = null) {
     this.address = address;
     this.port = port;
     this.opts = opts;
+    this.gate = gate;
+    gate?.register(this);
+  }
+
+  get pendingCount(): number {
+    return this.waiters.length;
   }
 
   updateOptions(opts: PoolOptions): void {
@@ -52,22 +73,71 @@ export class Http1Pool implements ConnectionOwner {
     return this.idle.length;
   }
 
-  /** Hands out an idle connection or dials a new one. `fresh` skips the idle list. */
-  acquire(cb: AcquireCallback, fresh = false): void {
+  /**
+   * Hands out an idle connection or dials a new one. `fresh` skips the idle list. When the
+   * cluster is at maxConnections the request waits (FIFO) for a connection freed in this worker,
+   * or fails at once with UpstreamOverflow when maxPendingRequests is reached too. The returned
+   * function withdraws a waiting request (the downstream went away).
+   */
+  acquire(cb: AcquireCallback, fresh = false): CancelAcquire {
     if (!fresh) {
       while (this.idle.length > 0) {
         const c = this.idle.pop()!;
         if (!c.closed && c.socket.writable) {
           cb(null, c, true);
-          return;
+          return noCancel;
         }
         c.destroy();
-        this.open--;
+        this.dropped();
       }
     }
-    this.dial(cb);
+    const gate = this.gate;
+    if (gate === null || gate.tryOpen()) {
+      this.dial(cb);
+      return noCancel;
+    }
+    if (this.closed || !gate.tryQueue()) {
+      cb(new ProxyError(ErrorCode.UpstreamOverflow, `cluster connection limit reached for ${this.address}:${this.port}`, "overflow"), null, false);
+      return noCancel;
+    }
+    this.waiters.push(cb);
+    return () => {
+      const i = this.waiters.indexOf(cb);
+      if (i === -1) return;
+      this.waiters.splice(i, 1);
+      gate.dequeued();
+    };
   }
 
+  /** Dials for waiting requests while the cluster has connection slots (the gate calls this). */
+  serveWaiters(): void {
+    const gate = this.gate;
+    if (gate === null) return;
+    while (this.waiters.length > 0 && gate.tryOpen()) {
+      const cb = this.waiters.shift()!;
+      gate.dequeued();
+      this.dial(cb);
+    }
+  }
+
+  /** Closes up to `n` idle connections (their slots are wanted elsewhere). */
+  closeIdle(n: number): number {
+    let closed = 0;
+    while (closed < n && this.idle.length > 0) {
+      this.idle.shift()!.destroy();
+      this.dropped();
+      closed++;
+    }
+    return closed;
+  }
+
+  /** A connection is gone: uncount it, and give its slot to whoever waits. */
+  private dropped(): void {
+    this.open--;
+    this.gate?.onClosed();
+  }
+
+  /** Dials without asking the gate (the caller holds a connection slot, or there is no gate). */
   private dial(cb: AcquireCallback): void {
     this.open++;
     const socket = connect({ host: this.address, port: this.port });
@@ -77,14 +147,14 @@ export class Http1Pool implements ConnectionOwner {
       if (done) return;
       done = true;
       socket.destroy();
-      this.open--;
+      this.dropped();
       cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null, false);
     }, this.opts.connectTimeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      this.open--;
+      this.dropped();
       socket.destroy();
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null, false);
     };
@@ -102,9 +172,24 @@ export class Http1Pool implements ConnectionOwner {
   release(conn: UpstreamConnection, reusable: boolean, now: number): void {
     conn.requests++;
     conn.detach();
-    if (!reusable || conn.closed || this.closed) {
+    const maxRq = this.opts.maxRequestsPerConnection;
+    if (!reusable || conn.closed || this.closed || (maxRq !== undefined && maxRq > 0 && conn.requests >= maxRq)) {
       this.discard(conn);
       return;
+    }
+    if (this.gate !== null) {
+      // Envoy's http1 pool: a freed connection goes to the oldest pending request of this pool.
+      const next = this.waiters.shift();
+      if (next !== undefined) {
+        this.gate.dequeued();
+        next(null, conn, true);
+        return;
+      }
+      // Someone else (another host's pool, another worker) waits for a slot: hand it over.
+      if (this.gate.othersWaiting()) {
+        this.discard(conn);
+        return;
+      }
     }
     conn.idleSince = now;
     this.idle.push(conn);
@@ -113,14 +198,14 @@ export class Http1Pool implements ConnectionOwner {
   /** Closes a connection that was handed out and will not come back. */
   discard(conn: UpstreamConnection): void {
     if (!conn.closed) conn.destroy();
-    this.open--;
+    this.dropped();
   }
 
   onIdleClosed(conn: UpstreamConnection): void {
     const i = this.idle.indexOf(conn);
     if (i !== -1) {
       this.idle.splice(i, 1);
-      this.open--;
+      this.dropped();
     }
   }
 
@@ -132,15 +217,23 @@ export class Http1Pool implements ConnectionOwner {
       if (now - c.idleSince >= limit) {
         this.idle.splice(i, 1);
         c.destroy();
-        this.open--;
+        this.dropped();
       }
     }
   }
 
   close(): void {
     this.closed = true;
-    for (const c of this.idle) c.destroy();
-    this.open -= this.idle.length;
+    for (const c of this.idle) {
+      c.destroy();
+      this.dropped();
+    }
     this.idle.length = 0;
+    // Requests still waiting on a removed pool: overflow (the cluster they queued for is gone).
+    for (const cb of this.waiters.splice(0)) {
+      this.gate?.dequeued();
+      cb(new ProxyError(ErrorCode.UpstreamOverflow, `pool for ${this.address}:${this.port} closed`, "overflow"), null, false);
+    }
+    this.gate?.unregister(this);
   }
 }

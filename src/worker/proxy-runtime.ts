@@ -4,6 +4,7 @@
 
 import { createServer, type Server } from "node:net";
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
+import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Listener, Snapshot } from "../config/model/types.js";
@@ -12,6 +13,8 @@ import type { ListenerContext, WorkerServices } from "../http/listener-context.j
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
 import { ClusterManager } from "../upstream/cluster-manager.js";
+import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
+import { SharedStateOwner } from "../upstream/shared/shared-state-owner.js";
 
 export interface ProxyRuntimeOptions {
   limits: DownstreamLimits;
@@ -19,6 +22,8 @@ export interface ProxyRuntimeOptions {
   log: Logger;
   onStream: StreamInfoSink;
   workerIndex?: number;
+  /** Wall-clock time for outlier ejections (shared across threads). Default: system clock. */
+  clock?: Clock;
 }
 
 interface BoundListener {
@@ -46,12 +51,16 @@ export class ProxyRuntime {
   readonly connections = new Set<Http1ServerConnection>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startMono = performance.now();
+  private readonly clock: Clock;
+  /** In-process use (no supervisor): this runtime allocates shared state and runs its intervals. */
+  private ownShared: SharedStateOwner | undefined;
   version = "";
 
   constructor(opts: ProxyRuntimeOptions) {
     this.log = opts.log;
+    this.clock = opts.clock ?? systemClock;
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, opts.workerIndex ?? 0),
+      clusters: new ClusterManager(opts.random, opts.log, opts.workerIndex ?? 0, this.clock),
       random: opts.random,
       limits: opts.limits,
       onStream: opts.onStream,
@@ -72,8 +81,10 @@ export class ProxyRuntime {
   /**
    * Applies a snapshot: everything is compiled first, so a snapshot that cannot compile changes
    * nothing. Listener bind failures are reported; the rest of the snapshot still applies.
+   * `shared`: each cluster's cross-worker buffer from the supervisor; without it (in-process use)
+   * the runtime allocates and keeps its own, and runs the outlier-detection interval itself.
    */
-  async apply(snapshot: Snapshot): Promise<ApplyResult> {
+  async apply(snapshot: Snapshot, shared?: SharedClusterBuffers): Promise<ApplyResult> {
     const errors: string[] = [];
     const tables = new Map<string, RouteTable>();
     for (const [name, rc] of Object.entries(snapshot.routeConfigs)) {
@@ -84,7 +95,11 @@ export class ProxyRuntime {
       }
     }
     if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
-    this.services.clusters.update(snapshot.clusters);
+    if (shared === undefined) {
+      this.ownShared ??= new SharedStateOwner(this.clock);
+      shared = this.ownShared.prepare(snapshot.clusters);
+    }
+    this.services.clusters.update(snapshot.clusters, shared);
 
     const wanted = new Map<string, Listener>();
     for (const l of snapshot.listeners) wanted.set(`${l.address}:${l.port}`, l);
@@ -168,6 +183,7 @@ export class ProxyRuntime {
 
   close(): void {
     clearInterval(this.sweepTimer);
+    this.ownShared?.close();
     for (const bl of this.listeners.values()) bl.server.close();
     this.listeners.clear();
     for (const c of this.connections) c.destroySocket();

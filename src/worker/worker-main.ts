@@ -22,7 +22,7 @@ const runtime = new ProxyRuntime({
 port.on("message", (m: ToWorker) => {
   switch (m.type) {
     case "apply":
-      void runtime.apply(m.snapshot).then(
+      void runtime.apply(m.snapshot, m.shared).then(
         (r) => post({ type: "applied", seq: m.seq, ok: r.ok, errors: r.errors, bound: r.bound }),
         (e: unknown) => post({ type: "applied", seq: m.seq, ok: false, errors: [String(e)], bound: runtime.boundAddresses() }),
       );
