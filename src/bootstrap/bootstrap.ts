@@ -1,6 +1,7 @@
 // Bootstrap: the validated start-up settings of one proxy process (flags + environment).
 
 import type { LogLevel } from "../common/logger.js";
+import type { Locality } from "../config/model/types.js";
 
 export interface DownstreamLimits {
   /** 60 KiB: Envoy's default max_request_headers_kb. */
@@ -41,6 +42,16 @@ export interface Bootstrap {
   logLevel: LogLevel;
   /** Watch config files and reload on change (SIGHUP always reloads). */
   watch: boolean;
+  /**
+   * The proxy's own locality (--locality, else $ISTIO_LOCALITY, `region/zone/subzone`), for
+   * locality failover and distribute. Absent = empty locality.
+   */
+  proxyLocality?: Locality;
+  /**
+   * Istio <= 1.27 behaviour: mirrored requests carry the `-shadow` Host suffix. Absent/false =
+   * Istio >= 1.28 (no suffix).
+   */
+  mirrorShadowSuffix?: boolean;
 }
 
 export const defaultLimits: DownstreamLimits = {

@@ -10,6 +10,7 @@ import {
   defaultOutbound,
 } from "./bootstrap.js";
 import type { Bootstrap } from "./bootstrap.js";
+import type { Locality } from "../config/model/types.js";
 import { formatDuration } from "./duration.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
 import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
@@ -29,8 +30,15 @@ export const namespaceFlag: FlagSpec = { name: "namespace", value: "<ns>", defau
 export const labelsFlagSpec: FlagSpec = { name: "labels", value: "<k=v,k2=v2>", default: "none", help: "the proxy's own workload labels (sourceLabels, Sidecar workloadSelector)" };
 export const outboundFlag: FlagSpec = { name: "outbound", value: "<host:port|off>", default: formatAddress(defaultOutbound), help: "the default outbound listener (every service on every HTTP port); off = none" };
 
+export const localityFlag: FlagSpec = { name: "locality", value: "<region/zone/subzone>", default: "$ISTIO_LOCALITY, else none", help: "the proxy's own locality, for locality failover and distribute" };
+export const mirrorShadowSuffixFlag: FlagSpec = {
+  name: "mirror-shadow-suffix",
+  default: "off (Istio >= 1.28)",
+  help: "append -shadow to the Host of mirrored requests, as Istio <= 1.27 did",
+};
+
 /** Flags that shape translation, shared by run, validate and config-dump. */
-export const translationFlags: FlagSpec[] = [configFlag, namespaceFlag, labelsFlagSpec, outboundFlag];
+export const translationFlags: FlagSpec[] = [configFlag, namespaceFlag, labelsFlagSpec, outboundFlag, localityFlag, mirrorShadowSuffixFlag];
 
 export const workersFlag: FlagSpec = { name: "workers", value: "<n>", default: "the CPUs this process may use, cgroup quota included", help: `worker threads serving traffic, 1..${maxWorkers}` };
 export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
@@ -107,6 +115,27 @@ export interface TranslationSettings {
   proxyLabels: Record<string, string>;
   domainSuffix: string;
   outbound: { address: string; port: number } | null;
+  proxyLocality: Locality;
+  mirrorShadowSuffix: boolean;
+}
+
+/** `region/zone/subzone` (trailing parts optional) → Locality; at most three parts, no empty region. */
+export function parseLocalityText(source: string, text: string): Locality {
+  const t = text.trim();
+  if (t === "") return {};
+  const parts = t.split("/");
+  if (parts.length > 3 || parts[0] === "") throw usageError(`${source}: expected region/zone/subzone, got "${text}"`);
+  const [region, zone, subZone] = parts;
+  const l: Locality = {};
+  if (region) l.region = region;
+  if (zone) l.zone = zone;
+  if (subZone) l.subZone = subZone;
+  return l;
+}
+
+/** TranslateOptions fields from translation settings (what every command passes to translate). */
+export function translateOptionsFrom(s: TranslationSettings): { namespace: string; proxyLabels: Record<string, string>; domainSuffix: string; defaultOutbound: { address: string; port: number } | null; proxyLocality: Locality; mirrorShadowSuffix: boolean } {
+  return { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound, proxyLocality: s.proxyLocality, mirrorShadowSuffix: s.mirrorShadowSuffix };
 }
 
 /** The translation-shaping part of a bootstrap (--config, --namespace, --labels, --outbound). */
@@ -116,12 +145,15 @@ export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<s
   const envNs = env["POD_NAMESPACE"];
   const labels = flagValue(parsed, "labels");
   const outbound = flagValue(parsed, "outbound");
+  const locality = flagValue(parsed, "locality");
   const settings: TranslationSettings = {
     configPaths,
     namespace: ns ?? (envNs !== undefined && envNs !== "" ? envNs : "default"),
     proxyLabels: labels === undefined ? {} : labelsFlag("labels", labels),
     domainSuffix: defaultDomainSuffix,
     outbound: outbound === undefined ? { ...defaultOutbound } : addressFlag("outbound", outbound),
+    proxyLocality: locality !== undefined ? parseLocalityText("--locality", locality) : parseLocalityText("$ISTIO_LOCALITY", env["ISTIO_LOCALITY"] ?? ""),
+    mirrorShadowSuffix: parsed.switches.has("mirror-shadow-suffix"),
   };
   if (configPaths.length === 0) throw usageError("--config is required (an Istio YAML file or folder)");
   return settings;

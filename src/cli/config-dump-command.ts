@@ -36,6 +36,8 @@ export const configDumpCommand: Command = {
       proxyLabels: bootstrap.proxyLabels,
       domainSuffix: bootstrap.domainSuffix,
       defaultOutbound: bootstrap.outbound,
+      proxyLocality: bootstrap.proxyLocality ?? {},
+      mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
     });
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return 1;

@@ -3,7 +3,7 @@
 
 import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
-import { translationFlags, translationFromFlags } from "../bootstrap/parse-run-flags.js";
+import { translateOptionsFrom, translationFlags, translationFromFlags } from "../bootstrap/parse-run-flags.js";
 import type { Snapshot } from "../config/model/types.js";
 import type { Command } from "./command.js";
 import { plural, reportProblems, translateConfig } from "./translate-config.js";
@@ -29,7 +29,7 @@ export const validateCommand: Command = {
       return 0;
     }
     const s = translationFromFlags(parsed, ctx.env);
-    const t = await translateConfig(ctx, s.configPaths, { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound });
+    const t = await translateConfig(ctx, s.configPaths, translateOptionsFrom(s));
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return 1;
     for (const line of t.result.summary) ctx.stdout(line + "\n");

@@ -33,6 +33,8 @@ describe("parseRunFlags", () => {
       limits: defaultLimits,
       logLevel: "info",
       watch: true,
+      proxyLocality: {},
+      mirrorShadowSuffix: false,
     });
   });
 
@@ -52,6 +54,8 @@ describe("parseRunFlags", () => {
       "--idle-timeout", "5m",
       "--log-level", "debug",
       "--no-watch",
+      "--locality=us-east1/us-east1-b/rack1",
+      "--mirror-shadow-suffix",
     ]);
     expect(b).toEqual({
       configPaths: ["a.yaml", "dir/"],
@@ -66,7 +70,23 @@ describe("parseRunFlags", () => {
       limits: { maxRequestHeadersKb: 96, maxHeadersCount: 200, requestHeadersTimeoutMs: 0, idleTimeoutMs: 300_000 },
       logLevel: "debug",
       watch: false,
+      proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
+      mirrorShadowSuffix: true,
     });
+  });
+
+  it("locality: flag, else $ISTIO_LOCALITY (region/zone/subzone, trailing parts optional), else none", () => {
+    expect(parse(["--config", "a"], { ISTIO_LOCALITY: "eu-west/eu-west-1a" })?.proxyLocality).toEqual({ region: "eu-west", zone: "eu-west-1a" });
+    expect(parse(["--config", "a", "--locality", "us"], { ISTIO_LOCALITY: "eu-west/eu-west-1a" })?.proxyLocality).toEqual({ region: "us" });
+    expect(parse(["--config", "a"], { ISTIO_LOCALITY: "" })?.proxyLocality).toEqual({});
+    expect(usage(["--config", "a", "--locality", "a/b/c/d"])).toBe('--locality: expected region/zone/subzone, got "a/b/c/d"');
+    expect(usage(["--config", "a", "--locality", "/zone"])).toBe('--locality: expected region/zone/subzone, got "/zone"');
+    expect(() => parse(["--config", "a"], { ISTIO_LOCALITY: "a/b/c/d" })).toThrow('$ISTIO_LOCALITY: expected region/zone/subzone, got "a/b/c/d"');
+  });
+
+  it("--mirror-shadow-suffix is a switch (default off, Istio >= 1.28)", () => {
+    expect(parse(["--config", "a"])?.mirrorShadowSuffix).toBe(false);
+    expect(usage(["--config", "a", "--mirror-shadow-suffix=yes"])).toBe("flag --mirror-shadow-suffix takes no value");
   });
 
   it("namespace: flag, else $POD_NAMESPACE, else default", () => {
@@ -128,6 +148,8 @@ describe("renderHelp", () => {
     expect(help).toContain("-h, --help");
     expect(help).toMatch(/--config <file\|dir>.*repeatable; required/);
     expect(help).toContain("default: 15000");
+    expect(help).toMatch(/--locality <region\/zone\/subzone>.*default: \$ISTIO_LOCALITY, else none/s);
+    expect(help).toMatch(/--mirror-shadow-suffix .*default: off \(Istio >= 1\.28\)/s);
     expect(help).toContain("default: 127.0.0.1:15001");
   });
 

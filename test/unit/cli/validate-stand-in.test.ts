@@ -54,7 +54,17 @@ describe("outrigger validate (stand-in translator)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("ServiceEntry shop/a\nServiceEntry shop/b\n2 resources, 1 listener, 3 routes, 3 clusters: OK\n");
-    expect(seen[0]).toEqual({ namespace: "shop", proxyLabels: { app: "x" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 } });
+    expect(seen[0]).toEqual({ namespace: "shop", proxyLabels: { app: "x" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 }, proxyLocality: {}, mirrorShadowSuffix: false });
+  });
+
+  it("validate and config-dump pass --locality and --mirror-shadow-suffix to the translator", async () => {
+    const dir = files({ "a.yaml": se("a", "  hosts: [a.example.com]\n") });
+    for (const cmd of ["validate", "config-dump"]) {
+      const seen: TranslateOptions[] = [];
+      const r = await cli(seen).run([cmd, "--config", dir, "--locality", "us-east1/us-east1-b", "--mirror-shadow-suffix"]);
+      expect(r.code).toBe(0);
+      expect(seen[0]).toMatchObject({ proxyLocality: { region: "us-east1", zone: "us-east1-b" }, mirrorShadowSuffix: true });
+    }
   });
 
   it("errors: every one as file:line: path: message in file order, then the count, exit 1", async () => {
