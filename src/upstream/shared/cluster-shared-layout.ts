@@ -28,9 +28,11 @@ export const H = {
   HostSlots: 6,
   /** Layout version, to refuse a buffer of another shape. */
   Version: 7,
+  /** Bumped on every ejection and unejection: load balancers re-read host health only when it moves. */
+  EjectionEpoch: 8,
 } as const;
-export const HEADER_WORDS = 8;
-export const LAYOUT_VERSION = 1;
+export const HEADER_WORDS = 12;
+export const LAYOUT_VERSION = 2;
 
 /** Per-host Int32 words (offsets inside a host record). */
 export const HW = {

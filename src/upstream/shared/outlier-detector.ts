@@ -51,6 +51,9 @@ export class OutlierDetector implements OutlierReporter {
     host.isEjected = () => a[i] !== HostState.Healthy;
   }
 
+  /** Changes whenever any host of the cluster is ejected or unejected (one typed-array read). */
+  readonly epoch = (): number => this.a[H.EjectionEpoch]!;
+
   isEjected(slot: number): boolean {
     return this.a[hostBase(slot) + HW.State] !== HostState.Healthy;
   }
@@ -157,6 +160,7 @@ export class OutlierDetector implements OutlierReporter {
     Atomics.add(a, b + HW.Ejections, 1);
     // The seq-cst store publishes the time written above to the coordinator.
     Atomics.store(a, b + HW.State, HostState.Ejected);
+    Atomics.add(a, H.EjectionEpoch, 1);
     return true;
   }
 }
@@ -182,6 +186,7 @@ export function runOutlierInterval(view: ClusterSharedView, config: OutlierDetec
         f[slot * HOST_F64 + HF.LastUnejectionMs] = now;
         if (Atomics.compareExchange(a, b + HW.State, HostState.Ejected, HostState.Healthy) === HostState.Ejected) {
           Atomics.sub(a, H.ActiveEjections, 1);
+          Atomics.add(a, H.EjectionEpoch, 1);
           unejected++;
         }
       }

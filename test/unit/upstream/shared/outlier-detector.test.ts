@@ -34,6 +34,18 @@ describe("OutlierDetector: consecutive 5xx", () => {
     expect(outlierHostStates(t.v)[0]).toEqual({ ejected: true, backoff: 1, ejections: 1 });
   });
 
+  it("the ejection epoch moves on every ejection and unejection", () => {
+    const t = setup(1, { consecutive5xx: 1 });
+    const e0 = t.d.epoch();
+    t.report(0, r200);
+    expect(t.d.epoch()).toBe(e0);
+    t.report(0, r500);
+    expect(t.d.epoch()).toBe(e0 + 1);
+    t.clock.advance(30_000);
+    t.interval();
+    expect(t.d.epoch()).toBe(e0 + 2);
+  });
+
   it("a success resets the consecutive counters", () => {
     const t = setup(1);
     t.report(0, r500, 4);

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { CircuitBreakers, Cluster } from "../../../../src/config/model/types.js";
-import { H } from "../../../../src/upstream/shared/cluster-shared-layout.js";
+import { H, hostBase, HW } from "../../../../src/upstream/shared/cluster-shared-layout.js";
 import { ConnectionGate } from "../../../../src/upstream/shared/connection-gate.js";
 import { runOutlierInterval } from "../../../../src/upstream/shared/outlier-detector.js";
 import { ISTIO_DEFAULT_THRESHOLD, SharedClusterResources } from "../../../../src/upstream/shared/shared-cluster-resources.js";
@@ -159,13 +159,13 @@ describe("SharedStateOwner", () => {
     expect(timers.map((t) => t.ms)).toEqual([5_000]);
     // Eject slot 0 directly in the shared memory, then let the timer uneject it.
     const v = owner.view("od")!;
-    v.i32[8] = 1; // host 0 state: ejected
+    v.i32[hostBase(0) + HW.State] = 1; // host 0 ejected
     v.i32[H.ActiveEjections] = 1;
-    v.i32[8 + 4] = 1; // backoff 1
+    v.i32[hostBase(0) + HW.Backoff] = 1;
     v.f64[0] = clock.now();
     clock.advance(30_000);
     timers[0]!.fn();
-    expect(v.i32[8]).toBe(0);
+    expect(v.i32[hostBase(0) + HW.State]).toBe(0);
     expect(v.i32[H.ActiveEjections]).toBe(0);
     // A changed cluster gets a new timer; the old one is cancelled.
     owner.prepare({ od: cluster("od", { outlierDetection: { ...od, intervalMs: 7_000 } }) });
