@@ -2,16 +2,15 @@
 // balancer) and owns the connection pools, which survive config reloads when the endpoint stays.
 
 import { isIP } from "node:net";
-import type { Cluster, LbEndpoint } from "../config/model/types.js";
+import type { Cluster, LbEndpoint, LocalityLbEndpoints } from "../config/model/types.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
-import type { OutlierReporter } from "./cluster-api.js";
+import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
+import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
-import { LeastRequestLb } from "./least-request-lb.js";
-import type { LoadBalancer } from "./load-balancer.js";
-import { RandomLb } from "./random-lb.js";
-import { RoundRobinLb } from "./round-robin-lb.js";
+import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, type LbPolicy } from "./load-balancer.js";
+import type { HostGroup } from "./priority-set.js";
 import {
   allocateClusterShared,
   hostSlotCount,
@@ -27,12 +26,20 @@ import { UpstreamHost } from "./upstream-host.js";
 /** 5 000 ms: Envoy's default dns_refresh_rate for STRICT_DNS clusters. */
 const DNS_REFRESH_MS = 5_000;
 
-export class ClusterRuntime {
+const NO_CONTEXT: LbContext = {};
+
+export class ClusterRuntime implements RouterCluster {
   readonly model: Cluster;
   /** Serialized model, to tell unchanged clusters apart across snapshots. */
   readonly signature: string;
+  /** Every host of every priority. */
   hosts: UpstreamHost[] = [];
-  lb: LoadBalancer = { pick: () => undefined };
+  /** Host selection over `hosts` (priorities, health, localities, policy); undefined until hosts are known. */
+  balancer: ClusterLb | undefined;
+  /** When each host key joined (clock.monotonic ms), for slow start; undefined before the first hosts. */
+  hostTimes: Map<string, number> | undefined;
+  /** @deprecated the router calls chooseHost(ctx); kept until it does. */
+  readonly lb = { pick: (): UpstreamHost | undefined => this.chooseHost(NO_CONTEXT) };
   dnsTimer: NodeJS.Timeout | undefined;
   /** Cross-worker state (circuit-breaker counts, outlier ejections) in shared memory. */
   readonly shared: ClusterSharedView;
@@ -60,6 +67,10 @@ export class ClusterRuntime {
   get name(): string {
     return this.model.name;
   }
+
+  chooseHost(ctx: LbContext): UpstreamHost | undefined {
+    return this.balancer === undefined ? undefined : this.balancer.pick(ctx);
+  }
 }
 
 const noOutlier: OutlierReporter = { report() {} };
@@ -69,7 +80,7 @@ interface ResolvedEndpoint {
   /** The endpoint's shared-state host slot (model order). */
   slot: number;
   address: string;
-  locality: Cluster["loadAssignment"]["endpoints"][number]["locality"];
+  group: LocalityLbEndpoints;
 }
 
 export class ClusterManager {
@@ -108,6 +119,9 @@ export class ClusterManager {
       }
       if (old?.dnsTimer) clearInterval(old.dnsTimer);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes);
+      // Hosts already there keep their age; a cluster seen for the first time has no new hosts
+      // (Envoy: slow start applies to hosts added to an existing cluster).
+      if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();
       this.populate(rt);
       next.set(name, rt);
     }
@@ -134,16 +148,11 @@ export class ClusterManager {
     let needsDns = false;
     let slot = 0;
     for (const group of m.loadAssignment.endpoints) {
-      // Priority 0 only: failover across priorities arrives with outlier detection.
-      if (group.priority !== 0) {
-        slot += group.lbEndpoints.length;
-        continue;
-      }
       for (const ep of group.lbEndpoints) {
         const s = slot++;
         if (ep.healthStatus !== "HEALTHY") continue;
         if (isIP(ep.address) === 0) needsDns = true;
-        eps.push({ ep, slot: s, address: ep.address, locality: group.locality });
+        eps.push({ ep, slot: s, address: ep.address, group });
       }
     }
     if (m.type === "STRICT_DNS" && needsDns) {
@@ -172,7 +181,7 @@ export class ClusterManager {
         // Loaded on first use: only DNS clusters need the resolver.
         const { lookup } = await import("node:dns/promises");
         const addrs = await lookup(e.ep.address, { all: true });
-        for (const a of addrs) out.push({ ep: e.ep, slot: e.slot, address: a.address, locality: e.locality });
+        for (const a of addrs) out.push({ ep: e.ep, slot: e.slot, address: a.address, group: e.group });
       } catch (err) {
         this.log.warn(`DNS resolution of ${e.ep.address} failed: ${(err as Error).message}`);
       }
@@ -182,25 +191,29 @@ export class ClusterManager {
 
   private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
     const opts = this.poolOptions(rt.model);
+    const now = this.clock.monotonic();
+    const known = rt.hostTimes;
+    const times = new Map<string, number>();
+    const createdAt = new Map<UpstreamHost, number>();
+    const groups = new Map<LocalityLbEndpoints, HostGroup & { hosts: UpstreamHost[] }>();
     rt.hosts = eps.map((e) => {
-      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.locality, this.pool(rt, e.address, e.ep.port, opts));
+      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e.address, e.ep.port, opts));
       rt.detector?.attach(h, e.slot);
+      const t = known === undefined ? -Infinity : (known.get(h.key) ?? now);
+      times.set(h.key, t);
+      createdAt.set(h, t);
+      let g = groups.get(e.group);
+      if (g === undefined) {
+        // Model: loadBalancingWeight defaults to the sum of the endpoint weights.
+        const weight = e.group.loadBalancingWeight ?? e.group.lbEndpoints.reduce((s, ep) => s + (ep.weight > 0 ? ep.weight : 1), 0);
+        g = { priority: e.group.priority, locality: e.group.locality, weight, hosts: [] };
+        groups.set(e.group, g);
+      }
+      g.hosts.push(h);
       return h;
     });
-    rt.lb = this.createLb(rt);
-  }
-
-  private createLb(rt: ClusterRuntime): LoadBalancer {
-    const simple = rt.model.trafficPolicy?.loadBalancer?.simple;
-    const policy = simple === "ROUND_ROBIN" ? "ROUND_ROBIN" : simple === "RANDOM" ? "RANDOM" : simple === "LEAST_REQUEST" || simple === "LEAST_CONN" ? "LEAST_REQUEST" : rt.model.lbPolicy;
-    switch (policy) {
-      case "ROUND_ROBIN":
-        return new RoundRobinLb(rt.hosts, this.workerIndex);
-      case "RANDOM":
-        return new RandomLb(rt.hosts, this.random);
-      default:
-        return new LeastRequestLb(rt.hosts, this.random);
-    }
+    rt.hostTimes = times;
+    rt.balancer = new ClusterLb({ ...lbConfigOf(rt.model), groups: [...groups.values()], createdAt }, { random: this.random, clock: this.clock, start: this.workerIndex });
   }
 
   private poolOptions(m: Cluster): PoolOptions {
@@ -254,4 +267,42 @@ export class ClusterManager {
     this.pools.clear();
     this.clusters.clear();
   }
+}
+
+/** The balancing policy: the model's lbPolicy, with the DestinationRule's `simple` taking precedence as before. */
+export function lbPolicyOf(m: Cluster): LbPolicy {
+  if (m.lbPolicy === "RING_HASH" || m.lbPolicy === "MAGLEV") return m.lbPolicy;
+  const lb = m.trafficPolicy?.loadBalancer;
+  if (lb?.consistentHash !== undefined) return lb.consistentHash.maglev !== undefined ? "MAGLEV" : "RING_HASH";
+  switch (lb?.simple) {
+    case "ROUND_ROBIN":
+    case "RANDOM":
+      return lb.simple;
+    case "LEAST_REQUEST":
+    case "LEAST_CONN":
+      return "LEAST_REQUEST";
+  }
+  if (m.lbPolicy === "ROUND_ROBIN" || m.lbPolicy === "RANDOM") return m.lbPolicy;
+  return "LEAST_REQUEST";
+}
+
+/** Everything ClusterLb needs from the model except the hosts. */
+export function lbConfigOf(m: Cluster): Omit<ClusterLbConfig, "groups"> {
+  const lb = m.trafficPolicy?.loadBalancer;
+  const ch = lb?.consistentHash;
+  const cfg: Omit<ClusterLbConfig, "groups"> = { policy: lbPolicyOf(m), localityWeighted: m.localityWeightedLb === true };
+  if (m.healthyPanicThreshold !== undefined) cfg.healthyPanicThreshold = m.healthyPanicThreshold;
+  const minRing = m.ringHashLbConfig?.minimumRingSize ?? ch?.ringHash?.minimumRingSize ?? ch?.minimumRingSize;
+  if (m.ringHashLbConfig !== undefined || minRing !== undefined) {
+    cfg.ringHash = {
+      minimumRingSize: minRing !== undefined && minRing > 0 ? minRing : DEFAULT_MIN_RING_SIZE,
+      maximumRingSize: m.ringHashLbConfig?.maximumRingSize ?? DEFAULT_MAX_RING_SIZE,
+    };
+  }
+  const table = m.maglevLbConfig?.tableSize ?? ch?.maglev?.tableSize;
+  if (table !== undefined && table > 0) cfg.maglevTableSize = table;
+  // 10 %: Envoy's default slow start min_weight_percent; aggression 1.0 = linear.
+  if (m.slowStart !== undefined) cfg.slowStart = m.slowStart;
+  else if (lb?.warmupDurationMs !== undefined && lb.warmupDurationMs > 0) cfg.slowStart = { windowMs: lb.warmupDurationMs, aggression: 1, minWeightPercent: 10 };
+  return cfg;
 }
