@@ -1,5 +1,6 @@
-// `npm run bench`: direct vs Outrigger (1 and N workers) vs nginx, interleaved over rounds,
-// reported as same-round ratios (this machine's speed drifts, so only same-round ratios mean much).
+// `npm run bench`: direct vs Outrigger (1 and N workers, and 1 worker with the resilience config)
+// vs nginx, interleaved over rounds, reported as same-round ratios (this machine's speed drifts, so
+// only same-round ratios mean much); BENCH_SCENARIO=resilience|failover adds the failover scenario.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { runPaced } from './lib/paced.mjs';
 import { selfCpuSeconds, systemCpuSeconds, treeCpuSeconds, treeRssBytes } from './lib/proc.mjs';
 import { runAutocannon, runWrk } from './lib/saturate.mjs';
 import { deriveRounds, machineInfo, renderReport, writeResultsMd } from './lib/report.mjs';
+import { renderFailover, runFailover } from './lib/failover.mjs';
 import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
 import { BODY } from './lib/body.mjs';
 
@@ -42,160 +44,183 @@ async function main() {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 
   // --- tools -------------------------------------------------------------------------------
-  const wantsNginx = cfg.targets.includes('nginx') || cfg.upstream === 'nginx' || cfg.upstream === 'auto';
+  const rounds = [];
+  const quiet = { budgetS: cfg.quietBudgetS, waitedS: 0 };
+  const hasRounds = cfg.targets.length > 0;
+  const wantsNginx = hasRounds && (cfg.targets.includes('nginx') || cfg.upstream === 'nginx' || cfg.upstream === 'auto');
   const nginx = wantsNginx ? ensureNginx({ allowInstall: cfg.allowInstall, log }) : { missing: 'not requested' };
   if (nginx.missing) log(`nginx: missing (${nginx.missing})`);
-  const wrkBin = findWrk();
-  if (!wrkBin) log('wrk: not installed, skipped (the bench does not install it)');
+  const wrkBin = hasRounds ? findWrk() : undefined;
+  if (hasRounds && !wrkBin) log('wrk: not installed, skipped (the bench does not install it)');
   const upstreamKind = cfg.upstream === 'auto' ? (nginx.bin ? 'nginx' : 'node') : cfg.upstream;
-  if (upstreamKind === 'nginx' && !nginx.bin) throw new Error(`BENCH_UPSTREAM=nginx but nginx is missing (${nginx.missing})`);
+  if (hasRounds && upstreamKind === 'nginx' && !nginx.bin) throw new Error(`BENCH_UPSTREAM=nginx but nginx is missing (${nginx.missing})`);
 
   const estimate = estimateSeconds(cfg, cfg.targets.length, Boolean(wrkBin));
-  log(`about ${Math.ceil(estimate / 60)} min: ${cfg.rounds} rounds × ${cfg.targets.length} targets`);
+  const parts = [hasRounds && `${cfg.rounds} rounds × ${cfg.targets.length} targets`, cfg.failover && `failover ${cfg.failoverVariants.length} variants × ${cfg.failoverDurationS} s`];
+  log(`about ${Math.ceil(estimate / 60)} min: ${parts.filter(Boolean).join(', ')}`);
   // Watchdog: whatever hangs, the run ends and its processes are stopped.
   setTimeout(() => {
     log('watchdog: run took far longer than expected, giving up');
     shutdown(124);
   }, (estimate * 2 + 300) * 1000).unref();
 
-  const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger')) || cfg.profile;
+  const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger')) || cfg.profile || cfg.failover;
   if (wantsOutrigger && !unavailableReason(REPO_ROOT) && process.env.BENCH_NO_BUILD !== '1' && !process.env.BENCH_OUTRIGGER_CLI) {
     log('building outrigger (tsc -p tsconfig.build.json)');
     const warning = build(REPO_ROOT);
     if (warning) log(warning);
   }
 
-  // --- upstream ----------------------------------------------------------------------------
-  const upstreamPort = await freePort();
-  let upstreamEntry;
-  if (upstreamKind === 'nginx') {
-    const prefix = freshDir('nginx-upstream');
-    const conf = writeStaticConfig(prefix, { port: upstreamPort });
-    upstreamEntry = registry.spawn('upstream', nginx.bin, nginxArgs(prefix, conf));
-  } else {
-    upstreamEntry = registry.spawn('upstream', process.execPath, [path.join(BENCH_DIR, 'lib', 'upstream-server.mjs'), String(upstreamPort)]);
-  }
-  const upReady = await waitFor200(upstreamPort, '/', { entry: upstreamEntry, timeoutMs: 10_000 });
-  if (!upReady.ok) throw new Error(`upstream (${upstreamKind}) did not start: ${upReady.reason}\n${upstreamEntry.output.slice(-500)}`);
-  log(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}`);
-
-  // --- targets -----------------------------------------------------------------------------
+  let upstreamPort;
+  let defaultHost;
   const targets = [];
-  for (const name of cfg.targets) {
-    if (name === 'direct') {
-      targets.push({ name, port: upstreamPort, host: null, entry: upstreamEntry, available: true, note: 'upstream' });
-    } else if (name === 'nginx') {
-      if (nginx.missing) {
-        targets.push({ name, available: false, reason: `missing (${nginx.missing})` });
-        continue;
-      }
-      const port = await freePort();
-      const prefix = freshDir('nginx-proxy');
-      const conf = writeProxyConfig(prefix, { listenPort: port, upstreamPort });
-      const entry = registry.spawn('nginx', nginx.bin, nginxArgs(prefix, conf));
-      targets.push({ name, port, entry, available: true });
-    } else if (name === 'outrigger-1w' || name === 'outrigger-Nw') {
-      const workers = name === 'outrigger-1w' ? 1 : cfg.workersN;
-      targets.push(await startOutrigger(name, workers, upstreamPort));
+  if (hasRounds) {
+    // --- upstream ----------------------------------------------------------------------------
+    upstreamPort = await freePort();
+    let upstreamEntry;
+    if (upstreamKind === 'nginx') {
+      const prefix = freshDir('nginx-upstream');
+      const conf = writeStaticConfig(prefix, { port: upstreamPort });
+      upstreamEntry = registry.spawn('upstream', nginx.bin, nginxArgs(prefix, conf));
     } else {
-      throw new Error(`BENCH_TARGETS: unknown target ${name}`);
+      upstreamEntry = registry.spawn('upstream', process.execPath, [path.join(BENCH_DIR, 'lib', 'upstream-server.mjs'), String(upstreamPort)]);
     }
-  }
-  const direct = targets.find((t) => t.name === 'direct');
-  // The Host every request carries: the Outrigger route's host:port (same length for everyone).
-  const firstOutrigger = targets.find((t) => t.proxyPort);
-  const defaultHost = `${UPSTREAM_HOST}:${firstOutrigger?.proxyPort ?? upstreamPort}`;
-  for (const t of targets) t.host ??= defaultHost;
+    const upReady = await waitFor200(upstreamPort, '/', { entry: upstreamEntry, timeoutMs: 10_000 });
+    if (!upReady.ok) throw new Error(`upstream (${upstreamKind}) did not start: ${upReady.reason}\n${upstreamEntry.output.slice(-500)}`);
+    log(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}`);
 
-  // Ready + one correct answer through each target, then idle RSS (after start, before load).
-  for (const t of targets.filter((x) => x.available)) {
-    const ready = await waitFor200(t.port, '/', { host: t.host, entry: t.entry, timeoutMs: 15_000 });
-    const check = ready.ok ? await get(t.port, '/', t.host) : undefined;
-    if (!ready.ok || check.status !== 200 || check.bytes !== BODY.length) {
-      t.available = false;
-      t.reason = ready.ok ? `GET / answered ${check.error ?? `HTTP ${check.status}, ${check.bytes} bytes`}` : ready.reason;
-      t.reason += tail(t.entry);
-      if (t.entry !== upstreamEntry) await registry.stop(t.entry);
-      if (t === direct) throw new Error(`upstream does not answer: ${t.reason}`);
-      continue;
+    // --- targets -----------------------------------------------------------------------------
+    for (const name of cfg.targets) {
+      if (name === 'direct') {
+        targets.push({ name, port: upstreamPort, host: null, entry: upstreamEntry, available: true, note: 'upstream' });
+      } else if (name === 'nginx') {
+        if (nginx.missing) {
+          targets.push({ name, available: false, reason: `missing (${nginx.missing})` });
+          continue;
+        }
+        const port = await freePort();
+        const prefix = freshDir('nginx-proxy');
+        const conf = writeProxyConfig(prefix, { listenPort: port, upstreamPort });
+        const entry = registry.spawn('nginx', nginx.bin, nginxArgs(prefix, conf));
+        targets.push({ name, port, entry, available: true });
+      } else if (name === 'outrigger-1w' || name === 'outrigger-Nw') {
+        const workers = name === 'outrigger-1w' ? 1 : cfg.workersN;
+        targets.push(await startOutrigger(name, workers, { upstreamPort }));
+      } else if (name === 'outrigger-resilient-1w') {
+        // Same upstream and load as outrigger-1w; the config adds the DestinationRule and VirtualService.
+        targets.push(await startOutrigger(name, 1, { upstreamPort, resilience: true }));
+      } else {
+        throw new Error(`BENCH_TARGETS: unknown target ${name}`);
+      }
     }
-  }
-  await sleep(500);
-  for (const t of targets.filter((x) => x.available)) t.idleRssBytes = treeRssBytes(t.entry.child.pid);
-  for (const t of targets.filter((x) => !x.available)) log(`${t.name}: not available (${t.reason})`);
+    const direct = targets.find((t) => t.name === 'direct');
+    // The Host every request carries: the Outrigger route's host:port (same length for everyone).
+    const firstOutrigger = targets.find((t) => t.proxyPort);
+    defaultHost = `${UPSTREAM_HOST}:${firstOutrigger?.proxyPort ?? upstreamPort}`;
+    for (const t of targets) t.host ??= defaultHost;
 
-  // --- warm-up (JIT, pools), not measured ----------------------------------------------------
-  const live = () => targets.filter((t) => t.available && !t.entry.exited);
-  if (cfg.warmupS > 0) {
-    for (const t of live()) {
-      log(`warm-up ${t.name} ${cfg.warmupS} s`);
-      await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.warmupS });
-    }
-  }
-
-  // --- rounds ------------------------------------------------------------------------------
-  const rounds = [];
-  const quiet = { budgetS: cfg.quietBudgetS, waitedS: 0 };
-  for (let r = 0; r < cfg.rounds; r++) {
-    const names = live().map((t) => t.name);
-    const order = names.map((_, i) => names[(i + r) % names.length]);
-    const results = {};
-    for (const name of order) {
-      const t = targets.find((x) => x.name === name);
-      if (t.entry.exited) {
-        results[name] = { failed: `process exited (code ${t.entry.exitCode}, signal ${t.entry.signal})${tail(t.entry)}` };
+    // Ready + one correct answer through each target, then idle RSS (after start, before load).
+    for (const t of targets.filter((x) => x.available)) {
+      const ready = await waitFor200(t.port, '/', { host: t.host, entry: t.entry, timeoutMs: 15_000 });
+      const check = ready.ok ? await get(t.port, '/', t.host) : undefined;
+      if (!ready.ok || check.status !== 200 || check.bytes !== BODY.length) {
+        t.available = false;
+        t.reason = ready.ok ? `GET / answered ${check.error ?? `HTTP ${check.status}, ${check.bytes} bytes`}` : ready.reason;
+        t.reason += tail(t.entry);
+        if (t.entry !== upstreamEntry) await registry.stop(t.entry);
+        if (t === direct) throw new Error(`upstream does not answer: ${t.reason}`);
         continue;
       }
-      await waitForQuiet(quiet, targets, upstreamEntry);
-      log(`round ${r + 1}/${cfg.rounds} ${name}: paced ${cfg.rate} rps ${cfg.pacedDurationS} s`);
-      const pacedCpu0 = ownCpu(t, upstreamEntry);
-      const pacedSys0 = systemCpuSeconds();
-      const pacedT0 = Date.now();
-      const paced = await runPaced(registry, {
-        port: t.port,
-        host: t.host,
-        rate: cfg.rate,
-        durationS: cfg.pacedDurationS,
-        connections: cfg.pacedConnections,
-      });
-      paced.foreignCores = foreignCores(pacedSys0, pacedCpu0, ownCpu(t, upstreamEntry) + (paced.clientCpuS ?? 0), pacedT0);
-      await sleep(500);
-      await waitForQuiet(quiet, targets, upstreamEntry);
-      log(`round ${r + 1}/${cfg.rounds} ${name}: saturation ${cfg.connections} connections ${cfg.durationS} s`);
-      const cpu0 = treeCpuSeconds(t.entry.child.pid);
-      const up0 = treeCpuSeconds(upstreamEntry.child.pid);
-      const satCpu0 = ownCpu(t, upstreamEntry);
-      const satSys0 = systemCpuSeconds();
-      const satT0 = Date.now();
-      const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
-      sat.foreignCores = foreignCores(satSys0, satCpu0, ownCpu(t, upstreamEntry), satT0);
-      const cpuS = treeCpuSeconds(t.entry.child.pid) - cpu0;
-      const upstreamCpuS = treeCpuSeconds(upstreamEntry.child.pid) - up0;
-      const rssAfterBytes = treeRssBytes(t.entry.child.pid);
-      let wrk;
-      if (wrkBin) {
-        await sleep(300);
-        log(`round ${r + 1}/${cfg.rounds} ${name}: wrk ${cfg.wrkDurationS} s`);
-        wrk = await runWrk(wrkBin, { port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.wrkDurationS });
-      }
-      results[name] = {
-        paced,
-        sat,
-        wrk,
-        cpuS,
-        upstreamCpuS,
-        cpuPer1k: sat.completed ? (cpuS / sat.completed) * 1000 : null,
-        upstreamCpuPer1k: sat.completed ? (upstreamCpuS / sat.completed) * 1000 : null,
-        rssAfterBytes,
-      };
-      await sleep(500);
     }
-    rounds.push({ round: r + 1, order, results });
+    await sleep(500);
+    for (const t of targets.filter((x) => x.available)) t.idleRssBytes = treeRssBytes(t.entry.child.pid);
+    for (const t of targets.filter((x) => !x.available)) log(`${t.name}: not available (${t.reason})`);
+
+    // --- warm-up (JIT, pools), not measured ----------------------------------------------------
+    const live = () => targets.filter((t) => t.available && !t.entry.exited);
+    if (cfg.warmupS > 0) {
+      for (const t of live()) {
+        log(`warm-up ${t.name} ${cfg.warmupS} s`);
+        await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.warmupS });
+      }
+    }
+
+    // --- rounds ------------------------------------------------------------------------------
+    for (let r = 0; r < cfg.rounds; r++) {
+      const names = live().map((t) => t.name);
+      const order = names.map((_, i) => names[(i + r) % names.length]);
+      const results = {};
+      for (const name of order) {
+        const t = targets.find((x) => x.name === name);
+        if (t.entry.exited) {
+          results[name] = { failed: `process exited (code ${t.entry.exitCode}, signal ${t.entry.signal})${tail(t.entry)}` };
+          continue;
+        }
+        await waitForQuiet(quiet, targets, upstreamEntry);
+        log(`round ${r + 1}/${cfg.rounds} ${name}: paced ${cfg.rate} rps ${cfg.pacedDurationS} s`);
+        const pacedCpu0 = ownCpu(t, upstreamEntry);
+        const pacedSys0 = systemCpuSeconds();
+        const pacedT0 = Date.now();
+        const paced = await runPaced(registry, {
+          port: t.port,
+          host: t.host,
+          rate: cfg.rate,
+          durationS: cfg.pacedDurationS,
+          connections: cfg.pacedConnections,
+        });
+        paced.foreignCores = foreignCores(pacedSys0, pacedCpu0, ownCpu(t, upstreamEntry) + (paced.clientCpuS ?? 0), pacedT0);
+        await sleep(500);
+        await waitForQuiet(quiet, targets, upstreamEntry);
+        log(`round ${r + 1}/${cfg.rounds} ${name}: saturation ${cfg.connections} connections ${cfg.durationS} s`);
+        const cpu0 = treeCpuSeconds(t.entry.child.pid);
+        const up0 = treeCpuSeconds(upstreamEntry.child.pid);
+        const satCpu0 = ownCpu(t, upstreamEntry);
+        const satSys0 = systemCpuSeconds();
+        const satT0 = Date.now();
+        const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
+        sat.foreignCores = foreignCores(satSys0, satCpu0, ownCpu(t, upstreamEntry), satT0);
+        const cpuS = treeCpuSeconds(t.entry.child.pid) - cpu0;
+        const upstreamCpuS = treeCpuSeconds(upstreamEntry.child.pid) - up0;
+        const rssAfterBytes = treeRssBytes(t.entry.child.pid);
+        let wrk;
+        if (wrkBin) {
+          await sleep(300);
+          log(`round ${r + 1}/${cfg.rounds} ${name}: wrk ${cfg.wrkDurationS} s`);
+          wrk = await runWrk(wrkBin, { port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.wrkDurationS });
+        }
+        results[name] = {
+          paced,
+          sat,
+          wrk,
+          cpuS,
+          upstreamCpuS,
+          cpuPer1k: sat.completed ? (cpuS / sat.completed) * 1000 : null,
+          upstreamCpuPer1k: sat.completed ? (upstreamCpuS / sat.completed) * 1000 : null,
+          rssAfterBytes,
+        };
+        await sleep(500);
+      }
+      rounds.push({ round: r + 1, order, results });
+    }
+    // Stop the round targets before anything else runs: the failover part must not share the CPUs
+    // with idle proxies' timers, and its own proxies are fresh ones.
+    if (cfg.failover) for (const t of targets) if (t.entry && t.entry !== upstreamEntry) await registry.stop(t.entry);
   }
 
   // --- optional profile of outrigger-1w ------------------------------------------------------
   let profile;
-  if (cfg.profile) profile = await profileOutrigger(cfg, upstreamPort, stamp);
+  if (cfg.profile && hasRounds) profile = await profileOutrigger(cfg, upstreamPort, stamp);
+
+  // --- failover scenario: one failing endpoint out of three -----------------------------------
+  let failover;
+  if (cfg.failover) {
+    failover = await runFailover(cfg, {
+      registry,
+      log,
+      startOutrigger: (name, workers, opts) => startOutrigger(name, workers, opts),
+      beforeVariant: () => waitForQuiet(quiet, [], undefined),
+    });
+  }
 
   // --- report ------------------------------------------------------------------------------
   const machine = machineInfo({ nginxVersion: nginx.version ?? `missing (${nginx.missing})`, wrk: wrkBin ? 'yes' : 'not installed' });
@@ -206,8 +231,9 @@ async function main() {
     targets: targets.map(({ entry, ...t }) => ({ ...t, pid: entry?.child.pid })),
     rounds: deriveRounds(rounds),
     profile,
+    failover,
   };
-  const md = renderReport(data);
+  const md = renderReport(data) + (failover ? `\n${renderFailover(failover)}` : '');
   process.stdout.write(`${md}\n`);
   if (profile?.text) process.stdout.write(`\n## CPU profile of outrigger-1w (top self time)\n${profile.text}\n`);
   const jsonFile = path.join(WORK, `results-${stamp}.json`);
@@ -217,12 +243,13 @@ async function main() {
   log(`raw results: ${path.relative(REPO_ROOT, jsonFile)}${cfg.writeResults ? '; report: bench/RESULTS.md' : ''}`);
 }
 
-async function startOutrigger(name, workers, upstreamPort, profileDir) {
+/** configOpts: { upstreamPort } or { upstreamPorts: [...] }, and resilience: true for the DR + VS. */
+async function startOutrigger(name, workers, configOpts, profileDir) {
   const missing = unavailableReason(REPO_ROOT);
   if (missing) return { name, available: false, reason: missing };
   const proxyPort = await freePort();
   const adminPort = await freePort();
-  const configDir = writeConfig(freshDir(`config-${name}`), { proxyPort, upstreamPort });
+  const configDir = writeConfig(freshDir(`config-${name}`), { proxyPort, ...configOpts });
   const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir });
   const entry = registry.spawn(name, process.execPath, args, { cwd: REPO_ROOT });
   const ready = await waitFor200(adminPort, '/ready', { entry, timeoutMs: 30_000 });
@@ -241,7 +268,7 @@ async function profileOutrigger(cfg, upstreamPort, stamp) {
   const dir = path.join(WORK, `prof-${stamp}`);
   mkdirSync(dir, { recursive: true });
   log(`profile: outrigger-1w with --cpu-prof into ${path.relative(REPO_ROOT, dir)}`);
-  const t = await startOutrigger('outrigger-1w-prof', 1, upstreamPort, dir);
+  const t = await startOutrigger('outrigger-1w-prof', 1, { upstreamPort }, dir);
   if (!t.available) return { dir, failed: t.reason, text: `not profiled: ${t.reason}` };
   await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: Math.min(3, cfg.durationS) });
   const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });
@@ -260,7 +287,9 @@ async function profileOutrigger(cfg, upstreamPort, stamp) {
  */
 async function waitForQuiet(quiet, targets, upstreamEntry) {
   const ours = () =>
-    selfCpuSeconds() + targets.filter((t) => t.available && t.entry !== upstreamEntry).reduce((a, t) => a + treeCpuSeconds(t.entry.child.pid), 0) + treeCpuSeconds(upstreamEntry.child.pid);
+    selfCpuSeconds() +
+    targets.filter((t) => t.available && t.entry !== upstreamEntry && !t.entry.exited).reduce((a, t) => a + treeCpuSeconds(t.entry.child.pid), 0) +
+    (upstreamEntry ? treeCpuSeconds(upstreamEntry.child.pid) : 0);
   const start = Date.now();
   let logged = false;
   while (quiet.waitedS + (Date.now() - start) / 1000 < quiet.budgetS && Date.now() - start < 10_000) {

@@ -10,8 +10,10 @@ export const NAMESPACE = 'bench';
  * A ServiceEntry whose service port equals the Sidecar egress port (proxyPort), so the route
  * exists on that listener; the endpoint's named port maps to the real upstream.
  */
-export function writeConfig(dir, { proxyPort, upstreamPort }) {
+export function writeConfig(dir, { proxyPort, upstreamPort, upstreamPorts, resilience = false }) {
   mkdirSync(dir, { recursive: true });
+  const ports = upstreamPorts ?? [upstreamPort];
+  const endpoints = ports.map((p) => `    - address: 127.0.0.1\n      ports:\n        http: ${p}\n`).join('');
   const yaml = `# Written by bench/lib/outrigger.mjs
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -28,10 +30,7 @@ spec:
       protocol: HTTP
   resolution: STATIC
   endpoints:
-    - address: 127.0.0.1
-      ports:
-        http: ${upstreamPort}
----
+${endpoints}---
 apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata:
@@ -46,10 +45,53 @@ spec:
       bind: 127.0.0.1
       hosts:
         - "./*"
-`;
+${resilience ? RESILIENCE_YAML : ''}`;
   writeFileSync(path.join(dir, 'bench.yaml'), yaml);
   return dir;
 }
+
+/**
+ * The resilience scenarios' extra config (bench/README.md, "Resilience scenarios"): least-request
+ * balancing, outlier detection (5 consecutive 5xx eject for 30 s), a pending-request limit, and
+ * on the route 2 retries on 5xx/connect-failure within a 10 s timeout.
+ */
+export const RESILIENCE_YAML = `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: bench-upstream
+  namespace: ${NAMESPACE}
+spec:
+  host: ${UPSTREAM_HOST}
+  trafficPolicy:
+    loadBalancer:
+      simple: LEAST_REQUEST
+    outlierDetection:
+      consecutive5xxErrors: 5
+      interval: 10s
+      baseEjectionTime: 30s
+      maxEjectionPercent: 100
+    connectionPool:
+      http:
+        http1MaxPendingRequests: 1024
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: bench-upstream
+  namespace: ${NAMESPACE}
+spec:
+  hosts:
+    - ${UPSTREAM_HOST}
+  http:
+    - route:
+        - destination:
+            host: ${UPSTREAM_HOST}
+      timeout: 10s
+      retries:
+        attempts: 2
+        retryOn: 5xx,connect-failure
+`;
 
 /** The reason Outrigger cannot be run at all, or undefined. */
 export function unavailableReason(repoRoot) {

@@ -4,6 +4,9 @@
 // no busy spinning) and tells the main thread when each request is due; the main thread owns
 // the sockets. Prints one JSON line with the results.
 // Usage: node paced-client.mjs '{"port":..,"host":..,"rate":1000,"durationS":10,"connections":12}'
+// With "timeline":true (the failover scenario) nothing is left out: no warm-up, no unmeasured
+// connection opening, failures recorded too, and the JSON carries every request's due time,
+// status and latency (`timeline`) plus t0 on the wall clock (`t0EpochMs`).
 import http from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -28,10 +31,10 @@ if (!isMainThread) {
   parentPort.postMessage('done');
 } else {
   const cfg = JSON.parse(process.argv[2]);
-  const { port, host, rate, durationS, connections } = cfg;
+  const { port, host, rate, durationS, connections, timeline = false } = cfg;
   // The first second (at most 10%) is paced like the rest but not recorded: the client's own JIT
-  // warm-up would otherwise show up as target latency.
-  const warm = Math.min(Math.round(rate), Math.floor(rate * durationS * 0.1));
+  // warm-up would otherwise show up as target latency. (Timeline mode records everything.)
+  const warm = timeline ? 0 : Math.min(Math.round(rate), Math.floor(rate * durationS * 0.1));
   const total = Math.max(1, Math.round(rate * durationS)) + warm;
   const periodNs = 1e9 / rate;
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'fifo' });
@@ -43,6 +46,9 @@ if (!isMainThread) {
   let non2xx = 0;
   let errors = 0;
   let recorded = 0;
+  // Timeline mode, per request index: latency from due time (ms; NaN = unanswered) and status (0 = error).
+  const tlLatency = timeline ? new Float64Array(total).fill(NaN) : undefined;
+  const tlStatus = timeline ? new Uint16Array(total) : undefined;
 
   const send = (due, onDone) => {
     const sent = now();
@@ -57,7 +63,7 @@ if (!isMainThread) {
   };
 
   // Open every connection first (unmeasured), so the measured part never pays for connect.
-  await Promise.all(Array.from({ length: connections }, () => new Promise((resolve) => send(0, resolve))));
+  if (!timeline) await Promise.all(Array.from({ length: connections }, () => new Promise((resolve) => send(0, resolve))));
 
   let finishMeasured;
   const allDone = new Promise((resolve) => {
@@ -69,6 +75,11 @@ if (!isMainThread) {
   };
   const onDone = (status, due, sent) => {
     const t = now();
+    if (timeline) {
+      const i = Math.round((due - t0) / periodNs);
+      tlLatency[i] = (t - due) / 1e6;
+      tlStatus[i] = status;
+    }
     if (status >= 200 && status < 300) {
       ok++;
       fromDue[recorded] = (t - due) / 1e6;
@@ -83,6 +94,7 @@ if (!isMainThread) {
   const ticker = new Worker(new URL(import.meta.url), { workerData: { periodNs, total } });
   await new Promise((resolve) => ticker.once('online', resolve));
   const t0 = now() + 20e6; // 20 ms from now
+  const t0EpochMs = Date.now() + (t0 - now()) / 1e6;
   ticker.postMessage(t0);
   ticker.on('message', (msg) => {
     if (msg === 'done') return;
@@ -117,6 +129,13 @@ if (!isMainThread) {
       serviceMs: pct(fromSend, ps),
       sendLagMs: pct(sendLag, [50, 99]),
       clientCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      ...(timeline
+        ? {
+            t0EpochMs,
+            periodMs: periodNs / 1e6,
+            timeline: { latencyMs: Array.from(tlLatency, (v) => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000)), status: Array.from(tlStatus) },
+          }
+        : {}),
     }) + '\n',
   );
   process.exit(0);

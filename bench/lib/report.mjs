@@ -7,6 +7,10 @@ import { ratio, summary } from './stats.mjs';
 const MiB = 1024 * 1024;
 // The project's targets for outrigger-1w (bench/README.md, "Targets").
 export const GOALS = { cpuVsNginx: 3, addedP50Ms: 0.4, rssAfterMiB: 100 };
+// The resilience config's happy path costs at most this much over plain routing (issue 3, "Proof").
+export const RESILIENT_MAX_COST = 1.1;
+const RESILIENT = 'outrigger-resilient-1w';
+const PLAIN = 'outrigger-1w';
 
 export function machineInfo({ nginxVersion, wrk }) {
   let cpuModel = 'unknown';
@@ -47,6 +51,17 @@ export function deriveRounds(rounds) {
       r.derived.cpuVsNginx = n?.failed ? null : ratio(r.cpuPer1k, n?.cpuPer1k);
       r.derived.rssVsNginx = n?.failed ? null : ratio(r.rssAfterBytes, n?.rssAfterBytes);
       r.derived.addedP50VsNginx = ratio(r.derived.addedP50Ms, nd?.addedP50Ms);
+    }
+    // The resilience config against plain routing, both measured in this round.
+    const rs = res[RESILIENT];
+    const pl = res[PLAIN];
+    if (rs && !rs.failed && pl && !pl.failed) {
+      rs.derived.vsPlain = {
+        cpu: ratio(rs.cpuPer1k, pl.cpuPer1k),
+        rps: ratio(rs.sat?.rps, pl.sat?.rps),
+        addedP50: ratio(rs.derived.addedP50Ms, pl.derived.addedP50Ms),
+        addedP50DeltaMs: Number.isFinite(rs.derived.addedP50Ms - pl.derived.addedP50Ms) ? rs.derived.addedP50Ms - pl.derived.addedP50Ms : null,
+      };
     }
     return round;
   });
@@ -125,6 +140,10 @@ function summarise(data) {
       wrkRpsVsDirect: pick((r) => r.derived?.wrkRpsVsDirect),
       wrkP50: pick((r) => r.wrk?.p50),
       wrkP99: pick((r) => r.wrk?.p99),
+      vsPlainCpu: pick((r) => r.derived?.vsPlain?.cpu),
+      vsPlainRps: pick((r) => r.derived?.vsPlain?.rps),
+      vsPlainAddedP50: pick((r) => r.derived?.vsPlain?.addedP50),
+      vsPlainAddedP50Delta: pick((r) => r.derived?.vsPlain?.addedP50DeltaMs),
     };
   }
   return out;
@@ -148,13 +167,36 @@ function checks(sum, data) {
   const added = one.addedP50?.median ?? null;
   const rss = one.rssAfterMiB?.max ?? null;
   return [
-    `| CPU per request (1 worker) | ≤ ${GOALS.cpuVsNginx}× nginx | ${cpu === null ? (nginxOk ? '—' : 'nginx missing') : `${cpu.toFixed(2)}× (median)`} | ${verdict(cpu, cpu <= GOALS.cpuVsNginx)} |`,
+    `| CPU per request (1 worker) | ≤ ${GOALS.cpuVsNginx}× nginx | ${cpu === null ? (nginxOk ? '—' : data.targets.some((t) => t.name === 'nginx') ? 'nginx missing' : 'nginx not run') : `${cpu.toFixed(2)}× (median)`} | ${verdict(cpu, cpu <= GOALS.cpuVsNginx)} |`,
     `| added p50 at ${data.settings.rate} rps | ≤ ${GOALS.addedP50Ms} ms | ${added === null ? '—' : `${added.toFixed(3)} ms (median)`} | ${verdict(added, added <= GOALS.addedP50Ms)} |`,
     `| RSS after load | ≤ ${GOALS.rssAfterMiB} MiB | ${rss === null ? '—' : `${rss.toFixed(1)} MiB (max)`} | ${verdict(rss, rss <= GOALS.rssAfterMiB)} |`,
   ];
 }
 
+/** Rows of the resilience-vs-plain comparison, or undefined when outrigger-resilient-1w was not run. */
+function resilienceChecks(sum, data) {
+  const requested = data.targets.some((t) => t.name === RESILIENT);
+  if (!requested) return undefined;
+  const rs = sum[RESILIENT];
+  if (!rs || !sum[PLAIN]) {
+    const why = !rs ? (data.targets.find((t) => t.name === RESILIENT)?.reason ?? 'no round') : `${PLAIN} ${data.targets.find((t) => t.name === PLAIN)?.reason ?? 'not run'}`;
+    return [`| all | — | not available (${why}) | NOT MEASURED |`];
+  }
+  const verdict = (v, ok) => (v === null || v === undefined ? 'NOT MEASURED' : ok ? 'PASS' : 'FALL SHORT');
+  const cpu = rs.vsPlainCpu?.median ?? null;
+  const rps = rs.vsPlainRps?.median ?? null;
+  const p50 = rs.vsPlainAddedP50?.median ?? null;
+  const d = rs.vsPlainAddedP50Delta;
+  const minRps = 1 / RESILIENT_MAX_COST;
+  return [
+    `| CPU s per 1000 req | ≤ ${RESILIENT_MAX_COST.toFixed(2)}× ${PLAIN} | ${cpu === null ? '—' : `${fmt(rs.vsPlainCpu, 3)}×`} | ${verdict(cpu, cpu <= RESILIENT_MAX_COST)} |`,
+    `| saturation req/s | ≥ ${minRps.toFixed(3)}× ${PLAIN} (≤ 10% fewer) | ${rps === null ? '—' : `${fmt(rs.vsPlainRps, 3)}×`} | ${verdict(rps, rps >= minRps)} |`,
+    `| added p50 at ${data.settings.rate} rps | ≤ ${RESILIENT_MAX_COST.toFixed(2)}× ${PLAIN} | ${p50 === null ? '—' : `${fmt(rs.vsPlainAddedP50, 3)}× (difference ${fmt(d, 3)} ms)`} | ${verdict(p50, p50 <= RESILIENT_MAX_COST)} |`,
+  ];
+}
+
 export function renderReport(data) {
+  if (data.targets.length === 0) return renderHeader(data, 'no rounds (BENCH_SCENARIO=failover)');
   const sum = summarise(data);
   const s = data.settings;
   const m = data.machine;
@@ -218,6 +260,17 @@ export function renderReport(data) {
   L.push('| target | goal | measured | result |', '|---|---|---|---|');
   L.push(...checks(sum, data));
 
+  const resilient = resilienceChecks(sum, data);
+  if (resilient) {
+    L.push('', `### Resilience config, happy path (${RESILIENT} ÷ ${PLAIN}, same round)`, '');
+    L.push(
+      'DestinationRule LEAST_REQUEST + outlierDetection + http1MaxPendingRequests 1024, VirtualService retries 2 on 5xx,connect-failure + timeout 10s, same single upstream; nothing fails, so nothing is retried or ejected. Cells: median of per-round ratios [min–max].',
+      '',
+    );
+    L.push('| metric | goal | measured | result |', '|---|---|---|---|');
+    L.push(...resilient);
+  }
+
   const probs = names.flatMap((n) => [
     ...sum[n].problems.map((p) => `${n}: ${p}`),
     ...data.rounds.filter((r) => r.results[n]?.failed).map((r) => `${n}, round ${r.round}: ${r.results[n].failed}`),
@@ -252,6 +305,17 @@ export function renderReport(data) {
   }
   L.push('', '</details>');
   return L.join('\n');
+}
+
+/** The run heading and machine line alone (a run without rounds). */
+function renderHeader(data, what) {
+  const m = data.machine;
+  return [
+    `## Run ${data.date}`,
+    '',
+    `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpuModel}, Linux ${m.kernel}; Node ${m.node}; nginx ${m.nginx}; autocannon ${m.autocannon}; wrk ${m.wrk}.`,
+    `Settings: ${what}.`,
+  ].join('\n');
 }
 
 const HEADER = `# Benchmark results
