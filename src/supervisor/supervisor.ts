@@ -37,6 +37,8 @@ export async function buildSnapshot(b: Bootstrap, version: string, log: Logger):
     proxyLabels: b.proxyLabels,
     domainSuffix: b.domainSuffix,
     defaultOutbound: b.outbound,
+    proxyLocality: b.proxyLocality,
+    mirrorShadowSuffix: b.mirrorShadowSuffix,
   });
   for (const w of result.warnings) log.warn(formatConfigError(w));
   const errors = [...loadErrors, ...result.errors].filter((e) => e.severity !== "warning");
