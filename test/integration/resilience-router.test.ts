@@ -1,0 +1,305 @@
+// Router resilience over real sockets: route and per-try timeouts, retries (conditions, budget,
+// body replay, previous hosts, attempt count), fault injection and mirroring — with upstreams
+// that misbehave on purpose.
+
+import type { Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RetryPolicy, Route, RouteAction } from "../../src/config/model/types.js";
+import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
+import { parseResponses, rawExchange } from "../helpers/raw-client.js";
+import { freePort, startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler } from "../helpers/upstreams.js";
+import { sleep, waitFor } from "../helpers/wait.js";
+
+let proxy: TestProxy | undefined;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
+
+async function upstream(name: string, handler?: Handler): Promise<EchoUpstream> {
+  const u = await startEchoUpstream(name, handler);
+  cleanups.push(() => u.close());
+  return u;
+}
+
+function retries(retryOn: string[], extra: Partial<RetryPolicy> = {}): RetryPolicy {
+  return {
+    retryOn,
+    numRetries: 2,
+    retriableStatusCodes: [],
+    retriableHeaders: [],
+    retryHostPredicatePreviousHosts: true,
+    hostSelectionRetryMaxAttempts: 5,
+    backoffBaseMs: 25,
+    backoffMaxMs: 250,
+    ...extra,
+  };
+}
+
+async function proxyWith(ports: number[], action: Partial<RouteAction>, routeExtra: Partial<Route> = {}, extraClusters: Array<[string, number[]]> = []): Promise<TestProxy> {
+  const snap = await snapshotWith(
+    [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...action }, ...routeExtra })] }],
+    [cluster("c", ports), ...extraClusters.map(([n, p]) => cluster(n, p))],
+  );
+  proxy = await startProxy(snap);
+  return proxy;
+}
+
+function get(p: TestProxy, path = "/", headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return rawExchange(p.port, `GET ${path} HTTP/1.1\r\nHost: svc\r\n${extra}Connection: close\r\n\r\n`).then((out) => {
+    const r = parseResponses(out)[0]!;
+    return { status: r.status, headers: r.headers, body: r.body.toString() };
+  });
+}
+
+const status = (code: number): Handler => (_req, res) => {
+  res.writeHead(code, { "content-length": "2" });
+  res.end("no");
+};
+
+describe("route timeout", () => {
+  it("answers 504 `upstream request timeout` with flag UT when the upstream is too slow", async () => {
+    const slow = await upstream("slow", () => {});
+    const p = await proxyWith([slow.port], { timeoutMs: 200 });
+    const r = await get(p);
+    expect(r.status).toBe(504);
+    expect(r.body).toBe("upstream request timeout");
+    expect(p.streams[0]!.responseFlags).toContain("UT");
+  });
+
+  it("covers every retry: the route timeout ends the exchange even with retries left", async () => {
+    const slow = await upstream("slow", () => {});
+    const p = await proxyWith([slow.port], { timeoutMs: 300, retryPolicy: retries(["5xx"], { numRetries: 10, perTryTimeoutMs: 100 }) });
+    const t0 = performance.now();
+    const r = await get(p);
+    expect(r.status).toBe(504);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(slow.requests.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("honours x-envoy-upstream-rq-timeout-ms from an internal caller and does not forward it", async () => {
+    const slow = await upstream("slow", (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { "content-length": "2" });
+        res.end("ok");
+      }, 400);
+    });
+    const p = await proxyWith([slow.port], {});
+    const r = await get(p, "/", { "x-envoy-upstream-rq-timeout-ms": "100" });
+    expect(r.status).toBe(504);
+    expect(slow.requests[0]!.headers["x-envoy-upstream-rq-timeout-ms"]).toBeUndefined();
+    expect(slow.requests[0]!.headers["x-envoy-expected-rq-timeout-ms"]).toBe("100");
+  });
+});
+
+describe("retries", () => {
+  it("retries a 5xx on another host, with x-envoy-attempt-count", async () => {
+    const bad = await upstream("bad", status(503));
+    const good = await upstream("good");
+    const p = await proxyWith([bad.port, good.port], { retryPolicy: retries(["5xx"]) });
+    for (let i = 0; i < 6; i++) {
+      const r = await get(p);
+      expect(r.status).toBe(200);
+    }
+    // Every request that hit `bad` first was retried on `good` (previous-hosts predicate).
+    expect(good.requests.length).toBe(6);
+    const attempts = good.requests.map((q) => q.headers["x-envoy-attempt-count"]);
+    expect(attempts).toContain("2");
+    expect(bad.requests.every((q) => q.headers["x-envoy-attempt-count"] === "1")).toBe(true);
+  });
+
+  it("returns the last response with flag URX when the budget is exhausted", async () => {
+    const bad = await upstream("bad", status(503));
+    const p = await proxyWith([bad.port], { retryPolicy: retries(["5xx"], { numRetries: 2 }) });
+    const r = await get(p);
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("no");
+    expect(bad.requests.length).toBe(3);
+    expect(p.streams[0]!.responseFlags).toContain("URX");
+  });
+
+  it("does not retry when retry_on does not cover the response (Istio's default has no 5xx)", async () => {
+    const bad = await upstream("bad", status(503));
+    const p = await proxyWith([bad.port], { retryPolicy: retries(["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"]) });
+    expect((await get(p)).status).toBe(503);
+    expect(bad.requests.length).toBe(1);
+  });
+
+  it("retries a connection failure on another host (connect-failure)", async () => {
+    const dead = await freePort();
+    const good = await upstream("good");
+    const p = await proxyWith([dead, good.port], { retryPolicy: retries(["connect-failure"]) });
+    for (let i = 0; i < 4; i++) expect((await get(p)).status).toBe(200);
+    expect(good.requests.length).toBe(4);
+  });
+
+  it("says `retried and the latest reset reason` when every attempt fails to connect", async () => {
+    const dead = await freePort();
+    const p = await proxyWith([dead], { retryPolicy: retries(["connect-failure"], { numRetries: 1 }) });
+    const r = await get(p);
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure, transport failure reason: delayed connect error: 111");
+    expect(p.streams[0]!.responseFlags).toEqual(expect.arrayContaining(["UF", "URX"]));
+  });
+
+  it("never retries a request that reached the app unless retry_on says so (reset after send)", async () => {
+    let conns = 0;
+    const resetter = await startRawUpstream((s: Socket) => {
+      conns++;
+      s.once("data", () => s.destroy());
+    });
+    cleanups.push(() => resetter.close());
+    const p = await proxyWith([resetter.port], { retryPolicy: retries(["connect-failure", "reset-before-request"]) });
+    const r = await get(p);
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/reset reason: connection termination/);
+    expect(conns).toBe(1);
+    await proxy!.close();
+    conns = 0;
+    const p2 = await proxyWith([resetter.port], { retryPolicy: retries(["reset"], { numRetries: 2 }) });
+    expect((await get(p2)).status).toBe(503);
+    expect(conns).toBe(3);
+  });
+
+  it("replays a request body on retry", async () => {
+    let first = true;
+    const flaky = await upstream("flaky", (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        if (first) {
+          first = false;
+          res.writeHead(503, { "content-length": "0" });
+          res.end();
+          return;
+        }
+        const body = Buffer.concat(chunks).toString();
+        res.writeHead(200, { "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+    const p = await proxyWith([flaky.port], { retryPolicy: retries(["5xx"]) });
+    const payload = "x".repeat(100_000);
+    const out = await rawExchange(p.port, `POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
+    const r = parseResponses(out)[0]!;
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(payload);
+  });
+
+  it("does not retry a body larger than the replay buffer", async () => {
+    const bad = await upstream("bad", (req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(503, { "content-length": "0" });
+        res.end();
+      });
+    });
+    const p = await proxyWith([bad.port], { retryPolicy: retries(["5xx"]) });
+    const payload = Buffer.alloc(3 * 1024 * 1024, 97);
+    const out = await rawExchange(p.port, Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]), 1_000);
+    expect(parseResponses(out)[0]!.status).toBe(503);
+    expect(bad.requests.length).toBe(1);
+  });
+
+  it("retries a per-try timeout when retry_on has 5xx, then succeeds on another host", async () => {
+    const slow = await upstream("slow", () => {});
+    const good = await upstream("good");
+    const p = await proxyWith([slow.port, good.port], { retryPolicy: retries(["5xx"], { perTryTimeoutMs: 150 }) });
+    for (let i = 0; i < 3; i++) expect((await get(p)).status).toBe(200);
+  });
+
+  it("answers 504 UT on a per-try timeout that retry_on does not cover", async () => {
+    const slow = await upstream("slow", () => {});
+    const p = await proxyWith([slow.port], { retryPolicy: retries(["connect-failure"], { perTryTimeoutMs: 150 }) });
+    const r = await get(p);
+    expect(r.status).toBe(504);
+    expect(p.streams[0]!.responseFlags).toContain("UT");
+    expect(slow.requests.length).toBe(1);
+  });
+});
+
+describe("fault injection", () => {
+  it("aborts with the configured status, Envoy's body and flag FI", async () => {
+    const u = await upstream("u");
+    const p = await proxyWith([u.port], {}, { fault: { abort: { httpStatus: 418, percentage: { numerator: 100, denominator: "HUNDRED" } } } });
+    const r = await get(p);
+    expect(r.status).toBe(418);
+    expect(r.body).toBe("fault filter abort");
+    expect(p.streams[0]!.responseFlags).toEqual(["FI"]);
+    expect(u.requests.length).toBe(0);
+  });
+
+  it("delays by the fixed delay with flag DI, then proxies", async () => {
+    const u = await upstream("u");
+    const p = await proxyWith([u.port], {}, { fault: { delay: { fixedDelayMs: 300, percentage: { numerator: 100, denominator: "HUNDRED" } } } });
+    const t0 = performance.now();
+    const r = await get(p);
+    expect(r.status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(p.streams[0]!.responseFlags).toEqual(["DI"]);
+  });
+
+  it("aborts a share of requests matching the percentage (seeded)", async () => {
+    const u = await upstream("u");
+    const p = await proxyWith([u.port], {}, { fault: { abort: { httpStatus: 503, percentage: { numerator: 300_000, denominator: "MILLION" } } } });
+    let aborted = 0;
+    const n = 300;
+    for (let i = 0; i < n; i++) if ((await get(p)).status === 503) aborted++;
+    // 30% ± 5 standard deviations (sd ≈ 2.6%).
+    expect(Math.abs(aborted / n - 0.3)).toBeLessThan(0.14);
+  });
+});
+
+describe("mirroring", () => {
+  it("sends a copy to the mirror cluster with the -shadow host when asked, without affecting the primary", async () => {
+    const primary = await upstream("primary");
+    const mirror = await upstream("mirror");
+    const p = await proxyWith([primary.port], { requestMirrorPolicies: [{ cluster: "m", disableShadowHostSuffixAppend: false }] }, {}, [["m", [mirror.port]]]);
+    const r = await get(p, "/copy-me");
+    expect(r.status).toBe(200);
+    await waitFor(() => mirror.requests.length === 1, 5_000, "mirrored request");
+    expect(mirror.requests[0]!.url).toBe("/copy-me");
+    expect(mirror.requests[0]!.headers.host).toBe("svc-shadow");
+  });
+
+  it("keeps the Host as is when the shadow suffix is disabled (Istio >= 1.28)", async () => {
+    const primary = await upstream("primary");
+    const mirror = await upstream("mirror");
+    const p = await proxyWith([primary.port], { requestMirrorPolicies: [{ cluster: "m", disableShadowHostSuffixAppend: true }] }, {}, [["m", [mirror.port]]]);
+    await get(p);
+    await waitFor(() => mirror.requests.length === 1, 5_000, "mirrored request");
+    expect(mirror.requests[0]!.headers.host).toBe("svc");
+  });
+
+  it("a mirror that never answers, or is down, never slows or fails the primary", async () => {
+    const primary = await upstream("primary");
+    const stuck = await upstream("stuck", () => {});
+    const dead = await freePort();
+    const p = await proxyWith(
+      [primary.port],
+      { requestMirrorPolicies: [{ cluster: "m1", disableShadowHostSuffixAppend: true }, { cluster: "m2", disableShadowHostSuffixAppend: true }] },
+      {},
+      [
+        ["m1", [stuck.port]],
+        ["m2", [dead]],
+      ],
+    );
+    for (let i = 0; i < 5; i++) expect((await get(p)).status).toBe(200);
+    const payload = "y".repeat(500_000);
+    const out = await rawExchange(p.port, `POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
+    expect(parseResponses(out)[0]!.status).toBe(200);
+    await sleep(50);
+  });
+
+  it("mirrors only the configured percentage", async () => {
+    const primary = await upstream("primary");
+    const mirror = await upstream("mirror");
+    const p = await proxyWith([primary.port], { requestMirrorPolicies: [{ cluster: "m", percentage: { numerator: 0, denominator: "HUNDRED" }, disableShadowHostSuffixAppend: true }] }, {}, [["m", [mirror.port]]]);
+    for (let i = 0; i < 5; i++) await get(p);
+    await sleep(100);
+    expect(mirror.requests.length).toBe(0);
+  });
+});
