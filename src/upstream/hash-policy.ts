@@ -14,7 +14,7 @@ const MASK = 0xffffffffffffffffn;
  */
 export type HashInputWithPort = HashInput & { sourcePort?: number };
 
-export const evaluateHashPolicies: HashPolicyEvaluator = (policies: readonly HashPolicy[], input: HashInputWithPort): HashResult => {
+export function evaluateHashPolicies(policies: readonly HashPolicy[], input: HashInputWithPort): HashResult {
   let hash: bigint | undefined;
   let setCookie: string | undefined;
   for (const policy of policies) {
@@ -44,7 +44,10 @@ export const evaluateHashPolicies: HashPolicyEvaluator = (policies: readonly Has
     if (policy.terminal === true && hash !== undefined) break;
   }
   return setCookie === undefined ? { hash } : { hash, setCookie };
-};
+}
+
+/** evaluateHashPolicies is the router's HashPolicyEvaluator. */
+export const hashPolicyEvaluator: HashPolicyEvaluator = evaluateHashPolicies;
 
 /** Envoy hashes every value of the header, sorted so their order does not matter, chaining the seed. */
 function headerHash(name: string, input: HashInput): bigint | undefined {
