@@ -1,6 +1,6 @@
 // Fields that parse and validate today but that the data path does not act on yet. Each one
-// present in a config gets a warning, so nobody believes a timeout or a circuit breaker is in
-// force when it is not. Remove an entry in the same change that makes the data path honour it.
+// present in a config gets a warning, so nobody believes a setting is in force when it is not.
+// Remove an entry in the same change that makes the data path honour it.
 
 import type { FieldPath } from "./doc-issues.js";
 import type { SpecReader } from "./spec-reader.js";
@@ -10,29 +10,21 @@ type Obj = Record<string, unknown>;
 const present = (o: Obj | undefined, k: string): boolean => o !== undefined && o[k] !== undefined && o[k] !== null;
 const asObj = (v: unknown): Obj | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 
-/** VirtualService `http[]` rule fields that are validated but not enforced yet. */
-export function warnHttpRuleNotEnforced(r: SpecReader, rule: Obj, p: FieldPath): void {
-  for (const k of ["timeout", "retries", "fault", "mirror", "mirrors", "mirrorPercentage"]) {
-    if (present(rule, k)) r.issues.warn([...p, k], `${k} is validated but not enforced yet: requests are proxied without it`);
-  }
-}
+/** HTTP/2-only connection pool settings: upstream connections are HTTP/1.1 today. */
+const HTTP2_ONLY = ["h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"];
 
 /** DestinationRule trafficPolicy fields that are validated but not enforced yet. */
 export function warnTrafficPolicyNotEnforced(r: SpecReader, policy: Obj, p: FieldPath): void {
   const lb = asObj(policy["loadBalancer"]);
-  for (const k of ["consistentHash", "localityLbSetting"]) {
-    if (present(lb, k)) r.issues.warn([...p, "loadBalancer", k], `loadBalancer.${k} is validated but not enforced yet`);
-  }
   if (lb?.["simple"] === "PASSTHROUGH") r.issues.warn([...p, "loadBalancer", "simple"], "PASSTHROUGH needs original-destination capture, which is not supported yet: requests get 503 UH");
-  if (present(policy, "outlierDetection")) r.issues.warn([...p, "outlierDetection"], "outlierDetection is validated but not enforced yet");
   if (present(policy, "tls")) r.issues.warn([...p, "tls"], "tls is validated but not enforced yet: upstream connections are plaintext");
   const cp = asObj(policy["connectionPool"]);
   const tcp = asObj(cp?.["tcp"]);
   const http = asObj(cp?.["http"]);
-  for (const k of ["maxConnections", "tcpKeepalive", "maxConnectionDuration", "idleTimeout"]) {
+  for (const k of ["tcpKeepalive", "maxConnectionDuration"]) {
     if (present(tcp, k)) r.issues.warn([...p, "connectionPool", "tcp", k], `connectionPool.tcp.${k} is validated but not enforced yet`);
   }
-  for (const k of Object.keys(http ?? {})) {
-    if (k !== "idleTimeout" && present(http, k)) r.issues.warn([...p, "connectionPool", "http", k], `connectionPool.http.${k} is validated but not enforced yet`);
+  for (const k of HTTP2_ONLY) {
+    if (present(http, k)) r.issues.warn([...p, "connectionPool", "http", k], `connectionPool.http.${k} has no effect yet: upstream connections are HTTP/1.1`);
   }
 }

@@ -2,7 +2,6 @@
 // `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
 // fault and mirrors are parsed for the route builder.
 
-import { warnHttpRuleNotEnforced } from "./not-enforced.js";
 import type { FieldPath } from "./doc-issues.js";
 import { parseDuration } from "./duration.js";
 import { parseHeaderOperations } from "./header-operations.js";
@@ -227,7 +226,6 @@ function parseHttpRoute(r: SpecReader, v: unknown, p: FieldPath, index: number, 
     }
   }
 
-  warnHttpRuleNotEnforced(r, o, p);
   if (o["timeout"] !== undefined && o["timeout"] !== null) {
     const d = parseDuration(o["timeout"], { allowZero: true });
     if ("error" in d) r.issues.error([...p, "timeout"], d.error);

@@ -13,24 +13,28 @@ describe("fields that parse but are not enforced yet", () => {
             "  host: reviews",
             "  trafficPolicy:",
             "    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}",
-            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s}}",
+            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 10s}}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s, h2UpgradePolicy: UPGRADE}}",
             "    outlierDetection: {consecutive5xxErrors: 3}",
+            "    tls: {mode: ISTIO_MUTUAL}",
           ].join("\n"),
         ),
     );
     expect(r.errors).toEqual([]);
     const paths = r.warnings.map((w) => w.path);
     expect(paths).toEqual(
-      expect.arrayContaining([
-        "spec.trafficPolicy.loadBalancer.localityLbSetting",
-        "spec.trafficPolicy.connectionPool.tcp.maxConnections",
-        "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
-        "spec.trafficPolicy.outlierDetection",
-      ]),
+      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "spec.trafficPolicy.tls"]),
     );
-    // Enforced today: simple LB, connect timeout and HTTP idle timeout.
-    expect(paths).not.toContain("spec.trafficPolicy.loadBalancer.simple");
-    expect(paths).not.toContain("spec.trafficPolicy.connectionPool.tcp.connectTimeout");
-    expect(paths).not.toContain("spec.trafficPolicy.connectionPool.http.idleTimeout");
+    // Enforced: load balancing incl. locality, circuit breakers, timeouts, outlier detection.
+    for (const p of [
+      "spec.trafficPolicy.loadBalancer.simple",
+      "spec.trafficPolicy.loadBalancer.localityLbSetting",
+      "spec.trafficPolicy.connectionPool.tcp.maxConnections",
+      "spec.trafficPolicy.connectionPool.tcp.connectTimeout",
+      "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
+      "spec.trafficPolicy.connectionPool.http.idleTimeout",
+      "spec.trafficPolicy.outlierDetection",
+    ]) {
+      expect(paths).not.toContain(p);
+    }
   });
 });
