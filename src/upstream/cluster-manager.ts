@@ -26,8 +26,6 @@ import { UpstreamHost } from "./upstream-host.js";
 /** 5 000 ms: Envoy's default dns_refresh_rate for STRICT_DNS clusters. */
 const DNS_REFRESH_MS = 5_000;
 
-const NO_CONTEXT: LbContext = {};
-
 export class ClusterRuntime implements RouterCluster {
   readonly model: Cluster;
   /** Serialized model, to tell unchanged clusters apart across snapshots. */
@@ -38,8 +36,6 @@ export class ClusterRuntime implements RouterCluster {
   balancer: ClusterLb | undefined;
   /** When each host key joined (clock.monotonic ms), for slow start; undefined before the first hosts. */
   hostTimes: Map<string, number> | undefined;
-  /** @deprecated the router calls chooseHost(ctx); kept until it does. */
-  readonly lb = { pick: (): UpstreamHost | undefined => this.chooseHost(NO_CONTEXT) };
   dnsTimer: NodeJS.Timeout | undefined;
   /** Cross-worker state (circuit-breaker counts, outlier ejections) in shared memory. */
   readonly shared: ClusterSharedView;
