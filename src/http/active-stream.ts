@@ -223,7 +223,7 @@ export class ActiveStream implements UpstreamHandler {
       this.replayable = true;
     }
     if (d.hashPolicy !== undefined && d.hashPolicy.length > 0) {
-      const r = evaluateHashPolicies(d.hashPolicy, { headers: h, path: this.head.target, sourceIp: this.conn.remoteIp });
+      const r = evaluateHashPolicies(d.hashPolicy, { headers: h, path: this.head.target, sourceIp: this.conn.remoteIp, sourcePort: this.conn.remotePort });
       this.hash = r.hash;
       this.setCookie = r.setCookie;
     }

@@ -26,6 +26,7 @@ export class Http1ServerConnection {
   readonly remoteAddress: string;
   /** The client's IP alone (x-forwarded-for on inbound listeners). */
   readonly remoteIp: string;
+  readonly remotePort: number;
   readonly localAddress: string;
   /** Unconsumed downstream bytes (a partial head, or pipelined requests waiting their turn). */
   private buf: Buffer | null = null;
@@ -45,6 +46,7 @@ export class Http1ServerConnection {
     this.ctx = ctx;
     this.tracker = tracker;
     this.remoteIp = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     this.idleSince = ctx.services.coarseNow;
