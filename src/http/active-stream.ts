@@ -93,6 +93,8 @@ export class ActiveStream implements UpstreamHandler {
   private hostCounted = false;
   private tried: UpstreamHost[] | null = null;
   private up: UpstreamConnection | null = null;
+  /** Withdraws a request still waiting for a connection (circuit-breaker pending queue). */
+  private cancelAcquire: (() => void) | undefined;
   private upReused = false;
   private retriedFresh = false;
   private upStart = 0;
@@ -330,10 +332,11 @@ export class ActiveStream implements UpstreamHandler {
     this.sent = 0;
     this.unsentBytes = this.bodyBytes;
     this.state = St.Connecting;
-    host.pool.acquire(this.onAcquired);
+    this.cancelAcquire = host.pool.acquire(this.onAcquired);
   }
 
   private readonly onAcquired = (err: ProxyError | null, up: UpstreamConnection | null, reused: boolean): void => {
+    this.cancelAcquire = undefined;
     if (this.state !== St.Connecting) {
       // The downstream went away (or the route timed out) while we were connecting.
       if (up !== null) this.host!.pool.release(up, true, this.ctx.services.coarseNow);
@@ -485,6 +488,10 @@ export class ActiveStream implements UpstreamHandler {
   /** Closes the current attempt's connection and forgets it (it will not be reused). */
   private dropAttempt(): void {
     this.clearPerTryTimer();
+    if (this.cancelAcquire !== undefined) {
+      this.cancelAcquire();
+      this.cancelAcquire = undefined;
+    }
     if (this.up !== null) {
       this.host!.pool.discard(this.up);
       this.up = null;
@@ -712,7 +719,7 @@ export class ActiveStream implements UpstreamHandler {
           this.retriedFresh = true;
           this.clearPerTryTimer();
           this.state = St.Connecting;
-          this.host!.pool.acquire(this.onAcquired, true);
+          this.cancelAcquire = this.host!.pool.acquire(this.onAcquired, true);
           return;
         }
         this.clearPerTryTimer();

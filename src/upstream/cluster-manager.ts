@@ -209,7 +209,13 @@ export class ClusterManager {
       return h;
     });
     rt.hostTimes = times;
-    rt.balancer = new ClusterLb({ ...lbConfigOf(rt.model), groups: [...groups.values()], createdAt }, { random: this.random, clock: this.clock, start: this.workerIndex });
+    rt.balancer = new ClusterLb({ ...lbConfigOf(rt.model), groups: [...groups.values()], createdAt }, {
+      random: this.random,
+      clock: this.clock,
+      start: this.workerIndex,
+      // Host health only moves with ejections: re-read it when the detector's epoch changes.
+      healthEpoch: rt.detector?.epoch ?? neverChanges,
+    });
   }
 
   private poolOptions(m: Cluster): PoolOptions {
@@ -301,4 +307,9 @@ export function lbConfigOf(m: Cluster): Omit<ClusterLbConfig, "groups"> {
   if (m.slowStart !== undefined) cfg.slowStart = m.slowStart;
   else if (lb?.warmupDurationMs !== undefined && lb.warmupDurationMs > 0) cfg.slowStart = { windowMs: lb.warmupDurationMs, aggression: 1, minWeightPercent: 10 };
   return cfg;
+}
+
+/** The health epoch of a cluster without outlier detection: its hosts are never ejected. */
+function neverChanges(): number {
+  return 0;
 }

@@ -29,11 +29,26 @@ function manager(clock = new FakeClock()): ClusterManager {
 describe("ClusterManager host selection", () => {
   it("keeps hosts of every priority and fails over when P0 is ejected", () => {
     const m = manager();
-    m.update({ c: cluster([endpoints(0, ["10.0.0.1"]), endpoints(1, ["10.0.1.1"])]) });
+    const outlierDetection = {
+      consecutive5xx: 1,
+      enforcingConsecutive5xx: 100,
+      consecutiveGatewayFailure: 5,
+      enforcingConsecutiveGatewayFailure: 0,
+      consecutiveLocalOriginFailure: 5,
+      enforcingConsecutiveLocalOriginFailure: 0,
+      splitExternalLocalOriginErrors: false,
+      intervalMs: 10_000,
+      baseEjectionTimeMs: 30_000,
+      maxEjectionTimeMs: 300_000,
+      maxEjectionPercent: 100,
+    };
+    m.update({ c: cluster([endpoints(0, ["10.0.0.1"]), endpoints(1, ["10.0.1.1"])], { outlierDetection }) });
     const rt = m.get("c")!;
     expect(rt.hosts.map((h) => h.key)).toEqual(["10.0.0.1:80", "10.0.1.1:80"]);
     expect(rt.chooseHost({})!.key).toBe("10.0.0.1:80");
-    rt.hosts[0]!.isEjected = () => true;
+    // Ejected by the outlier detector: the balancer sees it through the health epoch.
+    rt.outlier.report(rt.hosts[0]!, { kind: "response", status: 503 });
+    expect(rt.hosts[0]!.isEjected()).toBe(true);
     // P0 health 0, P1 100: all traffic to P1 (no panic: the total is 100).
     for (let i = 0; i < 10; i++) expect(rt.chooseHost({})!.key).toBe("10.0.1.1:80");
   });
