@@ -224,6 +224,8 @@ export class ClusterManager {
       connectTimeoutMs: cp?.tcp?.connectTimeoutMs ?? m.connectTimeoutMs,
       idleTimeoutMs: cp?.http?.idleTimeoutMs ?? m.idleTimeoutMs,
       maxRequestsPerConnection: m.maxRequestsPerConnection,
+      tcpKeepaliveTimeMs: m.tcpKeepalive !== undefined ? (m.tcpKeepalive.timeMs ?? 0) : undefined,
+      maxConnectionDurationMs: m.maxConnectionDurationMs,
     };
   }
 

@@ -14,6 +14,14 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** Envoy max_requests_per_connection: close a connection after this many requests (0/absent = unlimited). */
   maxRequestsPerConnection?: number;
+  /**
+   * Istio connectionPool.tcp.tcpKeepalive: enable TCP keep-alive with this idle time before the
+   * first probe (0 = the OS default). Node exposes no per-socket probe count or interval, so
+   * those stay at the OS defaults.
+   */
+  tcpKeepaliveTimeMs?: number;
+  /** Envoy max_connection_duration: a connection older than this takes no new request (ms). */
+  maxConnectionDurationMs?: number;
 }
 
 /**
@@ -164,7 +172,10 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
       done = true;
       clearTimeout(timer);
       socket.removeListener("error", onError);
-      cb(null, new UpstreamConnection(socket, this), false);
+      if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
+      const conn = new UpstreamConnection(socket, this);
+      if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = Date.now();
+      cb(null, conn, false);
     });
   }
 
@@ -173,7 +184,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
     conn.requests++;
     conn.detach();
     const maxRq = this.opts.maxRequestsPerConnection;
-    if (!reusable || conn.closed || this.closed || (maxRq !== undefined && maxRq > 0 && conn.requests >= maxRq)) {
+    if (!reusable || conn.closed || this.closed || (maxRq !== undefined && maxRq > 0 && conn.requests >= maxRq) || this.tooOld(conn)) {
       this.discard(conn);
       return;
     }
@@ -209,12 +220,18 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
     }
   }
 
-  /** Closes idle connections idle for longer than the idle timeout. */
+  /** Past max_connection_duration: Envoy drains such a connection (no new requests). */
+  private tooOld(conn: UpstreamConnection): boolean {
+    const max = this.opts.maxConnectionDurationMs;
+    return max !== undefined && max > 0 && Date.now() - conn.createdAt >= max;
+  }
+
+  /** Closes idle connections idle for longer than the idle timeout, or older than their maximum duration. */
   sweep(now: number): void {
     const limit = Math.min(this.opts.idleTimeoutMs, DEFAULT_MAX_IDLE_MS);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i]!;
-      if (now - c.idleSince >= limit) {
+      if (now - c.idleSince >= limit || this.tooOld(c)) {
         this.idle.splice(i, 1);
         c.destroy();
         this.dropped();

@@ -26,6 +26,8 @@ export class UpstreamConnection {
   closed = false;
   /** Coarse time (ms) it went idle, for idle-timeout sweeps. */
   idleSince = 0;
+  /** Wall-clock ms it connected (set only when the cluster has a max connection duration). */
+  createdAt = 0;
   readonly localAddress: string;
   private readonly owner: ConnectionOwner;
 

@@ -21,8 +21,9 @@ export function warnTrafficPolicyNotEnforced(r: SpecReader, policy: Obj, p: Fiel
   const cp = asObj(policy["connectionPool"]);
   const tcp = asObj(cp?.["tcp"]);
   const http = asObj(cp?.["http"]);
-  for (const k of ["tcpKeepalive", "maxConnectionDuration"]) {
-    if (present(tcp, k)) r.issues.warn([...p, "connectionPool", "tcp", k], `connectionPool.tcp.${k} is validated but not enforced yet`);
+  const ka = asObj(tcp?.["tcpKeepalive"]);
+  for (const k of ["probes", "interval"]) {
+    if (present(ka, k)) r.issues.warn([...p, "connectionPool", "tcp", "tcpKeepalive", k], `tcpKeepalive.${k} stays at the OS default (Node sets only the keep-alive time)`);
   }
   for (const k of HTTP2_ONLY) {
     if (present(http, k)) r.issues.warn([...p, "connectionPool", "http", k], `connectionPool.http.${k} has no effect yet: upstream connections are HTTP/1.1`);

@@ -13,7 +13,7 @@ describe("fields that parse but are not enforced yet", () => {
             "  host: reviews",
             "  trafficPolicy:",
             "    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}",
-            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 10s}}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s, h2UpgradePolicy: UPGRADE}}",
+            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 10s, probes: 3}}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s, h2UpgradePolicy: UPGRADE}}",
             "    outlierDetection: {consecutive5xxErrors: 3}",
             "    tls: {mode: ISTIO_MUTUAL}",
           ].join("\n"),
@@ -22,7 +22,7 @@ describe("fields that parse but are not enforced yet", () => {
     expect(r.errors).toEqual([]);
     const paths = r.warnings.map((w) => w.path);
     expect(paths).toEqual(
-      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "spec.trafficPolicy.tls"]),
+      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "spec.trafficPolicy.tls"]),
     );
     // Enforced: load balancing incl. locality, circuit breakers, timeouts, outlier detection.
     for (const p of [
@@ -30,6 +30,7 @@ describe("fields that parse but are not enforced yet", () => {
       "spec.trafficPolicy.loadBalancer.localityLbSetting",
       "spec.trafficPolicy.connectionPool.tcp.maxConnections",
       "spec.trafficPolicy.connectionPool.tcp.connectTimeout",
+      "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive",
       "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
       "spec.trafficPolicy.connectionPool.http.idleTimeout",
       "spec.trafficPolicy.outlierDetection",
