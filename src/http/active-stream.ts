@@ -297,7 +297,7 @@ export class ActiveStream implements UpstreamHandler {
       const host = mh.get("host") ?? this.authority;
       if (!m.disableShadowHostSuffixAppend) mh.set("Host", shadowAuthority(host));
       const head = `${this.head.method} ${d.path} HTTP/1.1\r\n${mh.serialize()}\r\n`;
-      const shadow = new ShadowRequest(cluster, head, this.reqReader.done, () => this.ctx.services.coarseNow);
+      const shadow = new ShadowRequest(cluster, head, this.head.method, this.reqReader.done, () => this.ctx.services.coarseNow);
       for (let i = 0; i < this.body.length; i++) shadow.write(this.body[i]!, false);
       shadow.start();
       (this.shadows ??= []).push(shadow);

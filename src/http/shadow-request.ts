@@ -36,6 +36,8 @@ export class ShadowRequest implements UpstreamHandler {
   constructor(
     private readonly cluster: RouterCluster,
     private readonly head: string,
+    /** The request method: a HEAD response has no body. */
+    private readonly method: string,
     requestComplete: boolean,
     now: () => number,
   ) {
@@ -56,12 +58,12 @@ export class ShadowRequest implements UpstreamHandler {
 
   private readonly onAcquired = (err: ProxyError | null, up: UpstreamConnection | null): void => {
     if (err !== null || up === null) {
-      this.end(false);
+      this.end();
       return;
     }
     if (this.dropped) {
       this.host!.pool.release(up, true, this.now());
-      this.end(false);
+      this.end();
       return;
     }
     this.up = up;
@@ -101,35 +103,36 @@ export class ShadowRequest implements UpstreamHandler {
       this.host!.pool.discard(this.up);
       this.up = null;
     }
-    this.end(false);
+    this.end();
   }
 
   onUpstreamData(chunk: Buffer): void {
-    if (this.reader === null) {
-      const buf = this.upBuf === null ? chunk : Buffer.concat([this.upBuf, chunk]);
-      let end: number;
-      try {
-        end = findHeadEnd(buf, 0, 64 * 1024);
-        if (end === -1) {
-          this.upBuf = buf;
-          return;
-        }
-        const head = parseResponseHead(buf, 0, end, 100);
-        if (head.status >= 100 && head.status < 200) {
-          this.upBuf = end < buf.length ? buf.subarray(end) : null;
-          if (this.upBuf !== null) this.onUpstreamData(Buffer.alloc(0));
-          return;
-        }
-        this.reader = new BodyReader(responseFraming(head.status, "GET", head.headers));
-      } catch {
-        this.drop();
-        return;
-      }
-      this.upBuf = null;
-      this.consume(buf, end);
+    if (this.reader !== null) {
+      this.consume(chunk, 0);
       return;
     }
-    this.consume(chunk, 0);
+    const buf = this.upBuf === null ? chunk : Buffer.concat([this.upBuf, chunk]);
+    let start = 0;
+    try {
+      for (;;) {
+        const end = findHeadEnd(buf, start, 64 * 1024);
+        if (end === -1) {
+          this.upBuf = start === 0 ? buf : buf.subarray(start);
+          return;
+        }
+        const head = parseResponseHead(buf, start, end, 100);
+        start = end;
+        // Interim 1xx responses are skipped; the final head sets the body framing.
+        if (head.status >= 100 && head.status < 200) continue;
+        this.reader = new BodyReader(responseFraming(head.status, this.method, head.headers));
+        break;
+      }
+    } catch {
+      this.drop();
+      return;
+    }
+    this.upBuf = null;
+    this.consume(buf, start);
   }
 
   private consume(buf: Buffer, start: number): void {
@@ -152,19 +155,19 @@ export class ShadowRequest implements UpstreamHandler {
     const up = this.up;
     this.up = null;
     if (up !== null) this.host!.pool.release(up, !trailing && this.requestComplete && this.reader?.framing.kind !== "close", this.now());
-    this.end(true);
+    this.end();
   }
 
   onUpstreamClose(): void {
     const up = this.up;
     this.up = null;
     if (up !== null) this.host!.pool.discard(up);
-    this.end(false);
+    this.end();
   }
 
   onUpstreamDrain(): void {}
 
-  private end(_ok: boolean): void {
+  private end(): void {
     if (this.done) return;
     this.done = true;
     if (this.host !== undefined) this.host.active--;

@@ -294,6 +294,17 @@ describe("mirroring", () => {
     await sleep(50);
   });
 
+  it("a mirrored HEAD request completes and frees its upstream connection", async () => {
+    const primary = await upstream("primary");
+    const mirror = await upstream("mirror");
+    const p = await proxyWith([primary.port], { requestMirrorPolicies: [{ cluster: "m", disableShadowHostSuffixAppend: true }] }, {}, [["m", [mirror.port]]]);
+    const out = await rawExchange(p.port, "HEAD / HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n");
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    await waitFor(() => mirror.requests.length === 1, 5_000, "mirrored request");
+    const host = p.runtime.services.clusters.get("m")!.hosts[0]!;
+    await waitFor(() => host.active === 0 && host.pool.idleCount === 1, 5_000, "shadow exchange finished and pooled");
+  });
+
   it("mirrors only the configured percentage", async () => {
     const primary = await upstream("primary");
     const mirror = await upstream("mirror");
