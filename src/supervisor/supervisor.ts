@@ -13,7 +13,7 @@ import { formatConfigError } from "../config/model/config-error.js";
 import type { Snapshot } from "../config/model/types.js";
 import { systemClock } from "../common/clock.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
-import { SharedStateOwner } from "../upstream/shared/shared-state-owner.js";
+import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 import { loadConfigSources } from "../config/load/load-sources.js";
 import { translate } from "../config/istio/translate.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
@@ -76,7 +76,7 @@ class SupervisorImpl implements Supervisor {
    * Cross-worker cluster state: one SharedArrayBuffer per cluster, kept across reloads while the
    * cluster is unchanged, and the one place the outlier-detection interval runs.
    */
-  private readonly shared = new SharedStateOwner(systemClock);
+  private readonly shared: SharedStateOwner;
   private sharedBuffers: SharedClusterBuffers = {};
   private seq = 0;
   private isReady = false;
@@ -91,6 +91,8 @@ class SupervisorImpl implements Supervisor {
     private readonly bootstrap: Bootstrap,
     private readonly log: Logger,
   ) {
+    // One worker record per buffer for each worker index (a replacement reuses its index).
+    this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -148,6 +150,11 @@ class SupervisorImpl implements Supervisor {
   private onWorkerExit(slot: WorkerSlot, code: number): void {
     if (this.draining || this.slots[slot.index] !== slot) return;
     this.log.error(`worker ${slot.index} exited unexpectedly (code ${code}); starting a replacement`);
+    // The thread is gone: give back the circuit-breaker counts it held before its index is reused.
+    const r = this.shared.reclaimWorker(slot.index);
+    if (r.requests + r.pending + r.connections + r.retries > 0) {
+      this.log.warn(`worker ${slot.index}: reclaimed ${r.requests} request(s), ${r.pending} pending, ${r.connections} connection(s), ${r.retries} retry(ies)`);
+    }
     const fresh = this.spawn(slot.index);
     this.slots[slot.index] = fresh;
     // Anyone waiting on the dead worker gets a failure rather than hanging.

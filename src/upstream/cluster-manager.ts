@@ -48,11 +48,12 @@ export class ClusterRuntime implements RouterCluster {
   /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
   readonly poolScope: string;
 
-  constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number) {
+  constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number, workerIndex = 0) {
     this.model = model;
     this.signature = signature;
     this.shared = shared;
-    this.resources = new SharedClusterResources(shared, model.circuitBreakers);
+    // Counts are also kept in this worker's record, so the supervisor can reclaim them if it dies.
+    this.resources = new SharedClusterResources(shared, model.circuitBreakers, workerIndex);
     this.gate = this.resources.connectionsLimited ? new ConnectionGate(this.resources) : null;
     this.detector = model.outlierDetection !== undefined ? new OutlierDetector(shared, model.outlierDetection, random, clock) : undefined;
     this.outlier = this.detector ?? noOutlier;
@@ -114,7 +115,7 @@ export class ClusterManager {
         continue;
       }
       if (old?.dnsTimer) clearInterval(old.dnsTimer);
-      const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes);
+      const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex);
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
       if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();
@@ -135,7 +136,7 @@ export class ClusterManager {
     const view = buffer !== undefined ? viewClusterShared(buffer, slots) : undefined;
     if (view !== undefined) return view;
     if (buffer !== undefined) this.log.warn(`cluster ${model.name}: shared state has another shape; using worker-local state`);
-    return viewClusterShared(allocateClusterShared(slots), slots)!;
+    return viewClusterShared(allocateClusterShared(slots, this.workerIndex + 1), slots)!;
   }
 
   private populate(rt: ClusterRuntime): void {

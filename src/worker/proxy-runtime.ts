@@ -14,7 +14,7 @@ import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
 import { ClusterManager } from "../upstream/cluster-manager.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
-import { SharedStateOwner } from "../upstream/shared/shared-state-owner.js";
+import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 
 export interface ProxyRuntimeOptions {
   limits: DownstreamLimits;
@@ -54,13 +54,15 @@ export class ProxyRuntime {
   private readonly clock: Clock;
   /** In-process use (no supervisor): this runtime allocates shared state and runs its intervals. */
   private ownShared: SharedStateOwner | undefined;
+  private readonly workerIndex: number;
   version = "";
 
   constructor(opts: ProxyRuntimeOptions) {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
+    this.workerIndex = opts.workerIndex ?? 0;
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, opts.workerIndex ?? 0, this.clock),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
       random: opts.random,
       limits: opts.limits,
       onStream: opts.onStream,
@@ -96,7 +98,8 @@ export class ProxyRuntime {
     }
     if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
     if (shared === undefined) {
-      this.ownShared ??= new SharedStateOwner(this.clock);
+      // A worker record for this runtime's index (its circuit-breaker counts are tracked there).
+      this.ownShared ??= new SharedStateOwner(this.clock, timerScheduler, this.workerIndex + 1);
       shared = this.ownShared.prepare(snapshot.clusters);
     }
     this.services.clusters.update(snapshot.clusters, shared);

@@ -164,4 +164,77 @@ describe("supervisor (in-process)", () => {
       await sup.drain();
     }
   });
+
+  it("gives a crashed worker's connection slot back: maxConnections 1, the worker dies mid-request, the next request is served", async () => {
+    // The first request hangs at the upstream (the worker is killed while it waits); later ones answer at once.
+    let seen = 0;
+    let firstArrived!: () => void;
+    const arrived = new Promise<void>((r) => (firstArrived = r));
+    const u = await startEchoUpstream("slow-then-fast", (_req, res) => {
+      if (seen++ === 0) {
+        firstArrived();
+        return;
+      }
+      res.writeHead(200, { "content-length": "2" });
+      res.end("ok");
+    });
+    ups.push(u);
+    const dir = await tempDir();
+    const port = await freePort();
+    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
+    await writeConfig(
+      dir,
+      "dr.yaml",
+      `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: svc, namespace: ${NS}}
+spec:
+  host: svc.${NS}.svc.cluster.local
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 1}
+      http: {http1MaxPendingRequests: 1}
+`,
+    );
+    const lines: string[] = [];
+    const bootstrap: Bootstrap = {
+      configPaths: [dir],
+      workers: 1,
+      adminAddress: "127.0.0.1",
+      adminPort: 0,
+      namespace: NS,
+      proxyLabels: {},
+      domainSuffix: "cluster.local",
+      outbound: null,
+      drainTimeoutMs: 1_000,
+      limits: defaultLimits,
+      logLevel: "info",
+      watch: false,
+    };
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    const send = async (agent: Agent): Promise<{ status: number; body: string; flags: string | undefined }> => {
+      const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` }, signal: AbortSignal.timeout(4_000) });
+      return { status: r.statusCode, body: await r.body.text(), flags: r.headers["x-envoy-overloaded"] as string | undefined };
+    };
+    try {
+      await sup.ready;
+      const agent = new Agent();
+      // Holds the cluster's only connection slot on worker 0 (the only worker).
+      const inflight = send(agent).catch((e: unknown) => e);
+      await arrived;
+      await sup.workers[0]!.terminate();
+      expect(await inflight).toBeInstanceOf(Error);
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(lines.join("\n")).toMatch(/worker 0: reclaimed \d+ request\(s\), \d+ pending, 1 connection\(s\)/);
+      // Without the reclaim the dead worker's connection stays counted: this request would wait
+      // for a slot forever (and a concurrent one overflow with 503 UO).
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await send(agent).catch((e: unknown) => String(e)));
+      expect(results).toEqual(Array(3).fill({ status: 200, body: "ok", flags: undefined }));
+      await agent.close();
+    } finally {
+      await sup.drain();
+    }
+  });
 });

@@ -2,10 +2,16 @@
 // shared buffer, so every limit holds per cluster across all workers. Acquisition is a CAS loop
 // (never overshoots, unlike Envoy's check-then-increment); a limit of 2^31-1 or more (Istio's
 // default 4294967295) is unlimited and costs no Atomics at all.
+//
+// Each count is also kept in this worker's own record of the buffer (W words at workerBase(index)),
+// so that when the worker dies the main thread can give back what it held (SharedStateOwner
+// .reclaimWorker). Acquire adds to the worker's word before the CAS on the global counter (and
+// takes it back on refusal); release decrements the global counter first. A thread killed between
+// the two steps thus errs towards over-admitting by one, never towards losing a slot for good.
 
 import type { CircuitBreakers } from "../../config/model/types.js";
 import type { ClusterResources } from "../cluster-api.js";
-import { H, type ClusterSharedView } from "./cluster-shared-layout.js";
+import { H, W, workerBase, type ClusterSharedView } from "./cluster-shared-layout.js";
 
 /** Limits at or above this are unlimited (Int32 counters; Istio writes 4294967295). */
 export const UNLIMITED = 0x7fffffff;
@@ -44,53 +50,75 @@ function dec(a: Int32Array, i: number): void {
 export class SharedClusterResources implements ClusterResources {
   readonly limits: CircuitBreakers;
   private readonly a: Int32Array;
+  /** This worker's record (null: its index has no record in this buffer, counts are not tracked). */
+  private readonly own: Int32Array | null;
+  private readonly ownBase: number;
   private readonly reqLimited: boolean;
   private readonly retryLimited: boolean;
   readonly connectionsLimited: boolean;
 
-  constructor(view: ClusterSharedView, limits: CircuitBreakers | undefined) {
+  /** `workerIndex`: this worker's record in the buffer (the supervisor's index; 0 in-process). */
+  constructor(view: ClusterSharedView, limits: CircuitBreakers | undefined, workerIndex = 0) {
     this.a = view.i32;
+    const tracked = Number.isInteger(workerIndex) && workerIndex >= 0 && workerIndex < view.workerSlots;
+    this.own = tracked ? view.workers : null;
+    this.ownBase = tracked ? workerBase(workerIndex) : 0;
     this.limits = limits ?? unlimitedBreakers;
     this.reqLimited = isLimited(this.limits.maxRequests);
     this.retryLimited = isLimited(this.limits.maxRetries);
     this.connectionsLimited = isLimited(this.limits.maxConnections);
   }
 
+  /** Takes one of global word `k` (limit `max`), counted as this worker's. */
+  private acquire(k: number, max: number): boolean {
+    const own = this.own;
+    if (own === null) return tryInc(this.a, k, max);
+    Atomics.add(own, this.ownBase + k, 1);
+    if (tryInc(this.a, k, max)) return true;
+    Atomics.sub(own, this.ownBase + k, 1);
+    return false;
+  }
+
+  private release(k: number): void {
+    dec(this.a, k);
+    if (this.own !== null) Atomics.sub(this.own, this.ownBase + k, 1);
+  }
+
   tryAcquireRequest(): boolean {
-    return !this.reqLimited || tryInc(this.a, H.Requests, this.limits.maxRequests);
+    return !this.reqLimited || this.acquire(W.Requests, this.limits.maxRequests);
   }
 
   releaseRequest(): void {
-    if (this.reqLimited) dec(this.a, H.Requests);
+    if (this.reqLimited) this.release(W.Requests);
   }
 
   tryAcquireRetry(): boolean {
-    return !this.retryLimited || tryInc(this.a, H.Retries, this.limits.maxRetries);
+    return !this.retryLimited || this.acquire(W.Retries, this.limits.maxRetries);
   }
 
   releaseRetry(): void {
-    if (this.retryLimited) dec(this.a, H.Retries);
+    if (this.retryLimited) this.release(W.Retries);
   }
 
   /** maxConnections: a new upstream connection (any host, any worker). */
   tryAcquireConnection(): boolean {
-    return !this.connectionsLimited || tryInc(this.a, H.Connections, this.limits.maxConnections);
+    return !this.connectionsLimited || this.acquire(W.Connections, this.limits.maxConnections);
   }
 
   /** A counted connection closed: frees the slot and wakes waiters in every worker. */
   releaseConnection(): void {
     if (!this.connectionsLimited) return;
-    dec(this.a, H.Connections);
+    this.release(W.Connections);
     this.poke();
   }
 
   /** maxPendingRequests: a request starts waiting for a connection. */
   tryAcquirePending(): boolean {
-    return tryInc(this.a, H.Pending, this.limits.maxPendingRequests);
+    return this.acquire(W.Pending, this.limits.maxPendingRequests);
   }
 
   releasePending(): void {
-    dec(this.a, H.Pending);
+    this.release(W.Pending);
   }
 
   get requests(): number {
