@@ -8,6 +8,7 @@ import { requestFraming } from "../http/codec/body-reader.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead } from "../http/codec/head-parser.js";
 import { connectionTokens } from "../http/hop-by-hop.js";
 import { STATUS_TEXT } from "../http/status-text.js";
+import { formatClusters } from "./cluster-status.js";
 import type { Logger } from "../common/logger.js";
 import type { AdminState } from "../supervisor/supervisor-api.js";
 
@@ -81,6 +82,16 @@ export function coreAdminRoutes(opts: Pick<AdminServerOptions, "state" | "isDrai
       method: "GET",
       help: "the current configuration snapshot (listeners, routes, clusters) as JSON",
       handle: () => ({ status: 200, body: JSON.stringify(opts.state.configDump(), null, 2) + "\n", contentType: "application/json" }),
+    },
+    {
+      path: "/clusters",
+      method: "GET",
+      help: "clusters: circuit-breaker limits and use, host health and ejections, across all workers (?format=json)",
+      handle: (req) => {
+        const all = opts.state.clusters?.() ?? [];
+        if (req.query.get("format") === "json") return { status: 200, body: JSON.stringify({ clusters: all }, null, 2) + "\n", contentType: "application/json" };
+        return { status: 200, body: formatClusters(all), contentType: text };
+      },
     },
   ];
 }

@@ -57,6 +57,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   const state: AdminState = {
     isReady: () => supervisor?.admin.isReady() ?? false,
     configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
+    clusters: () => supervisor?.admin.clusters?.() ?? [],
   };
   let admin: AdminServer;
   try {

@@ -1,5 +1,6 @@
 // The supervisor's public face: what the CLI and the admin server see of a running proxy.
 
+import type { ClusterStatus } from "../admin/cluster-status.js";
 import type { Snapshot } from "../config/model/types.js";
 
 export interface AdminState {
@@ -7,6 +8,8 @@ export interface AdminState {
   isReady(): boolean;
   /** The current snapshot (the Envoy-shaped model) plus bootstrap facts, for /config_dump. */
   configDump(): { bootstrap: unknown; snapshot: Snapshot | null; lastReloadError: string | null };
+  /** Every cluster's circuit-breaker use and host health across all workers, for /clusters. */
+  clusters?(): ClusterStatus[];
 }
 
 export interface Supervisor {

@@ -14,6 +14,7 @@ import type { Snapshot } from "../config/model/types.js";
 import { systemClock } from "../common/clock.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
+import { clusterStatus } from "../admin/cluster-status.js";
 import { loadConfigSources } from "../config/load/load-sources.js";
 import { translate } from "../config/istio/translate.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
@@ -102,6 +103,7 @@ class SupervisorImpl implements Supervisor {
     this.admin = {
       isReady: () => this.isReady && !this.draining,
       configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError }),
+      clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
     };
   }
 

@@ -55,8 +55,10 @@ afterEach(async () => {
   for (const k of Object.keys(hits)) delete hits[k];
 });
 
+let admin = 0;
+
 async function run(example: string, extra: string[] = []): Promise<void> {
-  const admin = await freePort();
+  admin = await freePort();
   cli = startCli(["run", "--config", join(dir, "mesh.yaml"), "--config", join(dir, example), "--namespace", "shop", "--workers", "2", "--admin-port", String(admin), "--outbound", "off", "--no-watch", ...extra]);
   await cli.waitReady(admin);
 }
@@ -72,6 +74,12 @@ async function get(headers: Record<string, string> = {}, agent?: Agent): Promise
 }
 
 const nameOf = (body: string): string => (JSON.parse(body) as { name: string }).name;
+
+/** The admin API's /clusters lines for the ratings subset-less cluster. */
+async function clusters(): Promise<string[]> {
+  const text = await (await fetch(`http://127.0.0.1:${admin}/clusters`)).text();
+  return text.split("\n").filter((l) => l.startsWith(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::`));
+}
 
 describe("README resilience examples", () => {
   it("README shows the example files verbatim", () => {
@@ -135,7 +143,12 @@ describe("README resilience examples", () => {
   it("circuit breaker: beyond one connection and one pending request, 503 overflow (across workers)", async () => {
     await run("circuit-breaker.yaml");
     for (const v of ["v1", "v2", "v3"]) mode[v] = "slow";
-    const results = await Promise.all(Array.from({ length: 6 }, () => get()));
+    const pending = Promise.all(Array.from({ length: 6 }, () => get()));
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await clusters();
+    expect(during).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::default_priority::max_connections::1`);
+    expect(during).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::in_use::connections::1`);
+    const results = await pending;
     const overflow = results.filter((r) => r.status === 503);
     expect(results.filter((r) => r.status === 200)).toHaveLength(2);
     expect(overflow).toHaveLength(4);
@@ -152,6 +165,11 @@ describe("README resilience examples", () => {
     for (let i = 0; i < 40; i++) if ((await get()).status === 503) failures++;
     expect(hits.v1?.length).toBe(3);
     expect(failures).toBe(3);
+    // The admin API shows the ejection, as Envoy's /clusters does.
+    const lines = await clusters();
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19281::health_flags::/failed_outlier_check`);
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19282::health_flags::healthy`);
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19281::outlier_ejections::1`);
   });
 
   it("locality failover: local zone first, then the same region, then elsewhere", async () => {
