@@ -137,6 +137,7 @@ if (!isMainThread) {
           }
         : {}),
     }) + '\n',
+    // Exit only once the line is out: a large (timeline) line to a pipe is written asynchronously.
+    () => process.exit(0),
   );
-  process.exit(0);
 }

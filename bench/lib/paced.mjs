@@ -11,13 +11,16 @@ export function runPaced(registry, cfg) {
     entry.child.stdout.on('data', (c) => {
       out += c;
     });
-    entry.exitPromise.then(async () => {
+    // 'exit' can come before the last stdout bytes are read (the timeline JSON is large): wait for both.
+    const stdoutEnd = new Promise((r) => entry.child.stdout.once('close', r));
+    const ended = Promise.all([entry.exitPromise, Promise.race([stdoutEnd, new Promise((r) => setTimeout(r, 5000))])]);
+    ended.then(async () => {
       await registry.stop(entry);
       const line = out.trim().split('\n').pop();
       try {
         resolve(JSON.parse(line));
       } catch {
-        resolve({ failed: `paced client failed: ${entry.output.slice(-300)}` });
+        resolve({ failed: `paced client failed: ${out ? `unparsable output (${out.length} bytes)` : entry.output.slice(-300)}` });
       }
     });
   });
