@@ -2,8 +2,6 @@
 // versioned snapshots to them, reloads on file change / SIGHUP (refusing bad config while the last
 // good snapshot keeps serving), replaces crashed workers and drains on shutdown.
 
-import { watch, type FSWatcher } from "node:fs";
-import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
@@ -18,6 +16,7 @@ import { clusterStatus } from "../admin/cluster-status.js";
 import { loadConfigSources } from "../config/load/load-sources.js";
 import { translate } from "../config/istio/translate.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
+import { ConfigWatcher } from "./config-watcher.js";
 import type { AdminState, Supervisor } from "./supervisor-api.js";
 
 /**
@@ -85,7 +84,7 @@ class SupervisorImpl implements Supervisor {
   private draining = false;
   private lastReloadError: string | null = null;
   private readonly waiters = new Map<string, (m: FromWorker) => void>();
-  private watchers: FSWatcher[] = [];
+  private watcher: ConfigWatcher | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
 
@@ -223,27 +222,26 @@ class SupervisorImpl implements Supervisor {
   }
 
   private async startWatching(): Promise<void> {
-    const trigger = (): void => {
-      clearTimeout(this.watchTimer);
-      this.watchTimer = setTimeout(() => void this.reload("config change"), WATCH_DEBOUNCE_MS);
-    };
-    for (const p of this.bootstrap.configPaths) {
-      try {
-        const st = await stat(p);
-        const w = watch(p, { recursive: st.isDirectory(), persistent: false }, trigger);
-        w.on("error", (e) => this.log.warn(`watching ${p}: ${e.message}`));
-        this.watchers.push(w);
-      } catch (e) {
-        this.log.warn(`cannot watch ${p}: ${(e as Error).message}`);
-      }
-    }
+    const watcher = new ConfigWatcher(
+      this.bootstrap.configPaths,
+      () => {
+        clearTimeout(this.watchTimer);
+        this.watchTimer = setTimeout(() => {
+          // Follow folders that appeared or went away, then reload.
+          void watcher.sync().then(() => this.reload("config change"));
+        }, WATCH_DEBOUNCE_MS);
+      },
+      this.log,
+    );
+    this.watcher = watcher;
+    await watcher.sync();
   }
 
   async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     clearTimeout(this.watchTimer);
-    for (const w of this.watchers) w.close();
+    this.watcher?.close();
     const t = this.bootstrap.drainTimeoutMs;
     this.log.info(`draining: ${this.slots.length} worker(s), deadline ${t} ms`);
     await this.stopWorkers();
