@@ -127,6 +127,24 @@ describe("runtime lifecycle (CLI process)", () => {
   });
 });
 
+/** Settings for a supervisor started in-process on `dir`'s config (admin API not started). */
+function inProcessBootstrap(dir: string, workers: number): Bootstrap {
+  return {
+    configPaths: [dir],
+    workers,
+    adminAddress: "127.0.0.1",
+    adminPort: 0,
+    namespace: NS,
+    proxyLabels: {},
+    domainSuffix: "cluster.local",
+    outbound: null,
+    drainTimeoutMs: 1_000,
+    limits: defaultLimits,
+    logLevel: "info",
+    watch: false,
+  };
+}
+
 describe("supervisor (in-process)", () => {
   it("replaces a crashed worker and keeps serving", async () => {
     const u = await startEchoUpstream("v1");
@@ -135,20 +153,7 @@ describe("supervisor (in-process)", () => {
     const port = await freePort();
     await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
     const lines: string[] = [];
-    const bootstrap: Bootstrap = {
-      configPaths: [dir],
-      workers: 2,
-      adminAddress: "127.0.0.1",
-      adminPort: 0,
-      namespace: NS,
-      proxyLabels: {},
-      domainSuffix: "cluster.local",
-      outbound: null,
-      drainTimeoutMs: 1_000,
-      limits: defaultLimits,
-      logLevel: "info",
-      watch: false,
-    };
+    const bootstrap = inProcessBootstrap(dir, 2);
     const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
     try {
       await sup.ready;
@@ -197,20 +202,7 @@ spec:
 `,
     );
     const lines: string[] = [];
-    const bootstrap: Bootstrap = {
-      configPaths: [dir],
-      workers: 1,
-      adminAddress: "127.0.0.1",
-      adminPort: 0,
-      namespace: NS,
-      proxyLabels: {},
-      domainSuffix: "cluster.local",
-      outbound: null,
-      drainTimeoutMs: 1_000,
-      limits: defaultLimits,
-      logLevel: "info",
-      watch: false,
-    };
+    const bootstrap = inProcessBootstrap(dir, 1);
     const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
     const send = async (agent: Agent): Promise<{ status: number; body: string; flags: string | undefined }> => {
       const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` }, signal: AbortSignal.timeout(4_000) });
