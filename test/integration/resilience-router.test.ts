@@ -211,6 +211,15 @@ describe("retries", () => {
     for (let i = 0; i < 3; i++) expect((await get(p)).status).toBe(200);
   });
 
+  it("honours x-envoy-upstream-rq-per-try-timeout-ms from an internal caller", async () => {
+    const slow = await upstream("slow", () => {});
+    const good = await upstream("good");
+    const p = await proxyWith([slow.port, good.port], { retryPolicy: retries(["5xx"]) });
+    for (let i = 0; i < 3; i++) expect((await get(p, "/", { "x-envoy-upstream-rq-per-try-timeout-ms": "150" })).status).toBe(200);
+    expect(good.requests.every((q) => q.headers["x-envoy-upstream-rq-per-try-timeout-ms"] === undefined)).toBe(true);
+    expect(good.requests[0]!.headers["x-envoy-expected-rq-timeout-ms"]).toBe("150");
+  });
+
   it("answers 504 UT on a per-try timeout that retry_on does not cover", async () => {
     const slow = await upstream("slow", () => {});
     const p = await proxyWith([slow.port], { retryPolicy: retries(["connect-failure"], { perTryTimeoutMs: 150 }) });
