@@ -5,6 +5,7 @@
 // prefix is kept for replaying a retry.
 
 import { newRequestId } from "../common/request-id.js";
+import type { TimerHandle } from "../common/timers.js";
 import { ErrorCode, type ErrorCodeValue, type ProxyError } from "../common/errors.js";
 import { type StreamInfo, type ResponseFlagValue, ResponseFlag } from "../observability/stream-info.js";
 import { RetryState, type FailureKind } from "../router/retry-state.js";
@@ -102,9 +103,9 @@ export class ActiveStream implements UpstreamHandler {
   private upBytesSeen = 0;
 
   // timers
-  private globalTimer: NodeJS.Timeout | undefined;
-  private perTryTimer: NodeJS.Timeout | undefined;
-  private waitTimer: NodeJS.Timeout | undefined;
+  private globalTimer: TimerHandle | undefined;
+  private perTryTimer: TimerHandle | undefined;
+  private waitTimer: TimerHandle | undefined;
 
   // response
   private resReader: BodyReader | null = null;
@@ -170,7 +171,7 @@ export class ActiveStream implements UpstreamHandler {
     if (fault.delayMs > 0) {
       this.flags.push(ResponseFlag.DelayInjected);
       this.state = St.FaultDelay;
-      this.waitTimer = setTimeout(() => {
+      this.waitTimer = this.ctx.services.timers.set(() => {
         this.waitTimer = undefined;
         if (this.state === St.FaultDelay) this.afterFaultDelay(fault.abortStatus, fault.abortGrpcStatus);
       }, fault.delayMs);
@@ -435,26 +436,27 @@ export class ActiveStream implements UpstreamHandler {
   /** The route timeout starts once the whole request has been received (Envoy). */
   private armGlobalTimer(): void {
     if (this.globalTimeoutMs <= 0 || this.globalTimer !== undefined || this.state === St.Done) return;
-    this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.globalTimeoutMs);
+    this.globalTimer = this.ctx.services.timers.set(() => this.onGlobalTimeout(), this.globalTimeoutMs);
   }
 
   /** The per-try timeout starts when the attempt's request is complete and sent. */
   private armPerTryTimer(): void {
     if (this.perTryTimeoutMs <= 0 || this.perTryTimer !== undefined) return;
-    this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
+    this.perTryTimer = this.ctx.services.timers.set(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
   }
 
   private clearPerTryTimer(): void {
     if (this.perTryTimer !== undefined) {
-      clearTimeout(this.perTryTimer);
+      this.ctx.services.timers.clear(this.perTryTimer);
       this.perTryTimer = undefined;
     }
   }
 
   private clearTimers(): void {
     this.clearPerTryTimer();
-    if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
-    if (this.waitTimer !== undefined) clearTimeout(this.waitTimer);
+    const timers = this.ctx.services.timers;
+    if (this.globalTimer !== undefined) timers.clear(this.globalTimer);
+    if (this.waitTimer !== undefined) timers.clear(this.waitTimer);
     this.globalTimer = undefined;
     this.waitTimer = undefined;
   }
@@ -530,7 +532,7 @@ export class ActiveStream implements UpstreamHandler {
   private scheduleRetry(): void {
     const delay = this.retry!.nextBackoffMs();
     this.state = St.Backoff;
-    this.waitTimer = setTimeout(() => {
+    this.waitTimer = this.ctx.services.timers.set(() => {
       this.waitTimer = undefined;
       if (this.state === St.Backoff) this.startAttempt();
     }, delay);

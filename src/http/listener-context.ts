@@ -3,6 +3,7 @@
 
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import type { Random } from "../common/random.js";
+import type { Timers } from "../common/timers.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import type { RouteTable } from "../router/route-table.js";
@@ -11,6 +12,8 @@ import type { ClusterManager } from "../upstream/cluster-manager.js";
 export interface WorkerServices {
   readonly clusters: ClusterManager;
   readonly random: Random;
+  /** Route/per-try timeouts, retry back-off and fault delays (injectable for tests). */
+  readonly timers: Timers;
   readonly limits: DownstreamLimits;
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */

@@ -7,6 +7,7 @@ import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
+import { realTimers, type Timers } from "../common/timers.js";
 import type { Listener, Snapshot } from "../config/model/types.js";
 import { Http1ServerConnection } from "../http/http1-server-connection.js";
 import type { ListenerContext, WorkerServices } from "../http/listener-context.js";
@@ -24,6 +25,8 @@ export interface ProxyRuntimeOptions {
   workerIndex?: number;
   /** Wall-clock time for outlier ejections (shared across threads). Default: system clock. */
   clock?: Clock;
+  /** Router timers (timeouts, back-off, fault delays). Default: real timers. */
+  timers?: Timers;
 }
 
 interface BoundListener {
@@ -64,6 +67,7 @@ export class ProxyRuntime {
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
       random: opts.random,
+      timers: opts.timers ?? realTimers,
       limits: opts.limits,
       onStream: opts.onStream,
       coarseNow: 1,

@@ -4,6 +4,7 @@
 import { defaultLimits, type DownstreamLimits } from "../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../src/common/logger.js";
 import { seededRandom, type Random } from "../../src/common/random.js";
+import type { Timers } from "../../src/common/timers.js";
 import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
 import type { StreamInfo } from "../../src/observability/stream-info.js";
 import { ProxyRuntime } from "../../src/worker/proxy-runtime.js";
@@ -17,11 +18,12 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(snapshot: Snapshot, opts: { limits?: Partial<DownstreamLimits>; random?: Random } = {}): Promise<TestProxy> {
+export async function startProxy(snapshot: Snapshot, opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers } = {}): Promise<TestProxy> {
   const streams: StreamInfo[] = [];
   const runtime = new ProxyRuntime({
     limits: { ...defaultLimits, ...opts.limits },
     random: opts.random ?? seededRandom(42),
+    ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
     log: createLogger("off"),
     onStream: (i) => streams.push(i),
   });

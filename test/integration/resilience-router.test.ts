@@ -8,6 +8,7 @@ import type { RetryPolicy, Route, RouteAction } from "../../src/config/model/typ
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler } from "../helpers/upstreams.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { sleep, waitFor } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
@@ -38,12 +39,18 @@ function retries(retryOn: string[], extra: Partial<RetryPolicy> = {}): RetryPoli
   };
 }
 
-async function proxyWith(ports: number[], action: Partial<RouteAction>, routeExtra: Partial<Route> = {}, extraClusters: Array<[string, number[]]> = []): Promise<TestProxy> {
+async function proxyWith(
+  ports: number[],
+  action: Partial<RouteAction>,
+  routeExtra: Partial<Route> = {},
+  extraClusters: Array<[string, number[]]> = [],
+  timers?: ManualTimers,
+): Promise<TestProxy> {
   const snap = await snapshotWith(
     [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...action }, ...routeExtra })] }],
     [cluster("c", ports), ...extraClusters.map(([n, p]) => cluster(n, p))],
   );
-  proxy = await startProxy(snap);
+  proxy = await startProxy(snap, timers !== undefined ? { timers } : {});
   return proxy;
 }
 
@@ -321,5 +328,54 @@ describe("mirroring", () => {
     for (let i = 0; i < 5; i++) await get(p);
     await sleep(100);
     expect(mirror.requests.length).toBe(0);
+  });
+});
+
+describe("timers under test control (deterministic, no sleeping)", () => {
+  it("the route timeout fires at exactly its duration", async () => {
+    const timers = new ManualTimers();
+    const stuck = await upstream("stuck", () => {});
+    const p = await proxyWith([stuck.port], { timeoutMs: 5_000 }, {}, [], timers);
+    const reply = get(p);
+    await waitFor(() => timers.waiting().includes(5_000), 5_000, "route timer armed");
+    timers.advance(4_999);
+    await sleep(50);
+    expect(p.streams).toHaveLength(0);
+    timers.advance(1);
+    const r = await reply;
+    expect(r.status).toBe(504);
+    expect(p.streams[0]!.responseFlags).toEqual(["UT"]);
+  });
+
+  it("a retry waits for its jittered back-off, within [0, 25 ms) for the first retry", async () => {
+    const timers = new ManualTimers();
+    const bad = await upstream("bad", status(503));
+    const good = await upstream("good");
+    // Round robin: the first attempt goes to `bad`, the retry to `good`.
+    const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", retryPolicy: retries(["5xx"]) } })] }], [cluster("c", [bad.port, good.port])]);
+    proxy = await startProxy(snap, { timers });
+    const reply = get(proxy);
+    await waitFor(() => timers.waiting().length === 1, 5_000, "back-off armed");
+    const [backoff] = timers.waiting();
+    expect(backoff).toBeGreaterThanOrEqual(0);
+    expect(backoff).toBeLessThan(25);
+    await sleep(50);
+    expect(good.requests).toHaveLength(0);
+    timers.advance(backoff!);
+    expect((await reply).status).toBe(200);
+    expect(good.requests[0]!.headers["x-envoy-attempt-count"]).toBe("2");
+  });
+
+  it("a fault delay holds the request until its time has passed", async () => {
+    const timers = new ManualTimers();
+    const u = await upstream("u");
+    const p = await proxyWith([u.port], {}, { fault: { delay: { fixedDelayMs: 600_000, percentage: { numerator: 100, denominator: "HUNDRED" } } } }, [], timers);
+    const reply = get(p);
+    await waitFor(() => timers.waiting().includes(600_000), 5_000, "fault delay armed");
+    await sleep(50);
+    expect(u.requests).toHaveLength(0);
+    timers.advance(600_000);
+    expect((await reply).status).toBe(200);
+    expect(p.streams[0]!.responseFlags).toEqual(["DI"]);
   });
 });
