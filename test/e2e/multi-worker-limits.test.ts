@@ -2,6 +2,7 @@
 // 2 workers, Istio YAML (ServiceEntry + Sidecar + DestinationRule), clients on separate
 // connections so the kernel spreads them over both workers' reusePort listeners.
 
+import { outlierConfig } from "../helpers/outlier-config.js";
 import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { translate } from "../../src/config/istio/translate.js";
@@ -68,19 +69,7 @@ async function routerReportsOutliers(): Promise<boolean> {
     s.writeHead(500, { "content-length": "0" });
     s.end();
   });
-  const od = {
-    consecutive5xx: 1,
-    enforcingConsecutive5xx: 100,
-    consecutiveGatewayFailure: 5,
-    enforcingConsecutiveGatewayFailure: 0,
-    consecutiveLocalOriginFailure: 5,
-    enforcingConsecutiveLocalOriginFailure: 100,
-    splitExternalLocalOriginErrors: false,
-    intervalMs: 10_000,
-    baseEjectionTimeMs: 30_000,
-    maxEjectionTimeMs: 300_000,
-    maxEjectionPercent: 100,
-  };
+  const od = outlierConfig({ consecutive5xx: 1, maxEjectionPercent: 100 });
   const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c" } })] }], [cluster("c", [u.port], { outlierDetection: od })]);
   const p = await startProxy(snap);
   try {

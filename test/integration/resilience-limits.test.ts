@@ -2,6 +2,7 @@
 // overflow (503 UO, x-envoy-overloaded), limits held across two runtimes sharing one cluster buffer
 // (two workers in one thread), maxRequestsPerConnection, and ejections seen by both runtimes.
 
+import { outlierConfig } from "../helpers/outlier-config.js";
 import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/common/logger.js";
@@ -168,19 +169,7 @@ describe("circuit breakers (connection pool limits)", () => {
 });
 
 describe("outlier detection state across workers", () => {
-  const od = {
-    consecutive5xx: 2,
-    enforcingConsecutive5xx: 100,
-    consecutiveGatewayFailure: 5,
-    enforcingConsecutiveGatewayFailure: 0,
-    consecutiveLocalOriginFailure: 5,
-    enforcingConsecutiveLocalOriginFailure: 100,
-    splitExternalLocalOriginErrors: false,
-    intervalMs: 10_000,
-    baseEjectionTimeMs: 30_000,
-    maxEjectionTimeMs: 300_000,
-    maxEjectionPercent: 50,
-  };
+  const od = outlierConfig({ consecutive5xx: 2, maxEjectionPercent: 50 });
 
   it("an ejection reported in one worker is seen by the other; the owner's interval unejects it", async () => {
     const c = cluster("c", [1, 2], { outlierDetection: od });

@@ -1,6 +1,7 @@
 // ClusterManager's host selection: hosts of every priority from the model, policy resolution,
 // locality weights, and slow start for hosts added to an existing cluster.
 
+import { outlierConfig } from "../../helpers/outlier-config.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/common/logger.js";
 import { seededRandom } from "../../../src/common/random.js";
@@ -29,19 +30,7 @@ function manager(clock = new FakeClock()): ClusterManager {
 describe("ClusterManager host selection", () => {
   it("keeps hosts of every priority and fails over when P0 is ejected", () => {
     const m = manager();
-    const outlierDetection = {
-      consecutive5xx: 1,
-      enforcingConsecutive5xx: 100,
-      consecutiveGatewayFailure: 5,
-      enforcingConsecutiveGatewayFailure: 0,
-      consecutiveLocalOriginFailure: 5,
-      enforcingConsecutiveLocalOriginFailure: 0,
-      splitExternalLocalOriginErrors: false,
-      intervalMs: 10_000,
-      baseEjectionTimeMs: 30_000,
-      maxEjectionTimeMs: 300_000,
-      maxEjectionPercent: 100,
-    };
+    const outlierDetection = outlierConfig({ consecutive5xx: 1, maxEjectionPercent: 100 });
     m.update({ c: cluster([endpoints(0, ["10.0.0.1"]), endpoints(1, ["10.0.1.1"])], { outlierDetection }) });
     const rt = m.get("c")!;
     expect(rt.hosts.map((h) => h.key)).toEqual(["10.0.0.1:80", "10.0.1.1:80"]);

@@ -2,7 +2,6 @@
 
 import type { Clock } from "../../../../src/common/clock.js";
 import type { Random } from "../../../../src/common/random.js";
-import type { OutlierDetectionConfig } from "../../../../src/config/model/types.js";
 import { allocateClusterShared, viewClusterShared, type ClusterSharedView } from "../../../../src/upstream/shared/cluster-shared-layout.js";
 
 export class FakeClock implements Clock {
@@ -34,23 +33,9 @@ export function scriptedRandom(ints: number[] = []): Random & { calls: number } 
   return r;
 }
 
-export function outlierConfig(over: Partial<OutlierDetectionConfig> = {}): OutlierDetectionConfig {
-  return {
-    consecutive5xx: 5,
-    enforcingConsecutive5xx: 100,
-    consecutiveGatewayFailure: 5,
-    enforcingConsecutiveGatewayFailure: 0,
-    consecutiveLocalOriginFailure: 5,
-    enforcingConsecutiveLocalOriginFailure: 100,
-    splitExternalLocalOriginErrors: false,
-    intervalMs: 10_000,
-    baseEjectionTimeMs: 30_000,
-    maxEjectionTimeMs: 300_000,
-    maxEjectionPercent: 10,
-    ...over,
-  };
-}
 
 export function view(slots: number): ClusterSharedView {
   return viewClusterShared(allocateClusterShared(slots), slots)!;
 }
+
+export { outlierConfig } from "../../../helpers/outlier-config.js";
