@@ -1,4 +1,8 @@
-// Clock: injected time so timeouts and durations are testable without sleeping.
+// Clock: injected time so timeouts and durations are testable without sleeping. The data path
+// reads every time and arms every timer through one DataPathClock (wall clock, monotonic clock and
+// timers together), so a test can drive all of it by hand while the sockets stay real.
+
+import { realTimers, type Timers } from "./timers.js";
 
 export interface Clock {
   /** Milliseconds since the epoch (wall clock, for access-log start times). */
@@ -11,3 +15,10 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
 };
+
+/** The one clock of a worker's data path: time and timers. */
+export interface DataPathClock extends Clock, Timers {}
+
+export function dataPathClock(clock: Clock = systemClock, timers: Timers = realTimers): DataPathClock {
+  return { now: () => clock.now(), monotonic: () => clock.monotonic(), set: (fn, ms) => timers.set(fn, ms), clear: (h) => timers.clear(h) };
+}

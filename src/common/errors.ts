@@ -20,6 +20,8 @@ export const ErrorCode = {
   UpstreamProtocolError: "UPSTREAM_PROTOCOL_ERROR",
   UpstreamTimeout: "UPSTREAM_TIMEOUT",
   UpstreamOverflow: "UPSTREAM_OVERFLOW",
+  /** A retry waits and the request body outgrew the replay buffer (Envoy's 507). */
+  RetryBufferOverflow: "RETRY_BUFFER_OVERFLOW",
   /** Fault injection abort; the detail carries the HTTP status. */
   FaultAbort: "FAULT_ABORT",
   // Config

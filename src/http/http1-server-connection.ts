@@ -1,37 +1,40 @@
-// Http1ServerConnection: one downstream HTTP/1.x connection. Parses request heads, frames request
-// bodies, serves pipelined requests strictly in order (one stream at a time, later bytes held with
-// reading paused), guards against slow or oversized heads, and drains on shutdown.
+// Http1ServerConnection: the HTTP/1.x server codec of one downstream connection. Parses request
+// heads into codec-neutral request headers, frames request bodies (de-chunked into data), serves
+// pipelined requests strictly in order (one stream at a time, later bytes held with reading
+// paused), encodes responses (Content-Length bodies as they are, others chunked — or
+// close-delimited for HTTP/1.0), guards against slow or oversized heads, and drains on shutdown.
 
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ErrorCode } from "../common/errors.js";
-import { ActiveStream } from "./active-stream.js";
+import type { ConnectionInfo } from "../listener/connection-info.js";
+import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
+import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
 import { BodyReader, requestFraming } from "./codec/body-reader.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
 import { httpDate } from "./date-header.js";
-import { connectionTokens } from "./hop-by-hop.js";
+import type { HeaderList } from "./header-list.js";
+import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
+import { connectionTokens, stripHopByHop } from "./hop-by-hop.js";
 import type { ListenerContext } from "./listener-context.js";
 import { localReply } from "./local-reply.js";
 import { normalizeTarget } from "./path-normalize.js";
 import { STATUS_TEXT } from "./status-text.js";
 
-export interface ConnectionTracker {
-  add(c: Http1ServerConnection): void;
-  delete(c: Http1ServerConnection): void;
-}
+const EMPTY = Buffer.alloc(0);
+const LAST_CHUNK = "0\r\n\r\n";
 
-export class Http1ServerConnection {
-  readonly socket: Socket;
+export class Http1ServerConnection implements DownstreamConnection, ServerStreamEncoder {
+  readonly socket: Duplex;
   private readonly ctx: ListenerContext;
   private readonly tracker: ConnectionTracker;
+  readonly info: ConnectionInfo;
   readonly remoteAddress: string;
-  /** The client's IP alone (x-forwarded-for on inbound listeners). */
-  readonly remoteIp: string;
-  readonly remotePort: number;
   readonly localAddress: string;
   /** Unconsumed downstream bytes (a partial head, or pipelined requests waiting their turn). */
   private buf: Buffer | null = null;
   private stream: ActiveStream | null = null;
-  private tunnel: ActiveStream | null = null;
+  /** The current request's body framing (null between requests). */
+  private reqReader: BodyReader | null = null;
   /** Coarse time the current head started arriving (0 = not reading a head). */
   headStartedAt = 0;
   /** Coarse time of the last completed exchange (for the idle timeout). */
@@ -41,18 +44,24 @@ export class Http1ServerConnection {
   private clientEnded = false;
   closed = false;
 
-  constructor(socket: Socket, ctx: ListenerContext, tracker: ConnectionTracker) {
+  // the current response
+  private versionMinor = 1;
+  private keepAlive = true;
+  private closeAfter = false;
+  private chunkedResponse = false;
+  private tunnel = false;
+  private pendingHead: string | null = null;
+
+  constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker) {
     this.socket = socket;
+    this.info = info;
     this.ctx = ctx;
     this.tracker = tracker;
-    this.remoteIp = socket.remoteAddress ?? "";
-    this.remotePort = socket.remotePort ?? 0;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    this.remoteAddress = `${info.remoteIp}:${info.remotePort}`;
+    this.localAddress = `${info.localIp}:${info.localPort}`;
     this.idleSince = ctx.services.coarseNow;
-    socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.stream?.onDownstreamDrain() ?? this.tunnel?.onDownstreamDrain());
+    socket.on("drain", () => this.stream?.onBelowWriteBufferLowWatermark());
     socket.on("end", () => this.onEnd());
     socket.on("error", () => this.onClose());
     socket.on("close", () => this.onClose());
@@ -60,20 +69,21 @@ export class Http1ServerConnection {
   }
 
   get idle(): boolean {
-    return this.stream === null && this.tunnel === null && this.headStartedAt === 0;
+    return this.stream === null && this.headStartedAt === 0;
   }
 
   private onData(chunk: Buffer): void {
     // Closing after the last response: whatever the client still sends is never read, so it must
     // not pile up in `buf` (a large upload to a local reply would otherwise be buffered whole).
     if (this.closing) return;
-    if (this.tunnel !== null) {
-      this.tunnel.onTunnelData(chunk);
+    const s = this.stream;
+    if (s !== null && this.tunnel) {
+      s.decodeData(chunk, false);
       return;
     }
-    const s = this.stream;
-    if (s !== null && !s.requestDone) {
-      const consumed = this.feedBody(s, chunk, 0);
+    const r = this.reqReader;
+    if (s !== null && r !== null && !r.done) {
+      const consumed = this.feedBody(s, r, chunk, 0);
       if (consumed === -1 || consumed === chunk.length) return;
       chunk = chunk.subarray(consumed);
     }
@@ -83,23 +93,28 @@ export class Http1ServerConnection {
   }
 
   /** Feeds request-body bytes from chunk[off..]; returns index after the body or -1 (all body). */
-  private feedBody(s: ActiveStream, chunk: Buffer, off: number): number {
+  private feedBody(s: ActiveStream, r: BodyReader, chunk: Buffer, off: number): number {
     let end: number;
     try {
-      end = s.reqReader.consume(chunk, off, chunk.length);
+      end = r.consume(chunk, off, chunk.length);
     } catch {
       // Broken chunked framing: nothing after this point can be trusted.
       this.destroySocket();
       return -1;
     }
+    if (r.framing.kind === "chunked") {
+      // Data went out through the sink; the end of the body is the end of the stream.
+      if (end !== -1) s.decodeData(EMPTY, true);
+      return end;
+    }
     const stop = end === -1 ? chunk.length : end;
-    if (stop > off) s.onRequestBody(off === 0 && stop === chunk.length ? chunk : chunk.subarray(off, stop));
+    if (stop > off) s.decodeData(off === 0 && stop === chunk.length ? chunk : chunk.subarray(off, stop), end !== -1);
     return end;
   }
 
   /** Parses as many complete heads as the buffer holds, one stream at a time. */
   private processBuffer(): void {
-    while (this.buf !== null && this.stream === null && !this.closing && this.tunnel === null) {
+    while (this.buf !== null && this.stream === null && !this.closing) {
       const buf = this.buf;
       const limits = this.ctx.services.limits;
       let end: number;
@@ -131,12 +146,15 @@ export class Http1ServerConnection {
   /** Replies to a request we could not even parse, then closes (nothing after it can be trusted). */
   replyAndClose(code: (typeof ErrorCode)[keyof typeof ErrorCode], detail?: string): void {
     const r = localReply(code, detail);
+    const clock = this.ctx.services.clock;
     this.buf = null;
-    this.writeLocalReply(r.status, r.body, this.ctx.serverName, true, 1, r.headers, undefined, false);
+    this.writeLocalReply(r.status, r.body, this.ctx.serverName, r.headers);
     this.ctx.services.onStream({
-      startTime: Date.now(),
+      startTime: clock.now(),
       durationMs: 0,
       upstreamServiceTimeMs: undefined,
+      timings: {},
+      attemptCount: 0,
       protocol: "HTTP/1.1",
       method: "-",
       path: "-",
@@ -149,6 +167,8 @@ export class Http1ServerConnection {
       responseFlags: r.flag ? [r.flag] : [],
       bytesReceived: 0,
       bytesSent: Buffer.byteLength(r.body),
+      upstreamBytesSent: 0,
+      upstreamBytesReceived: 0,
       routeName: undefined,
       virtualHostName: undefined,
       clusterName: undefined,
@@ -158,7 +178,22 @@ export class Http1ServerConnection {
       downstreamRemoteAddress: this.remoteAddress,
       downstreamLocalAddress: this.localAddress,
       listenerName: this.ctx.name,
+      filterChainName: this.ctx.filterChainName,
+      kind: "http",
     });
+  }
+
+  /** A local reply outside any stream (codec errors): always closes the connection. */
+  private writeLocalReply(status: number, body: string, server: string, extra: Array<[string, string]> | undefined): void {
+    if (this.socket.destroyed) return;
+    let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    const len = Buffer.byteLength(body);
+    head += `content-length: ${len}\r\n`;
+    if (len > 0) head += "content-type: text/plain\r\n";
+    if (extra) for (const [k, v] of extra) head += `${k}: ${v}\r\n`;
+    head += `date: ${httpDate(this.ctx.services.clock.now())}\r\nserver: ${server}\r\nconnection: close\r\n\r\n`;
+    this.socket.write(len === 0 ? head : head + body, "utf8");
+    this.endSoon();
   }
 
   private startStream(head: RequestHead): void {
@@ -191,27 +226,47 @@ export class Http1ServerConnection {
       this.replyAndClose(ErrorCode.BadRequest, "invalid path");
       return;
     }
-    let reader: BodyReader;
+    let framing;
     try {
-      reader = new BodyReader(requestFraming(h));
+      framing = requestFraming(h);
     } catch (e) {
       this.replyAndClose(ErrorCode.BadRequest, (e as Error).message);
       return;
     }
     const tokens = connectionTokens(h);
-    const keepAlive = head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close;
-    head.target = normalized;
-    const s = new ActiveStream(this, this.ctx, head, reader, target, authority, keepAlive && !this.ctx.services.draining);
+    const upgrade = tokens.upgrade && h.has("upgrade");
+    this.versionMinor = head.versionMinor;
+    this.keepAlive = (head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close) && !this.ctx.services.draining;
+    this.closeAfter = !this.keepAlive;
+    this.chunkedResponse = false;
+    this.tunnel = false;
+    this.pendingHead = null;
+    // Framing is decided; connection-specific headers never cross the proxy. A Content-Length
+    // body goes on with exactly one canonical Content-Length.
+    stripHopByHop(h, upgrade);
+    if (framing.kind === "length" && h.get("content-length") !== String(framing.length)) h.set("content-length", String(framing.length));
+    const s = new ActiveStream(this, this.ctx, this.info, this.remoteAddress, this.localAddress);
+    const reader = new BodyReader(framing, framing.kind === "chunked" ? (b, st, e) => e > st && s.decodeData(b.subarray(st, e), false) : undefined);
     this.stream = s;
+    this.reqReader = reader;
+    const req: RequestHeaders = {
+      method: head.method,
+      path: normalized,
+      authority,
+      scheme: "http",
+      protocol: head.versionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1",
+      headers: h,
+      upgrade,
+    };
+    s.decodeHeaders(req, reader.done && !upgrade, target);
     // Body bytes already buffered behind the head.
-    if (!reader.done && this.buf !== null) {
+    if (this.stream === s && !reader.done && this.buf !== null) {
       const b = this.buf;
       this.buf = null;
-      const end = this.feedBody(s, b, 0);
+      const end = this.feedBody(s, reader, b, 0);
       if (end !== -1 && end < b.length) this.buf = b.subarray(end);
     }
-    if (this.buf !== null) this.pauseReading();
-    s.start();
+    if (this.stream === s && this.buf !== null && !this.tunnel) this.pauseReading();
   }
 
   pauseReading(): void {
@@ -228,58 +283,121 @@ export class Http1ServerConnection {
     }
   }
 
-  writeRaw(s: string): void {
-    this.socket.write(s, "latin1");
+  // ---------------------------------------------------------------- ServerStreamEncoder
+
+  encodeHeaders(res: ResponseHeaders, endStream: boolean, close: boolean): void {
+    const h = res.headers;
+    const v10 = this.versionMinor === 0;
+    if (close || this.ctx.services.draining) this.closeAfter = true;
+    if (res.status === 101) {
+      this.tunnel = true;
+      h.add("Connection", "Upgrade");
+    } else if (!endStream && !h.has("content-length")) {
+      // HTTP/1.0 clients cannot take chunks: the body ends when the connection does.
+      if (v10) this.closeAfter = true;
+      else {
+        this.chunkedResponse = true;
+        h.add("Transfer-Encoding", "chunked");
+      }
+    }
+    if (this.closeAfter) h.set("Connection", "close");
+    else if (v10 && res.status !== 101) h.set("Connection", "keep-alive");
+    const line = `HTTP/1.${v10 ? 0 : 1} ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n${h.serialize()}\r\n`;
+    if (res.status === 101) {
+      this.socket.write(line, "latin1");
+      // Bytes the client sent after the upgrade request belong to the tunnel.
+      const b = this.buf;
+      this.buf = null;
+      if (b !== null) this.stream?.decodeData(b, false);
+      this.resumeReading();
+      return;
+    }
+    if (endStream) {
+      this.socket.write(line, "latin1");
+      return;
+    }
+    // The head goes out with the first body bytes in one write (one syscall instead of two).
+    this.pendingHead = line;
   }
 
-  writeBody(b: Buffer): boolean {
-    return this.socket.write(b);
+  encodeData(data: Buffer, endStream: boolean): boolean {
+    const s = this.socket;
+    if (this.tunnel) {
+      if (endStream) {
+        this.endSoon();
+        return true;
+      }
+      return s.write(data);
+    }
+    let ok = true;
+    if (this.chunkedResponse) {
+      const head = this.takePendingHead();
+      if (data.length > 0) {
+        s.cork();
+        if (head !== null) s.write(head, "latin1");
+        s.write(`${data.length.toString(16)}\r\n`, "latin1");
+        s.write(data);
+        ok = s.write(endStream ? "\r\n" + LAST_CHUNK : "\r\n", "latin1");
+        s.uncork();
+      } else {
+        const tail = endStream ? LAST_CHUNK : "";
+        if (head !== null || tail !== "") ok = s.write((head ?? "") + tail, "latin1");
+      }
+    } else {
+      const head = this.takePendingHead();
+      if (head !== null) {
+        const out = Buffer.allocUnsafe(head.length + data.length);
+        out.write(head, 0, "latin1");
+        data.copy(out, head.length);
+        ok = s.write(out);
+      } else if (data.length > 0) {
+        ok = s.write(data);
+      }
+    }
+    return ok;
   }
 
-  writeLocalReply(
-    status: number,
-    body: string,
-    server: string,
-    close: boolean,
-    versionMinor: number,
-    extra: Array<[string, string]> | undefined,
-    more: Array<[string, string]> | undefined,
-    isHead: boolean,
-  ): void {
-    if (this.socket.destroyed) return;
-    let head = `HTTP/1.${versionMinor === 0 ? 0 : 1} ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
-    const len = Buffer.byteLength(body);
-    head += `content-length: ${len}\r\n`;
-    if (len > 0) head += "content-type: text/plain\r\n";
-    if (more) for (const [k, v] of more) head += `${k}: ${v}\r\n`;
-    if (extra) for (const [k, v] of extra) head += `${k}: ${v}\r\n`;
-    head += `date: ${httpDate()}\r\nserver: ${server}\r\n`;
-    if (close) head += "connection: close\r\n";
-    else if (versionMinor === 0) head += "connection: keep-alive\r\n";
-    head += "\r\n";
-    this.socket.write(isHead || len === 0 ? head : head + body, "utf8");
-    if (close) this.endSoon();
+  private takePendingHead(): string | null {
+    const h = this.pendingHead;
+    this.pendingHead = null;
+    return h;
   }
 
-  enterTunnel(s: ActiveStream): void {
-    this.stream = null;
-    this.tunnel = s;
-    const b = this.buf;
-    this.buf = null;
-    if (b !== null) s.onTunnelData(b);
-    this.resumeReading();
+  encodeTrailers(_trailers: HeaderList): void {
+    // HTTP/1 trailers are dropped (Envoy's default); the body ends here.
+    this.encodeData(EMPTY, true);
+  }
+
+  encode100Continue(): void {
+    if (this.versionMinor === 1) this.socket.write("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) this.pauseReading();
+    else this.resumeReading();
+  }
+
+  resetStream(): void {
+    this.destroySocket();
   }
 
   /** Called by the stream when its exchange is over (response sent or aborted). */
-  onStreamDone(s: ActiveStream): void {
-    if (this.tunnel === s) {
-      this.tunnel = null;
+  streamDone(): void {
+    const s = this.stream;
+    if (s === null) return;
+    const tunnel = this.tunnel;
+    this.stream = null;
+    this.tunnel = false;
+    const r = this.reqReader;
+    this.reqReader = null;
+    this.idleSince = this.ctx.services.coarseNow;
+    if (tunnel) {
+      this.endSoon();
       return;
     }
-    if (this.stream !== s) return;
-    this.stream = null;
-    this.idleSince = this.ctx.services.coarseNow;
-    if (s.closeAfter || this.closing || this.clientEnded) {
+    // A response that ends before its request body can't leave the connection in sync.
+    if (r !== null && !r.done) this.closeAfter = true;
+    if (this.closeAfter || this.closing || this.clientEnded) {
       this.endSoon();
       return;
     }
@@ -297,6 +415,10 @@ export class Http1ServerConnection {
     if (this.closing) return;
     this.closing = true;
     this.buf = null;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
     this.socket.end();
   }
 
@@ -323,7 +445,7 @@ export class Http1ServerConnection {
 
   private onEnd(): void {
     // Half-close from the client: finish the in-flight response, then close.
-    if (this.stream === null && this.tunnel === null) this.endSoon();
+    if (this.stream === null) this.endSoon();
     else this.clientEnded = true;
   }
 
@@ -331,9 +453,8 @@ export class Http1ServerConnection {
     if (this.closed) return;
     this.closed = true;
     this.tracker.delete(this);
-    const s = this.stream ?? this.tunnel;
+    const s = this.stream;
     this.stream = null;
-    this.tunnel = null;
-    s?.onDownstreamClose();
+    s?.onResetStream();
   }
 }

@@ -1,19 +1,21 @@
-// ListenerContext: what a downstream connection needs from its listener and worker. The route
-// table is swapped in place on reload, so connections pick up new routes on their next request.
+// ListenerContext: what a downstream HTTP connection needs from its listener, filter chain and
+// worker. The route table and HTTP filter factories are swapped in place on reload, so
+// connections pick up new routes on their next request.
 
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
+import type { DataPathClock } from "../common/clock.js";
 import type { Random } from "../common/random.js";
-import type { Timers } from "../common/timers.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import type { RouteTable } from "../router/route-table.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
+import type { HttpFilterFactory } from "./filters/http-filter.js";
 
 export interface WorkerServices {
   readonly clusters: ClusterManager;
   readonly random: Random;
-  /** Route/per-try timeouts, retry back-off and fault delays (injectable for tests). */
-  readonly timers: Timers;
+  /** Time and timers of the data path: timeouts, back-off, fault delays, durations (injectable). */
+  readonly clock: DataPathClock;
   readonly limits: DownstreamLimits;
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
@@ -27,6 +29,11 @@ export interface ListenerContext {
   direction: TrafficDirection;
   /** Envoy's server header: `envoy` outbound, `istio-envoy` inbound (Istio's server_name). */
   serverName: string;
+  /** The filter chain this connection manager belongs to. */
+  filterChainName: string;
+  statPrefix: string;
   routeTable: RouteTable | undefined;
+  /** HTTP filter factories in decode order, the router last. */
+  httpFilters: HttpFilterFactory[];
   readonly services: WorkerServices;
 }

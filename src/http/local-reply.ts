@@ -65,6 +65,9 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
         details: "upstream_reset_before_response_started{overflow}",
         headers: [["x-envoy-overloaded", "true"]],
       };
+    case ErrorCode.RetryBufferOverflow:
+      // Envoy's router: the body outgrew the retry buffer while a retry was pending.
+      return { status: 507, body: "exceeded request buffer limit while retrying upstream", flag: undefined, details: "request_payload_exceeded_retry_buffer_limit" };
     case ErrorCode.FaultAbort:
       return { status: Number(detail ?? 503), body: "fault filter abort", flag: ResponseFlag.FaultInjected, details: "fault_filter_abort" };
     case ErrorCode.UpstreamTimeout:

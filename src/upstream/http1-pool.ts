@@ -5,6 +5,9 @@
 
 import { connect } from "node:net";
 import { ErrorCode, ProxyError } from "../common/errors.js";
+import { Http1ClientStream, type Http1StreamOwner } from "../http/codec/http1-client-stream.js";
+import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
+import type { Cancellable, HttpConnPool, PoolCallbacks, ResponseDecoder } from "./conn-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 
@@ -22,6 +25,8 @@ export interface PoolOptions {
   tcpKeepaliveTimeMs?: number;
   /** Envoy max_connection_duration: a connection older than this takes no new request (ms). */
   maxConnectionDurationMs?: number;
+  /** The cluster's transport socket (plaintext by default). */
+  transport?: TransportSocketFactory;
 }
 
 /**
@@ -45,7 +50,8 @@ export function connectFailureReason(err: NodeJS.ErrnoException): string {
   return `delayed connect error: ${n ?? err.code ?? err.message}`;
 }
 
-export class Http1Pool implements ConnectionOwner, GatedPool {
+export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http1StreamOwner {
+  readonly protocol = "http1" as const;
   readonly address: string;
   readonly port: number;
   private readonly idle: UpstreamConnection[] = [];
@@ -67,6 +73,28 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
     this.opts = opts;
     this.gate = gate;
     gate?.register(this);
+  }
+
+  /** Coarse time of the last sweep: when a released connection went idle. */
+  private now = 0;
+
+  /**
+   * A codec stream for one request: on an idle connection at once, else once one is dialed (or
+   * freed, when the cluster is at maxConnections). The returned function withdraws a waiting
+   * request.
+   */
+  newStream(decoder: ResponseDecoder, callbacks: PoolCallbacks): Cancellable {
+    return this.acquire((err, conn, reused) => {
+      if (err !== null || conn === null) {
+        callbacks.onPoolFailure(err ?? new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed`));
+        return;
+      }
+      callbacks.onPoolReady(new Http1ClientStream(conn, this, decoder, reused), { reused });
+    });
+  }
+
+  connectFresh(cb: (err: ProxyError | null, conn: UpstreamConnection | null) => void): void {
+    this.acquire((err, conn) => cb(err, conn), true);
   }
 
   get pendingCount(): number {
@@ -173,14 +201,14 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
       clearTimeout(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      const conn = new UpstreamConnection(socket, this);
+      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this);
       if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = Date.now();
       cb(null, conn, false);
     });
   }
 
   /** Returns a connection after a complete exchange; `reusable` false closes it. */
-  release(conn: UpstreamConnection, reusable: boolean, now: number): void {
+  release(conn: UpstreamConnection, reusable: boolean): void {
     conn.requests++;
     conn.detach();
     const maxRq = this.opts.maxRequestsPerConnection;
@@ -202,7 +230,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
         return;
       }
     }
-    conn.idleSince = now;
+    conn.idleSince = this.now;
     this.idle.push(conn);
   }
 
@@ -228,6 +256,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool {
 
   /** Closes idle connections idle for longer than the idle timeout, or older than their maximum duration. */
   sweep(now: number): void {
+    this.now = now;
     const limit = Math.min(this.opts.idleTimeoutMs, DEFAULT_MAX_IDLE_MS);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i]!;

@@ -3,6 +3,7 @@
 // connection costs no closures per request.
 
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** The side of an exchange that owns an upstream connection while a request is in flight. */
 export interface UpstreamHandler {
@@ -18,7 +19,8 @@ export interface ConnectionOwner {
 }
 
 export class UpstreamConnection {
-  readonly socket: Socket;
+  /** The byte stream the codec reads and writes (the socket, or its transport socket's stream). */
+  readonly socket: Duplex;
   handler: UpstreamHandler | null = null;
   /** Requests completed on this connection (0 while serving its first). */
   requests = 0;
@@ -31,10 +33,10 @@ export class UpstreamConnection {
   readonly localAddress: string;
   private readonly owner: ConnectionOwner;
 
-  constructor(socket: Socket, owner: ConnectionOwner) {
+  constructor(raw: Socket, socket: Duplex, owner: ConnectionOwner) {
     this.socket = socket;
     this.owner = owner;
-    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    this.localAddress = `${raw.localAddress}:${raw.localPort}`;
     socket.on("data", (chunk: Buffer) => {
       const h = this.handler;
       if (h !== null) h.onUpstreamData(chunk);

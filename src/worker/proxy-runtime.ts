@@ -4,13 +4,18 @@
 
 import { createServer, type Server } from "node:net";
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
-import { systemClock, type Clock } from "../common/clock.js";
+import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
-import { realTimers, type Timers } from "../common/timers.js";
-import type { Listener, Snapshot } from "../config/model/types.js";
-import { Http1ServerConnection } from "../http/http1-server-connection.js";
-import type { ListenerContext, WorkerServices } from "../http/listener-context.js";
+import type { Timers } from "../common/timers.js";
+import { HTTP_CONNECTION_MANAGER, type FilterChain, type Listener, type Snapshot } from "../config/model/types.js";
+import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
+import type { WorkerServices } from "../http/listener-context.js";
+import { ActiveListener, type CompiledChain, type CompiledListener } from "../listener/active-listener.js";
+import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
+import { ListenerFilterRegistry } from "../listener/listener-filter.js";
+import { NetworkFilterRegistry, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
+import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
 import { ClusterManager } from "../upstream/cluster-manager.js";
@@ -25,16 +30,21 @@ export interface ProxyRuntimeOptions {
   workerIndex?: number;
   /** Wall-clock time for outlier ejections (shared across threads). Default: system clock. */
   clock?: Clock;
-  /** Router timers (timeouts, back-off, fault delays). Default: real timers. */
+  /** Data-path timers (timeouts, back-off, fault delays). Default: real timers. */
   timers?: Timers;
+  /** Network filters by name (default: the HTTP connection manager). Tests and later work add theirs. */
+  networkFilters?: NetworkFilterRegistry;
+  /** Transport sockets by name (default: raw_buffer). */
+  transportSockets?: TransportSocketRegistry;
+  /** Listener filters by name (default: none). */
+  listenerFilters?: ListenerFilterRegistry;
 }
 
-interface BoundListener {
-  /** The address actually bound (differs from the model's when it asked for port 0). */
-  boundKey: string;
-  model: Listener;
-  server: Server;
-  ctx: ListenerContext;
+/** The network filters every worker knows. */
+export function defaultNetworkFilters(): NetworkFilterRegistry {
+  const r = new NetworkFilterRegistry();
+  r.register(HTTP_CONNECTION_MANAGER, (config, env) => new HttpConnectionManagerFactory(config, env));
+  return r;
 }
 
 export interface ApplyResult {
@@ -50,8 +60,11 @@ const SWEEP_MS = 250;
 export class ProxyRuntime {
   readonly services: WorkerServices;
   private readonly log: Logger;
-  private readonly listeners = new Map<string, BoundListener>();
-  readonly connections = new Set<Http1ServerConnection>();
+  private readonly listeners = new Map<string, ActiveListener>();
+  readonly connections = new Set<DownstreamConnection>();
+  private readonly networkFilters: NetworkFilterRegistry;
+  private readonly transportSockets: TransportSocketRegistry;
+  private readonly listenerFilterRegistry: ListenerFilterRegistry;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startMono = performance.now();
   private readonly clock: Clock;
@@ -64,10 +77,13 @@ export class ProxyRuntime {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.workerIndex = opts.workerIndex ?? 0;
+    this.networkFilters = opts.networkFilters ?? defaultNetworkFilters();
+    this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
+    this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
       random: opts.random,
-      timers: opts.timers ?? realTimers,
+      clock: dataPathClock(this.clock, opts.timers),
       limits: opts.limits,
       onStream: opts.onStream,
       coarseNow: 1,
@@ -100,6 +116,18 @@ export class ProxyRuntime {
         errors.push(`route configuration ${name}: ${(e as Error).message}`);
       }
     }
+    // Listeners compile against this snapshot's route tables; a chain that cannot compile
+    // refuses the whole snapshot before anything changes.
+    const wanted = new Map<string, Listener>();
+    for (const l of snapshot.listeners) wanted.set(`${l.address}:${l.port}`, l);
+    const compiled = new Map<string, CompiledListener>();
+    for (const [key, model] of wanted) {
+      try {
+        compiled.set(key, this.compileListener(model, tables, this.listeners.get(key)?.compiled));
+      } catch (e) {
+        errors.push(`listener ${model.name}: ${(e as Error).message}`);
+      }
+    }
     if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
     if (shared === undefined) {
       // A worker record for this runtime's index (its circuit-breaker counts are tracked there).
@@ -108,55 +136,88 @@ export class ProxyRuntime {
     }
     this.services.clusters.update(snapshot.clusters, shared);
 
-    const wanted = new Map<string, Listener>();
-    for (const l of snapshot.listeners) wanted.set(`${l.address}:${l.port}`, l);
-    for (const [key, bl] of this.listeners) {
+    for (const [key, al] of this.listeners) {
       if (!wanted.has(key)) {
-        bl.server.close();
+        al.server?.close();
         this.listeners.delete(key);
-        this.log.info(`listener ${bl.model.name} removed`);
+        this.log.info(`listener ${al.model.name} removed`);
       }
     }
-    for (const [key, model] of wanted) {
-      const table = tables.get(model.http.routeConfigName);
+    for (const [key, c] of compiled) {
       const existing = this.listeners.get(key);
       if (existing !== undefined) {
-        existing.model = model;
-        existing.ctx.name = model.name;
-        existing.ctx.direction = model.trafficDirection;
-        existing.ctx.serverName = serverNameFor(model);
-        existing.ctx.routeTable = table;
+        existing.compiled = c;
         continue;
       }
-      const ctx: ListenerContext = {
-        name: model.name,
-        direction: model.trafficDirection,
-        serverName: serverNameFor(model),
-        routeTable: table,
-        services: this.services,
-      };
+      const al = new ActiveListener(c, this.log, () => this.services.draining);
       try {
-        const server = await this.bind(model, ctx);
+        const server = await this.bind(c.model, al);
+        al.server = server;
         const addr = server.address();
-        const boundKey = typeof addr === "object" && addr !== null && model.port === 0 ? `${model.address}:${addr.port}` : key;
-        this.listeners.set(key, { boundKey, model, server, ctx });
+        if (typeof addr === "object" && addr !== null && c.model.port === 0) al.boundKey = `${c.model.address}:${addr.port}`;
+        this.listeners.set(key, al);
       } catch (e) {
-        errors.push(`listener ${model.name}: cannot listen on ${key}: ${(e as Error).message}`);
+        errors.push(`listener ${c.model.name}: cannot listen on ${key}: ${(e as Error).message}`);
       }
     }
     this.version = snapshot.version;
     return { ok: errors.length === 0, errors, bound: this.boundAddresses() };
   }
 
-  private bind(model: Listener, ctx: ListenerContext): Promise<Server> {
-    return new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true }, (socket) => {
-        if (this.services.draining) {
-          socket.destroy();
-          return;
+  /**
+   * A listener's runtime parts for this snapshot: listener filters, chain matcher, and per chain
+   * its transport socket and terminal network filter. A chain kept from the previous snapshot
+   * (same name, same filter) updates its factory in place, so live connections follow the reload.
+   */
+  private compileListener(model: Listener, tables: ReadonlyMap<string, RouteTable>, previous: CompiledListener | undefined): CompiledListener {
+    const listenerFilters = this.listenerFilterRegistry.build(model.listenerFilters);
+    const all: FilterChain[] = [...model.filterChains];
+    if (model.defaultFilterChain !== undefined) all.push(model.defaultFilterChain);
+    if (all.length === 0) throw new Error("has no filter chains");
+    const prevByName = new Map<string, CompiledChain>();
+    if (previous !== undefined) for (const c of previous.chains.values()) prevByName.set(c.chain.name, c);
+    const chains = new Map<FilterChain, CompiledChain>();
+    const seen = new Set<string>();
+    for (const chain of all) {
+      const label = chain.name === "" ? "(unnamed)" : chain.name;
+      const where = `filter chain ${label}`;
+      const matchKey = JSON.stringify(chain.filterChainMatch);
+      if (chain !== model.defaultFilterChain) {
+        if (seen.has(matchKey)) throw new Error(`${where}: another filter chain has the same filterChainMatch`);
+        seen.add(matchKey);
+      }
+      const terminal = chain.filters[chain.filters.length - 1];
+      if (terminal === undefined) throw new Error(`${where}: has no network filters`);
+      if (chain.filters.length > 1) throw new Error(`${where}: only one (terminal) network filter is supported, got ${chain.filters.map((f) => f.name).join(", ")}`);
+      let transport;
+      try {
+        transport = this.transportSockets.resolve(chain.transportSocket);
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`);
+      }
+      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.connections, routeTables: tables, chainName: chain.name };
+      const prev = prevByName.get(chain.name);
+      let filter;
+      try {
+        if (prev !== undefined && prev.filter.name === terminal.name) {
+          // Validate the new config on a throwaway factory first, so a bad one changes nothing.
+          this.networkFilters.create(terminal, env);
+          filter = prev.filter;
+          filter.update(terminal, env);
+        } else {
+          filter = this.networkFilters.create(terminal, env);
         }
-        new Http1ServerConnection(socket, ctx, this.connections);
-      });
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`);
+      }
+      chains.set(chain, { chain, transport, filter });
+    }
+    return { model, listenerFilters, matcher: new FilterChainMatcher(model.filterChains, model.defaultFilterChain), chains };
+  }
+
+  private bind(model: Listener, al: ActiveListener): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, al.onSocket);
       server.once("error", reject);
       server.listen({ host: model.address, port: model.port, reusePort: true, backlog: 1024 }, () => {
         server.removeListener("error", reject);
@@ -175,7 +236,7 @@ export class ProxyRuntime {
     this.services.draining = true;
     // server.close() stops accepting now, but calls back only once every connection is gone, so
     // it is awaited last: connections are drained (and, after the deadline, closed) first.
-    const closed = [...this.listeners.values()].map((bl) => new Promise<void>((r) => bl.server.close(() => r())));
+    const closed = [...this.listeners.values()].map((al) => new Promise<void>((r) => (al.server === undefined ? r() : al.server.close(() => r()))));
     this.listeners.clear();
     for (const c of this.connections) c.drain();
     const deadline = performance.now() + timeoutMs;
@@ -191,13 +252,9 @@ export class ProxyRuntime {
   close(): void {
     clearInterval(this.sweepTimer);
     this.ownShared?.close();
-    for (const bl of this.listeners.values()) bl.server.close();
+    for (const al of this.listeners.values()) al.server?.close();
     this.listeners.clear();
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
   }
-}
-
-function serverNameFor(l: Listener): string {
-  return l.trafficDirection === "INBOUND" ? "istio-envoy" : "envoy";
 }

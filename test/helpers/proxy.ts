@@ -9,6 +9,7 @@ import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../s
 import type { StreamInfo } from "../../src/observability/stream-info.js";
 import { ProxyRuntime } from "../../src/worker/proxy-runtime.js";
 import { freePort } from "./upstreams.js";
+import { httpListener } from "../../src/config/model/listener-defaults.js";
 
 export interface TestProxy {
   port: number;
@@ -70,7 +71,7 @@ export async function snapshotWith(virtualHosts: VirtualHost[], clusters: Cluste
   const port = await freePort();
   return {
     version: "test/1",
-    listeners: [{ name: `127.0.0.1_${port}`, address: "127.0.0.1", port, trafficDirection: "OUTBOUND", http: { statPrefix: `outbound_127.0.0.1_${port}`, routeConfigName: "rc" } }],
+    listeners: [httpListener({ address: "127.0.0.1", port, direction: "OUTBOUND", routeConfigName: "rc" })],
     routeConfigs: { rc: { name: "rc", virtualHosts } },
     clusters: Object.fromEntries(clusters.map((c) => [c.name, c])),
   };

@@ -54,6 +54,30 @@ export function parseResponses(text: string): RawResponse[] {
       const c = l.indexOf(":");
       headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
     }
+    if (headers["transfer-encoding"]?.toLowerCase() === "chunked") {
+      // De-chunk (strictly: the proxy must send canonical chunks), then go on after the last one.
+      const parts: Buffer[] = [];
+      let at = i + 4;
+      for (;;) {
+        const eol = rest.indexOf("\r\n", at);
+        if (eol === -1) throw new Error(`truncated chunked body: ${JSON.stringify(rest.slice(at, at + 40))}`);
+        const sizeLine = rest.slice(at, eol);
+        if (!/^[0-9a-f]+$/.test(sizeLine)) throw new Error(`non-canonical chunk size line ${JSON.stringify(sizeLine)}`);
+        const size = parseInt(sizeLine, 16);
+        at = eol + 2;
+        if (size === 0) {
+          if (rest.slice(at, at + 2) !== "\r\n") throw new Error("last chunk not followed by CRLF");
+          at += 2;
+          break;
+        }
+        parts.push(Buffer.from(rest.slice(at, at + size), "latin1"));
+        if (rest.slice(at + size, at + size + 2) !== "\r\n") throw new Error("chunk data not followed by CRLF");
+        at += size + 2;
+      }
+      out.push({ status, headers, rawHead, body: Buffer.concat(parts) });
+      rest = rest.slice(at);
+      continue;
+    }
     const len = Number(headers["content-length"] ?? (status === 101 || status === 204 || status === 304 ? 0 : rest.length - i - 4));
     const body = Buffer.from(rest.slice(i + 4, i + 4 + len), "latin1");
     out.push({ status, headers, rawHead, body });

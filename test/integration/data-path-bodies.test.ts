@@ -14,6 +14,7 @@ import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../hel
 import { openSocket, parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler, type RawUpstream } from "../helpers/upstreams.js";
 import { sleep, waitFor } from "../helpers/wait.js";
+import type { Http1ServerConnection } from "../../src/http/http1-server-connection.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void>> = [];
@@ -328,7 +329,7 @@ describe("back-pressure", () => {
     expect(written).toBe(stalled);
     expect(stalled).toBeLessThan(TOTAL / 2);
     // The proxy itself holds little: its downstream socket's user-space queue stays small.
-    const conn = [...p.runtime.connections][0]!;
+    const conn = [...p.runtime.connections][0] as Http1ServerConnection;
     expect(conn.socket.writableLength).toBeLessThan(4 * MiB);
     console.log(`back-pressure: upstream stalled after ${(stalled / MiB).toFixed(1)} MiB; proxy queue ${(conn.socket.writableLength / 1024).toFixed(0)} KiB`);
 
@@ -472,7 +473,9 @@ describe("bodiless responses", () => {
 });
 
 describe("close-delimited upstream responses", () => {
-  it("HTTP/1.0-style response without content-length is delivered, then the downstream connection closes", async () => {
+  // Envoy decides downstream framing itself: a body the upstream ends by closing goes to an
+  // HTTP/1.1 client chunked, and the client's keep-alive connection stays usable.
+  it("HTTP/1.0-style response without content-length reaches an HTTP/1.1 client chunked, on a connection kept alive", async () => {
     const u = await raw((s) =>
       s.once("data", () => {
         s.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst part, ");
@@ -482,24 +485,34 @@ describe("close-delimited upstream responses", () => {
     const p = await proxyTo(u.port);
     const c = await openSocket(p.port);
     let out = "";
-    c.on("data", (d: Buffer) => (out += d.toString("latin1")));
-    const closed = new Promise<void>((r) => c.once("close", () => r()));
+    const ended = new Promise<void>((r) =>
+      c.on("data", (d: Buffer) => {
+        out += d.toString("latin1");
+        if (out.endsWith("0\r\n\r\n")) r();
+      }),
+    );
     c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    await closed;
-    const [head, body] = out.split("\r\n\r\n");
-    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(head!.toLowerCase()).toContain("connection: close");
-    expect(head!.toLowerCase()).not.toContain("content-length");
-    expect(body).toBe("first part, second part");
+    await ended;
+    c.destroy();
+    const [r] = parseResponses(out);
+    expect(r!.status).toBe(200);
+    expect(r!.headers["transfer-encoding"]).toBe("chunked");
+    expect(r!.headers["connection"]).toBeUndefined();
+    expect(r!.headers["content-length"]).toBeUndefined();
+    expect(r!.body.toString()).toBe("first part, second part");
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]).toMatchObject({ responseCode: 200, responseFlags: [] });
   });
 
-  it("HTTP/1.1 response with Connection: close and no length works the same", async () => {
+  it("HTTP/1.1 response with Connection: close and no length: chunked to an HTTP/1.1 client, close-delimited to HTTP/1.0", async () => {
     const u = await raw((s) => s.once("data", () => s.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")));
     const p = await proxyTo(u.port);
-    const out = await rawExchange(p.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2_000);
-    expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(out.endsWith("\r\n\r\nall of it")).toBe(true);
+    const [r11] = parseResponses(await rawExchange(p.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2_000));
+    expect(r11!.headers["transfer-encoding"]).toBe("chunked");
+    expect(r11!.body.toString()).toBe("all of it");
+    const out10 = await rawExchange(p.port, "GET / HTTP/1.0\r\nHost: x\r\n\r\n", 2_000);
+    expect(out10).toMatch(/^HTTP\/1\.0 200 OK\r\n/);
+    expect(out10.toLowerCase()).toContain("connection: close");
+    expect(out10.endsWith("\r\n\r\nall of it")).toBe(true);
   });
 });

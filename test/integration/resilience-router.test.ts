@@ -10,6 +10,7 @@ import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler } from "../helpers/upstreams.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 import { sleep, waitFor } from "../helpers/wait.js";
+import { HTTP_FAULT_FILTER } from "../../src/config/model/types.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -240,7 +241,7 @@ describe("retries", () => {
 describe("fault injection", () => {
   it("aborts with the configured status, Envoy's body and flag FI", async () => {
     const u = await upstream("u");
-    const p = await proxyWith([u.port], {}, { fault: { abort: { httpStatus: 418, percentage: { numerator: 100, denominator: "HUNDRED" } } } });
+    const p = await proxyWith([u.port], {}, { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { abort: { httpStatus: 418, percentage: { numerator: 100, denominator: "HUNDRED" } } } } });
     const r = await get(p);
     expect(r.status).toBe(418);
     expect(r.body).toBe("fault filter abort");
@@ -250,7 +251,7 @@ describe("fault injection", () => {
 
   it("delays by the fixed delay with flag DI, then proxies", async () => {
     const u = await upstream("u");
-    const p = await proxyWith([u.port], {}, { fault: { delay: { fixedDelayMs: 300, percentage: { numerator: 100, denominator: "HUNDRED" } } } });
+    const p = await proxyWith([u.port], {}, { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { delay: { fixedDelayMs: 300, percentage: { numerator: 100, denominator: "HUNDRED" } } } } });
     const t0 = performance.now();
     const r = await get(p);
     expect(r.status).toBe(200);
@@ -260,7 +261,7 @@ describe("fault injection", () => {
 
   it("aborts a share of requests matching the percentage (seeded)", async () => {
     const u = await upstream("u");
-    const p = await proxyWith([u.port], {}, { fault: { abort: { httpStatus: 503, percentage: { numerator: 300_000, denominator: "MILLION" } } } });
+    const p = await proxyWith([u.port], {}, { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { abort: { httpStatus: 503, percentage: { numerator: 300_000, denominator: "MILLION" } } } } });
     let aborted = 0;
     const n = 300;
     for (let i = 0; i < n; i++) if ((await get(p)).status === 503) aborted++;
@@ -369,7 +370,7 @@ describe("timers under test control (deterministic, no sleeping)", () => {
   it("a fault delay holds the request until its time has passed", async () => {
     const timers = new ManualTimers();
     const u = await upstream("u");
-    const p = await proxyWith([u.port], {}, { fault: { delay: { fixedDelayMs: 600_000, percentage: { numerator: 100, denominator: "HUNDRED" } } } }, [], timers);
+    const p = await proxyWith([u.port], {}, { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { delay: { fixedDelayMs: 600_000, percentage: { numerator: 100, denominator: "HUNDRED" } } } } }, [], timers);
     const reply = get(p);
     await waitFor(() => timers.waiting().includes(600_000), 5_000, "fault delay armed");
     await sleep(50);

@@ -2,6 +2,7 @@
 // cluster; egress with a port → OUTBOUND bound sockets) and the default outbound listener.
 
 import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
+import { httpListener, listenerName } from "../model/listener-defaults.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from "./cluster-builder.js";
 import { defaultCircuitBreakers } from "./cluster-policy.js";
 import { inboundRetryPolicy } from "./retry-policy.js";
@@ -19,9 +20,7 @@ export const DEFAULT_INGRESS_BIND = "0.0.0.0";
 /** Route configuration of the default outbound (HTTP proxy) listener. */
 export const HTTP_PROXY_ROUTE_CONFIG = "outbound_http_proxy";
 
-export function listenerName(address: string, port: number): string {
-  return `${address}_${port}`;
-}
+export { listenerName };
 
 export function inboundClusterName(port: number): string {
   return `inbound|${port}||`;
@@ -36,12 +35,11 @@ export interface InboundParts {
 /** One Sidecar ingress entry: listener `<bind>_<port>`, route `inbound|<port>||`, STATIC cluster to the app. */
 export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
   const port = ing.port.number;
-  const name = listenerName(ing.bind, port);
   const clusterName = inboundClusterName(port);
   // No defaultEndpoint: the app is assumed to listen on the same port on loopback.
   const ep = ing.defaultEndpoint ?? { address: "127.0.0.1", port };
   return {
-    listener: { name, address: ing.bind, port, trafficDirection: "INBOUND", http: { statPrefix: `inbound_${name}`, routeConfigName: clusterName } },
+    listener: httpListener({ address: ing.bind, port, direction: "INBOUND", routeConfigName: clusterName }),
     routeConfig: {
       name: clusterName,
       virtualHosts: [
@@ -80,8 +78,7 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
 }
 
 export function buildOutboundListener(address: string, port: number, routeConfigName: string): Listener {
-  const name = listenerName(address, port);
-  return { name, address, port, trafficDirection: "OUTBOUND", http: { statPrefix: `outbound_${name}`, routeConfigName } };
+  return httpListener({ address, port, direction: "OUTBOUND", routeConfigName });
 }
 
 /** Route configuration name for an egress listener: the port for the default bind, else `<bind>_<port>`. */

@@ -21,15 +21,97 @@ export interface Listener {
   address: string;
   port: number;
   trafficDirection: TrafficDirection;
-  /** HTTP connection manager config for this listener. */
-  http: HttpConnectionManager;
+  /**
+   * Listener filters, run in order on each accepted connection before a filter chain is chosen
+   * (`envoy.filters.listener.original_dst`, `…tls_inspector`, `…http_inspector`).
+   */
+  listenerFilters: ListenerFilterConfig[];
+  /** Chosen per connection by `filterChainMatch`, in Envoy's selection order. */
+  filterChains: FilterChain[];
+  /** Used when no chain matches; absent = such a connection is closed. */
+  defaultFilterChain?: FilterChain;
+}
+
+export interface ListenerFilterConfig {
+  name: ListenerFilterName;
+}
+
+export type ListenerFilterName = "envoy.filters.listener.original_dst" | "envoy.filters.listener.tls_inspector" | "envoy.filters.listener.http_inspector";
+
+/** An address range in Envoy's CidrRange form. */
+export interface CidrRange {
+  addressPrefix: string;
+  prefixLen: number;
+}
+
+/**
+ * Envoy FilterChainMatch. Every field set must match; among matching chains the most specific
+ * wins, field by field in this order: destination port, destination IP, server name, transport
+ * protocol, application protocols, direct source IP, source type, source IP, source port.
+ */
+export interface FilterChainMatch {
+  destinationPort?: number;
+  prefixRanges?: CidrRange[];
+  serverNames?: string[];
+  /** `raw_buffer` (plaintext) or `tls` (set by the tls_inspector listener filter). */
+  transportProtocol?: string;
+  applicationProtocols?: string[];
+  directSourcePrefixRanges?: CidrRange[];
+  sourceType?: "ANY" | "SAME_IP_OR_LOOPBACK" | "EXTERNAL";
+  sourcePrefixRanges?: CidrRange[];
+  sourcePorts?: number[];
+}
+
+export interface FilterChain {
+  /** Envoy's filter chain name (shows in access logs and config_dump). */
+  name: string;
+  filterChainMatch: FilterChainMatch;
+  /** Absent = `envoy.transport_sockets.raw_buffer` (plaintext). */
+  transportSocket?: TransportSocketConfig;
+  /** Network filters in order; the last one is terminal (HTTP connection manager or TCP proxy). */
+  filters: NetworkFilter[];
+}
+
+export interface TransportSocketConfig {
+  /** `envoy.transport_sockets.raw_buffer`; `…tls` comes with mTLS. */
+  name: string;
+}
+
+export const HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
+export const TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+export type NetworkFilter =
+  | { name: typeof HTTP_CONNECTION_MANAGER; typedConfig: HttpConnectionManager }
+  | { name: typeof TCP_PROXY; typedConfig: TcpProxy };
+
+export const HTTP_FAULT_FILTER = "envoy.filters.http.fault";
+export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
+
+/** One entry of an HTTP connection manager's filter chain; the router is always last. */
+export interface HttpFilterConfig {
+  name: typeof HTTP_FAULT_FILTER | typeof HTTP_ROUTER_FILTER;
 }
 
 export interface HttpConnectionManager {
   /** Envoy stat_prefix, e.g. `outbound_0.0.0.0_9080`. */
   statPrefix: string;
-  /** Name of the route configuration in `Snapshot.routeConfigs`. */
+  /** Name of the route configuration in `Snapshot.routeConfigs` (RDS). */
   routeConfigName: string;
+  /** HTTP filters in decode order (encode runs them in reverse); the router is last. */
+  httpFilters: HttpFilterConfig[];
+}
+
+/** Envoy tcp_proxy: bytes both ways between the downstream connection and one upstream host. */
+export interface TcpProxy {
+  /** Envoy stat_prefix, e.g. `outbound|3306||mysql.db.svc.cluster.local`. */
+  statPrefix: string;
+  /** Exactly one of cluster / weightedClusters. */
+  cluster?: string;
+  weightedClusters?: Array<{ name: string; weight: number }>;
+  /** Close after this long without bytes either way; 0 = never. Envoy/Istio default 1 h. */
+  idleTimeoutMs: number;
+  /** Upstream connect attempts before giving up (Envoy default 1). */
+  maxConnectAttempts: number;
 }
 
 export interface RouteConfiguration {
@@ -58,8 +140,8 @@ export interface Route {
   requestHeadersToRemove: string[];
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
-  /** Envoy fault filter per-route config (Istio `fault`). */
-  fault?: FaultPolicy;
+  /** Per-route config of HTTP filters, by filter name (Istio's `fault` → the fault filter's). */
+  typedPerFilterConfig?: { [HTTP_FAULT_FILTER]?: FaultPolicy };
   /** Where the rule came from, for config_dump readers (`shop/reviews-vs http[0] match[1]`). */
   source?: string;
 }

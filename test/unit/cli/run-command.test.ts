@@ -6,12 +6,13 @@ import type { Bootstrap } from "../../../src/bootstrap/bootstrap.js";
 import type { Snapshot } from "../../../src/config/model/types.js";
 import type { Supervisor } from "../../../src/supervisor/supervisor-api.js";
 import { harness } from "./cli-harness.js";
+import { httpListener } from "../../../src/config/model/listener-defaults.js";
 
 const snapshot: Snapshot = {
   version: "t/1",
   listeners: [
-    { name: "0.0.0.0_9080", address: "0.0.0.0", port: 9080, trafficDirection: "OUTBOUND", http: { statPrefix: "outbound_0.0.0.0_9080", routeConfigName: "9080" } },
-    { name: "0.0.0.0_15080", address: "0.0.0.0", port: 15080, trafficDirection: "INBOUND", http: { statPrefix: "inbound_0.0.0.0_15080", routeConfigName: "inbound|15080||" } },
+    httpListener({ address: "0.0.0.0", port: 9080, direction: "OUTBOUND", routeConfigName: "9080" }),
+    httpListener({ address: "0.0.0.0", port: 15080, direction: "INBOUND", routeConfigName: "inbound|15080||" }),
   ],
   routeConfigs: {},
   clusters: {},

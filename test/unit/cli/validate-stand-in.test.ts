@@ -10,6 +10,7 @@ import type { SourceDocument } from "../../../src/config/load/load-sources.js";
 import type { ConfigError } from "../../../src/config/model/config-error.js";
 import type { Snapshot } from "../../../src/config/model/types.js";
 import { harness } from "./cli-harness.js";
+import { httpListener } from "../../../src/config/model/listener-defaults.js";
 
 function standInTranslate(seen: TranslateOptions[] = []) {
   return (documents: SourceDocument[], opts: TranslateOptions): TranslateResult => {
@@ -28,7 +29,7 @@ function standInTranslate(seen: TranslateOptions[] = []) {
         snapshot.routeConfigs["80"].virtualHosts.push({ name: h, domains: [h], routes: [route] });
       }
     }
-    snapshot.listeners.push({ name: "0.0.0.0_80", address: "0.0.0.0", port: 80, trafficDirection: "OUTBOUND", http: { statPrefix: "outbound_0.0.0.0_80", routeConfigName: "80" } });
+    snapshot.listeners.push(httpListener({ address: "0.0.0.0", port: 80, direction: "OUTBOUND", routeConfigName: "80" }));
     const summary = documents.map((d) => `${d.kind} ${d.metadata.namespace ?? opts.namespace}/${d.metadata.name}`);
     return { snapshot, errors, warnings, summary };
   };

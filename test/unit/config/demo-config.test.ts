@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfigSources } from "../../../src/config/load/load-sources.js";
 import { translate } from "../../../src/config/istio/translate.js";
 import { formatConfigError } from "../../../src/config/model/config-error.js";
+import { hcmOfListener as hcm } from "../../helpers/model.js";
 
 const demoDir = fileURLToPath(new URL("../../../examples/demo", import.meta.url));
 const opts = { namespace: "demo", proxyLabels: { app: "productpage" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 } };
@@ -20,7 +21,7 @@ describe("examples/demo", () => {
     const { documents } = await loadConfigSources([demoDir]);
     const r = translate(documents, opts);
     const s = r.snapshot;
-    expect(s.listeners.map((l) => [l.name, l.trafficDirection, l.http.routeConfigName])).toEqual([
+    expect(s.listeners.map((l) => [l.name, l.trafficDirection, hcm(l).routeConfigName])).toEqual([
       ["127.0.0.1_15080", "INBOUND", "inbound|15080||"],
       ["127.0.0.1_9080", "OUTBOUND", "9080"],
       ["127.0.0.1_15001", "OUTBOUND", "outbound_http_proxy"],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { doc, reviewsSE, run, se } from "./helpers.js";
+import { hcmOfListener as hcm } from "../../helpers/model.js";
 
 const ratingsProd = se("ratings", "prod", "  hosts: [ratings.prod.svc.cluster.local]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  ports: [{number: 9080, name: http}, {number: 80, name: http-web}]\n  endpoints: [{address: 10.3.0.1}]");
 const ext = se("ext", "shop", "  hosts: [api.example.com]\n  resolution: DNS\n  ports: [{number: 443, name: https, protocol: HTTPS}, {number: 8080, name: http}]");
@@ -24,8 +25,8 @@ describe("Sidecar listeners", () => {
     expect(r.messages).toEqual([]);
     expect(r.warningMessages).toEqual(["mesh/config.yaml:13: warning: spec.ingress[2].port: ingress port 3306 is treated as TCP: TCP listeners are not supported yet, skipped"]);
     expect(r.snapshot.listeners).toEqual([
-      { name: "0.0.0.0_8080", address: "0.0.0.0", port: 8080, trafficDirection: "INBOUND", http: { statPrefix: "inbound_0.0.0.0_8080", routeConfigName: "inbound|8080||" } },
-      { name: "127.0.0.1_9090", address: "127.0.0.1", port: 9090, trafficDirection: "INBOUND", http: { statPrefix: "inbound_127.0.0.1_9090", routeConfigName: "inbound|9090||" } },
+      hcmListener("0.0.0.0_8080", "0.0.0.0", 8080, "INBOUND", "inbound_0.0.0.0_8080", "inbound|8080||"),
+      hcmListener("127.0.0.1_9090", "127.0.0.1", 9090, "INBOUND", "inbound_127.0.0.1_9090", "inbound|9090||"),
     ]);
     expect(r.snapshot.routeConfigs["inbound|8080||"]).toEqual({
       name: "inbound|8080||",
@@ -62,7 +63,7 @@ describe("Sidecar listeners", () => {
         ),
     );
     expect(r.messages).toEqual([]);
-    expect(r.snapshot.listeners.map((l) => [l.name, l.trafficDirection, l.http.statPrefix, l.http.routeConfigName])).toEqual([
+    expect(r.snapshot.listeners.map((l) => [l.name, l.trafficDirection, hcm(l).statPrefix, hcm(l).routeConfigName])).toEqual([
       ["127.0.0.1_9080", "OUTBOUND", "outbound_127.0.0.1_9080", "9080"],
       ["10.0.0.5_9081", "OUTBOUND", "outbound_10.0.0.5_9081", "10.0.0.5_9081"],
     ]);
@@ -110,7 +111,7 @@ describe("default outbound listener", () => {
     const r = run(reviewsSE + ratingsProd + ext, { defaultOutbound: { address: "127.0.0.1", port: 15001 } });
     expect(r.messages).toEqual([]);
     expect(r.snapshot.listeners).toEqual([
-      { name: "127.0.0.1_15001", address: "127.0.0.1", port: 15001, trafficDirection: "OUTBOUND", http: { statPrefix: "outbound_127.0.0.1_15001", routeConfigName: "outbound_http_proxy" } },
+      hcmListener("127.0.0.1_15001", "127.0.0.1", 15001, "OUTBOUND", "outbound_127.0.0.1_15001", "outbound_http_proxy"),
     ]);
     const vhs = r.snapshot.routeConfigs["outbound_http_proxy"]!.virtualHosts;
     expect(vhs.map((v) => [v.name, v.domains])).toEqual([
@@ -129,3 +130,26 @@ describe("default outbound listener", () => {
     expect(run(reviewsSE).snapshot.listeners).toEqual([]);
   });
 });
+
+/** What istiod-shaped HTTP listeners look like: one chain, the connection manager, fault then router. */
+function hcmListener(name: string, address: string, port: number, direction: "INBOUND" | "OUTBOUND", statPrefix: string, routeConfigName: string): unknown {
+  return {
+    name,
+    address,
+    port,
+    trafficDirection: direction,
+    listenerFilters: [],
+    filterChains: [
+      {
+        name: statPrefix,
+        filterChainMatch: {},
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typedConfig: { statPrefix, routeConfigName, httpFilters: [{ name: "envoy.filters.http.fault" }, { name: "envoy.filters.http.router" }] },
+          },
+        ],
+      },
+    ],
+  };
+}

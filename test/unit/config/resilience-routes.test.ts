@@ -91,7 +91,7 @@ describe("retries", () => {
 
 describe("fault", () => {
   it("delay: fixedDelay + percentage (value × 10000 per million); deprecated int percent per hundred; none → 0%", () => {
-    const f = (spec: string) => routesOf(vs(simpleRoute + `    fault: ${spec}\n`))[0]!.fault;
+    const f = (spec: string) => routesOf(vs(simpleRoute + `    fault: ${spec}\n`))[0]!.typedPerFilterConfig?.["envoy.filters.http.fault"];
     expect(f("{delay: {fixedDelay: 5s, percentage: {value: 10}}}")).toEqual({ delay: { fixedDelayMs: 5000, percentage: { numerator: 100000, denominator: "MILLION" } } });
     expect(f("{delay: {fixedDelay: 2s, percentage: {value: 0.1}}}")!.delay!.percentage).toEqual({ numerator: 1000, denominator: "MILLION" });
     expect(f("{delay: {fixedDelay: 2s, percent: 30}}")!.delay!.percentage).toEqual({ numerator: 30, denominator: "HUNDRED" });
@@ -100,7 +100,7 @@ describe("fault", () => {
   });
 
   it("abort: httpStatus or grpcStatus (name → code) with percentage; none → 0%", () => {
-    const f = (spec: string) => routesOf(vs(simpleRoute + `    fault: ${spec}\n`))[0]!.fault;
+    const f = (spec: string) => routesOf(vs(simpleRoute + `    fault: ${spec}\n`))[0]!.typedPerFilterConfig?.["envoy.filters.http.fault"];
     expect(f("{abort: {httpStatus: 503, percentage: {value: 50}}}")).toEqual({ abort: { httpStatus: 503, percentage: { numerator: 500000, denominator: "MILLION" } } });
     expect(f("{abort: {grpcStatus: UNAVAILABLE, percentage: {value: 100}}}")).toEqual({ abort: { grpcStatus: 14, percentage: { numerator: 1000000, denominator: "MILLION" } } });
     expect(f("{abort: {grpcStatus: NOT_FOUND}}")).toEqual({ abort: { grpcStatus: 5, percentage: { numerator: 0, denominator: "HUNDRED" } } });
@@ -119,7 +119,7 @@ describe("fault", () => {
   it("an abort without error type yields no fault (warning only)", () => {
     const r = run(reviewsSE + vs(simpleRoute + "    fault: {abort: {percentage: {value: 10}}}\n"));
     expect(r.messages).toEqual([]);
-    expect(r.snapshot.routeConfigs["9080"]!.virtualHosts[0]!.routes[0]!.fault).toBeUndefined();
+    expect(r.snapshot.routeConfigs["9080"]!.virtualHosts[0]!.routes[0]!.typedPerFilterConfig).toBeUndefined();
   });
 });
 

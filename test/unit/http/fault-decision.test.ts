@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../src/common/random.js";
-import { decideFault, rollPercent } from "../../../src/http/fault-filter.js";
+import { decideFault, rollPercent } from "../../../src/http/filters/fault/fault-decision.js";
 import { isInternalAddress } from "../../../src/http/internal-address.js";
 
 describe("fault filter", () => {

@@ -1,8 +1,8 @@
-// Fault filter (Envoy's envoy.filters.http.fault, per-route config from Istio `fault`): decides,
-// per request and with an injected Random, whether to delay and/or abort it.
+// The fault filter's decision (Envoy's envoy.filters.http.fault, per-route config from Istio
+// `fault`): per request and with an injected Random, whether to delay and/or abort it.
 
-import type { Random } from "../common/random.js";
-import type { FaultPolicy, FractionalPercent } from "../config/model/types.js";
+import type { Random } from "../../../common/random.js";
+import type { FaultPolicy, FractionalPercent } from "../../../config/model/types.js";
 
 const DENOMINATOR = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 } as const;
 

@@ -1,16 +1,16 @@
-// Router filter (request side): route match → redirect / direct response / forward decision with
-// the weighted cluster picked, path and host rewritten and request header mutations applied.
-// Pure with respect to I/O: the active stream acts on the decision.
+// Route resolution (the connection manager's route lookup): route match → redirect / direct
+// response / forward decision with the weighted cluster picked, path and host rewritten and request
+// header mutations applied. Pure with respect to I/O: filters read it, the router acts on it.
 
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { Random } from "../common/random.js";
-import type { FaultPolicy, HashPolicy, HeaderValueOption, RequestMirrorPolicy, RetryPolicy, WeightedCluster } from "../config/model/types.js";
+import { HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type HeaderValueOption, type RequestMirrorPolicy, type RetryPolicy, type WeightedCluster } from "../config/model/types.js";
 import { CompiledRetryPolicy } from "../router/retry-state.js";
 import type { RequestView } from "../router/request-view.js";
-import type { RequestHead } from "./codec/head-parser.js";
+import type { RouteTable } from "../router/route-table.js";
 import type { HeaderList } from "./header-list.js";
 import { applyHeaderMutations } from "./header-mutation.js";
-import type { ListenerContext } from "./listener-context.js";
+import type { RequestHeaders } from "./http-message.js";
 
 interface Named {
   routeName?: string | undefined;
@@ -39,6 +39,7 @@ export interface ForwardDecision extends Named {
   /** Route timeout in ms (0 = none), covering every attempt. */
   timeoutMs: number;
   retryPolicy: CompiledRetryPolicy | undefined;
+  /** The fault filter's per-route config. */
   fault: FaultPolicy | undefined;
   mirrors: readonly RequestMirrorPolicy[];
   hashPolicy: readonly HashPolicy[] | undefined;
@@ -48,7 +49,7 @@ export interface ForwardDecision extends Named {
   applyResponseHeaders(h: HeaderList): void;
 }
 
-export type RoutingDecision = LocalDecision | DirectDecision | ForwardDecision;
+export type ResolvedRoute = LocalDecision | DirectDecision | ForwardDecision;
 
 const EMPTY: readonly HeaderValueOption[] = [];
 const NO_MIRRORS: readonly RequestMirrorPolicy[] = [];
@@ -67,10 +68,10 @@ function retryPolicyOf(p: RetryPolicy | undefined): CompiledRetryPolicy | undefi
 }
 const NO_REMOVE: readonly string[] = [];
 
-export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPath: string, authority: string, random: Random): RoutingDecision {
-  const table = ctx.routeTable;
-  const headers = head.headers;
-  const view: RequestView = { method: head.method, path: head.target, authority, scheme: "http", headers };
+/** Matches `req` against `table`; `originalPath` is the path as received (for x-envoy-original-path). */
+export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders, originalPath: string, random: Random): ResolvedRoute {
+  const headers = req.headers;
+  const view: RequestView = { method: req.method, path: req.path, authority: req.authority, scheme: req.scheme, headers };
   const matched = table?.match(view);
   if (matched === undefined) return { kind: "local", code: ErrorCode.NoRoute };
   const route = matched.route;
@@ -98,7 +99,7 @@ export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPa
     return { kind: "local", code: ErrorCode.NoCluster, ...named };
   }
 
-  let path = head.target;
+  let path = req.path;
   const rw = matched.rewrite;
   if (rw !== undefined) {
     const p = rw.rewritePath(path);
@@ -127,7 +128,7 @@ export function routeRequest(ctx: ListenerContext, head: RequestHead, originalPa
     path,
     timeoutMs: action.timeoutMs ?? 0,
     retryPolicy: retryPolicyOf(action.retryPolicy),
-    fault: route.fault,
+    fault: route.typedPerFilterConfig?.[HTTP_FAULT_FILTER],
     mirrors: action.requestMirrorPolicies ?? NO_MIRRORS,
     hashPolicy: action.hashPolicy,
     routeName: route.name,

@@ -1,0 +1,61 @@
+// The HTTP connection manager network filter (envoy.filters.network.http_connection_manager):
+// owns each connection's HTTP codec (HTTP/1 today) and, per request, the HTTP filter chain that
+// ends in the router. Per snapshot it holds the route table and the HTTP filter factories; a
+// reload updates them in place, so keep-alive connections route with the new config from their
+// next request.
+
+import type { Duplex } from "node:stream";
+import { HTTP_CONNECTION_MANAGER, type HttpConnectionManager, type Listener, type NetworkFilter } from "../config/model/types.js";
+import type { ConnectionInfo } from "../listener/connection-info.js";
+import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
+import { buildHttpFilterFactories } from "./filters/http-filter-registry.js";
+import { Http1ServerConnection } from "./http1-server-connection.js";
+import type { ListenerContext } from "./listener-context.js";
+
+export class HttpConnectionManagerFactory implements NetworkFilterFactory {
+  readonly name = HTTP_CONNECTION_MANAGER;
+  readonly ctx: ListenerContext;
+  private env: NetworkFilterEnv;
+
+  constructor(config: NetworkFilter, env: NetworkFilterEnv) {
+    this.env = env;
+    const hcm = hcmConfig(config);
+    this.ctx = {
+      name: env.listener.name,
+      filterChainName: env.chainName,
+      direction: env.listener.trafficDirection,
+      serverName: serverNameFor(env.listener),
+      statPrefix: hcm.statPrefix,
+      routeTable: env.routeTables.get(hcm.routeConfigName),
+      httpFilters: buildHttpFilterFactories(hcm.httpFilters),
+      services: env.services,
+    };
+  }
+
+  onNewConnection(socket: Duplex, info: ConnectionInfo): void {
+    new Http1ServerConnection(socket, info, this.ctx, this.env.tracker);
+  }
+
+  update(config: NetworkFilter, env: NetworkFilterEnv): void {
+    const hcm = hcmConfig(config);
+    const ctx = this.ctx;
+    this.env = env;
+    ctx.name = env.listener.name;
+    ctx.filterChainName = env.chainName;
+    ctx.direction = env.listener.trafficDirection;
+    ctx.serverName = serverNameFor(env.listener);
+    ctx.statPrefix = hcm.statPrefix;
+    ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
+    ctx.httpFilters = buildHttpFilterFactories(hcm.httpFilters);
+  }
+}
+
+function hcmConfig(config: NetworkFilter): HttpConnectionManager {
+  if (config.name !== HTTP_CONNECTION_MANAGER) throw new Error(`expected ${HTTP_CONNECTION_MANAGER}, got ${config.name}`);
+  return config.typedConfig;
+}
+
+/** Envoy's server header: `envoy` outbound, `istio-envoy` inbound (Istio's server_name). */
+function serverNameFor(l: Listener): string {
+  return l.trafficDirection === "INBOUND" ? "istio-envoy" : "envoy";
+}

@@ -1,0 +1,616 @@
+// RouterFilter (envoy.filters.http.router): the terminal HTTP filter. Acts on the resolved route —
+// local reply, redirect / direct response, or forwarding: cluster circuit breaker, route and
+// per-try timeouts, retries with back-off (bounded body replay), hash policies, mirrors, and one
+// UpstreamRequest per attempt through the host's connection pool. Response headers, body and
+// resets come back through the attempt and go downstream through the filter callbacks.
+
+import { ErrorCode, type ErrorCodeValue, type ProxyError } from "../common/errors.js";
+import { newRequestId } from "../common/request-id.js";
+import type { TimerHandle } from "../common/timers.js";
+import { HTTP_ROUTER_FILTER } from "../config/model/types.js";
+import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "../http/filters/http-filter.js";
+import type { HeaderList } from "../http/header-list.js";
+import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http/http-message.js";
+import { isInternalAddress } from "../http/internal-address.js";
+import type { ForwardDecision } from "../http/route-resolution.js";
+import { ResponseFlag } from "../observability/stream-info.js";
+import type { AttemptOutcome, RouterCluster } from "../upstream/cluster-api.js";
+import { evaluateHashPolicies } from "../upstream/hash-policy.js";
+import type { UpstreamHost } from "../upstream/upstream-host.js";
+import { RetryState, type FailureKind } from "./retry-state.js";
+import { ShadowRequest } from "./shadow-request.js";
+import { UpstreamRequest, type UpstreamRequestParent } from "./upstream-request.js";
+
+/** Request body bytes queued while the upstream connection is being set up before we pause reading. */
+const MAX_PENDING_BODY = 64 * 1024;
+/**
+ * 1 MiB: request body kept for replaying a retry (Envoy's default per-connection buffer limit).
+ * A longer body streams on without a copy, and the request is no longer retried.
+ */
+export const RETRY_BUFFER_LIMIT = 1024 * 1024;
+
+const enum St {
+  Idle,
+  Backoff,
+  Connecting,
+  AwaitingHeaders,
+  Responding,
+  Tunnel,
+  Done,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class RouterFilter implements HttpFilter, UpstreamRequestParent {
+  private readonly cb: FilterCallbacks;
+  private state = St.Idle;
+  private d: ForwardDecision | null = null;
+  private cluster: RouterCluster | null = null;
+  private retry: RetryState | null = null;
+  private requestHeld = false;
+  /** This attempt holds a retry from the cluster's max_retries budget. */
+  private retryHeld = false;
+  /** A retry slot taken for the attempt about to start. */
+  private nextRetryHeld = false;
+  private hash: bigint | undefined;
+  private setCookie: string | undefined;
+  private shadows: ShadowRequest[] | null = null;
+  private upstreamHeaders: RequestHeaders | null = null;
+  private globalTimeoutMs = 0;
+  private perTryTimeoutMs = 0;
+  private requestComplete = false;
+
+  // request body: chunks not yet written to the current attempt, plus (while `replayable`) the
+  // ones already written, so a retry can send them again.
+  private body: Buffer[] = [];
+  private sent = 0;
+  private bodyBytes = 0;
+  private unsentBytes = 0;
+  private replayable = false;
+  private readDisabled = false;
+
+  // the current attempt
+  private upstream: UpstreamRequest | null = null;
+  /** The host whose active-request count this attempt holds (least-request balancing). */
+  private countedHost: UpstreamHost | null = null;
+  private tried: UpstreamHost[] | null = null;
+  private upstreamStart = 0;
+
+  private globalTimer: TimerHandle | undefined;
+  private perTryTimer: TimerHandle | undefined;
+  private backoffTimer: TimerHandle | undefined;
+  private responseStarted = false;
+
+  constructor(cb: FilterCallbacks) {
+    this.cb = cb;
+  }
+
+  // ---------------------------------------------------------------- decoding
+
+  decodeHeaders(req: RequestHeaders, endStream: boolean): FilterStatus {
+    const cb = this.cb;
+    const d = cb.route;
+    if (d === undefined || d.kind === "local") {
+      cb.sendLocalReply(d?.code ?? ErrorCode.NoRoute, d?.detail);
+      return FilterStatus.StopIteration;
+    }
+    if (d.kind === "direct") {
+      cb.sendResponse(d.status, d.body, d.details, d.headers);
+      return FilterStatus.StopIteration;
+    }
+    this.d = d;
+    cb.streamInfo.clusterName = d.clusterName;
+    const cluster = cb.services.clusters.get(d.clusterName);
+    if (cluster === undefined) {
+      cb.sendLocalReply(ErrorCode.NoCluster);
+      return FilterStatus.StopIteration;
+    }
+    this.cluster = cluster;
+    if (!cluster.resources.tryAcquireRequest()) {
+      cb.sendLocalReply(ErrorCode.UpstreamOverflow);
+      return FilterStatus.StopIteration;
+    }
+    this.requestHeld = true;
+    const h = req.headers;
+    // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
+    const expect = h.get("expect");
+    if (expect !== undefined) {
+      h.remove("expect");
+      if (expect.toLowerCase() === "100-continue" && req.protocol === "HTTP/1.1") cb.encode100Continue();
+    }
+    this.setTimeouts(d, h);
+    if (d.retryPolicy !== undefined) {
+      this.retry = new RetryState(d.retryPolicy, cb.services.random);
+      this.replayable = true;
+    }
+    if (d.hashPolicy !== undefined && d.hashPolicy.length > 0) {
+      const r = evaluateHashPolicies(d.hashPolicy, { headers: h, path: req.path, sourceIp: cb.downstreamRemoteIp, sourcePort: cb.downstreamRemotePort });
+      this.hash = r.hash;
+      this.setCookie = r.setCookie;
+    }
+    this.upstreamHeaders = this.finalizeRequestHeaders(req, d);
+    // An upgrade request's "body" is the tunnel: its timers run as for a complete request.
+    this.requestComplete = endStream || req.upgrade;
+    if (d.mirrors.length > 0) this.startMirrors(d, endStream);
+    if (this.requestComplete) {
+      this.cb.streamInfo.mark("lastDownstreamRxByteReceived");
+      this.armGlobalTimer();
+    }
+    this.startAttempt();
+    return FilterStatus.StopIteration;
+  }
+
+  /**
+   * Route and per-try timeouts; `x-envoy-upstream-rq-timeout-ms` / `…-per-try-timeout-ms` override
+   * them for internal callers (Envoy's rule: loopback and private addresses) and never go upstream.
+   */
+  private setTimeouts(d: ForwardDecision, h: HeaderList): void {
+    let global = d.timeoutMs;
+    let perTry = d.retryPolicy?.policy.perTryTimeoutMs ?? 0;
+    const rq = h.get("x-envoy-upstream-rq-timeout-ms");
+    const pt = h.get("x-envoy-upstream-rq-per-try-timeout-ms");
+    if ((rq !== undefined || pt !== undefined) && isInternalAddress(this.cb.downstreamRemoteIp)) {
+      if (rq !== undefined && /^\d{1,10}$/.test(rq)) global = Number(rq);
+      if (pt !== undefined && /^\d{1,10}$/.test(pt)) perTry = Number(pt);
+    }
+    h.remove("x-envoy-upstream-rq-timeout-ms");
+    h.remove("x-envoy-upstream-rq-per-try-timeout-ms");
+    // A per-try timeout longer than the route timeout never fires first (Envoy).
+    if (global > 0 && perTry >= global) perTry = 0;
+    this.globalTimeoutMs = global;
+    this.perTryTimeoutMs = perTry;
+    const expected = perTry > 0 ? perTry : global;
+    if (expected > 0) h.set("x-envoy-expected-rq-timeout-ms", String(expected));
+    else h.remove("x-envoy-expected-rq-timeout-ms");
+  }
+
+  /** The headers every attempt sends (Envoy's finalizeRequestHeaders), without the attempt count. */
+  private finalizeRequestHeaders(req: RequestHeaders, d: ForwardDecision): RequestHeaders {
+    const h = req.headers;
+    if (!h.has("host") && req.authority !== "") h.add("Host", req.authority);
+    if (!h.has("x-forwarded-proto")) h.add("x-forwarded-proto", req.scheme);
+    // Inbound, the app only ever sees the proxy's loopback address: append the real client's
+    // address to x-forwarded-for (Envoy's use_remote_address behaviour). Outbound, the app itself
+    // is the client, so x-forwarded-for passes through unchanged as in Istio's sidecars.
+    if (this.cb.inbound) {
+      const xff = h.getJoined("x-forwarded-for");
+      const client = this.cb.downstreamRemoteIp;
+      h.set("x-forwarded-for", xff === undefined || xff === "" ? client : `${xff}, ${client}`);
+    }
+    let rid = h.get("x-request-id");
+    if (rid === undefined || rid === "") {
+      rid = newRequestId();
+      h.set("x-request-id", rid);
+    }
+    this.cb.streamInfo.requestId = rid;
+    h.remove("x-envoy-attempt-count");
+    return { method: req.method, path: d.path, authority: req.authority, scheme: req.scheme, protocol: req.protocol, headers: h, upgrade: req.upgrade };
+  }
+
+  private startMirrors(d: ForwardDecision, endStream: boolean): void {
+    const services = this.cb.services;
+    for (const m of d.mirrors) {
+      const cluster = services.clusters.get(m.cluster);
+      if (cluster === undefined) continue;
+      const shadow = ShadowRequest.start(this.upstreamHeaders!, m, cluster, endStream, this.globalTimeoutMs, services);
+      if (shadow !== undefined) (this.shadows ??= []).push(shadow);
+    }
+  }
+
+  decodeData(data: Buffer, endStream: boolean): FilterStatus {
+    if (this.state === St.Done) return FilterStatus.StopIteration;
+    if (this.shadows !== null) for (const s of this.shadows) s.write(data, endStream);
+    const st = this.state;
+    const enc = (st === St.AwaitingHeaders || st === St.Responding || st === St.Tunnel) && this.upstream !== null ? this.upstream.encoder : null;
+    if (enc !== null && !this.replayable) {
+      this.cb.streamInfo.upstreamBytesSent += data.length;
+      if (!enc.encodeData(data, endStream)) this.disableDownstreamReads();
+    } else {
+      this.body.push(data);
+      this.bodyBytes += data.length;
+      if (enc !== null) {
+        this.sent++;
+        this.cb.streamInfo.upstreamBytesSent += data.length;
+        if (!enc.encodeData(data, endStream)) this.disableDownstreamReads();
+      } else {
+        this.unsentBytes += data.length;
+        if (this.unsentBytes > MAX_PENDING_BODY) this.disableDownstreamReads();
+      }
+      if (this.replayable && this.bodyBytes > RETRY_BUFFER_LIMIT) {
+        if (st === St.Backoff) {
+          // A retry is waiting and the body no longer fits the replay buffer: Envoy gives up.
+          this.cb.sendLocalReply(ErrorCode.RetryBufferOverflow);
+          return FilterStatus.StopIteration;
+        }
+        // Too long to replay: keep only what the current attempt still needs.
+        this.replayable = false;
+        this.body = this.body.slice(this.sent);
+        this.sent = 0;
+      }
+    }
+    if (endStream && !this.requestComplete) {
+      this.requestComplete = true;
+      this.cb.streamInfo.mark("lastDownstreamRxByteReceived");
+      if (enc !== null) this.cb.streamInfo.mark("lastUpstreamTxByteSent");
+      if (st !== St.Idle) {
+        this.armGlobalTimer();
+        if (st === St.AwaitingHeaders) this.armPerTryTimer();
+      }
+    }
+    return FilterStatus.StopIteration;
+  }
+
+  decodeTrailers(trailers: HeaderList): FilterStatus {
+    // HTTP/1 trailers end the body; the upstream codec decides whether they go on the wire.
+    void trailers;
+    return this.decodeData(EMPTY, true);
+  }
+
+  private disableDownstreamReads(): void {
+    if (!this.readDisabled) {
+      this.readDisabled = true;
+      this.cb.readDisable(true);
+    }
+  }
+
+  private enableDownstreamReads(): void {
+    if (this.readDisabled) {
+      this.readDisabled = false;
+      this.cb.readDisable(false);
+    }
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  private startAttempt(): void {
+    const cluster = this.cluster!;
+    const policy = this.retry !== null ? this.d!.retryPolicy!.policy : undefined;
+    const host = cluster.chooseHost({
+      hash: this.hash,
+      previousHosts: policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined,
+      hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
+      retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
+    });
+    if (host === undefined) {
+      this.releaseNextRetry();
+      this.cb.sendLocalReply(ErrorCode.NoHealthyUpstream);
+      return;
+    }
+    const info = this.cb.streamInfo;
+    info.attemptCount++;
+    info.upstreamHost = host.key;
+    info.mark("upstreamConnectStart");
+    this.retryHeld = this.nextRetryHeld;
+    this.nextRetryHeld = false;
+    host.active++;
+    this.countedHost = host;
+    if (this.retry !== null) (this.tried ??= []).push(host);
+    this.sent = 0;
+    this.unsentBytes = this.bodyBytes;
+    this.state = St.Connecting;
+    const u = new UpstreamRequest(this, host);
+    this.upstream = u;
+    u.start();
+  }
+
+  onPoolReady(u: UpstreamRequest): void {
+    if (u !== this.upstream || this.state !== St.Connecting) return;
+    const host = u.host;
+    const info = this.cb.streamInfo;
+    this.cluster!.outlier.report(host, CONNECT_SUCCESS);
+    const enc = u.encoder!;
+    info.mark("upstreamConnectComplete");
+    info.upstreamLocalAddress = enc.localAddress;
+    this.state = St.AwaitingHeaders;
+    this.upstreamStart = this.cb.services.clock.monotonic();
+    const headers = this.upstreamHeaders!;
+    headers.headers.set("x-envoy-attempt-count", String(info.attemptCount));
+    const body = this.body;
+    const noBody = this.requestComplete && body.length - this.sent === 0 && !headers.upgrade;
+    info.mark("firstUpstreamTxByteSent");
+    enc.encodeHeaders(headers, noBody);
+    info.upstreamBytesSent = 0;
+    for (let i = this.sent; i < body.length; i++) {
+      const chunk = body[i]!;
+      info.upstreamBytesSent += chunk.length;
+      enc.encodeData(chunk, this.requestComplete && i === body.length - 1);
+    }
+    this.sent = body.length;
+    this.unsentBytes = 0;
+    if (!this.replayable) {
+      this.body = [];
+      this.sent = 0;
+    }
+    if (this.requestComplete) {
+      info.mark("lastUpstreamTxByteSent");
+      this.armPerTryTimer();
+    }
+    this.enableDownstreamReads();
+  }
+
+  onPoolFailure(u: UpstreamRequest, err: ProxyError): void {
+    if (u !== this.upstream || this.state !== St.Connecting) return;
+    this.upstream = null;
+    const code = err.code;
+    if (code === ErrorCode.UpstreamOverflow) {
+      // Pending-request overflow: answered at once and never retried (Envoy).
+      this.endAttemptHost();
+      this.cb.sendLocalReply(code);
+      return;
+    }
+    this.cb.streamInfo.upstreamTransportFailureReason = err.detail;
+    this.cluster!.outlier.report(u.host, code === ErrorCode.UpstreamConnectTimeout ? TIMEOUT : CONNECT_FAILURE);
+    this.attemptFailed("connect-failure", false, code, err.detail);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** The route timeout starts once the whole request has been received (Envoy). */
+  private armGlobalTimer(): void {
+    if (this.globalTimeoutMs <= 0 || this.globalTimer !== undefined || this.state === St.Done) return;
+    this.globalTimer = this.cb.services.clock.set(() => this.onGlobalTimeout(), this.globalTimeoutMs);
+  }
+
+  /** The per-try timeout starts when the attempt's request is complete and sent. */
+  private armPerTryTimer(): void {
+    if (this.perTryTimeoutMs <= 0 || this.perTryTimer !== undefined) return;
+    this.perTryTimer = this.cb.services.clock.set(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
+  }
+
+  private clearPerTryTimer(): void {
+    if (this.perTryTimer !== undefined) {
+      this.cb.services.clock.clear(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+  }
+
+  private clearTimers(): void {
+    this.clearPerTryTimer();
+    const clock = this.cb.services.clock;
+    if (this.globalTimer !== undefined) clock.clear(this.globalTimer);
+    if (this.backoffTimer !== undefined) clock.clear(this.backoffTimer);
+    this.globalTimer = undefined;
+    this.backoffTimer = undefined;
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.state === St.Done || this.state === St.Tunnel) return;
+    this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRequestTimeout);
+    if (this.responseStarted) {
+      // Headers already went out: all Envoy can do is reset the stream.
+      this.cb.streamInfo.responseCodeDetails = "upstream_response_timeout";
+      this.cleanup();
+      this.cb.resetStream();
+      return;
+    }
+    const u = this.upstream;
+    if (u !== null && u.encoder !== null) this.cluster!.outlier.report(u.host, TIMEOUT);
+    this.dropAttempt();
+    this.cb.sendLocalReply(ErrorCode.UpstreamTimeout);
+  }
+
+  private onPerTryTimeout(): void {
+    this.perTryTimer = undefined;
+    // Once the response started downstream, only the route timeout applies (Envoy).
+    if (this.state !== St.AwaitingHeaders) return;
+    const host = this.upstream!.host;
+    this.cluster!.outlier.report(host, TIMEOUT);
+    this.dropAttempt();
+    this.attemptFailed("per-try-timeout", true, ErrorCode.UpstreamTimeout);
+  }
+
+  // ---------------------------------------------------------------- attempt outcomes
+
+  /** Ends the current attempt: its connection is closed (never reused) and its host uncounted. */
+  private dropAttempt(): void {
+    this.clearPerTryTimer();
+    const u = this.upstream;
+    if (u !== null) {
+      this.upstream = null;
+      u.reset();
+    }
+    this.endAttemptHost();
+  }
+
+  private endAttemptHost(): void {
+    const counted = this.countedHost;
+    if (counted !== null) {
+      this.countedHost = null;
+      counted.active--;
+    }
+    if (this.retryHeld) {
+      this.retryHeld = false;
+      this.cluster!.resources.releaseRetry();
+    }
+  }
+
+  /** Whether another attempt may start: budget, replayable body, retry circuit breaker. */
+  private mayRetry(): boolean {
+    const r = this.retry;
+    if (r === null || r.exhausted || this.responseStarted) return false;
+    if (!this.replayable && this.bodyBytes > 0) return false;
+    if (!this.cluster!.resources.tryAcquireRetry()) return false;
+    this.nextRetryHeld = true;
+    return true;
+  }
+
+  private releaseNextRetry(): void {
+    if (this.nextRetryHeld) {
+      this.nextRetryHeld = false;
+      this.cluster!.resources.releaseRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    const delay = this.retry!.nextBackoffMs();
+    this.state = St.Backoff;
+    this.backoffTimer = this.cb.services.clock.set(() => {
+      this.backoffTimer = undefined;
+      if (this.state === St.Backoff) this.startAttempt();
+    }, delay);
+  }
+
+  /** An attempt failed without a usable response: retry, or reply with Envoy's local reply. */
+  private attemptFailed(kind: FailureKind, requestSent: boolean, code: ErrorCodeValue, detail?: string): void {
+    const r = this.retry;
+    const wouldRetry = r !== null && r.wouldRetryFailure(kind, requestSent);
+    const hadRetries = r !== null && r.retries > 0;
+    this.endAttemptHost();
+    if (wouldRetry && this.mayRetry()) {
+      this.scheduleRetry();
+      return;
+    }
+    if (wouldRetry && r.exhausted) this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    if (kind === "per-try-timeout") {
+      this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRequestTimeout);
+      this.cb.sendLocalReply(ErrorCode.UpstreamTimeout);
+      return;
+    }
+    this.cb.sendLocalReply(code, detail, hadRetries);
+  }
+
+  onUpstreamHeaders(u: UpstreamRequest, res: ResponseHeaders, endStream: boolean): void {
+    if (u !== this.upstream) return;
+    const d = this.d!;
+    const h = res.headers;
+    const info = this.cb.streamInfo;
+    info.mark("firstUpstreamRxByteReceived");
+    this.cluster!.outlier.report(u.host, { kind: "response", status: res.status });
+    const r = this.retry;
+    if (r !== null && res.status !== 101 && r.wouldRetryResponse(res.status, h)) {
+      if (this.mayRetry()) {
+        this.dropAttempt();
+        this.scheduleRetry();
+        return;
+      }
+      if (r.exhausted) info.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    }
+    this.clearPerTryTimer();
+    const serviceTime = Math.round(this.cb.services.clock.monotonic() - this.upstreamStart);
+    info.upstreamServiceTimeMs = serviceTime;
+    if (res.status === 101) {
+      this.state = St.Tunnel;
+      this.clearTimers();
+    } else {
+      this.state = St.Responding;
+    }
+    d.applyResponseHeaders(h);
+    if (this.setCookie !== undefined) h.add("set-cookie", this.setCookie);
+    h.set("x-envoy-upstream-service-time", String(serviceTime));
+    info.responseCodeDetails = "via_upstream";
+    this.responseStarted = true;
+    if (endStream) this.upstreamComplete();
+    this.cb.encodeHeaders(res, endStream);
+  }
+
+  onUpstreamData(u: UpstreamRequest, data: Buffer, endStream: boolean): void {
+    if (u !== this.upstream) return;
+    this.cb.streamInfo.upstreamBytesReceived += data.length;
+    if (endStream) this.upstreamComplete();
+    this.cb.encodeData(data, endStream);
+  }
+
+  onUpstreamTrailers(u: UpstreamRequest, trailers: HeaderList): void {
+    if (u !== this.upstream) return;
+    this.upstreamComplete();
+    this.cb.encodeTrailers(trailers);
+  }
+
+  /** The attempt's response is complete: the codec returned its connection to the pool. */
+  private upstreamComplete(): void {
+    this.cb.streamInfo.mark("lastUpstreamRxByteReceived");
+    this.upstream?.done();
+    this.endAttemptHost();
+    this.clearTimers();
+  }
+
+  onUpstreamReset(u: UpstreamRequest, reason: StreamResetReason, detail: string | undefined): void {
+    if (u !== this.upstream) return;
+    this.upstream = null;
+    const info = this.cb.streamInfo;
+    switch (this.state) {
+      case St.AwaitingHeaders:
+      case St.Connecting:
+        this.clearPerTryTimer();
+        if (reason === "protocol_error") {
+          this.endAttemptHost();
+          this.cb.sendLocalReply(ErrorCode.UpstreamProtocolError);
+          return;
+        }
+        if (reason === "connection_failure") {
+          info.upstreamTransportFailureReason = detail;
+          this.cluster!.outlier.report(u.host, CONNECT_FAILURE);
+          this.attemptFailed("connect-failure", false, ErrorCode.UpstreamConnectFailure, detail);
+          return;
+        }
+        this.cluster!.outlier.report(u.host, RESET);
+        this.attemptFailed("reset", true, ErrorCode.UpstreamReset, detail);
+        return;
+      case St.Responding:
+        if (reason === "protocol_error") {
+          info.addFlag(ResponseFlag.UpstreamProtocolError);
+          info.responseCodeDetails = "upstream_reset_after_response_started{protocol_error}";
+        } else {
+          info.addFlag(ResponseFlag.UpstreamConnectionTermination);
+          info.responseCodeDetails = "upstream_reset_after_response_started{connection_termination}";
+        }
+        this.cleanup();
+        this.cb.resetStream();
+        return;
+      case St.Tunnel:
+        this.cleanup();
+        this.cb.resetStream();
+        return;
+      default:
+        return;
+    }
+  }
+
+  onUpstreamWritable(u: UpstreamRequest): void {
+    if (u === this.upstream) this.enableDownstreamReads();
+  }
+
+  // ---------------------------------------------------------------- flow control and the end
+
+  onAboveWriteBufferHighWatermark(): void {
+    this.upstream?.encoder?.readDisable(true);
+  }
+
+  onBelowWriteBufferLowWatermark(): void {
+    this.upstream?.encoder?.readDisable(false);
+  }
+
+  onStreamReset(): void {
+    if (this.shadows !== null) for (const s of this.shadows) s.abandon();
+    this.cleanup();
+  }
+
+  onComplete(): void {
+    this.cleanup();
+  }
+
+  /** Releases everything the request holds: attempt, timers, circuit-breaker slots. */
+  private cleanup(): void {
+    if (this.state === St.Done) return;
+    this.state = St.Done;
+    this.clearTimers();
+    this.dropAttempt();
+    this.releaseNextRetry();
+    if (this.requestHeld) {
+      this.requestHeld = false;
+      this.cluster!.resources.releaseRequest();
+    }
+    this.body = [];
+  }
+}
+
+const CONNECT_SUCCESS: AttemptOutcome = { kind: "connect-success" };
+const CONNECT_FAILURE: AttemptOutcome = { kind: "connect-failure" };
+const TIMEOUT: AttemptOutcome = { kind: "timeout" };
+const RESET: AttemptOutcome = { kind: "reset" };
+
+export const routerFilterFactory: HttpFilterFactory = {
+  name: HTTP_ROUTER_FILTER,
+  create: (cb) => new RouterFilter(cb),
+};
