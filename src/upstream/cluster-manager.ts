@@ -2,6 +2,7 @@
 // balancer) and owns the connection pools, which survive config reloads when the endpoint stays.
 
 import { isIP } from "node:net";
+import { ENVOY_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE, maxRequestsPerConnection, upstreamIdleTimeoutMs } from "../config/model/defaults.js";
 import type { Cluster, LbEndpoint, LocalityLbEndpoints } from "../config/model/types.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
@@ -9,7 +10,7 @@ import type { Random } from "../common/random.js";
 import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
-import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, type LbPolicy } from "./load-balancer.js";
+import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
 import {
   allocateClusterShared,
@@ -57,7 +58,7 @@ export class ClusterRuntime implements RouterCluster {
     this.gate = this.resources.connectionsLimited ? new ConnectionGate(this.resources) : null;
     this.detector = model.outlierDetection !== undefined ? new OutlierDetector(shared, model.outlierDetection, random, clock) : undefined;
     this.outlier = this.detector ?? noOutlier;
-    const perConnLimit = model.maxRequestsPerConnection !== undefined && model.maxRequestsPerConnection > 0;
+    const perConnLimit = maxRequestsPerConnection(model) !== undefined;
     this.poolScope = this.gate !== null || perConnLimit ? `${model.name}#${scope}` : "";
   }
 
@@ -220,13 +221,13 @@ export class ClusterManager {
   }
 
   private poolOptions(m: Cluster): PoolOptions {
-    const cp = m.trafficPolicy?.connectionPool;
+    const ka = m.upstreamConnectionOptions?.tcpKeepalive;
     return {
-      connectTimeoutMs: cp?.tcp?.connectTimeoutMs ?? m.connectTimeoutMs,
-      idleTimeoutMs: cp?.http?.idleTimeoutMs ?? m.idleTimeoutMs,
-      maxRequestsPerConnection: m.maxRequestsPerConnection,
-      tcpKeepaliveTimeMs: m.tcpKeepalive !== undefined ? (m.tcpKeepalive.timeMs ?? 0) : undefined,
-      maxConnectionDurationMs: m.maxConnectionDurationMs,
+      connectTimeoutMs: m.connectTimeoutMs,
+      idleTimeoutMs: upstreamIdleTimeoutMs(m),
+      maxRequestsPerConnection: maxRequestsPerConnection(m),
+      tcpKeepaliveTimeMs: ka !== undefined ? (ka.keepaliveTimeMs ?? 0) : undefined,
+      maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
     };
   }
 
@@ -274,41 +275,33 @@ export class ClusterManager {
   }
 }
 
-/** The balancing policy: the model's lbPolicy, with the DestinationRule's `simple` taking precedence as before. */
+/** The balancing policy: the model's lbPolicy (CLUSTER_PROVIDED, for ORIGINAL_DST, balances as least request). */
 export function lbPolicyOf(m: Cluster): LbPolicy {
-  if (m.lbPolicy === "RING_HASH" || m.lbPolicy === "MAGLEV") return m.lbPolicy;
-  const lb = m.trafficPolicy?.loadBalancer;
-  if (lb?.consistentHash !== undefined) return lb.consistentHash.maglev !== undefined ? "MAGLEV" : "RING_HASH";
-  switch (lb?.simple) {
+  switch (m.lbPolicy) {
     case "ROUND_ROBIN":
     case "RANDOM":
-      return lb.simple;
-    case "LEAST_REQUEST":
-    case "LEAST_CONN":
+    case "RING_HASH":
+    case "MAGLEV":
+      return m.lbPolicy;
+    default:
       return "LEAST_REQUEST";
   }
-  if (m.lbPolicy === "ROUND_ROBIN" || m.lbPolicy === "RANDOM") return m.lbPolicy;
-  return "LEAST_REQUEST";
 }
 
-/** Everything ClusterLb needs from the model except the hosts. */
+/** Everything ClusterLb needs from the model except the hosts (Envoy's defaults for absent fields). */
 export function lbConfigOf(m: Cluster): Omit<ClusterLbConfig, "groups"> {
-  const lb = m.trafficPolicy?.loadBalancer;
-  const ch = lb?.consistentHash;
   const cfg: Omit<ClusterLbConfig, "groups"> = { policy: lbPolicyOf(m), localityWeighted: m.localityWeightedLb === true };
   if (m.healthyPanicThreshold !== undefined) cfg.healthyPanicThreshold = m.healthyPanicThreshold;
-  const minRing = m.ringHashLbConfig?.minimumRingSize ?? ch?.ringHash?.minimumRingSize ?? ch?.minimumRingSize;
-  if (m.ringHashLbConfig !== undefined || minRing !== undefined) {
+  if (m.ringHashLbConfig !== undefined) {
+    const min = m.ringHashLbConfig.minimumRingSize;
     cfg.ringHash = {
-      minimumRingSize: minRing !== undefined && minRing > 0 ? minRing : DEFAULT_MIN_RING_SIZE,
-      maximumRingSize: m.ringHashLbConfig?.maximumRingSize ?? DEFAULT_MAX_RING_SIZE,
+      minimumRingSize: min > 0 ? min : ENVOY_MIN_RING_SIZE,
+      maximumRingSize: m.ringHashLbConfig.maximumRingSize > 0 ? m.ringHashLbConfig.maximumRingSize : ENVOY_MAX_RING_SIZE,
     };
   }
-  const table = m.maglevLbConfig?.tableSize ?? ch?.maglev?.tableSize;
+  const table = m.maglevLbConfig?.tableSize;
   if (table !== undefined && table > 0) cfg.maglevTableSize = table;
-  // 10 %: Envoy's default slow start min_weight_percent; aggression 1.0 = linear.
   if (m.slowStart !== undefined) cfg.slowStart = m.slowStart;
-  else if (lb?.warmupDurationMs !== undefined && lb.warmupDurationMs > 0) cfg.slowStart = { windowMs: lb.warmupDurationMs, aggression: 1, minWeightPercent: 10 };
   return cfg;
 }
 

@@ -53,11 +53,11 @@ describe("outbound clusters", () => {
     const r = run(reviewsSE + reviewsDR);
     const all = r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!;
     // The port-level entry for 9080 replaces every top-level section, so defaults come back.
-    expect(all.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
-    expect(all).toMatchObject({ lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10000, idleTimeoutMs: 3600000 });
+    expect(all).toMatchObject({ lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10000, outlierDetection: { consecutive5xx: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
+    // No connection pool settings: Envoy's defaults apply (1 h idle timeout), nothing is written.
+    expect(all.httpProtocolOptions).toBeUndefined();
     const v3 = r.snapshot.clusters["outbound|9080|v3|reviews.shop.svc.cluster.local"]!;
-    expect(v3.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 }, loadBalancer: { simple: "RANDOM" } });
-    expect(v3.lbPolicy).toBe("RANDOM");
+    expect(v3).toMatchObject({ lbPolicy: "RANDOM", outlierDetection: { consecutive5xx: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
   });
 
   it("uses the top-level policy when no port level applies (connect/idle timeouts, LB)", () => {
@@ -66,8 +66,8 @@ describe("outbound clusters", () => {
         doc("DestinationRule", "reviews", "shop", "  host: reviews.shop.svc.cluster.local\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpHeaderName: x-user}}\n    connectionPool: {tcp: {connectTimeout: 250ms}, http: {idleTimeout: 1m}}"),
     );
     const c = r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!;
-    expect(c).toMatchObject({ lbPolicy: "RING_HASH", connectTimeoutMs: 250, idleTimeoutMs: 60000 });
-    expect(c.trafficPolicy?.loadBalancer).toEqual({ consistentHash: { httpHeaderName: "x-user" } });
+    expect(c).toMatchObject({ lbPolicy: "RING_HASH", connectTimeoutMs: 250, httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: 60000 } } });
+    expect(c.ringHashLbConfig).toEqual({ minimumRingSize: 1024, maximumRingSize: 8388608 });
   });
 
   it("DNS resolution: STRICT_DNS with hostname endpoints, the host itself when there are none; targetPort; NONE → ORIGINAL_DST", () => {
