@@ -70,7 +70,7 @@ describe("outbound clusters", () => {
     expect(c.ringHashLbConfig).toEqual({ minimumRingSize: 1024, maximumRingSize: 8388608 });
   });
 
-  it("DNS resolution: STRICT_DNS with hostname endpoints, the host itself when there are none; targetPort; NONE → ORIGINAL_DST", () => {
+  it("DNS resolution: STRICT_DNS with hostname endpoints, the host itself when there are none; targetPort; DNS_ROUND_ROBIN → LOGICAL_DNS; NONE → ORIGINAL_DST", () => {
     const r = run(
       se("ext", "shop", "  hosts: [api.example.com]\n  resolution: DNS\n  ports: [{number: 80, name: http, targetPort: 8080}]") +
         se("ext2", "shop", "  hosts: [b.example.com]\n  resolution: DNS_ROUND_ROBIN\n  ports: [{number: 80, name: http-web}]\n  endpoints: [{address: lb.example.com}]") +
@@ -81,6 +81,8 @@ describe("outbound clusters", () => {
     expect(a.type).toBe("STRICT_DNS");
     expect(a.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "api.example.com", port: 8080 });
     expect(r.snapshot.clusters["outbound|80||b.example.com"]!.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "lb.example.com", port: 80 });
+    // istiod convertResolution: DNS_ROUND_ROBIN is Envoy's LOGICAL_DNS (one logical host), not STRICT_DNS.
+    expect(r.snapshot.clusters["outbound|80||b.example.com"]!.type).toBe("LOGICAL_DNS");
     expect(r.snapshot.clusters["outbound|80||c.example.com"]).toMatchObject({ type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] } });
   });
 
