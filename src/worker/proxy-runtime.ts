@@ -13,7 +13,7 @@ import { Http1ServerConnection } from "../http/http1-server-connection.js";
 import type { ListenerContext, WorkerServices } from "../http/listener-context.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
-import { ClusterManager } from "../upstream/cluster-manager.js";
+import { ClusterManager, type ClusterManagerDns } from "../upstream/cluster-manager.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 
@@ -27,6 +27,8 @@ export interface ProxyRuntimeOptions {
   clock?: Clock;
   /** Router timers (timeouts, back-off, fault delays). Default: real timers. */
   timers?: Timers;
+  /** DNS clusters' resolver and refresh timers. Default: the system resolver, real timers. */
+  dns?: ClusterManagerDns;
 }
 
 interface BoundListener {
@@ -65,7 +67,7 @@ export class ProxyRuntime {
     this.clock = opts.clock ?? systemClock;
     this.workerIndex = opts.workerIndex ?? 0;
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, opts.dns),
       random: opts.random,
       timers: opts.timers ?? realTimers,
       limits: opts.limits,
