@@ -1,20 +1,22 @@
-// Supervisor: the main thread. Loads and translates config, runs N data-path workers, pushes
-// versioned snapshots to them, reloads on file change / SIGHUP (refusing bad config while the last
-// good snapshot keeps serving), replaces crashed workers and drains on shutdown.
+// Supervisor: the main thread. Consumes a config source (Istio YAML files by default) through a
+// snapshot store, runs N data-path workers, pushes versioned snapshots to them, reloads on file
+// change / SIGHUP (refusing bad config while the last good snapshot keeps serving), replaces
+// crashed workers and drains on shutdown.
 
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
-import { formatConfigError } from "../config/model/config-error.js";
+import { formatConfigError, type ConfigError } from "../config/model/config-error.js";
 import type { Snapshot } from "../config/model/types.js";
 import { systemClock } from "../common/clock.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 import { clusterStatus } from "../admin/cluster-status.js";
-import { loadConfigSources } from "../config/load/load-sources.js";
-import { translate } from "../config/istio/translate.js";
+import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
+import { IstioFileSource } from "../config/source/istio-file-source.js";
+import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
 import { ConfigWatcher } from "./config-watcher.js";
 import type { AdminState, Supervisor } from "./supervisor-api.js";
@@ -30,23 +32,35 @@ const WORKER_YOUNG_GENERATION_MB = 2;
 /** Debounce for bursts of file events (editors write files in several steps), ms. */
 const WATCH_DEBOUNCE_MS = 250;
 
-/** Reads config sources and translates them; throws ProxyError(ConfigInvalid) listing every error. */
-export async function buildSnapshot(b: Bootstrap, version: string, log: Logger): Promise<Snapshot> {
-  const { documents, errors: loadErrors } = await loadConfigSources(b.configPaths);
-  const result = translate(documents, {
-    namespace: b.namespace,
-    proxyLabels: b.proxyLabels,
-    domainSuffix: b.domainSuffix,
-    defaultOutbound: b.outbound,
-    proxyLocality: b.proxyLocality,
-    mirrorShadowSuffix: b.mirrorShadowSuffix,
-  });
-  for (const w of result.warnings) log.warn(formatConfigError(w));
-  const errors = [...loadErrors, ...result.errors].filter((e) => e.severity !== "warning");
-  if (errors.length > 0) {
-    throw new ProxyError(ErrorCode.ConfigInvalid, errors.map(formatConfigError).join("\n"));
-  }
-  return { version, ...result.snapshot };
+/** The bootstrap's config source: the Istio YAML files and folders of `--config`. */
+export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
+  return new IstioFileSource(
+    b.configPaths,
+    {
+      namespace: b.namespace,
+      proxyLabels: b.proxyLabels,
+      domainSuffix: b.domainSuffix,
+      defaultOutbound: b.outbound,
+      proxyLocality: b.proxyLocality,
+      mirrorShadowSuffix: b.mirrorShadowSuffix,
+    },
+    log,
+  );
+}
+
+export interface SupervisorOptions {
+  /** Where config comes from; default the `--config` files (fileSourceFor). */
+  source?: ConfigSource;
+}
+
+/** A worker's apply failure (bind error, route table that does not compile) as a config error without a place. */
+function workerError(message: string): ConfigError {
+  return { file: "", line: 0, path: "", message, severity: "error" };
+}
+
+/** Errors without a place print as they are; config errors as `file:line: path: message`. */
+function formatUpdateError(e: ConfigError): string {
+  return e.file === "" ? e.message : formatConfigError(e);
 }
 
 /** The compiled worker entry, also when the supervisor itself runs from TypeScript sources (tests). */
@@ -87,11 +101,21 @@ class SupervisorImpl implements Supervisor {
   private watcher: ConfigWatcher | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
+  private readonly source: ConfigSource;
+  /** The last accepted resources of every type; refused updates never reach it. */
+  private readonly store = new SnapshotStore(() => this.nextVersion());
+  /** Updates are applied one at a time, in the order sources pushed them. */
+  private pushChain: Promise<unknown> = Promise.resolve();
+  /** The reload in progress, for log lines (`reload (SIGHUP) refused …`). */
+  private reloadReason: string | undefined;
+  private readonly sink: ConfigSink = { push: (u) => this.enqueue(u) };
 
   constructor(
     private readonly bootstrap: Bootstrap,
     private readonly log: Logger,
+    opts: SupervisorOptions = {},
   ) {
+    this.source = opts.source ?? fileSourceFor(bootstrap, log);
     // One worker record per buffer for each worker index (a replacement reuses its index).
     this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
     this.ready = new Promise((res, rej) => {
@@ -113,23 +137,66 @@ class SupervisorImpl implements Supervisor {
   }
 
   async start(): Promise<void> {
-    const snapshot = await buildSnapshot(this.bootstrap, this.nextVersion(), this.log);
-    this.snapshot = snapshot;
-    this.sharedBuffers = this.shared.prepare(snapshot.clusters);
-    for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
-    const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, this.seq)));
-    const errors = [...new Set(results.flatMap((r) => r.errors))];
-    if (errors.length > 0) {
-      const err = new ProxyError(ErrorCode.ConfigInvalid, errors.join("\n"));
+    const first = await this.source.start(this.sink);
+    if (!first.accepted) {
+      const err = new ProxyError(ErrorCode.ConfigInvalid, first.errors.map(formatUpdateError).join("\n"));
       this.rejectReady(err);
+      this.source.close();
       await this.stopWorkers();
       throw err;
     }
     this.isReady = true;
     this.resolveReady();
-    const bound = results[0]?.bound ?? [];
-    this.log.info(`ready: ${this.bootstrap.workers} worker(s), snapshot ${snapshot.version}, listeners ${bound.join(", ") || "(none)"}`);
+    const bound = this.firstBound;
+    this.log.info(`ready: ${this.bootstrap.workers} worker(s), snapshot ${this.snapshot?.version}, listeners ${bound.join(", ") || "(none)"}`);
     if (this.bootstrap.watch) await this.startWatching();
+  }
+
+  /** Listeners bound by the first snapshot (for the ready log line). */
+  private firstBound: string[] = [];
+
+  private enqueue(update: ConfigUpdate): Promise<UpdateResult> {
+    const run = this.pushChain.then(() => this.applyUpdate(update));
+    this.pushChain = run.catch(() => {});
+    return run;
+  }
+
+  /** One pushed update: refused (the last good snapshot keeps serving) or handed to every worker. */
+  private async applyUpdate(update: ConfigUpdate): Promise<UpdateResult> {
+    const serving = (): string | null => this.snapshot?.version ?? null;
+    const what = this.reloadReason !== undefined ? `reload (${this.reloadReason})` : `update from ${update.origin}`;
+    if (this.draining) return { accepted: false, errors: [workerError("draining")], version: serving() };
+    const r = this.store.apply(update);
+    if (!r.accepted || r.snapshot === undefined) {
+      const msg = r.errors.map(formatUpdateError).join("\n");
+      // Before the first snapshot there is nothing serving: start() reports the errors.
+      if (this.snapshot !== null) {
+        this.lastReloadError = msg;
+        this.log.error(`${what} refused; still serving ${serving()}:\n${msg}`);
+      }
+      return { accepted: false, errors: r.errors, version: serving() };
+    }
+    const snapshot = r.snapshot;
+    const seq = this.seq;
+    const first = this.slots.length === 0;
+    this.sharedBuffers = this.shared.prepare(snapshot.clusters);
+    if (first) for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
+    const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, seq)));
+    const errors = [...new Set(results.flatMap((res) => res.errors))];
+    this.snapshot = snapshot;
+    if (first) this.firstBound = results[0]?.bound ?? [];
+    if (errors.length > 0) {
+      if (!first) {
+        this.lastReloadError = errors.join("\n");
+        this.log.error(`${what} applied with errors (snapshot ${snapshot.version}):\n${errors.join("\n")}`);
+      }
+      return { accepted: false, errors: errors.map(workerError), version: snapshot.version };
+    }
+    if (!first) {
+      this.lastReloadError = null;
+      this.log.info(`${what}: now serving snapshot ${snapshot.version}`);
+    }
+    return { accepted: true, errors: [], version: snapshot.version };
   }
 
   private spawn(index: number): WorkerSlot {
@@ -197,28 +264,13 @@ class SupervisorImpl implements Supervisor {
 
   private async doReload(reason: string): Promise<{ ok: boolean; errors: string[] }> {
     if (this.draining) return { ok: false, errors: ["draining"] };
-    let snapshot: Snapshot;
+    this.reloadReason = reason;
     try {
-      snapshot = await buildSnapshot(this.bootstrap, this.nextVersion(), this.log);
-    } catch (e) {
-      const msg = (e as Error).message;
-      this.lastReloadError = msg;
-      this.log.error(`reload (${reason}) refused; still serving ${this.snapshot?.version}:\n${msg}`);
-      return { ok: false, errors: msg.split("\n") };
+      const r = await this.source.refresh(reason);
+      return { ok: r.accepted, errors: r.errors.map(formatUpdateError) };
+    } finally {
+      this.reloadReason = undefined;
     }
-    const seq = this.seq;
-    this.sharedBuffers = this.shared.prepare(snapshot.clusters);
-    const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, seq)));
-    const errors = [...new Set(results.flatMap((r) => r.errors))];
-    this.snapshot = snapshot;
-    if (errors.length > 0) {
-      this.lastReloadError = errors.join("\n");
-      this.log.error(`reload (${reason}) applied with errors (snapshot ${snapshot.version}):\n${errors.join("\n")}`);
-      return { ok: false, errors };
-    }
-    this.lastReloadError = null;
-    this.log.info(`reload (${reason}): now serving snapshot ${snapshot.version}`);
-    return { ok: true, errors: [] };
   }
 
   private async startWatching(): Promise<void> {
@@ -242,6 +294,7 @@ class SupervisorImpl implements Supervisor {
     this.draining = true;
     clearTimeout(this.watchTimer);
     this.watcher?.close();
+    this.source.close();
     const t = this.bootstrap.drainTimeoutMs;
     this.log.info(`draining: ${this.slots.length} worker(s), deadline ${t} ms`);
     await this.stopWorkers();
@@ -277,8 +330,8 @@ class SupervisorImpl implements Supervisor {
   }
 }
 
-export async function startSupervisor(bootstrap: Bootstrap, log: Logger): Promise<Supervisor & { workers: Worker[] }> {
-  const s = new SupervisorImpl(bootstrap, log);
+export async function startSupervisor(bootstrap: Bootstrap, log: Logger, opts: SupervisorOptions = {}): Promise<Supervisor & { workers: Worker[] }> {
+  const s = new SupervisorImpl(bootstrap, log, opts);
   await s.start();
   return s;
 }

@@ -1,30 +1,51 @@
 // ClusterManager: one per worker. Turns the snapshot's clusters into runtime clusters (hosts, load
 // balancer) and owns the connection pools, which survive config reloads when the endpoint stays.
+// DNS clusters re-resolve on the injected timers: STRICT_DNS makes every address its own host
+// (own LB entry, own outlier slot from the shared address table); LOGICAL_DNS keeps one host whose
+// new connections go to the first address of the latest resolution.
 
 import { isIP } from "node:net";
+import { dnsRefreshRateMs, ENVOY_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE, maxRequestsPerConnection, upstreamIdleTimeoutMs } from "../config/model/defaults.js";
 import type { Cluster, LbEndpoint, LocalityLbEndpoints } from "../config/model/types.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
+import type { TimerHandle, Timers } from "../common/timers.js";
 import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
-import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, type LbPolicy } from "./load-balancer.js";
+import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
+import { systemDnsResolver, type DnsResolver } from "./dns-resolver.js";
 import {
   allocateClusterShared,
-  hostSlotCount,
+  hostSlotShape,
   viewClusterShared,
   type ClusterSharedView,
   type SharedClusterBuffers,
 } from "./shared/cluster-shared-layout.js";
 import { ConnectionGate } from "./shared/connection-gate.js";
+import { claimHostSlot } from "./shared/host-slot-table.js";
 import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 
-/** 5 000 ms: Envoy's default dns_refresh_rate for STRICT_DNS clusters. */
-const DNS_REFRESH_MS = 5_000;
+/** DNS refresh timers: unref'd, so a pending refresh never keeps the process alive. */
+const dnsTimers: Timers = {
+  set(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** How DNS clusters resolve and when they refresh (injected so tests need neither DNS nor sleeping). */
+export interface ClusterManagerDns {
+  resolver?: DnsResolver;
+  /** Fires the dns_refresh_rate timer. */
+  timers?: Timers;
+}
 
 export class ClusterRuntime implements RouterCluster {
   readonly model: Cluster;
@@ -36,7 +57,14 @@ export class ClusterRuntime implements RouterCluster {
   balancer: ClusterLb | undefined;
   /** When each host key joined (clock.monotonic ms), for slow start; undefined before the first hosts. */
   hostTimes: Map<string, number> | undefined;
-  dnsTimer: NodeJS.Timeout | undefined;
+  /** The pending DNS refresh (DNS clusters only). */
+  dnsTimer: TimerHandle | undefined;
+  /** True while a DNS cluster has never resolved (its hosts are not known yet). */
+  dnsPending = false;
+  /** Last good addresses per model endpoint index (a failed resolution keeps them, as Envoy does). */
+  readonly resolved = new Map<number, string[]>();
+  /** Replaced by a newer runtime or closed: late DNS answers are dropped. */
+  retired = false;
   /** Cross-worker state (circuit-breaker counts, outlier ejections) in shared memory. */
   readonly shared: ClusterSharedView;
   readonly resources: SharedClusterResources;
@@ -57,7 +85,7 @@ export class ClusterRuntime implements RouterCluster {
     this.gate = this.resources.connectionsLimited ? new ConnectionGate(this.resources) : null;
     this.detector = model.outlierDetection !== undefined ? new OutlierDetector(shared, model.outlierDetection, random, clock) : undefined;
     this.outlier = this.detector ?? noOutlier;
-    const perConnLimit = model.maxRequestsPerConnection !== undefined && model.maxRequestsPerConnection > 0;
+    const perConnLimit = maxRequestsPerConnection(model) !== undefined;
     this.poolScope = this.gate !== null || perConnLimit ? `${model.name}#${scope}` : "";
   }
 
@@ -72,10 +100,17 @@ export class ClusterRuntime implements RouterCluster {
 
 const noOutlier: OutlierReporter = { report() {} };
 
+/** A model endpoint with its index in model order (its host slot). */
+interface ModelEndpoint {
+  ep: LbEndpoint;
+  index: number;
+  group: LocalityLbEndpoints;
+}
+
 interface ResolvedEndpoint {
   ep: LbEndpoint;
-  /** The endpoint's shared-state host slot (model order). */
-  slot: number;
+  /** Shared-state host slot; undefined when the address table is full (no outlier detection then). */
+  slot: number | undefined;
   address: string;
   group: LocalityLbEndpoints;
 }
@@ -87,13 +122,17 @@ export class ClusterManager {
   private readonly log: Logger;
   private readonly workerIndex: number;
   private readonly clock: Clock;
+  private readonly resolver: DnsResolver;
+  private readonly timers: Timers;
   private scopes = 0;
 
-  constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock) {
+  constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock, dns: ClusterManagerDns = {}) {
     this.random = random;
     this.log = log;
     this.workerIndex = workerIndex;
     this.clock = clock;
+    this.resolver = dns.resolver ?? systemDnsResolver;
+    this.timers = dns.timers ?? dnsTimers;
   }
 
   get(name: string): ClusterRuntime | undefined {
@@ -114,7 +153,7 @@ export class ClusterManager {
         next.set(name, old);
         continue;
       }
-      if (old?.dnsTimer) clearInterval(old.dnsTimer);
+      if (old !== undefined) this.retire(old);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex);
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
@@ -123,8 +162,10 @@ export class ClusterManager {
       next.set(name, rt);
     }
     for (const [name, old] of this.clusters) {
-      if (!next.has(name) && old.dnsTimer) clearInterval(old.dnsTimer);
-      if (next.get(name) !== old) old.gate?.close();
+      if (next.get(name) !== old) {
+        this.retire(old);
+        old.gate?.close();
+      }
     }
     this.clusters.clear();
     for (const [k, v] of next) this.clusters.set(k, v);
@@ -132,58 +173,95 @@ export class ClusterManager {
   }
 
   private sharedView(model: Cluster, buffer: SharedArrayBuffer | undefined): ClusterSharedView {
-    const slots = hostSlotCount(model);
-    const view = buffer !== undefined ? viewClusterShared(buffer, slots) : undefined;
+    const { hostSlots, tableSlots } = hostSlotShape(model);
+    const view = buffer !== undefined ? viewClusterShared(buffer, hostSlots, tableSlots) : undefined;
     if (view !== undefined) return view;
     if (buffer !== undefined) this.log.warn(`cluster ${model.name}: shared state has another shape; using worker-local state`);
-    return viewClusterShared(allocateClusterShared(slots, this.workerIndex + 1), slots)!;
+    return viewClusterShared(allocateClusterShared(hostSlots, this.workerIndex + 1, tableSlots), hostSlots, tableSlots)!;
+  }
+
+  private retire(rt: ClusterRuntime): void {
+    rt.retired = true;
+    if (rt.dnsTimer !== undefined) this.timers.clear(rt.dnsTimer);
+    rt.dnsTimer = undefined;
   }
 
   private populate(rt: ClusterRuntime): void {
     const m = rt.model;
-    const eps: ResolvedEndpoint[] = [];
-    let needsDns = false;
-    let slot = 0;
+    const eps: ModelEndpoint[] = [];
+    let index = 0;
     for (const group of m.loadAssignment.endpoints) {
       for (const ep of group.lbEndpoints) {
-        const s = slot++;
-        if (ep.healthStatus !== "HEALTHY") continue;
-        if (isIP(ep.address) === 0) needsDns = true;
-        eps.push({ ep, slot: s, address: ep.address, group });
+        const i = index++;
+        if (ep.healthStatus === "HEALTHY") eps.push({ ep, index: i, group });
       }
     }
-    if (m.type === "STRICT_DNS" && needsDns) {
-      const refresh = (): void => {
-        void this.resolve(eps).then((resolved) => {
-          if (this.clusters.get(m.name) !== rt && rt.hosts.length > 0) return;
-          this.setHosts(rt, resolved);
-        });
-      };
-      refresh();
-      rt.dnsTimer = setInterval(refresh, DNS_REFRESH_MS);
-      rt.dnsTimer.unref();
+    const dns = (m.type === "STRICT_DNS" || m.type === "LOGICAL_DNS") && eps.some((e) => isIP(e.ep.address) === 0);
+    if (!dns) {
+      this.setHosts(rt, eps.map((e) => ({ ep: e.ep, slot: e.index, address: e.ep.address, group: e.group })));
       return;
     }
-    this.setHosts(rt, eps);
+    rt.dnsPending = true;
+    const refresh = (): void => {
+      rt.dnsTimer = undefined;
+      const resolving = m.type === "LOGICAL_DNS" ? this.resolveLogical(rt, eps) : this.resolveStrict(rt, eps);
+      void resolving.then((hosts) => {
+        if (rt.retired) return;
+        rt.dnsPending = false;
+        if (hosts !== undefined) {
+          this.setHosts(rt, hosts);
+          this.collectPools();
+        }
+        rt.dnsTimer = this.timers.set(refresh, dnsRefreshRateMs(m));
+      });
+    };
+    refresh();
   }
 
-  private async resolve(eps: ResolvedEndpoint[]): Promise<ResolvedEndpoint[]> {
+  /** Latest addresses of a name, or the last good ones when resolution fails (Envoy keeps the hosts). */
+  private async lookup(rt: ClusterRuntime, e: ModelEndpoint): Promise<string[]> {
+    try {
+      const found = [...new Set(await this.resolver(e.ep.address))];
+      rt.resolved.set(e.index, found);
+      return found;
+    } catch (err) {
+      this.log.warn(`cluster ${rt.name}: DNS resolution of ${e.ep.address} failed: ${(err as Error).message}`);
+      return rt.resolved.get(e.index) ?? [];
+    }
+  }
+
+  /**
+   * STRICT_DNS: one host per distinct address of each name (deduplicated per name, as Envoy does),
+   * each with its own slot. Undefined when the host set did not change (LB state is kept).
+   */
+  private async resolveStrict(rt: ClusterRuntime, eps: ModelEndpoint[]): Promise<ResolvedEndpoint[] | undefined> {
     const out: ResolvedEndpoint[] = [];
     for (const e of eps) {
       if (isIP(e.ep.address) !== 0) {
-        out.push(e);
+        out.push({ ep: e.ep, slot: e.index, address: e.ep.address, group: e.group });
         continue;
       }
-      try {
-        // Loaded on first use: only DNS clusters need the resolver.
-        const { lookup } = await import("node:dns/promises");
-        const addrs = await lookup(e.ep.address, { all: true });
-        for (const a of addrs) out.push({ ep: e.ep, slot: e.slot, address: a.address, group: e.group });
-      } catch (err) {
-        this.log.warn(`DNS resolution of ${e.ep.address} failed: ${(err as Error).message}`);
+      for (const address of await this.lookup(rt, e)) {
+        const slot = claimHostSlot(rt.shared, e.index, address, e.ep.port);
+        if (slot === undefined) this.log.warn(`cluster ${rt.name}: no outlier-detection slot left for ${address}:${e.ep.port} (${e.ep.address})`);
+        out.push({ ep: e.ep, slot, address, group: e.group });
       }
     }
-    return out;
+    const same = rt.hosts.length === out.length && !rt.dnsPending && out.every((o, i) => rt.hosts[i]!.address === o.address && rt.hosts[i]!.port === o.ep.port);
+    return same ? undefined : out;
+  }
+
+  /**
+   * LOGICAL_DNS: one host (the cluster's one endpoint, its slot) whose pool connects to the first
+   * address of the latest resolution; existing connections stay. A failed or empty resolution keeps
+   * the last address. Undefined when nothing changed.
+   */
+  private async resolveLogical(rt: ClusterRuntime, eps: ModelEndpoint[]): Promise<ResolvedEndpoint[] | undefined> {
+    const e = eps[0]!;
+    const first = (await this.lookup(rt, e))[0] ?? rt.hosts[0]?.address;
+    if (first === undefined) return rt.dnsPending ? [] : undefined;
+    if (rt.hosts.length === 1 && rt.hosts[0]!.address === first) return undefined;
+    return [{ ep: e.ep, slot: e.index, address: first, group: e.group }];
   }
 
   private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
@@ -194,8 +272,8 @@ export class ClusterManager {
     const createdAt = new Map<UpstreamHost, number>();
     const groups = new Map<LocalityLbEndpoints, HostGroup & { hosts: UpstreamHost[] }>();
     rt.hosts = eps.map((e) => {
-      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e.address, e.ep.port, opts));
-      rt.detector?.attach(h, e.slot);
+      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts));
+      if (e.slot !== undefined) rt.detector?.attach(h, e.slot);
       const t = known === undefined ? -Infinity : (known.get(h.key) ?? now);
       times.set(h.key, t);
       createdAt.set(h, t);
@@ -220,24 +298,29 @@ export class ClusterManager {
   }
 
   private poolOptions(m: Cluster): PoolOptions {
-    const cp = m.trafficPolicy?.connectionPool;
+    const ka = m.upstreamConnectionOptions?.tcpKeepalive;
     return {
-      connectTimeoutMs: cp?.tcp?.connectTimeoutMs ?? m.connectTimeoutMs,
-      idleTimeoutMs: cp?.http?.idleTimeoutMs ?? m.idleTimeoutMs,
-      maxRequestsPerConnection: m.maxRequestsPerConnection,
-      tcpKeepaliveTimeMs: m.tcpKeepalive !== undefined ? (m.tcpKeepalive.timeMs ?? 0) : undefined,
-      maxConnectionDurationMs: m.maxConnectionDurationMs,
+      connectTimeoutMs: m.connectTimeoutMs,
+      idleTimeoutMs: upstreamIdleTimeoutMs(m),
+      maxRequestsPerConnection: maxRequestsPerConnection(m),
+      tcpKeepaliveTimeMs: ka !== undefined ? (ka.keepaliveTimeMs ?? 0) : undefined,
+      maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
     };
   }
 
-  private pool(rt: ClusterRuntime, address: string, port: number, opts: PoolOptions): Http1Pool {
-    const key = `${rt.poolScope}|${address}|${port}`;
+  private pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: PoolOptions): Http1Pool {
+    const { address, ep } = e;
+    // A LOGICAL_DNS host has one pool by name (Envoy: one logical pool whose connections may go to
+    // several addresses); every other host has one by address.
+    const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
+    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}`;
     let p = this.pools.get(key);
     if (p === undefined) {
-      p = new Http1Pool(address, port, opts, rt.gate);
+      p = new Http1Pool(address, ep.port, opts, rt.gate);
       this.pools.set(key, p);
     } else {
       p.updateOptions(opts);
+      p.address = address;
     }
     return p;
   }
@@ -255,7 +338,7 @@ export class ClusterManager {
   }
 
   private isDnsPending(): boolean {
-    for (const rt of this.clusters.values()) if (rt.dnsTimer !== undefined && rt.hosts.length === 0) return true;
+    for (const rt of this.clusters.values()) if (rt.dnsPending) return true;
     return false;
   }
 
@@ -265,7 +348,7 @@ export class ClusterManager {
 
   close(): void {
     for (const rt of this.clusters.values()) {
-      if (rt.dnsTimer) clearInterval(rt.dnsTimer);
+      this.retire(rt);
       rt.gate?.close();
     }
     for (const p of this.pools.values()) p.close();
@@ -274,41 +357,33 @@ export class ClusterManager {
   }
 }
 
-/** The balancing policy: the model's lbPolicy, with the DestinationRule's `simple` taking precedence as before. */
+/** The balancing policy: the model's lbPolicy (CLUSTER_PROVIDED, for ORIGINAL_DST, balances as least request). */
 export function lbPolicyOf(m: Cluster): LbPolicy {
-  if (m.lbPolicy === "RING_HASH" || m.lbPolicy === "MAGLEV") return m.lbPolicy;
-  const lb = m.trafficPolicy?.loadBalancer;
-  if (lb?.consistentHash !== undefined) return lb.consistentHash.maglev !== undefined ? "MAGLEV" : "RING_HASH";
-  switch (lb?.simple) {
+  switch (m.lbPolicy) {
     case "ROUND_ROBIN":
     case "RANDOM":
-      return lb.simple;
-    case "LEAST_REQUEST":
-    case "LEAST_CONN":
+    case "RING_HASH":
+    case "MAGLEV":
+      return m.lbPolicy;
+    default:
       return "LEAST_REQUEST";
   }
-  if (m.lbPolicy === "ROUND_ROBIN" || m.lbPolicy === "RANDOM") return m.lbPolicy;
-  return "LEAST_REQUEST";
 }
 
-/** Everything ClusterLb needs from the model except the hosts. */
+/** Everything ClusterLb needs from the model except the hosts (Envoy's defaults for absent fields). */
 export function lbConfigOf(m: Cluster): Omit<ClusterLbConfig, "groups"> {
-  const lb = m.trafficPolicy?.loadBalancer;
-  const ch = lb?.consistentHash;
   const cfg: Omit<ClusterLbConfig, "groups"> = { policy: lbPolicyOf(m), localityWeighted: m.localityWeightedLb === true };
   if (m.healthyPanicThreshold !== undefined) cfg.healthyPanicThreshold = m.healthyPanicThreshold;
-  const minRing = m.ringHashLbConfig?.minimumRingSize ?? ch?.ringHash?.minimumRingSize ?? ch?.minimumRingSize;
-  if (m.ringHashLbConfig !== undefined || minRing !== undefined) {
+  if (m.ringHashLbConfig !== undefined) {
+    const min = m.ringHashLbConfig.minimumRingSize;
     cfg.ringHash = {
-      minimumRingSize: minRing !== undefined && minRing > 0 ? minRing : DEFAULT_MIN_RING_SIZE,
-      maximumRingSize: m.ringHashLbConfig?.maximumRingSize ?? DEFAULT_MAX_RING_SIZE,
+      minimumRingSize: min > 0 ? min : ENVOY_MIN_RING_SIZE,
+      maximumRingSize: m.ringHashLbConfig.maximumRingSize > 0 ? m.ringHashLbConfig.maximumRingSize : ENVOY_MAX_RING_SIZE,
     };
   }
-  const table = m.maglevLbConfig?.tableSize ?? ch?.maglev?.tableSize;
+  const table = m.maglevLbConfig?.tableSize;
   if (table !== undefined && table > 0) cfg.maglevTableSize = table;
-  // 10 %: Envoy's default slow start min_weight_percent; aggression 1.0 = linear.
   if (m.slowStart !== undefined) cfg.slowStart = m.slowStart;
-  else if (lb?.warmupDurationMs !== undefined && lb.warmupDurationMs > 0) cfg.slowStart = { windowMs: lb.warmupDurationMs, aggression: 1, minWeightPercent: 10 };
   return cfg;
 }
 

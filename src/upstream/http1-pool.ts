@@ -52,7 +52,8 @@ export function connectFailureReason(err: NodeJS.ErrnoException): string {
 
 export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http1StreamOwner {
   readonly protocol = "http1" as const;
-  readonly address: string;
+  /** Where new connections go; a LOGICAL_DNS cluster re-points it at each resolution's first address. */
+  address: string;
   readonly port: number;
   private readonly idle: UpstreamConnection[] = [];
   /** Connections open (idle + busy + connecting). */

@@ -18,7 +18,7 @@ import { NetworkFilterRegistry, type DownstreamConnection, type NetworkFilterEnv
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
-import { ClusterManager } from "../upstream/cluster-manager.js";
+import { ClusterManager, type ClusterManagerDns } from "../upstream/cluster-manager.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 
@@ -38,6 +38,8 @@ export interface ProxyRuntimeOptions {
   transportSockets?: TransportSocketRegistry;
   /** Listener filters by name (default: none). */
   listenerFilters?: ListenerFilterRegistry;
+  /** DNS clusters' resolver and refresh timers. Default: the system resolver, real timers. */
+  dns?: ClusterManagerDns;
 }
 
 /** The network filters every worker knows. */
@@ -81,7 +83,7 @@ export class ProxyRuntime {
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
     this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, opts.dns),
       random: opts.random,
       clock: dataPathClock(this.clock, opts.timers),
       limits: opts.limits,

@@ -46,7 +46,6 @@ export function cluster(name: string, ports: number[], extra: Partial<Cluster> =
     type: "STATIC",
     lbPolicy: "ROUND_ROBIN",
     connectTimeoutMs: 1_000,
-    idleTimeoutMs: 3_600_000,
     loadAssignment: {
       endpoints: [{ locality: {}, priority: 0, lbEndpoints: ports.map((port) => ({ address: "127.0.0.1", port, weight: 1, labels: {}, healthStatus: "HEALTHY" as const })) }],
     },

@@ -153,7 +153,7 @@ describe("circuit breakers (connection pool limits)", () => {
 
   it("maxRequestsPerConnection 1 closes each upstream connection after one request", async () => {
     const u = await slowUpstream(1);
-    const p = await startProxy(await snap(cluster("c", [u.port], { maxRequestsPerConnection: 1 })));
+    const p = await startProxy(await snap(cluster("c", [u.port], { httpProtocolOptions: { commonHttpProtocolOptions: { maxRequestsPerConnection: 1 } } })));
     proxies.push(p);
     for (let i = 0; i < 3; i++) expect((await get(p.port)).status).toBe(200);
     expect(u.connections()).toBe(3);

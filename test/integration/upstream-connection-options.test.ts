@@ -40,7 +40,7 @@ describe("upstream connection options", () => {
   });
 
   it("maxConnectionDuration: a connection older than the limit takes no new request", async () => {
-    const { ports, get } = await setup({ maxConnectionDurationMs: 200 });
+    const { ports, get } = await setup({ httpProtocolOptions: { commonHttpProtocolOptions: { maxConnectionDurationMs: 200 } } });
     await get();
     await get();
     await sleep(300);
@@ -50,7 +50,7 @@ describe("upstream connection options", () => {
   });
 
   it("tcpKeepalive: upstream sockets get TCP keep-alive", async () => {
-    const { get } = await setup({ tcpKeepalive: { timeMs: 60_000 } });
+    const { get } = await setup({ upstreamConnectionOptions: { tcpKeepalive: { keepaliveTimeMs: 60_000 } } });
     await get();
     const out = execFileSync("ss", ["-tnoH", "state", "established", `( dport = :${up!.port} )`], { encoding: "utf8" });
     expect(out).toMatch(/timer:\(keepalive/);

@@ -1,19 +1,17 @@
 // Outbound clusters for each HTTP service port (`outbound|<port>||<host>`) and each DR subset
-// (`outbound|<port>|<subset>|<host>`), with endpoints, localities and the merged traffic policy.
+// (`outbound|<port>|<subset>|<host>`), with endpoints, localities and the merged traffic policy
+// turned into Envoy cluster fields.
 
-import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints, TrafficPolicy } from "../model/types.js";
+import { ISTIO_CONNECT_TIMEOUT_MS } from "../model/defaults.js";
+import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints } from "../model/types.js";
 import { applyTrafficPolicy, type ClusterPolicyContext } from "./cluster-policy.js";
 import type { DestinationRuleIndex } from "./destination-rule-index.js";
 import type { ParsedEndpoint, ParsedPort } from "./parsed-config.js";
 import { isHttpProtocol } from "./protocol.js";
 import type { MeshService } from "./service-registry.js";
+import type { TrafficPolicy } from "./istio-traffic-policy.js";
 import { effectiveTrafficPolicy } from "./traffic-policy.js";
 import { labelsMatch } from "./workload-selector.js";
-
-/** 10 000 ms: Istio's default connect timeout (meshConfig.connectTimeout). */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** 3 600 000 ms (1 h): Istio's DestinationRule default HTTP idle timeout. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
 
 export function outboundClusterName(port: number, subset: string, host: string): string {
   return `outbound|${port}|${subset}|${host}`;
@@ -66,7 +64,8 @@ function serviceEndpoints(svc: MeshService, port: ParsedPort): ResolvedEndpoint[
 function clusterType(svc: MeshService): ClusterType {
   if (svc.resolution === "STATIC") return "STATIC";
   if (svc.resolution === "NONE") return "ORIGINAL_DST";
-  return "STRICT_DNS";
+  // istiod convertResolution: DNS → STRICT_DNS, DNS_ROUND_ROBIN → LOGICAL_DNS.
+  return svc.resolution === "DNS_ROUND_ROBIN" ? "LOGICAL_DNS" : "STRICT_DNS";
 }
 
 function makeCluster(name: string, svc: MeshService, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
@@ -75,13 +74,11 @@ function makeCluster(name: string, svc: MeshService, subset: string, eps: Resolv
     name,
     type,
     lbPolicy: "LEAST_REQUEST",
-    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
-    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    connectTimeoutMs: ISTIO_CONNECT_TIMEOUT_MS,
     loadAssignment: { endpoints: type === "ORIGINAL_DST" ? [] : groupByLocality(eps) },
     serviceHost: svc.hostname,
     subset,
   };
-  if (policy) cluster.trafficPolicy = policy;
   applyTrafficPolicy(cluster, policy, ctx);
   return cluster;
 }

@@ -2,30 +2,26 @@
 // load balancer (+ ring hash / maglev / slow start), circuit breakers, connection options,
 // outlier detection (+ panic threshold) and locality priorities / weights.
 
-import type { CircuitBreakers, Cluster, Locality, OutlierDetection, OutlierDetectionConfig, TrafficPolicy } from "../model/types.js";
+import {
+  ENVOY_MAGLEV_TABLE_SIZE,
+  ENVOY_MAX_RING_SIZE,
+  ENVOY_MIN_RING_SIZE,
+  ENVOY_SLOW_START_AGGRESSION,
+  ENVOY_SLOW_START_MIN_WEIGHT_PERCENT,
+  istioDefaultCircuitBreakers,
+} from "../model/defaults.js";
+import type { CircuitBreakers, Cluster, HttpProtocolOptions, Locality, OutlierDetectionConfig } from "../model/types.js";
+import type { OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
 import { applyLocalityLb, effectiveLocalityLbSetting, usesLocalityWeightedLb } from "./locality-lb.js";
-
-/** 4294967295: Istio's default for every circuit-breaker threshold (overriding Envoy's 1024/3). */
-export const UNLIMITED = 4_294_967_295;
-/** 1024: Envoy's default ring hash minimum_ring_size. */
-export const DEFAULT_MIN_RING_SIZE = 1024;
-/** 8 388 608 (8M): Envoy's default ring hash maximum_ring_size. */
-export const DEFAULT_MAX_RING_SIZE = 8_388_608;
-/** 65537: Envoy's default maglev table size. */
-export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
 
 export interface ClusterPolicyContext {
   proxyLocality: Locality;
   proxyLabels: Record<string, string>;
 }
 
-export function defaultCircuitBreakers(): CircuitBreakers {
-  return { maxConnections: UNLIMITED, maxPendingRequests: UNLIMITED, maxRequests: UNLIMITED, maxRetries: UNLIMITED };
-}
-
 /** istiod applyConnectionPool: a value only counts when > 0 (it cannot tell 0 from unset). */
 export function circuitBreakersFor(policy: TrafficPolicy | undefined): CircuitBreakers {
-  const cb = defaultCircuitBreakers();
+  const cb = istioDefaultCircuitBreakers();
   const http = policy?.connectionPool?.http;
   const tcp = policy?.connectionPool?.tcp;
   if ((http?.http2MaxRequests ?? 0) > 0) cb.maxRequests = http?.http2MaxRequests as number;
@@ -68,18 +64,16 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
   const cp = policy?.connectionPool;
   c.circuitBreakers = circuitBreakersFor(policy);
   if (cp?.tcp?.connectTimeoutMs !== undefined) c.connectTimeoutMs = cp.tcp.connectTimeoutMs;
-  const idle = cp?.http?.idleTimeoutMs ?? cp?.tcp?.idleTimeoutMs;
-  if (idle !== undefined) c.idleTimeoutMs = idle;
-  if ((cp?.http?.maxRequestsPerConnection ?? 0) > 0) c.maxRequestsPerConnection = cp?.http?.maxRequestsPerConnection as number;
-  if (cp?.tcp?.maxConnectionDurationMs !== undefined) c.maxConnectionDurationMs = cp.tcp.maxConnectionDurationMs;
+  const hpo = httpProtocolOptionsFor(policy);
+  if (hpo !== undefined) c.httpProtocolOptions = hpo;
   const ka = cp?.tcp?.tcpKeepalive;
   if (ka) {
     // Envoy's keepalive time/interval are whole seconds; istiod truncates.
-    const k: NonNullable<Cluster["tcpKeepalive"]> = {};
-    if ((ka.probes ?? 0) > 0) k.probes = ka.probes as number;
-    if (ka.timeMs !== undefined) k.timeMs = Math.trunc(ka.timeMs / 1000) * 1000;
-    if (ka.intervalMs !== undefined) k.intervalMs = Math.trunc(ka.intervalMs / 1000) * 1000;
-    c.tcpKeepalive = k;
+    const k: NonNullable<Cluster["upstreamConnectionOptions"]>["tcpKeepalive"] = {};
+    if ((ka.probes ?? 0) > 0) k.keepaliveProbes = ka.probes as number;
+    if (ka.timeMs !== undefined) k.keepaliveTimeMs = Math.trunc(ka.timeMs / 1000) * 1000;
+    if (ka.intervalMs !== undefined) k.keepaliveIntervalMs = Math.trunc(ka.intervalMs / 1000) * 1000;
+    c.upstreamConnectionOptions = { tcpKeepalive: k };
   }
 
   const od = policy?.outlierDetection;
@@ -107,6 +101,26 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
   }
 }
 
+/**
+ * istiod's HttpProtocolOptions for a cluster: idle timeout (http, else tcp), max requests per
+ * connection (only when > 0), max connection duration, and the upstream protocol choice.
+ * Undefined when the policy sets none of them (Envoy's defaults apply).
+ */
+export function httpProtocolOptionsFor(policy: TrafficPolicy | undefined): HttpProtocolOptions | undefined {
+  const cp = policy?.connectionPool;
+  const common: NonNullable<HttpProtocolOptions["commonHttpProtocolOptions"]> = {};
+  const idle = cp?.http?.idleTimeoutMs ?? cp?.tcp?.idleTimeoutMs;
+  if (idle !== undefined) common.idleTimeoutMs = idle;
+  if ((cp?.http?.maxRequestsPerConnection ?? 0) > 0) common.maxRequestsPerConnection = cp?.http?.maxRequestsPerConnection as number;
+  if (cp?.tcp?.maxConnectionDurationMs !== undefined) common.maxConnectionDurationMs = cp.tcp.maxConnectionDurationMs;
+  const out: HttpProtocolOptions = {};
+  if (Object.keys(common).length > 0) out.commonHttpProtocolOptions = common;
+  // Validation refuses both together.
+  if (cp?.http?.useClientProtocol === true) out.useDownstreamProtocolConfig = {};
+  else if (cp?.http?.h2UpgradePolicy === "UPGRADE") out.explicitHttpConfig = { http2ProtocolOptions: {} };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function applyLoadBalancer(c: Cluster, policy: TrafficPolicy | undefined): void {
   const lb = policy?.loadBalancer;
   if (lb?.simple === "PASSTHROUGH") {
@@ -125,20 +139,24 @@ function applyLoadBalancer(c: Cluster, policy: TrafficPolicy | undefined): void 
   if (ch) {
     if (ch.maglev) {
       c.lbPolicy = "MAGLEV";
-      c.maglevLbConfig = { tableSize: ch.maglev.tableSize || DEFAULT_MAGLEV_TABLE_SIZE };
+      c.maglevLbConfig = { tableSize: ch.maglev.tableSize || ENVOY_MAGLEV_TABLE_SIZE };
     } else {
       c.lbPolicy = "RING_HASH";
-      const min = (ch.ringHash ? ch.ringHash.minimumRingSize : ch.minimumRingSize) || DEFAULT_MIN_RING_SIZE;
-      c.ringHashLbConfig = { minimumRingSize: min, maximumRingSize: DEFAULT_MAX_RING_SIZE };
+      const min = (ch.ringHash ? ch.ringHash.minimumRingSize : ch.minimumRingSize) || ENVOY_MIN_RING_SIZE;
+      c.ringHashLbConfig = { minimumRingSize: min, maximumRingSize: ENVOY_MAX_RING_SIZE };
     }
   }
   // Slow start exists only for round robin and least request (Envoy's lb configs carry it).
   if (c.lbPolicy === "ROUND_ROBIN" || c.lbPolicy === "LEAST_REQUEST") {
     if (lb?.warmup) {
       // Istio API defaults: aggression 1 (linear), minimumPercent 10.
-      c.slowStart = { windowMs: lb.warmup.durationMs, aggression: lb.warmup.aggression ?? 1, minWeightPercent: lb.warmup.minimumPercent ?? 10 };
+      c.slowStart = {
+        windowMs: lb.warmup.durationMs,
+        aggression: lb.warmup.aggression ?? ENVOY_SLOW_START_AGGRESSION,
+        minWeightPercent: lb.warmup.minimumPercent ?? ENVOY_SLOW_START_MIN_WEIGHT_PERCENT,
+      };
     } else if (lb?.warmupDurationMs !== undefined) {
-      c.slowStart = { windowMs: lb.warmupDurationMs, aggression: 1, minWeightPercent: 10 };
+      c.slowStart = { windowMs: lb.warmupDurationMs, aggression: ENVOY_SLOW_START_AGGRESSION, minWeightPercent: ENVOY_SLOW_START_MIN_WEIGHT_PERCENT };
     }
   }
 }

@@ -2,7 +2,8 @@
 // destination (subset port level > subset > top port level > top level; port levels only when the
 // destination names its port), per service port for default routes.
 
-import type { HashPolicy, LoadBalancerSettings } from "../model/types.js";
+import type { HashPolicy } from "../model/types.js";
+import type { LoadBalancerSettings } from "./istio-traffic-policy.js";
 import type { ParsedDestination, ParsedDestinationRule, ParsedTrafficPolicy } from "./parsed-config.js";
 
 export type ConsistentHash = NonNullable<LoadBalancerSettings["consistentHash"]>;

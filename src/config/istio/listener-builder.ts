@@ -3,8 +3,7 @@
 
 import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
 import { httpListener, listenerName } from "../model/listener-defaults.js";
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS } from "./cluster-builder.js";
-import { defaultCircuitBreakers } from "./cluster-policy.js";
+import { istioDefaultCircuitBreakers, ISTIO_CONNECT_TIMEOUT_MS } from "../model/defaults.js";
 import { inboundRetryPolicy } from "./retry-policy.js";
 import { hostCoveredBy, hostsMatch } from "./host-name.js";
 import type { ParsedSidecarEgress, ParsedSidecarIngress, ParsedVirtualService } from "./parsed-config.js";
@@ -65,10 +64,9 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
       name: clusterName,
       type: "STATIC",
       lbPolicy: "LEAST_REQUEST",
-      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
-      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      connectTimeoutMs: ISTIO_CONNECT_TIMEOUT_MS,
       // istiod applies the (default) connection pool to inbound clusters too.
-      circuitBreakers: defaultCircuitBreakers(),
+      circuitBreakers: istioDefaultCircuitBreakers(),
       loadAssignment: {
         endpoints: [{ locality: {}, priority: 0, loadBalancingWeight: 1, lbEndpoints: [{ address: ep.address, port: ep.port, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],
       },

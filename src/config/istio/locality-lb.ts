@@ -2,7 +2,8 @@
 // for one proxy: `distribute` weights, or (only with outlier detection) failover priorities by
 // locality match, `failover` from/to regions and `failoverPriority` labels.
 
-import type { Locality, LocalityLbEndpoints, LoadBalancerSettings } from "../model/types.js";
+import type { Locality, LocalityLbEndpoints } from "../model/types.js";
+import type { LoadBalancerSettings } from "./istio-traffic-policy.js";
 
 export type LocalityLbSetting = NonNullable<LoadBalancerSettings["localityLbSetting"]>;
 

@@ -1,7 +1,8 @@
 // The validated, normalised form of each supported Istio resource: hosts resolved, durations in
 // ms, enums checked. The builders work on these, never on raw YAML.
 
-import type { FaultPolicy, FractionalPercent, HeaderValueOption, StringMatcher, TrafficPolicy } from "../model/types.js";
+import type { FaultPolicy, FractionalPercent, HeaderValueOption, StringMatcher } from "../model/types.js";
+import type { TrafficPolicy } from "./istio-traffic-policy.js";
 import type { Protocol } from "./protocol.js";
 
 export interface ConfigRef {

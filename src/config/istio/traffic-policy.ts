@@ -1,7 +1,7 @@
 // DestinationRule trafficPolicy → the model's TrafficPolicy (durations in ms), with istiod's
 // validation, plus the precedence merge (top-level < its port level < subset < subset port level).
 
-import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from "../model/types.js";
+import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
 import type { FieldPath } from "./doc-issues.js";
 import { parseDuration } from "./duration.js";
 import { checkPort } from "./name-rules.js";

@@ -303,35 +303,30 @@ export interface HeaderValueOption {
   appendAction: "APPEND_IF_EXISTS_OR_ADD" | "OVERWRITE_IF_EXISTS_OR_ADD";
 }
 
-export type ClusterType = "STATIC" | "STRICT_DNS" | "EDS" | "ORIGINAL_DST";
+/**
+ * Envoy discovery types. STRICT_DNS: every address a name resolves to is its own host (Istio
+ * `resolution: DNS`); LOGICAL_DNS: one host whose new connections go to the first address of the
+ * latest resolution (Istio `DNS_ROUND_ROBIN`).
+ */
+export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 
 export interface Cluster {
   name: string;
   type: ClusterType;
   /** Envoy/Istio default: LEAST_REQUEST. */
   lbPolicy: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV" | "CLUSTER_PROVIDED";
-  /** 10 000 ms: Istio's default connect timeout (meshConfig connectTimeout). */
+  /** Envoy connect_timeout. Istio always writes its meshConfig connectTimeout (10 000 ms). */
   connectTimeoutMs: number;
-  /** Close pooled upstream connections idle this long. */
-  idleTimeoutMs: number;
   loadAssignment: ClusterLoadAssignment;
   /** The service this cluster fronts, for stats/access log (`reviews.shop.svc.cluster.local`). */
   serviceHost?: string;
   /** Subset name or "" when none. */
   subset?: string;
   /**
-   * The DestinationRule traffic policy that applies to this cluster (already merged with
-   * Istio's precedence: port-level over top-level, subset over parent). Parsed and validated,
-   * kept as data; resilience features act on it.
-   */
-  trafficPolicy?: TrafficPolicy;
-  /**
    * Envoy circuit breaker thresholds (default priority). Istio writes 4294967295 for every one
    * it does not set; enforced per cluster across all workers.
    */
   circuitBreakers?: CircuitBreakers;
-  /** Envoy max_requests_per_connection (Istio maxRequestsPerConnection); absent/0 = unlimited. */
-  maxRequestsPerConnection?: number;
   /** Envoy outlier_detection; absent = no outlier detection (Istio: only when the DR sets it). */
   outlierDetection?: OutlierDetectionConfig;
   /** Envoy common_lb_config.healthy_panic_threshold, percent. Absent = Envoy's default 50. */
@@ -342,10 +337,38 @@ export interface Cluster {
   slowStart?: { windowMs: number; aggression: number; minWeightPercent: number };
   /** Envoy locality_weighted_lb_config: weights in LocalityLbEndpoints.loadBalancingWeight apply. */
   localityWeightedLb?: boolean;
-  /** Envoy per-cluster TCP keepalive (Istio connectionPool.tcp.tcpKeepalive). */
-  tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
-  /** Envoy max_connection_duration (Istio connectionPool.tcp.maxConnectionDuration), ms. */
-  maxConnectionDurationMs?: number;
+  /**
+   * Envoy typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+   * (Istio connectionPool.http, and tcp.idleTimeout / maxConnectionDuration). Absent = Envoy's defaults.
+   */
+  httpProtocolOptions?: HttpProtocolOptions;
+  /** Envoy upstream_connection_options (Istio connectionPool.tcp.tcpKeepalive). */
+  upstreamConnectionOptions?: { tcpKeepalive: TcpKeepalive };
+  /** Envoy dns_refresh_rate for STRICT_DNS / LOGICAL_DNS clusters; absent = Envoy's 5 000 ms. */
+  dnsRefreshRateMs?: number;
+}
+
+/** Envoy HttpProtocolOptions, as much of it as the data path and config_dump readers use. */
+export interface HttpProtocolOptions {
+  commonHttpProtocolOptions?: {
+    /** Close pooled upstream connections idle this long; absent = Envoy's 1 h. */
+    idleTimeoutMs?: number;
+    /** Absent/0 = unlimited. */
+    maxRequestsPerConnection?: number;
+    /** Close upstream connections this old (once idle). */
+    maxConnectionDurationMs?: number;
+  };
+  /** explicit_http_config (Istio h2UpgradePolicy UPGRADE). Kept for config_dump: pools speak HTTP/1.1 for now. */
+  explicitHttpConfig?: { http2ProtocolOptions: Record<string, never> };
+  /** use_downstream_protocol_config (Istio useClientProtocol). Kept for config_dump, not enforced yet. */
+  useDownstreamProtocolConfig?: Record<string, never>;
+}
+
+/** Envoy TcpKeepalive (seconds in Envoy, ms here; istiod truncates to whole seconds). */
+export interface TcpKeepalive {
+  keepaliveProbes?: number;
+  keepaliveTimeMs?: number;
+  keepaliveIntervalMs?: number;
 }
 
 export interface CircuitBreakers {
@@ -396,74 +419,11 @@ export interface LocalityLbEndpoints {
 }
 
 export interface LbEndpoint {
-  /** IP address, or a DNS name for STRICT_DNS clusters. */
+  /** IP address, or a DNS name for STRICT_DNS / LOGICAL_DNS clusters. */
   address: string;
   port: number;
   /** Default 1. */
   weight: number;
   labels: Record<string, string>;
   healthStatus: "HEALTHY" | "UNHEALTHY" | "DRAINING";
-}
-
-// ---- DestinationRule traffic policy, Istio-shaped (durations in ms) ----
-
-export interface TrafficPolicy {
-  loadBalancer?: LoadBalancerSettings;
-  connectionPool?: ConnectionPoolSettings;
-  outlierDetection?: OutlierDetection;
-  /** TLS settings are accepted and kept for the security issue. */
-  tls?: Record<string, unknown>;
-}
-
-export interface LoadBalancerSettings {
-  simple?: "UNSPECIFIED" | "LEAST_CONN" | "RANDOM" | "PASSTHROUGH" | "ROUND_ROBIN" | "LEAST_REQUEST";
-  consistentHash?: {
-    httpHeaderName?: string;
-    httpCookie?: { name: string; path?: string; ttlMs?: number };
-    useSourceIp?: boolean;
-    httpQueryParameterName?: string;
-    ringHash?: { minimumRingSize?: number };
-    maglev?: { tableSize?: number };
-    minimumRingSize?: number;
-  };
-  localityLbSetting?: {
-    enabled?: boolean;
-    distribute?: { from: string; to: Record<string, number> }[];
-    failover?: { from: string; to: string }[];
-    failoverPriority?: string[];
-  };
-  warmupDurationMs?: number;
-  /** Istio `warmup` (newer form of warmupDurationSecs): slow start window and curve. */
-  warmup?: { durationMs: number; minimumPercent?: number; aggression?: number };
-}
-
-export interface ConnectionPoolSettings {
-  tcp?: {
-    maxConnections?: number;
-    connectTimeoutMs?: number;
-    tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
-    maxConnectionDurationMs?: number;
-    /** Used as the cluster idle timeout when http.idleTimeout is unset (istiod). */
-    idleTimeoutMs?: number;
-  };
-  http?: {
-    http1MaxPendingRequests?: number;
-    http2MaxRequests?: number;
-    maxRequestsPerConnection?: number;
-    maxRetries?: number;
-    idleTimeoutMs?: number;
-    h2UpgradePolicy?: string;
-    useClientProtocol?: boolean;
-  };
-}
-
-export interface OutlierDetection {
-  consecutive5xxErrors?: number;
-  consecutiveGatewayErrors?: number;
-  consecutiveLocalOriginFailures?: number;
-  splitExternalLocalOriginErrors?: boolean;
-  intervalMs?: number;
-  baseEjectionTimeMs?: number;
-  maxEjectionPercent?: number;
-  minHealthPercent?: number;
 }

@@ -5,14 +5,20 @@
 //   Int32 words [HEADER_WORDS, + n × HOST)   one HOST_WORDS record per host slot (Atomics)
 //   Float64 [f64Offset, + n × HOST_F64)      per host: last ejection / unejection, wall-clock ms
 //   Int32 [workerOffset, + w × WORKER_WORDS) per worker: its own share of the header counters
+//   Int32 [keyOffset, + t × KEY_WORDS)       per address-table slot: which DNS address owns it
 //
 // The per-worker words let the main thread give back what a dead worker held (requests, pending
 // requests, connections, retries): the worker count is fixed for the process and a replacement
 // worker reuses its index, so a worker's words always describe exactly one live thread.
 //
-// Host slots follow the model's endpoint order (every locality group, every priority), so all
-// workers and the main thread agree on them; a DNS endpoint's resolved addresses share its slot.
+// Host slots [0, endpoints) follow the model's endpoint order (every locality group, every
+// priority), so all workers and the main thread agree on them. Addresses that STRICT_DNS names
+// resolve to are discovered at run time in each worker; they get slots from the address table at
+// the end, [endpoints, endpoints + t), claimed by key (endpoint, address, port) through the buffer
+// itself (host-slot-table.ts), so every worker maps one address to one slot without asking the
+// main thread. The table is sized with headroom per DNS name (DNS_SLOTS_PER_NAME).
 
+import { isIP } from "node:net";
 import type { Cluster } from "../../config/model/types.js";
 
 /** Cluster header words. */
@@ -37,9 +43,11 @@ export const H = {
   EjectionEpoch: 8,
   /** Number of per-worker records (written once at allocation). */
   WorkerSlots: 9,
+  /** Number of address-table slots (the last host slots; written once at allocation). */
+  TableSlots: 10,
 } as const;
 export const HEADER_WORDS = 12;
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /**
  * The header counters that each worker also keeps a share of, in its own record at the same
@@ -70,6 +78,34 @@ export const HostState = { Healthy: 0, Ejected: 1, Ejecting: 2 } as const;
 export const HF = { LastEjectionMs: 0, LastUnejectionMs: 1 } as const;
 export const HOST_F64 = 2;
 
+/** Words of one address-table key (offsets inside a key record). */
+export const KW = {
+  /** KeyState. */
+  State: 0,
+  /** The model endpoint (index in model order) whose name resolved to the address. */
+  Endpoint: 1,
+  Port: 2,
+  /** Length of the address text, then its characters, 4 per word (an IPv6 text is at most 45). */
+  Length: 3,
+  Text: 4,
+} as const;
+export const KEY_TEXT_WORDS = 12;
+export const KEY_WORDS = KW.Text + KEY_TEXT_WORDS;
+export const KeyState = { Free: 0, Claiming: 1, Claimed: 2 } as const;
+
+/**
+ * 64: address-table slots per STRICT_DNS name. Addresses that come and go keep their slot (slots
+ * are never freed, so a returning address finds its outlier state); a name that has resolved to
+ * more distinct addresses than this runs further ones without outlier detection (logged).
+ */
+export const DNS_SLOTS_PER_NAME = 64;
+
+/** How many host slots a cluster's buffer has, and how many of the last ones form the address table. */
+export interface HostSlotShape {
+  hostSlots: number;
+  tableSlots: number;
+}
+
 /** A cluster's shared buffer, mapped as typed arrays. */
 export interface ClusterSharedView {
   readonly buffer: SharedArrayBuffer;
@@ -79,6 +115,10 @@ export interface ClusterSharedView {
   /** WORKER_WORDS per worker index; `workerBase(i)` is worker i's record. */
   readonly workers: Int32Array;
   readonly workerSlots: number;
+  /** Address-table slots: host slots [hostSlots - tableSlots, hostSlots). */
+  readonly tableSlots: number;
+  /** KEY_WORDS per address-table slot. */
+  readonly keys: Int32Array;
 }
 
 function f64Offset(hostSlots: number): number {
@@ -90,31 +130,39 @@ function workerOffset(hostSlots: number): number {
   return f64Offset(hostSlots) + hostSlots * HOST_F64 * 8;
 }
 
-export function sharedByteLength(hostSlots: number, workerSlots = 1): number {
+function keyOffset(hostSlots: number, workerSlots: number): number {
   return workerOffset(hostSlots) + workerSlots * WORKER_WORDS * 4;
 }
 
-/** `workerSlots`: the process's worker count (indexes 0 … workerSlots-1). */
-export function allocateClusterShared(hostSlots: number, workerSlots = 1): SharedArrayBuffer {
+export function sharedByteLength(hostSlots: number, workerSlots = 1, tableSlots = 0): number {
+  return keyOffset(hostSlots, workerSlots) + tableSlots * KEY_WORDS * 4;
+}
+
+/** `workerSlots`: the process's worker count (indexes 0 … workerSlots-1). `tableSlots`: the last host slots form the address table. */
+export function allocateClusterShared(hostSlots: number, workerSlots = 1, tableSlots = 0): SharedArrayBuffer {
   const w = Math.max(1, Math.floor(workerSlots));
-  const buffer = new SharedArrayBuffer(sharedByteLength(hostSlots, w));
+  const t = Math.min(hostSlots, Math.max(0, Math.floor(tableSlots)));
+  const buffer = new SharedArrayBuffer(sharedByteLength(hostSlots, w, t));
   const i32 = new Int32Array(buffer, 0, HEADER_WORDS);
   i32[H.HostSlots] = hostSlots;
   i32[H.WorkerSlots] = w;
+  i32[H.TableSlots] = t;
   i32[H.Version] = LAYOUT_VERSION;
   return buffer;
 }
 
 /** Maps a buffer; undefined when it does not have the expected shape (then allocate afresh). */
-export function viewClusterShared(buffer: SharedArrayBuffer, hostSlots: number): ClusterSharedView | undefined {
-  if (buffer.byteLength < sharedByteLength(hostSlots)) return undefined;
+export function viewClusterShared(buffer: SharedArrayBuffer, hostSlots: number, tableSlots = 0): ClusterSharedView | undefined {
+  if (buffer.byteLength < sharedByteLength(hostSlots, 1, tableSlots)) return undefined;
   const i32 = new Int32Array(buffer, 0, HEADER_WORDS + hostSlots * HOST_WORDS);
   if (Atomics.load(i32, H.HostSlots) !== hostSlots || Atomics.load(i32, H.Version) !== LAYOUT_VERSION) return undefined;
+  if (Atomics.load(i32, H.TableSlots) !== tableSlots) return undefined;
   const workerSlots = Atomics.load(i32, H.WorkerSlots);
-  if (workerSlots < 1 || buffer.byteLength !== sharedByteLength(hostSlots, workerSlots)) return undefined;
+  if (workerSlots < 1 || buffer.byteLength !== sharedByteLength(hostSlots, workerSlots, tableSlots)) return undefined;
   const f64 = new Float64Array(buffer, f64Offset(hostSlots), hostSlots * HOST_F64);
   const workers = new Int32Array(buffer, workerOffset(hostSlots), workerSlots * WORKER_WORDS);
-  return { buffer, i32, f64, hostSlots, workers, workerSlots };
+  const keys = new Int32Array(buffer, keyOffset(hostSlots, workerSlots), tableSlots * KEY_WORDS);
+  return { buffer, i32, f64, hostSlots, workers, workerSlots, tableSlots, keys };
 }
 
 /** Index (in `view.workers`) of a worker record's first word. */
@@ -127,11 +175,23 @@ export function hostBase(slot: number): number {
   return HEADER_WORDS + slot * HOST_WORDS;
 }
 
-/** Host slots of a cluster: one per endpoint in model order. */
+/** Host slots of a cluster: one per endpoint in model order, then the address table. */
 export function hostSlotCount(c: Cluster): number {
-  let n = 0;
-  for (const g of c.loadAssignment.endpoints) n += g.lbEndpoints.length;
-  return n;
+  return hostSlotShape(c).hostSlots;
+}
+
+/** One slot per model endpoint, plus DNS_SLOTS_PER_NAME table slots per STRICT_DNS name. */
+export function hostSlotShape(c: Cluster): HostSlotShape {
+  let endpoints = 0;
+  let names = 0;
+  for (const g of c.loadAssignment.endpoints) {
+    for (const ep of g.lbEndpoints) {
+      endpoints++;
+      if (c.type === "STRICT_DNS" && isIP(ep.address) === 0) names++;
+    }
+  }
+  const tableSlots = names * DNS_SLOTS_PER_NAME;
+  return { hostSlots: endpoints + tableSlots, tableSlots };
 }
 
 /** Same string for the same cluster config: unchanged clusters keep their shared buffers. */

@@ -27,7 +27,8 @@ export class OutlierDetector implements OutlierReporter {
   private readonly a: Int32Array;
   private readonly f: Float64Array;
   private readonly hostSlots: number;
-  private readonly slots = new Map<UpstreamHost, number>();
+  /** Weak: hosts are re-created on every host-set change (DNS re-resolution, reloads). */
+  private readonly slots = new WeakMap<UpstreamHost, number>();
   private readonly random: Random;
   private readonly clock: Clock;
   private readonly maxEjectionMs: number;

@@ -13,7 +13,7 @@ import {
   allocateClusterShared,
   clusterSignature,
   H,
-  hostSlotCount,
+  hostSlotShape,
   viewClusterShared,
   W,
   WORKER_COUNTERS,
@@ -75,8 +75,8 @@ export class SharedStateOwner {
       const signature = clusterSignature(c);
       let e = this.entries.get(name);
       if (e === undefined || e.signature !== signature) {
-        const slots = hostSlotCount(c);
-        const view = viewClusterShared(allocateClusterShared(slots, this.workerSlots), slots)!;
+        const { hostSlots, tableSlots } = hostSlotShape(c);
+        const view = viewClusterShared(allocateClusterShared(hostSlots, this.workerSlots, tableSlots), hostSlots, tableSlots)!;
         e = { signature, view, outlier: c.outlierDetection, timer: undefined };
         if (c.outlierDetection !== undefined) this.schedule(e, c.outlierDetection);
       }

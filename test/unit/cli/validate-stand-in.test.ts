@@ -23,7 +23,7 @@ function standInTranslate(seen: TranslateOptions[] = []) {
       if (spec.hosts === undefined) errors.push({ file: d.file, line: d.lineOf(["spec"]), path: "spec.hosts", message: "at least one host is required", severity: "error" });
       if (spec.deprecated === true) warnings.push({ file: d.file, line: d.lineOf(["spec", "deprecated"]), path: "spec.deprecated", message: "deprecated field", severity: "warning" });
       for (const h of spec.hosts ?? []) {
-        snapshot.clusters[`outbound|80||${h}`] = { name: `outbound|80||${h}`, type: "STRICT_DNS", lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10_000, idleTimeoutMs: 3_600_000, loadAssignment: { endpoints: [] } };
+        snapshot.clusters[`outbound|80||${h}`] = { name: `outbound|80||${h}`, type: "STRICT_DNS", lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10_000, loadAssignment: { endpoints: [] } };
         const route = { name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: `outbound|80||${h}` }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
         snapshot.routeConfigs["80"] ??= { name: "80", virtualHosts: [] };
         snapshot.routeConfigs["80"].virtualHosts.push({ name: h, domains: [h], routes: [route] });

@@ -53,11 +53,11 @@ describe("outbound clusters", () => {
     const r = run(reviewsSE + reviewsDR);
     const all = r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!;
     // The port-level entry for 9080 replaces every top-level section, so defaults come back.
-    expect(all.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
-    expect(all).toMatchObject({ lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10000, idleTimeoutMs: 3600000 });
+    expect(all).toMatchObject({ lbPolicy: "LEAST_REQUEST", connectTimeoutMs: 10000, outlierDetection: { consecutive5xx: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
+    // No connection pool settings: Envoy's defaults apply (1 h idle timeout), nothing is written.
+    expect(all.httpProtocolOptions).toBeUndefined();
     const v3 = r.snapshot.clusters["outbound|9080|v3|reviews.shop.svc.cluster.local"]!;
-    expect(v3.trafficPolicy).toEqual({ outlierDetection: { consecutive5xxErrors: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 }, loadBalancer: { simple: "RANDOM" } });
-    expect(v3.lbPolicy).toBe("RANDOM");
+    expect(v3).toMatchObject({ lbPolicy: "RANDOM", outlierDetection: { consecutive5xx: 7, intervalMs: 1000, baseEjectionTimeMs: 30000 } });
   });
 
   it("uses the top-level policy when no port level applies (connect/idle timeouts, LB)", () => {
@@ -66,11 +66,11 @@ describe("outbound clusters", () => {
         doc("DestinationRule", "reviews", "shop", "  host: reviews.shop.svc.cluster.local\n  trafficPolicy:\n    loadBalancer: {consistentHash: {httpHeaderName: x-user}}\n    connectionPool: {tcp: {connectTimeout: 250ms}, http: {idleTimeout: 1m}}"),
     );
     const c = r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!;
-    expect(c).toMatchObject({ lbPolicy: "RING_HASH", connectTimeoutMs: 250, idleTimeoutMs: 60000 });
-    expect(c.trafficPolicy?.loadBalancer).toEqual({ consistentHash: { httpHeaderName: "x-user" } });
+    expect(c).toMatchObject({ lbPolicy: "RING_HASH", connectTimeoutMs: 250, httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: 60000 } } });
+    expect(c.ringHashLbConfig).toEqual({ minimumRingSize: 1024, maximumRingSize: 8388608 });
   });
 
-  it("DNS resolution: STRICT_DNS with hostname endpoints, the host itself when there are none; targetPort; NONE → ORIGINAL_DST", () => {
+  it("DNS resolution: STRICT_DNS with hostname endpoints, the host itself when there are none; targetPort; DNS_ROUND_ROBIN → LOGICAL_DNS; NONE → ORIGINAL_DST", () => {
     const r = run(
       se("ext", "shop", "  hosts: [api.example.com]\n  resolution: DNS\n  ports: [{number: 80, name: http, targetPort: 8080}]") +
         se("ext2", "shop", "  hosts: [b.example.com]\n  resolution: DNS_ROUND_ROBIN\n  ports: [{number: 80, name: http-web}]\n  endpoints: [{address: lb.example.com}]") +
@@ -81,6 +81,8 @@ describe("outbound clusters", () => {
     expect(a.type).toBe("STRICT_DNS");
     expect(a.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "api.example.com", port: 8080 });
     expect(r.snapshot.clusters["outbound|80||b.example.com"]!.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "lb.example.com", port: 80 });
+    // istiod convertResolution: DNS_ROUND_ROBIN is Envoy's LOGICAL_DNS (one logical host), not STRICT_DNS.
+    expect(r.snapshot.clusters["outbound|80||b.example.com"]!.type).toBe("LOGICAL_DNS");
     expect(r.snapshot.clusters["outbound|80||c.example.com"]).toMatchObject({ type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] } });
   });
 

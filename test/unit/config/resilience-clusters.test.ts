@@ -71,17 +71,27 @@ describe("connection pool", () => {
       "  trafficPolicy:\n    connectionPool:\n      tcp: {maxConnections: 10}\n      http: {http1MaxPendingRequests: 5, http2MaxRequests: 50, maxRetries: 0, maxRequestsPerConnection: 100}",
     );
     expect(c.circuitBreakers).toEqual({ maxConnections: 10, maxPendingRequests: 5, maxRequests: 50, maxRetries: MAX });
-    expect(c.maxRequestsPerConnection).toBe(100);
+    expect(c.httpProtocolOptions).toEqual({ commonHttpProtocolOptions: { maxRequestsPerConnection: 100 } });
     expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {maxRetries: 3, maxRequestsPerConnection: 0}").circuitBreakers!.maxRetries).toBe(3);
-    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {maxRequestsPerConnection: 0}").maxRequestsPerConnection).toBeUndefined();
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {maxRequestsPerConnection: 0}").httpProtocolOptions).toBeUndefined();
   });
 
   it("connectTimeout, idle timeout (http, else tcp), tcpKeepalive (whole seconds), maxConnectionDuration", () => {
     const c = clusterOf(
       "  trafficPolicy:\n    connectionPool:\n      tcp: {connectTimeout: 250ms, idleTimeout: 2m, maxConnectionDuration: 1h, tcpKeepalive: {probes: 3, time: 7200s, interval: 75500ms}}",
     );
-    expect(c).toMatchObject({ connectTimeoutMs: 250, idleTimeoutMs: 120000, maxConnectionDurationMs: 3600000, tcpKeepalive: { probes: 3, timeMs: 7200000, intervalMs: 75000 } });
-    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      tcp: {idleTimeout: 2m}\n      http: {idleTimeout: 30s}").idleTimeoutMs).toBe(30000);
+    expect(c).toMatchObject({
+      connectTimeoutMs: 250,
+      httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: 120000, maxConnectionDurationMs: 3600000 } },
+      upstreamConnectionOptions: { tcpKeepalive: { keepaliveProbes: 3, keepaliveTimeMs: 7200000, keepaliveIntervalMs: 75000 } },
+    });
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      tcp: {idleTimeout: 2m}\n      http: {idleTimeout: 30s}").httpProtocolOptions?.commonHttpProtocolOptions?.idleTimeoutMs).toBe(30000);
+  });
+
+  it("h2UpgradePolicy UPGRADE → explicit HTTP/2 protocol options; useClientProtocol → downstream protocol (kept, not enforced yet)", () => {
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {h2UpgradePolicy: UPGRADE}").httpProtocolOptions).toEqual({ explicitHttpConfig: { http2ProtocolOptions: {} } });
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {useClientProtocol: true}").httpProtocolOptions).toEqual({ useDownstreamProtocolConfig: {} });
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {h2UpgradePolicy: DO_NOT_UPGRADE}").httpProtocolOptions).toBeUndefined();
   });
 
   it("port level replaces the top level; subset overrides its parent", () => {

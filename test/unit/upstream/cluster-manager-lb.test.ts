@@ -16,7 +16,7 @@ function endpoints(priority: number, ips: string[], zone = "z", loadBalancingWei
 }
 
 function cluster(groups: LocalityLbEndpoints[], over: Partial<Cluster> = {}): Cluster {
-  return { name: "c", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs: 1000, idleTimeoutMs: 60_000, loadAssignment: { endpoints: groups }, ...over };
+  return { name: "c", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs: 1000, loadAssignment: { endpoints: groups }, ...over };
 }
 
 let cm: ClusterManager | undefined;
@@ -78,12 +78,15 @@ describe("ClusterManager host selection", () => {
 });
 
 describe("lbPolicyOf / lbConfigOf", () => {
-  it("maps the model's policy and the DestinationRule's settings", () => {
+  it("reads only the Envoy fields of the model", () => {
     expect(lbPolicyOf(cluster([], { lbPolicy: "MAGLEV" }))).toBe("MAGLEV");
-    expect(lbPolicyOf(cluster([], { lbPolicy: "LEAST_REQUEST", trafficPolicy: { loadBalancer: { simple: "LEAST_CONN" } } }))).toBe("LEAST_REQUEST");
-    expect(lbPolicyOf(cluster([], { lbPolicy: "LEAST_REQUEST", trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "x" } } } }))).toBe("RING_HASH");
+    expect(lbPolicyOf(cluster([], { lbPolicy: "RANDOM" }))).toBe("RANDOM");
     expect(lbPolicyOf(cluster([], { lbPolicy: "CLUSTER_PROVIDED" }))).toBe("LEAST_REQUEST");
-    const cfg = lbConfigOf(cluster([], { lbPolicy: "RING_HASH", ringHashLbConfig: { minimumRingSize: 2048, maximumRingSize: 4096 }, healthyPanicThreshold: 0, trafficPolicy: { loadBalancer: { warmupDurationMs: 30_000 } } }));
-    expect(cfg).toEqual({ policy: "RING_HASH", localityWeighted: false, healthyPanicThreshold: 0, ringHash: { minimumRingSize: 2048, maximumRingSize: 4096 }, slowStart: { windowMs: 30_000, aggression: 1, minWeightPercent: 10 } });
+    const slowStart = { windowMs: 30_000, aggression: 1, minWeightPercent: 10 };
+    const cfg = lbConfigOf(cluster([], { lbPolicy: "RING_HASH", ringHashLbConfig: { minimumRingSize: 2048, maximumRingSize: 4096 }, healthyPanicThreshold: 0, slowStart }));
+    expect(cfg).toEqual({ policy: "RING_HASH", localityWeighted: false, healthyPanicThreshold: 0, ringHash: { minimumRingSize: 2048, maximumRingSize: 4096 }, slowStart });
+    // 0 sizes mean Envoy's defaults (1024 / 8M); maglev without a table size uses the LB's default.
+    expect(lbConfigOf(cluster([], { lbPolicy: "RING_HASH", ringHashLbConfig: { minimumRingSize: 0, maximumRingSize: 0 } })).ringHash).toEqual({ minimumRingSize: 1024, maximumRingSize: 8_388_608 });
+    expect(lbConfigOf(cluster([], { lbPolicy: "MAGLEV", maglevLbConfig: { tableSize: 0 } })).maglevTableSize).toBeUndefined();
   });
 });

@@ -18,7 +18,6 @@ function cluster(name: string, circuitBreakers: CircuitBreakers): Cluster {
     type: "STATIC",
     lbPolicy: "ROUND_ROBIN",
     connectTimeoutMs: 1000,
-    idleTimeoutMs: 1000,
     circuitBreakers,
     loadAssignment: {
       endpoints: [{ locality: {}, priority: 0, lbEndpoints: [{ address: "10.0.0.1", port: 80, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],

@@ -111,7 +111,6 @@ function cluster(name: string, over: Partial<Cluster> = {}): Cluster {
     type: "STATIC",
     lbPolicy: "ROUND_ROBIN",
     connectTimeoutMs: 1000,
-    idleTimeoutMs: 1000,
     loadAssignment: {
       endpoints: [
         {

@@ -1,0 +1,63 @@
+// The DestinationRule traffic policy as parsed and validated (Istio-shaped, durations in ms).
+// Translation turns it into Envoy cluster fields (cluster-policy.ts); it never reaches the model.
+
+export interface TrafficPolicy {
+  loadBalancer?: LoadBalancerSettings;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetection;
+  /** TLS settings are accepted and kept for the security issue. */
+  tls?: Record<string, unknown>;
+}
+
+export interface LoadBalancerSettings {
+  simple?: "UNSPECIFIED" | "LEAST_CONN" | "RANDOM" | "PASSTHROUGH" | "ROUND_ROBIN" | "LEAST_REQUEST";
+  consistentHash?: {
+    httpHeaderName?: string;
+    httpCookie?: { name: string; path?: string; ttlMs?: number };
+    useSourceIp?: boolean;
+    httpQueryParameterName?: string;
+    ringHash?: { minimumRingSize?: number };
+    maglev?: { tableSize?: number };
+    minimumRingSize?: number;
+  };
+  localityLbSetting?: {
+    enabled?: boolean;
+    distribute?: { from: string; to: Record<string, number> }[];
+    failover?: { from: string; to: string }[];
+    failoverPriority?: string[];
+  };
+  warmupDurationMs?: number;
+  /** Istio `warmup` (newer form of warmupDurationSecs): slow start window and curve. */
+  warmup?: { durationMs: number; minimumPercent?: number; aggression?: number };
+}
+
+export interface ConnectionPoolSettings {
+  tcp?: {
+    maxConnections?: number;
+    connectTimeoutMs?: number;
+    tcpKeepalive?: { probes?: number; timeMs?: number; intervalMs?: number };
+    maxConnectionDurationMs?: number;
+    /** Used as the cluster idle timeout when http.idleTimeout is unset (istiod). */
+    idleTimeoutMs?: number;
+  };
+  http?: {
+    http1MaxPendingRequests?: number;
+    http2MaxRequests?: number;
+    maxRequestsPerConnection?: number;
+    maxRetries?: number;
+    idleTimeoutMs?: number;
+    h2UpgradePolicy?: string;
+    useClientProtocol?: boolean;
+  };
+}
+
+export interface OutlierDetection {
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  consecutiveLocalOriginFailures?: number;
+  splitExternalLocalOriginErrors?: boolean;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
+}

@@ -1,0 +1,86 @@
+// The config-source contract: a source (Istio YAML files, an in-memory source for tests, later an
+// xDS client) pushes versioned per-type resource updates into a sink; the sink validates them into
+// the one Envoy-shaped snapshot, and answers accept or refuse (xDS ACK / NACK) with every error.
+// A refused update changes nothing: the last good snapshot keeps serving.
+
+import type { ConfigError } from "../model/config-error.js";
+import type { Cluster, Listener, LocalityLbEndpoints, RouteConfiguration } from "../model/types.js";
+
+/** Envoy's ClusterLoadAssignment as an EDS resource: the endpoints of the EDS cluster `clusterName`. */
+export interface ClusterEndpoints {
+  clusterName: string;
+  endpoints: LocalityLbEndpoints[];
+}
+
+/** A secret (SDS). Kept by name until the security work gives it a shape the data path reads. */
+export interface SecretResource {
+  name: string;
+  [field: string]: unknown;
+}
+
+/** The resource of each xDS type (LDS, RDS, CDS, EDS, SDS), by the name it is keyed under. */
+export interface ResourceOfType {
+  listener: Listener;
+  routeConfiguration: RouteConfiguration;
+  cluster: Cluster;
+  endpoint: ClusterEndpoints;
+  secret: SecretResource;
+}
+
+export type ResourceType = keyof ResourceOfType;
+
+export const RESOURCE_TYPES: readonly ResourceType[] = ["listener", "routeConfiguration", "cluster", "endpoint", "secret"];
+
+/**
+ * One type's resources after an update, as an xDS DiscoveryResponse carries them: either the whole
+ * set (state of the world: names left out are removed) or a delta (added/changed, and removed names).
+ */
+export type ResourceUpdate = {
+  [T in ResourceType]:
+    | { type: T; version: string; kind: "state-of-the-world"; resources: Record<string, ResourceOfType[T]> }
+    | { type: T; version: string; kind: "delta"; upserted: Record<string, ResourceOfType[T]>; removed: string[] };
+}[ResourceType];
+
+/** What a source pushes: per-type updates applied together (all or none), or decoding errors. */
+export interface ConfigUpdate {
+  /** Where it came from, for logs (`files`, `xds:ads`, `memory`). */
+  origin: string;
+  updates: ResourceUpdate[];
+  /** Problems found while reading/decoding (severity "error" refuses the whole update). */
+  errors?: ConfigError[];
+}
+
+export interface UpdateResult {
+  accepted: boolean;
+  /** Every reason for refusing (empty when accepted). Worker apply failures are listed as errors too. */
+  errors: ConfigError[];
+  /** The snapshot version serving after this update (the old one when refused). */
+  version: string | null;
+}
+
+/** Where sources push. Resolves once the update is refused, or accepted and handed to the data path. */
+export interface ConfigSink {
+  push(update: ConfigUpdate): Promise<UpdateResult>;
+}
+
+export interface ConfigSource {
+  /** For logs: `files`, `memory`, `xds`. */
+  readonly name: string;
+  /** Starts delivering into `sink`; resolves with the result of the first update. */
+  start(sink: ConfigSink): Promise<UpdateResult>;
+  /** Re-read now (file change, SIGHUP). A source that pushes on its own answers with its last result. */
+  refresh(reason: string): Promise<UpdateResult>;
+  close(): void;
+}
+
+/** A whole snapshot's resources as one state-of-the-world update per type (how file-like sources push). */
+export function stateOfTheWorld(
+  version: string,
+  resources: { listeners: Listener[]; routeConfigs: Record<string, RouteConfiguration>; clusters: Record<string, Cluster> },
+): ResourceUpdate[] {
+  return [
+    { type: "cluster", version, kind: "state-of-the-world", resources: { ...resources.clusters } },
+    { type: "listener", version, kind: "state-of-the-world", resources: Object.fromEntries(resources.listeners.map((l) => [l.name, l])) },
+    { type: "routeConfiguration", version, kind: "state-of-the-world", resources: { ...resources.routeConfigs } },
+  ];
+}

@@ -1,0 +1,55 @@
+// IstioFileSource: Istio YAML files and folders as a config source. Each refresh reads every path,
+// translates (the in-process istiod) and pushes the result as one state-of-the-world update of
+// listeners, route configurations and clusters, or the read/translation errors (refused by the sink).
+
+import type { Logger } from "../../common/logger.js";
+import { translate, type TranslateOptions } from "../istio/translate.js";
+import { loadConfigSources } from "../load/load-sources.js";
+import { formatConfigError } from "../model/config-error.js";
+import { stateOfTheWorld, type ConfigSink, type ConfigSource, type ConfigUpdate, type UpdateResult } from "./config-source.js";
+
+export class IstioFileSource implements ConfigSource {
+  readonly name = "files";
+  private sink: ConfigSink | undefined;
+  private reads = 0;
+  /** Refreshes run one after another, so an older read never lands after a newer one. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly paths: string[],
+    private readonly options: TranslateOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(sink: ConfigSink): Promise<UpdateResult> {
+    this.sink = sink;
+    return this.refresh("start");
+  }
+
+  refresh(_reason: string): Promise<UpdateResult> {
+    const run = this.chain.then(async () => {
+      const sink = this.sink;
+      if (sink === undefined) throw new Error("IstioFileSource.refresh before start");
+      return sink.push(await this.read());
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Reads and translates every path into one update (errors included, warnings logged). */
+  async read(): Promise<ConfigUpdate> {
+    const version = `files/${++this.reads}`;
+    const loaded = await loadConfigSources(this.paths);
+    const loadErrors = loaded.errors.filter((e) => e.severity !== "warning");
+    for (const w of loaded.errors.filter((e) => e.severity === "warning")) this.log.warn(formatConfigError(w));
+    // Translating documents that failed to load would only add knock-on errors.
+    if (loadErrors.length > 0) return { origin: this.name, updates: [], errors: loadErrors };
+    const result = translate(loaded.documents, this.options);
+    for (const w of result.warnings) this.log.warn(formatConfigError(w));
+    return { origin: this.name, updates: stateOfTheWorld(version, result.snapshot), errors: result.errors.filter((e) => e.severity !== "warning") };
+  }
+
+  close(): void {
+    this.sink = undefined;
+  }
+}
