@@ -305,15 +305,17 @@ export class Http1ServerConnection {
     if (this.idle) this.endSoon();
   }
 
-  /** Closes an idle keep-alive connection or answers a too-slow head with 408. */
+  /** Closes an idle keep-alive connection or answers a too-slow head with 408; a 0 limit is off. */
   sweep(now: number): void {
     const limits = this.ctx.services.limits;
-    if (this.headStartedAt !== 0 && this.stream === null && now - this.headStartedAt >= limits.requestHeadersTimeoutMs) {
+    const headMs = limits.requestHeadersTimeoutMs;
+    if (headMs > 0 && this.headStartedAt !== 0 && this.stream === null && now - this.headStartedAt >= headMs) {
       this.headStartedAt = 0;
       this.replyAndClose(ErrorCode.RequestHeaderTimeout);
       return;
     }
-    if (this.idle && now - this.idleSince >= limits.idleTimeoutMs) this.endSoon();
+    const idleMs = limits.idleTimeoutMs;
+    if (idleMs > 0 && this.idle && now - this.idleSince >= idleMs) this.endSoon();
   }
 
   destroySocket(): void {

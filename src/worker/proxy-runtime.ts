@@ -73,12 +73,15 @@ export class ProxyRuntime {
       coarseNow: 1,
       draining: false,
     };
-    this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(10, opts.limits.requestHeadersTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
   }
 
-  private sweep(): void {
-    const now = Math.round(performance.now() - this.startMono) + 1;
+  /**
+   * Advances the coarse clock and runs the idle / slow-head / pool checks. `now` (coarse ms) is
+   * for tests that need a far-off instant without waiting for it.
+   */
+  sweep(now = Math.round(performance.now() - this.startMono) + 1): void {
     this.services.coarseNow = now;
     for (const c of this.connections) c.sweep(now);
     this.services.clusters.sweep(now);
@@ -196,6 +199,15 @@ export class ProxyRuntime {
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
   }
+}
+
+/**
+ * A quarter of the head timeout (so a slow head is answered within 25% of its limit), at most
+ * SWEEP_MS, at least 10 ms; with the head timeout off (0) the plain SWEEP_MS.
+ */
+function sweepPeriodMs(limits: DownstreamLimits): number {
+  const head = limits.requestHeadersTimeoutMs;
+  return head > 0 ? Math.min(SWEEP_MS, Math.max(10, head / 4)) : SWEEP_MS;
 }
 
 function serverNameFor(l: Listener): string {
