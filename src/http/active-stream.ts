@@ -633,7 +633,7 @@ export class ActiveStream implements UpstreamHandler {
       if (v10) dechunk = true;
       else h.add("Transfer-Encoding", "chunked");
     }
-    if (framing.kind === "close" || dechunk || this.ctx.services.draining) this.closeAfter = true;
+    if (framing.kind === "close" || dechunk || this.ctx.draining) this.closeAfter = true;
     d.applyResponseHeaders(h);
     if (this.setCookie !== undefined) h.add("set-cookie", this.setCookie);
     h.set("x-envoy-upstream-service-time", String(this.serviceTime));
@@ -789,7 +789,7 @@ export class ActiveStream implements UpstreamHandler {
       this.abort();
       return;
     }
-    if (close || !this.reqReader.done || this.ctx.services.draining) this.closeAfter = true;
+    if (close || !this.reqReader.done || this.ctx.draining) this.closeAfter = true;
     this.responseCode = status;
     this.details = details;
     this.resHeadSent = true;

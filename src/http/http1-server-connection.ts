@@ -201,7 +201,7 @@ export class Http1ServerConnection {
     const tokens = connectionTokens(h);
     const keepAlive = head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close;
     head.target = normalized;
-    const s = new ActiveStream(this, this.ctx, head, reader, target, authority, keepAlive && !this.ctx.services.draining);
+    const s = new ActiveStream(this, this.ctx, head, reader, target, authority, keepAlive && !this.ctx.draining);
     this.stream = s;
     // Body bytes already buffered behind the head.
     if (!reader.done && this.buf !== null) {

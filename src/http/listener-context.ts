@@ -18,8 +18,6 @@ export interface WorkerServices {
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
   coarseNow: number;
-  /** Set while draining: responses carry `connection: close`. */
-  draining: boolean;
 }
 
 export interface ListenerContext {
@@ -28,5 +26,11 @@ export interface ListenerContext {
   /** Envoy's server header: `envoy` outbound, `istio-envoy` inbound (Istio's server_name). */
   serverName: string;
   routeTable: RouteTable | undefined;
+  /**
+   * Set while this listener drains (on SIGTERM only inbound ones, as Istio's
+   * `drain_listeners?inboundonly&graceful`): every HTTP/1 response carries `connection: close` and
+   * the connection closes after it; new connections are still accepted and answered that way.
+   */
+  draining: boolean;
   readonly services: WorkerServices;
 }

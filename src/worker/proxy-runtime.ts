@@ -1,5 +1,6 @@
 // ProxyRuntime: the data path of one worker — applies snapshots (compiles route tables, updates
-// clusters, binds/unbinds listeners with reusePort), tracks connections, drains. Usable in-process
+// clusters, binds/unbinds listeners with reusePort), tracks connections, drains listeners
+// gracefully (per listener) and stops. Usable in-process
 // (tests) or inside a worker thread (worker-main.ts).
 
 import { createServer, type Server } from "node:net";
@@ -9,7 +10,7 @@ import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import { realTimers, type Timers } from "../common/timers.js";
 import type { Listener, Snapshot } from "../config/model/types.js";
-import { Http1ServerConnection } from "../http/http1-server-connection.js";
+import { Http1ServerConnection, type ConnectionTracker } from "../http/http1-server-connection.js";
 import type { ListenerContext, WorkerServices } from "../http/listener-context.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
@@ -27,6 +28,10 @@ export interface ProxyRuntimeOptions {
   clock?: Clock;
   /** Router timers (timeouts, back-off, fault delays). Default: real timers. */
   timers?: Timers;
+  /** Bind listeners with SO_REUSEPORT (default true; false where the OS cannot, see reuse-port.ts). */
+  reusePort?: boolean;
+  /** Shared open-connection counts; this runtime keeps slot `workerIndex` current. */
+  activeConnections?: Int32Array;
 }
 
 interface BoundListener {
@@ -52,6 +57,13 @@ export class ProxyRuntime {
   private readonly log: Logger;
   private readonly listeners = new Map<string, BoundListener>();
   readonly connections = new Set<Http1ServerConnection>();
+  /** Adds/removes in `connections` and mirrors the count into the shared slot. */
+  private readonly tracker: ConnectionTracker;
+  private readonly reusePort: boolean;
+  /** Which listeners drain gracefully (set by drainListeners; applies to listeners bound later too). */
+  private drainScope: "none" | "inbound" | "all" = "none";
+  /** Set by drain(): listeners are closing, connections accepted meanwhile are refused. */
+  private stopping = false;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startMono = performance.now();
   private readonly clock: Clock;
@@ -64,6 +76,18 @@ export class ProxyRuntime {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.workerIndex = opts.workerIndex ?? 0;
+    this.reusePort = opts.reusePort ?? true;
+    const counts = opts.activeConnections;
+    const slot = this.workerIndex;
+    this.tracker = {
+      add: (c) => {
+        this.connections.add(c);
+        if (counts !== undefined) Atomics.add(counts, slot, 1);
+      },
+      delete: (c) => {
+        if (this.connections.delete(c) && counts !== undefined) Atomics.sub(counts, slot, 1);
+      },
+    };
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock),
       random: opts.random,
@@ -71,7 +95,6 @@ export class ProxyRuntime {
       limits: opts.limits,
       onStream: opts.onStream,
       coarseNow: 1,
-      draining: false,
     };
     this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
@@ -129,6 +152,7 @@ export class ProxyRuntime {
         existing.ctx.direction = model.trafficDirection;
         existing.ctx.serverName = serverNameFor(model);
         existing.ctx.routeTable = table;
+        existing.ctx.draining = this.drains(model);
         continue;
       }
       const ctx: ListenerContext = {
@@ -136,6 +160,7 @@ export class ProxyRuntime {
         direction: model.trafficDirection,
         serverName: serverNameFor(model),
         routeTable: table,
+        draining: this.drains(model),
         services: this.services,
       };
       try {
@@ -154,14 +179,14 @@ export class ProxyRuntime {
   private bind(model: Listener, ctx: ListenerContext): Promise<Server> {
     return new Promise((resolve, reject) => {
       const server = createServer({ noDelay: true }, (socket) => {
-        if (this.services.draining) {
+        if (this.stopping) {
           socket.destroy();
           return;
         }
-        new Http1ServerConnection(socket, ctx, this.connections);
+        new Http1ServerConnection(socket, ctx, this.tracker);
       });
       server.once("error", reject);
-      server.listen({ host: model.address, port: model.port, reusePort: true, backlog: 1024 }, () => {
+      server.listen({ host: model.address, port: model.port, reusePort: this.reusePort, backlog: 1024 }, () => {
         server.removeListener("error", reject);
         server.on("error", (err) => this.log.error(`listener ${model.name}: ${err.message}`));
         resolve(server);
@@ -173,9 +198,27 @@ export class ProxyRuntime {
     return [...this.listeners.values()].map((l) => l.boundKey);
   }
 
+  private drains(l: Listener): boolean {
+    return this.drainScope === "all" || (this.drainScope === "inbound" && l.trafficDirection === "INBOUND");
+  }
+
+  /**
+   * Graceful drain, as Envoy's `drain_listeners?graceful` with `--drain-strategy immediate` (what
+   * istio-agent asks for, `inboundonly` on a sidecar): the listeners keep accepting; each HTTP/1
+   * response on them carries `connection: close` and its connection closes after it. Idle
+   * keep-alive connections are left open — closing one races with the client's next request,
+   * which would be lost; Envoy leaves them to the idle timeout or the exit too.
+   */
+  drainListeners(inboundOnly: boolean): void {
+    if (this.drainScope !== "all") this.drainScope = inboundOnly ? "inbound" : "all";
+    for (const bl of this.listeners.values()) bl.ctx.draining = this.drains(bl.model);
+  }
+
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
-    this.services.draining = true;
+    this.stopping = true;
+    this.drainScope = "all";
+    for (const bl of this.listeners.values()) bl.ctx.draining = true;
     // server.close() stops accepting now, but calls back only once every connection is gone, so
     // it is awaited last: connections are drained (and, after the deadline, closed) first.
     const closed = [...this.listeners.values()].map((bl) => new Promise<void>((r) => bl.server.close(() => r())));

@@ -16,7 +16,7 @@ export interface CliRun {
   stderr: string;
 }
 
-export function harness(opts: { env?: Record<string, string>; deps?: Partial<CliDeps>; cpuCount?: number } = {}) {
+export function harness(opts: { env?: Record<string, string>; deps?: Partial<CliDeps>; cpuCount?: number; reusePortBalances?: boolean } = {}) {
   const out = { stdout: "", stderr: "" };
   const signals = new FakeSignals();
   const ctx: Partial<CliContext> = {
@@ -25,6 +25,7 @@ export function harness(opts: { env?: Record<string, string>; deps?: Partial<Cli
     env: opts.env ?? {},
     signals,
     cpuCount: () => opts.cpuCount ?? 2,
+    reusePortBalances: () => opts.reusePortBalances ?? true,
   };
   if (opts.deps !== undefined) {
     const deps = opts.deps;
