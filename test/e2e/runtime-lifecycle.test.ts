@@ -1,12 +1,14 @@
 // The process as operators run it: multi-worker start, reload under load with zero failed
 // requests, a refused bad reload and crashed-worker replacement (SIGTERM: sigterm-drain.test.ts).
 
+import { EventEmitter } from "node:events";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultLimits, type Bootstrap } from "../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../src/common/logger.js";
+import { main } from "../../src/cli/main.js";
 import { startSupervisor } from "../../src/supervisor/supervisor.js";
 import { meshYaml, startCli, subsetRouteYaml, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
@@ -207,5 +209,40 @@ spec:
     } finally {
       await sup.drain();
     }
+  });
+});
+
+describe("platform without SO_REUSEPORT balancing (macOS, Windows), decided by an injected check", () => {
+  it("runs 1 worker that binds without reusePort and serves, with a message saying why", async () => {
+    const u = await startEchoUpstream("v1");
+    ups.push(u);
+    const dir = await tempDir();
+    const port = await freePort();
+    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
+    let stdout = "";
+    let stderr = "";
+    let onReady!: (v: "ready") => void;
+    const ready = new Promise<"ready">((r) => (onReady = r));
+    const signals = new EventEmitter();
+    const done = main(["run", "--config", dir, "--workers", "4", "--admin-port", "0", "--namespace", NS, "--no-watch", "--drain-timeout", "0"], {
+      stdout: (t) => {
+        stdout += t;
+        if (stdout.includes("outrigger ready")) onReady("ready");
+      },
+      stderr: (t) => void (stderr += t),
+      env: {},
+      signals,
+      cpuCount: () => 8,
+      reusePortBalances: () => false,
+    });
+    const first = await Promise.race([done.then((code) => ({ code })), ready]);
+    expect(first, stderr).toBe("ready");
+    expect(stdout).toMatch(/; 1 worker\n$/);
+    expect(stderr).toMatch(/SO_REUSEPORT does not balance connections on this OS \(\w+\): running 1 worker, which accepts every connection/);
+    const agent = new Agent();
+    for (let i = 0; i < 5; i++) expect(await get(agent, port)).toEqual({ status: 200, name: "v1" });
+    await agent.close();
+    signals.emit("SIGTERM");
+    expect(await done).toBe(0);
   });
 });
