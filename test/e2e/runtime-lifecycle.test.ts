@@ -72,6 +72,7 @@ describe("runtime lifecycle (CLI process)", () => {
       }
     });
     for (let i = 0; i < 6; i++) {
+      // Pacing, not synchronisation: let the load run against each snapshot for a while.
       await new Promise((r) => setTimeout(r, 250));
       const subset = i % 2 === 0 ? "v2" : "v1";
       await replaceFile(dir, "route.yaml", subsetRouteYaml(NS, subset, 2));
@@ -105,6 +106,31 @@ describe("runtime lifecycle (CLI process)", () => {
   // SIGTERM drain under load: sigterm-drain.test.ts.
 });
 
+/** Log lines of an in-process supervisor, and a wait for one woken by the line itself. */
+function logCapture(): { lines: string[]; sink: (line: string) => void; logged: (re: RegExp, timeoutMs?: number) => Promise<void> } {
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  return {
+    lines,
+    sink: (line) => {
+      lines.push(line);
+      for (const w of [...waiters]) w();
+    },
+    logged: (re, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`no log line matching ${re} after ${timeoutMs} ms:\n${lines.join("\n")}`))), timeoutMs);
+        const check = (): void => {
+          if (!lines.some((l) => re.test(l))) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
 /** Settings for a supervisor started in-process on `dir`'s config (admin API not started). */
 function inProcessBootstrap(dir: string, workers: number): Bootstrap {
   return {
@@ -133,14 +159,13 @@ describe("supervisor (in-process)", () => {
     const dir = await tempDir();
     const port = await freePort();
     await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
-    const lines: string[] = [];
+    const { lines, sink, logged } = logCapture();
     const bootstrap = inProcessBootstrap(dir, 2);
-    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", sink));
     try {
       await sup.ready;
       await sup.workers[0]!.terminate();
-      const deadline = Date.now() + 10_000;
-      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await logged(/worker 0 replaced/);
       expect(lines.join("\n")).toMatch(/worker 0 exited unexpectedly/);
       expect(lines.join("\n")).toMatch(/worker 0 replaced/);
       const agent = new Agent();
@@ -182,9 +207,9 @@ spec:
       http: {http1MaxPendingRequests: 1}
 `,
     );
-    const lines: string[] = [];
+    const { lines, sink, logged } = logCapture();
     const bootstrap = inProcessBootstrap(dir, 1);
-    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", sink));
     const send = async (agent: Agent): Promise<{ status: number; body: string; flags: string | undefined }> => {
       const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` }, signal: AbortSignal.timeout(4_000) });
       return { status: r.statusCode, body: await r.body.text(), flags: r.headers["x-envoy-overloaded"] as string | undefined };
@@ -197,8 +222,7 @@ spec:
       await arrived;
       await sup.workers[0]!.terminate();
       expect(await inflight).toBeInstanceOf(Error);
-      const deadline = Date.now() + 10_000;
-      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await logged(/worker 0 replaced/);
       expect(lines.join("\n")).toMatch(/worker 0: reclaimed \d+ request\(s\), \d+ pending, 1 connection\(s\)/);
       // Without the reclaim the dead worker's connection stays counted: this request would wait
       // for a slot forever (and a concurrent one overflow with 503 UO).
