@@ -22,6 +22,11 @@ export interface Bootstrap {
   configPaths: string[];
   /** Worker threads (data path). */
   workers: number;
+  /**
+   * Bind listeners with SO_REUSEPORT in every worker (the OS spreads connections over them).
+   * False where the OS cannot (macOS, Windows): one worker then accepts every connection.
+   */
+  reusePort: boolean;
   adminAddress: string;
   /** 15000: Istio's ProxyAdminPort. 0 = pick a free port. */
   adminPort: number;
@@ -36,8 +41,18 @@ export interface Bootstrap {
    * every HTTP port) when no Sidecar egress without a port says otherwise. null = none.
    */
   outbound: { address: string; port: number } | null;
-  /** 5 000 ms: Istio's terminationDrainDuration default. */
+  /**
+   * On SIGTERM/SIGINT: how long inbound listeners drain gracefully (and outbound keeps serving)
+   * before the proxy exits; Istio's terminationDrainDuration (5 000 ms).
+   */
   drainTimeoutMs: number;
+  /**
+   * Istio's EXIT_ON_ZERO_ACTIVE_CONNECTIONS: after `minimumDrainMs`, exit as soon as no downstream
+   * connection is open instead of waiting out `drainTimeoutMs`.
+   */
+  exitOnZeroActiveConnections: boolean;
+  /** Istio's MINIMUM_DRAIN_DURATION (5 000 ms): the drain before active connections are counted. */
+  minimumDrainMs: number;
   limits: DownstreamLimits;
   logLevel: LogLevel;
   /** Watch config files and reload on change (SIGHUP always reloads). */
@@ -71,3 +86,7 @@ export const defaultDomainSuffix = "cluster.local";
 export const defaultOutbound: { address: string; port: number } = { address: "127.0.0.1", port: 15001 };
 /** 5 000 ms: Istio's terminationDrainDuration default. */
 export const defaultDrainTimeoutMs = 5_000;
+/** 5 000 ms: Istio's MINIMUM_DRAIN_DURATION default. */
+export const defaultMinimumDrainMs = 5_000;
+/** 2: Istio's default sidecar concurrency (ProxyConfig.concurrency), capped by the usable CPUs. */
+export const defaultWorkers = 2;

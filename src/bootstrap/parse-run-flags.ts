@@ -7,19 +7,24 @@ import {
   defaultDomainSuffix,
   defaultDrainTimeoutMs,
   defaultLimits,
+  defaultMinimumDrainMs,
   defaultOutbound,
+  defaultWorkers,
 } from "./bootstrap.js";
 import type { Bootstrap } from "./bootstrap.js";
 import type { Locality } from "../config/model/types.js";
-import { formatDuration } from "./duration.js";
+import { formatDuration, parseDuration } from "./duration.js";
+import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
 import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
 import { addressFlag, durationFlag, formatAddress, intFlag, labelsFlag, logLevelFlag, portFlag } from "./flag-values.js";
 
 export interface RunFlagContext {
   env: Readonly<Record<string, string | undefined>>;
-  /** CPUs available to this process (see cpu-count.ts); only called when --workers is absent. */
+  /** CPUs available to this process (see cpu-count.ts); caps the worker count. */
   cpuCount: () => number;
+  /** Whether the OS balances SO_REUSEPORT listeners (see reuse-port.ts); default: this OS. */
+  reusePortBalances?: () => boolean;
 }
 
 /** 256: far above any useful worker count; catches typos like --workers 10000. */
@@ -40,7 +45,23 @@ export const mirrorShadowSuffixFlag: FlagSpec = {
 /** Flags that shape translation, shared by run, validate and config-dump. */
 export const translationFlags: FlagSpec[] = [configFlag, namespaceFlag, labelsFlagSpec, outboundFlag, localityFlag, mirrorShadowSuffixFlag];
 
-export const workersFlag: FlagSpec = { name: "workers", value: "<n>", default: "the CPUs this process may use, cgroup quota included", help: `worker threads serving traffic, 1..${maxWorkers}` };
+export const workersFlag: FlagSpec = {
+  name: "workers",
+  value: "<n>",
+  default: `${defaultWorkers} (Istio's sidecar concurrency), at most the CPUs this process may use, cgroup quota included`,
+  help: `worker threads serving traffic, 0..${maxWorkers}; 0 = one per usable CPU`,
+};
+
+/**
+ * --workers: absent = Istio's sidecar default (2) capped by the usable CPUs, 0 = every usable
+ * CPU, else the number given. Never more than the 256 cap, never less than 1.
+ */
+export function workersFromFlag(text: string | undefined, cpuCount: () => number): number {
+  const cpus = (): number => Math.max(1, Math.min(maxWorkers, cpuCount()));
+  if (text === undefined) return Math.min(defaultWorkers, cpus());
+  const n = intFlag("workers", text, 0, maxWorkers);
+  return n === 0 ? cpus() : n;
+}
 export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
 export const adminAddressFlag: FlagSpec = { name: "admin-address", value: "<ip>", default: defaultAdminAddress, help: "admin API address" };
 export const logLevelFlagSpec: FlagSpec = { name: "log-level", value: "<level>", default: "info", help: "debug, info, warn, error or off" };
@@ -50,7 +71,23 @@ export const runFlags: FlagSpec[] = [
   workersFlag,
   adminPortFlag,
   adminAddressFlag,
-  { name: "drain-timeout", value: "<duration>", default: formatDuration(defaultDrainTimeoutMs), help: "on SIGTERM/SIGINT, time given to in-flight requests" },
+  {
+    name: "drain-timeout",
+    value: "<duration>",
+    default: `$TERMINATION_DRAIN_DURATION_SECONDS, else ${formatDuration(defaultDrainTimeoutMs)}`,
+    help: "on SIGTERM/SIGINT, inbound listeners drain (connection: close) and outbound keeps serving this long, then the proxy exits (Istio's terminationDrainDuration)",
+  },
+  {
+    name: "exit-on-zero-active-connections",
+    default: "$EXIT_ON_ZERO_ACTIVE_CONNECTIONS, else off",
+    help: "on SIGTERM/SIGINT, exit once no downstream connection is open (checked every second after --minimum-drain-duration) instead of after --drain-timeout",
+  },
+  {
+    name: "minimum-drain-duration",
+    value: "<duration>",
+    default: `$MINIMUM_DRAIN_DURATION, else ${formatDuration(defaultMinimumDrainMs)}`,
+    help: "with --exit-on-zero-active-connections, the drain before connections are counted",
+  },
   { name: "max-request-headers-kb", value: "<kb>", default: String(defaultLimits.maxRequestHeadersKb), help: "largest request head accepted, in KiB (1..8192)" },
   { name: "max-headers-count", value: "<n>", default: String(defaultLimits.maxHeadersCount), help: "most request headers accepted" },
   { name: "request-headers-timeout", value: "<duration>", default: formatDuration(defaultLimits.requestHeadersTimeoutMs), help: "time to receive a complete request head; 0 = off" },
@@ -65,7 +102,8 @@ export const runCommandSpec: CommandSpec = {
   description: [
     "Run the proxy: translate the Istio YAML, start the workers and the admin API.",
     "SIGHUP reloads the config (a bad config is refused and the old one keeps serving);",
-    "SIGTERM/SIGINT drain in-flight requests, then exit; a second SIGINT exits at once.",
+    "SIGTERM/SIGINT drain as Istio's sidecar does (inbound listeners answer with connection: close,",
+    "outbound keeps serving) for --drain-timeout, then exit; a second SIGINT exits at once.",
   ].join("\n"),
   flags: runFlags,
 };
@@ -87,14 +125,19 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     const t = v(name);
     return t === undefined ? dflt : durationFlag(name, t);
   };
-  const workersText = v("workers");
   const adminPort = v("admin-port");
   const logLevel = v("log-level");
+  const workers = workersFromFlag(v("workers"), ctx.cpuCount);
+  const reusePort = (ctx.reusePortBalances ?? (() => reusePortBalances()))();
   const bootstrap: Omit<Bootstrap, keyof TranslationSettings> = {
-    workers: workersText === undefined ? Math.min(maxWorkers, Math.max(1, ctx.cpuCount())) : intFlag("workers", workersText, 1, maxWorkers),
+    // Without SO_REUSEPORT balancing only one socket may listen on a port: one worker serves.
+    workers: reusePort ? workers : 1,
+    reusePort,
     adminAddress: v("admin-address") ?? defaultAdminAddress,
     adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
-    drainTimeoutMs: dur("drain-timeout", defaultDrainTimeoutMs),
+    drainTimeoutMs: dur("drain-timeout", envSeconds(ctx.env, "TERMINATION_DRAIN_DURATION_SECONDS") ?? defaultDrainTimeoutMs),
+    exitOnZeroActiveConnections: parsed.switches.has("exit-on-zero-active-connections") || envBool(ctx.env, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
+    minimumDrainMs: dur("minimum-drain-duration", envDuration(ctx.env, "MINIMUM_DRAIN_DURATION") ?? defaultMinimumDrainMs),
     limits: {
       // 8192 KiB: Envoy's upper bound for max_request_headers_kb.
       maxRequestHeadersKb: num("max-request-headers-kb", 1, 8192, defaultLimits.maxRequestHeadersKb),
@@ -107,6 +150,34 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
   };
   // Translation flags last, so a bad --workers is reported even when --config is also missing.
   return { ...translationFromFlags(parsed, ctx.env), ...bootstrap };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** istio-agent's TERMINATION_DRAIN_DURATION_SECONDS: whole seconds (Go strconv.Atoi). */
+function envSeconds(env: Env, name: string): number | undefined {
+  const t = env[name];
+  if (t === undefined || t === "") return undefined;
+  if (!/^\d+$/.test(t.trim())) throw usageError(`$${name}: expected whole seconds, got "${t}"`);
+  return Number(t.trim()) * 1_000;
+}
+
+/** A Go duration as istio-agent reads MINIMUM_DRAIN_DURATION (`5s`, `500ms`, `1m30s`). */
+function envDuration(env: Env, name: string): number | undefined {
+  const t = env[name];
+  if (t === undefined || t === "") return undefined;
+  const ms = parseDuration(t.trim());
+  if (ms === undefined) throw usageError(`$${name}: expected a duration such as 500ms, 5s or 1m, got "${t}"`);
+  return ms;
+}
+
+/** A boolean as Go's strconv.ParseBool reads it (istio-agent's proxy metadata flags). */
+function envBool(env: Env, name: string): boolean {
+  const t = env[name];
+  if (t === undefined || t === "") return false;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(t)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(t)) return false;
+  throw usageError(`$${name}: expected true or false, got "${t}"`);
 }
 
 export interface TranslationSettings {

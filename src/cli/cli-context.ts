@@ -1,5 +1,6 @@
 // What a CLI command may touch of the outside world: output writers, environment, signals, CPU
-// count and the config/supervisor entry points. Tests inject all of it; `main` fills the defaults.
+// count, the SO_REUSEPORT platform check and the config/supervisor entry points. Tests inject all
+// of it; `main` fills the defaults.
 
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { Logger } from "../common/logger.js";
@@ -31,6 +32,8 @@ export interface CliContext {
   signals: SignalSource;
   /** CPUs available to this process (cgroup aware). */
   cpuCount: () => number;
+  /** Whether this OS balances SO_REUSEPORT listeners (injectable so tests run the fallback). */
+  reusePortBalances: () => boolean;
   deps: CliDeps;
 }
 

@@ -3,11 +3,11 @@
 
 import { join } from "node:path";
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
-import { defaultAdminAddress, defaultAdminPort, defaultDomainSuffix, defaultDrainTimeoutMs, defaultLimits, defaultOutbound } from "../bootstrap/bootstrap.js";
+import { defaultAdminAddress, defaultAdminPort, defaultDomainSuffix, defaultDrainTimeoutMs, defaultLimits, defaultMinimumDrainMs, defaultOutbound } from "../bootstrap/bootstrap.js";
 import { flagValue, parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
-import { intFlag, logLevelFlag, portFlag } from "../bootstrap/flag-values.js";
-import { adminPortFlag, logLevelFlagSpec, workersFlag } from "../bootstrap/parse-run-flags.js";
+import { logLevelFlag, portFlag } from "../bootstrap/flag-values.js";
+import { adminPortFlag, logLevelFlagSpec, workersFlag, workersFromFlag } from "../bootstrap/parse-run-flags.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
 import { packageRoot } from "./package-root.js";
@@ -53,9 +53,11 @@ export const demoCommand: Command = {
     const adminPort = flagValue(parsed, "admin-port");
     const workers = flagValue(parsed, "workers");
     const logLevel = flagValue(parsed, "log-level");
+    const reusePort = ctx.reusePortBalances();
     const bootstrap: Bootstrap = {
       configPaths: [join(packageRoot(), "examples", "demo")],
-      workers: workers === undefined ? Math.max(1, ctx.cpuCount()) : intFlag("workers", workers, 1, 256),
+      workers: reusePort ? workersFromFlag(workers, ctx.cpuCount) : 1,
+      reusePort,
       adminAddress: defaultAdminAddress,
       adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
       namespace: demoNamespace,
@@ -63,6 +65,8 @@ export const demoCommand: Command = {
       domainSuffix: defaultDomainSuffix,
       outbound: { ...defaultOutbound },
       drainTimeoutMs: defaultDrainTimeoutMs,
+      exitOnZeroActiveConnections: false,
+      minimumDrainMs: defaultMinimumDrainMs,
       limits: { ...defaultLimits },
       logLevel: logLevel === undefined ? "info" : logLevelFlag("log-level", logLevel),
       watch: true,

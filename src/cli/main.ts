@@ -2,6 +2,7 @@
 // Everything outside (writers, env, signals, CPU count, entry points) can be injected for tests.
 
 import { availableCpus } from "../bootstrap/cpu-count.js";
+import { reusePortBalances } from "../bootstrap/reuse-port.js";
 import { ErrorCode, hasCode } from "../common/errors.js";
 import type { CliContext } from "./cli-context.js";
 import { defaultDeps } from "./cli-context.js";
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], overrides: Partial<CliContex
     env: overrides.env ?? process.env,
     signals: overrides.signals ?? process,
     cpuCount: overrides.cpuCount ?? (() => availableCpus()),
+    reusePortBalances: overrides.reusePortBalances ?? (() => reusePortBalances()),
     deps: overrides.deps ?? defaultDeps,
   };
   const [first, ...rest] = argv;

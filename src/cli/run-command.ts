@@ -49,6 +49,10 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     }
   }
   const log = createLogger(bootstrap.logLevel, "outrigger", (line) => ctx.stderr(line + "\n"));
+  if (!bootstrap.reusePort) {
+    // Node's reusePort listen option fails outright on these systems: one worker binds normally.
+    log.warn(`SO_REUSEPORT does not balance connections on this OS (${process.platform}): running 1 worker, which accepts every connection`);
+  }
 
   // The admin API comes up first, like Envoy's: /ready answers 503 while workers bind, and a taken
   // admin port is reported before any worker starts.
@@ -82,7 +86,10 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   const startDrain = (signal: string): void => {
     if (draining) return;
     draining = true;
-    log.info(`${signal}: draining (up to ${bootstrap.drainTimeoutMs} ms)`);
+    const until = bootstrap.exitOnZeroActiveConnections
+      ? `at least ${bootstrap.minimumDrainMs} ms, then until no connection is active`
+      : `${bootstrap.drainTimeoutMs} ms`;
+    log.info(`${signal}: draining inbound listeners (${until}); /ready answers 503 DRAINING`);
     sup.drain().catch((e: unknown) => log.error(`drain failed: ${(e as Error).message}`));
   };
   const onHup = (): void => {

@@ -28,6 +28,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       statPrefix: hcm.statPrefix,
       routeTable: env.routeTables.get(hcm.routeConfigName),
       httpFilters: buildHttpFilterFactories(hcm.httpFilters),
+      draining: env.draining,
       services: env.services,
     };
   }
@@ -47,6 +48,11 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.statPrefix = hcm.statPrefix;
     ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
     ctx.httpFilters = buildHttpFilterFactories(hcm.httpFilters);
+    ctx.draining = env.draining;
+  }
+
+  setDraining(draining: boolean): void {
+    this.ctx.draining = draining;
   }
 }
 

@@ -236,7 +236,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     const tokens = connectionTokens(h);
     const upgrade = tokens.upgrade && h.has("upgrade");
     this.versionMinor = head.versionMinor;
-    this.keepAlive = (head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close) && !this.ctx.services.draining;
+    this.keepAlive = (head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close) && !this.ctx.draining;
     this.closeAfter = !this.keepAlive;
     this.chunkedResponse = false;
     this.tunnel = false;
@@ -288,7 +288,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   encodeHeaders(res: ResponseHeaders, endStream: boolean, close: boolean): void {
     const h = res.headers;
     const v10 = this.versionMinor === 0;
-    if (close || this.ctx.services.draining) this.closeAfter = true;
+    if (close || this.ctx.draining) this.closeAfter = true;
     if (res.status === 101) {
       this.tunnel = true;
       h.add("Connection", "Upgrade");
@@ -427,15 +427,17 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     if (this.idle) this.endSoon();
   }
 
-  /** Closes an idle keep-alive connection or answers a too-slow head with 408. */
+  /** Closes an idle keep-alive connection or answers a too-slow head with 408; a 0 limit is off. */
   sweep(now: number): void {
     const limits = this.ctx.services.limits;
-    if (this.headStartedAt !== 0 && this.stream === null && now - this.headStartedAt >= limits.requestHeadersTimeoutMs) {
+    const headMs = limits.requestHeadersTimeoutMs;
+    if (headMs > 0 && this.headStartedAt !== 0 && this.stream === null && now - this.headStartedAt >= headMs) {
       this.headStartedAt = 0;
       this.replyAndClose(ErrorCode.RequestHeaderTimeout);
       return;
     }
-    if (this.idle && now - this.idleSince >= limits.idleTimeoutMs) this.endSoon();
+    const idleMs = limits.idleTimeoutMs;
+    if (idleMs > 0 && this.idle && now - this.idleSince >= idleMs) this.endSoon();
   }
 
   destroySocket(): void {

@@ -20,8 +20,6 @@ export interface WorkerServices {
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
   coarseNow: number;
-  /** Set while draining: responses carry `connection: close`. */
-  draining: boolean;
 }
 
 export interface ListenerContext {
@@ -35,5 +33,11 @@ export interface ListenerContext {
   routeTable: RouteTable | undefined;
   /** HTTP filter factories in decode order, the router last. */
   httpFilters: HttpFilterFactory[];
+  /**
+   * Set while this listener drains (on SIGTERM only inbound ones, as Istio's
+   * `drain_listeners?inboundonly&graceful`): every HTTP/1 response carries `connection: close` and
+   * the connection closes after it; new connections are still accepted and answered that way.
+   */
+  draining: boolean;
   readonly services: WorkerServices;
 }

@@ -48,6 +48,11 @@ export class ActiveListener {
     return this.compiled.model;
   }
 
+  /** Graceful drain of every chain's connections (HTTP/1 responses carry `connection: close`). */
+  setDraining(draining: boolean): void {
+    for (const c of this.compiled.chains.values()) c.filter.setDraining(draining);
+  }
+
   readonly onSocket = (socket: Socket): void => {
     if (this.refusing()) {
       socket.destroy();

@@ -29,6 +29,8 @@ export interface NetworkFilterFactory {
   onNewConnection(socket: Duplex, info: ConnectionInfo): void;
   /** The chain's config changed on reload; live connections see it from their next request or connection. */
   update(config: NetworkFilter, env: NetworkFilterEnv): void;
+  /** The listener starts (or stops) draining gracefully. */
+  setDraining(draining: boolean): void;
 }
 
 /** What a network filter factory may use: the worker's services and this snapshot's parts. */
@@ -40,6 +42,8 @@ export interface NetworkFilterEnv {
   readonly routeTables: ReadonlyMap<string, RouteTable>;
   /** The filter chain this filter belongs to. */
   readonly chainName: string;
+  /** The listener drains gracefully (HTTP/1 responses close their connection). */
+  readonly draining: boolean;
 }
 
 export type NetworkFilterCreator = (config: NetworkFilter, env: NetworkFilterEnv) => NetworkFilterFactory;

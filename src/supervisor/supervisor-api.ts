@@ -18,7 +18,11 @@ export interface Supervisor {
   readonly ready: Promise<void>;
   /** Re-read config sources; a bad config is refused (logged) and the old one keeps serving. */
   reload(reason: string): Promise<{ ok: boolean; errors: string[] }>;
-  /** Stop accepting, finish in-flight requests within the drain timeout, stop workers. */
+  /**
+   * Istio's sidecar shutdown: inbound listeners drain gracefully (connection: close, still
+   * accepting) while outbound serves, for the drain duration (or until no connection is left with
+   * exit-on-zero-active-connections); then close what is left and stop the workers.
+   */
   drain(): Promise<void>;
   /** Resolves with the exit code when the supervisor has stopped (after drain or a fatal error). */
   readonly exited: Promise<number>;

@@ -1,7 +1,9 @@
 // Supervisor: the main thread. Consumes a config source (Istio YAML files by default) through a
 // snapshot store, runs N data-path workers, pushes versioned snapshots to them, reloads on file
 // change / SIGHUP (refusing bad config while the last good snapshot keeps serving), replaces
-// crashed workers and drains on shutdown.
+// crashed workers and, on shutdown, drains as istio-agent drives Envoy: inbound listeners drain
+// gracefully for the termination drain duration (or until no connection is left, with
+// exit-on-zero-active-connections) while outbound keeps serving.
 
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -63,6 +65,13 @@ function formatUpdateError(e: ConfigError): string {
   return e.file === "" ? e.message : formatConfigError(e);
 }
 
+/** 1 000 ms: istio-agent's activeConnectionCheckDelay, the exit-on-zero polling period. */
+const ACTIVE_CONNECTION_CHECK_MS = 1_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /** The compiled worker entry, also when the supervisor itself runs from TypeScript sources (tests). */
 function workerEntry(): string {
   const here = fileURLToPath(import.meta.url);
@@ -76,6 +85,7 @@ interface WorkerSlot {
   /** Sequence number of the last snapshot this worker applied. */
   appliedSeq: number;
   drained: boolean;
+  exited: boolean;
 }
 
 class SupervisorImpl implements Supervisor {
@@ -109,6 +119,8 @@ class SupervisorImpl implements Supervisor {
   /** The reload in progress, for log lines (`reload (SIGHUP) refused …`). */
   private reloadReason: string | undefined;
   private readonly sink: ConfigSink = { push: (u) => this.enqueue(u) };
+  /** Open downstream connections per worker index, kept by the workers (shared memory). */
+  private readonly activeConnections: Int32Array;
 
   constructor(
     private readonly bootstrap: Bootstrap,
@@ -118,6 +130,7 @@ class SupervisorImpl implements Supervisor {
     this.source = opts.source ?? fileSourceFor(bootstrap, log);
     // One worker record per buffer for each worker index (a replacement reuses its index).
     this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
+    this.activeConnections = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, bootstrap.workers)));
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -142,7 +155,7 @@ class SupervisorImpl implements Supervisor {
       const err = new ProxyError(ErrorCode.ConfigInvalid, first.errors.map(formatUpdateError).join("\n"));
       this.rejectReady(err);
       this.source.close();
-      await this.stopWorkers();
+      await this.stopWorkers(0);
       throw err;
     }
     this.isReady = true;
@@ -200,9 +213,11 @@ class SupervisorImpl implements Supervisor {
   }
 
   private spawn(index: number): WorkerSlot {
-    const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index };
+    // A replacement starts from zero: its dead predecessor's connections are gone with it.
+    Atomics.store(this.activeConnections, index, 0);
+    const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index, activeConnections: this.activeConnections };
     const worker = new Worker(workerEntry(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-    const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false };
+    const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false, exited: false };
     worker.on("message", (m: FromWorker) => {
       const key = m.type === "applied" ? `${index}:applied:${m.seq}` : `${index}:${m.type}`;
       const w = this.waiters.get(key);
@@ -217,6 +232,7 @@ class SupervisorImpl implements Supervisor {
   }
 
   private onWorkerExit(slot: WorkerSlot, code: number): void {
+    slot.exited = true;
     if (this.draining || this.slots[slot.index] !== slot) return;
     this.log.error(`worker ${slot.index} exited unexpectedly (code ${code}); starting a replacement`);
     // The thread is gone: give back the circuit-breaker counts it held before its index is reused.
@@ -289,27 +305,65 @@ class SupervisorImpl implements Supervisor {
     await watcher.sync();
   }
 
+  /** Open downstream connections across all workers (Envoy's listener downstream_cx_active sum). */
+  activeConnectionCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.activeConnections.length; i++) n += Atomics.load(this.activeConnections, i);
+    return n;
+  }
+
+  /**
+   * istio-agent's shutdown: `drain_listeners?inboundonly&graceful`, then either wait
+   * terminationDrainDuration, or (EXIT_ON_ZERO_ACTIVE_CONNECTIONS) wait MINIMUM_DRAIN_DURATION and
+   * poll the active downstream connections once a second until none is left; then stop.
+   */
   async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     clearTimeout(this.watchTimer);
     this.watcher?.close();
     this.source.close();
-    const t = this.bootstrap.drainTimeoutMs;
-    this.log.info(`draining: ${this.slots.length} worker(s), deadline ${t} ms`);
-    await this.stopWorkers();
+    await Promise.all(
+      this.slots
+        .filter((s) => !s.exited)
+        .map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              // A worker that dies meanwhile is not waited for (its exit wakes this too).
+              this.waiters.set(`${s.index}:draining`, () => resolve());
+              s.worker.once("exit", () => resolve());
+              this.send(s, { type: "drain-listeners", inboundOnly: true });
+            }),
+        ),
+    );
+    const b = this.bootstrap;
+    if (b.exitOnZeroActiveConnections) {
+      this.log.info(`draining inbound listeners: ${b.minimumDrainMs} ms, then until no connection is active`);
+      await delay(b.minimumDrainMs);
+      for (let n = this.activeConnectionCount(); n > 0; n = this.activeConnectionCount()) {
+        this.log.info(`draining: still ${n} active connection(s)`);
+        await delay(ACTIVE_CONNECTION_CHECK_MS);
+      }
+      this.log.info("draining: no active connection left");
+    } else {
+      this.log.info(`draining inbound listeners for ${b.drainTimeoutMs} ms; outbound keeps serving`);
+      await delay(b.drainTimeoutMs);
+    }
+    // Past the drain the agent SIGKILLs Envoy: whatever is still open is closed now.
+    await this.stopWorkers(0);
     this.shared.close();
     this.log.info("drained; exiting");
     this.resolveExit(0);
   }
 
-  private async stopWorkers(): Promise<void> {
+  private async stopWorkers(timeoutMs: number): Promise<void> {
     this.draining = true;
-    const t = this.bootstrap.drainTimeoutMs;
+    const t = timeoutMs;
     await Promise.all(
       this.slots.map(
         (s) =>
           new Promise<void>((resolve) => {
+            if (s.exited) return resolve();
             const hard = setTimeout(() => void s.worker.terminate().then(() => resolve()), t + 2_000);
             this.waiters.set(`${s.index}:drained`, () => {
               s.drained = true;

@@ -1,5 +1,6 @@
 // ProxyRuntime: the data path of one worker — applies snapshots (compiles route tables, updates
-// clusters, binds/unbinds listeners with reusePort), tracks connections, drains. Usable in-process
+// clusters, binds/unbinds listeners with reusePort), tracks connections, drains listeners
+// gracefully (per listener) and stops. Usable in-process
 // (tests) or inside a worker thread (worker-main.ts).
 
 import { createServer, type Server } from "node:net";
@@ -14,7 +15,7 @@ import type { WorkerServices } from "../http/listener-context.js";
 import { ActiveListener, type CompiledChain, type CompiledListener } from "../listener/active-listener.js";
 import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
 import { ListenerFilterRegistry } from "../listener/listener-filter.js";
-import { NetworkFilterRegistry, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
+import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
@@ -40,6 +41,10 @@ export interface ProxyRuntimeOptions {
   listenerFilters?: ListenerFilterRegistry;
   /** DNS clusters' resolver and refresh timers. Default: the system resolver, real timers. */
   dns?: ClusterManagerDns;
+  /** Bind listeners with SO_REUSEPORT (default true; false where the OS cannot, see reuse-port.ts). */
+  reusePort?: boolean;
+  /** Shared open-connection counts; this runtime keeps slot `workerIndex` current. */
+  activeConnections?: Int32Array;
 }
 
 /** The network filters every worker knows. */
@@ -67,6 +72,13 @@ export class ProxyRuntime {
   private readonly networkFilters: NetworkFilterRegistry;
   private readonly transportSockets: TransportSocketRegistry;
   private readonly listenerFilterRegistry: ListenerFilterRegistry;
+  /** Adds/removes in `connections` and mirrors the count into the shared slot. */
+  private readonly tracker: ConnectionTracker;
+  private readonly reusePort: boolean;
+  /** Which listeners drain gracefully (set by drainListeners; applies to listeners bound later too). */
+  private drainScope: "none" | "inbound" | "all" = "none";
+  /** Set by drain(): listeners are closing, connections accepted meanwhile are refused. */
+  private stopping = false;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly startMono = performance.now();
   private readonly clock: Clock;
@@ -82,6 +94,18 @@ export class ProxyRuntime {
     this.networkFilters = opts.networkFilters ?? defaultNetworkFilters();
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
     this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
+    this.reusePort = opts.reusePort ?? true;
+    const counts = opts.activeConnections;
+    const slot = this.workerIndex;
+    this.tracker = {
+      add: (c) => {
+        this.connections.add(c);
+        if (counts !== undefined) Atomics.add(counts, slot, 1);
+      },
+      delete: (c) => {
+        if (this.connections.delete(c) && counts !== undefined) Atomics.sub(counts, slot, 1);
+      },
+    };
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, opts.dns),
       random: opts.random,
@@ -89,14 +113,16 @@ export class ProxyRuntime {
       limits: opts.limits,
       onStream: opts.onStream,
       coarseNow: 1,
-      draining: false,
     };
-    this.sweepTimer = setInterval(() => this.sweep(), Math.min(SWEEP_MS, Math.max(10, opts.limits.requestHeadersTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
   }
 
-  private sweep(): void {
-    const now = Math.round(performance.now() - this.startMono) + 1;
+  /**
+   * Advances the coarse clock and runs the idle / slow-head / pool checks. `now` (coarse ms) is
+   * for tests that need a far-off instant without waiting for it.
+   */
+  sweep(now = Math.round(performance.now() - this.startMono) + 1): void {
     this.services.coarseNow = now;
     for (const c of this.connections) c.sweep(now);
     this.services.clusters.sweep(now);
@@ -151,7 +177,7 @@ export class ProxyRuntime {
         existing.compiled = c;
         continue;
       }
-      const al = new ActiveListener(c, this.log, () => this.services.draining);
+      const al = new ActiveListener(c, this.log, () => this.stopping);
       try {
         const server = await this.bind(c.model, al);
         al.server = server;
@@ -197,7 +223,7 @@ export class ProxyRuntime {
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }
-      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.connections, routeTables: tables, chainName: chain.name };
+      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.tracker, routeTables: tables, chainName: chain.name, draining: this.drains(model) };
       const prev = prevByName.get(chain.name);
       let filter;
       try {
@@ -221,7 +247,7 @@ export class ProxyRuntime {
     return new Promise((resolve, reject) => {
       const server = createServer({ noDelay: true }, al.onSocket);
       server.once("error", reject);
-      server.listen({ host: model.address, port: model.port, reusePort: true, backlog: 1024 }, () => {
+      server.listen({ host: model.address, port: model.port, reusePort: this.reusePort, backlog: 1024 }, () => {
         server.removeListener("error", reject);
         server.on("error", (err) => this.log.error(`listener ${model.name}: ${err.message}`));
         resolve(server);
@@ -233,9 +259,27 @@ export class ProxyRuntime {
     return [...this.listeners.values()].map((l) => l.boundKey);
   }
 
+  private drains(l: Listener): boolean {
+    return this.drainScope === "all" || (this.drainScope === "inbound" && l.trafficDirection === "INBOUND");
+  }
+
+  /**
+   * Graceful drain, as Envoy's `drain_listeners?graceful` with `--drain-strategy immediate` (what
+   * istio-agent asks for, `inboundonly` on a sidecar): the listeners keep accepting; each HTTP/1
+   * response on them carries `connection: close` and its connection closes after it. Idle
+   * keep-alive connections are left open — closing one races with the client's next request,
+   * which would be lost; Envoy leaves them to the idle timeout or the exit too.
+   */
+  drainListeners(inboundOnly: boolean): void {
+    if (this.drainScope !== "all") this.drainScope = inboundOnly ? "inbound" : "all";
+    for (const al of this.listeners.values()) al.setDraining(this.drains(al.model));
+  }
+
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
-    this.services.draining = true;
+    this.stopping = true;
+    this.drainScope = "all";
+    for (const al of this.listeners.values()) al.setDraining(true);
     // server.close() stops accepting now, but calls back only once every connection is gone, so
     // it is awaited last: connections are drained (and, after the deadline, closed) first.
     const closed = [...this.listeners.values()].map((al) => new Promise<void>((r) => (al.server === undefined ? r() : al.server.close(() => r()))));
@@ -259,4 +303,13 @@ export class ProxyRuntime {
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
   }
+}
+
+/**
+ * A quarter of the head timeout (so a slow head is answered within 25% of its limit), at most
+ * SWEEP_MS, at least 10 ms; with the head timeout off (0) the plain SWEEP_MS.
+ */
+function sweepPeriodMs(limits: DownstreamLimits): number {
+  const head = limits.requestHeadersTimeoutMs;
+  return head > 0 ? Math.min(SWEEP_MS, Math.max(10, head / 4)) : SWEEP_MS;
 }

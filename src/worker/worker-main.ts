@@ -17,6 +17,8 @@ const runtime = new ProxyRuntime({
   log,
   workerIndex: init.workerIndex,
   onStream: () => {},
+  reusePort: init.bootstrap.reusePort,
+  activeConnections: init.activeConnections,
 });
 
 port.on("message", (m: ToWorker) => {
@@ -26,6 +28,10 @@ port.on("message", (m: ToWorker) => {
         (r) => post({ type: "applied", seq: m.seq, ok: r.ok, errors: r.errors, bound: r.bound }),
         (e: unknown) => post({ type: "applied", seq: m.seq, ok: false, errors: [String(e)], bound: runtime.boundAddresses() }),
       );
+      return;
+    case "drain-listeners":
+      runtime.drainListeners(m.inboundOnly);
+      post({ type: "draining" });
       return;
     case "drain":
       void runtime.drain(m.timeoutMs).then(() => {

@@ -7,14 +7,24 @@ import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-lay
 export interface WorkerInit {
   bootstrap: Bootstrap;
   workerIndex: number;
+  /**
+   * Open downstream connections, one slot per worker index (SharedArrayBuffer): the worker keeps
+   * its slot current, the supervisor sums them for exit-on-zero-active-connections.
+   */
+  activeConnections: Int32Array;
 }
 
 export type ToWorker =
   /** `shared`: each cluster's SharedArrayBuffer (postMessage shares, never copies, them). */
   | { type: "apply"; seq: number; snapshot: Snapshot; shared: SharedClusterBuffers }
+  /** Graceful drain (Envoy's drain_listeners?graceful): listeners keep accepting, close after each response. */
+  | { type: "drain-listeners"; inboundOnly: boolean }
+  /** Stop: close listeners, give in-flight exchanges `timeoutMs`, close the rest, exit. */
   | { type: "drain"; timeoutMs: number };
 
 export type FromWorker =
   | { type: "applied"; seq: number; ok: boolean; errors: string[]; bound: string[] }
+  /** The listeners asked to drain gracefully now answer with `connection: close`. */
+  | { type: "draining" }
   | { type: "drained" }
   | { type: "stats"; requests: number };

@@ -1,12 +1,14 @@
 // The process as operators run it: multi-worker start, reload under load with zero failed
-// requests, a refused bad reload, SIGTERM drain, and crashed-worker replacement.
+// requests, a refused bad reload and crashed-worker replacement (SIGTERM: sigterm-drain.test.ts).
 
+import { EventEmitter } from "node:events";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultLimits, type Bootstrap } from "../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../src/common/logger.js";
+import { main } from "../../src/cli/main.js";
 import { startSupervisor } from "../../src/supervisor/supervisor.js";
 import { meshYaml, startCli, subsetRouteYaml, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
@@ -49,7 +51,7 @@ async function get(agent: Agent, port: number): Promise<{ status: number; name: 
 describe("runtime lifecycle (CLI process)", () => {
   it("reloads on file change and SIGHUP under load with zero failed requests", async () => {
     const { dir, port, admin } = await setup();
-    cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS]);
+    cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS, "--outbound", "off"]);
     await cli.waitReady(admin);
     const agent = new Agent({ connections: 8, pipelining: 1 });
     const seen = new Map<string, number>();
@@ -70,6 +72,7 @@ describe("runtime lifecycle (CLI process)", () => {
       }
     });
     for (let i = 0; i < 6; i++) {
+      // Pacing, not synchronisation: let the load run against each snapshot for a while.
       await new Promise((r) => setTimeout(r, 250));
       const subset = i % 2 === 0 ? "v2" : "v1";
       await replaceFile(dir, "route.yaml", subsetRouteYaml(NS, subset, 2));
@@ -87,7 +90,7 @@ describe("runtime lifecycle (CLI process)", () => {
 
   it("refuses a bad reload with every error as file:line and keeps serving the old config", async () => {
     const { dir, port, admin } = await setup();
-    cli = startCli(["run", "--config", dir, "--workers", "1", "--admin-port", String(admin), "--namespace", NS, "--no-watch"]);
+    cli = startCli(["run", "--config", dir, "--workers", "1", "--admin-port", String(admin), "--namespace", NS, "--no-watch", "--outbound", "off"]);
     await cli.waitReady(admin);
     await writeConfig(dir, "route.yaml", subsetRouteYaml(NS, "v1", 2).replace("subset: v1}", "subset: v1}\n      weight: -5"));
     cli.kill("SIGHUP");
@@ -100,45 +103,49 @@ describe("runtime lifecycle (CLI process)", () => {
     expect(dump.snapshot.version).toMatch(/\/1$/);
     await agent.close();
   });
-
-  it("drains on SIGTERM: in-flight requests finish, then exit 0", async () => {
-    const slow = await startEchoUpstream("slow", (_req, res) => {
-      setTimeout(() => {
-        res.writeHead(200, { "content-length": "4" });
-        res.end("done");
-      }, 800);
-    });
-    ups.push(slow);
-    const dir = await tempDir();
-    const port = await freePort();
-    const admin = await freePort();
-    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [slow.port]));
-    cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS, "--drain-timeout", "5s"]);
-    await cli.waitReady(admin);
-    const agent = new Agent();
-    const inflight = request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` } }).then(async (r) => ({ status: r.statusCode, body: await r.body.text(), connection: r.headers["connection"] }));
-    await new Promise((r) => setTimeout(r, 200));
-    cli.kill("SIGTERM");
-    const res = await inflight;
-    expect(res).toMatchObject({ status: 200, body: "done", connection: "close" });
-    expect(await cli.exited).toBe(0);
-    expect(cli.stderr()).toMatch(/draining/);
-    await agent.close();
-  });
+  // SIGTERM drain under load: sigterm-drain.test.ts.
 });
+
+/** Log lines of an in-process supervisor, and a wait for one woken by the line itself. */
+function logCapture(): { lines: string[]; sink: (line: string) => void; logged: (re: RegExp, timeoutMs?: number) => Promise<void> } {
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  return {
+    lines,
+    sink: (line) => {
+      lines.push(line);
+      for (const w of [...waiters]) w();
+    },
+    logged: (re, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`no log line matching ${re} after ${timeoutMs} ms:\n${lines.join("\n")}`))), timeoutMs);
+        const check = (): void => {
+          if (!lines.some((l) => re.test(l))) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
 
 /** Settings for a supervisor started in-process on `dir`'s config (admin API not started). */
 function inProcessBootstrap(dir: string, workers: number): Bootstrap {
   return {
     configPaths: [dir],
     workers,
+    reusePort: true,
     adminAddress: "127.0.0.1",
     adminPort: 0,
     namespace: NS,
     proxyLabels: {},
     domainSuffix: "cluster.local",
     outbound: null,
-    drainTimeoutMs: 1_000,
+    drainTimeoutMs: 0,
+    exitOnZeroActiveConnections: false,
+    minimumDrainMs: 0,
     limits: defaultLimits,
     logLevel: "info",
     watch: false,
@@ -152,14 +159,13 @@ describe("supervisor (in-process)", () => {
     const dir = await tempDir();
     const port = await freePort();
     await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
-    const lines: string[] = [];
+    const { lines, sink, logged } = logCapture();
     const bootstrap = inProcessBootstrap(dir, 2);
-    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", sink));
     try {
       await sup.ready;
       await sup.workers[0]!.terminate();
-      const deadline = Date.now() + 10_000;
-      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await logged(/worker 0 replaced/);
       expect(lines.join("\n")).toMatch(/worker 0 exited unexpectedly/);
       expect(lines.join("\n")).toMatch(/worker 0 replaced/);
       const agent = new Agent();
@@ -201,9 +207,9 @@ spec:
       http: {http1MaxPendingRequests: 1}
 `,
     );
-    const lines: string[] = [];
+    const { lines, sink, logged } = logCapture();
     const bootstrap = inProcessBootstrap(dir, 1);
-    const sup = await startSupervisor(bootstrap, createLogger("info", "test", (l) => lines.push(l)));
+    const sup = await startSupervisor(bootstrap, createLogger("info", "test", sink));
     const send = async (agent: Agent): Promise<{ status: number; body: string; flags: string | undefined }> => {
       const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent, headers: { host: `svc:${port}` }, signal: AbortSignal.timeout(4_000) });
       return { status: r.statusCode, body: await r.body.text(), flags: r.headers["x-envoy-overloaded"] as string | undefined };
@@ -216,8 +222,7 @@ spec:
       await arrived;
       await sup.workers[0]!.terminate();
       expect(await inflight).toBeInstanceOf(Error);
-      const deadline = Date.now() + 10_000;
-      while (!lines.some((l) => /worker 0 replaced/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await logged(/worker 0 replaced/);
       expect(lines.join("\n")).toMatch(/worker 0: reclaimed \d+ request\(s\), \d+ pending, 1 connection\(s\)/);
       // Without the reclaim the dead worker's connection stays counted: this request would wait
       // for a slot forever (and a concurrent one overflow with 503 UO).
@@ -228,5 +233,40 @@ spec:
     } finally {
       await sup.drain();
     }
+  });
+});
+
+describe("platform without SO_REUSEPORT balancing (macOS, Windows), decided by an injected check", () => {
+  it("runs 1 worker that binds without reusePort and serves, with a message saying why", async () => {
+    const u = await startEchoUpstream("v1");
+    ups.push(u);
+    const dir = await tempDir();
+    const port = await freePort();
+    await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, [u.port]));
+    let stdout = "";
+    let stderr = "";
+    let onReady!: (v: "ready") => void;
+    const ready = new Promise<"ready">((r) => (onReady = r));
+    const signals = new EventEmitter();
+    const done = main(["run", "--config", dir, "--workers", "4", "--admin-port", "0", "--namespace", NS, "--no-watch", "--drain-timeout", "0", "--outbound", "off"], {
+      stdout: (t) => {
+        stdout += t;
+        if (stdout.includes("outrigger ready")) onReady("ready");
+      },
+      stderr: (t) => void (stderr += t),
+      env: {},
+      signals,
+      cpuCount: () => 8,
+      reusePortBalances: () => false,
+    });
+    const first = await Promise.race([done.then((code) => ({ code })), ready]);
+    expect(first, stderr).toBe("ready");
+    expect(stdout).toMatch(/; 1 worker\n$/);
+    expect(stderr).toMatch(/SO_REUSEPORT does not balance connections on this OS \(\w+\): running 1 worker, which accepts every connection/);
+    const agent = new Agent();
+    for (let i = 0; i < 5; i++) expect(await get(agent, port)).toEqual({ status: 200, name: "v1" });
+    await agent.close();
+    signals.emit("SIGTERM");
+    expect(await done).toBe(0);
   });
 });

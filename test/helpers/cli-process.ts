@@ -15,7 +15,7 @@ export interface CliProcess {
   stdout(): string;
   stderr(): string;
   exited: Promise<number | null>;
-  /** Resolves once `GET /ready` answers 200 (or rejects after `timeoutMs`). */
+  /** Resolves once the start-up line is out and `GET /ready` answers 200 (rejects on exit or after `timeoutMs`). */
   waitReady(adminPort: number, timeoutMs?: number): Promise<void>;
   waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
   kill(signal?: NodeJS.Signals): void;
@@ -25,36 +25,43 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  // Output waiters are woken by the child's own output (and its exit), never by a timer.
+  const wake = new Set<() => void>();
+  const notify = (): void => {
+    for (const w of [...wake]) w();
+  };
+  child.stdout!.on("data", (c: Buffer) => ((out += c.toString()), notify()));
+  child.stderr!.on("data", (c: Buffer) => ((err += c.toString()), notify()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => (r(code), notify())));
+  /** Resolves with the first match in stderr or stdout; rejects on exit or after `timeoutMs`. */
+  const waitForOutput = (re: RegExp, timeoutMs: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        wake.delete(check);
+      };
+      const timer = setTimeout(() => (done(), reject(new Error(`no output matching ${re} after ${timeoutMs} ms:\n${err}`))), timeoutMs);
+      const check = (): void => {
+        const m = re.exec(err) ?? re.exec(out);
+        if (m) return void (done(), resolve(m[0]));
+        if (child.exitCode !== null) return void (done(), reject(new Error(`outrigger exited (${child.exitCode}) before printing ${re}:\n${err}`)));
+      };
+      wake.add(check);
+      check();
+    });
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     exited,
     async waitReady(adminPort, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`outrigger exited (${child.exitCode}):\n${err}`);
-        try {
-          const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
-          if (r.status === 200) return;
-        } catch {
-          /* not up yet */
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`outrigger not ready after ${timeoutMs} ms:\n${err}`);
+      // The start-up line is printed once every worker has bound every listener.
+      await waitForOutput(/^outrigger ready: /m, timeoutMs);
+      const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+      if (r.status !== 200) throw new Error(`outrigger printed its ready line but /ready answers ${r.status}:\n${err}`);
     },
-    async waitForLog(re, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const m = re.exec(err) ?? re.exec(out);
-        if (m) return m[0];
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`no log line matching ${re} after ${timeoutMs} ms:\n${err}`);
+    waitForLog(re, timeoutMs = 10_000) {
+      return waitForOutput(re, timeoutMs);
     },
     kill(signal = "SIGTERM") {
       child.kill(signal);

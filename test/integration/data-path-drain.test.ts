@@ -1,10 +1,14 @@
-// Drain over real sockets: runtime.drain(timeoutMs) stops accepting, lets in-flight exchanges
-// finish (telling their clients to close), closes idle keep-alive connections at once and
-// force-closes whatever is left when the timeout expires.
+// Drain over real sockets. runtime.drainListeners(inboundOnly) is the graceful, per-listener drain
+// of SIGTERM (Envoy's drain_listeners?inboundonly&graceful): still accepting, connection: close on
+// every response. runtime.drain(timeoutMs) stops: no more accepting, in-flight exchanges finish
+// (telling their clients to close), idle keep-alive connections close at once, the rest are
+// force-closed when the timeout expires.
 
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Snapshot } from "../../src/config/model/types.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
+import { freePort } from "../helpers/upstreams.js";
 import { openSocket, parseResponses } from "../helpers/raw-client.js";
 import { startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler, type RawUpstream } from "../helpers/upstreams.js";
 import { sleep, waitFor } from "../helpers/wait.js";
@@ -73,6 +77,68 @@ function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
   return p.then((value) => ({ value, ms: performance.now() - t0 }));
 }
+
+/** The same routes on two listeners: the first INBOUND, the second OUTBOUND. */
+async function inboundAndOutbound(upstreamPort: number): Promise<{ p: TestProxy; inbound: number; outbound: number }> {
+  const base: Snapshot = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c" } })] }], [cluster("c", [upstreamPort])]);
+  const inbound = base.listeners[0]!.port;
+  const outbound = await freePort();
+  const snap: Snapshot = {
+    ...base,
+    listeners: [
+      { ...base.listeners[0]!, name: `127.0.0.1_${inbound}`, trafficDirection: "INBOUND" },
+      { ...base.listeners[0]!, name: `127.0.0.1_${outbound}`, port: outbound, trafficDirection: "OUTBOUND" },
+    ],
+  };
+  proxy = await startProxy(snap);
+  return { p: proxy, inbound, outbound };
+}
+
+describe("graceful drain of inbound listeners (SIGTERM)", () => {
+  it("inbound: the next response on a kept-alive connection says close and the connection closes after it; new connections are accepted and answered the same way", async () => {
+    const u = await echo();
+    const { p, inbound } = await inboundAndOutbound(u.port);
+    const kept = await sock(inbound);
+    kept.s.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => parseResponses(kept.out()).length === 1, 5_000, "first response");
+    p.runtime.drainListeners(true);
+    // Idle connections are left open (closing one would race the client's next request).
+    expect(kept.isClosed()).toBe(false);
+    kept.s.write("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await kept.closed;
+    expect(parseResponses(kept.out()).map((r) => [r.status, r.headers["connection"]])).toEqual([
+      [200, undefined],
+      [200, "close"],
+    ]);
+    const fresh = await sock(inbound);
+    fresh.s.write("GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    await fresh.closed;
+    expect(parseResponses(fresh.out()).map((r) => [r.status, r.headers["connection"]])).toEqual([[200, "close"]]);
+  });
+
+  it("outbound keeps serving with keep-alive while inbound drains", async () => {
+    const u = await echo();
+    const { p, outbound } = await inboundAndOutbound(u.port);
+    p.runtime.drainListeners(true);
+    const c = await sock(outbound);
+    for (let i = 1; i <= 3; i++) {
+      c.s.write(`GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await waitFor(() => parseResponses(c.out()).length === i, 5_000, `response ${i}`);
+    }
+    expect(c.isClosed()).toBe(false);
+    expect(parseResponses(c.out()).map((r) => [r.status, r.headers["connection"]])).toEqual(Array(3).fill([200, undefined]));
+  });
+
+  it("drainListeners(false) drains outbound listeners too", async () => {
+    const u = await echo();
+    const { p, outbound } = await inboundAndOutbound(u.port);
+    p.runtime.drainListeners(false);
+    const c = await sock(outbound);
+    c.s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await c.closed;
+    expect(parseResponses(c.out()).map((r) => [r.status, r.headers["connection"]])).toEqual([[200, "close"]]);
+  });
+});
 
 describe("drain", () => {
   it("closes idle keep-alive connections at once and stops accepting", async () => {

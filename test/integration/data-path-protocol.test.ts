@@ -318,7 +318,8 @@ describe("codec errors and limits", () => {
     const c = await sock(p.port);
     c.s.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => parseResponses(c.out()).length === 1, 5_000, "first response");
-    await sleep(700);
+    // Idle well past the head timeout (not the 1 h idle timeout): a sweep at that instant.
+    p.runtime.sweep(p.runtime.services.coarseNow + 10_000);
     c.s.write("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => parseResponses(c.out()).length === 2, 5_000, "second response");
     expect(parseResponses(c.out()).map((r) => r.status)).toEqual([200, 200]);
@@ -454,11 +455,14 @@ describe("upstream connection reuse", () => {
   it("an upstream that closed an idle pooled connection (its keep-alive timeout) costs no 503", async () => {
     const u = await echo();
     u.server.keepAliveTimeout = 100;
+    const upstreamClosed: Array<Promise<void>> = [];
+    u.server.on("connection", (s: Socket) => upstreamClosed.push(new Promise((r) => s.once("close", () => r()))));
     const p = await proxyTo(u.port);
     for (let i = 0; i < 3; i++) {
       const [r] = parseResponses(await rawExchange(p.port, `GET /${i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
       expect(r!.status).toBe(200);
-      await sleep(250);
+      // The upstream has closed the proxy's idle pooled connection before the next request.
+      await Promise.all(upstreamClosed);
     }
     expect(p.streams.map((s) => s.responseFlags)).toEqual([[], [], []]);
   });

@@ -4,6 +4,7 @@
 
 import { outlierConfig } from "../helpers/outlier-config.js";
 import { request as httpRequest } from "node:http";
+import { waitFor } from "../helpers/wait.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/common/logger.js";
 import { seededRandom } from "../../src/common/random.js";
@@ -131,7 +132,8 @@ describe("circuit breakers (connection pool limits)", () => {
     const u = await slowUpstream(200);
     const { portA, portB } = await twoWorkers(limited("c", u.port, {}));
     const first = get(portA);
-    await new Promise((r) => setTimeout(r, 50));
+    // The first request holds the cluster's only connection once the upstream has it.
+    await waitFor(() => u.requests.length === 1, 5_000, "first request upstream");
     const second = get(portB); // cluster at maxConnections: waits in worker B
     const [r1, r2] = await Promise.all([first, second]);
     expect([r1.status, r2.status]).toEqual([200, 200]);

@@ -5,7 +5,7 @@ import type { CommandSpec } from "../../../src/bootstrap/flag-parser.js";
 import { parseRunFlags, runCommandSpec } from "../../../src/bootstrap/parse-run-flags.js";
 import { ErrorCode } from "../../../src/common/errors.js";
 
-const ctx = { env: {}, cpuCount: () => 3 };
+const ctx = { env: {}, cpuCount: () => 3, reusePortBalances: () => true };
 const parse = (argv: string[], env: Record<string, string> = {}) => parseRunFlags(argv, { ...ctx, env });
 
 function usage(argv: string[]): string {
@@ -26,10 +26,13 @@ describe("parseRunFlags", () => {
       proxyLabels: {},
       domainSuffix: "cluster.local",
       outbound: { address: "127.0.0.1", port: 15001 },
-      workers: 3,
+      workers: 2,
+      reusePort: true,
       adminAddress: "127.0.0.1",
       adminPort: 15000,
       drainTimeoutMs: 5_000,
+      exitOnZeroActiveConnections: false,
+      minimumDrainMs: 5_000,
       limits: defaultLimits,
       logLevel: "info",
       watch: true,
@@ -48,6 +51,8 @@ describe("parseRunFlags", () => {
       "--labels", "app=reviews,version=v2",
       "--outbound=127.0.0.1:16001",
       "--drain-timeout", "30s",
+      "--exit-on-zero-active-connections",
+      "--minimum-drain-duration=1500ms",
       "--max-request-headers-kb", "96",
       "--max-headers-count=200",
       "--request-headers-timeout", "0",
@@ -64,9 +69,12 @@ describe("parseRunFlags", () => {
       domainSuffix: "cluster.local",
       outbound: { address: "127.0.0.1", port: 16001 },
       workers: 4,
+      reusePort: true,
       adminAddress: "0.0.0.0",
       adminPort: 0,
       drainTimeoutMs: 30_000,
+      exitOnZeroActiveConnections: true,
+      minimumDrainMs: 1_500,
       limits: { maxRequestHeadersKb: 96, maxHeadersCount: 200, requestHeadersTimeoutMs: 0, idleTimeoutMs: 300_000 },
       logLevel: "debug",
       watch: false,
@@ -100,8 +108,39 @@ describe("parseRunFlags", () => {
     expect(parse(["--config", "a", "--outbound", "[::1]:15001"])?.outbound).toEqual({ address: "::1", port: 15001 });
   });
 
-  it("workers default follows the CPU count, at least 1", () => {
-    expect(parseRunFlags(["--config", "a"], { env: {}, cpuCount: () => 0 })?.workers).toBe(1);
+  it("workers: default 2 (Istio's sidecar concurrency) capped by the usable CPUs; 0 = one per usable CPU", () => {
+    const workers = (argv: string[], cpus: number) => parseRunFlags(["--config", "a", ...argv], { env: {}, cpuCount: () => cpus, reusePortBalances: () => true })?.workers;
+    expect(workers([], 64)).toBe(2);
+    expect(workers([], 1)).toBe(1);
+    expect(workers([], 0)).toBe(1);
+    expect(workers(["--workers", "0"], 64)).toBe(64);
+    expect(workers(["--workers", "0"], 3)).toBe(3);
+    expect(workers(["--workers", "0"], 1000)).toBe(256);
+    expect(workers(["--workers", "8"], 2)).toBe(8);
+  });
+
+  it("without SO_REUSEPORT balancing (macOS, Windows): 1 worker binding without reusePort, whatever --workers says", () => {
+    const b = parseRunFlags(["--config", "a", "--workers", "4"], { env: {}, cpuCount: () => 8, reusePortBalances: () => false });
+    expect(b).toMatchObject({ workers: 1, reusePort: false });
+  });
+
+  it("drain settings from istio-agent's environment; flags win", () => {
+    const env = { TERMINATION_DRAIN_DURATION_SECONDS: "20", EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "2s" };
+    expect(parse(["--config", "a"], env)).toMatchObject({ drainTimeoutMs: 20_000, exitOnZeroActiveConnections: true, minimumDrainMs: 2_000 });
+    expect(parse(["--config", "a", "--drain-timeout", "1s", "--minimum-drain-duration", "0"], env)).toMatchObject({ drainTimeoutMs: 1_000, minimumDrainMs: 0 });
+    for (const t of ["1", "t", "T", "TRUE", "True"]) expect(parse(["--config", "a"], { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: t })?.exitOnZeroActiveConnections).toBe(true);
+    for (const f of ["0", "f", "false", "False", ""]) expect(parse(["--config", "a"], { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: f })?.exitOnZeroActiveConnections).toBe(false);
+    expect(parse(["--config", "a", "--exit-on-zero-active-connections"], { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false" })?.exitOnZeroActiveConnections).toBe(true);
+    expect(parse(["--config", "a"], { TERMINATION_DRAIN_DURATION_SECONDS: "0" })?.drainTimeoutMs).toBe(0);
+  });
+
+  it.each([
+    [{ TERMINATION_DRAIN_DURATION_SECONDS: "5s" }, '$TERMINATION_DRAIN_DURATION_SECONDS: expected whole seconds, got "5s"'],
+    [{ TERMINATION_DRAIN_DURATION_SECONDS: "-1" }, '$TERMINATION_DRAIN_DURATION_SECONDS: expected whole seconds, got "-1"'],
+    [{ EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "yes" }, '$EXIT_ON_ZERO_ACTIVE_CONNECTIONS: expected true or false, got "yes"'],
+    [{ MINIMUM_DRAIN_DURATION: "5" }, '$MINIMUM_DRAIN_DURATION: expected a duration such as 500ms, 5s or 1m, got "5"'],
+  ])("bad drain environment %j is a usage error naming the variable", (env, message) => {
+    expect(() => parse(["--config", "a"], env)).toThrow(message);
   });
 
   it("help returns undefined, even next to bad flags", () => {
@@ -115,7 +154,9 @@ describe("parseRunFlags", () => {
     [["--config="], /flag --config needs a value/],
     [["--config", "--workers", "2"], /flag --config needs a value/],
     [["--config", "a", "--workers", "abc"], /--workers: expected an integer, got "abc"/],
-    [["--config", "a", "--workers", "0"], /--workers: 0 is out of range 1..256/],
+    [["--config", "a", "--workers", "257"], /--workers: 257 is out of range 0..256/],
+    [["--config", "a", "--minimum-drain-duration", "x"], /--minimum-drain-duration: expected a duration/],
+    [["--config", "a", "--exit-on-zero-active-connections=true"], /flag --exit-on-zero-active-connections takes no value/],
     [["--config", "a", "--admin-port", "70000"], /--admin-port: 70000 is out of range 0..65535/],
     [["--config", "a", "--drain-timeout", "5"], /--drain-timeout: expected a duration/],
     [["--config", "a", "--idle-timeout", "soon"], /--idle-timeout: expected a duration/],

@@ -16,15 +16,21 @@ export interface CliRun {
   stderr: string;
 }
 
-export function harness(opts: { env?: Record<string, string>; deps?: Partial<CliDeps>; cpuCount?: number } = {}) {
+export function harness(opts: { env?: Record<string, string>; deps?: Partial<CliDeps>; cpuCount?: number; reusePortBalances?: boolean } = {}) {
   const out = { stdout: "", stderr: "" };
   const signals = new FakeSignals();
+  // Output waiters are woken by the command's own writes, never by a timer.
+  const wake = new Set<() => void>();
+  const wrote = (): void => {
+    for (const w of [...wake]) w();
+  };
   const ctx: Partial<CliContext> = {
-    stdout: (s) => void (out.stdout += s),
-    stderr: (s) => void (out.stderr += s),
+    stdout: (s) => ((out.stdout += s), wrote()),
+    stderr: (s) => ((out.stderr += s), wrote()),
     env: opts.env ?? {},
     signals,
     cpuCount: () => opts.cpuCount ?? 2,
+    reusePortBalances: () => opts.reusePortBalances ?? true,
   };
   if (opts.deps !== undefined) {
     const deps = opts.deps;
@@ -37,6 +43,19 @@ export function harness(opts: { env?: Record<string, string>; deps?: Partial<Cli
   return {
     out,
     signals,
+    /** Resolves once stdout or stderr contains `text` (rejects after `timeoutMs`). */
+    output: (text: string, timeoutMs = 5_000): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (wake.delete(check), reject(new Error(`no output containing ${JSON.stringify(text)} after ${timeoutMs} ms:\n${out.stderr}`))), timeoutMs);
+        const check = (): void => {
+          if (!out.stdout.includes(text) && !out.stderr.includes(text)) return;
+          clearTimeout(timer);
+          wake.delete(check);
+          resolve();
+        };
+        wake.add(check);
+        check();
+      }),
     /** Start `main` without awaiting it (for long-running commands). */
     start: (argv: string[]) => main(argv, ctx),
     run: async (argv: string[]): Promise<CliRun> => {

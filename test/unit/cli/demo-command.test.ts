@@ -30,7 +30,7 @@ describe("outrigger demo", () => {
     const fake = fakeSupervisor();
     const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
     const done = h.start(["demo", "--admin-port", "0", "--workers", "1"]);
-    for (let i = 0; i < 200 && !h.out.stdout.includes("Try:"); i++) await new Promise((r) => setTimeout(r, 10));
+    await h.output("Try:");
     expect(fake.seen.bootstrap).toMatchObject({ configPaths: [join(repoRoot, "examples", "demo")], namespace: "demo", workers: 1, adminPort: 0 });
     expect(h.out.stdout).toContain("demo upstreams on 127.0.0.1: productpage v1 :19080, reviews v1 :19081");
     expect(h.out.stdout).toContain("curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/");

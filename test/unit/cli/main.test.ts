@@ -64,7 +64,8 @@ describe("outrigger main", () => {
     [["run", "--config", "x", "--admin-port=http"], 'outrigger run: --admin-port: expected an integer, got "http"'],
     [["validate"], "outrigger validate: --config is required"],
     [["config-dump", "--config", "x", "--labels", "=v"], "outrigger config-dump: --labels: expected key=value pairs"],
-    [["demo", "--workers", "0"], "outrigger demo: --workers: 0 is out of range 1..256"],
+    [["demo", "--workers", "-1"], "outrigger demo: flag --workers needs a value <n>"],
+    [["demo", "--workers", "300"], "outrigger demo: --workers: 300 is out of range 0..256"],
     [["demo", "--admin-port"], "outrigger demo: flag --admin-port needs a value <port>"],
     [["version", "extra"], 'outrigger version: unexpected argument "extra"'],
   ])("%j → exit 2: %s", async (argv, message) => {

@@ -42,6 +42,7 @@ function fakeSupervisor(opts: { drainExits?: boolean; readyFails?: Error } = {})
   };
   const startSupervisor = async (b: Bootstrap) => {
     calls.bootstrap = b;
+    // Readiness a moment after start, as real workers binding: the CLI must wait for it.
     setTimeout(() => {
       if (opts.readyFails) rejectReady(opts.readyFails);
       else {
@@ -70,13 +71,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("outrigger run", () => {
   it("starts, prints the start-up line, serves admin, reloads on SIGHUP, drains on SIGTERM", async () => {
@@ -84,7 +78,7 @@ describe("outrigger run", () => {
     const h = harness({ deps: { startSupervisor: fake.startSupervisor }, env: { POD_NAMESPACE: "shop" } });
     const file = configFile();
     const done = h.start(["run", "--config", file, "--admin-port", "0", "--workers", "2", "--log-level", "info"]);
-    await until(() => h.out.stdout.includes("outrigger ready"), "start-up line");
+    await h.output("outrigger ready");
     expect(fake.calls.bootstrap).toMatchObject({ configPaths: [file], namespace: "shop", workers: 2, adminPort: 0 });
     const m = /admin http:\/\/127\.0\.0\.1:(\d+)\//.exec(h.out.stdout);
     expect(m).not.toBeNull();
@@ -95,8 +89,8 @@ describe("outrigger run", () => {
     const dump = (await (await fetch(`${admin}/config_dump`)).json()) as { snapshot: Snapshot };
     expect(dump.snapshot.version).toBe("t/1");
 
+    // The reload starts synchronously with the signal.
     h.signals.send("SIGHUP");
-    await until(() => fake.calls.reloads.length === 1, "reload");
     expect(fake.calls.reloads).toEqual(["SIGHUP"]);
     expect(h.out.stderr).toContain("SIGHUP: reloading config");
 
@@ -112,7 +106,7 @@ describe("outrigger run", () => {
     const fake = fakeSupervisor({ drainExits: false });
     const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
     const done = h.start(["run", "--config", configFile(), "--admin-port", "0"]);
-    await until(() => h.out.stdout.includes("outrigger ready"), "start-up line");
+    await h.output("outrigger ready");
     const port = /admin http:\/\/127\.0\.0\.1:(\d+)\//.exec(h.out.stdout)![1];
     h.signals.send("SIGINT");
     const r = await fetch(`http://127.0.0.1:${port}/ready`);
@@ -148,20 +142,20 @@ describe("outrigger run", () => {
     const fake = fakeSupervisor();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const h = harness({ deps: { startSupervisor: async (b) => (await gate, fake.startSupervisor(b)) } });
+    // The admin API is up before the supervisor is asked to start.
+    let asked!: () => void;
+    const supervisorAsked = new Promise<void>((r) => (asked = r));
+    const h = harness({ deps: { startSupervisor: async (b) => (asked(), await gate, fake.startSupervisor(b)) } });
     const port = await freePort();
     const done = h.start(["run", "--config", configFile(), "--admin-port", String(port)]);
-    let r: Response | undefined;
-    for (let i = 0; i < 100 && r === undefined; i++) {
-      r = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-      if (r === undefined) await new Promise((res) => setTimeout(res, 10));
-    }
-    expect(r?.status).toBe(503);
-    expect(await r!.text()).toBe("INITIALIZING\n");
+    await supervisorAsked;
+    const r = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(r.status).toBe(503);
+    expect(await r.text()).toBe("INITIALIZING\n");
     const dump = (await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json()) as { snapshot: unknown };
     expect(dump.snapshot).toBeNull();
     release();
-    await until(() => h.out.stdout.includes("outrigger ready"), "start-up line");
+    await h.output("outrigger ready");
     expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
     h.signals.send("SIGTERM");
     expect(await done).toBe(0);

@@ -1,3 +1,4 @@
+import { watch } from "node:fs";
 import { mkdir, mkdtemp, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,9 +9,29 @@ import { ConfigWatcher } from "../../../src/supervisor/config-watcher.js";
 let watcher: ConfigWatcher | undefined;
 afterEach(() => watcher?.close());
 
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+/** Counts the watcher's change callbacks; `past(n)` resolves on the first callback beyond n. */
+function changeCounter(): { onChange: () => void; count: () => number; past: (n: number, ms?: number) => Promise<void> } {
+  let count = 0;
+  const waiters = new Set<() => void>();
+  return {
+    onChange: () => {
+      count++;
+      for (const w of [...waiters]) w();
+    },
+    count: () => count,
+    past: (n, ms = 5_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`no change after ${ms} ms`))), ms);
+        const check = (): void => {
+          if (count <= n) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
 }
 
 async function replace(path: string, text: string): Promise<void> {
@@ -23,34 +44,39 @@ describe("ConfigWatcher", () => {
     const dir = await mkdtemp(join(tmpdir(), "watch-"));
     const file = join(dir, "mesh.yaml");
     await writeFile(file, "a: 1\n");
-    let changes = 0;
-    watcher = new ConfigWatcher([file], () => changes++, createLogger("off"));
+    const changes = changeCounter();
+    watcher = new ConfigWatcher([file], changes.onChange, createLogger("off"));
     await watcher.sync();
     for (let i = 0; i < 3; i++) {
-      const before = changes;
+      const before = changes.count();
       await replace(file, `a: ${i}\n`);
-      await until(() => changes > before);
-      expect(changes).toBeGreaterThan(before);
+      await changes.past(before);
     }
-    // Other files next to a watched file do not count.
-    const before = changes;
+    // Other files next to a watched file do not count. A second watcher on the folder tells when
+    // the OS has delivered the unrelated file's event (to both watchers, in the same turn).
+    const seen = new Promise<void>((resolve) => {
+      const sentinel = watch(dir, (_event, name) => {
+        if (name !== "unrelated.txt") return;
+        sentinel.close();
+        setImmediate(resolve);
+      });
+    });
+    const before = changes.count();
     await writeFile(join(dir, "unrelated.txt"), "x");
-    await new Promise((r) => setTimeout(r, 200));
-    expect(changes).toBe(before);
+    await seen;
+    expect(changes.count()).toBe(before);
   });
 
   it("follows subfolders created after the start once synced", async () => {
     const dir = await mkdtemp(join(tmpdir(), "watch-"));
-    let changes = 0;
-    watcher = new ConfigWatcher([dir], () => changes++, createLogger("off"));
+    const changes = changeCounter();
+    watcher = new ConfigWatcher([dir], changes.onChange, createLogger("off"));
     await watcher.sync();
     await mkdir(join(dir, "sub"));
-    await until(() => changes > 0);
-    expect(changes).toBeGreaterThan(0);
+    await changes.past(0);
     await watcher.sync();
-    const before = changes;
+    const before = changes.count();
     await writeFile(join(dir, "sub", "vs.yaml"), "b: 1\n");
-    await until(() => changes > before);
-    expect(changes).toBeGreaterThan(before);
+    await changes.past(before);
   });
 });
