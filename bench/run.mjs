@@ -1,14 +1,18 @@
-// `npm run bench`: direct vs Outrigger (1 and N workers, and 1 worker with the resilience config)
-// vs nginx, interleaved over rounds, reported as same-round ratios (this machine's speed drifts, so
-// only same-round ratios mean much); BENCH_SCENARIO=resilience|failover adds the failover scenario.
+// `npm run bench`: direct vs Outrigger (1 and N workers, 1 worker with the resilience config, and
+// 1 worker of a baseline commit) vs nginx, interleaved over rounds, reported as same-round ratios
+// (this machine's speed drifts, so only same-round ratios mean much); then RSS after saturation
+// and the TCP scenario. BENCH_SCENARIO=resilience|failover|baseline|rss|tcp picks other parts.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildRegistry, sleep } from './lib/children.mjs';
 import { estimateSeconds, readConfig } from './lib/config.mjs';
 import { freePort, get, waitFor200 } from './lib/net-util.mjs';
-import { ensureNginx, findWrk, nginxArgs, writeProxyConfig, writeStaticConfig } from './lib/nginx.mjs';
-import { build, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig } from './lib/outrigger.mjs';
+import { ensureNginx, ensureStreamModule, ensureWrk, nginxArgs, writeProxyConfig, writeStaticConfig, writeStreamConfig } from './lib/nginx.mjs';
+import { build, cliPath, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig, writeTcpConfig } from './lib/outrigger.mjs';
+import { describeTree, prepareBaseline, resolveBaselineRev } from './lib/baseline.mjs';
+import { renderRssSaturation, runRssSaturation } from './lib/rss-saturation.mjs';
+import { renderTcp, runTcpScenario } from './lib/tcp-scenario.mjs';
 import { runPaced } from './lib/paced.mjs';
 import { selfCpuSeconds, systemCpuSeconds, treeCpuSeconds, treeRssBytes } from './lib/proc.mjs';
 import { runAutocannon, runWrk } from './lib/saturate.mjs';
@@ -23,11 +27,23 @@ const WORK = path.join(BENCH_DIR, '.work');
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 const registry = new ChildRegistry();
+// Synchronous clean-ups (the baseline's temporary worktree), run on every way out.
+const cleanups = [];
+function runCleanups() {
+  while (cleanups.length) {
+    try {
+      cleanups.pop()();
+    } catch {
+      // best effort: the next run's `git worktree prune` forgets a folder that is already gone
+    }
+  }
+}
 let stopping = false;
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   await registry.stopAll();
+  runCleanups();
   process.exit(code);
 }
 process.on('SIGINT', () => {
@@ -36,7 +52,10 @@ process.on('SIGINT', () => {
 });
 process.on('SIGTERM', () => shutdown(143));
 process.on('SIGHUP', () => shutdown(129));
-process.on('exit', () => registry.killAllSync());
+process.on('exit', () => {
+  registry.killAllSync();
+  runCleanups();
+});
 
 async function main() {
   const cfg = readConfig();
@@ -47,16 +66,28 @@ async function main() {
   const rounds = [];
   const quiet = { budgetS: cfg.quietBudgetS, waitedS: 0 };
   const hasRounds = cfg.targets.length > 0;
-  const wantsNginx = hasRounds && (cfg.targets.includes('nginx') || cfg.upstream === 'nginx' || cfg.upstream === 'auto');
+  // The HTTP upstream serves the rounds, the RSS-after-saturation runs and the profile.
+  const needsHttpUpstream = hasRounds || cfg.rss;
+  const wantsNginx = cfg.tcp || (needsHttpUpstream && (cfg.targets.includes('nginx') || cfg.upstream === 'nginx' || cfg.upstream === 'auto'));
   const nginx = wantsNginx ? ensureNginx({ allowInstall: cfg.allowInstall, log }) : { missing: 'not requested' };
   if (nginx.missing) log(`nginx: missing (${nginx.missing})`);
-  const wrkBin = hasRounds ? findWrk() : undefined;
-  if (hasRounds && !wrkBin) log('wrk: not installed, skipped (the bench does not install it)');
+  // wrk: installed when the RSS-after-saturation part runs (it must include `wrk -c 100`); the
+  // rounds use it whenever it is there.
+  const wrk = needsHttpUpstream ? ensureWrk({ allowInstall: cfg.allowInstall && cfg.rss, log }) : { missing: 'not requested' };
+  const wrkBin = wrk.bin;
+  if (needsHttpUpstream && !wrkBin) log(`wrk: ${wrk.missing}, skipped`);
+  const stream = cfg.tcp ? (nginx.bin ? ensureStreamModule(nginx.bin, { allowInstall: cfg.allowInstall, log }) : { missing: `nginx missing (${nginx.missing})` }) : undefined;
+  if (stream?.missing) log(`nginx stream: ${stream.missing}`);
   const upstreamKind = cfg.upstream === 'auto' ? (nginx.bin ? 'nginx' : 'node') : cfg.upstream;
-  if (hasRounds && upstreamKind === 'nginx' && !nginx.bin) throw new Error(`BENCH_UPSTREAM=nginx but nginx is missing (${nginx.missing})`);
+  if (needsHttpUpstream && upstreamKind === 'nginx' && !nginx.bin) throw new Error(`BENCH_UPSTREAM=nginx but nginx is missing (${nginx.missing})`);
 
   const estimate = estimateSeconds(cfg, cfg.targets.length, Boolean(wrkBin));
-  const parts = [hasRounds && `${cfg.rounds} rounds × ${cfg.targets.length} targets`, cfg.failover && `failover ${cfg.failoverVariants.length} variants × ${cfg.failoverDurationS} s`];
+  const parts = [
+    hasRounds && `${cfg.rounds} rounds × ${cfg.targets.length} targets`,
+    cfg.rss && `RSS after saturation (${cfg.rssConnections} connections × ${cfg.rssDurationS} s)`,
+    cfg.tcp && `TCP ${cfg.tcpRounds} rounds`,
+    cfg.failover && `failover ${cfg.failoverVariants.length} variants × ${cfg.failoverDurationS} s`,
+  ];
   log(`about ${Math.ceil(estimate / 60)} min: ${parts.filter(Boolean).join(', ')}`);
   // Watchdog: whatever hangs, the run ends and its processes are stopped.
   setTimeout(() => {
@@ -64,20 +95,33 @@ async function main() {
     shutdown(124);
   }, (estimate * 2 + 300) * 1000).unref();
 
-  const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger')) || cfg.profile || cfg.failover;
+  const wantsOutrigger = cfg.targets.some((t) => t.startsWith('outrigger') || t.startsWith('baseline')) || cfg.profile || cfg.failover || cfg.rss || cfg.tcp;
   if (wantsOutrigger && !unavailableReason(REPO_ROOT) && process.env.BENCH_NO_BUILD !== '1' && !process.env.BENCH_OUTRIGGER_CLI) {
     log('building outrigger (tsc -p tsconfig.build.json)');
     const warning = build(REPO_ROOT);
     if (warning) log(warning);
   }
+  const current = { label: 'current', ...describeTree(REPO_ROOT), cli: cliPath(REPO_ROOT) };
+
+  // --- baseline build: another commit in a temporary worktree, removed at exit ----------------
+  let baseline;
+  if (cfg.baseline && wantsOutrigger && (cfg.targets.includes('baseline-1w') || cfg.rss || cfg.tcp)) {
+    const { rev, why } = resolveBaselineRev(REPO_ROOT, cfg.baselineRev);
+    log(`baseline: ${rev} (${why})`);
+    const b = prepareBaseline(REPO_ROOT, rev, { log });
+    if (b.cleanup) cleanups.push(b.cleanup);
+    baseline = b.missing ? { label: 'baseline', rev, why, missing: b.missing } : { label: 'baseline', why, ...b, cli: path.join(b.root, 'bin', 'outrigger.js') };
+    if (baseline.missing) log(`baseline: not available (${baseline.missing})`);
+    else log(`baseline: ${baseline.short} ${baseline.subject}${baseline.buildWarning ? ` (build reported errors: ${baseline.buildWarning})` : ''}`);
+  }
 
   let upstreamPort;
+  let upstreamEntry;
   let defaultHost;
   const targets = [];
-  if (hasRounds) {
+  if (needsHttpUpstream) {
     // --- upstream ----------------------------------------------------------------------------
     upstreamPort = await freePort();
-    let upstreamEntry;
     if (upstreamKind === 'nginx') {
       const prefix = freshDir('nginx-upstream');
       const conf = writeStaticConfig(prefix, { port: upstreamPort });
@@ -88,7 +132,8 @@ async function main() {
     const upReady = await waitFor200(upstreamPort, '/', { entry: upstreamEntry, timeoutMs: 10_000 });
     if (!upReady.ok) throw new Error(`upstream (${upstreamKind}) did not start: ${upReady.reason}\n${upstreamEntry.output.slice(-500)}`);
     log(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}`);
-
+  }
+  if (hasRounds) {
     // --- targets -----------------------------------------------------------------------------
     for (const name of cfg.targets) {
       if (name === 'direct') {
@@ -106,6 +151,9 @@ async function main() {
       } else if (name === 'outrigger-1w' || name === 'outrigger-Nw') {
         const workers = name === 'outrigger-1w' ? 1 : cfg.workersN;
         targets.push(await startOutrigger(name, workers, { upstreamPort }));
+      } else if (name === 'baseline-1w') {
+        // outrigger-1w of the baseline commit: same config, flags, upstream and load.
+        targets.push(baseline?.missing ? { name, available: false, reason: `baseline ${baseline.rev}: ${baseline.missing}` } : await startOutrigger(name, 1, { upstreamPort }, { build: baseline }));
       } else if (name === 'outrigger-resilient-1w') {
         // Same upstream and load as outrigger-1w; the config adds the DestinationRule and VirtualService.
         targets.push(await startOutrigger(name, 1, { upstreamPort, resilience: true }));
@@ -202,14 +250,55 @@ async function main() {
       }
       rounds.push({ round: r + 1, order, results });
     }
-    // Stop the round targets before anything else runs: the failover part must not share the CPUs
-    // with idle proxies' timers, and its own proxies are fresh ones.
-    if (cfg.failover) for (const t of targets) if (t.entry && t.entry !== upstreamEntry) await registry.stop(t.entry);
+    // Stop the round targets before anything else runs: the later parts must not share the CPUs
+    // with idle proxies' timers, and their own proxies are fresh ones.
+    for (const t of targets) if (t.entry && t.entry !== upstreamEntry) await registry.stop(t.entry);
   }
+
+  // --- RSS after saturation: fresh 1-worker Outrigger per build and load tool ------------------
+  let rss;
+  if (cfg.rss) {
+    const builds = [{ label: 'current', build: current }, ...(baseline ? [{ label: 'baseline', build: baseline }] : [])];
+    rss = await runRssSaturation(cfg, {
+      builds,
+      wrkBin,
+      upstreamPort,
+      registry,
+      log,
+      startOutrigger: (name, workers, opts, extra) => (extra.build.missing ? { available: false, reason: `baseline ${extra.build.rev}: ${extra.build.missing}` } : startOutrigger(name, workers, opts, extra)),
+      beforeRun: () => waitForQuiet(quiet, [], upstreamEntry),
+    });
+  }
+  if (upstreamEntry && !cfg.profile) await registry.stop(upstreamEntry);
 
   // --- optional profile of outrigger-1w ------------------------------------------------------
   let profile;
   if (cfg.profile && hasRounds) profile = await profileOutrigger(cfg, upstreamPort, stamp);
+  if (upstreamEntry) await registry.stop(upstreamEntry);
+
+  // --- TCP scenario: tcp_proxy (current, baseline) vs direct vs nginx stream -------------------
+  let tcp;
+  if (cfg.tcp) {
+    const tcpOutrigger = (name, build) => ({
+      name,
+      start: (echoPort) => (build.missing ? { available: false, reason: `baseline ${build.rev}: ${build.missing}` } : startOutrigger(name, 1, { upstreamPort: echoPort }, { build, tcp: true })),
+    });
+    tcp = await runTcpScenario(cfg, {
+      registry,
+      log,
+      outriggers: [tcpOutrigger('outrigger-tcp', current), ...(baseline ? [tcpOutrigger('baseline-tcp', baseline)] : [])],
+      nginxStream: stream,
+      startNginxStream: async (echoPort) => {
+        const port = await freePort();
+        const prefix = freshDir('nginx-stream');
+        const conf = writeStreamConfig(prefix, { listenPort: port, upstreamPort: echoPort, loadModule: stream.loadModule });
+        const entry = registry.spawn('nginx-stream', nginx.bin, nginxArgs(prefix, conf));
+        await sleep(300);
+        return entry.exited ? { available: false, reason: `nginx exited: ${tail(entry)}` } : { port, entry, available: true };
+      },
+      beforeMeasure: () => waitForQuiet(quiet, [], undefined),
+    });
+  }
 
   // --- failover scenario: one failing endpoint out of three -----------------------------------
   let failover;
@@ -224,16 +313,20 @@ async function main() {
 
   // --- report ------------------------------------------------------------------------------
   const machine = machineInfo({ nginxVersion: nginx.version ?? `missing (${nginx.missing})`, wrk: wrkBin ? 'yes' : 'not installed' });
+  const strip = (b) => b && { label: b.label, rev: b.rev, why: b.why, short: b.short, subject: b.subject, dirty: b.dirty, missing: b.missing };
   const data = {
     date: new Date().toISOString(),
     machine,
     settings: { ...cfg, upstreamKind, host: defaultHost, quietWaitedS: quiet.waitedS },
+    builds: { current: strip(current), baseline: strip(baseline) },
     targets: targets.map(({ entry, ...t }) => ({ ...t, pid: entry?.child.pid })),
     rounds: deriveRounds(rounds),
     profile,
     failover,
+    rss,
+    tcp,
   };
-  const md = renderReport(data) + (failover ? `\n${renderFailover(failover)}` : '');
+  const md = [renderReport(data), rss && renderRssSaturation(rss, { baselineLabel: baseline && 'baseline' }), tcp && renderTcp(tcp), failover && renderFailover(failover)].filter(Boolean).join('\n\n');
   process.stdout.write(`${md}\n`);
   if (profile?.text) process.stdout.write(`\n## CPU profile of outrigger-1w (top self time)\n${profile.text}\n`);
   const jsonFile = path.join(WORK, `results-${stamp}.json`);
@@ -243,15 +336,19 @@ async function main() {
   log(`raw results: ${path.relative(REPO_ROOT, jsonFile)}${cfg.writeResults ? '; report: bench/RESULTS.md' : ''}`);
 }
 
-/** configOpts: { upstreamPort } or { upstreamPorts: [...] }, and resilience: true for the DR + VS. */
-async function startOutrigger(name, workers, configOpts, profileDir) {
-  const missing = unavailableReason(REPO_ROOT);
+/**
+ * configOpts: { upstreamPort } or { upstreamPorts: [...] }, and resilience: true for the DR + VS.
+ * build: { cli, root } of another build (the baseline; default this tree); tcp: the TCP scenario's
+ * config (configOpts.upstreamPort is then the echo upstream); profileDir adds --cpu-prof.
+ */
+async function startOutrigger(name, workers, configOpts, { profileDir, build: b, tcp = false } = {}) {
+  const missing = unavailableReason(REPO_ROOT, b?.cli);
   if (missing) return { name, available: false, reason: missing };
   const proxyPort = await freePort();
   const adminPort = await freePort();
-  const configDir = writeConfig(freshDir(`config-${name}`), { proxyPort, ...configOpts });
-  const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir });
-  const entry = registry.spawn(name, process.execPath, args, { cwd: REPO_ROOT });
+  const configDir = (tcp ? writeTcpConfig : writeConfig)(freshDir(`config-${name}`), { proxyPort, ...configOpts });
+  const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir, cli: b?.cli });
+  const entry = registry.spawn(name, process.execPath, args, { cwd: b?.root ?? REPO_ROOT });
   const ready = await waitFor200(adminPort, '/ready', { entry, timeoutMs: 30_000 });
   if (!ready.ok) {
     await registry.stop(entry);
@@ -268,7 +365,7 @@ async function profileOutrigger(cfg, upstreamPort, stamp) {
   const dir = path.join(WORK, `prof-${stamp}`);
   mkdirSync(dir, { recursive: true });
   log(`profile: outrigger-1w with --cpu-prof into ${path.relative(REPO_ROOT, dir)}`);
-  const t = await startOutrigger('outrigger-1w-prof', 1, { upstreamPort }, dir);
+  const t = await startOutrigger('outrigger-1w-prof', 1, { upstreamPort }, { profileDir: dir });
   if (!t.available) return { dir, failed: t.reason, text: `not profiled: ${t.reason}` };
   await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: Math.min(3, cfg.durationS) });
   const sat = await runAutocannon({ port: t.port, host: t.host, connections: cfg.connections, durationS: cfg.durationS });

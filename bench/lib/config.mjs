@@ -11,15 +11,21 @@ function num(name, def, { min = 0, max = Infinity } = {}) {
 
 // Targets of each scenario when BENCH_TARGETS is unset (bench/README.md, "Scenarios").
 const DEFAULT_TARGETS = {
-  default: 'direct,outrigger-1w,outrigger-resilient-1w,outrigger-Nw,nginx',
+  default: 'direct,outrigger-1w,baseline-1w,outrigger-resilient-1w,outrigger-Nw,nginx',
   resilience: 'direct,outrigger-1w,outrigger-resilient-1w',
   failover: '',
+  // The refactor proof alone: current vs baseline, HTTP rounds, RSS after saturation and TCP.
+  baseline: 'direct,outrigger-1w,baseline-1w,nginx',
+  rss: '',
+  tcp: '',
 };
 
 export function readConfig() {
   const cpus = os.availableParallelism();
   const scenario = process.env.BENCH_SCENARIO || 'default';
-  if (!(scenario in DEFAULT_TARGETS)) throw new Error(`BENCH_SCENARIO=${scenario}: expected default, resilience or failover`);
+  if (!(scenario in DEFAULT_TARGETS)) throw new Error(`BENCH_SCENARIO=${scenario}: expected ${Object.keys(DEFAULT_TARGETS).join(', ')}`);
+  const baselineRev = process.env.BENCH_BASELINE || undefined;
+  const onOff = (name, def) => (process.env[name] ? process.env[name] === '1' : def);
   const durationS = num('BENCH_DURATION', 10, { min: 1, max: 600 });
   const rate = num('BENCH_RATE', 1000, { min: 1, max: 100_000 });
   const cfg = {
@@ -37,7 +43,21 @@ export function readConfig() {
     scenario,
     targets: (process.env.BENCH_TARGETS || DEFAULT_TARGETS[scenario]).split(',').map((s) => s.trim()).filter(Boolean),
     // The failover part runs in the resilience and failover scenarios (or with BENCH_FAILOVER=1).
-    failover: scenario !== 'default' || process.env.BENCH_FAILOVER === '1',
+    failover: scenario === 'resilience' || scenario === 'failover' || process.env.BENCH_FAILOVER === '1',
+    // Baseline build (bench/README.md, "Baseline"): a rev, or undefined for the default rule; 'none' = off.
+    baselineRev,
+    baseline: baselineRev !== 'none',
+    // RSS after saturation and the TCP scenario: on in the default and baseline scenarios.
+    rss: onOff('BENCH_RSS', ['default', 'baseline', 'rss'].includes(scenario)),
+    rssConnections: num('BENCH_RSS_CONNECTIONS', 100, { min: 1, max: 1000 }),
+    rssDurationS: num('BENCH_RSS_DURATION', 10, { min: 1, max: 600 }),
+    rssRepeat: num('BENCH_RSS_REPEAT', 1, { min: 1, max: 10 }),
+    tcp: onOff('BENCH_TCP', ['default', 'baseline', 'tcp'].includes(scenario)),
+    tcpRounds: num('BENCH_TCP_ROUNDS', 2, { min: 1, max: 20 }),
+    tcpDurationS: num('BENCH_TCP_DURATION', 4, { min: 1, max: 600 }),
+    tcpBulkMiB: num('BENCH_TCP_BULK_MB', 1024, { min: 1, max: 65536 }),
+    tcpConnections: num('BENCH_TCP_CONNECTIONS', 16, { min: 1, max: 1000 }),
+    tcpMessageBytes: num('BENCH_TCP_MESSAGE', 64, { min: 1, max: 1 << 20 }),
     failoverRate: num('BENCH_FAILOVER_RATE', rate, { min: 1, max: 100_000 }),
     failoverDurationS: num('BENCH_FAILOVER_DURATION', 15, { min: 2, max: 600 }),
     failoverVariants: (process.env.BENCH_FAILOVER_VARIANTS || 'resilient-1w,resilient-Nw,plain-1w').split(',').map((s) => s.trim()).filter(Boolean),
@@ -49,6 +69,7 @@ export function readConfig() {
   if (!['auto', 'node', 'nginx'].includes(cfg.upstream)) throw new Error(`BENCH_UPSTREAM=${cfg.upstream}: expected auto, node or nginx`);
   // Every ratio needs direct; the failover scenario alone runs no rounds at all.
   if (cfg.targets.length && !cfg.targets.includes('direct')) cfg.targets.unshift('direct');
+  if (!cfg.baseline) cfg.targets = cfg.targets.filter((t) => !t.startsWith('baseline'));
   return cfg;
 }
 
@@ -57,5 +78,10 @@ export function estimateSeconds(cfg, targetCount, withWrk) {
   const perTarget = cfg.pacedDurationS + cfg.durationS + (withWrk ? cfg.wrkDurationS : 0) + 2.5;
   const rounds = targetCount ? 20 + targetCount * cfg.warmupS + cfg.rounds * targetCount * perTarget + cfg.quietBudgetS : 0;
   const failover = cfg.failover ? 10 + cfg.failoverVariants.length * (cfg.failoverDurationS + 5) : 0;
-  return rounds + failover + (cfg.profile ? cfg.durationS + 20 : 0);
+  // Baseline checkout + build (npm ci only when its lock file differs): about a minute.
+  const baseline = cfg.baseline && (targetCount || cfg.rss || cfg.tcp) ? 60 : 0;
+  const rss = cfg.rss ? (withWrk ? 2 : 1) * (cfg.baseline ? 2 : 1) * cfg.rssRepeat * (cfg.rssDurationS + 6) : 0;
+  const tcpTargets = 3 + (cfg.baseline ? 1 : 0);
+  const tcp = cfg.tcp ? 15 + cfg.tcpRounds * tcpTargets * (2 * cfg.tcpDurationS + 4) : 0;
+  return rounds + failover + baseline + rss + tcp + (cfg.profile ? cfg.durationS + 20 : 0);
 }

@@ -50,6 +50,55 @@ ${resilience ? RESILIENCE_YAML : ''}`;
   return dir;
 }
 
+export const TCP_HOST = 'echo.bench.svc.cluster.local';
+
+/**
+ * The TCP scenario (bench/README.md, "TCP scenario"): a ServiceEntry with a `protocol: TCP` port
+ * and a Sidecar egress listener on that port bound to 127.0.0.1, so the listener's network filter
+ * is tcp_proxy to outbound|proxyPort||echo.bench.svc.cluster.local. A build without tcp_proxy
+ * skips the port (with a warning) and nothing listens there.
+ */
+export function writeTcpConfig(dir, { proxyPort, upstreamPort }) {
+  mkdirSync(dir, { recursive: true });
+  const yaml = `# Written by bench/lib/outrigger.mjs (TCP scenario)
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: bench-echo
+  namespace: ${NAMESPACE}
+spec:
+  hosts:
+    - ${TCP_HOST}
+  location: MESH_INTERNAL
+  ports:
+    - number: ${proxyPort}
+      name: tcp-echo
+      protocol: TCP
+  resolution: STATIC
+  endpoints:
+    - address: 127.0.0.1
+      ports:
+        tcp-echo: ${upstreamPort}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: default
+  namespace: ${NAMESPACE}
+spec:
+  egress:
+    - port:
+        number: ${proxyPort}
+        name: tcp-echo
+        protocol: TCP
+      bind: 127.0.0.1
+      hosts:
+        - "./*"
+`;
+  writeFileSync(path.join(dir, 'bench.yaml'), yaml);
+  return dir;
+}
+
 /**
  * The resilience scenarios' extra config (bench/README.md, "Resilience scenarios"): least-request
  * balancing, outlier detection (5 consecutive 5xx eject for 30 s), a pending-request limit, and
@@ -93,9 +142,8 @@ spec:
         retryOn: 5xx,connect-failure
 `;
 
-/** The reason Outrigger cannot be run at all, or undefined. */
-export function unavailableReason(repoRoot) {
-  const cli = cliPath(repoRoot);
+/** The reason Outrigger cannot be run at all, or undefined; cli: another build's entry point. */
+export function unavailableReason(repoRoot, cli = cliPath(repoRoot)) {
   if (!existsSync(cli)) return `${path.relative(repoRoot, cli)} does not exist yet`;
   return undefined;
 }
@@ -117,12 +165,15 @@ export function build(repoRoot) {
   return `build reported errors (using whatever dist/ it emitted): ${first}`;
 }
 
-/** node arguments for `outrigger run`; profileDir adds --cpu-prof (main thread and each worker thread). */
-export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profileDir }) {
+/**
+ * node arguments for `outrigger run`; profileDir adds --cpu-prof (main thread and each worker
+ * thread); cli: another build's bin/outrigger.js (the baseline) instead of this tree's.
+ */
+export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profileDir, cli }) {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return [
     ...prof,
-    cliPath(repoRoot),
+    cli ?? cliPath(repoRoot),
     'run',
     '--config', configDir,
     '--workers', String(workers),

@@ -86,3 +86,13 @@ export function selfCpuSeconds() {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/** VmHWM (peak resident set since start) of one process, in bytes; null when unreadable. */
+export function peakRssBytes(pid) {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

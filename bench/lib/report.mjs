@@ -11,6 +11,9 @@ export const GOALS = { cpuVsNginx: 3, addedP50Ms: 0.4, rssAfterMiB: 100 };
 export const RESILIENT_MAX_COST = 1.1;
 const RESILIENT = 'outrigger-resilient-1w';
 const PLAIN = 'outrigger-1w';
+const BASELINE = 'baseline-1w';
+// The current tree within 5% of the baseline commit (issue "Proof": CPU per request, added p50, RSS).
+export const BASELINE_MAX_RATIO = 1.05;
 
 export function machineInfo({ nginxVersion, wrk }) {
   let cpuModel = 'unknown';
@@ -61,6 +64,17 @@ export function deriveRounds(rounds) {
         rps: ratio(rs.sat?.rps, pl.sat?.rps),
         addedP50: ratio(rs.derived.addedP50Ms, pl.derived.addedP50Ms),
         addedP50DeltaMs: Number.isFinite(rs.derived.addedP50Ms - pl.derived.addedP50Ms) ? rs.derived.addedP50Ms - pl.derived.addedP50Ms : null,
+      };
+    }
+    // The current tree against the baseline commit, both measured in this round.
+    const bl = res[BASELINE];
+    if (bl && !bl.failed && pl && !pl.failed) {
+      pl.derived.vsBaseline = {
+        cpu: ratio(pl.cpuPer1k, bl.cpuPer1k),
+        rps: ratio(pl.sat?.rps, bl.sat?.rps),
+        addedP50: ratio(pl.derived.addedP50Ms, bl.derived.addedP50Ms),
+        addedP50DeltaMs: Number.isFinite(pl.derived.addedP50Ms - bl.derived.addedP50Ms) ? pl.derived.addedP50Ms - bl.derived.addedP50Ms : null,
+        rss: ratio(pl.rssAfterBytes, bl.rssAfterBytes),
       };
     }
     return round;
@@ -144,6 +158,11 @@ function summarise(data) {
       vsPlainRps: pick((r) => r.derived?.vsPlain?.rps),
       vsPlainAddedP50: pick((r) => r.derived?.vsPlain?.addedP50),
       vsPlainAddedP50Delta: pick((r) => r.derived?.vsPlain?.addedP50DeltaMs),
+      vsBaselineCpu: pick((r) => r.derived?.vsBaseline?.cpu),
+      vsBaselineRps: pick((r) => r.derived?.vsBaseline?.rps),
+      vsBaselineAddedP50: pick((r) => r.derived?.vsBaseline?.addedP50),
+      vsBaselineAddedP50Delta: pick((r) => r.derived?.vsBaseline?.addedP50DeltaMs),
+      vsBaselineRss: pick((r) => r.derived?.vsBaseline?.rss),
     };
   }
   return out;
@@ -195,8 +214,37 @@ function resilienceChecks(sum, data) {
   ];
 }
 
+/** Rows of current (outrigger-1w) ÷ baseline (baseline-1w), or undefined when the baseline was not requested. */
+function baselineChecks(sum, data) {
+  if (!data.targets.some((t) => t.name === BASELINE)) return undefined;
+  const pl = sum[PLAIN];
+  if (!sum[BASELINE] || !pl) {
+    const why = !sum[BASELINE] ? (data.targets.find((t) => t.name === BASELINE)?.reason ?? 'no round') : `${PLAIN} ${data.targets.find((t) => t.name === PLAIN)?.reason ?? 'not run'}`;
+    return [`| all | — | not available (${why}) | NOT MEASURED |`];
+  }
+  const verdict = (v) => (v === null || v === undefined ? 'NOT MEASURED' : v <= BASELINE_MAX_RATIO ? 'PASS' : 'FAIL');
+  const goal = `≤ ${BASELINE_MAX_RATIO.toFixed(2)}×`;
+  const m = (s) => s?.median ?? null;
+  return [
+    `| CPU s per 1000 req (saturation) | ${goal} | ${m(pl.vsBaselineCpu) === null ? '—' : `${fmt(pl.vsBaselineCpu, 3)}×`} | ${verdict(m(pl.vsBaselineCpu))} |`,
+    `| added p50 at ${data.settings.rate} rps | ${goal} | ${m(pl.vsBaselineAddedP50) === null ? '—' : `${fmt(pl.vsBaselineAddedP50, 3)}× (difference ${fmt(pl.vsBaselineAddedP50Delta, 3)} ms)`} | ${verdict(m(pl.vsBaselineAddedP50))} |`,
+    `| RSS after load (${data.settings.connections} connections) | ${goal} | ${m(pl.vsBaselineRss) === null ? '—' : `${fmt(pl.vsBaselineRss, 3)}×`} | ${verdict(m(pl.vsBaselineRss))} |`,
+    `| saturation req/s (for information) | — | ${m(pl.vsBaselineRps) === null ? '—' : `${fmt(pl.vsBaselineRps, 3)}×`} | — |`,
+  ];
+}
+
+/** One line naming the builds compared: the current tree and the baseline commit. */
+function buildsLine(data) {
+  const c = data.builds?.current;
+  const b = data.builds?.baseline;
+  if (!c && !b) return undefined;
+  const cur = c?.short ? `current ${c.short}${c.dirty ? ' + uncommitted changes' : ''} (${c.subject})` : 'current tree';
+  const base = !b ? 'no baseline' : b.missing ? `baseline ${b.rev}: not available (${b.missing})` : `baseline ${b.short} = ${b.rev} (${b.why}; ${b.subject})`;
+  return `Builds: ${cur}; ${base}.`;
+}
+
 export function renderReport(data) {
-  if (data.targets.length === 0) return renderHeader(data, 'no rounds (BENCH_SCENARIO=failover)');
+  if (data.targets.length === 0) return renderHeader(data, `no rounds (BENCH_SCENARIO=${data.settings.scenario})`);
   const sum = summarise(data);
   const s = data.settings;
   const m = data.machine;
@@ -212,6 +260,8 @@ export function renderReport(data) {
     `Settings: ${s.rounds} rounds, order rotated per round; upstream: ${s.upstreamKind} (1 KiB body); saturation ${s.connections} connections × ${s.durationS} s; paced ${s.rate} rps × ${s.pacedDurationS} s on ${s.pacedConnections} connections; warm-up ${s.warmupS} s per target; outrigger-Nw = ${s.workersN} workers.`,
   );
   L.push('Cells: median over rounds [min–max]; every ratio is taken inside one round, then summarised.');
+  const builds = buildsLine(data);
+  if (builds) L.push(builds);
   const missing = data.targets.filter((t) => !t.available);
   if (missing.length) {
     L.push('');
@@ -259,6 +309,14 @@ export function renderReport(data) {
   L.push('', '### Project targets (outrigger-1w)', '');
   L.push('| target | goal | measured | result |', '|---|---|---|---|');
   L.push(...checks(sum, data));
+
+  const vsBaseline = baselineChecks(sum, data);
+  if (vsBaseline) {
+    L.push('', `### Current vs baseline (${PLAIN} ÷ ${BASELINE}, same round)`, '');
+    L.push('Same config, flags, upstream and load; the baseline is another commit built in a temporary worktree. Cells: median of per-round ratios [min–max]; goal: the current tree within 5% of the baseline.', '');
+    L.push('| metric | goal | measured | result |', '|---|---|---|---|');
+    L.push(...vsBaseline);
+  }
 
   const resilient = resilienceChecks(sum, data);
   if (resilient) {
@@ -315,7 +373,8 @@ function renderHeader(data, what) {
     '',
     `Machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpuModel}, Linux ${m.kernel}; Node ${m.node}; nginx ${m.nginx}; autocannon ${m.autocannon}; wrk ${m.wrk}.`,
     `Settings: ${what}.`,
-  ].join('\n');
+    buildsLine(data),
+  ].filter((line) => line !== undefined).join('\n');
 }
 
 const HEADER = `# Benchmark results
