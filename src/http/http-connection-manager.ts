@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import { HTTP_CONNECTION_MANAGER, type HttpConnectionManager, type Listener, type NetworkFilter } from "../config/model/types.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
-import { buildHttpFilterFactories } from "./filters/http-filter-registry.js";
+import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
 import { Http1ServerConnection } from "./http1-server-connection.js";
 import type { ListenerContext } from "./listener-context.js";
 
@@ -17,7 +17,11 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   readonly ctx: ListenerContext;
   private env: NetworkFilterEnv;
 
-  constructor(config: NetworkFilter, env: NetworkFilterEnv) {
+  constructor(
+    config: NetworkFilter,
+    env: NetworkFilterEnv,
+    private readonly httpFilters: HttpFilterRegistry,
+  ) {
     this.env = env;
     const hcm = hcmConfig(config);
     this.ctx = {
@@ -27,7 +31,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       serverName: serverNameFor(env.listener),
       statPrefix: hcm.statPrefix,
       routeTable: env.routeTables.get(hcm.routeConfigName),
-      httpFilters: buildHttpFilterFactories(hcm.httpFilters),
+      httpFilters: this.httpFilters.build(hcm.httpFilters),
       draining: env.draining,
       services: env.services,
     };
@@ -47,7 +51,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.serverName = serverNameFor(env.listener);
     ctx.statPrefix = hcm.statPrefix;
     ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
-    ctx.httpFilters = buildHttpFilterFactories(hcm.httpFilters);
+    ctx.httpFilters = this.httpFilters.build(hcm.httpFilters);
     ctx.draining = env.draining;
   }
 

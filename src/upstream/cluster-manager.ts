@@ -29,6 +29,8 @@ import { claimHostSlot } from "./shared/host-slot-table.js";
 import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
+import { dataPathClock, type DataPathClock } from "../common/clock.js";
+import { TransportSocketRegistry } from "../listener/transport-socket.js";
 
 /** DNS refresh timers: unref'd, so a pending refresh never keeps the process alive. */
 const dnsTimers: Timers = {
@@ -45,6 +47,10 @@ export interface ClusterManagerDns {
   resolver?: DnsResolver;
   /** Fires the dns_refresh_rate timer. */
   timers?: Timers;
+  /** Transport sockets by name, for clusters' `transportSocket` (default: raw_buffer only). */
+  transportSockets?: TransportSocketRegistry;
+  /** The data path's clock: pools' connect timeouts and connection ages. */
+  poolClock?: DataPathClock;
 }
 
 export class ClusterRuntime implements RouterCluster {
@@ -124,6 +130,8 @@ export class ClusterManager {
   private readonly clock: Clock;
   private readonly resolver: DnsResolver;
   private readonly timers: Timers;
+  private readonly transportSockets: TransportSocketRegistry;
+  private readonly poolClock: DataPathClock;
   private scopes = 0;
 
   constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock, dns: ClusterManagerDns = {}) {
@@ -133,6 +141,21 @@ export class ClusterManager {
     this.clock = clock;
     this.resolver = dns.resolver ?? systemDnsResolver;
     this.timers = dns.timers ?? dnsTimers;
+    this.transportSockets = dns.transportSockets ?? new TransportSocketRegistry();
+    this.poolClock = dns.poolClock ?? dataPathClock();
+  }
+
+  /** Throws with a clear message when a cluster names a transport socket this worker cannot run. */
+  validate(models: Record<string, Cluster>): string[] {
+    const errors: string[] = [];
+    for (const m of Object.values(models)) {
+      try {
+        this.transportSockets.resolve(m.transportSocket);
+      } catch (e) {
+        errors.push(`cluster ${m.name}: ${(e as Error).message}`);
+      }
+    }
+    return errors;
   }
 
   get(name: string): ClusterRuntime | undefined {
@@ -305,6 +328,8 @@ export class ClusterManager {
       maxRequestsPerConnection: maxRequestsPerConnection(m),
       tcpKeepaliveTimeMs: ka !== undefined ? (ka.keepaliveTimeMs ?? 0) : undefined,
       maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
+      transport: this.transportSockets.resolve(m.transportSocket),
+      clock: this.poolClock,
     };
   }
 
@@ -313,7 +338,8 @@ export class ClusterManager {
     // A LOGICAL_DNS host has one pool by name (Envoy: one logical pool whose connections may go to
     // several addresses); every other host has one by address.
     const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
-    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}`;
+    // Pools are per host × protocol (HTTP/1 today) × transport socket.
+    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.name ?? ""}`;
     let p = this.pools.get(key);
     if (p === undefined) {
       p = new Http1Pool(address, ep.port, opts, rt.gate);

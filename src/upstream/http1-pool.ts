@@ -10,6 +10,7 @@ import { rawBufferTransport, type TransportSocketFactory } from "../listener/tra
 import type { Cancellable, HttpConnPool, PoolCallbacks, ResponseDecoder } from "./conn-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
+import { dataPathClock, type DataPathClock } from "../common/clock.js";
 
 export interface PoolOptions {
   connectTimeoutMs: number;
@@ -27,6 +28,8 @@ export interface PoolOptions {
   maxConnectionDurationMs?: number;
   /** The cluster's transport socket (plaintext by default). */
   transport?: TransportSocketFactory;
+  /** The data path's clock (connect timeouts, connection ages). Default: system time and timers. */
+  clock?: DataPathClock;
 }
 
 /**
@@ -41,6 +44,8 @@ export type AcquireCallback = (err: ProxyError | null, conn: UpstreamConnection 
 export type CancelAcquire = () => void;
 
 function noCancel(): void {}
+
+const defaultClock = dataPathClock();
 
 const errnoNumbers: Record<string, number> = { ECONNREFUSED: 111, ECONNRESET: 104, EHOSTUNREACH: 113, ENETUNREACH: 101, ETIMEDOUT: 110 };
 
@@ -96,6 +101,10 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
 
   connectFresh(cb: (err: ProxyError | null, conn: UpstreamConnection | null) => void): void {
     this.acquire((err, conn) => cb(err, conn), true);
+  }
+
+  private get clock(): DataPathClock {
+    return this.opts.clock ?? defaultClock;
   }
 
   get pendingCount(): number {
@@ -180,7 +189,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     const socket = connect({ host: this.address, port: this.port });
     socket.setNoDelay(true);
     let done = false;
-    const timer = setTimeout(() => {
+    const clock = this.clock;
+    const timer = clock.set(() => {
       if (done) return;
       done = true;
       socket.destroy();
@@ -190,7 +200,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     const onError = (err: NodeJS.ErrnoException): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clear(timer);
       this.dropped();
       socket.destroy();
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null, false);
@@ -199,11 +209,11 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     socket.once("connect", () => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clear(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
       const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this);
-      if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = Date.now();
+      if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
       cb(null, conn, false);
     });
   }
@@ -252,7 +262,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   /** Past max_connection_duration: Envoy drains such a connection (no new requests). */
   private tooOld(conn: UpstreamConnection): boolean {
     const max = this.opts.maxConnectionDurationMs;
-    return max !== undefined && max > 0 && Date.now() - conn.createdAt >= max;
+    return max !== undefined && max > 0 && this.clock.monotonic() - conn.createdAt >= max;
   }
 
   /** Closes idle connections idle for longer than the idle timeout, or older than their maximum duration. */

@@ -10,6 +10,7 @@ import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Timers } from "../common/timers.js";
 import { HTTP_CONNECTION_MANAGER, type FilterChain, type Listener, type Snapshot } from "../config/model/types.js";
+import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
 import { ActiveListener, type CompiledChain, type CompiledListener } from "../listener/active-listener.js";
@@ -33,6 +34,8 @@ export interface ProxyRuntimeOptions {
   clock?: Clock;
   /** Data-path timers (timeouts, back-off, fault delays). Default: real timers. */
   timers?: Timers;
+  /** HTTP filters by name (default: fault and router), used by the default network filters. */
+  httpFilters?: HttpFilterRegistry;
   /** Network filters by name (default: the HTTP connection manager). Tests and later work add theirs. */
   networkFilters?: NetworkFilterRegistry;
   /** Transport sockets by name (default: raw_buffer). */
@@ -47,10 +50,10 @@ export interface ProxyRuntimeOptions {
   activeConnections?: Int32Array;
 }
 
-/** The network filters every worker knows. */
-export function defaultNetworkFilters(): NetworkFilterRegistry {
+/** The network filters every worker knows; the connection manager runs `httpFilters`. */
+export function defaultNetworkFilters(httpFilters: HttpFilterRegistry = builtInHttpFilters()): NetworkFilterRegistry {
   const r = new NetworkFilterRegistry();
-  r.register(HTTP_CONNECTION_MANAGER, (config, env) => new HttpConnectionManagerFactory(config, env));
+  r.register(HTTP_CONNECTION_MANAGER, (config, env) => new HttpConnectionManagerFactory(config, env, httpFilters));
   return r;
 }
 
@@ -91,7 +94,7 @@ export class ProxyRuntime {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.workerIndex = opts.workerIndex ?? 0;
-    this.networkFilters = opts.networkFilters ?? defaultNetworkFilters();
+    this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters);
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
     this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
     this.reusePort = opts.reusePort ?? true;
@@ -106,10 +109,11 @@ export class ProxyRuntime {
         if (this.connections.delete(c) && counts !== undefined) Atomics.sub(counts, slot, 1);
       },
     };
+    const clock = dataPathClock(this.clock, opts.timers);
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, opts.dns),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock }),
       random: opts.random,
-      clock: dataPathClock(this.clock, opts.timers),
+      clock,
       limits: opts.limits,
       onStream: opts.onStream,
       coarseNow: 1,
@@ -156,6 +160,7 @@ export class ProxyRuntime {
         errors.push(`listener ${model.name}: ${(e as Error).message}`);
       }
     }
+    errors.push(...this.services.clusters.validate(snapshot.clusters));
     if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
     if (shared === undefined) {
       // A worker record for this runtime's index (its circuit-breaker counts are tracked there).

@@ -89,7 +89,8 @@ export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
 
 /** One entry of an HTTP connection manager's filter chain; the router is always last. */
 export interface HttpFilterConfig {
-  name: typeof HTTP_FAULT_FILTER | typeof HTTP_ROUTER_FILTER;
+  /** Envoy's filter name (`envoy.filters.http.fault`, `envoy.filters.http.router`, …). */
+  name: string;
 }
 
 export interface HttpConnectionManager {
@@ -312,6 +313,8 @@ export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORI
 
 export interface Cluster {
   name: string;
+  /** Absent = plaintext (`envoy.transport_sockets.raw_buffer`); TLS comes with mTLS. */
+  transportSocket?: TransportSocketConfig;
   type: ClusterType;
   /** Envoy/Istio default: LEAST_REQUEST. */
   lbPolicy: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV" | "CLUSTER_PROVIDED";

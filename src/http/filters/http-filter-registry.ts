@@ -1,24 +1,36 @@
-// Builds a connection manager's HTTP filter factories from its `httpFilters` config (once per
-// snapshot). Unknown filters are refused when the snapshot is applied, with the filter's name.
+// HttpFilterRegistry: the HTTP filters a worker can run, by Envoy name. A connection manager's
+// `httpFilters` config is resolved against it once per snapshot; a name it does not know refuses
+// the snapshot with that name. Passed in, never global: tests register their own filters.
 
 import type { HttpFilterConfig } from "../../config/model/types.js";
-import { HTTP_FAULT_FILTER, HTTP_ROUTER_FILTER } from "../../config/model/types.js";
+import { HTTP_ROUTER_FILTER } from "../../config/model/types.js";
 import { routerFilterFactory } from "../../router/router-filter.js";
 import { faultFilterFactory } from "./fault/fault-filter.js";
 import type { HttpFilterFactory } from "./http-filter.js";
 
-const BUILT_IN: ReadonlyMap<string, HttpFilterFactory> = new Map([
-  [HTTP_FAULT_FILTER, faultFilterFactory],
-  [HTTP_ROUTER_FILTER, routerFilterFactory],
-]);
+export class HttpFilterRegistry {
+  private readonly byName = new Map<string, HttpFilterFactory>();
 
-export function buildHttpFilterFactories(configs: readonly HttpFilterConfig[], extra?: ReadonlyMap<string, HttpFilterFactory>): HttpFilterFactory[] {
-  if (configs.length === 0 || configs[configs.length - 1]!.name !== HTTP_ROUTER_FILTER) {
-    throw new Error(`http filters must end with ${HTTP_ROUTER_FILTER} (got ${configs.map((c) => c.name).join(", ") || "none"})`);
+  register(f: HttpFilterFactory): this {
+    this.byName.set(f.name, f);
+    return this;
   }
-  return configs.map((c) => {
-    const f = extra?.get(c.name) ?? BUILT_IN.get(c.name);
-    if (f === undefined) throw new Error(`http filter ${c.name} is not supported`);
-    return f;
-  });
+
+  /** The factories for a connection manager's filter list; the router must come last. */
+  build(configs: readonly HttpFilterConfig[]): HttpFilterFactory[] {
+    if (configs.length === 0 || configs[configs.length - 1]!.name !== HTTP_ROUTER_FILTER) {
+      throw new Error(`http filters must end with ${HTTP_ROUTER_FILTER} (got ${configs.map((c) => c.name).join(", ") || "none"})`);
+    }
+    return configs.map((c, i) => {
+      if (c.name === HTTP_ROUTER_FILTER && i !== configs.length - 1) throw new Error(`${HTTP_ROUTER_FILTER} must be the last http filter`);
+      const f = this.byName.get(c.name);
+      if (f === undefined) throw new Error(`http filter ${c.name} is not supported`);
+      return f;
+    });
+  }
+}
+
+/** The filters every worker runs: Envoy's fault filter and the router. */
+export function builtInHttpFilters(): HttpFilterRegistry {
+  return new HttpFilterRegistry().register(faultFilterFactory).register(routerFilterFactory);
 }
