@@ -13,7 +13,8 @@ import type { AttemptOutcome, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
-import { BodyReader, responseFraming } from "./codec/body-reader.js";
+import { BodyReader } from "./codec/body-reader.js";
+import { validateResponseHead } from "./codec/framing.js";
 import { findHeadEnd, parseResponseHead, type RequestHead, type ResponseHead } from "./codec/head-parser.js";
 import { decideFault, rollPercent } from "./fault-filter.js";
 import type { HeaderList } from "./header-list.js";
@@ -618,7 +619,7 @@ export class ActiveStream implements UpstreamHandler {
     this.serviceTime = Math.round(performance.now() - this.upStart);
     let framing;
     try {
-      framing = head.status === 101 ? { kind: "none" as const } : responseFraming(head.status, this.head.method, h);
+      framing = validateResponseHead(head, { method: this.head.method, upgradeRequested: this.head.headers.has("upgrade") });
     } catch {
       this.upstreamProtocolError();
       return;
@@ -685,8 +686,11 @@ export class ActiveStream implements UpstreamHandler {
       this.abort();
       return;
     }
-    const dechunked = r.framing.kind === "chunked" && this.head.versionMinor === 0;
-    if (!dechunked) {
+    if (r.framing.kind === "chunked") {
+      // De-chunked through the sink for HTTP/1.0, else re-encoded canonically (never raw).
+      const out = this.head.versionMinor === 0 ? null : r.takeChunked();
+      if (out !== null) this.writeDown(out);
+    } else {
       const stop = end === -1 ? buf.length : end;
       if (stop > start) this.writeDown(start === 0 && stop === buf.length ? buf : buf.subarray(start, stop));
     }
@@ -799,6 +803,14 @@ export class ActiveStream implements UpstreamHandler {
     this.conn.writeLocalReply(status, body, this.ctx.serverName, this.closeAfter, this.head.versionMinor, extra, more, this.isHead);
     this.state = St.Done;
     this.finish();
+  }
+
+  /** The request body's framing broke: 400 if no response started (Envoy), else a reset. */
+  onRequestCodecError(detail: string): void {
+    if (this.state === St.Done) return;
+    if (this.shadows !== null) for (const s of this.shadows) s.abandon();
+    this.dropAttempt();
+    this.localReply(ErrorCode.BadRequest, detail);
   }
 
   /** Downstream closed before the exchange finished. */

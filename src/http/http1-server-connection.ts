@@ -5,8 +5,10 @@
 import type { Socket } from "node:net";
 import { ErrorCode } from "../common/errors.js";
 import { ActiveStream } from "./active-stream.js";
-import { BodyReader, requestFraming } from "./codec/body-reader.js";
+import { BodyReader } from "./codec/body-reader.js";
+import { canonicalizeContentLength, requestFraming } from "./codec/framing.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
+import { isValidHost, parseRequestTarget } from "./codec/request-target.js";
 import { httpDate } from "./date-header.js";
 import { connectionTokens } from "./hop-by-hop.js";
 import type { ListenerContext } from "./listener-context.js";
@@ -84,13 +86,24 @@ export class Http1ServerConnection {
 
   /** Feeds request-body bytes from chunk[off..]; returns index after the body or -1 (all body). */
   private feedBody(s: ActiveStream, chunk: Buffer, off: number): number {
+    const r = s.reqReader;
     let end: number;
     try {
-      end = s.reqReader.consume(chunk, off, chunk.length);
-    } catch {
-      // Broken chunked framing: nothing after this point can be trusted.
-      this.destroySocket();
+      end = r.consume(chunk, off, chunk.length);
+    } catch (e) {
+      // Broken chunked framing: nothing after this point can be trusted. Envoy answers 400 when
+      // no response has started (then closes), and resets otherwise.
+      this.buf = null;
+      s.onRequestCodecError((e as Error).message);
+      if (!this.closing) this.destroySocket();
       return -1;
+    }
+    if (r.framing.kind === "chunked") {
+      // Never the client's chunk bytes: the payload re-encoded canonically, extensions and
+      // trailers dropped.
+      const out = r.takeChunked();
+      if (out !== null) s.onRequestBody(out);
+      return end;
     }
     const stop = end === -1 ? chunk.length : end;
     if (stop > off) s.onRequestBody(off === 0 && stop === chunk.length ? chunk : chunk.subarray(off, stop));
@@ -124,8 +137,7 @@ export class Http1ServerConnection {
 
   private rejectHead(e: unknown): void {
     const kind = e instanceof HeadError ? e.kind : HeadErrorKind.Malformed;
-    const code = kind === HeadErrorKind.TooLarge ? ErrorCode.HeaderTooLarge : kind === HeadErrorKind.TooManyHeaders ? ErrorCode.TooManyHeaders : ErrorCode.BadRequest;
-    this.replyAndClose(code, e instanceof Error ? e.message : undefined);
+    this.replyAndClose(codecErrorCode(kind), e instanceof Error ? e.message : undefined);
   }
 
   /** Replies to a request we could not even parse, then closes (nothing after it can be trusted). */
@@ -163,39 +175,38 @@ export class Http1ServerConnection {
 
   private startStream(head: RequestHead): void {
     const h = head.headers;
-    let target = head.target;
-    let authority: string | undefined;
-    // absolute-form (proxy-style clients): the authority comes from the target.
-    if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) {
-      const rest = target.slice(target.indexOf("//") + 2);
-      const slash = rest.indexOf("/");
-      authority = slash === -1 ? rest : rest.slice(0, slash);
-      target = slash === -1 ? "/" : rest.slice(slash);
-    }
-    const hosts = h.getAll("host");
-    // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
-    // would send upstream an HTTP/1.1 request without Host.
-    if (hosts.length > 1 || (hosts.length === 0 && authority === undefined)) {
-      this.replyAndClose(ErrorCode.BadRequest, hosts.length > 1 ? "multiple host headers" : "missing host header");
-      return;
-    }
-    // RFC 9112 §3.2.2: with an absolute-form target the proxy replaces Host with its authority.
-    if (authority !== undefined) h.set("Host", authority);
-    authority ??= hosts[0] ?? "";
     if (head.method === "CONNECT") {
       this.replyAndClose(ErrorCode.BadRequest, "CONNECT is not supported");
       return;
     }
-    const normalized = target === "*" && head.method === "OPTIONS" ? target : normalizeTarget(target);
-    if (normalized === undefined) {
-      this.replyAndClose(ErrorCode.BadRequest, "invalid path");
-      return;
-    }
+    let target: string;
+    let authority: string | undefined;
     let reader: BodyReader;
     try {
-      reader = new BodyReader(requestFraming(h));
+      // absolute-form (proxy-style clients): the authority comes from the target; fragments go.
+      const t = parseRequestTarget(head.method, head.target);
+      target = t.path;
+      authority = t.authority;
+      const hosts = h.getAll("host");
+      // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
+      // would send upstream an HTTP/1.1 request without Host. RFC 9112 §3.2: several Host lines or
+      // an invalid one are a 400 too.
+      if (hosts.length > 1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
+      if (hosts.length === 0 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
+      if (hosts.length === 1 && !isValidHost(hosts[0]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+      const framing = requestFraming(h, head.versionMinor);
+      canonicalizeContentLength(h, framing.kind === "length" ? framing.length : 0);
+      reader = new BodyReader(framing);
     } catch (e) {
-      this.replyAndClose(ErrorCode.BadRequest, (e as Error).message);
+      this.rejectHead(e);
+      return;
+    }
+    // RFC 9112 §3.2.2: with an absolute-form target the proxy replaces Host with its authority.
+    if (authority !== undefined) h.set("Host", authority);
+    authority ??= h.get("host") ?? "";
+    const normalized = target === "*" ? target : normalizeTarget(target);
+    if (normalized === undefined) {
+      this.replyAndClose(ErrorCode.BadRequest, "invalid path");
       return;
     }
     const tokens = connectionTokens(h);
@@ -208,6 +219,7 @@ export class Http1ServerConnection {
       const b = this.buf;
       this.buf = null;
       const end = this.feedBody(s, b, 0);
+      if (this.stream !== s) return; // the body was refused (400)
       if (end !== -1 && end < b.length) this.buf = b.subarray(end);
     }
     if (this.buf !== null) this.pauseReading();
@@ -335,5 +347,19 @@ export class Http1ServerConnection {
     this.stream = null;
     this.tunnel = null;
     s?.onDownstreamClose();
+  }
+}
+
+/** Maps a head/framing error to the local reply's code (Envoy: 431, 501 or 400). */
+function codecErrorCode(kind: HeadErrorKind): (typeof ErrorCode)[keyof typeof ErrorCode] {
+  switch (kind) {
+    case HeadErrorKind.TooLarge:
+      return ErrorCode.HeaderTooLarge;
+    case HeadErrorKind.TooManyHeaders:
+      return ErrorCode.TooManyHeaders;
+    case HeadErrorKind.UnsupportedTransferEncoding:
+      return ErrorCode.UnsupportedTransferEncoding;
+    default:
+      return ErrorCode.BadRequest;
   }
 }

@@ -7,11 +7,14 @@ import type { ProxyError } from "../common/errors.js";
 import type { RouterCluster } from "../upstream/cluster-api.js";
 import type { UpstreamConnection, UpstreamHandler } from "../upstream/upstream-connection.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
-import { BodyReader, responseFraming } from "./codec/body-reader.js";
+import { BodyReader } from "./codec/body-reader.js";
+import { validateResponseHead } from "./codec/framing.js";
 import { findHeadEnd, parseResponseHead } from "./codec/head-parser.js";
 
 /** 64 KiB: body bytes a shadow may queue while connecting or while its socket is congested. */
 const MAX_SHADOW_BUFFER = 64 * 1024;
+
+const discard = (): void => {};
 
 /** `host:port` → `host-shadow:port` (Envoy appends the suffix to the host name, before any port). */
 export function shadowAuthority(authority: string): string {
@@ -122,9 +125,11 @@ export class ShadowRequest implements UpstreamHandler {
         }
         const head = parseResponseHead(buf, start, end, 100);
         start = end;
-        // Interim 1xx responses are skipped; the final head sets the body framing.
-        if (head.status >= 100 && head.status < 200) continue;
-        this.reader = new BodyReader(responseFraming(head.status, this.method, head.headers));
+        // Interim 1xx responses are skipped; the final head sets the body framing. A shadow never
+        // upgrades: a 101 (or any doubtful framing) drops it and its connection.
+        if (head.status >= 100 && head.status < 200 && head.status !== 101) continue;
+        // The body is only framed, never kept: a no-op sink stops chunked payload being collected.
+        this.reader = new BodyReader(validateResponseHead(head, { method: this.method, upgradeRequested: false }), discard);
         break;
       }
     } catch {
