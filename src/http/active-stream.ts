@@ -680,6 +680,13 @@ export class ActiveStream implements UpstreamHandler {
     try {
       end = r.consume(buf, start, buf.length);
     } catch {
+      // Bad chunk framing before anything went downstream: still a clean 502.
+      if (this.pendingHead !== null && this.bytesSent === 0) {
+        this.pendingHead = null;
+        this.resHeadSent = false;
+        this.upstreamProtocolError();
+        return;
+      }
       // Bad chunk framing after headers went out: all we can do is reset the downstream.
       this.flags.push(ResponseFlag.UpstreamProtocolError);
       this.details = "upstream_reset_after_response_started{protocol_error}";

@@ -113,7 +113,17 @@ export class Http1ServerConnection {
   /** Parses as many complete heads as the buffer holds, one stream at a time. */
   private processBuffer(): void {
     while (this.buf !== null && this.stream === null && !this.closing && this.tunnel === null) {
-      const buf = this.buf;
+      let buf = this.buf;
+      // RFC 9112 §2.2: empty lines before a request line are ignored (as llhttp and Envoy do).
+      if (buf[0] === 13 && buf[1] === 10) {
+        let k = 0;
+        while (buf[k] === 13 && buf[k + 1] === 10) k += 2;
+        if (k === buf.length) {
+          this.buf = null;
+          break;
+        }
+        buf = this.buf = buf.subarray(k);
+      }
       const limits = this.ctx.services.limits;
       let end: number;
       let head: RequestHead;
