@@ -57,11 +57,14 @@ function requestLength(s: string): number {
   return bodyStart;
 }
 
+/** An upstream's answer: raw bytes, optionally followed by closing the connection. */
+export type UpstreamAnswer = string | { data: string; end: true } | null;
+
 /**
  * `respond(request, n)` gives the raw bytes answering the n-th request of a connection (default
  * a 200 with body "ok"); `null` answers nothing.
  */
-export async function startRecordingUpstream(respond: (request: string, n: number) => string | Buffer | null = () => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"): Promise<RecordingUpstream> {
+export async function startRecordingUpstream(respond: (request: string, n: number) => UpstreamAnswer = () => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"): Promise<RecordingUpstream> {
   const connections: UpstreamConnectionRecord[] = [];
   const sockets: Socket[] = [];
   const server: Server = createServer((s) => {
@@ -81,7 +84,9 @@ export async function startRecordingUpstream(respond: (request: string, n: numbe
         rec.pending = rec.pending.slice(n);
         rec.requests.push(req.replace(VOLATILE, ""));
         const answer = respond(req, rec.requests.length);
-        if (answer !== null && !s.destroyed) s.write(answer);
+        if (answer === null || s.destroyed) continue;
+        if (typeof answer === "string") s.write(Buffer.from(answer, "latin1"));
+        else s.end(Buffer.from(answer.data, "latin1"));
       }
     });
   });
