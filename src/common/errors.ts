@@ -7,6 +7,8 @@ export const ErrorCode = {
   BadRequest: "BAD_REQUEST",
   HeaderTooLarge: "HEADER_TOO_LARGE",
   TooManyHeaders: "TOO_MANY_HEADERS",
+  /** A Transfer-Encoding other than "chunked" (Envoy: 501). */
+  UnsupportedTransferEncoding: "UNSUPPORTED_TRANSFER_ENCODING",
   RequestHeaderTimeout: "REQUEST_HEADER_TIMEOUT",
   DownstreamReset: "DOWNSTREAM_RESET",
   // Routing

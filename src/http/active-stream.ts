@@ -4,7 +4,7 @@
 // every local reply (the one place, via local-reply.ts), keeps the StreamInfo and hands the
 // finished record to the worker's sink once.
 
-import type { ErrorCodeValue } from "../common/errors.js";
+import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
 import { httpDate } from "./date-header.js";
@@ -26,6 +26,10 @@ export interface ServerStreamEncoder {
   readDisable(disable: boolean): void;
   /** Resets the stream (closes an HTTP/1 connection). */
   resetStream(): void;
+  /** The response head was encoded but not a byte of it written yet: it may still be replaced. */
+  responseReplaceable(): boolean;
+  /** Forgets an encoded, unwritten response head (a local reply takes its place). */
+  discardResponse(): void;
   /** The exchange is over (response complete or reset). */
   streamDone(): void;
 }
@@ -289,8 +293,19 @@ export class ActiveStream implements FilterCallbacks {
     this.respond(status, body, details, undefined, headers, false);
   }
 
+  canReplaceResponse(): boolean {
+    return !this.responseStarted || (this.encodeStoppedAt === -1 && this.pendingResponse === null && this.codec.responseReplaceable());
+  }
+
   private respond(status: number, body: string, details: string, extra: Array<[string, string]> | undefined, more: Array<[string, string]> | undefined, close: boolean): void {
     if (this.finished) return;
+    if (this.responseStarted && this.canReplaceResponse()) {
+      // Nothing of the upstream's response reached the client: a clean local reply replaces it.
+      this.codec.discardResponse();
+      this.responseStarted = false;
+      this.streamInfo.bytesSent = 0;
+      delete this.streamInfo.timings.firstDownstreamTxByteSent;
+    }
     if (this.responseStarted) {
       // Headers already went out: all that is left is to reset the stream.
       this.resetStream();
@@ -331,6 +346,20 @@ export class ActiveStream implements FilterCallbacks {
     if (!this.tunnel) this.streamInfo.addFlag(ResponseFlag.DownstreamConnectionTermination);
     for (const f of this.filters) f.onStreamReset?.();
     this.finish();
+  }
+
+  /**
+   * The request's framing broke mid-body: Envoy answers 400 (and closes) when no response has
+   * started, and resets the stream otherwise. Upstream work for the request is abandoned first.
+   */
+  onCodecError(detail: string): void {
+    if (this.finished) return;
+    for (const f of this.filters) f.onStreamReset?.();
+    if (this.responseStarted) {
+      this.resetStream();
+      return;
+    }
+    this.sendLocalReply(ErrorCode.BadRequest, detail);
   }
 
   onAboveWriteBufferHighWatermark(): void {

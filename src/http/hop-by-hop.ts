@@ -1,8 +1,18 @@
 // Hop-by-hop header handling (RFC 9110 §7.6.1): these never cross the proxy as-is.
 
+import { asciiLower, splitList } from "./codec/char-tables.js";
 import type { HeaderList } from "./header-list.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "proxy-authenticate"]);
+
+/**
+ * Headers a Connection token may never remove: the framing was decided from them before
+ * hop-by-hop processing, so dropping Content-Length ("Connection: content-length") would leave the
+ * body without a boundary on the next hop — a second request smuggled to the app, or a response
+ * whose end the client cannot find. Host identifies the request. Transfer-Encoding is removed
+ * anyway and re-emitted canonically by the caller.
+ */
+const NOT_NOMINABLE = new Set(["content-length", "host", "close", "keep-alive", "upgrade", ""]);
 
 export interface ConnectionTokens {
   close: boolean;
@@ -10,15 +20,15 @@ export interface ConnectionTokens {
   upgrade: boolean;
 }
 
-/** Reads the Connection header's tokens (case-insensitive). */
+/** Reads the Connection header's tokens (case-insensitive; OWS is SP/HTAB only). */
 export function connectionTokens(headers: HeaderList): ConnectionTokens {
   const v = headers.getJoined("connection");
   if (v === undefined) return { close: false, keepAlive: false, upgrade: false };
   let close = false;
   let keepAlive = false;
   let upgrade = false;
-  for (const token of v.split(",")) {
-    const t = token.trim().toLowerCase();
+  for (const token of splitList(v)) {
+    const t = asciiLower(token);
     if (t === "close") close = true;
     else if (t === "keep-alive") keepAlive = true;
     else if (t === "upgrade") upgrade = true;
@@ -27,23 +37,24 @@ export function connectionTokens(headers: HeaderList): ConnectionTokens {
 }
 
 /**
- * Removes hop-by-hop headers and every header the Connection header names.
+ * Removes hop-by-hop headers and every header the Connection header names (except those framing
+ * and routing depend on, see NOT_NOMINABLE).
  * `keepUpgrade` keeps `upgrade` (and a Connection: upgrade is re-added by the caller).
  * `te: trailers` survives, as Envoy forwards it.
  */
 export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   const conn = headers.getJoined("connection");
   if (conn !== undefined) {
-    for (const token of conn.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name !== "" && name !== "close" && name !== "keep-alive" && name !== "upgrade") headers.remove(name);
+    for (const token of splitList(conn)) {
+      const name = asciiLower(token);
+      if (!NOT_NOMINABLE.has(name)) headers.remove(name);
     }
   }
   for (let i = headers.lower.length - 1; i >= 0; i--) {
     const n = headers.lower[i]!;
     if (!HOP_BY_HOP.has(n)) continue;
     if (n === "upgrade" && keepUpgrade) continue;
-    if (n === "te" && headers.values[i]!.trim().toLowerCase() === "trailers") continue;
+    if (n === "te" && asciiLower(headers.values[i]!) === "trailers") continue;
     headers.removeAt(i);
   }
 }

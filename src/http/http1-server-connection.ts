@@ -9,8 +9,10 @@ import { ErrorCode } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
 import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
-import { BodyReader, requestFraming } from "./codec/body-reader.js";
+import { BodyReader } from "./codec/body-reader.js";
+import { canonicalizeContentLength, requestFraming, type Framing } from "./codec/framing.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
+import { isValidHost, parseRequestTarget } from "./codec/request-target.js";
 import { httpDate } from "./date-header.js";
 import type { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
@@ -92,18 +94,36 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     else this.pauseReading(); // pipelined bytes wait until the current response is done
   }
 
+  /** De-chunked request data of the read being parsed (delivered once the read parsed cleanly). */
+  private chunkData: Buffer[] = [];
+
+  private readonly onChunkData = (b: Buffer, st: number, e: number): void => {
+    if (e > st) this.chunkData.push(b.subarray(st, e));
+  };
+
   /** Feeds request-body bytes from chunk[off..]; returns index after the body or -1 (all body). */
   private feedBody(s: ActiveStream, r: BodyReader, chunk: Buffer, off: number): number {
     let end: number;
     try {
       end = r.consume(chunk, off, chunk.length);
-    } catch {
-      // Broken chunked framing: nothing after this point can be trusted.
-      this.destroySocket();
+    } catch (e) {
+      this.chunkData = [];
+      // Broken chunked framing: nothing after this point can be trusted. Envoy answers 400 when
+      // no response has started (then closes), and resets otherwise.
+      this.buf = null;
+      s.onCodecError((e as Error).message);
+      if (!this.closing) this.destroySocket();
       return -1;
     }
     if (r.framing.kind === "chunked") {
-      // Data went out through the sink; the end of the body is the end of the stream.
+      // The de-chunked payload of this read goes on as one piece (as Envoy's codec dispatches
+      // per read); the upstream codec re-encodes it canonically. The last chunk ends the stream.
+      const data = this.chunkData;
+      if (data.length > 0) {
+        this.chunkData = [];
+        s.decodeData(data.length === 1 ? data[0]! : Buffer.concat(data), end !== -1);
+        if (end !== -1 || this.stream !== s) return end;
+      }
       if (end !== -1) s.decodeData(EMPTY, true);
       return end;
     }
@@ -115,7 +135,17 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   /** Parses as many complete heads as the buffer holds, one stream at a time. */
   private processBuffer(): void {
     while (this.buf !== null && this.stream === null && !this.closing) {
-      const buf = this.buf;
+      let buf = this.buf;
+      // RFC 9112 §2.2: empty lines before a request line are ignored (as llhttp and Envoy do).
+      if (buf[0] === 13 && buf[1] === 10) {
+        let k = 0;
+        while (buf[k] === 13 && buf[k + 1] === 10) k += 2;
+        if (k === buf.length) {
+          this.buf = null;
+          break;
+        }
+        buf = this.buf = buf.subarray(k);
+      }
       const limits = this.ctx.services.limits;
       let end: number;
       let head: RequestHead;
@@ -139,8 +169,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
 
   private rejectHead(e: unknown): void {
     const kind = e instanceof HeadError ? e.kind : HeadErrorKind.Malformed;
-    const code = kind === HeadErrorKind.TooLarge ? ErrorCode.HeaderTooLarge : kind === HeadErrorKind.TooManyHeaders ? ErrorCode.TooManyHeaders : ErrorCode.BadRequest;
-    this.replyAndClose(code, e instanceof Error ? e.message : undefined);
+    this.replyAndClose(codecErrorCode(kind), e instanceof Error ? e.message : undefined);
   }
 
   /** Replies to a request we could not even parse, then closes (nothing after it can be trusted). */
@@ -198,39 +227,37 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
 
   private startStream(head: RequestHead): void {
     const h = head.headers;
-    let target = head.target;
-    let authority: string | undefined;
-    // absolute-form (proxy-style clients): the authority comes from the target.
-    if (target.charCodeAt(0) !== 47 && /^https?:\/\//i.test(target)) {
-      const rest = target.slice(target.indexOf("//") + 2);
-      const slash = rest.indexOf("/");
-      authority = slash === -1 ? rest : rest.slice(0, slash);
-      target = slash === -1 ? "/" : rest.slice(slash);
-    }
-    const hosts = h.getAll("host");
-    // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
-    // would send upstream an HTTP/1.1 request without Host.
-    if (hosts.length > 1 || (hosts.length === 0 && authority === undefined)) {
-      this.replyAndClose(ErrorCode.BadRequest, hosts.length > 1 ? "multiple host headers" : "missing host header");
-      return;
-    }
-    // RFC 9112 §3.2.2: with an absolute-form target the proxy replaces Host with its authority.
-    if (authority !== undefined) h.set("Host", authority);
-    authority ??= hosts[0] ?? "";
     if (head.method === "CONNECT") {
       this.replyAndClose(ErrorCode.BadRequest, "CONNECT is not supported");
       return;
     }
-    const normalized = target === "*" && head.method === "OPTIONS" ? target : normalizeTarget(target);
-    if (normalized === undefined) {
-      this.replyAndClose(ErrorCode.BadRequest, "invalid path");
+    let target: string;
+    let authority: string | undefined;
+    let framing: Framing;
+    try {
+      // absolute-form (proxy-style clients): the authority comes from the target; fragments go.
+      const t = parseRequestTarget(head.method, head.target);
+      target = t.path;
+      authority = t.authority;
+      const hosts = h.getAll("host");
+      // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
+      // would send upstream an HTTP/1.1 request without Host. RFC 9112 §3.2: several Host lines or
+      // an invalid one are a 400 too.
+      if (hosts.length > 1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
+      if (hosts.length === 0 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
+      if (hosts.length === 1 && !isValidHost(hosts[0]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+      framing = requestFraming(h, head.versionMinor);
+      canonicalizeContentLength(h, framing.kind === "length" ? framing.length : 0);
+    } catch (e) {
+      this.rejectHead(e);
       return;
     }
-    let framing;
-    try {
-      framing = requestFraming(h);
-    } catch (e) {
-      this.replyAndClose(ErrorCode.BadRequest, (e as Error).message);
+    // RFC 9112 §3.2.2: with an absolute-form target the proxy replaces Host with its authority.
+    if (authority !== undefined) h.set("Host", authority);
+    authority ??= h.get("host") ?? "";
+    const normalized = target === "*" ? target : normalizeTarget(target);
+    if (normalized === undefined) {
+      this.replyAndClose(ErrorCode.BadRequest, "invalid path");
       return;
     }
     const tokens = connectionTokens(h);
@@ -241,12 +268,11 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     this.chunkedResponse = false;
     this.tunnel = false;
     this.pendingHead = null;
-    // Framing is decided; connection-specific headers never cross the proxy. A Content-Length
-    // body goes on with exactly one canonical Content-Length.
+    // Framing is decided; connection-specific headers never cross the proxy (the upstream codec
+    // frames the body again: the same Content-Length, or canonical chunks).
     stripHopByHop(h, upgrade);
-    if (framing.kind === "length" && h.get("content-length") !== String(framing.length)) h.set("content-length", String(framing.length));
     const s = new ActiveStream(this, this.ctx, this.info, this.remoteAddress, this.localAddress);
-    const reader = new BodyReader(framing, framing.kind === "chunked" ? (b, st, e) => e > st && s.decodeData(b.subarray(st, e), false) : undefined);
+    const reader = new BodyReader(framing, framing.kind === "chunked" ? this.onChunkData : undefined);
     this.stream = s;
     this.reqReader = reader;
     const req: RequestHeaders = {
@@ -264,6 +290,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       const b = this.buf;
       this.buf = null;
       const end = this.feedBody(s, reader, b, 0);
+      if (this.stream !== s) return; // the body was refused (400) or the exchange is over
       if (end !== -1 && end < b.length) this.buf = b.subarray(end);
     }
     if (this.stream === s && this.buf !== null && !this.tunnel) this.pauseReading();
@@ -355,6 +382,16 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       }
     }
     return ok;
+  }
+
+  responseReplaceable(): boolean {
+    return this.pendingHead !== null;
+  }
+
+  discardResponse(): void {
+    this.pendingHead = null;
+    this.chunkedResponse = false;
+    this.tunnel = false;
   }
 
   private takePendingHead(): string | null {
@@ -458,5 +495,19 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     const s = this.stream;
     this.stream = null;
     s?.onResetStream();
+  }
+}
+
+/** Maps a head/framing error to the local reply's code (Envoy: 431, 501 or 400). */
+function codecErrorCode(kind: HeadErrorKind): (typeof ErrorCode)[keyof typeof ErrorCode] {
+  switch (kind) {
+    case HeadErrorKind.TooLarge:
+      return ErrorCode.HeaderTooLarge;
+    case HeadErrorKind.TooManyHeaders:
+      return ErrorCode.TooManyHeaders;
+    case HeadErrorKind.UnsupportedTransferEncoding:
+      return ErrorCode.UnsupportedTransferEncoding;
+    default:
+      return ErrorCode.BadRequest;
   }
 }

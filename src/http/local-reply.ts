@@ -51,8 +51,9 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
         details: "upstream_reset_before_response_started{connection_termination}",
       };
     case ErrorCode.UpstreamProtocolError:
+      // Envoy's router answers a ProtocolError reset with 502, other resets with 503.
       return {
-        status: 503,
+        status: 502,
         body: `${UPSTREAM_RESET_PREFIX}${reason}protocol error`,
         flag: ResponseFlag.UpstreamProtocolError,
         details: "upstream_reset_before_response_started{protocol_error}",
@@ -78,6 +79,8 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
       return { status: 431, body: "Request Header Fields Too Large", flag: ResponseFlag.DownstreamProtocolError, details: "http1.too_many_headers", closeConnection: true };
     case ErrorCode.RequestHeaderTimeout:
       return { status: 408, body: "request timeout", flag: ResponseFlag.StreamIdleTimeout, details: "request_header_timeout", closeConnection: true };
+    case ErrorCode.UnsupportedTransferEncoding:
+      return { status: 501, body: "Not Implemented", flag: ResponseFlag.DownstreamProtocolError, details: "http1.invalid_transfer_encoding", closeConnection: true };
     case ErrorCode.BadRequest:
       return { status: 400, body: "Bad Request", flag: ResponseFlag.DownstreamProtocolError, details: `http1.codec_error{${(detail ?? "bad_request").replaceAll(" ", "_")}}`, closeConnection: true };
     default:

@@ -548,6 +548,13 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
         this.attemptFailed("reset", true, ErrorCode.UpstreamReset, detail);
         return;
       case St.Responding:
+        if (reason === "protocol_error" && this.cb.canReplaceResponse()) {
+          // The bad bytes came before any of the response reached the client: a clean 502.
+          this.responseStarted = false;
+          this.cleanup();
+          this.cb.sendLocalReply(ErrorCode.UpstreamProtocolError);
+          return;
+        }
         if (reason === "protocol_error") {
           info.addFlag(ResponseFlag.UpstreamProtocolError);
           info.responseCodeDetails = "upstream_reset_after_response_started{protocol_error}";

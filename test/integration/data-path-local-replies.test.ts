@@ -95,21 +95,21 @@ describe("local replies", () => {
     expect(p.streams[0]!.responseFlags).toEqual(["UC"]);
   });
 
-  it("upstream answering garbage: 503 protocol error, flag UPE", async () => {
+  it("upstream answering garbage: 502 protocol error, flag UPE (Envoy: 502 for a protocol-error reset)", async () => {
     const u = await raw((s) => s.once("data", () => s.write("SMTP ready, not HTTP at all\r\n\r\n")));
     const p = await proxyTo([u.port]);
     const res = await fetch(p.url("/"));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(502);
     expect(await res.text()).toBe(`${PREFIX}reset reason: protocol error`);
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.responseFlags).toEqual(["UPE"]);
   });
 
-  it("upstream with a broken content-length: 503 UPE", async () => {
+  it("upstream with a broken content-length: 502 UPE", async () => {
     const u = await raw((s) => s.once("data", () => s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")));
     const p = await proxyTo([u.port]);
     const res = await fetch(p.url("/"));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(502);
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.responseFlags).toEqual(["UPE"]);
   });

@@ -273,9 +273,23 @@ describe("codec errors and limits", () => {
   it("400 and close on broken chunked framing in a request body", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
+    // In the same packet as the head, and after the request was already forwarded.
+    await expectRejected(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nnope\r\n", 400);
+    expect(u.requests.length).toBe(0);
     const c = await sock(p.port);
-    c.s.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nnope\r\n");
+    c.s.write("POST /late HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    await waitFor(() => u.requests.length === 1, 5_000, "the request at the upstream");
+    c.s.write("ZZ\r\nnope\r\n");
     await within(c.closed, 5_000, "close");
+    const [r] = parseResponses(c.out());
+    expect(r!.status).toBe(400);
+    expect(r!.body.toString()).toBe("Bad Request");
+    expect(r!.headers["connection"]).toBe("close");
+    await waitFor(() => p.streams.length === 2, 5_000, "stream records");
+    expect(p.streams.map((s) => [s.responseCode, s.responseFlags])).toEqual([
+      [400, ["DPE"]],
+      [400, ["DPE"]],
+    ]);
   });
 
   it("431 for a header block over the limit", async () => {

@@ -11,7 +11,8 @@ import type { UpstreamConnection, UpstreamHandler } from "../../upstream/upstrea
 import type { HeaderList } from "../header-list.js";
 import type { RequestHeaders } from "../http-message.js";
 import { connectionTokens, stripHopByHop } from "../hop-by-hop.js";
-import { BodyReader, responseFraming } from "./body-reader.js";
+import { BodyReader } from "./body-reader.js";
+import { validateResponseHead } from "./framing.js";
 import { findHeadEnd, parseResponseHead, type ResponseHead } from "./head-parser.js";
 
 /** 60 KiB: max upstream response head, as Envoy's max_response_headers_kb default. */
@@ -190,21 +191,16 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
   private onHead(head: ResponseHead, buf: Buffer, bodyStart: number): void {
     const h = head.headers;
     const status = head.status;
-    if (status === 101 && !this.upgrade) {
-      // A switch nobody asked for would open a raw tunnel past the proxy.
-      this.protocolError();
-      return;
-    }
     let framing;
     try {
-      framing = status === 101 ? NONE : responseFraming(status, this.method, h);
+      // An unsolicited 101 would open a raw tunnel past the proxy; ambiguous framing is refused.
+      framing = validateResponseHead(head, { method: this.method, upgradeRequested: this.upgrade });
     } catch {
       this.protocolError();
       return;
     }
     this.upstreamClose = connectionTokens(h).close || head.versionMinor === 0;
     stripHopByHop(h, status === 101);
-    if (framing.kind === "length" && h.get("content-length") !== String(framing.length)) h.set("content-length", String(framing.length));
     if (status === 101) {
       this.state = St.Tunnel;
       this.decoder.onUpstreamHeaders({ status, headers: h }, false);
@@ -224,8 +220,11 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     if (bodyStart < buf.length) this.onBody(buf, bodyStart);
   }
 
+  /** De-chunked data of the read being parsed: delivered only once the whole read parsed cleanly. */
+  private chunkData: Buffer[] = [];
+
   private readonly onChunkData = (b: Buffer, s: number, e: number): void => {
-    if (e > s) this.decoder.onUpstreamData(b.subarray(s, e), false);
+    if (e > s) this.chunkData.push(b.subarray(s, e));
   };
 
   private onBody(buf: Buffer, start: number): void {
@@ -234,12 +233,19 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     try {
       end = r.consume(buf, start, buf.length);
     } catch {
+      this.chunkData = [];
       this.protocolError();
       return;
     }
     if (this.state !== St.Body) return;
     if (r.framing.kind === "chunked") {
-      if (end !== -1) {
+      const data = this.chunkData;
+      if (data.length > 0) {
+        // The chunks of one read go on as one piece of data (Envoy's codec buffers per read too).
+        this.chunkData = [];
+        this.decoder.onUpstreamData(data.length === 1 ? data[0]! : Buffer.concat(data), false);
+      }
+      if (end !== -1 && this.state === St.Body) {
         this.decoder.onUpstreamData(EMPTY, true);
         this.complete(end < buf.length);
       }
@@ -327,8 +333,6 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     this.decoder.onUpstreamReset("protocol_error", undefined);
   }
 }
-
-const NONE = { kind: "none" as const };
 
 function uncork(s: { uncork(): void }): void {
   s.uncork();

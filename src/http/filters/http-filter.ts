@@ -66,6 +66,8 @@ export interface FilterCallbacks {
    * local-reply.ts). After the response started, resets the stream instead.
    */
   sendLocalReply(code: ErrorCodeValue, detail?: string, retried?: boolean): void;
+  /** Whether a local reply can still replace the response (nothing of it reached the client yet). */
+  canReplaceResponse(): boolean;
   /** Answers with a response the filter built (redirects, direct responses, gRPC aborts). */
   sendResponse(status: number, body: string, details: string, headers?: Array<[string, string]>): void;
   /** Response path, from the router (or a filter that answers itself), through encoder filters. */

@@ -21,4 +21,20 @@ describe("hop-by-hop headers", () => {
     stripHopByHop(h, false);
     expect(h.names).toEqual(["TE", "X-Keep"]);
   });
+
+  it("never lets Connection remove the headers framing and routing depend on", () => {
+    const h = HeaderList.from([
+      ["Connection", "Content-Length, Host, X-A"],
+      ["Host", "x"],
+      ["Content-Length", "3"],
+      ["X-A", "1"],
+    ]);
+    stripHopByHop(h, false);
+    expect(h.names).toEqual(["Host", "Content-Length"]);
+  });
+
+  it("reads tokens with SP/HTAB OWS only (NBSP is part of the token)", () => {
+    expect(connectionTokens(HeaderList.from([["Connection", "\tclose "]]))).toMatchObject({ close: true });
+    expect(connectionTokens(HeaderList.from([["Connection", "close\xa0"]]))).toMatchObject({ close: false });
+  });
 });
