@@ -135,36 +135,42 @@ export class ActiveStream implements FilterCallbacks {
       this.requestComplete = true;
       this.streamInfo.mark("lastDownstreamRxByteReceived");
     }
-    if (this.decodeStoppedAt !== -1) {
-      // A filter holds the headers: keep the body until it lets the request go on.
+    const stopped = this.decodeStoppedAt;
+    if (stopped !== -1) {
+      // A filter holds the headers: the filters up to it see the body (as in Envoy); what they
+      // let through waits for the others until the stream is continued.
+      if (!this.iterateDecodeData(data, endStream, 0, stopped) || this.finished) return;
       (this.decodeBuffered ??= []).push(data);
       if (endStream) this.decodeEndBuffered = true;
       return;
     }
-    this.iterateDecodeData(data, endStream);
+    this.iterateDecodeData(data, endStream, 0, this.filters.length - 1);
   }
 
-  private iterateDecodeData(data: Buffer, endStream: boolean): void {
+  /** Runs filters from..to over one chunk; false when one of them stopped it. */
+  private iterateDecodeData(data: Buffer, endStream: boolean, from: number, to: number): boolean {
     const filters = this.filters;
-    for (let i = 0; i < filters.length; i++) {
+    for (let i = from; i <= to; i++) {
       const f = filters[i]!;
       if (f.decodeData === undefined) continue;
       const status = f.decodeData(data, endStream);
-      if (this.finished || status === FilterStatus.StopIteration) return;
+      if (this.finished || status === FilterStatus.StopIteration) return false;
     }
+    return true;
   }
 
   continueDecoding(): void {
     if (this.finished || this.decodeStoppedAt === -1) return;
     const from = this.decodeStoppedAt + 1;
     this.decodeStoppedAt = -1;
-    const buffered = this.decodeBuffered;
-    const end = this.decodeEndBuffered;
     this.iterateDecodeHeaders(from);
+    const buffered = this.decodeBuffered;
     if (this.finished || this.decodeStoppedAt !== -1 || buffered === null) return;
+    const end = this.decodeEndBuffered;
     this.decodeBuffered = null;
     this.decodeEndBuffered = false;
-    for (let i = 0; i < buffered.length && !this.finished; i++) this.iterateDecodeData(buffered[i]!, end && i === buffered.length - 1);
+    const last = this.filters.length - 1;
+    for (let i = 0; i < buffered.length && !this.finished; i++) this.iterateDecodeData(buffered[i]!, end && i === buffered.length - 1, from, last);
   }
 
   // ---------------------------------------------------------------- encoding (from filters)
@@ -188,7 +194,7 @@ export class ActiveStream implements FilterCallbacks {
     for (let i = from; i >= 0; i--) {
       const f = filters[i]!;
       if (f.encodeHeaders === undefined) continue;
-      const status = f.encodeHeaders(res, this.pendingEndStream && this.encodeBuffered === null);
+      const status = f.encodeHeaders(res, this.pendingEndStream && this.encodeBuffered === null && !this.encodeEndBuffered);
       if (this.finished) return;
       if (status === FilterStatus.StopIteration) {
         this.encodeStoppedAt = i;
@@ -196,7 +202,7 @@ export class ActiveStream implements FilterCallbacks {
       }
     }
     this.encodeStoppedAt = -1;
-    this.writeHeaders(res, this.pendingEndStream && this.encodeBuffered === null);
+    this.writeHeaders(res, this.pendingEndStream && this.encodeBuffered === null && !this.encodeEndBuffered);
   }
 
   private writeHeaders(res: ResponseHeaders, endStream: boolean): void {
@@ -212,30 +218,35 @@ export class ActiveStream implements FilterCallbacks {
 
   encodeData(data: Buffer, endStream: boolean): void {
     if (this.finished) return;
-    if (this.encodeStoppedAt !== -1 || this.pendingResponse !== null) {
+    const stopped = this.encodeStoppedAt;
+    if (stopped !== -1) {
+      // A filter holds the response headers: the filters up to it (in encode order) see the
+      // body; what they let through waits until encoding continues.
+      if (!this.iterateEncodeData(data, endStream, this.filters.length - 1, stopped) || this.finished) {
+        if (endStream) this.encodeEndBuffered = true;
+        return;
+      }
       (this.encodeBuffered ??= []).push(data);
       if (endStream) this.encodeEndBuffered = true;
       return;
     }
-    this.writeData(this.runEncodeData(data, endStream), endStream);
+    if (this.iterateEncodeData(data, endStream, this.filters.length - 1, 0)) this.writeData(data, endStream);
+    else if (endStream) this.writeData(EMPTY, true);
   }
 
-  private runEncodeData(data: Buffer, endStream: boolean): Buffer | undefined {
+  /** Runs filters from..to (descending) over one chunk; false when one of them stopped it. */
+  private iterateEncodeData(data: Buffer, endStream: boolean, from: number, to: number): boolean {
     const filters = this.filters;
-    for (let i = filters.length - 1; i >= 0; i--) {
+    for (let i = from; i >= to; i--) {
       const f = filters[i]!;
       if (f.encodeData === undefined) continue;
-      if (f.encodeData(data, endStream) === FilterStatus.StopIteration) return undefined;
+      if (f.encodeData(data, endStream) === FilterStatus.StopIteration || this.finished) return false;
     }
-    return data;
+    return true;
   }
 
-  private writeData(data: Buffer | undefined, endStream: boolean): void {
+  private writeData(data: Buffer, endStream: boolean): void {
     if (this.finished) return;
-    if (data === undefined) {
-      if (!endStream) return;
-      data = EMPTY;
-    }
     this.streamInfo.bytesSent += data.length;
     if (!this.codec.encodeData(data, endStream)) this.onAboveWriteBufferHighWatermark();
     if (endStream) this.endResponse();
@@ -245,7 +256,7 @@ export class ActiveStream implements FilterCallbacks {
     if (this.finished) return;
     const filters = this.filters;
     for (let i = filters.length - 1; i >= 0; i--) filters[i]!.encodeTrailers?.(trailers);
-    if (this.encodeStoppedAt !== -1 || this.pendingResponse !== null) {
+    if (this.encodeStoppedAt !== -1) {
       this.encodeEndBuffered = true;
       (this.encodeBuffered ??= []).push(EMPTY);
       return;
@@ -262,14 +273,18 @@ export class ActiveStream implements FilterCallbacks {
       this.iterateEncodeHeaders(from);
       if (this.finished || this.encodeStoppedAt !== -1) return;
     }
-    const buffered = this.encodeBuffered;
+    const buffered = this.encodeBuffered ?? [];
     const end = this.encodeEndBuffered;
     this.encodeBuffered = null;
     this.encodeEndBuffered = false;
-    if (buffered === null) return;
+    if (buffered.length === 0) {
+      if (end) this.writeData(EMPTY, true);
+      return;
+    }
     for (let i = 0; i < buffered.length && !this.finished; i++) {
       const last = end && i === buffered.length - 1;
-      this.writeData(this.runEncodeData(buffered[i]!, last), last);
+      if (this.iterateEncodeData(buffered[i]!, last, from, 0)) this.writeData(buffered[i]!, last);
+      else if (last) this.writeData(EMPTY, true);
     }
   }
 

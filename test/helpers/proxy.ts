@@ -7,7 +7,7 @@ import { seededRandom, type Random } from "../../src/common/random.js";
 import type { Timers } from "../../src/common/timers.js";
 import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
 import type { StreamInfo } from "../../src/observability/stream-info.js";
-import { ProxyRuntime } from "../../src/worker/proxy-runtime.js";
+import { ProxyRuntime, type ProxyRuntimeOptions } from "../../src/worker/proxy-runtime.js";
 import { freePort } from "./upstreams.js";
 import { httpListener } from "../../src/config/model/listener-defaults.js";
 
@@ -19,7 +19,10 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(snapshot: Snapshot, opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers } = {}): Promise<TestProxy> {
+export async function startProxy(
+  snapshot: Snapshot,
+  opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers; runtime?: Pick<ProxyRuntimeOptions, "httpFilters" | "networkFilters" | "transportSockets" | "listenerFilters"> } = {},
+): Promise<TestProxy> {
   const streams: StreamInfo[] = [];
   const runtime = new ProxyRuntime({
     limits: { ...defaultLimits, ...opts.limits },
@@ -27,6 +30,7 @@ export async function startProxy(snapshot: Snapshot, opts: { limits?: Partial<Do
     ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
     log: createLogger("off"),
     onStream: (i) => streams.push(i),
+    ...opts.runtime,
   });
   const r = await runtime.apply(snapshot);
   if (!r.ok) throw new Error(r.errors.join("\n"));
