@@ -1,25 +1,31 @@
 // The README's resilience examples (examples/resilience/*.yaml), run through the real CLI with
 // 2 workers against local upstreams that misbehave on demand. Each test is the proof of one
-// README section; the README shows these same files.
+// README section; the README shows these same files. The examples name fixed ports (9280 for the
+// listener, 19281-19284 for the upstreams); the test runs copies with free ports put in their place.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, startCli, type CliProcess } from "../helpers/cli-process.js";
+import { repoRoot, startCli, tempDir, type CliProcess } from "../helpers/cli-process.js";
 import { freePort } from "../helpers/upstreams.js";
 
-const dir = join(repoRoot, "examples/resilience");
-const LISTENER = 9280;
+const examples = join(repoRoot, "examples/resilience");
+/** The examples' own ports, by upstream name. */
+const EXAMPLE_PORTS: Record<string, number> = { v1: 19281, v2: 19282, v3: 19283, shadow: 19284 };
+const EXAMPLE_LISTENER = 9280;
+/** The folder of port-substituted copies, and the free ports used in them. */
+let dir = "";
+let LISTENER = 0;
 type Mode = "ok" | "fail" | "slow";
-const ports: Record<string, number> = { v1: 19281, v2: 19282, v3: 19283, shadow: 19284 };
+const ports: Record<string, number> = {};
 const mode: Record<string, Mode> = {};
 const hits: Record<string, Array<{ url: string; host: string | undefined }>> = {};
 const servers: Server[] = [];
 
 beforeAll(async () => {
-  for (const [name, port] of Object.entries(ports)) {
+  for (const name of Object.keys(EXAMPLE_PORTS)) {
     const s = createServer((req, res) => {
       (hits[name] ??= []).push({ url: req.url!, host: req.headers.host });
       req.resume();
@@ -32,8 +38,16 @@ beforeAll(async () => {
       if (m === "slow") setTimeout(answer, 700);
       else answer();
     });
-    await new Promise<void>((r) => s.listen(port, "127.0.0.1", r));
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    ports[name] = (s.address() as { port: number }).port;
     servers.push(s);
+  }
+  LISTENER = await freePort();
+  dir = await tempDir();
+  for (const f of readdirSync(examples).filter((n) => n.endsWith(".yaml"))) {
+    let text = readFileSync(join(examples, f), "utf8").replaceAll(String(EXAMPLE_LISTENER), String(LISTENER));
+    for (const [name, port] of Object.entries(EXAMPLE_PORTS)) text = text.replaceAll(String(port), String(ports[name]));
+    writeFileSync(join(dir, f), text);
   }
 });
 
@@ -85,7 +99,7 @@ describe("README resilience examples", () => {
   it("README shows the example files verbatim", () => {
     const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
     for (const f of ["timeout.yaml", "retries.yaml", "fault.yaml", "mirror.yaml", "consistent-hash.yaml", "circuit-breaker.yaml", "outlier-detection.yaml", "locality-failover.yaml"]) {
-      expect(readme, f).toContain(readFileSync(join(dir, f), "utf8").trim());
+      expect(readme, f).toContain(readFileSync(join(examples, f), "utf8").trim());
     }
   });
 
@@ -167,9 +181,9 @@ describe("README resilience examples", () => {
     expect(failures).toBe(3);
     // The admin API shows the ejection, as Envoy's /clusters does.
     const lines = await clusters();
-    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19281::health_flags::/failed_outlier_check`);
-    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19282::health_flags::healthy`);
-    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:19281::outlier_ejections::1`);
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:${ports.v1}::health_flags::/failed_outlier_check`);
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:${ports.v2}::health_flags::healthy`);
+    expect(lines).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::127.0.0.1:${ports.v1}::outlier_ejections::1`);
   });
 
   it("locality failover: local zone first, then the same region, then elsewhere", async () => {
