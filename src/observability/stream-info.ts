@@ -91,35 +91,66 @@ export interface StreamTimings {
 export type StreamInfoSink = (info: StreamInfo) => void;
 
 /**
- * The mutable side of a StreamInfo while its stream runs: filters and the router record what
- * they learn; the stream turns it into the record once, when it ends.
+ * Timing points as one fixed-shape object (all points present, undefined until reached): one
+ * allocation per stream, and every stream's timings share one hidden class.
  */
-export class StreamInfoBuilder {
+class Timings implements StreamTimings {
+  lastDownstreamRxByteReceived: number | undefined = undefined;
+  upstreamConnectStart: number | undefined = undefined;
+  upstreamConnectComplete: number | undefined = undefined;
+  firstUpstreamTxByteSent: number | undefined = undefined;
+  lastUpstreamTxByteSent: number | undefined = undefined;
+  firstUpstreamRxByteReceived: number | undefined = undefined;
+  lastUpstreamRxByteReceived: number | undefined = undefined;
+  firstDownstreamTxByteSent: number | undefined = undefined;
+  lastDownstreamTxByteSent: number | undefined = undefined;
+}
+
+/**
+ * The mutable side of a StreamInfo while its stream runs: filters and the router record what
+ * they learn; when the stream ends, `finish` completes it and the builder itself is the record
+ * (one object per stream instead of two: this is on every request's path). The clock and the
+ * monotonic start are private fields, so the record shows only StreamInfo's fields.
+ */
+export class StreamInfoBuilder implements StreamInfo {
+  readonly #clock: { monotonic(): number };
+  readonly #startMono: number;
   readonly startTime: number;
-  readonly startMono: number;
-  private readonly mono: () => number;
-  readonly timings: StreamTimings = {};
+  durationMs = 0;
+  readonly timings: StreamTimings = new Timings();
   responseFlags: ResponseFlagValue[] = [];
   responseCode = 0;
   responseCodeDetails = "";
-  upstreamServiceTimeMs: number | undefined;
+  upstreamServiceTimeMs: number | undefined = undefined;
   attemptCount = 0;
   bytesReceived = 0;
   bytesSent = 0;
   upstreamBytesSent = 0;
   upstreamBytesReceived = 0;
-  routeName: string | undefined;
-  virtualHostName: string | undefined;
-  clusterName: string | undefined;
-  upstreamHost: string | undefined;
-  upstreamLocalAddress: string | undefined;
-  upstreamTransportFailureReason: string | undefined;
-  requestId: string | undefined;
+  routeName: string | undefined = undefined;
+  virtualHostName: string | undefined = undefined;
+  clusterName: string | undefined = undefined;
+  upstreamHost: string | undefined = undefined;
+  upstreamLocalAddress: string | undefined = undefined;
+  upstreamTransportFailureReason: string | undefined = undefined;
+  requestId: string | undefined = undefined;
+  // The request's facts, set by the stream when it ends.
+  protocol: StreamInfo["protocol"] = "HTTP/1.1";
+  method = "";
+  path = "";
+  authority = "";
+  userAgent: string | undefined = undefined;
+  xForwardedFor: string | undefined = undefined;
+  downstreamRemoteAddress = "";
+  downstreamLocalAddress = "";
+  listenerName = "";
+  filterChainName = "";
+  readonly kind = "http" as const;
 
   constructor(clock: { now(): number; monotonic(): number }) {
-    this.mono = () => clock.monotonic();
+    this.#clock = clock;
     this.startTime = clock.now();
-    this.startMono = clock.monotonic();
+    this.#startMono = clock.monotonic();
   }
 
   addFlag(f: ResponseFlagValue): void {
@@ -128,7 +159,7 @@ export class StreamInfoBuilder {
 
   /** Ms since the stream started, on the injected monotonic clock. */
   elapsed(): number {
-    return this.mono() - this.startMono;
+    return this.#clock.monotonic() - this.#startMono;
   }
 
   /** Records a timing point once (the first time it is reached). */
@@ -139,6 +170,12 @@ export class StreamInfoBuilder {
   /** Records a timing point every time (last-byte points). */
   markLast(point: keyof StreamTimings): void {
     this.timings[point] = this.elapsed();
+  }
+
+  /** Completes the record (the stream set the request's facts): the builder is the record. */
+  finish(): StreamInfo {
+    this.durationMs = this.elapsed();
+    return this;
   }
 }
 
