@@ -14,7 +14,7 @@ import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http
 import { isInternalAddress } from "../http/internal-address.js";
 import type { ForwardDecision } from "../http/route-resolution.js";
 import { ResponseFlag } from "../observability/stream-info.js";
-import type { AttemptOutcome, RouterCluster } from "../upstream/cluster-api.js";
+import type { AttemptOutcome, LbContext, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
 import { RetryState, type FailureKind } from "./retry-state.js";
@@ -184,6 +184,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     }
     this.cb.streamInfo.requestId = rid;
     h.remove("x-envoy-attempt-count");
+    // Without a path rewrite the downstream request's headers are the upstream's (no copy).
+    if (d.path === req.path) return req;
     return { method: req.method, path: d.path, authority: req.authority, scheme: req.scheme, protocol: req.protocol, headers: h, upgrade: req.upgrade };
   }
 
@@ -264,13 +266,19 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   private startAttempt(): void {
     const cluster = this.cluster!;
-    const policy = this.retry !== null ? this.d!.retryPolicy!.policy : undefined;
-    const host = cluster.chooseHost({
-      hash: this.hash,
-      previousHosts: policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined,
-      hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
-      retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
-    });
+    const compiled = this.retry !== null ? this.d!.retryPolicy! : undefined;
+    const policy = compiled?.policy;
+    const previousHosts = policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined;
+    const host = cluster.chooseHost(
+      this.hash === undefined && previousHosts === undefined
+        ? compiled?.lbContext ?? DEFAULT_LB_CONTEXT
+        : {
+            hash: this.hash,
+            previousHosts,
+            hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
+            retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
+          },
+    );
     if (host === undefined) {
       this.releaseNextRetry();
       this.cb.sendLocalReply(ErrorCode.NoHealthyUpstream);
@@ -284,7 +292,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.nextRetryHeld = false;
     host.active++;
     this.countedHost = host;
-    if (this.retry !== null) (this.tried ??= []).push(host);
+    // Only the previous-hosts predicate reads the hosts tried.
+    if (policy?.retryHostPredicatePreviousHosts) {
+      if (this.tried === null) this.tried = [host];
+      else this.tried.push(host);
+    }
     this.sent = 0;
     this.unsentBytes = this.bodyBytes;
     this.state = St.Connecting;
@@ -611,6 +623,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.body = [];
   }
 }
+
+/** An attempt without retry policy, hash key or hosts to avoid (shared: nothing per request). */
+const DEFAULT_LB_CONTEXT: LbContext = Object.freeze({ hostSelectionRetryMaxAttempts: 0, retryRemoteLocalities: false });
 
 const CONNECT_SUCCESS: AttemptOutcome = { kind: "connect-success" };
 const CONNECT_FAILURE: AttemptOutcome = { kind: "connect-failure" };
