@@ -21,6 +21,8 @@ const MAX_RESPONSE_HEAD = 60 * 1024;
 const MAX_RESPONSE_HEADERS = 100;
 
 const EMPTY = Buffer.alloc(0);
+/** Until a chunked response makes its own list (never pushed to). */
+const NO_CHUNKS: Buffer[] = [];
 const LAST_CHUNK = "0\r\n\r\n";
 
 /** What the stream needs from its pool. */
@@ -207,7 +209,7 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
       if (this.state === St.Tunnel && bodyStart < buf.length) this.decoder.onUpstreamData(buf.subarray(bodyStart), false);
       return;
     }
-    const reader = new BodyReader(framing, framing.kind === "chunked" ? this.onChunkData : undefined);
+    const reader = new BodyReader(framing, framing.kind === "chunked" ? this.chunkCallback() : undefined);
     this.reader = reader;
     this.state = St.Body;
     const endStream = reader.done;
@@ -221,11 +223,15 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
   }
 
   /** De-chunked data of the read being parsed: delivered only once the whole read parsed cleanly. */
-  private chunkData: Buffer[] = [];
+  private chunkData: Buffer[] = NO_CHUNKS;
 
-  private readonly onChunkData = (b: Buffer, s: number, e: number): void => {
-    if (e > s) this.chunkData.push(b.subarray(s, e));
-  };
+  /** Made only for chunked responses (most responses have a Content-Length). */
+  private chunkCallback(): (b: Buffer, s: number, e: number) => void {
+    this.chunkData = [];
+    return (b, s, e) => {
+      if (e > s) this.chunkData.push(b.subarray(s, e));
+    };
+  }
 
   private onBody(buf: Buffer, start: number): void {
     const r = this.reader!;
@@ -233,7 +239,7 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     try {
       end = r.consume(buf, start, buf.length);
     } catch {
-      this.chunkData = [];
+      if (this.chunkData.length > 0) this.chunkData = [];
       this.protocolError();
       return;
     }
