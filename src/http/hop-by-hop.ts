@@ -20,10 +20,13 @@ export interface ConnectionTokens {
   upgrade: boolean;
 }
 
+/** Most messages have no Connection header: one shared answer, nothing allocated. */
+const NO_TOKENS: Readonly<ConnectionTokens> = Object.freeze({ close: false, keepAlive: false, upgrade: false });
+
 /** Reads the Connection header's tokens (case-insensitive; OWS is SP/HTAB only). */
-export function connectionTokens(headers: HeaderList): ConnectionTokens {
+export function connectionTokens(headers: HeaderList): Readonly<ConnectionTokens> {
   const v = headers.getJoined("connection");
-  if (v === undefined) return { close: false, keepAlive: false, upgrade: false };
+  if (v === undefined) return NO_TOKENS;
   let close = false;
   let keepAlive = false;
   let upgrade = false;

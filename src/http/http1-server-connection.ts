@@ -239,13 +239,13 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       const t = parseRequestTarget(head.method, head.target);
       target = t.path;
       authority = t.authority;
-      const hosts = h.getAll("host");
       // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
       // would send upstream an HTTP/1.1 request without Host. RFC 9112 §3.2: several Host lines or
       // an invalid one are a 400 too.
-      if (hosts.length > 1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
-      if (hosts.length === 0 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
-      if (hosts.length === 1 && !isValidHost(hosts[0]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+      const hostAt = h.lower.indexOf("host");
+      if (hostAt !== -1 && h.lower.indexOf("host", hostAt + 1) !== -1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
+      if (hostAt === -1 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
+      if (hostAt !== -1 && !isValidHost(h.values[hostAt]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
       framing = requestFraming(h, head.versionMinor);
       canonicalizeContentLength(h, framing.kind === "length" ? framing.length : 0);
     } catch (e) {
