@@ -4,6 +4,12 @@ import { asciiLower, splitList } from "./codec/char-tables.js";
 import type { HeaderList } from "./header-list.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "proxy-authenticate"]);
+/**
+ * Lengths of the hop-by-hop names: most headers are ruled out by their length without hashing
+ * the name (every request's header names are fresh strings, hashed anew by a Set lookup).
+ */
+const HOP_BY_HOP_LENGTH = new Uint8Array(32);
+for (const n of HOP_BY_HOP) HOP_BY_HOP_LENGTH[n.length] = 1;
 
 /**
  * Headers a Connection token may never remove: the framing was decided from them before
@@ -55,7 +61,7 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   }
   for (let i = headers.lower.length - 1; i >= 0; i--) {
     const n = headers.lower[i]!;
-    if (!HOP_BY_HOP.has(n)) continue;
+    if (n.length >= 32 || HOP_BY_HOP_LENGTH[n.length] === 0 || !HOP_BY_HOP.has(n)) continue;
     if (n === "upgrade" && keepUpgrade) continue;
     if (n === "te" && asciiLower(headers.values[i]!) === "trailers") continue;
     headers.removeAt(i);

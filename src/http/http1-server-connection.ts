@@ -55,6 +55,8 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private tunnel = false;
   /** A response head waiting for its first body bytes (status and headers, not yet encoded). */
   private pendingStatus = 0;
+  /** The last Host value this connection's requests carried that passed validation. */
+  private validHost: string | undefined = undefined;
   private pendingHeaders: HeaderList | null = null;
 
   constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker) {
@@ -248,7 +250,14 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       const hostAt = h.lower.indexOf("host");
       if (hostAt !== -1 && h.lower.indexOf("host", hostAt + 1) !== -1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
       if (hostAt === -1 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
-      if (hostAt !== -1 && !isValidHost(h.values[hostAt]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+      if (hostAt !== -1) {
+        // A keep-alive client sends the same Host on every request: validated once per connection.
+        const host = h.values[hostAt]!;
+        if (host !== this.validHost) {
+          if (!isValidHost(host)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+          this.validHost = host;
+        }
+      }
       framing = requestFraming(h, head.versionMinor);
       canonicalizeContentLength(h, framing.kind === "length" ? framing.length : 0);
     } catch (e) {
