@@ -361,8 +361,9 @@ export class ActiveStream implements FilterCallbacks {
   // ---------------------------------------------------------------- the end
 
   private endResponse(): void {
-    this.streamInfo.markLast("lastDownstreamTxByteSent");
-    this.finish();
+    const t = this.streamInfo.elapsed();
+    this.streamInfo.markLast("lastDownstreamTxByteSent", t);
+    this.finish(t);
   }
 
   /** Resets the stream (a failure after the response started): the connection closes. */
@@ -403,15 +404,16 @@ export class ActiveStream implements FilterCallbacks {
     for (const f of this.filters) f.onBelowWriteBufferLowWatermark?.();
   }
 
-  private finish(): void {
+  /** `durationMs`: the stream's end, when the caller already read the clock. */
+  private finish(durationMs?: number): void {
     if (this.finished) return;
     this.finished = true;
     for (const f of this.filters) f.onComplete?.();
-    this.services.onStream(this.record());
+    this.services.onStream(this.record(durationMs));
     this.codec.streamDone();
   }
 
-  private record(): StreamInfo {
+  private record(durationMs: number | undefined): StreamInfo {
     const si = this.streamInfo;
     const req = this.requestHeaders;
     const h = req.headers;
@@ -426,6 +428,6 @@ export class ActiveStream implements FilterCallbacks {
     si.downstreamLocalAddress = this.downstreamLocal;
     si.listenerName = this.ctx.name;
     si.filterChainName = this.ctx.filterChainName;
-    return si.finish();
+    return durationMs === undefined ? si.finish() : si.finish(durationMs);
   }
 }

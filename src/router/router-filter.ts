@@ -74,6 +74,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   /** The host whose active-request count this attempt holds (least-request balancing). */
   private countedHost: UpstreamHost | null = null;
   private tried: UpstreamHost[] | null = null;
+  /** When the attempt's request started (ms since the stream started, StreamInfo's clock). */
   private upstreamStart = 0;
 
   private globalTimer: TimerHandle | undefined;
@@ -311,15 +312,17 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const info = this.cb.streamInfo;
     this.cluster!.outlier.report(host, CONNECT_SUCCESS);
     const enc = u.encoder!;
-    info.mark("upstreamConnectComplete");
+    // One clock read for the points of this instant (connected, first and last request byte).
+    const now = info.elapsed();
+    info.markAt("upstreamConnectComplete", now);
     info.upstreamLocalAddress = enc.localAddress;
     this.state = St.AwaitingHeaders;
-    this.upstreamStart = this.cb.services.clock.monotonic();
+    this.upstreamStart = now;
     const headers = this.upstreamHeaders!;
     headers.headers.set("x-envoy-attempt-count", String(info.attemptCount));
     const body = this.body;
     const noBody = this.requestComplete && body.length - this.sent === 0 && !headers.upgrade;
-    info.mark("firstUpstreamTxByteSent");
+    info.markAt("firstUpstreamTxByteSent", now);
     enc.encodeHeaders(headers, noBody);
     info.upstreamBytesSent = 0;
     for (let i = this.sent; i < body.length; i++) {
@@ -334,7 +337,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       this.sent = 0;
     }
     if (this.requestComplete) {
-      info.mark("lastUpstreamTxByteSent");
+      info.markAt("lastUpstreamTxByteSent", now);
       this.armPerTryTimer();
     }
     this.enableDownstreamReads();
@@ -487,7 +490,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const d = this.d!;
     const h = res.headers;
     const info = this.cb.streamInfo;
-    info.mark("firstUpstreamRxByteReceived");
+    const now = info.elapsed();
+    info.markAt("firstUpstreamRxByteReceived", now);
     this.cluster!.outlier.report(u.host, { kind: "response", status: res.status });
     const r = this.retry;
     if (r !== null && res.status !== 101 && r.wouldRetryResponse(res.status, h)) {
@@ -499,7 +503,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       if (r.exhausted) info.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
     }
     this.clearPerTryTimer();
-    const serviceTime = Math.round(this.cb.services.clock.monotonic() - this.upstreamStart);
+    const serviceTime = Math.round(now - this.upstreamStart);
     info.upstreamServiceTimeMs = serviceTime;
     if (res.status === 101) {
       this.state = St.Tunnel;
