@@ -129,7 +129,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     if (!fresh) {
       while (this.idle.length > 0) {
         const c = this.idle.pop()!;
-        if (!c.closed && c.socket.writable) {
+        // Past max_connection_duration a connection takes no new request, even between sweeps.
+        if (!c.closed && c.socket.writable && !this.tooOld(c)) {
           cb(null, c, true);
           return noCancel;
         }
