@@ -357,6 +357,24 @@ describe("paths", () => {
 });
 
 describe("upgrade", () => {
+  it("declines an h2c upgrade offer as Envoy does: the request goes upstream as plain HTTP/1.1", async () => {
+    let upstreamSaw = "";
+    const u = await raw((s) =>
+      s.on("data", (d: Buffer) => {
+        upstreamSaw += d.toString("latin1");
+        if (upstreamSaw.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }),
+    );
+    const p = await proxyTo(u.port);
+    const out = await rawExchange(p.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+    const [r] = parseResponses(out);
+    expect(r!.status).toBe(200);
+    expect(r!.body.toString()).toBe("ok");
+    const head = upstreamSaw.toLowerCase();
+    expect(head).not.toContain("upgrade");
+    expect(head).not.toContain("http2-settings");
+  });
+
   it("passes a WebSocket-style upgrade: 101, then bytes both ways", async () => {
     let upstreamSaw = "";
     const u = await raw((s) => {
