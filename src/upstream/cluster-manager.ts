@@ -14,6 +14,7 @@ import type { TimerHandle, Timers } from "../common/timers.js";
 import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
+import { TcpConnPool, type TcpPoolOptions } from "./tcp-conn-pool.js";
 import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
 import { systemDnsResolver, type DnsResolver } from "./dns-resolver.js";
@@ -102,6 +103,26 @@ export class ClusterRuntime implements RouterCluster {
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
     return this.balancer === undefined ? undefined : this.balancer.pick(ctx);
   }
+
+  /**
+   * The host's TCP proxy pool, made on first use: it holds no connections of its own (tcp_proxy
+   * never returns one), only the cluster's connect options and its maxConnections gate.
+   */
+  tcpPoolOf(host: UpstreamHost): TcpConnPool {
+    let p = host.tcpPool;
+    if (p === undefined) {
+      p = new TcpConnPool(host.address, host.port, tcpPoolOptions(this.model), this.gate);
+      host.tcpPool = p;
+    }
+    return p;
+  }
+}
+
+function tcpPoolOptions(m: Cluster): TcpPoolOptions {
+  const ka = m.upstreamConnectionOptions?.tcpKeepalive;
+  const o: TcpPoolOptions = { connectTimeoutMs: m.connectTimeoutMs };
+  if (ka !== undefined) o.tcpKeepaliveTimeMs = ka.keepaliveTimeMs ?? 0;
+  return o;
 }
 
 const noOutlier: OutlierReporter = { report() {} };
