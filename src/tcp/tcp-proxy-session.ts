@@ -74,6 +74,11 @@ export class TcpProxySession implements DownstreamConnection {
     this.start();
   }
 
+  /** Reading from the upstream is paused until the downstream drains (for tests and admin). */
+  get upstreamReadPaused(): boolean {
+    return this.usPausedForDs;
+  }
+
   private start(): void {
     const name = this.route.clusters.pick(this.route.services.random);
     this.si.clusterName = name;

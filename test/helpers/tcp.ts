@@ -30,8 +30,9 @@ export class TcpTestClient {
   readonly closed: Promise<boolean>;
   private waiters: Array<{ text: string; resolve: () => void }> = [];
 
+  /** `allowHalfOpen`: keep our side writable after the proxy's FIN (default: close like most clients). */
   constructor(port: number, opts: { allowHalfOpen?: boolean } = {}) {
-    this.socket = connect({ host: "127.0.0.1", port, allowHalfOpen: opts.allowHalfOpen ?? true });
+    this.socket = connect({ host: "127.0.0.1", port, allowHalfOpen: opts.allowHalfOpen ?? false });
     this.socket.on("error", () => {});
     this.connected = new Promise((r) => this.socket.once("connect", () => r()));
     this.ended = new Promise((r) => this.socket.once("end", () => r()));
