@@ -31,7 +31,7 @@ import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
-import { TransportSocketRegistry } from "../listener/transport-socket.js";
+import { TransportSocketRegistry, type TransportSocketFactory } from "../listener/transport-socket.js";
 
 /** DNS refresh timers: unref'd, so a pending refresh never keeps the process alive. */
 const dnsTimers: Timers = {
@@ -80,6 +80,8 @@ export class ClusterRuntime implements RouterCluster {
   /** Present when the cluster has outlier detection. */
   readonly detector: OutlierDetector | undefined;
   readonly outlier: OutlierReporter;
+  /** The cluster's transport socket (set by the ClusterManager; TCP proxy connections use it too). */
+  transport: TransportSocketFactory | undefined = undefined;
   /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
   readonly poolScope: string;
 
@@ -111,7 +113,9 @@ export class ClusterRuntime implements RouterCluster {
   tcpPoolOf(host: UpstreamHost): TcpConnPool {
     let p = host.tcpPool;
     if (p === undefined) {
-      p = new TcpConnPool(host.address, host.port, tcpPoolOptions(this.model), this.gate);
+      const opts = tcpPoolOptions(this.model);
+      if (this.transport !== undefined) opts.transport = this.transport;
+      p = new TcpConnPool(host.address, host.port, opts, this.gate);
       host.tcpPool = p;
     }
     return p;
@@ -199,6 +203,7 @@ export class ClusterManager {
       }
       if (old !== undefined) this.retire(old);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex);
+      rt.transport = this.transportSockets.resolve(model.transportSocket);
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
       if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();
