@@ -90,15 +90,18 @@ describe("route timeout", () => {
   });
 
   it("honours x-envoy-upstream-rq-timeout-ms from an internal caller and does not forward it", async () => {
-    const slow = await upstream("slow", (_req, res) => {
-      setTimeout(() => {
-        res.writeHead(200, { "content-length": "2" });
-        res.end("ok");
-      }, 400);
-    });
-    const p = await proxyWith([slow.port], {});
-    const r = await get(p, "/", { "x-envoy-upstream-rq-timeout-ms": "100" });
+    const timers = new ManualTimers();
+    const slow = await upstream("slow", () => {});
+    const p = await proxyWith([slow.port], {}, {}, [], timers);
+    const reply = get(p, "/", { "x-envoy-upstream-rq-timeout-ms": "100" });
+    // The header's 100 ms is the route timeout (the route has none): it fires at 100 ms exactly.
+    await waitFor(() => slow.requests.length === 1 && timers.waiting().includes(100), 5_000, "the 100 ms timer armed");
+    timers.advance(99);
+    expect(timers.waiting()).toContain(100);
+    timers.advance(1);
+    const r = await reply;
     expect(r.status).toBe(504);
+    expect(p.streams[0]!.timings.firstDownstreamTxByteSent).toBe(100);
     expect(slow.requests[0]!.headers["x-envoy-upstream-rq-timeout-ms"]).toBeUndefined();
     expect(slow.requests[0]!.headers["x-envoy-expected-rq-timeout-ms"]).toBe("100");
   });
