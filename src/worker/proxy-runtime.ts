@@ -85,7 +85,7 @@ export class ProxyRuntime {
   /** Set by drain(): listeners are closing, connections accepted meanwhile are refused. */
   private stopping = false;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly startMono = performance.now();
+  private readonly startMono: number;
   private readonly clock: Clock;
   /** In-process use (no supervisor): this runtime allocates shared state and runs its intervals. */
   private ownShared: SharedStateOwner | undefined;
@@ -120,6 +120,8 @@ export class ProxyRuntime {
       onStream: opts.onStream,
       coarseNow: 1,
     };
+    // Coarse time counts from here on the data-path clock (the interval is only the tick).
+    this.startMono = this.services.clock.monotonic();
     this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
   }
@@ -128,7 +130,7 @@ export class ProxyRuntime {
    * Advances the coarse clock and runs the idle / slow-head / pool checks. `now` (coarse ms) is
    * for tests that need a far-off instant without waiting for it.
    */
-  sweep(now = Math.round(performance.now() - this.startMono) + 1): void {
+  sweep(now = Math.round(this.services.clock.monotonic() - this.startMono) + 1): void {
     this.services.coarseNow = now;
     for (const c of this.connections) c.sweep(now);
     this.services.clusters.sweep(now);
