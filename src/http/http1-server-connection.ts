@@ -273,7 +273,13 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       return;
     }
     const tokens = connectionTokens(h);
-    const upgrade = tokens.upgrade && h.has("upgrade");
+    let upgrade = tokens.upgrade && h.has("upgrade");
+    if (upgrade && isH2cUpgrade(h)) {
+      // Envoy drops an HTTP/1.1 → h2c upgrade offer and serves the request as HTTP/1.1.
+      h.remove("upgrade");
+      h.remove("http2-settings");
+      upgrade = false;
+    }
     this.versionMinor = head.versionMinor;
     this.keepAlive = (head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close) && !this.ctx.draining;
     this.closeAfter = !this.keepAlive;
@@ -553,4 +559,10 @@ function codecErrorCode(kind: HeadErrorKind): (typeof ErrorCode)[keyof typeof Er
     default:
       return ErrorCode.BadRequest;
   }
+}
+
+/** `Upgrade: h2c` (RFC 7540 §3.2): the only upgrade the proxy itself declines. */
+function isH2cUpgrade(h: HeaderList): boolean {
+  const v = h.getJoined("upgrade");
+  return v !== undefined && v.trim().toLowerCase() === "h2c";
 }

@@ -39,7 +39,8 @@ export interface StreamInfo {
   timings: StreamTimings;
   /** Upstream attempts made (Envoy's %UPSTREAM_REQUEST_ATTEMPT_COUNT%); 0 when none started. */
   attemptCount: number;
-  protocol: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
+  /** `-` for a TCP-proxied connection (Envoy renders %PROTOCOL% as `-` there). */
+  protocol: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2" | "-";
   method: string;
   /** Path as received (before rewrites): Envoy's %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%. */
   path: string;

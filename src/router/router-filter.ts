@@ -506,8 +506,12 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const serviceTime = Math.round(now - this.upstreamStart);
     info.upstreamServiceTimeMs = serviceTime;
     if (res.status === 101) {
+      // A tunnel is never retried: nothing of it is kept for replay.
       this.state = St.Tunnel;
       this.clearTimers();
+      this.replayable = false;
+      this.body = [];
+      this.sent = 0;
     } else {
       this.state = St.Responding;
     }

@@ -59,7 +59,12 @@ export type AttemptOutcome =
   | { kind: "timeout" }
   | { kind: "reset" }
   /** Local-origin success: the connection worked (reported before the response is judged). */
-  | { kind: "connect-success" };
+  | { kind: "connect-success" }
+  /**
+   * Envoy's LocalOriginConnectSuccessFinal: the connection is all there is to judge (TCP proxy), so
+   * without split local/external errors it counts as a 200.
+   */
+  | { kind: "connect-success-final" };
 
 export interface OutlierReporter {
   report(host: UpstreamHost, outcome: AttemptOutcome): void;

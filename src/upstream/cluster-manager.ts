@@ -14,6 +14,7 @@ import type { TimerHandle, Timers } from "../common/timers.js";
 import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
+import { TcpConnPool, type TcpPoolOptions } from "./tcp-conn-pool.js";
 import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
 import { systemDnsResolver, type DnsResolver } from "./dns-resolver.js";
@@ -30,7 +31,7 @@ import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
-import { TransportSocketRegistry } from "../listener/transport-socket.js";
+import { TransportSocketRegistry, type TransportSocketFactory } from "../listener/transport-socket.js";
 
 /** DNS refresh timers: unref'd, so a pending refresh never keeps the process alive. */
 const dnsTimers: Timers = {
@@ -79,6 +80,8 @@ export class ClusterRuntime implements RouterCluster {
   /** Present when the cluster has outlier detection. */
   readonly detector: OutlierDetector | undefined;
   readonly outlier: OutlierReporter;
+  /** The cluster's transport socket (set by the ClusterManager; TCP proxy connections use it too). */
+  transport: TransportSocketFactory | undefined = undefined;
   /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
   readonly poolScope: string;
 
@@ -102,6 +105,28 @@ export class ClusterRuntime implements RouterCluster {
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
     return this.balancer === undefined ? undefined : this.balancer.pick(ctx);
   }
+
+  /**
+   * The host's TCP proxy pool, made on first use: it holds no connections of its own (tcp_proxy
+   * never returns one), only the cluster's connect options and its maxConnections gate.
+   */
+  tcpPoolOf(host: UpstreamHost): TcpConnPool {
+    let p = host.tcpPool;
+    if (p === undefined) {
+      const opts = tcpPoolOptions(this.model);
+      if (this.transport !== undefined) opts.transport = this.transport;
+      p = new TcpConnPool(host.address, host.port, opts, this.gate);
+      host.tcpPool = p;
+    }
+    return p;
+  }
+}
+
+function tcpPoolOptions(m: Cluster): TcpPoolOptions {
+  const ka = m.upstreamConnectionOptions?.tcpKeepalive;
+  const o: TcpPoolOptions = { connectTimeoutMs: m.connectTimeoutMs };
+  if (ka !== undefined) o.tcpKeepaliveTimeMs = ka.keepaliveTimeMs ?? 0;
+  return o;
 }
 
 const noOutlier: OutlierReporter = { report() {} };
@@ -178,6 +203,7 @@ export class ClusterManager {
       }
       if (old !== undefined) this.retire(old);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex);
+      rt.transport = this.transportSockets.resolve(model.transportSocket);
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
       if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();

@@ -164,7 +164,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   private takeIdle(): UpstreamConnection | null {
     while (this.idle.length > 0) {
       const c = this.idle.pop()!;
-      if (!c.closed && c.socket.writable) return c;
+      // Past max_connection_duration a connection takes no new request, even between sweeps.
+      if (!c.closed && c.socket.writable && !this.tooOld(c)) return c;
       c.destroy();
       this.dropped();
     }

@@ -2,6 +2,7 @@
 
 import type { Locality } from "../config/model/types.js";
 import type { Http1Pool } from "./http1-pool.js";
+import type { TcpConnPool } from "./tcp-conn-pool.js";
 
 export class UpstreamHost {
   readonly address: string;
@@ -12,6 +13,8 @@ export class UpstreamHost {
   readonly labels: Record<string, string>;
   readonly locality: Locality;
   readonly pool: Http1Pool;
+  /** Raw connections for the TCP proxy; made on first use (ClusterRuntime.tcpPoolOf). */
+  tcpPool: TcpConnPool | undefined = undefined;
   /** Requests in flight (least-request balancing). */
   active = 0;
   /**

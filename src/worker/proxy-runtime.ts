@@ -9,7 +9,7 @@ import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Timers } from "../common/timers.js";
-import { HTTP_CONNECTION_MANAGER, type FilterChain, type Listener, type Snapshot } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type Listener, type Snapshot } from "../config/model/types.js";
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
@@ -20,6 +20,7 @@ import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnectio
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { RouteTable } from "../router/route-table.js";
+import { TcpProxyFactory } from "../tcp/tcp-proxy-filter.js";
 import { ClusterManager, type ClusterManagerDns } from "../upstream/cluster-manager.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
@@ -36,7 +37,7 @@ export interface ProxyRuntimeOptions {
   timers?: Timers;
   /** HTTP filters by name (default: fault and router), used by the default network filters. */
   httpFilters?: HttpFilterRegistry;
-  /** Network filters by name (default: the HTTP connection manager). Tests and later work add theirs. */
+  /** Network filters by name (default: the HTTP connection manager and the TCP proxy). Tests and later work add theirs. */
   networkFilters?: NetworkFilterRegistry;
   /** Transport sockets by name (default: raw_buffer). */
   transportSockets?: TransportSocketRegistry;
@@ -54,6 +55,7 @@ export interface ProxyRuntimeOptions {
 export function defaultNetworkFilters(httpFilters: HttpFilterRegistry = builtInHttpFilters()): NetworkFilterRegistry {
   const r = new NetworkFilterRegistry();
   r.register(HTTP_CONNECTION_MANAGER, (config, env) => new HttpConnectionManagerFactory(config, env, httpFilters));
+  r.register(TCP_PROXY, (config, env) => new TcpProxyFactory(config, env));
   return r;
 }
 
@@ -83,7 +85,7 @@ export class ProxyRuntime {
   /** Set by drain(): listeners are closing, connections accepted meanwhile are refused. */
   private stopping = false;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly startMono = performance.now();
+  private readonly startMono: number;
   private readonly clock: Clock;
   /** In-process use (no supervisor): this runtime allocates shared state and runs its intervals. */
   private ownShared: SharedStateOwner | undefined;
@@ -118,6 +120,8 @@ export class ProxyRuntime {
       onStream: opts.onStream,
       coarseNow: 1,
     };
+    // Coarse time counts from here on the data-path clock (the interval is only the tick).
+    this.startMono = this.services.clock.monotonic();
     this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
   }
@@ -126,7 +130,7 @@ export class ProxyRuntime {
    * Advances the coarse clock and runs the idle / slow-head / pool checks. `now` (coarse ms) is
    * for tests that need a far-off instant without waiting for it.
    */
-  sweep(now = Math.round(performance.now() - this.startMono) + 1): void {
+  sweep(now = Math.round(this.services.clock.monotonic() - this.startMono) + 1): void {
     this.services.coarseNow = now;
     for (const c of this.connections) c.sweep(now);
     this.services.clusters.sweep(now);

@@ -6,6 +6,7 @@ import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { meshYaml, startCli, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
+import { waitFor } from "../helpers/wait.js";
 
 const NS = "limits";
 const OVERFLOW_BODY = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
@@ -80,19 +81,31 @@ describe("limits and ejections across 2 workers (CLI process)", () => {
   it("maxConnections 1 + http1MaxPendingRequests 1: 6 concurrent requests → exactly 4 overflow (503 UO), whichever worker took them", async () => {
     let inFlight = 0;
     let maxInFlight = 0;
-    const u = await startEchoUpstream("slow", (_q, s) => {
+    // Answers wait until the round's overflows are in (then every answer goes at once), so the six
+    // requests are concurrent by construction, not by racing a timer.
+    let held: Array<() => void> | null = [];
+    const u = await startEchoUpstream("held", (_q, s) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => {
+      const answer = (): void => {
         inFlight--;
         s.writeHead(200, { "content-length": "2" });
         s.end("ok");
-      }, 500);
+      };
+      if (held === null) answer();
+      else held.push(answer);
     });
     ups.push(u);
     const port = await start([u.port], POOL_POLICY);
     for (let round = 0; round < 2; round++) {
-      const rs = await Promise.all(Array.from({ length: 6 }, () => get(port)));
+      held = [];
+      let answered = 0;
+      const all = Promise.all(Array.from({ length: 6 }, () => get(port).finally(() => answered++)));
+      await waitFor(() => answered === 4 && held!.length === 1, 10_000, `round ${round}: four overflows and one held request`);
+      const release = held;
+      held = null;
+      for (const a of release) a();
+      const rs = await all;
       const ok = rs.filter((r) => r.status === 200).length;
       const overflow = rs.filter((r) => r.status === 503 && r.overloaded === "true" && r.body === OVERFLOW_BODY).length;
       expect({ ok, overflow }).toEqual({ ok: 2, overflow: 4 });

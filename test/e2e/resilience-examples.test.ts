@@ -10,6 +10,7 @@ import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, startCli, tempDir, type CliProcess } from "../helpers/cli-process.js";
 import { freePort } from "../helpers/upstreams.js";
+import { waitFor, waitForAsync } from "../helpers/wait.js";
 
 const examples = join(repoRoot, "examples/resilience");
 /** The examples' own ports, by upstream name. */
@@ -18,11 +19,20 @@ const EXAMPLE_LISTENER = 9280;
 /** The folder of port-substituted copies, and the free ports used in them. */
 let dir = "";
 let LISTENER = 0;
-type Mode = "ok" | "fail" | "slow";
+/** "hold": the answer waits until the test releases it (slower than any timeout in the examples). */
+type Mode = "ok" | "fail" | "hold";
 const ports: Record<string, number> = {};
 const mode: Record<string, Mode> = {};
 const hits: Record<string, Array<{ url: string; host: string | undefined }>> = {};
 const servers: Server[] = [];
+/** Answers held by "hold" upstreams, in arrival order. */
+const held: Array<() => void> = [];
+
+/** Every upstream answers from now on, and the held answers go out. */
+function release(): void {
+  for (const k of Object.keys(mode)) delete mode[k];
+  for (const answer of held.splice(0)) answer();
+}
 
 beforeAll(async () => {
   for (const name of Object.keys(EXAMPLE_PORTS)) {
@@ -35,7 +45,7 @@ beforeAll(async () => {
         res.writeHead(m === "fail" ? 503 : 200, { "content-length": Buffer.byteLength(body), "content-type": "application/json" });
         res.end(body);
       };
-      if (m === "slow") setTimeout(answer, 700);
+      if (m === "hold") held.push(answer);
       else answer();
     });
     await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
@@ -65,7 +75,7 @@ afterEach(async () => {
     await cli.exited;
   }
   cli = undefined;
-  for (const k of Object.keys(mode)) delete mode[k];
+  release();
   for (const k of Object.keys(hits)) delete hits[k];
 });
 
@@ -105,7 +115,7 @@ describe("README resilience examples", () => {
 
   it("timeout: a slow upstream gets 504 upstream request timeout", async () => {
     await run("timeout.yaml");
-    for (const v of ["v1", "v2", "v3"]) mode[v] = "slow";
+    for (const v of ["v1", "v2", "v3"]) mode[v] = "hold";
     const r = await get();
     expect(r.status).toBe(504);
     expect(r.body).toBe("upstream request timeout");
@@ -137,8 +147,7 @@ describe("README resilience examples", () => {
   it("mirror: the shadow service receives a copy (no -shadow suffix by default)", async () => {
     await run("mirror.yaml");
     expect((await get()).status).toBe(200);
-    const deadline = Date.now() + 5_000;
-    while ((hits.shadow?.length ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => hits.shadow?.[0], 5_000, "the mirrored copy");
     expect(hits.shadow?.[0]?.host).toBe(`ratings:${LISTENER}`);
   });
 
@@ -156,12 +165,20 @@ describe("README resilience examples", () => {
 
   it("circuit breaker: beyond one connection and one pending request, 503 overflow (across workers)", async () => {
     await run("circuit-breaker.yaml");
-    for (const v of ["v1", "v2", "v3"]) mode[v] = "slow";
-    const pending = Promise.all(Array.from({ length: 6 }, () => get()));
-    await new Promise((r) => setTimeout(r, 300));
-    const during = await clusters();
+    for (const v of ["v1", "v2", "v3"]) mode[v] = "hold";
+    let answered = 0;
+    const pending = Promise.all(Array.from({ length: 6 }, () => get().finally(() => answered++)));
+    // All six are in: four overflowed (so two hold the connection and the pending slot), and the
+    // one on the connection is held at an upstream.
+    await waitFor(() => answered === 4 && held.length === 1, 10_000, "four overflows and one held request");
+    const inUse = `outbound|${LISTENER}||ratings.shop.svc.cluster.local::in_use::connections::1`;
+    const during = await waitForAsync(async () => {
+      const lines = await clusters();
+      return lines.includes(inUse) && lines;
+    }, 5_000, "/clusters to show the connection in use");
     expect(during).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::default_priority::max_connections::1`);
-    expect(during).toContain(`outbound|${LISTENER}||ratings.shop.svc.cluster.local::in_use::connections::1`);
+    expect(held).toHaveLength(1);
+    release();
     const results = await pending;
     const overflow = results.filter((r) => r.status === 503);
     expect(results.filter((r) => r.status === 200)).toHaveLength(2);

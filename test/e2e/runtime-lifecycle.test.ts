@@ -12,6 +12,7 @@ import { main } from "../../src/cli/main.js";
 import { startSupervisor } from "../../src/supervisor/supervisor.js";
 import { meshYaml, startCli, subsetRouteYaml, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
+import { waitFor } from "../helpers/wait.js";
 
 const NS = "lifecycle";
 let cli: CliProcess | undefined;
@@ -72,8 +73,9 @@ describe("runtime lifecycle (CLI process)", () => {
       }
     });
     for (let i = 0; i < 6; i++) {
-      // Pacing, not synchronisation: let the load run against each snapshot for a while.
-      await new Promise((r) => setTimeout(r, 250));
+      // Load against each snapshot: a number of requests answered since the last reload.
+      const before = total;
+      await waitFor(() => total >= before + 20, 10_000, `requests served under snapshot ${i + 1}`);
       const subset = i % 2 === 0 ? "v2" : "v1";
       await replaceFile(dir, "route.yaml", subsetRouteYaml(NS, subset, 2));
       if (i === 3) cli.kill("SIGHUP");

@@ -3,6 +3,7 @@
 
 import { defaultLimits, type DownstreamLimits } from "../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../src/common/logger.js";
+import type { Clock } from "../../src/common/clock.js";
 import { seededRandom, type Random } from "../../src/common/random.js";
 import type { Timers } from "../../src/common/timers.js";
 import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
@@ -21,13 +22,14 @@ export interface TestProxy {
 
 export async function startProxy(
   snapshot: Snapshot,
-  opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers; runtime?: Pick<ProxyRuntimeOptions, "httpFilters" | "networkFilters" | "transportSockets" | "listenerFilters"> } = {},
+  opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers; clock?: Clock; runtime?: Pick<ProxyRuntimeOptions, "httpFilters" | "networkFilters" | "transportSockets" | "listenerFilters"> } = {},
 ): Promise<TestProxy> {
   const streams: StreamInfo[] = [];
   const runtime = new ProxyRuntime({
     limits: { ...defaultLimits, ...opts.limits },
     random: opts.random ?? seededRandom(42),
     ...(opts.timers !== undefined ? { timers: opts.timers } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     log: createLogger("off"),
     onStream: (i) => streams.push(i),
     ...opts.runtime,

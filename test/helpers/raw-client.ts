@@ -17,8 +17,25 @@ export function openSocket(port: number): Promise<Socket> {
   });
 }
 
-/** Sends `data` and collects everything until the server closes or `idleMs` passes without data. */
-export function rawExchange(port: number, data: string | Buffer, idleMs = 300): Promise<string> {
+export interface ExchangeOptions {
+  /**
+   * Ends the exchange once this many complete responses have arrived, for a connection the
+   * server keeps open. Without it the exchange ends when the server closes (callers send
+   * `Connection: close`, or expect the server to close).
+   */
+  responses?: number;
+  /** Fallback only, never what a test relies on: ends after this long without data (ms). */
+  idleMs?: number;
+}
+
+/**
+ * Sends `data` and collects everything until the server closes, or until `responses` complete
+ * responses have arrived. A quiet period (`idleMs`, 300 ms; ten times that before the first byte)
+ * only ends an exchange that neither closes nor completes, so a hung server fails an assertion
+ * instead of the suite.
+ */
+export function rawExchange(port: number, data: string | Buffer, opts: ExchangeOptions | number = {}): Promise<string> {
+  const { responses, idleMs = 300 } = typeof opts === "number" ? { idleMs: opts } : opts;
   return new Promise((resolve, reject) => {
     const s = connect({ host: "127.0.0.1", port }, () => s.write(data));
     let out = "";
@@ -31,12 +48,39 @@ export function rawExchange(port: number, data: string | Buffer, idleMs = 300): 
     s.on("data", (c) => {
       out += c.toString("latin1");
       clearTimeout(timer);
+      if (responses !== undefined && completeResponses(out) >= responses) return done();
       timer = setTimeout(done, idleMs);
     });
     s.on("end", done);
     s.on("close", done);
     s.on("error", (e) => (out ? done() : reject(e)));
   });
+}
+
+/** How many responses in `text` are complete (head and a body framed by length or chunks). */
+export function completeResponses(text: string): number {
+  let n = 0;
+  let at = 0;
+  for (;;) {
+    const i = text.indexOf("\r\n\r\n", at);
+    if (i === -1) return n;
+    const head = text.slice(at, i);
+    const status = Number(head.split("\r\n")[0]!.split(" ")[1]);
+    const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    let end = i + 4;
+    if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      const last = text.indexOf("\r\n0\r\n\r\n", i);
+      if (last === -1) return n;
+      end = last + 7;
+    } else if (cl !== null) {
+      end += Number(cl[1]);
+      if (text.length < end) return n;
+    } else if (!(status === 101 || status === 204 || status === 304 || (status >= 100 && status < 200))) {
+      return n; // close-delimited: complete only when the server closes
+    }
+    n++;
+    at = end;
+  }
 }
 
 /** Splits a byte stream of HTTP/1 responses with content-length bodies. */

@@ -35,7 +35,8 @@ describe("data path basics", () => {
     const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("default", { route: { cluster: "c" } })] }], [cluster("c", [u.port])]);
     proxy = await startProxy(snap);
     const req = (p: string): string => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
-    const out = await rawExchange(proxy.port, req("/1") + req("/2") + req("/3"));
+    // The connection stays open after them: done once all three responses are complete.
+    const out = await rawExchange(proxy.port, req("/1") + req("/2") + req("/3"), { responses: 3 });
     const rs = parseResponses(out);
     expect(rs.map((r) => JSON.parse(r.body.toString()).url)).toEqual(["/1", "/2", "/3"]);
   });

@@ -3,7 +3,8 @@
 // the client stops reading, and bodiless responses stay bodiless.
 
 import { createHash } from "node:crypto";
-import { request, type IncomingMessage } from "node:http";
+import type { EventEmitter } from "node:events";
+import { request, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
@@ -13,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { openSocket, parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler, type RawUpstream } from "../helpers/upstreams.js";
-import { sleep, waitFor } from "../helpers/wait.js";
+import { sleep, waitFor, within } from "../helpers/wait.js";
 import type { Http1ServerConnection } from "../../src/http/http1-server-connection.js";
 
 let proxy: TestProxy | undefined;
@@ -84,7 +85,7 @@ function live(): number {
 async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; liveGrowth: number; rssGrowth: number }> {
   const settledLive = async (): Promise<number> => {
     gc();
-    await sleep(5);
+    await sleep(5); // V8 frees dead backing stores on a background thread; nothing signals it
     gc();
     return live();
   };
@@ -97,7 +98,7 @@ async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; liveG
     while (running) {
       peak = Math.max(peak, await settledLive());
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      await sleep(40);
+      await sleep(40); // sampling cadence, not synchronisation
     }
   })();
   try {
@@ -106,6 +107,36 @@ async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; liveG
   } finally {
     running = false;
     await sampler;
+  }
+}
+
+/** Quiet window of a stall: no 'drain' for this long while both ends are blocked. */
+const QUIET_MS = 300;
+
+/**
+ * Resolves once a writer that back-pressure has stopped stays stopped: `blocked()` holds (the
+ * writer waits on 'drain' and the proxy shows why) and `writer` emits no 'drain' for QUIET_MS.
+ * There is no event for "no more will come", so that quiet window is the proof; a drain (buffers
+ * still filling) starts it again. Fails at once if the transfer finishes instead of stalling.
+ */
+async function stallOf(writer: EventEmitter, blocked: () => boolean, finished: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await waitFor(() => blocked() || finished(), Math.max(0, deadline - Date.now()), what);
+    if (finished()) throw new Error(`${what}: the transfer finished instead`);
+    const drained = await new Promise<boolean>((resolve) => {
+      const onDrain = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        writer.off("drain", onDrain);
+        resolve(false);
+      }, QUIET_MS);
+      writer.once("drain", onDrain);
+    });
+    if (!drained && blocked()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
   }
 }
 
@@ -283,7 +314,9 @@ describe("back-pressure", () => {
     const TOTAL = 256 * MiB;
     let written = 0;
     let stalledAt = -1;
+    let res: ServerResponse | undefined;
     const u = await upstream((_req, r) => {
+      res = r;
       r.writeHead(200, { "content-length": String(TOTAL) });
       const gen = bodyChunks(TOTAL, 3);
       const pump = (): void => {
@@ -307,29 +340,15 @@ describe("back-pressure", () => {
     const c = await openSocket(p.port);
     c.pause();
     c.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-    // Wait until the upstream has been blocked for a while without any progress.
-    // Stalled = blocked on a write with no progress for half a second (load-proof, not timing).
-    let last = -1;
-    let since = Date.now();
-    await waitFor(
-      () => {
-        if (written !== last) {
-          last = written;
-          since = Date.now();
-        }
-        return stalledAt === written && written > 0 && Date.now() - since > 500;
-      },
-      15_000,
-      "the upstream write to stall",
-    );
-    // Give it a generous settle window, then confirm nothing more went through.
-    await sleep(300);
+    // Stalled: the upstream waits on 'drain' (only a drain moves `written` on), and the proxy's
+    // socket to the client is over its high-water mark, so the proxy has stopped reading upstream.
+    const downstream = (): Http1ServerConnection | undefined => [...p.runtime.connections][0] as Http1ServerConnection | undefined;
+    const upstreamRes = await waitFor(() => res, 5_000, "the upstream response");
+    await stallOf(upstreamRes, () => stalledAt === written && downstream()?.socket.writableNeedDrain === true, () => written >= TOTAL, "the upstream write to stall");
     const stalled = written;
-    await sleep(300);
-    expect(written).toBe(stalled);
     expect(stalled).toBeLessThan(TOTAL / 2);
     // The proxy itself holds little: its downstream socket's user-space queue stays small.
-    const conn = [...p.runtime.connections][0] as Http1ServerConnection;
+    const conn = downstream()!;
     expect(conn.socket.writableLength).toBeLessThan(4 * MiB);
     console.log(`back-pressure: upstream stalled after ${(stalled / MiB).toFixed(1)} MiB; proxy queue ${(conn.socket.writableLength / 1024).toFixed(0)} KiB`);
 
@@ -384,33 +403,22 @@ describe("back-pressure", () => {
         }
       },
     });
+    let upload: ClientRequest | undefined;
     const done = new Promise<string>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: p.port, method: "PUT", path: "/up", headers: { "content-length": String(TOTAL) }, agent: false }, (res) => {
+      const req = (upload = request({ host: "127.0.0.1", port: p.port, method: "PUT", path: "/up", headers: { "content-length": String(TOTAL) }, agent: false }, (res) => {
         let s = "";
         res.on("data", (d: Buffer) => (s += d.toString()));
         res.on("end", () => resolve(s));
-      });
+      }));
       req.on("error", reject);
       pipeline(source, req).catch(reject);
     });
     await waitFor(() => reqRef, 5_000, "the upstream request");
-    let last = -1;
-    let since = Date.now();
-    await waitFor(
-      () => {
-        if (produced !== last) {
-          last = produced;
-          since = Date.now();
-        }
-        return produced > 0 && Date.now() - since > 500;
-      },
-      15_000,
-      "the client upload to stall",
-    );
-    await sleep(300);
+    // Stalled: the client's request waits on 'drain' (the source is read only after one) while
+    // the upstream reads nothing.
+    await stallOf(upload!, () => upload!.writableNeedDrain && produced > 0, () => produced >= TOTAL && !upload!.writableNeedDrain, "the client upload to stall");
     const stalled = produced;
-    await sleep(300);
-    expect(produced).toBe(stalled);
+    expect(received).toBe(0);
     expect(stalled).toBeLessThan(TOTAL / 2);
     console.log(`upload back-pressure: client stalled after ${(stalled / MiB).toFixed(1)} MiB`);
     reqRef!.resume();
@@ -476,12 +484,8 @@ describe("close-delimited upstream responses", () => {
   // Envoy decides downstream framing itself: a body the upstream ends by closing goes to an
   // HTTP/1.1 client chunked, and the client's keep-alive connection stays usable.
   it("HTTP/1.0-style response without content-length reaches an HTTP/1.1 client chunked, on a connection kept alive", async () => {
-    const u = await raw((s) =>
-      s.once("data", () => {
-        s.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst part, ");
-        setTimeout(() => s.end("second part"), 30);
-      }),
-    );
+    // The second part goes out once the first has reached the client: two reads, two chunks.
+    const u = await raw((s) => s.once("data", () => s.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst part, ")));
     const p = await proxyTo(u.port);
     const c = await openSocket(p.port);
     let out = "";
@@ -492,7 +496,9 @@ describe("close-delimited upstream responses", () => {
       }),
     );
     c.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    await ended;
+    await waitFor(() => out.includes("first part, "), 5_000, "the first part");
+    u.sockets[0]!.end("second part");
+    await within(ended, 5_000, "the last chunk");
     c.destroy();
     const [r] = parseResponses(out);
     expect(r!.status).toBe(200);

@@ -11,7 +11,7 @@ import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../hel
 import { freePort } from "../helpers/upstreams.js";
 import { openSocket, parseResponses } from "../helpers/raw-client.js";
 import { startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler, type RawUpstream } from "../helpers/upstreams.js";
-import { sleep, waitFor } from "../helpers/wait.js";
+import { waitFor, within } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -67,10 +67,6 @@ function refused(port: number): Promise<boolean> {
     });
     s.once("error", () => resolve(true));
   });
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`${what} did not finish within ${ms} ms`)))]);
 }
 
 function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
@@ -148,18 +144,19 @@ describe("drain", () => {
     idle.s.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => parseResponses(idle.out()).length === 1, 5_000, "first response");
     const { ms } = await timed(within(p.runtime.drain(10_000), 3_000, "drain"));
-    expect(idle.isClosed() || (await Promise.race([idle.closed.then(() => true), sleep(2_000).then(() => false)]))).toBe(true);
+    await within(idle.closed, 2_000, "the idle connection's close");
     // No need to wait for the timeout when nothing is in flight.
     expect(ms).toBeLessThan(5_000);
     expect(await refused(p.port)).toBe(true);
   });
 
   it("finishes an in-flight slow response, then closes its connection", async () => {
+    let finish: (() => void) | undefined;
     const u = await echo((req, res) => {
       if (req.url !== "/slow") return void res.end("quick");
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("slow ");
-      setTimeout(() => res.end("but complete"), 400);
+      finish = () => res.end("but complete");
     });
     const p = await proxyTo(u.port);
     const busy = await sock(p.port);
@@ -169,13 +166,12 @@ describe("drain", () => {
     idle.s.write("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => idle.out().includes("\r\n\r\n"), 5_000, "idle connection's response");
     const drained = timed(within(p.runtime.drain(10_000), 5_000, "drain"));
-    // The idle connection goes first; the busy one keeps streaming.
-    await Promise.race([idle.closed, sleep(2_000)]);
-    expect(idle.isClosed()).toBe(true);
+    // The idle connection goes first; the busy one keeps streaming until its response ends.
+    await within(idle.closed, 2_000, "the idle connection's close");
     expect(busy.isClosed()).toBe(false);
+    finish!();
     const { ms } = await drained;
-    await Promise.race([busy.closed, sleep(2_000)]);
-    expect(busy.isClosed()).toBe(true);
+    await within(busy.closed, 2_000, "the busy connection's close");
     // Chunked body: the final chunk arrived before the close.
     expect(busy.out()).toContain("but complete");
     expect(busy.out()).toMatch(/0\r\n\r\n$/);
@@ -184,8 +180,9 @@ describe("drain", () => {
   });
 
   it("a response whose head goes out during drain carries connection: close; pipelined requests behind it are not served", async () => {
+    let answer: (() => void) | undefined;
     const u = await echo((req, res) => {
-      if (req.url === "/hold") setTimeout(() => res.end("held"), 300);
+      if (req.url === "/hold") answer = () => res.end("held");
       else res.end("next");
     });
     const p = await proxyTo(u.port);
@@ -194,9 +191,9 @@ describe("drain", () => {
     c.s.write("GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitFor(() => u.requests.length === 1, 5_000, "first request upstream");
     const drained = p.runtime.drain(10_000);
-    await Promise.race([c.closed, sleep(5_000)]);
-    expect(c.isClosed()).toBe(true);
-    void drained;
+    answer!();
+    await within(c.closed, 5_000, "the connection's close");
+    await within(drained, 5_000, "drain");
     const rs = parseResponses(c.out());
     expect(rs[0]!.body.toString()).toBe("held");
     expect(rs[0]!.headers["connection"]).toBe("close");
@@ -218,8 +215,7 @@ describe("drain", () => {
     const { ms } = await timed(within(p.runtime.drain(300), 3_000, "drain"));
     expect(ms).toBeGreaterThanOrEqual(250);
     expect(ms).toBeLessThan(5_000);
-    await Promise.race([stuck.closed, sleep(2_000)]);
-    expect(stuck.isClosed()).toBe(true);
+    await within(stuck.closed, 2_000, "the stuck connection's close");
     expect(p.runtime.connections.size).toBe(0);
     await waitFor(() => p.streams.length === 1, 2_000, "stream record");
     expect(p.streams[0]!.responseFlags).toContain("DC");

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { openSocket, parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, startRawUpstream, type RawUpstream } from "../helpers/upstreams.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor, within } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void>> = [];
@@ -119,10 +119,9 @@ describe("local replies", () => {
     const u = await raw((s) =>
       s.on("data", () => {
         n++;
-        if (n === 1) {
-          s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial...");
-          setTimeout(() => s.resetAndDestroy(), 50);
-        } else {
+        // The reset comes once the partial response has reached the client (below).
+        if (n === 1) s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial...");
+        else {
           s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         }
       }),
@@ -134,7 +133,9 @@ describe("local replies", () => {
     c.on("error", () => {});
     const closed = new Promise<void>((r) => c.once("close", () => r()));
     c.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
-    await closed;
+    await waitFor(() => got.includes("partial..."), 5_000, "the partial response");
+    u.sockets[0]!.resetAndDestroy();
+    await within(closed, 5_000, "the downstream close");
     expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(got).toContain("partial...");
     expect(got.length).toBeLessThan(1000);

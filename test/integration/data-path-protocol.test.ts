@@ -8,7 +8,7 @@ import type { DownstreamLimits } from "../../src/bootstrap/bootstrap.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { openSocket, parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler, type RawUpstream } from "../helpers/upstreams.js";
-import { sleep, waitFor } from "../helpers/wait.js";
+import { waitFor, within } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -44,10 +44,6 @@ async function sock(port: number): Promise<{ s: Socket; out: () => string; close
   const closed = new Promise<void>((r) => s.once("close", () => r()));
   cleanups.push(() => void s.destroy());
   return { s, out: () => out, closed };
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`${what} did not happen within ${ms} ms`)))]);
 }
 
 function upstreamUrl(r: { body: Buffer }): string {
@@ -89,14 +85,18 @@ describe("HTTP/1.0 clients", () => {
   });
 
   it("de-chunks a chunked upstream response for an HTTP/1.0 client and closes after it", async () => {
+    // Two chunks: the second is sent once the first has reached the client.
+    let last: (() => void) | undefined;
     const u = await echo((_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("hello ");
-      setTimeout(() => res.end("world"), 20);
+      last = () => res.end("world");
     });
     const p = await proxyTo(u.port);
     const c = await sock(p.port);
     c.s.write("GET / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    await waitFor(() => c.out().endsWith("hello "), 5_000, "the first chunk");
+    last!();
     await within(c.closed, 5_000, "close");
     const [head, body] = c.out().split("\r\n\r\n");
     expect(head).toMatch(/^HTTP\/1\.0 200 OK\r\n/);
@@ -173,6 +173,7 @@ describe("headers", () => {
     const out = await rawExchange(
       p.port,
       "GET / HTTP/1.1\r\nHost: x\r\nConnection: X-Private, keep-alive\r\nX-Private: 1\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\nUpgrade: foo/1\r\nX-Public: 2\r\n\r\n",
+      { responses: 1 }, // keep-alive on purpose: done once the response is complete
     );
     const names = rawPairs(u).map(([k]) => k.toLowerCase());
     for (const h of ["connection", "x-private", "keep-alive", "proxy-connection", "te", "upgrade"]) expect(names).not.toContain(h);
@@ -357,6 +358,24 @@ describe("paths", () => {
 });
 
 describe("upgrade", () => {
+  it("declines an h2c upgrade offer as Envoy does: the request goes upstream as plain HTTP/1.1", async () => {
+    let upstreamSaw = "";
+    const u = await raw((s) =>
+      s.on("data", (d: Buffer) => {
+        upstreamSaw += d.toString("latin1");
+        if (upstreamSaw.includes("\r\n\r\n")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }),
+    );
+    const p = await proxyTo(u.port);
+    const out = await rawExchange(p.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+    const [r] = parseResponses(out);
+    expect(r!.status).toBe(200);
+    expect(r!.body.toString()).toBe("ok");
+    const head = upstreamSaw.toLowerCase();
+    expect(head).not.toContain("upgrade");
+    expect(head).not.toContain("http2-settings");
+  });
+
   it("passes a WebSocket-style upgrade: 101, then bytes both ways", async () => {
     let upstreamSaw = "";
     const u = await raw((s) => {

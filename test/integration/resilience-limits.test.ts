@@ -49,23 +49,54 @@ function get(port: number, path = "/"): Promise<Reply> {
   });
 }
 
-/** An upstream that answers after `delayMs`, recording the most requests it ever had in flight. */
-async function slowUpstream(delayMs: number): Promise<EchoUpstream & { maxInFlight: () => number; connections: () => number }> {
+interface HeldUpstream extends EchoUpstream {
+  /** Requests arrived and not answered yet. */
+  held(): number;
+  /** Answers every held request, and every later one at once. */
+  release(): void;
+  maxInFlight(): number;
+  connections(): number;
+}
+
+/**
+ * An upstream that holds its answers until the test releases them (so "concurrent" is a fact,
+ * not a race with a timer), recording the most requests it ever had in flight.
+ */
+async function heldUpstream(): Promise<HeldUpstream> {
   let inFlight = 0;
   let max = 0;
   let conns = 0;
-  const u = await startEchoUpstream("slow", (_req, res) => {
+  let released = false;
+  const held: Array<() => void> = [];
+  const u = await startEchoUpstream("held", (_req, res) => {
     inFlight++;
     max = Math.max(max, inFlight);
-    setTimeout(() => {
+    const answer = (): void => {
       inFlight--;
       res.writeHead(200, { "content-length": "2" });
       res.end("ok");
-    }, delayMs);
+    };
+    if (released) answer();
+    else held.push(answer);
   });
   u.server.on("connection", () => conns++);
   ups.push(u);
-  return Object.assign(u, { maxInFlight: () => max, connections: () => conns });
+  return Object.assign(u, {
+    held: () => held.length,
+    release: () => {
+      released = true;
+      for (const a of held.splice(0)) a();
+    },
+    maxInFlight: () => max,
+    connections: () => conns,
+  });
+}
+
+/** Sends `ports.length` requests at once; `answered()` counts those already back. */
+function burst(ports: number[]): { all: Promise<Reply[]>; answered: () => number } {
+  let n = 0;
+  const all = Promise.all(ports.map((port) => get(port).finally(() => n++)));
+  return { all, answered: () => n };
 }
 
 function limited(name: string, port: number, extra: Partial<Cluster>): Cluster {
@@ -109,10 +140,14 @@ async function twoWorkers(c: Cluster): Promise<{ a: ProxyRuntime; b: ProxyRuntim
 
 describe("circuit breakers (connection pool limits)", () => {
   it("maxConnections 1 + http1MaxPendingRequests 1: of 6 concurrent requests 2 are served, 4 overflow with 503 UO", async () => {
-    const u = await slowUpstream(300);
+    const u = await heldUpstream();
     const p = await startProxy(await snap(limited("c", u.port, {})));
     proxies.push(p);
-    const rs = await Promise.all(Array.from({ length: 6 }, () => get(p.port)));
+    const b = burst(Array(6).fill(p.port));
+    // Four answered with overflow while one request holds the connection and one is pending.
+    await waitFor(() => b.answered() === 4 && u.held() === 1, 5_000, "four overflows and one held request");
+    u.release();
+    const rs = await b.all;
     expect(summarize(rs)).toEqual({ ok: 2, overflow: 4 });
     expect(u.maxInFlight()).toBe(1);
     // The pending request got the first request's connection (Envoy's http1 pool hand-over).
@@ -121,20 +156,26 @@ describe("circuit breakers (connection pool limits)", () => {
   });
 
   it("limits hold per cluster across two workers, not multiplied by them", async () => {
-    const u = await slowUpstream(300);
+    const u = await heldUpstream();
     const { portA, portB } = await twoWorkers(limited("c", u.port, {}));
-    const rs = await Promise.all([portA, portB, portA, portB, portA, portB].map((port) => get(port)));
+    const b = burst([portA, portB, portA, portB, portA, portB]);
+    await waitFor(() => b.answered() === 4 && u.held() === 1, 5_000, "four overflows and one held request");
+    u.release();
+    const rs = await b.all;
     expect(summarize(rs)).toEqual({ ok: 2, overflow: 4 });
     expect(u.maxInFlight()).toBe(1);
   });
 
   it("a request pending in one worker is served when the other worker's connection frees up", async () => {
-    const u = await slowUpstream(200);
-    const { portA, portB } = await twoWorkers(limited("c", u.port, {}));
+    const u = await heldUpstream();
+    const { portA, portB, owner } = await twoWorkers(limited("c", u.port, {}));
     const first = get(portA);
     // The first request holds the cluster's only connection once the upstream has it.
     await waitFor(() => u.requests.length === 1, 5_000, "first request upstream");
     const second = get(portB); // cluster at maxConnections: waits in worker B
+    const i32 = owner.view("c")!.i32;
+    await waitFor(() => Atomics.load(i32, 1) === 1, 5_000, "the second request pending");
+    u.release();
     const [r1, r2] = await Promise.all([first, second]);
     expect([r1.status, r2.status]).toEqual([200, 200]);
     expect(u.maxInFlight()).toBe(1);
@@ -142,19 +183,24 @@ describe("circuit breakers (connection pool limits)", () => {
   });
 
   it("after the burst, the counters are back to zero and new requests are served", async () => {
-    const u = await slowUpstream(100);
+    const u = await heldUpstream();
     const { portA, portB, owner } = await twoWorkers(limited("c", u.port, {}));
-    await Promise.all([portA, portB, portA, portB].map((port) => get(port)));
+    const b = burst([portA, portB, portA, portB]);
+    await waitFor(() => b.answered() === 2 && u.held() === 1, 5_000, "two overflows and one held request");
+    u.release();
+    expect(summarize(await b.all)).toEqual({ ok: 2, overflow: 2 });
     const rs = await Promise.all([get(portA), get(portB)]);
     expect(summarize(rs)).toEqual({ ok: 2, overflow: 0 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Responses reach the client before the proxy releases what they held: wait for the release.
     const i32 = owner.view("c")!.i32;
+    await waitFor(() => Atomics.load(i32, 1) === 0 && Atomics.load(i32, 2) <= 1, 5_000, "the cluster's counters to fall back");
     expect(Atomics.load(i32, 1)).toBe(0); // pending
     expect(Atomics.load(i32, 2)).toBeLessThanOrEqual(1); // connections: at most the idle one
   });
 
   it("maxRequestsPerConnection 1 closes each upstream connection after one request", async () => {
-    const u = await slowUpstream(1);
+    const u = await heldUpstream();
+    u.release();
     const p = await startProxy(await snap(cluster("c", [u.port], { httpProtocolOptions: { commonHttpProtocolOptions: { maxRequestsPerConnection: 1 } } })));
     proxies.push(p);
     for (let i = 0; i < 3; i++) expect((await get(p.port)).status).toBe(200);
@@ -162,11 +208,15 @@ describe("circuit breakers (connection pool limits)", () => {
   });
 
   it("without limits (Istio's 4294967295 defaults) nothing overflows", async () => {
-    const u = await slowUpstream(100);
+    const u = await heldUpstream();
     const p = await startProxy(await snap(cluster("c", [u.port], { circuitBreakers: { maxConnections: U, maxPendingRequests: U, maxRequests: U, maxRetries: U } })));
     proxies.push(p);
-    const rs = await Promise.all(Array.from({ length: 8 }, () => get(p.port)));
-    expect(summarize(rs)).toEqual({ ok: 8, overflow: 0 });
+    const b = burst(Array(8).fill(p.port));
+    // All eight in flight at the upstream at once, none turned away.
+    await waitFor(() => u.held() === 8, 5_000, "eight requests held at once");
+    expect(b.answered()).toBe(0);
+    u.release();
+    expect(summarize(await b.all)).toEqual({ ok: 8, overflow: 0 });
   });
 });
 

@@ -9,7 +9,7 @@ import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../hel
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, startRawUpstream, type EchoUpstream, type Handler } from "../helpers/upstreams.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
-import { sleep, waitFor } from "../helpers/wait.js";
+import { waitFor } from "../helpers/wait.js";
 import { HTTP_FAULT_FILTER } from "../../src/config/model/types.js";
 
 let proxy: TestProxy | undefined;
@@ -51,7 +51,8 @@ async function proxyWith(
     [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...action }, ...routeExtra })] }],
     [cluster("c", ports), ...extraClusters.map(([n, p]) => cluster(n, p))],
   );
-  proxy = await startProxy(snap, timers !== undefined ? { timers } : {});
+  // Hand-driven timers drive the data path's clock too: durations and timing points read them.
+  proxy = await startProxy(snap, timers !== undefined ? { timers, clock: timers } : {});
   return proxy;
 }
 
@@ -89,15 +90,18 @@ describe("route timeout", () => {
   });
 
   it("honours x-envoy-upstream-rq-timeout-ms from an internal caller and does not forward it", async () => {
-    const slow = await upstream("slow", (_req, res) => {
-      setTimeout(() => {
-        res.writeHead(200, { "content-length": "2" });
-        res.end("ok");
-      }, 400);
-    });
-    const p = await proxyWith([slow.port], {});
-    const r = await get(p, "/", { "x-envoy-upstream-rq-timeout-ms": "100" });
+    const timers = new ManualTimers();
+    const slow = await upstream("slow", () => {});
+    const p = await proxyWith([slow.port], {}, {}, [], timers);
+    const reply = get(p, "/", { "x-envoy-upstream-rq-timeout-ms": "100" });
+    // The header's 100 ms is the route timeout (the route has none): it fires at 100 ms exactly.
+    await waitFor(() => slow.requests.length === 1 && timers.waiting().includes(100), 5_000, "the 100 ms timer armed");
+    timers.advance(99);
+    expect(timers.waiting()).toContain(100);
+    timers.advance(1);
+    const r = await reply;
     expect(r.status).toBe(504);
+    expect(p.streams[0]!.timings.firstDownstreamTxByteSent).toBe(100);
     expect(slow.requests[0]!.headers["x-envoy-upstream-rq-timeout-ms"]).toBeUndefined();
     expect(slow.requests[0]!.headers["x-envoy-expected-rq-timeout-ms"]).toBe("100");
   });
@@ -308,7 +312,14 @@ describe("mirroring", () => {
     const payload = "y".repeat(500_000);
     const out = await rawExchange(p.port, `POST / HTTP/1.1\r\nHost: svc\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload}`);
     expect(parseResponses(out)[0]!.status).toBe(200);
-    await sleep(50);
+    // The copies did go out while the primary answered: the five GETs' reached the stuck mirror
+    // and wait there (the big POST's may be dropped past the shadow buffer), and every copy to the
+    // dead mirror ended with its connect failure. Settled: every copy still counted on the stuck
+    // host has arrived there.
+    const stuckHost = p.runtime.services.clusters.get("m1")!.hosts[0]!;
+    const deadHost = p.runtime.services.clusters.get("m2")!.hosts[0]!;
+    await waitFor(() => stuck.requests.length >= 5 && stuckHost.active === stuck.requests.length && deadHost.active === 0, 5_000, "the copies to settle");
+    expect(stuck.requests.filter((q) => q.method === "GET")).toHaveLength(5);
   });
 
   it("a mirrored HEAD request completes and frees its upstream connection", async () => {
@@ -325,10 +336,20 @@ describe("mirroring", () => {
   it("mirrors only the configured percentage", async () => {
     const primary = await upstream("primary");
     const mirror = await upstream("mirror");
-    const p = await proxyWith([primary.port], { requestMirrorPolicies: [{ cluster: "m", percentage: { numerator: 0, denominator: "HUNDRED" }, disableShadowHostSuffixAppend: true }] }, {}, [["m", [mirror.port]]]);
-    for (let i = 0; i < 5; i++) await get(p);
-    await sleep(100);
-    expect(mirror.requests.length).toBe(0);
+    const mirrorAt = (numerator: number): Partial<RouteAction> => ({ cluster: "c", requestMirrorPolicies: [{ cluster: "m", percentage: { numerator, denominator: "HUNDRED" }, disableShadowHostSuffixAppend: true }] });
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("always", { route: mirrorAt(100) as RouteAction }, { prefix: "/barrier" }), route("never", { route: mirrorAt(0) as RouteAction })] }],
+      [cluster("c", [primary.port]), cluster("m", [mirror.port])],
+    );
+    const p = (proxy = await startProxy(snap));
+    for (let i = 0; i < 5; i++) expect((await get(p, "/zero")).status).toBe(200);
+    // Nothing to wait for when nothing is mirrored: a later request that is mirrored is the
+    // barrier. Copies are counted on the mirror host from the moment they start, so once the
+    // barrier's copy has arrived and none is in flight, any copy of /zero would have arrived too.
+    expect((await get(p, "/barrier")).status).toBe(200);
+    const host = p.runtime.services.clusters.get("m")!.hosts[0]!;
+    await waitFor(() => mirror.requests.length >= 1 && host.active === 0, 5_000, "the barrier's copy");
+    expect(mirror.requests.map((r) => r.url)).toEqual(["/barrier"]);
   });
 });
 
@@ -340,31 +361,40 @@ describe("timers under test control (deterministic, no sleeping)", () => {
     const reply = get(p);
     await waitFor(() => timers.waiting().includes(5_000), 5_000, "route timer armed");
     timers.advance(4_999);
-    await sleep(50);
+    expect(timers.waiting()).toContain(5_000);
     expect(p.streams).toHaveLength(0);
     timers.advance(1);
     const r = await reply;
     expect(r.status).toBe(504);
     expect(p.streams[0]!.responseFlags).toEqual(["UT"]);
+    // On the hand-driven clock the answer went out at 5 000 ms, not a moment before.
+    expect(p.streams[0]!.timings.firstDownstreamTxByteSent).toBe(5_000);
   });
 
   it("a retry waits for its jittered back-off, within [0, 25 ms) for the first retry", async () => {
     const timers = new ManualTimers();
     const bad = await upstream("bad", status(503));
     const good = await upstream("good");
-    // Round robin: the first attempt goes to `bad`, the retry to `good`.
-    const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", retryPolicy: retries(["5xx"]) } })] }], [cluster("c", [bad.port, good.port])]);
-    proxy = await startProxy(snap, { timers });
+    // Round robin: the first attempt goes to `bad`, the retry to `good`. `/barrier` reaches `good`
+    // through a cluster of its own, without touching the round robin of `c`.
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("b", { route: { cluster: "g" } }, { prefix: "/barrier" }), route("r", { route: { cluster: "c", retryPolicy: retries(["5xx"]) } })] }],
+      [cluster("c", [bad.port, good.port]), cluster("g", [good.port])],
+    );
+    proxy = await startProxy(snap, { timers, clock: timers });
     const reply = get(proxy);
     await waitFor(() => timers.waiting().length === 1, 5_000, "back-off armed");
     const [backoff] = timers.waiting();
     expect(backoff).toBeGreaterThanOrEqual(0);
     expect(backoff).toBeLessThan(25);
-    await sleep(50);
-    expect(good.requests).toHaveLength(0);
+    // A retry sent without waiting would have left before this later request on the same worker,
+    // to the same upstream: `good` sees the barrier alone.
+    expect((await get(proxy, "/barrier")).status).toBe(200);
+    expect(good.requests.map((q) => q.url)).toEqual(["/barrier"]);
     timers.advance(backoff!);
     expect((await reply).status).toBe(200);
-    expect(good.requests[0]!.headers["x-envoy-attempt-count"]).toBe("2");
+    expect(good.requests.map((q) => q.url)).toEqual(["/barrier", "/"]);
+    expect(good.requests[1]!.headers["x-envoy-attempt-count"]).toBe("2");
   });
 
   it("a fault delay holds the request until its time has passed", async () => {
@@ -373,10 +403,12 @@ describe("timers under test control (deterministic, no sleeping)", () => {
     const p = await proxyWith([u.port], {}, { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { delay: { fixedDelayMs: 600_000, percentage: { numerator: 100, denominator: "HUNDRED" } } } } }, [], timers);
     const reply = get(p);
     await waitFor(() => timers.waiting().includes(600_000), 5_000, "fault delay armed");
-    await sleep(50);
     expect(u.requests).toHaveLength(0);
     timers.advance(600_000);
     expect((await reply).status).toBe(200);
     expect(p.streams[0]!.responseFlags).toEqual(["DI"]);
+    // On the hand-driven clock the router started only once the delay had passed.
+    expect(p.streams[0]!.timings.upstreamConnectStart).toBe(600_000);
+    expect(u.requests).toHaveLength(1);
   });
 });

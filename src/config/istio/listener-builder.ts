@@ -35,8 +35,6 @@ export interface InboundParts {
 export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
   const port = ing.port.number;
   const clusterName = inboundClusterName(port);
-  // No defaultEndpoint: the app is assumed to listen on the same port on loopback.
-  const ep = ing.defaultEndpoint ?? { address: "127.0.0.1", port };
   return {
     listener: httpListener({ address: ing.bind, port, direction: "INBOUND", routeConfigName: clusterName }),
     routeConfig: {
@@ -60,18 +58,26 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
         },
       ],
     },
-    cluster: {
-      name: clusterName,
-      type: "STATIC",
-      lbPolicy: "LEAST_REQUEST",
-      connectTimeoutMs: ISTIO_CONNECT_TIMEOUT_MS,
-      // istiod applies the (default) connection pool to inbound clusters too.
-      circuitBreakers: istioDefaultCircuitBreakers(),
-      loadAssignment: {
-        endpoints: [{ locality: {}, priority: 0, loadBalancingWeight: 1, lbEndpoints: [{ address: ep.address, port: ep.port, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],
-      },
-      subset: "",
+    cluster: inboundCluster(ing),
+  };
+}
+
+/** The STATIC cluster `inbound|<port>||` to the app behind a Sidecar ingress port (HTTP or TCP). */
+export function inboundCluster(ing: ParsedSidecarIngress): Cluster {
+  const port = ing.port.number;
+  // No defaultEndpoint: the app is assumed to listen on the same port on loopback.
+  const ep = ing.defaultEndpoint ?? { address: "127.0.0.1", port };
+  return {
+    name: inboundClusterName(port),
+    type: "STATIC",
+    lbPolicy: "LEAST_REQUEST",
+    connectTimeoutMs: ISTIO_CONNECT_TIMEOUT_MS,
+    // istiod applies the (default) connection pool to inbound clusters too.
+    circuitBreakers: istioDefaultCircuitBreakers(),
+    loadAssignment: {
+      endpoints: [{ locality: {}, priority: 0, loadBalancingWeight: 1, lbEndpoints: [{ address: ep.address, port: ep.port, weight: 1, labels: {}, healthStatus: "HEALTHY" }] }],
     },
+    subset: "",
   };
 }
 

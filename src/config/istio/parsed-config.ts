@@ -165,6 +165,22 @@ export interface ParsedMirror {
   percentage: FractionalPercent;
 }
 
+/** One `tcp[].match[]` block (Istio L4MatchAttributes). */
+export interface ParsedL4Match {
+  port?: number;
+  destinationSubnets: string[];
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways: string[];
+}
+
+/** One `tcp[]` rule: the first whose match applies to a TCP listener routes it. */
+export interface ParsedTcpRoute {
+  index: number;
+  match: ParsedL4Match[];
+  route: ParsedRouteDestination[];
+}
+
 export interface ParsedVirtualService {
   ref: ConfigRef;
   /** Resolved hosts (lower-case FQDNs or wildcards). */
@@ -172,6 +188,7 @@ export interface ParsedVirtualService {
   gateways: string[];
   exportTo: string[];
   http: ParsedHttpRoute[];
+  tcp: ParsedTcpRoute[];
 }
 
 export interface ParsedSidecarPort {

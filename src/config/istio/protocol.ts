@@ -25,3 +25,19 @@ export function portProtocol(protocol: string | undefined, name: string | undefi
 export function isHttpProtocol(p: Protocol | undefined): boolean {
   return p === "HTTP" || p === "HTTP2" || p === "HTTP_PROXY" || p === "GRPC" || p === "GRPC-WEB";
 }
+
+/**
+ * The protocols Outrigger serves with a TCP proxy: Istio's TCP family without the TLS ones (TLS
+ * and HTTPS need SNI routing, an unset protocol needs detection; both come with interception).
+ * Envoy's mongo/mysql/redis filters only add stats in front of tcp_proxy, so those are plain TCP here.
+ */
+export function isTcpProxyProtocol(p: Protocol | undefined): boolean {
+  return p === "TCP" || p === "MONGO" || p === "MYSQL" || p === "REDIS";
+}
+
+/** Why a port of this protocol is neither HTTP-routed nor TCP-proxied. */
+export function unroutedReason(p: Protocol | undefined): string {
+  if (p === undefined) return "protocol detection (an unset protocol) comes with traffic interception";
+  if (p === "TLS" || p === "HTTPS") return "TLS passthrough comes with traffic interception";
+  return `${p} is not supported`;
+}

@@ -5,7 +5,7 @@ import type { FieldPath } from "./doc-issues.js";
 import { checkExportTo } from "./export-to-rules.js";
 import { checkDns1123Label, checkFqdn, checkIpSubnet, checkPort, checkWildcardDomain } from "./name-rules.js";
 import type { ConfigRef, ParsedEndpoint, ParsedPort, ParsedServiceEntry, Resolution } from "./parsed-config.js";
-import { isHttpProtocol, parseProtocol, portProtocol } from "./protocol.js";
+import { isHttpProtocol, isTcpProxyProtocol, unroutedReason, parseProtocol, portProtocol } from "./protocol.js";
 import type { SpecReader } from "./spec-reader.js";
 import { parseEndpoint } from "./workload-entry.js";
 import { parseWorkloadSelector } from "./workload-selector.js";
@@ -82,8 +82,8 @@ export function parseServiceEntry(r: SpecReader, spec: unknown, ref: ConfigRef):
     if (!ok || number === undefined) return;
     const port: ParsedPort = { number, protocol: portProtocol(protocol, name), name };
     if (targetPort !== undefined && targetPort > 0) port.targetPort = targetPort;
-    if (!isHttpProtocol(port.protocol)) {
-      r.issues.warn(pp, `port ${number} (${port.protocol ?? "unset protocol"}) is treated as TCP: TCP services are not routed yet`);
+    if (!isHttpProtocol(port.protocol) && !isTcpProxyProtocol(port.protocol)) {
+      r.issues.warn(pp, `port ${number} (${port.protocol ?? "unset protocol"}) is not routed yet: ${unroutedReason(port.protocol)}`);
     }
     ports.push(port);
   });

@@ -65,8 +65,10 @@ function parsePolicyParts(r: SpecReader, o: Obj, p: FieldPath): TrafficPolicy {
   return out;
 }
 
-function ms(r: SpecReader, o: Obj, key: string, p: FieldPath): number | undefined {
+function ms(r: SpecReader, o: Obj, key: string, p: FieldPath, zeroMeansOff = false): number | undefined {
   if (o[key] === undefined || o[key] === null) return undefined;
+  // istiod accepts a 0s tcp.idleTimeout: the timeout is off.
+  if (zeroMeansOff && (o[key] === "0s" || o[key] === "0ms" || o[key] === "0")) return 0;
   const d = parseDuration(o[key]);
   if ("error" in d) {
     r.issues.error([...p, key], d.error);
@@ -101,7 +103,7 @@ function parseConnectionPool(r: SpecReader, v: unknown, p: FieldPath): Connectio
     if (ct !== undefined) tcp.connectTimeoutMs = ct;
     const mcd = ms(r, t, "maxConnectionDuration", tp);
     if (mcd !== undefined) tcp.maxConnectionDurationMs = mcd;
-    const tit = ms(r, t, "idleTimeout", tp);
+    const tit = ms(r, t, "idleTimeout", tp, true);
     if (tit !== undefined) tcp.idleTimeoutMs = tit;
     const kp = [...tp, "tcpKeepalive"];
     const ka = r.obj(t["tcpKeepalive"], kp, ["probes", "time", "interval"]);

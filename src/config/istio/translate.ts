@@ -17,7 +17,9 @@ import {
   EgressImport,
   egressRouteConfigName,
   HTTP_PROXY_ROUTE_CONFIG,
+  inboundCluster,
 } from "./listener-builder.js";
+import { tcpInboundListener, tcpOutboundListener, tcpProxyFor, type TcpRouteContext } from "./tcp-listener-builder.js";
 import type {
   ConfigRef,
   ParsedDestinationRule,
@@ -26,7 +28,7 @@ import type {
   ParsedVirtualService,
   ParsedWorkloadEntry,
 } from "./parsed-config.js";
-import { isHttpProtocol, portProtocol } from "./protocol.js";
+import { isHttpProtocol, isTcpProxyProtocol, portProtocol, unroutedReason } from "./protocol.js";
 import { buildHttpProxyRouteConfig, buildPortRouteConfig, httpPorts, type RouteConfigInput } from "./route-config-builder.js";
 import type { RouteContext } from "./route-builder.js";
 import { buildServiceRegistry, type MeshService } from "./service-registry.js";
@@ -176,8 +178,15 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   for (const ing of sidecar?.ingress ?? []) {
     const proto = portProtocol(ing.port.protocol, ing.port.name);
     const path = ["spec", "ingress", ing.index, "port"];
+    if (isTcpProxyProtocol(proto)) {
+      const cluster = inboundCluster(ing);
+      const l = tcpInboundListener(ing, cluster.name);
+      addListener(l, () => sidecarIssues?.error(path, `listener ${l.name} is defined twice on the same address and port`));
+      clusters[cluster.name] = cluster;
+      continue;
+    }
     if (!isHttpProtocol(proto)) {
-      sidecarIssues?.warn(path, `ingress port ${ing.port.number} is treated as TCP: TCP listeners are not supported yet, skipped`);
+      sidecarIssues?.warn(path, `ingress port ${ing.port.number} (${proto ?? "unset protocol"}) is skipped: ${unroutedReason(proto)}`);
       continue;
     }
     const parts = buildInbound(ing);
@@ -186,16 +195,40 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     clusters[parts.cluster.name] = parts.cluster;
   }
 
+  const tcpCtx: TcpRouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex };
+  /**
+   * A TCP egress port: one service (the first imported by host name; without the original
+   * destination the listener cannot tell services apart), routed by VirtualService tcp rules.
+   */
+  const addTcpEgress = (port: number, bind: string, input: RouteConfigInput, path: Array<string | number>): void => {
+    const [svc, ...others] = input.services;
+    if (svc === undefined) {
+      sidecarIssues?.warn(path, `egress TCP port ${port} imports no service: no listener`);
+      return;
+    }
+    for (const o of others) {
+      sidecarIssues?.warn(path, `egress TCP port ${port}: ${o.hostname} is not reachable on this listener, it proxies to ${svc.hostname} (one service per TCP port until traffic interception brings the original destination)`);
+    }
+    const choice = tcpProxyFor(svc, port, input.virtualServices, tcpCtx);
+    for (const s of choice.skipped) sidecarIssues?.warn(path, `egress TCP port ${port}: ${s} matches only by destinationSubnets, which needs the original destination; not applied`);
+    const l = tcpOutboundListener(bind, port, choice.config);
+    addListener(l, () => sidecarIssues?.error(path, `listener ${l.name} is defined twice on the same address and port`));
+  };
+
   const egressPorts = new Set<string>();
   for (const eg of egress) {
     if (!eg.port) continue;
     const path = ["spec", "egress", eg.index, "port"];
     const proto = portProtocol(eg.port.protocol, eg.port.name);
-    if (!isHttpProtocol(proto)) {
-      sidecarIssues?.warn(path, `egress port ${eg.port.number} is treated as TCP: TCP listeners are not supported yet, skipped`);
+    const bind = eg.bind ?? DEFAULT_EGRESS_BIND;
+    if (isTcpProxyProtocol(proto)) {
+      addTcpEgress(eg.port.number, bind, inputFor(new EgressImport(eg.hosts)), path);
       continue;
     }
-    const bind = eg.bind ?? DEFAULT_EGRESS_BIND;
+    if (!isHttpProtocol(proto)) {
+      sidecarIssues?.warn(path, `egress port ${eg.port.number} (${proto ?? "unset protocol"}) is skipped: ${unroutedReason(proto)}`);
+      continue;
+    }
     const rcName = egressRouteConfigName(eg);
     const l = buildOutboundListener(bind, eg.port.number, rcName);
     addListener(l, () => sidecarIssues?.error(path, `listener ${l.name} is defined twice on the same address and port`));
@@ -226,12 +259,13 @@ function appliesToMesh(vs: ParsedVirtualService): boolean {
   return vs.gateways.length === 0 || vs.gateways.includes("mesh");
 }
 
-/** Warn about route destinations with no service or no subset: Envoy would answer 503 (NC/UH). */
+/** Warn about route destinations with no service or no subset: Envoy would answer 503 / close TCP (NC/UH). */
 function checkDestinations(vss: Array<Parsed<ParsedVirtualService>>, services: ReadonlyMap<string, MeshService>, drs: DestinationRuleIndex): void {
   for (const { value: vs, issues } of vss) {
-    for (const rule of vs.http) {
+    const rules = [...vs.http.map((r) => ({ kind: "http", rule: r })), ...vs.tcp.map((r) => ({ kind: "tcp", rule: r }))];
+    for (const { kind, rule } of rules) {
       rule.route.forEach((d, i) => {
-        const path = ["spec", "http", rule.index, "route", i, "destination"];
+        const path = ["spec", kind, rule.index, "route", i, "destination"];
         const svc = services.get(d.destination.host);
         if (!svc) {
           issues.warn([...path, "host"], `destination host ${d.destination.host} is not in the service registry (no visible ServiceEntry); requests will fail with 503`);
@@ -277,7 +311,8 @@ function summarise(out: string[], all: AllParsed, ns: string, sidecar: ParsedSid
   for (const { value: vs, line } of all.vss) {
     const mesh = vs.gateways.length === 0 || vs.gateways.includes("mesh");
     const gw = mesh ? "" : ` (gateways ${vs.gateways.join(", ")} only: does not apply to sidecars)`;
-    out.push(`${line}: hosts ${vs.hosts.join(", ")}, ${vs.http.length} http rules${gw}${notVisible(vs.exportTo, vs.ref.namespace)}`);
+    const tcp = vs.tcp.length > 0 ? `, ${vs.tcp.length} tcp rules` : "";
+    out.push(`${line}: hosts ${vs.hosts.join(", ")}, ${vs.http.length} http rules${tcp}${gw}${notVisible(vs.exportTo, vs.ref.namespace)}`);
   }
   for (const { value: sc, line } of all.sidecars) {
     const applies = sc === sidecar ? "applies to this proxy" : "does not apply to this proxy";

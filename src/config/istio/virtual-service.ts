@@ -1,4 +1,4 @@
-// VirtualService (HTTP part) validation and parsing with istiod's rules. `tcp`/`tls` sections,
+// VirtualService validation and parsing with istiod's rules (`tcp` rules in tcp-route.ts). `tls` sections,
 // `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
 // fault and mirrors are parsed for the route builder.
 
@@ -23,6 +23,7 @@ import type {
 import { isObj, type Obj, type SpecReader } from "./spec-reader.js";
 import { checkRegex, parseStringMatch } from "./string-match.js";
 import { checkExportTo } from "./export-to-rules.js";
+import { parseTcpRoutes } from "./tcp-route.js";
 
 const VS_FIELDS = ["hosts", "gateways", "http", "tls", "tcp", "exportTo"] as const;
 const HTTP_ROUTE_FIELDS = [
@@ -98,7 +99,6 @@ export function parseVirtualService(r: SpecReader, spec: unknown, ctx: VirtualSe
   if (http.length === 0 && tcp.length === 0 && tls.length === 0) {
     r.issues.error(path, "http, tcp or tls must be provided in virtual service");
   }
-  if (tcp.length > 0) r.issues.warn([...path, "tcp"], "tcp routes are not supported yet and are ignored");
   if (tls.length > 0) r.issues.warn([...path, "tls"], "tls routes are not supported yet and are ignored");
 
   const exportTo = r.strArr(o, "exportTo", path) ?? [];
@@ -121,7 +121,9 @@ export function parseVirtualService(r: SpecReader, spec: unknown, ctx: VirtualSe
     routes.push(parsed);
   });
 
-  return { ref: ctx.ref, hosts, gateways, exportTo, http: routes };
+  const tcpRoutes = parseTcpRoutes(r, tcp, [...path, "tcp"], ctx, (g, gp) => checkGatewayName(r, g, gp));
+
+  return { ref: ctx.ref, hosts, gateways, exportTo, http: routes, tcp: tcpRoutes };
 }
 
 function ruleLabel(r: ParsedHttpRoute): string {

@@ -32,9 +32,10 @@ export function istioDefaultCircuitBreakers(): CircuitBreakers {
   };
 }
 
-/** The idle timeout upstream connections of this cluster close after, ms. */
+/** The idle timeout upstream connections of this cluster close after, ms (0 in the model = Envoy's "off"). */
 export function upstreamIdleTimeoutMs(c: Cluster): number {
-  return c.httpProtocolOptions?.commonHttpProtocolOptions?.idleTimeoutMs ?? ENVOY_UPSTREAM_IDLE_TIMEOUT_MS;
+  const ms = c.httpProtocolOptions?.commonHttpProtocolOptions?.idleTimeoutMs;
+  return ms === undefined || ms === 0 ? ENVOY_UPSTREAM_IDLE_TIMEOUT_MS : ms;
 }
 
 /** max_requests_per_connection, undefined when unlimited. */

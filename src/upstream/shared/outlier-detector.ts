@@ -75,6 +75,10 @@ export class OutlierDetector implements OutlierReporter {
         // Not split: Envoy maps no HTTP code to it (the response that follows is judged).
         if (split) Atomics.store(this.a, hostBase(slot) + HW.ConsecutiveLocalOrigin, 0);
         return;
+      case "connect-success-final":
+        if (split) Atomics.store(this.a, hostBase(slot) + HW.ConsecutiveLocalOrigin, 0);
+        else this.httpCode(slot, 200);
+        return;
       case "timeout":
         if (split) this.localOriginFailure(slot);
         else this.httpCode(slot, 504); // Envoy: LocalOriginTimeout → 504

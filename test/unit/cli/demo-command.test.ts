@@ -1,10 +1,27 @@
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Bootstrap } from "../../../src/bootstrap/bootstrap.js";
+import type { DemoUpstreamSpec, DemoUpstreams } from "../../../src/demo/demo-upstreams.js";
 import type { Supervisor } from "../../../src/supervisor/supervisor-api.js";
+import { freePort } from "../../helpers/upstreams.js";
 import { harness } from "./cli-harness.js";
+
+// `demo` binds the documented ports (19080-19091). Tests bind no fixed port: the real demo
+// upstreams start on free ports instead (or on a port a test chose), and the test reads where.
+const demoPorts: { override: (spec: DemoUpstreamSpec) => number; started?: DemoUpstreams } = { override: () => 0 };
+vi.mock("../../../src/demo/demo-upstreams.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../src/demo/demo-upstreams.js")>();
+  return {
+    ...real,
+    startDemoUpstreams: async (opts: Parameters<typeof real.startDemoUpstreams>[0] = {}) => {
+      const specs = (opts.specs ?? real.demoUpstreamSpecs).map((s) => ({ ...s, port: demoPorts.override(s) }));
+      demoPorts.started = await real.startDemoUpstreams({ ...opts, specs });
+      return demoPorts.started;
+    },
+  };
+});
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -36,23 +53,27 @@ describe("outrigger demo", () => {
     expect(h.out.stdout).toContain("curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/");
     expect(h.out.stdout).toContain("curl http://127.0.0.1:15080/");
     expect(h.out.stdout).toMatch(/curl http:\/\/127\.0\.0\.1:\d+\/config_dump/);
-    const echo = (await (await fetch("http://127.0.0.1:19082/x")).json()) as { service: string; version: string };
+    const v2 = demoPorts.started!.upstreams.find((u) => u.service === "reviews" && u.version === "v2")!.port;
+    const echo = (await (await fetch(`http://127.0.0.1:${v2}/x`)).json()) as { service: string; version: string };
     expect(echo).toMatchObject({ service: "reviews", version: "v2" });
     h.signals.send("SIGTERM");
     expect(await done).toBe(0);
-    await expect(fetch("http://127.0.0.1:19082/x")).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${v2}/x`)).rejects.toThrow();
   });
 
   it("an upstream port already taken: exit 1 with a clear message, proxy not started", async () => {
+    const taken = await freePort();
     const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen(19091, "127.0.0.1", r));
+    await new Promise<void>((r) => blocker.listen(taken, "127.0.0.1", r));
+    demoPorts.override = (s) => (s.service === "ratings" ? taken : 0);
     try {
       const fake = fakeSupervisor();
       const r = await harness({ deps: { startSupervisor: fake.startSupervisor } }).run(["demo", "--admin-port", "0"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("demo upstream ratings v1 cannot listen on 127.0.0.1:19091: address already in use");
+      expect(r.stderr).toContain(`demo upstream ratings v1 cannot listen on 127.0.0.1:${taken}: address already in use`);
       expect(fake.seen.bootstrap).toBeUndefined();
     } finally {
+      demoPorts.override = () => 0;
       blocker.close();
     }
   });

@@ -42,14 +42,15 @@ function fakeSupervisor(opts: { drainExits?: boolean; readyFails?: Error } = {})
   };
   const startSupervisor = async (b: Bootstrap) => {
     calls.bootstrap = b;
-    // Readiness a moment after start, as real workers binding: the CLI must wait for it.
-    setTimeout(() => {
+    // Readiness comes later than start (a later turn of the event loop), as real workers bind
+    // after the supervisor starts: the CLI must wait for it.
+    setImmediate(() => {
       if (opts.readyFails) rejectReady(opts.readyFails);
       else {
         ready = true;
         resolveReady();
       }
-    }, 20);
+    });
     return sup;
   };
   return { calls, startSupervisor };

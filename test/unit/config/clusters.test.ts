@@ -86,10 +86,13 @@ describe("outbound clusters", () => {
     expect(r.snapshot.clusters["outbound|80||c.example.com"]).toMatchObject({ type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] } });
   });
 
-  it("skips TCP ports with a warning; infers HTTP from port names", () => {
-    const r = run(se("db", "shop", "  hosts: [db.example.com]\n  addresses: [10.9.9.9]\n  resolution: STATIC\n  ports: [{number: 5432, name: tcp-pg}, {number: 8080, name: grpc-api}]\n  endpoints: [{address: 10.1.1.1}]"));
-    expect(Object.keys(r.snapshot.clusters)).toEqual(["outbound|8080||db.example.com"]);
-    expect(r.warnings.map((w) => w.message)).toEqual(["port 5432 (TCP) is treated as TCP: TCP services are not routed yet"]);
+  it("builds clusters for HTTP and TCP-family ports, skips TLS and unset protocols with a warning; infers protocols from port names", () => {
+    const r = run(se("db", "shop", "  hosts: [db.example.com]\n  addresses: [10.9.9.9]\n  resolution: STATIC\n  ports: [{number: 5432, name: tcp-pg}, {number: 8080, name: grpc-api}, {number: 3306, name: db, protocol: MYSQL}, {number: 443, name: tls, protocol: TLS}, {number: 7000, name: misc}]\n  endpoints: [{address: 10.1.1.1}]"));
+    expect(Object.keys(r.snapshot.clusters)).toEqual(["outbound|5432||db.example.com", "outbound|8080||db.example.com", "outbound|3306||db.example.com"]);
+    expect(r.warnings.map((w) => w.message)).toEqual([
+      "port 443 (TLS) is not routed yet: TLS passthrough comes with traffic interception",
+      "port 7000 (unset protocol) is not routed yet: protocol detection (an unset protocol) comes with traffic interception",
+    ]);
   });
 
   it("selects WorkloadEntries in the SE namespace by workloadSelector", () => {

@@ -23,11 +23,21 @@ describe("Sidecar listeners", () => {
       ),
     );
     expect(r.messages).toEqual([]);
-    expect(r.warningMessages).toEqual(["mesh/config.yaml:13: warning: spec.ingress[2].port: ingress port 3306 is treated as TCP: TCP listeners are not supported yet, skipped"]);
+    expect(r.warningMessages).toEqual([]);
     expect(r.snapshot.listeners).toEqual([
       hcmListener("0.0.0.0_8080", "0.0.0.0", 8080, "INBOUND", "inbound_0.0.0.0_8080", "inbound|8080||"),
       hcmListener("127.0.0.1_9090", "127.0.0.1", 9090, "INBOUND", "inbound_127.0.0.1_9090", "inbound|9090||"),
+      // A TCP-family ingress port forwards bytes to the app through inbound|3306||.
+      {
+        name: "0.0.0.0_3306",
+        address: "0.0.0.0",
+        port: 3306,
+        trafficDirection: "INBOUND",
+        listenerFilters: [],
+        filterChains: [{ name: "inbound_0.0.0.0_3306", filterChainMatch: {}, filters: [{ name: "envoy.filters.network.tcp_proxy", typedConfig: { statPrefix: "inbound|3306||", cluster: "inbound|3306||", idleTimeoutMs: 3_600_000, maxConnectAttempts: 1 } }] }],
+      },
     ]);
+    expect(r.snapshot.clusters["inbound|3306||"]!.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "127.0.0.1", port: 3307 });
     expect(r.snapshot.routeConfigs["inbound|8080||"]).toEqual({
       name: "inbound|8080||",
       virtualHosts: [

@@ -95,14 +95,14 @@ describe("VirtualService validation", () => {
     ]);
   });
 
-  it("requires hosts and some http/tcp/tls; warns tcp/tls are not supported", () => {
+  it("requires hosts and some http/tcp/tls; warns tls is not supported", () => {
     expect(run(vs("  gateways: [mesh]")).messages).toEqual([
       "mesh/config.yaml:6: spec.hosts: virtual service must have at least one host (delegate virtual services are not supported yet)",
       "mesh/config.yaml:6: spec: http, tcp or tls must be provided in virtual service",
     ]);
-    const r = run(vs("  hosts: [a]\n  tcp:\n  - route:\n    - destination: {host: a}"));
+    const r = run(vs("  hosts: [a]\n  tls:\n  - route:\n    - destination: {host: a}"));
     expect(r.errors).toEqual([]);
-    expect(r.warningMessages).toEqual(["mesh/config.yaml:8: warning: spec.tcp: tcp routes are not supported yet and are ignored"]);
+    expect(r.warningMessages).toEqual(["mesh/config.yaml:8: warning: spec.tls: tls routes are not supported yet and are ignored"]);
   });
 
   it("rejects rewrite with redirect, missing actions, bad redirects and direct responses", () => {
@@ -225,7 +225,7 @@ describe("DestinationRule, ServiceEntry, WorkloadEntry, Sidecar validation", () 
     ]);
     const dns = run(doc("ServiceEntry", "d", "shop", "  hosts: ['*.example.com']\n  resolution: DNS\n  ports: [{number: 443, name: https, protocol: HTTPS}]"));
     expect(dns.messages).toEqual(["mesh/config.yaml:7: spec.hosts[0]: hosts must be FQDN if no endpoints are provided for resolution mode DNS"]);
-    expect(dns.warningMessages).toEqual(["mesh/config.yaml:9: warning: spec.ports[0]: port 443 (HTTPS) is treated as TCP: TCP services are not routed yet"]);
+    expect(dns.warningMessages).toEqual(["mesh/config.yaml:9: warning: spec.ports[0]: port 443 (HTTPS) is not routed yet: TLS passthrough comes with traffic interception"]);
   });
 
   it("WorkloadEntry and Sidecar", () => {

@@ -6,6 +6,7 @@ import type { CircuitBreakers, Cluster } from "../../../../src/config/model/type
 import { allocateClusterShared, viewClusterShared, workerBase, W } from "../../../../src/upstream/shared/cluster-shared-layout.js";
 import { SharedClusterResources, unlimitedBreakers } from "../../../../src/upstream/shared/shared-cluster-resources.js";
 import { manualScheduler, SharedStateOwner } from "../../../../src/upstream/shared/shared-state-owner.js";
+import { nextTurn, within } from "../../../helpers/wait.js";
 import { FakeClock } from "./helpers.js";
 
 function limits(over: Partial<CircuitBreakers>): CircuitBreakers {
@@ -117,10 +118,13 @@ describe("per-worker circuit-breaker counts", () => {
     expect(wait).toBeDefined();
     let woken = false;
     void wait!.then(() => (woken = true));
-    await new Promise((r) => setTimeout(r, 10));
+    // Nothing changed yet, so nothing may wake it. There is no event for "not woken": a wait
+    // that settles without a change settles at once (a promise already resolved, or the
+    // "not-equal" answer), so a turn of the event loop is enough to see it.
+    await nextTurn();
     expect(woken).toBe(false);
     owner.reclaimWorker(1);
-    await Promise.race([wait, new Promise((r) => setTimeout(r, 1000))]);
+    await within(wait!, 5_000, "the waiter's wake-up");
     expect(woken).toBe(true);
     expect(w0.generation).not.toBe(seen);
     expect(w0.tryAcquireConnection()).toBe(true);

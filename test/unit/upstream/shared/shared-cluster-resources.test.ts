@@ -8,6 +8,7 @@ import { ConnectionGate } from "../../../../src/upstream/shared/connection-gate.
 import { runOutlierInterval } from "../../../../src/upstream/shared/outlier-detector.js";
 import { ISTIO_DEFAULT_THRESHOLD, SharedClusterResources } from "../../../../src/upstream/shared/shared-cluster-resources.js";
 import { manualScheduler, SharedStateOwner, type IntervalScheduler } from "../../../../src/upstream/shared/shared-state-owner.js";
+import { within } from "../../../helpers/wait.js";
 import { FakeClock, outlierConfig, view } from "./helpers.js";
 
 const U = ISTIO_DEFAULT_THRESHOLD;
@@ -85,11 +86,16 @@ describe("ConnectionGate", () => {
     const gate = new ConnectionGate(res);
     let closedIdle = 0;
     let idle = 1;
+    let gaveBack!: () => void;
+    const givenBack = new Promise<void>((r) => (gaveBack = r));
     gate.register({ serveWaiters() {}, closeIdle: (n) => {
       const c = Math.min(n, idle);
       idle -= c;
       closedIdle += c;
-      if (c > 0) res.releaseConnection();
+      if (c > 0) {
+        res.releaseConnection();
+        gaveBack();
+      }
       return c;
     } });
     expect(gate.tryOpen()).toBe(true);
@@ -98,7 +104,8 @@ describe("ConnectionGate", () => {
     expect(gate.tryQueue()).toBe(true);
     expect(gate.tryQueue()).toBe(false);
     expect(res.generation).toBeGreaterThan(g0);
-    await new Promise((r) => setTimeout(r, 20));
+    // The wake-up crosses Atomics.waitAsync (as it would between threads): wait for the hand-back.
+    await within(givenBack, 5_000, "the idle connection given back");
     expect(closedIdle).toBe(1);
     expect(res.connections).toBe(0);
     gate.close();

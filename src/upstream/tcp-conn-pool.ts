@@ -1,0 +1,128 @@
+// TcpConnPool: raw upstream connections to one host for the TCP proxy (Envoy's TCP connection
+// pool as tcp_proxy uses it: a connection is never shared nor returned, so there is no idle list).
+// It counts connections against the cluster's maxConnections through the same ConnectionGate as
+// the HTTP pools, so the limit holds for HTTP and TCP connections together across workers.
+
+import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { ErrorCode, ProxyError } from "../common/errors.js";
+import type { Timers } from "../common/timers.js";
+import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
+import { connectFailureReason } from "./http1-pool.js";
+import type { ConnectionGate } from "./shared/connection-gate.js";
+
+export interface TcpPoolOptions {
+  connectTimeoutMs: number;
+  /** TCP keep-alive idle time before the first probe (0 = OS default); undefined = keep-alive off. */
+  tcpKeepaliveTimeMs?: number;
+  /** The cluster's transport socket (plaintext by default). */
+  transport?: TransportSocketFactory;
+}
+
+/** One connected upstream socket, owned by the TCP proxy session that asked for it. */
+export class TcpUpstreamConnection {
+  /** The byte stream to read and write (the socket, or its transport socket's stream). */
+  readonly stream: Duplex;
+  /** `ip:port` of our side (Envoy's %UPSTREAM_LOCAL_ADDRESS%). */
+  readonly localAddress: string;
+  private released = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly pool: TcpConnPool,
+  ) {
+    this.stream = (pool.opts.transport ?? rawBufferTransport).wrapUpstream(socket);
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+  }
+
+  /** Closes the connection (if still open) and gives its connection slot back, once. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (!this.stream.destroyed) this.stream.destroy();
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.pool.dropped();
+  }
+}
+
+export type TcpConnectCallback = (err: ProxyError | null, conn: TcpUpstreamConnection | null) => void;
+
+/** Withdraws a connect still in progress (the downstream went away); no-op once it finished. */
+export type CancelConnect = () => void;
+
+export class TcpConnPool {
+  /** Where new connections go (a LOGICAL_DNS host re-points it at each resolution). */
+  address: string;
+  readonly port: number;
+  opts: TcpPoolOptions;
+  /** Connections open or connecting. */
+  open = 0;
+  private readonly gate: ConnectionGate | null;
+
+  constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null) {
+    this.address = address;
+    this.port = port;
+    this.opts = opts;
+    this.gate = gate;
+  }
+
+  /**
+   * Dials a new connection. At the cluster's maxConnections it fails at once with overflow (UO):
+   * Envoy's tcp_proxy checks the connection limit before asking the pool, since a TCP connection
+   * is never handed back for a waiter to take. `timers` arm the connect timeout.
+   */
+  newConnection(timers: Timers, cb: TcpConnectCallback): CancelConnect {
+    const gate = this.gate;
+    if (gate !== null && !gate.tryOpen()) {
+      cb(new ProxyError(ErrorCode.UpstreamOverflow, `cluster connection limit reached for ${this.address}:${this.port}`, "overflow"), null);
+      return noCancel;
+    }
+    this.open++;
+    // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
+    const socket = connect({ host: this.address, port: this.port, allowHalfOpen: true, noDelay: true });
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      timers.clear(timer);
+      socket.removeListener("error", onError);
+    };
+    const timer = timers.set(() => {
+      if (done) return;
+      finish();
+      socket.on("error", ignore);
+      socket.destroy();
+      this.dropped();
+      cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null);
+    }, this.opts.connectTimeoutMs);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (done) return;
+      finish();
+      socket.destroy();
+      this.dropped();
+      cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null);
+    };
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      if (done) return;
+      finish();
+      if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
+      cb(null, new TcpUpstreamConnection(socket, this));
+    });
+    return () => {
+      if (done) return;
+      finish();
+      socket.on("error", ignore);
+      socket.destroy();
+      this.dropped();
+    };
+  }
+
+  /** A connection is gone: uncount it and free its cluster slot. */
+  dropped(): void {
+    this.open--;
+    this.gate?.onClosed();
+  }
+}
+
+function noCancel(): void {}
+function ignore(): void {}
