@@ -8,7 +8,7 @@ import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
 import { httpDate } from "./date-header.js";
-import { FilterStatus, type FilterCallbacks, type HttpFilter } from "./filters/http-filter.js";
+import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "./filters/http-filter.js";
 import { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
 import type { ListenerContext, WorkerServices } from "./listener-context.js";
@@ -35,6 +35,28 @@ export interface ServerStreamEncoder {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Before the headers arrive (never mutated: decodeHeaders replaces it). */
+const NO_FILTERS: HttpFilter[] = [];
+
+/**
+ * The request's filter instances, in an array of exactly their number (a `[]` grown by push
+ * reserves 17 slots on every request).
+ */
+function createFilters(factories: readonly HttpFilterFactory[], cb: FilterCallbacks): HttpFilter[] {
+  const n = factories.length;
+  if (n === 1) {
+    const only = factories[0]!.create(cb);
+    return only === undefined ? NO_FILTERS : [only];
+  }
+  const out = new Array<HttpFilter>(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const f = factories[i]!.create(cb);
+    if (f !== undefined) out[k++] = f;
+  }
+  out.length = k;
+  return out;
+}
 
 export class ActiveStream implements FilterCallbacks {
   readonly services: WorkerServices;
@@ -46,7 +68,7 @@ export class ActiveStream implements FilterCallbacks {
   private readonly conn: ConnectionInfo;
   private readonly downstreamRemote: string;
   private readonly downstreamLocal: string;
-  private filters: HttpFilter[] = [];
+  private filters: HttpFilter[] = NO_FILTERS;
   /** Path as received, for x-envoy-original-path and StreamInfo. */
   private originalPath = "";
 
@@ -105,11 +127,7 @@ export class ActiveStream implements FilterCallbacks {
     this.route = route;
     this.streamInfo.routeName = route.routeName;
     this.streamInfo.virtualHostName = route.virtualHostName;
-    const factories = this.ctx.httpFilters;
-    for (let i = 0; i < factories.length; i++) {
-      const f = factories[i]!.create(this);
-      if (f !== undefined) this.filters.push(f);
-    }
+    this.filters = createFilters(this.ctx.httpFilters, this);
     this.iterateDecodeHeaders(0);
   }
 
@@ -319,7 +337,7 @@ export class ActiveStream implements FilterCallbacks {
       this.codec.discardResponse();
       this.responseStarted = false;
       this.streamInfo.bytesSent = 0;
-      delete this.streamInfo.timings.firstDownstreamTxByteSent;
+      this.streamInfo.timings.firstDownstreamTxByteSent = undefined;
     }
     if (this.responseStarted) {
       // Headers already went out: all that is left is to reset the stream.
@@ -343,8 +361,9 @@ export class ActiveStream implements FilterCallbacks {
   // ---------------------------------------------------------------- the end
 
   private endResponse(): void {
-    this.streamInfo.markLast("lastDownstreamTxByteSent");
-    this.finish();
+    const t = this.streamInfo.elapsed();
+    this.streamInfo.markLast("lastDownstreamTxByteSent", t);
+    this.finish(t);
   }
 
   /** Resets the stream (a failure after the response started): the connection closes. */
@@ -385,49 +404,30 @@ export class ActiveStream implements FilterCallbacks {
     for (const f of this.filters) f.onBelowWriteBufferLowWatermark?.();
   }
 
-  private finish(): void {
+  /** `durationMs`: the stream's end, when the caller already read the clock. */
+  private finish(durationMs?: number): void {
     if (this.finished) return;
     this.finished = true;
     for (const f of this.filters) f.onComplete?.();
-    this.services.onStream(this.record());
+    this.services.onStream(this.record(durationMs));
     this.codec.streamDone();
   }
 
-  private record(): StreamInfo {
+  private record(durationMs: number | undefined): StreamInfo {
     const si = this.streamInfo;
     const req = this.requestHeaders;
     const h = req.headers;
-    return {
-      startTime: si.startTime,
-      durationMs: si.elapsed(),
-      upstreamServiceTimeMs: si.upstreamServiceTimeMs,
-      timings: si.timings,
-      attemptCount: si.attemptCount,
-      protocol: req.protocol,
-      method: req.method,
-      path: this.originalPath,
-      authority: req.authority,
-      userAgent: h.get("user-agent"),
-      requestId: si.requestId ?? h.get("x-request-id"),
-      xForwardedFor: h.get("x-forwarded-for"),
-      responseCode: si.responseCode,
-      responseCodeDetails: si.responseCodeDetails,
-      responseFlags: si.responseFlags,
-      bytesReceived: si.bytesReceived,
-      bytesSent: si.bytesSent,
-      upstreamBytesSent: si.upstreamBytesSent,
-      upstreamBytesReceived: si.upstreamBytesReceived,
-      routeName: si.routeName,
-      virtualHostName: si.virtualHostName,
-      clusterName: si.clusterName,
-      upstreamHost: si.upstreamHost,
-      upstreamLocalAddress: si.upstreamLocalAddress,
-      upstreamTransportFailureReason: si.upstreamTransportFailureReason,
-      downstreamRemoteAddress: this.downstreamRemote,
-      downstreamLocalAddress: this.downstreamLocal,
-      listenerName: this.ctx.name,
-      filterChainName: this.ctx.filterChainName,
-      kind: "http",
-    };
+    si.protocol = req.protocol;
+    si.method = req.method;
+    si.path = this.originalPath;
+    si.authority = req.authority;
+    si.userAgent = h.get("user-agent");
+    si.requestId ??= h.get("x-request-id");
+    si.xForwardedFor = h.get("x-forwarded-for");
+    si.downstreamRemoteAddress = this.downstreamRemote;
+    si.downstreamLocalAddress = this.downstreamLocal;
+    si.listenerName = this.ctx.name;
+    si.filterChainName = this.ctx.filterChainName;
+    return durationMs === undefined ? si.finish() : si.finish(durationMs);
   }
 }

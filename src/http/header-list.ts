@@ -1,6 +1,8 @@
 // HeaderList: an ordered HTTP header list that keeps the case the peer sent (Envoy preserves it
 // on HTTP/1.1 too when configured; users' apps sometimes depend on it) with lower-case lookup.
 
+import { writeLatin1 } from "./codec/latin1.js";
+
 export class HeaderList {
   /** Names as received/added, in order. */
   readonly names: string[];
@@ -85,13 +87,37 @@ export class HeaderList {
   }
 
   removeAt(i: number): void {
-    this.names.splice(i, 1);
-    this.lower.splice(i, 1);
-    this.values.splice(i, 1);
+    removeIndex(this.names, i);
+    removeIndex(this.lower, i);
+    removeIndex(this.values, i);
   }
 
   clone(): HeaderList {
     return new HeaderList(this.names.slice(), this.lower.slice(), this.values.slice());
+  }
+
+  /** Bytes of the `Name: value\r\n` lines as latin1 (what `encodeTo` writes). */
+  encodedLength(): number {
+    let n = 0;
+    const names = this.names;
+    const values = this.values;
+    for (let i = 0; i < names.length; i++) n += names[i]!.length + values[i]!.length + 4;
+    return n;
+  }
+
+  /** Writes the `Name: value\r\n` lines as latin1 at `off`; returns the offset after them. */
+  encodeTo(buf: Buffer, off: number): number {
+    const names = this.names;
+    const values = this.values;
+    for (let i = 0; i < names.length; i++) {
+      off = writeLatin1(buf, off, names[i]!);
+      buf[off++] = 58; // ':'
+      buf[off++] = 32; // SP
+      off = writeLatin1(buf, off, values[i]!);
+      buf[off++] = 13;
+      buf[off++] = 10;
+    }
+    return off;
   }
 
   /** `Name: value\r\n` lines, as sent on the wire. */
@@ -109,4 +135,11 @@ export class HeaderList {
     }
     return o;
   }
+}
+
+/** Removes a[i] in place (splice would allocate an array of the removed element). */
+function removeIndex(a: string[], i: number): void {
+  const last = a.length - 1;
+  for (let j = i; j < last; j++) a[j] = a[j + 1]!;
+  a.length = last;
 }

@@ -4,6 +4,12 @@ import { asciiLower, splitList } from "./codec/char-tables.js";
 import type { HeaderList } from "./header-list.js";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "proxy-authenticate"]);
+/**
+ * Lengths of the hop-by-hop names: most headers are ruled out by their length without hashing
+ * the name (every request's header names are fresh strings, hashed anew by a Set lookup).
+ */
+const HOP_BY_HOP_LENGTH = new Uint8Array(32);
+for (const n of HOP_BY_HOP) HOP_BY_HOP_LENGTH[n.length] = 1;
 
 /**
  * Headers a Connection token may never remove: the framing was decided from them before
@@ -20,10 +26,13 @@ export interface ConnectionTokens {
   upgrade: boolean;
 }
 
+/** Most messages have no Connection header: one shared answer, nothing allocated. */
+const NO_TOKENS: Readonly<ConnectionTokens> = Object.freeze({ close: false, keepAlive: false, upgrade: false });
+
 /** Reads the Connection header's tokens (case-insensitive; OWS is SP/HTAB only). */
-export function connectionTokens(headers: HeaderList): ConnectionTokens {
+export function connectionTokens(headers: HeaderList): Readonly<ConnectionTokens> {
   const v = headers.getJoined("connection");
-  if (v === undefined) return { close: false, keepAlive: false, upgrade: false };
+  if (v === undefined) return NO_TOKENS;
   let close = false;
   let keepAlive = false;
   let upgrade = false;
@@ -52,7 +61,7 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   }
   for (let i = headers.lower.length - 1; i >= 0; i--) {
     const n = headers.lower[i]!;
-    if (!HOP_BY_HOP.has(n)) continue;
+    if (n.length >= 32 || HOP_BY_HOP_LENGTH[n.length] === 0 || !HOP_BY_HOP.has(n)) continue;
     if (n === "upgrade" && keepUpgrade) continue;
     if (n === "te" && asciiLower(headers.values[i]!) === "trailers") continue;
     headers.removeAt(i);

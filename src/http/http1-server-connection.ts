@@ -12,6 +12,7 @@ import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
 import { BodyReader } from "./codec/body-reader.js";
 import { canonicalizeContentLength, requestFraming, type Framing } from "./codec/framing.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
+import { writeLatin1 } from "./codec/latin1.js";
 import { isValidHost, parseRequestTarget } from "./codec/request-target.js";
 import { httpDate } from "./date-header.js";
 import type { HeaderList } from "./header-list.js";
@@ -52,7 +53,11 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private closeAfter = false;
   private chunkedResponse = false;
   private tunnel = false;
-  private pendingHead: string | null = null;
+  /** A response head waiting for its first body bytes (status and headers, not yet encoded). */
+  private pendingStatus = 0;
+  /** The last Host value this connection's requests carried that passed validation. */
+  private validHost: string | undefined = undefined;
+  private pendingHeaders: HeaderList | null = null;
 
   constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker) {
     this.socket = socket;
@@ -239,13 +244,20 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       const t = parseRequestTarget(head.method, head.target);
       target = t.path;
       authority = t.authority;
-      const hosts = h.getAll("host");
       // Without any authority (HTTP/1.0 included) Envoy replies 400 missing_host_header: forwarding
       // would send upstream an HTTP/1.1 request without Host. RFC 9112 §3.2: several Host lines or
       // an invalid one are a 400 too.
-      if (hosts.length > 1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
-      if (hosts.length === 0 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
-      if (hosts.length === 1 && !isValidHost(hosts[0]!)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+      const hostAt = h.lower.indexOf("host");
+      if (hostAt !== -1 && h.lower.indexOf("host", hostAt + 1) !== -1) throw new HeadError(HeadErrorKind.Malformed, "multiple host headers");
+      if (hostAt === -1 && authority === undefined) throw new HeadError(HeadErrorKind.Malformed, "missing host header");
+      if (hostAt !== -1) {
+        // A keep-alive client sends the same Host on every request: validated once per connection.
+        const host = h.values[hostAt]!;
+        if (host !== this.validHost) {
+          if (!isValidHost(host)) throw new HeadError(HeadErrorKind.Malformed, "invalid host header");
+          this.validHost = host;
+        }
+      }
       framing = requestFraming(h, head.versionMinor);
       canonicalizeContentLength(h, framing.kind === "length" ? framing.length : 0);
     } catch (e) {
@@ -273,7 +285,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     this.closeAfter = !this.keepAlive;
     this.chunkedResponse = false;
     this.tunnel = false;
-    this.pendingHead = null;
+    this.pendingHeaders = null;
     // Framing is decided; connection-specific headers never cross the proxy (the upstream codec
     // frames the body again: the same Content-Length, or canonical chunks).
     stripHopByHop(h, upgrade);
@@ -335,9 +347,8 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     }
     if (this.closeAfter) h.set("Connection", "close");
     else if (v10 && res.status !== 101) h.set("Connection", "keep-alive");
-    const line = `HTTP/1.${v10 ? 0 : 1} ${res.status} ${STATUS_TEXT[res.status] ?? "Unknown"}\r\n${h.serialize()}\r\n`;
     if (res.status === 101) {
-      this.socket.write(line, "latin1");
+      this.socket.write(encodeResponseHead(this.versionMinor, res.status, h, 0));
       // Bytes the client sent after the upgrade request belong to the tunnel.
       const b = this.buf;
       this.buf = null;
@@ -346,11 +357,13 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       return;
     }
     if (endStream) {
-      this.socket.write(line, "latin1");
+      this.socket.write(encodeResponseHead(this.versionMinor, res.status, h, 0));
       return;
     }
-    // The head goes out with the first body bytes in one write (one syscall instead of two).
-    this.pendingHead = line;
+    // The head goes out with the first body bytes in one write (one syscall instead of two); it is
+    // encoded then, straight into that write's buffer. The codec owns the headers from here on.
+    this.pendingStatus = res.status;
+    this.pendingHeaders = h;
   }
 
   encodeData(data: Buffer, endStream: boolean): boolean {
@@ -364,24 +377,28 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     }
     let ok = true;
     if (this.chunkedResponse) {
-      const head = this.takePendingHead();
       if (data.length > 0) {
+        const head = this.takePendingHead(0);
         s.cork();
-        if (head !== null) s.write(head, "latin1");
+        if (head !== null) s.write(head);
         s.write(`${data.length.toString(16)}\r\n`, "latin1");
         s.write(data);
         ok = s.write(endStream ? "\r\n" + LAST_CHUNK : "\r\n", "latin1");
         s.uncork();
       } else {
         const tail = endStream ? LAST_CHUNK : "";
-        if (head !== null || tail !== "") ok = s.write((head ?? "") + tail, "latin1");
+        const head = this.takePendingHead(tail.length);
+        if (head !== null) {
+          writeLatin1(head, head.length - tail.length, tail);
+          ok = s.write(head);
+        } else if (tail !== "") {
+          ok = s.write(tail, "latin1");
+        }
       }
     } else {
-      const head = this.takePendingHead();
-      if (head !== null) {
-        const out = Buffer.allocUnsafe(head.length + data.length);
-        out.write(head, 0, "latin1");
-        data.copy(out, head.length);
+      const out = this.takePendingHead(data.length);
+      if (out !== null) {
+        data.copy(out, out.length - data.length);
         ok = s.write(out);
       } else if (data.length > 0) {
         ok = s.write(data);
@@ -391,19 +408,21 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   }
 
   responseReplaceable(): boolean {
-    return this.pendingHead !== null;
+    return this.pendingHeaders !== null;
   }
 
   discardResponse(): void {
-    this.pendingHead = null;
+    this.pendingHeaders = null;
     this.chunkedResponse = false;
     this.tunnel = false;
   }
 
-  private takePendingHead(): string | null {
-    const h = this.pendingHead;
-    this.pendingHead = null;
-    return h;
+  /** The pending response head encoded into a Buffer with `room` bytes left after it, or null. */
+  private takePendingHead(room: number): Buffer | null {
+    const h = this.pendingHeaders;
+    if (h === null) return null;
+    this.pendingHeaders = null;
+    return encodeResponseHead(this.versionMinor, this.pendingStatus, h, room);
   }
 
   encodeTrailers(_trailers: HeaderList): void {
@@ -502,6 +521,30 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     this.stream = null;
     s?.onResetStream();
   }
+}
+
+/** `HTTP/1.x NNN Reason\r\n` for every status Outrigger knows, built once per process. */
+const STATUS_LINES: readonly [Map<number, string>, Map<number, string>] = [statusLines(0), statusLines(1)];
+
+function statusLines(minor: number): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const code of Object.keys(STATUS_TEXT)) m.set(Number(code), statusLine(minor, Number(code)));
+  return m;
+}
+
+function statusLine(minor: number, status: number): string {
+  return `HTTP/1.${minor} ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+}
+
+/** Status line, headers and blank line in one Buffer, with `room` bytes left at its end for the body. */
+function encodeResponseHead(versionMinor: number, status: number, h: HeaderList, room: number): Buffer {
+  const line = STATUS_LINES[versionMinor === 0 ? 0 : 1].get(status) ?? statusLine(versionMinor === 0 ? 0 : 1, status);
+  const out = Buffer.allocUnsafe(line.length + h.encodedLength() + 2 + room);
+  let off = writeLatin1(out, 0, line);
+  off = h.encodeTo(out, off);
+  out[off++] = 13;
+  out[off] = 10;
+  return out;
 }
 
 /** Maps a head/framing error to the local reply's code (Envoy: 431, 501 or 400). */

@@ -71,32 +71,32 @@ const NO_REMOVE: readonly string[] = [];
 /** Matches `req` against `table`; `originalPath` is the path as received (for x-envoy-original-path). */
 export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders, originalPath: string, random: Random): ResolvedRoute {
   const headers = req.headers;
-  const view: RequestView = { method: req.method, path: req.path, authority: req.authority, scheme: req.scheme, headers };
+  // The request headers are the view route matching reads (no copy per request).
+  const view: RequestView = req;
   const matched = table?.match(view);
   if (matched === undefined) return { kind: "local", code: ErrorCode.NoRoute };
   const route = matched.route;
-  const named = { routeName: route.name, virtualHostName: matched.virtualHostName };
 
   if (matched.redirect !== undefined) {
     const r = matched.redirect.build(view);
-    return { kind: "direct", status: r.status, body: "", details: "redirect", headers: withResponseHeaders([["location", r.location]], route.responseHeadersToAdd, route.responseHeadersToRemove), ...named };
+    return { kind: "direct", status: r.status, body: "", details: "redirect", headers: withResponseHeaders([["location", r.location]], route.responseHeadersToAdd, route.responseHeadersToRemove), routeName: route.name, virtualHostName: matched.virtualHostName };
   }
   if (route.directResponse !== undefined) {
-    return { kind: "direct", status: route.directResponse.status, body: route.directResponse.body ?? "", details: "direct_response", headers: withResponseHeaders([], route.responseHeadersToAdd, route.responseHeadersToRemove), ...named };
+    return { kind: "direct", status: route.directResponse.status, body: route.directResponse.body ?? "", details: "direct_response", headers: withResponseHeaders([], route.responseHeadersToAdd, route.responseHeadersToRemove), routeName: route.name, virtualHostName: matched.virtualHostName };
   }
   const action = route.route;
-  if (action === undefined) return { kind: "local", code: ErrorCode.NoRoute, ...named };
+  if (action === undefined) return { kind: "local", code: ErrorCode.NoRoute, routeName: route.name, virtualHostName: matched.virtualHostName };
 
   let wc: WeightedCluster | undefined;
   let clusterName: string;
   if (matched.clusterPicker !== undefined) {
     wc = matched.clusterPicker.pick(random);
-    if (wc === undefined) return { kind: "local", code: ErrorCode.NoCluster, ...named };
+    if (wc === undefined) return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName };
     clusterName = wc.name;
   } else if (action.cluster !== undefined) {
     clusterName = action.cluster;
   } else {
-    return { kind: "local", code: ErrorCode.NoCluster, ...named };
+    return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName };
   }
 
   let path = req.path;

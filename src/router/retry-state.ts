@@ -4,6 +4,7 @@
 import type { Random } from "../common/random.js";
 import type { RetryPolicy } from "../config/model/types.js";
 import type { HeaderList } from "../http/header-list.js";
+import type { LbContext } from "../upstream/cluster-api.js";
 import { compileHeaderMatcher, type ContextPredicate } from "./header-matcher.js";
 import { MatchContext } from "./match-context.js";
 
@@ -53,9 +54,15 @@ export class CompiledRetryPolicy {
   readonly on: number;
   readonly grpcCodes: ReadonlySet<number>;
   readonly retriableHeaders: readonly ContextPredicate[];
+  /**
+   * The load balancer's context for an attempt without a hash key and without previous hosts to
+   * avoid (the common case): shared, so picking a host allocates nothing per request.
+   */
+  readonly lbContext: LbContext;
 
   constructor(policy: RetryPolicy) {
     this.policy = policy;
+    this.lbContext = Object.freeze({ hostSelectionRetryMaxAttempts: policy.hostSelectionRetryMaxAttempts ?? 0, retryRemoteLocalities: policy.retryRemoteLocalities ?? false });
     let on = 0;
     const grpc = new Set<number>();
     for (const raw of policy.retryOn) {

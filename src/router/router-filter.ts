@@ -14,7 +14,7 @@ import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http
 import { isInternalAddress } from "../http/internal-address.js";
 import type { ForwardDecision } from "../http/route-resolution.js";
 import { ResponseFlag } from "../observability/stream-info.js";
-import type { AttemptOutcome, RouterCluster } from "../upstream/cluster-api.js";
+import type { AttemptOutcome, LbContext, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
 import { RetryState, type FailureKind } from "./retry-state.js";
@@ -74,6 +74,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   /** The host whose active-request count this attempt holds (least-request balancing). */
   private countedHost: UpstreamHost | null = null;
   private tried: UpstreamHost[] | null = null;
+  /** When the attempt's request started (ms since the stream started, StreamInfo's clock). */
   private upstreamStart = 0;
 
   private globalTimer: TimerHandle | undefined;
@@ -184,6 +185,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     }
     this.cb.streamInfo.requestId = rid;
     h.remove("x-envoy-attempt-count");
+    // Without a path rewrite the downstream request's headers are the upstream's (no copy).
+    if (d.path === req.path) return req;
     return { method: req.method, path: d.path, authority: req.authority, scheme: req.scheme, protocol: req.protocol, headers: h, upgrade: req.upgrade };
   }
 
@@ -264,13 +267,19 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   private startAttempt(): void {
     const cluster = this.cluster!;
-    const policy = this.retry !== null ? this.d!.retryPolicy!.policy : undefined;
-    const host = cluster.chooseHost({
-      hash: this.hash,
-      previousHosts: policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined,
-      hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
-      retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
-    });
+    const compiled = this.retry !== null ? this.d!.retryPolicy! : undefined;
+    const policy = compiled?.policy;
+    const previousHosts = policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined;
+    const host = cluster.chooseHost(
+      this.hash === undefined && previousHosts === undefined
+        ? compiled?.lbContext ?? DEFAULT_LB_CONTEXT
+        : {
+            hash: this.hash,
+            previousHosts,
+            hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
+            retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
+          },
+    );
     if (host === undefined) {
       this.releaseNextRetry();
       this.cb.sendLocalReply(ErrorCode.NoHealthyUpstream);
@@ -284,7 +293,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.nextRetryHeld = false;
     host.active++;
     this.countedHost = host;
-    if (this.retry !== null) (this.tried ??= []).push(host);
+    // Only the previous-hosts predicate reads the hosts tried.
+    if (policy?.retryHostPredicatePreviousHosts) {
+      if (this.tried === null) this.tried = [host];
+      else this.tried.push(host);
+    }
     this.sent = 0;
     this.unsentBytes = this.bodyBytes;
     this.state = St.Connecting;
@@ -299,15 +312,17 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const info = this.cb.streamInfo;
     this.cluster!.outlier.report(host, CONNECT_SUCCESS);
     const enc = u.encoder!;
-    info.mark("upstreamConnectComplete");
+    // One clock read for the points of this instant (connected, first and last request byte).
+    const now = info.elapsed();
+    info.markAt("upstreamConnectComplete", now);
     info.upstreamLocalAddress = enc.localAddress;
     this.state = St.AwaitingHeaders;
-    this.upstreamStart = this.cb.services.clock.monotonic();
+    this.upstreamStart = now;
     const headers = this.upstreamHeaders!;
     headers.headers.set("x-envoy-attempt-count", String(info.attemptCount));
     const body = this.body;
     const noBody = this.requestComplete && body.length - this.sent === 0 && !headers.upgrade;
-    info.mark("firstUpstreamTxByteSent");
+    info.markAt("firstUpstreamTxByteSent", now);
     enc.encodeHeaders(headers, noBody);
     info.upstreamBytesSent = 0;
     for (let i = this.sent; i < body.length; i++) {
@@ -322,7 +337,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       this.sent = 0;
     }
     if (this.requestComplete) {
-      info.mark("lastUpstreamTxByteSent");
+      info.markAt("lastUpstreamTxByteSent", now);
       this.armPerTryTimer();
     }
     this.enableDownstreamReads();
@@ -475,7 +490,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const d = this.d!;
     const h = res.headers;
     const info = this.cb.streamInfo;
-    info.mark("firstUpstreamRxByteReceived");
+    const now = info.elapsed();
+    info.markAt("firstUpstreamRxByteReceived", now);
     this.cluster!.outlier.report(u.host, { kind: "response", status: res.status });
     const r = this.retry;
     if (r !== null && res.status !== 101 && r.wouldRetryResponse(res.status, h)) {
@@ -487,7 +503,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       if (r.exhausted) info.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
     }
     this.clearPerTryTimer();
-    const serviceTime = Math.round(this.cb.services.clock.monotonic() - this.upstreamStart);
+    const serviceTime = Math.round(now - this.upstreamStart);
     info.upstreamServiceTimeMs = serviceTime;
     if (res.status === 101) {
       // A tunnel is never retried: nothing of it is kept for replay.
@@ -615,6 +631,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.body = [];
   }
 }
+
+/** An attempt without retry policy, hash key or hosts to avoid (shared: nothing per request). */
+const DEFAULT_LB_CONTEXT: LbContext = Object.freeze({ hostSelectionRetryMaxAttempts: 0, retryRemoteLocalities: false });
 
 const CONNECT_SUCCESS: AttemptOutcome = { kind: "connect-success" };
 const CONNECT_FAILURE: AttemptOutcome = { kind: "connect-failure" };

@@ -20,6 +20,7 @@ import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../co
 import { IstioFileSource } from "../config/source/istio-file-source.js";
 import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
+import { applyWorkerV8Flags } from "../worker/worker-v8-flags.js";
 import { ConfigWatcher } from "./config-watcher.js";
 import type { AdminState, Supervisor } from "./supervisor-api.js";
 
@@ -216,6 +217,7 @@ class SupervisorImpl implements Supervisor {
     // A replacement starts from zero: its dead predecessor's connections are gone with it.
     Atomics.store(this.activeConnections, index, 0);
     const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index, activeConnections: this.activeConnections };
+    applyWorkerV8Flags();
     const worker = new Worker(workerEntry(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false, exited: false };
     worker.on("message", (m: FromWorker) => {

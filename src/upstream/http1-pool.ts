@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import { Http1ClientStream, type Http1StreamOwner } from "../http/codec/http1-client-stream.js";
 import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
-import type { Cancellable, HttpConnPool, PoolCallbacks, ResponseDecoder } from "./conn-pool.js";
+import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseDecoder } from "./conn-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
@@ -44,6 +44,9 @@ export type AcquireCallback = (err: ProxyError | null, conn: UpstreamConnection 
 export type CancelAcquire = () => void;
 
 function noCancel(): void {}
+
+const REUSED: PoolReadyInfo = Object.freeze({ reused: true });
+const FRESH: PoolReadyInfo = Object.freeze({ reused: false });
 
 const defaultClock = dataPathClock();
 
@@ -90,12 +93,18 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
    * request.
    */
   newStream(decoder: ResponseDecoder, callbacks: PoolCallbacks): Cancellable {
+    // The common case, an idle keep-alive connection: no callback closure, no info object.
+    const idle = this.takeIdle();
+    if (idle !== null) {
+      callbacks.onPoolReady(new Http1ClientStream(idle, this, decoder, true), REUSED);
+      return noCancel;
+    }
     return this.acquire((err, conn, reused) => {
       if (err !== null || conn === null) {
         callbacks.onPoolFailure(err ?? new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed`));
         return;
       }
-      callbacks.onPoolReady(new Http1ClientStream(conn, this, decoder, reused), { reused });
+      callbacks.onPoolReady(new Http1ClientStream(conn, this, decoder, reused), reused ? REUSED : FRESH);
     });
   }
 
@@ -127,15 +136,10 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
    */
   acquire(cb: AcquireCallback, fresh = false): CancelAcquire {
     if (!fresh) {
-      while (this.idle.length > 0) {
-        const c = this.idle.pop()!;
-        // Past max_connection_duration a connection takes no new request, even between sweeps.
-        if (!c.closed && c.socket.writable && !this.tooOld(c)) {
-          cb(null, c, true);
-          return noCancel;
-        }
-        c.destroy();
-        this.dropped();
+      const c = this.takeIdle();
+      if (c !== null) {
+        cb(null, c, true);
+        return noCancel;
       }
     }
     const gate = this.gate;
@@ -154,6 +158,18 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       this.waiters.splice(i, 1);
       gate.dequeued();
     };
+  }
+
+  /** The most recently used idle connection that can still carry a request (dead ones are closed). */
+  private takeIdle(): UpstreamConnection | null {
+    while (this.idle.length > 0) {
+      const c = this.idle.pop()!;
+      // Past max_connection_duration a connection takes no new request, even between sweeps.
+      if (!c.closed && c.socket.writable && !this.tooOld(c)) return c;
+      c.destroy();
+      this.dropped();
+    }
+    return null;
   }
 
   /** Dials for waiting requests while the cluster has connection slots (the gate calls this). */

@@ -125,11 +125,23 @@ describe("README resilience examples", () => {
     await run("retries.yaml");
     mode.v1 = "fail";
     mode.v2 = "fail";
-    for (let i = 0; i < 10; i++) {
+    // Envoy's previous_hosts predicate re-picks a tried host up to 5 times, then takes it: a
+    // request can (rarely, ~0.3% here) spend all 4 attempts on the two failing hosts. So: every
+    // success came from v3, and nearly every request succeeded.
+    let ok = 0;
+    for (let i = 0; i < 20; i++) {
       const r = await get();
-      expect(r.status).toBe(200);
-      expect(nameOf(r.body)).toBe("v3");
+      if (r.status === 200) {
+        expect(nameOf(r.body)).toBe("v3");
+        ok++;
+      } else {
+        expect(r.status).toBe(503);
+      }
     }
+    expect(ok).toBeGreaterThanOrEqual(18);
+    // Retries went to hosts not tried yet: about one failing attempt per request (2/3 + 2/3 × 1/2),
+    // where re-picking at random would average 1.6 (2/3 + 4/9 + 8/27 + 16/81).
+    expect((hits.v1?.length ?? 0) + (hits.v2?.length ?? 0)).toBeLessThanOrEqual(28);
   });
 
   it("fault: abort and delay on matching requests", async () => {

@@ -73,6 +73,8 @@ const hosts: RequestCase[] = [
   { name: "two equal Host headers", send: `GET / HTTP/1.1\r\n${HOST}${HOST}\r\n`, ...E400 },
   { name: "empty Host", send: "GET / HTTP/1.1\r\nHost:\r\n\r\n", ...E400, note: "RFC 9112 allows an empty Host only when the target has no authority; Envoy 400" },
   { name: "Host with a space", send: "GET / HTTP/1.1\r\nHost: x y\r\n\r\n", ...E400 },
+  { name: "a valid Host, then an invalid one on the same connection", send: get("/") + "GET / HTTP/1.1\r\nHost: x y\r\n\r\n", replies: [200, 400], upstream: [OK_GET] },
+  { name: "a valid Host, then another valid one on the same connection", send: get("/") + "GET / HTTP/1.1\r\nHost: y\r\n\r\n", replies: [200, 200], upstream: [OK_GET, fwd("GET / HTTP/1.1", ["Host: y"])] },
   { name: "Host with userinfo", send: "GET / HTTP/1.1\r\nHost: u@x\r\n\r\n", ...E400, note: "Envoy's authority check allows '@'" },
   { name: "Host with a path", send: "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", ...E400 },
   { name: "Host with a backslash", send: "GET / HTTP/1.1\r\nHost: x\\y\r\n\r\n", ...E400 },

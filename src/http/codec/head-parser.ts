@@ -131,7 +131,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, maxHea
   const sp2 = text.indexOf(" ", sp1 + 1);
   if (sp2 === -1 || sp2 > lineEnd || lineEnd - sp2 !== 9) throw new HeadError(HeadErrorKind.Malformed, "malformed request line");
   const method = text.slice(0, sp1);
-  if (!KNOWN_METHODS.has(method)) throw new HeadError(HeadErrorKind.Malformed, isToken(method) ? "unknown method" : "invalid method");
+  if (method !== "GET" && !KNOWN_METHODS.has(method)) throw new HeadError(HeadErrorKind.Malformed, isToken(method) ? "unknown method" : "invalid method");
   const target = text.slice(sp1 + 1, sp2);
   if (target.length === 0) throw new HeadError(HeadErrorKind.Malformed, "empty request target");
   for (let k = 0; k < target.length; k++) {

@@ -14,6 +14,7 @@ import { connectionTokens, stripHopByHop } from "../hop-by-hop.js";
 import { BodyReader } from "./body-reader.js";
 import { validateResponseHead } from "./framing.js";
 import { findHeadEnd, parseResponseHead, type ResponseHead } from "./head-parser.js";
+import { writeLatin1 } from "./latin1.js";
 
 /** 60 KiB: max upstream response head, as Envoy's max_response_headers_kb default. */
 const MAX_RESPONSE_HEAD = 60 * 1024;
@@ -21,6 +22,8 @@ const MAX_RESPONSE_HEAD = 60 * 1024;
 const MAX_RESPONSE_HEADERS = 100;
 
 const EMPTY = Buffer.alloc(0);
+/** Until a chunked response makes its own list (never pushed to). */
+const NO_CHUNKS: Buffer[] = [];
 const LAST_CHUNK = "0\r\n\r\n";
 
 /** What the stream needs from its pool. */
@@ -46,7 +49,8 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
   private readonly decoder: ResponseDecoder;
   private readonly reused: boolean;
   private state = St.AwaitingHead;
-  private head = "";
+  /** The encoded request head, kept for the one-time replay on a fresh connection. */
+  private head: Buffer = EMPTY;
   private method = "GET";
   private chunked = false;
   private upgrade = false;
@@ -86,14 +90,14 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     }
     this.requestDone = endStream && !req.upgrade;
     this.requestHadBody = !endStream && !req.upgrade;
-    this.head = `${req.method} ${req.path} HTTP/1.1\r\n${h.serialize()}${framing}\r\n`;
+    this.head = encodeRequestHead(req, framing);
     const s = this.conn.socket;
     if (!endStream) {
       // The head goes out with the first body bytes in one write.
       s.cork();
       process.nextTick(uncork, s);
     }
-    s.write(this.head, "latin1");
+    s.write(this.head);
   }
 
   encodeData(data: Buffer, endStream: boolean): boolean {
@@ -207,7 +211,7 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
       if (this.state === St.Tunnel && bodyStart < buf.length) this.decoder.onUpstreamData(buf.subarray(bodyStart), false);
       return;
     }
-    const reader = new BodyReader(framing, framing.kind === "chunked" ? this.onChunkData : undefined);
+    const reader = new BodyReader(framing, framing.kind === "chunked" ? this.chunkCallback() : undefined);
     this.reader = reader;
     this.state = St.Body;
     const endStream = reader.done;
@@ -221,11 +225,15 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
   }
 
   /** De-chunked data of the read being parsed: delivered only once the whole read parsed cleanly. */
-  private chunkData: Buffer[] = [];
+  private chunkData: Buffer[] = NO_CHUNKS;
 
-  private readonly onChunkData = (b: Buffer, s: number, e: number): void => {
-    if (e > s) this.chunkData.push(b.subarray(s, e));
-  };
+  /** Made only for chunked responses (most responses have a Content-Length). */
+  private chunkCallback(): (b: Buffer, s: number, e: number) => void {
+    this.chunkData = [];
+    return (b, s, e) => {
+      if (e > s) this.chunkData.push(b.subarray(s, e));
+    };
+  }
 
   private onBody(buf: Buffer, start: number): void {
     const r = this.reader!;
@@ -233,7 +241,7 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     try {
       end = r.consume(buf, start, buf.length);
     } catch {
-      this.chunkData = [];
+      if (this.chunkData.length > 0) this.chunkData = [];
       this.protocolError();
       return;
     }
@@ -323,7 +331,7 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
       this.conn = conn;
       conn.handler = this;
       this.state = St.AwaitingHead;
-      conn.socket.write(this.head, "latin1");
+      conn.socket.write(this.head);
     });
   }
 
@@ -332,6 +340,23 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
     this.owner.discard(this.conn);
     this.decoder.onUpstreamReset("protocol_error", undefined);
   }
+}
+
+const HTTP11_CRLF = " HTTP/1.1\r\n";
+
+/** `METHOD path HTTP/1.1`, the headers, the framing header and the blank line, in one Buffer. */
+function encodeRequestHead(req: RequestHeaders, framing: string): Buffer {
+  const h = req.headers;
+  const out = Buffer.allocUnsafe(req.method.length + 1 + req.path.length + HTTP11_CRLF.length + h.encodedLength() + framing.length + 2);
+  let off = writeLatin1(out, 0, req.method);
+  out[off++] = 32;
+  off = writeLatin1(out, off, req.path);
+  off = writeLatin1(out, off, HTTP11_CRLF);
+  off = h.encodeTo(out, off);
+  off = writeLatin1(out, off, framing);
+  out[off++] = 13;
+  out[off] = 10;
+  return out;
 }
 
 function uncork(s: { uncork(): void }): void {
