@@ -4,6 +4,7 @@
 
 import type { Random } from "../common/random.js";
 import type { TcpProxy } from "../config/model/types.js";
+import { indexAtWeight } from "../common/cumulative-weights.js";
 
 export class TcpClusterChoice {
   private readonly names: readonly string[];
@@ -44,14 +45,6 @@ export class TcpClusterChoice {
   pick(random: Random): string {
     const n = this.names.length;
     if (n === 1) return this.names[0]!;
-    const r = random.next() * this.total;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cumulative[mid]! > r) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.names[lo]!;
+    return this.names[indexAtWeight(this.cumulative, random.next() * this.total)]!;
   }
 }

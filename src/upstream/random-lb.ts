@@ -4,6 +4,7 @@ import type { Random } from "../common/random.js";
 import type { HostListLbOptions, LoadBalancer } from "./load-balancer.js";
 import { weightsOf } from "./load-balancer.js";
 import type { UpstreamHost } from "./upstream-host.js";
+import { indexAtWeight } from "../common/cumulative-weights.js";
 
 export class RandomLb implements LoadBalancer {
   private readonly hosts: readonly UpstreamHost[];
@@ -25,14 +26,6 @@ export class RandomLb implements LoadBalancer {
     const n = this.hosts.length;
     if (n <= 1) return this.hosts[0];
     if (this.uniform) return this.hosts[this.random.int(n)];
-    const r = this.random.next() * this.cumulative[n - 1]!;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cumulative[mid]! > r) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.hosts[lo];
+    return this.hosts[indexAtWeight(this.cumulative, this.random.next() * this.cumulative[n - 1]!)];
   }
 }
