@@ -6,6 +6,7 @@
 import type { Cluster } from "../config/model/types.js";
 import { H, type ClusterSharedView } from "../upstream/shared/cluster-shared-layout.js";
 import { outlierHostStates } from "../upstream/shared/outlier-detector.js";
+import { ISTIO_UNLIMITED_THRESHOLD } from "../config/model/defaults.js";
 
 export interface HostStatus {
   address: string;
@@ -30,7 +31,7 @@ export interface ClusterStatus {
 }
 
 /** Istio's default for every threshold it does not set. */
-const UNLIMITED = 4294967295;
+const UNLIMITED = ISTIO_UNLIMITED_THRESHOLD;
 
 export function clusterStatus(c: Cluster, view: ClusterSharedView | undefined): ClusterStatus {
   const states = view !== undefined ? outlierHostStates(view) : [];

@@ -36,11 +36,8 @@ export interface HostListLbOptions {
 /** Builds a policy's balancer over one host list. */
 export type HostListLbFactory = (hosts: readonly UpstreamHost[], opts: HostListLbOptions) => LoadBalancer;
 
-/** 1024 / 8 388 608: Envoy's default ring hash minimum_ring_size / maximum_ring_size. */
-export const DEFAULT_MIN_RING_SIZE = 1024;
-export const DEFAULT_MAX_RING_SIZE = 8_388_608;
-/** 65 537: Envoy's default Maglev table size (must be prime). */
-export const DEFAULT_MAGLEV_TABLE_SIZE = 65_537;
+/** Envoy's ring hash and Maglev defaults, from the model's one table of defaults. */
+export { ENVOY_MAGLEV_TABLE_SIZE as DEFAULT_MAGLEV_TABLE_SIZE, ENVOY_MAX_RING_SIZE as DEFAULT_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE as DEFAULT_MIN_RING_SIZE } from "../config/model/defaults.js";
 
 export function weightsOf(hosts: readonly UpstreamHost[], weights: readonly number[] | undefined): number[] {
   return weights !== undefined ? weights.slice() : hosts.map((h) => h.weight);

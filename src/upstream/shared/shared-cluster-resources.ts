@@ -12,12 +12,13 @@
 import type { CircuitBreakers } from "../../config/model/types.js";
 import type { ClusterResources } from "../cluster-api.js";
 import { H, W, workerBase, type ClusterSharedView } from "./cluster-shared-layout.js";
+import { ISTIO_UNLIMITED_THRESHOLD } from "../../config/model/defaults.js";
 
 /** Limits at or above this are unlimited (Int32 counters; Istio writes 4294967295). */
 export const UNLIMITED = 0x7fffffff;
 
-/** 4294967295: Istio's value for every threshold it does not set. */
-export const ISTIO_DEFAULT_THRESHOLD = 4294967295;
+/** 4294967295: Istio's value for every threshold it does not set (the model's defaults table). */
+export const ISTIO_DEFAULT_THRESHOLD = ISTIO_UNLIMITED_THRESHOLD;
 
 export const unlimitedBreakers: CircuitBreakers = {
   maxConnections: ISTIO_DEFAULT_THRESHOLD,
