@@ -71,11 +71,27 @@ export async function startRawUpstream(onConnection: (s: Socket) => void): Promi
   };
 }
 
-/** A port that was free a moment ago (listen on 0, close). */
+/**
+ * A port that was free a moment ago, for config that must name a port before the proxy binds it.
+ * Drawn below the kernel's ephemeral range (32768+), so the many sockets other test files bind
+ * on port 0 — and every outgoing connection — can never take it in between; checked by binding.
+ */
 export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
   const s = createNetServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.once("error", () => resolve(false));
+    s.listen({ port, host: "0.0.0.0", exclusive: true }, () => s.close(() => resolve(true)));
+  });
 }
