@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { ErrorCode } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
+import { StreamInfoBuilder } from "../observability/stream-info.js";
 import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
 import { BodyReader } from "./codec/body-reader.js";
 import { canonicalizeContentLength, requestFraming, type Framing } from "./codec/framing.js";
@@ -180,41 +181,18 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   /** Replies to a request we could not even parse, then closes (nothing after it can be trusted). */
   replyAndClose(code: (typeof ErrorCode)[keyof typeof ErrorCode], detail?: string): void {
     const r = localReply(code, detail);
-    const clock = this.ctx.services.clock;
     this.buf = null;
     this.writeLocalReply(r.status, r.body, this.ctx.serverName, r.headers);
-    this.ctx.services.onStream({
-      startTime: clock.now(),
-      durationMs: 0,
-      upstreamServiceTimeMs: undefined,
-      timings: {},
-      attemptCount: 0,
-      protocol: "HTTP/1.1",
-      method: "-",
-      path: "-",
-      authority: "-",
-      userAgent: undefined,
-      requestId: undefined,
-      xForwardedFor: undefined,
-      responseCode: r.status,
-      responseCodeDetails: r.details,
-      responseFlags: r.flag ? [r.flag] : [],
-      bytesReceived: 0,
-      bytesSent: Buffer.byteLength(r.body),
-      upstreamBytesSent: 0,
-      upstreamBytesReceived: 0,
-      routeName: undefined,
-      virtualHostName: undefined,
-      clusterName: undefined,
-      upstreamHost: undefined,
-      upstreamLocalAddress: undefined,
-      upstreamTransportFailureReason: undefined,
-      downstreamRemoteAddress: this.remoteAddress,
-      downstreamLocalAddress: this.localAddress,
-      listenerName: this.ctx.name,
-      filterChainName: this.ctx.filterChainName,
-      kind: "http",
-    });
+    const si = new StreamInfoBuilder(this.ctx.services.clock).withoutRequest("http", "HTTP/1.1");
+    si.responseCode = r.status;
+    si.responseCodeDetails = r.details;
+    if (r.flag !== undefined) si.addFlag(r.flag);
+    si.bytesSent = Buffer.byteLength(r.body);
+    si.downstreamRemoteAddress = this.remoteAddress;
+    si.downstreamLocalAddress = this.localAddress;
+    si.listenerName = this.ctx.name;
+    si.filterChainName = this.ctx.filterChainName;
+    this.ctx.services.onStream(si.finish(0));
   }
 
   /** A local reply outside any stream (codec errors): always closes the connection. */

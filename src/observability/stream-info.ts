@@ -146,7 +146,7 @@ export class StreamInfoBuilder implements StreamInfo {
   downstreamLocalAddress = "";
   listenerName = "";
   filterChainName = "";
-  readonly kind = "http" as const;
+  kind: StreamInfo["kind"] = "http";
 
   constructor(clock: { now(): number; monotonic(): number }) {
     this.#clock = clock;
@@ -179,6 +179,19 @@ export class StreamInfoBuilder implements StreamInfo {
   /** Records a timing point every time (last-byte points). */
   markLast(point: keyof StreamTimings, ms = this.elapsed()): void {
     writeTiming(this.timings, point, ms);
+  }
+
+  /**
+   * Sets the facts of a record that has no parsed request (a TCP connection, a request the codec
+   * refused): `-` for protocol, method, path and authority, as Envoy's access log prints them.
+   */
+  withoutRequest(kind: StreamInfo["kind"], protocol: StreamInfo["protocol"]): this {
+    this.kind = kind;
+    this.protocol = protocol;
+    this.method = "-";
+    this.path = "-";
+    this.authority = "-";
+    return this;
   }
 
   /** Completes the record (the stream set the request's facts): the builder is the record. */

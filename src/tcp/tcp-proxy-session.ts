@@ -280,39 +280,12 @@ export class TcpProxySession implements DownstreamConnection {
   }
 
   private record(): StreamInfo {
-    const si = this.si;
-    return {
-      startTime: si.startTime,
-      durationMs: si.elapsed(),
-      upstreamServiceTimeMs: undefined,
-      timings: si.timings,
-      attemptCount: si.attemptCount,
-      protocol: "-",
-      method: "-",
-      path: "-",
-      authority: "-",
-      userAgent: undefined,
-      requestId: undefined,
-      xForwardedFor: undefined,
-      responseCode: 0,
-      responseCodeDetails: "",
-      responseFlags: si.responseFlags,
-      bytesReceived: si.bytesReceived,
-      bytesSent: si.bytesSent,
-      upstreamBytesSent: si.upstreamBytesSent,
-      upstreamBytesReceived: si.upstreamBytesReceived,
-      routeName: undefined,
-      virtualHostName: undefined,
-      clusterName: si.clusterName,
-      upstreamHost: si.upstreamHost,
-      upstreamLocalAddress: si.upstreamLocalAddress,
-      upstreamTransportFailureReason: si.upstreamTransportFailureReason,
-      downstreamRemoteAddress: this.downstreamRemote,
-      downstreamLocalAddress: this.downstreamLocal,
-      listenerName: this.route.listenerName,
-      filterChainName: this.route.filterChainName,
-      kind: "tcp",
-    };
+    const si = this.si.withoutRequest("tcp", "-");
+    si.downstreamRemoteAddress = this.downstreamRemote;
+    si.downstreamLocalAddress = this.downstreamLocal;
+    si.listenerName = this.route.listenerName;
+    si.filterChainName = this.route.filterChainName;
+    return si.finish();
   }
 }
 
