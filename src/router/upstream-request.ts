@@ -6,7 +6,7 @@
 import type { ProxyError } from "../common/errors.js";
 import type { HeaderList } from "../http/header-list.js";
 import type { ResponseHeaders, StreamResetReason } from "../http/http-message.js";
-import type { Cancellable, PoolCallbacks, PoolReadyInfo, RequestEncoder, ResponseDecoder } from "../upstream/conn-pool.js";
+import type { Cancellable, PoolCallbacks, RequestEncoder, ResponseDecoder } from "../upstream/conn-pool.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
 
 export interface UpstreamRequestParent {
@@ -22,9 +22,6 @@ export interface UpstreamRequestParent {
 export class UpstreamRequest implements ResponseDecoder, PoolCallbacks {
   readonly host: UpstreamHost;
   encoder: RequestEncoder | null = null;
-  reused = false;
-  /** Response headers arrived. */
-  responseStarted = false;
   private cancel: Cancellable | undefined;
   private active = true;
 
@@ -55,14 +52,13 @@ export class UpstreamRequest implements ResponseDecoder, PoolCallbacks {
     this.active = false;
   }
 
-  onPoolReady(encoder: RequestEncoder, info: PoolReadyInfo): void {
+  onPoolReady(encoder: RequestEncoder): void {
     this.cancel = undefined;
     if (!this.active) {
       encoder.resetStream();
       return;
     }
     this.encoder = encoder;
-    this.reused = info.reused;
     this.parent.onPoolReady(this);
   }
 
@@ -73,7 +69,6 @@ export class UpstreamRequest implements ResponseDecoder, PoolCallbacks {
 
   onUpstreamHeaders(headers: ResponseHeaders, endStream: boolean): void {
     if (!this.active) return;
-    this.responseStarted = true;
     this.parent.onUpstreamHeaders(this, headers, endStream);
   }
 

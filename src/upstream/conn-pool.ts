@@ -54,8 +54,6 @@ export type PoolProtocol = "http1";
 
 export interface HttpConnPool {
   readonly protocol: PoolProtocol;
-  /** Requests waiting for a connection (circuit breaker pending requests). */
-  readonly pendingCount: number;
   newStream(decoder: ResponseDecoder, callbacks: PoolCallbacks): Cancellable;
   /** Closes idle connections past their idle timeout or maximum duration. */
   sweep(now: number): void;
