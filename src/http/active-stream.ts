@@ -125,8 +125,13 @@ export class ActiveStream implements FilterCallbacks {
     if (endStream) this.streamInfo.mark("lastDownstreamRxByteReceived");
     const route = resolveRoute(this.ctx.routeTable, req, originalPath, this.services.random);
     this.route = route;
-    this.streamInfo.routeName = route.routeName;
-    this.streamInfo.virtualHostName = route.virtualHostName;
+    const si = this.streamInfo;
+    si.routeName = route.routeName;
+    si.virtualHostName = route.virtualHostName;
+    const telemetry = this.ctx.telemetry;
+    si.telemetry = telemetry;
+    si.direction = this.ctx.direction;
+    if (telemetry.tracer !== undefined) si.span = telemetry.tracer.startSpan(req, this.ctx.direction, si);
     this.filters = createFilters(this.ctx.httpFilters, this);
     this.iterateDecodeHeaders(0);
   }
@@ -229,6 +234,7 @@ export class ActiveStream implements FilterCallbacks {
     info.responseCode = res.status;
     if (res.status === 101) this.tunnel = true;
     res.headers.set("server", this.ctx.serverName);
+    info.responseHeaders = res.headers;
     info.mark("firstDownstreamTxByteSent");
     this.codec.encodeHeaders(res, endStream, this.pendingClose);
     if (endStream) this.endResponse();
@@ -274,6 +280,7 @@ export class ActiveStream implements FilterCallbacks {
     if (this.finished) return;
     const filters = this.filters;
     for (let i = filters.length - 1; i >= 0; i--) filters[i]!.encodeTrailers?.(trailers);
+    this.streamInfo.responseTrailers = trailers;
     if (this.encodeStoppedAt !== -1) {
       this.encodeEndBuffered = true;
       (this.encodeBuffered ??= []).push(EMPTY);
@@ -421,6 +428,7 @@ export class ActiveStream implements FilterCallbacks {
     si.method = req.method;
     si.path = this.originalPath;
     si.authority = req.authority;
+    si.requestHeaders = h;
     si.userAgent = h.get("user-agent");
     si.requestId ??= h.get("x-request-id");
     si.xForwardedFor = h.get("x-forwarded-for");

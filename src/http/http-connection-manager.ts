@@ -5,7 +5,9 @@
 // next request.
 
 import type { Duplex } from "node:stream";
-import { HTTP_CONNECTION_MANAGER, type HttpConnectionManager, type Listener, type NetworkFilter } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, ISTIO_STATS_FILTER, type HttpConnectionManager, type IstioStatsConfig, type Listener, type NetworkFilter } from "../config/model/types.js";
+import { defaultIstioStats } from "../config/model/listener-defaults.js";
+import type { CompiledTelemetry } from "../observability/telemetry.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
 import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
@@ -32,6 +34,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       statPrefix: hcm.statPrefix,
       routeTable: env.routeTables.get(hcm.routeConfigName),
       httpFilters: this.httpFilters.build(hcm.httpFilters),
+      telemetry: compileTelemetry(hcm, env),
       draining: env.draining,
       services: env.services,
     };
@@ -52,12 +55,26 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.statPrefix = hcm.statPrefix;
     ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
     ctx.httpFilters = this.httpFilters.build(hcm.httpFilters);
+    ctx.telemetry = compileTelemetry(hcm, env);
     ctx.draining = env.draining;
   }
 
   setDraining(draining: boolean): void {
     this.ctx.draining = draining;
   }
+}
+
+function compileTelemetry(hcm: HttpConnectionManager, env: NetworkFilterEnv): CompiledTelemetry {
+  const stats = hcm.httpFilters.find((f) => f.name === ISTIO_STATS_FILTER);
+  return env.services.telemetry.compile({
+    kind: "http",
+    direction: env.listener.trafficDirection,
+    listenerName: env.listener.name,
+    statPrefix: hcm.statPrefix,
+    accessLog: hcm.accessLog,
+    tracing: hcm.tracing,
+    istioStats: stats === undefined ? undefined : ((stats.typedConfig as IstioStatsConfig | undefined) ?? defaultIstioStats(env.listener.trafficDirection)),
+  });
 }
 
 function hcmConfig(config: NetworkFilter): HttpConnectionManager {

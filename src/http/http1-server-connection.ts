@@ -192,6 +192,8 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     si.downstreamLocalAddress = this.localAddress;
     si.listenerName = this.ctx.name;
     si.filterChainName = this.ctx.filterChainName;
+    si.direction = this.ctx.direction;
+    si.telemetry = this.ctx.telemetry;
     this.ctx.services.onStream(si.finish(0));
   }
 

@@ -7,6 +7,7 @@ import type { DataPathClock } from "../common/clock.js";
 import type { Random } from "../common/random.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
+import type { CompiledTelemetry, WorkerTelemetry } from "../observability/telemetry.js";
 import type { RouteTable } from "../router/route-table.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
 import type { HttpFilterFactory } from "./filters/http-filter.js";
@@ -17,6 +18,8 @@ export interface WorkerServices {
   /** Time and timers of the data path: timeouts, back-off, fault delays, durations (injectable). */
   readonly clock: DataPathClock;
   readonly limits: DownstreamLimits;
+  /** Compiles chains' telemetry; `onStream` hands it every finished record. */
+  readonly telemetry: WorkerTelemetry;
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
   coarseNow: number;
@@ -33,6 +36,8 @@ export interface ListenerContext {
   routeTable: RouteTable | undefined;
   /** HTTP filter factories in decode order, the router last. */
   httpFilters: HttpFilterFactory[];
+  /** Access logs, Istio stats and the tracer of this connection manager. */
+  telemetry: CompiledTelemetry;
   /**
    * Set while this listener drains (on SIGTERM only inbound ones, as Istio's
    * `drain_listeners?inboundonly&graceful`): every HTTP/1 response carries `connection: close` and

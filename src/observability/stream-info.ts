@@ -3,6 +3,11 @@
 // on the data path reports per-request facts. Built by the stream, finished once, delivered to
 // the worker's sink.
 
+import type { TrafficDirection } from "../config/model/types.js";
+import type { HeaderList } from "../http/header-list.js";
+import type { ActiveSpan, CompiledTelemetry } from "./telemetry.js";
+import type { WorkloadMetadata } from "./workload-metadata.js";
+
 /** Envoy response flags, in the order Envoy renders them (source/common/stream_info/utility.h). */
 export const ResponseFlag = {
   FailedLocalHealthCheck: "LH",
@@ -74,6 +79,24 @@ export interface StreamInfo {
   filterChainName: string;
   /** `http` for HTTP streams, `tcp` for a TCP-proxied connection. */
   kind: "http" | "tcp";
+  /** The listener's direction: OUTBOUND (reporter=source) or INBOUND (reporter=destination). */
+  direction: TrafficDirection;
+  /** The request headers as the router sent them upstream (%REQ(X)%); undefined without a request. */
+  requestHeaders: HeaderList | undefined;
+  /** The response headers as sent downstream (%RESP(X)%); undefined when none were sent. */
+  responseHeaders: HeaderList | undefined;
+  /** The response trailers as sent downstream (%TRAILER(X)%). */
+  responseTrailers: HeaderList | undefined;
+  /** SNI the client asked for (%REQUESTED_SERVER_NAME%); undefined on plaintext. */
+  requestedServerName: string | undefined;
+  /** Envoy's %CONNECTION_TERMINATION_DETAILS%. */
+  connectionTerminationDetails: string | undefined;
+  /** The peer workload learnt by Istio's metadata exchange (undefined: none). */
+  peer: WorkloadMetadata | undefined;
+  /** The request's span or trace context (undefined: no tracer). */
+  span: ActiveSpan | undefined;
+  /** The telemetry of the chain that carried the stream (access logs, stats, tracer). */
+  telemetry: CompiledTelemetry | undefined;
 }
 
 /** Envoy's downstream/upstream timing points (ms since the stream's first byte). */
@@ -147,6 +170,15 @@ export class StreamInfoBuilder implements StreamInfo {
   listenerName = "";
   filterChainName = "";
   kind: StreamInfo["kind"] = "http";
+  direction: TrafficDirection = "OUTBOUND";
+  requestHeaders: HeaderList | undefined = undefined;
+  responseHeaders: HeaderList | undefined = undefined;
+  responseTrailers: HeaderList | undefined = undefined;
+  requestedServerName: string | undefined = undefined;
+  connectionTerminationDetails: string | undefined = undefined;
+  peer: WorkloadMetadata | undefined = undefined;
+  span: ActiveSpan | undefined = undefined;
+  telemetry: CompiledTelemetry | undefined = undefined;
 
   constructor(clock: { now(): number; monotonic(): number }) {
     this.#clock = clock;

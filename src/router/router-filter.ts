@@ -185,6 +185,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     }
     this.cb.streamInfo.requestId = rid;
     h.remove("x-envoy-attempt-count");
+    // Envoy's router injects the request's trace context once; every attempt and mirror sends it.
+    this.cb.streamInfo.span?.injectContext(h);
     // Without a path rewrite the downstream request's headers are the upstream's (no copy).
     if (d.path === req.path) return req;
     return { method: req.method, path: d.path, authority: req.authority, scheme: req.scheme, protocol: req.protocol, headers: h, upgrade: req.upgrade };

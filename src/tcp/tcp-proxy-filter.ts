@@ -43,6 +43,15 @@ function routeOf(config: NetworkFilter, env: NetworkFilterEnv): TcpProxyRoute {
     idleTimeoutMs: tcp.idleTimeoutMs,
     maxConnectAttempts: tcp.maxConnectAttempts,
     services: env.services,
+    direction: env.listener.trafficDirection,
+    telemetry: env.services.telemetry.compile({
+      kind: "tcp",
+      direction: env.listener.trafficDirection,
+      listenerName: env.listener.name,
+      statPrefix: tcp.statPrefix,
+      accessLog: tcp.accessLog,
+      istioStats: tcp.istioStats,
+    }),
   };
 }
 

@@ -11,6 +11,8 @@ import type { WorkerServices } from "../http/listener-context.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
+import type { CompiledTelemetry } from "../observability/telemetry.js";
+import type { TrafficDirection } from "../config/model/types.js";
 import type { AttemptOutcome } from "../upstream/cluster-api.js";
 import type { ClusterRuntime } from "../upstream/cluster-manager.js";
 import type { CancelConnect, TcpUpstreamConnection } from "../upstream/tcp-conn-pool.js";
@@ -26,6 +28,9 @@ export interface TcpProxyRoute {
   readonly idleTimeoutMs: number;
   readonly maxConnectAttempts: number;
   readonly services: WorkerServices;
+  readonly direction: TrafficDirection;
+  /** Access logs and Istio TCP metrics of this chain. */
+  readonly telemetry: CompiledTelemetry;
 }
 
 const CONNECT_SUCCESS_FINAL: AttemptOutcome = { kind: "connect-success-final" };
@@ -61,6 +66,8 @@ export class TcpProxySession implements DownstreamConnection {
   ) {
     const services = route.services;
     this.si = new StreamInfoBuilder(services.clock);
+    this.si.telemetry = route.telemetry;
+    this.si.direction = route.direction;
     this.downstreamRemote = `${info.remoteIp}:${info.remotePort}`;
     this.downstreamLocal = `${info.localIp}:${info.localPort}`;
     this.lastActivity = services.coarseNow;
@@ -141,6 +148,7 @@ export class TcpProxySession implements DownstreamConnection {
     cluster.outlier.report(host, CONNECT_SUCCESS_FINAL);
     this.si.mark("upstreamConnectComplete");
     this.si.upstreamLocalAddress = conn.localAddress;
+    this.route.telemetry.stats?.connectionOpened?.(this.si);
     this.upstream = conn;
     this.upstreamClosed = false;
     const us = conn.stream;

@@ -19,6 +19,7 @@ import { ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
+import { DefaultWorkerTelemetry, type TelemetryFactories } from "../observability/worker-telemetry.js";
 import { RouteTable } from "../router/route-table.js";
 import { TcpProxyFactory } from "../tcp/tcp-proxy-filter.js";
 import { ClusterManager, type ClusterManagerDns } from "../upstream/cluster-manager.js";
@@ -29,7 +30,10 @@ export interface ProxyRuntimeOptions {
   limits: DownstreamLimits;
   random: Random;
   log: Logger;
-  onStream: StreamInfoSink;
+  /** Sees every finished StreamInfo after the telemetry (tests record them). */
+  onStream?: StreamInfoSink;
+  /** How access logs, Istio stats and tracers are built in this worker (default: none available). */
+  telemetry?: TelemetryFactories;
   workerIndex?: number;
   /** Wall-clock time for outlier ejections (shared across threads). Default: system clock. */
   clock?: Clock;
@@ -112,12 +116,14 @@ export class ProxyRuntime {
       },
     };
     const clock = dataPathClock(this.clock, opts.timers);
+    const telemetry = new DefaultWorkerTelemetry(opts.telemetry ?? {}, opts.log, opts.onStream);
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock }),
       random: opts.random,
       clock,
       limits: opts.limits,
-      onStream: opts.onStream,
+      telemetry,
+      onStream: (info) => telemetry.onStream(info),
       coarseNow: 1,
     };
     // Coarse time counts from here on the data-path clock (the interval is only the tick).

@@ -4,6 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
+import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
 
@@ -29,7 +30,7 @@ const runtime = new ProxyRuntime({
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  onStream: () => {},
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex }),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });

@@ -1,7 +1,12 @@
 // Builders for the listener shapes istiod generates, shared by every config source and by tests:
 // one filter chain with the HTTP connection manager (fault filter, then router) — Envoy's names.
 
-import { HTTP_CONNECTION_MANAGER, HTTP_FAULT_FILTER, HTTP_ROUTER_FILTER, TCP_PROXY, type FilterChain, type HttpConnectionManager, type Listener, type TcpProxy, type TrafficDirection } from "./types.js";
+import { HTTP_CONNECTION_MANAGER, HTTP_FAULT_FILTER, HTTP_ROUTER_FILTER, TCP_PROXY, type FilterChain, type HttpConnectionManager, type IstioStatsConfig, type Listener, type TcpProxy, type TrafficDirection } from "./types.js";
+
+/** `istio.stats` as istiod configures it by default: the reporter from the direction, no overrides. */
+export function defaultIstioStats(direction: TrafficDirection): IstioStatsConfig {
+  return { reporter: direction === "INBOUND" ? "destination" : "source", metrics: [] };
+}
 
 /** 3 600 000 ms: Envoy's tcp_proxy idle_timeout default (1 h), which Istio keeps. */
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;

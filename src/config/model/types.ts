@@ -13,6 +13,9 @@ export interface Snapshot {
   clusters: Record<string, Cluster>;
 }
 
+export type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
+import type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
+
 export type TrafficDirection = "INBOUND" | "OUTBOUND";
 
 export interface Listener {
@@ -86,11 +89,17 @@ export type NetworkFilter =
 
 export const HTTP_FAULT_FILTER = "envoy.filters.http.fault";
 export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
+/** Istio's HTTP peer-metadata exchange (x-envoy-peer-metadata headers); first in istiod's chain. */
+export const ISTIO_METADATA_EXCHANGE_FILTER = "istio.metadata_exchange";
+/** Istio's standard metrics (istio_requests_total, …); just before the router in istiod's chain. */
+export const ISTIO_STATS_FILTER = "istio.stats";
 
 /** One entry of an HTTP connection manager's filter chain; the router is always last. */
 export interface HttpFilterConfig {
   /** Envoy's filter name (`envoy.filters.http.fault`, `envoy.filters.http.router`, …). */
   name: string;
+  /** The filter's own config (`istio.stats`: IstioStatsConfig, …); absent = the filter's defaults. */
+  typedConfig?: IstioStatsConfig | PeerMetadataConfig;
 }
 
 export interface HttpConnectionManager {
@@ -100,6 +109,10 @@ export interface HttpConnectionManager {
   routeConfigName: string;
   /** HTTP filters in decode order (encode runs them in reverse); the router is last. */
   httpFilters: HttpFilterConfig[];
+  /** Access logs written when each stream ends (Envoy's HCM access_log); absent = none. */
+  accessLog?: AccessLogConfig[];
+  /** Tracing (Envoy's HCM tracing); absent = no spans (context is still passed through). */
+  tracing?: TracingConfig;
 }
 
 /** Envoy tcp_proxy: bytes both ways between the downstream connection and one upstream host. */
@@ -113,6 +126,10 @@ export interface TcpProxy {
   idleTimeoutMs: number;
   /** Upstream connect attempts before giving up (Envoy default 1). */
   maxConnectAttempts: number;
+  /** Access logs written when each connection ends; absent = none. */
+  accessLog?: AccessLogConfig[];
+  /** Istio's TCP metrics for this chain (the `istio.stats` network filter before tcp_proxy); absent = none. */
+  istioStats?: IstioStatsConfig;
 }
 
 export interface RouteConfiguration {
