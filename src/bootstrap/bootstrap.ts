@@ -2,6 +2,7 @@
 
 import type { LogLevel } from "../common/logger.js";
 import type { Locality } from "../config/model/types.js";
+import type { NodeIdentity } from "../observability/node-identity.js";
 
 export interface DownstreamLimits {
   /** 60 KiB: Envoy's default max_request_headers_kb. */
@@ -34,6 +35,8 @@ export interface Bootstrap {
   namespace: string;
   /** The proxy's own workload labels (sourceLabels matching, Sidecar workloadSelector). */
   proxyLabels: Record<string, string>;
+  /** Who this proxy is (node id, workload, namespace, cluster, canonical service), as istio-agent tells Envoy. */
+  node: NodeIdentity;
   /** Istio's DNS domain suffix: cluster.local. */
   domainSuffix: string;
   /**

@@ -13,6 +13,7 @@ import {
 } from "./bootstrap.js";
 import type { Bootstrap } from "./bootstrap.js";
 import type { Locality } from "../config/model/types.js";
+import { nodeIdentity } from "../observability/node-identity.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
@@ -129,7 +130,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
   const logLevel = v("log-level");
   const workers = workersFromFlag(v("workers"), ctx.cpuCount);
   const reusePort = (ctx.reusePortBalances ?? (() => reusePortBalances()))();
-  const bootstrap: Omit<Bootstrap, keyof TranslationSettings> = {
+  const bootstrap: Omit<Bootstrap, keyof TranslationSettings | "node"> = {
     // Without SO_REUSEPORT balancing only one socket may listen on a port: one worker serves.
     workers: reusePort ? workers : 1,
     reusePort,
@@ -149,7 +150,9 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     watch: !parsed.switches.has("no-watch"),
   };
   // Translation flags last, so a bad --workers is reported even when --config is also missing.
-  return { ...translationFromFlags(parsed, ctx.env), ...bootstrap };
+  const translation = translationFromFlags(parsed, ctx.env);
+  const node = nodeIdentity({ env: ctx.env, namespace: translation.namespace, labels: translation.proxyLabels, domainSuffix: translation.domainSuffix });
+  return { ...translation, ...bootstrap, node };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -10,6 +10,7 @@ import { logLevelFlag, portFlag } from "../bootstrap/flag-values.js";
 import { adminPortFlag, logLevelFlagSpec, workersFlag, workersFromFlag } from "../bootstrap/parse-run-flags.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
+import { nodeIdentity } from "../observability/node-identity.js";
 import { packageRoot } from "./package-root.js";
 import { runProxy } from "./run-command.js";
 
@@ -70,6 +71,7 @@ export const demoCommand: Command = {
       limits: { ...defaultLimits },
       logLevel: logLevel === undefined ? "info" : logLevelFlag("log-level", logLevel),
       watch: true,
+      node: nodeIdentity({ env: {}, namespace: demoNamespace, labels: {}, domainSuffix: defaultDomainSuffix }),
     };
 
     let upstreams;

@@ -7,6 +7,7 @@ import type { DataPathClock } from "../common/clock.js";
 import type { Random } from "../common/random.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
+import type { StatsStore } from "../observability/stats/stats-store.js";
 import type { CompiledTelemetry, WorkerTelemetry } from "../observability/telemetry.js";
 import type { RouteTable } from "../router/route-table.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
@@ -20,6 +21,8 @@ export interface WorkerServices {
   readonly limits: DownstreamLimits;
   /** Compiles chains' telemetry; `onStream` hands it every finished record. */
   readonly telemetry: WorkerTelemetry;
+  /** This worker's Envoy-style stats (cluster.*, listener.*, http.*, server.*). */
+  readonly stats: StatsStore;
   readonly onStream: StreamInfoSink;
   /** Coarse monotonic time in ms, advanced by the worker's sweep timer (cheap to read). */
   coarseNow: number;

@@ -19,6 +19,7 @@ import { ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
+import { StatsStore } from "../observability/stats/stats-store.js";
 import { DefaultWorkerTelemetry, type TelemetryFactories } from "../observability/worker-telemetry.js";
 import { RouteTable } from "../router/route-table.js";
 import { TcpProxyFactory } from "../tcp/tcp-proxy-filter.js";
@@ -34,6 +35,8 @@ export interface ProxyRuntimeOptions {
   onStream?: StreamInfoSink;
   /** How access logs, Istio stats and tracers are built in this worker (default: none available). */
   telemetry?: TelemetryFactories;
+  /** This worker's Envoy-style stats (default: a new store). */
+  stats?: StatsStore;
   workerIndex?: number;
   /** Wall-clock time for outlier ejections (shared across threads). Default: system clock. */
   clock?: Clock;
@@ -123,6 +126,7 @@ export class ProxyRuntime {
       clock,
       limits: opts.limits,
       telemetry,
+      stats: opts.stats ?? new StatsStore(),
       onStream: (info) => telemetry.onStream(info),
       coarseNow: 1,
     };

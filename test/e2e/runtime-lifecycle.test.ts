@@ -1,6 +1,7 @@
 // The process as operators run it: multi-worker start, reload under load with zero failed
 // requests, a refused bad reload and crashed-worker replacement (SIGTERM: sigterm-drain.test.ts).
 
+import { nodeIdentity } from "../../src/observability/node-identity.js";
 import { EventEmitter } from "node:events";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
@@ -151,6 +152,7 @@ function inProcessBootstrap(dir: string, workers: number): Bootstrap {
     limits: defaultLimits,
     logLevel: "info",
     watch: false,
+    node: nodeIdentity({ env: {}, namespace: "default", labels: {}, domainSuffix: "cluster.local" }),
   };
 }
 

@@ -3,6 +3,7 @@
 // (the source sees the NACK), the last good snapshot keeps serving and /config_dump shows
 // lastReloadError; a good one clears it.
 
+import { nodeIdentity } from "../../../src/observability/node-identity.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultLimits, type Bootstrap } from "../../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../../src/common/logger.js";
@@ -29,6 +30,7 @@ const bootstrap: Bootstrap = {
   reusePort: true,
   limits: defaultLimits,
   logLevel: "off",
+  node: nodeIdentity({ env: {}, namespace: "shop", labels: {}, domainSuffix: "cluster.local" }),
   watch: false,
 };
 
