@@ -1,10 +1,21 @@
 // The telemetry factories a production worker runs with (tests pass their own to ProxyRuntime).
 // Each kind of telemetry adds its factory here.
 
+import type { Registry } from "prom-client";
+import type { Logger } from "../common/logger.js";
+import type { NodeIdentity } from "./node-identity.js";
+import type { StatsStore } from "./stats/stats-store.js";
 import type { TelemetryFactories } from "./worker-telemetry.js";
 
 export interface WorkerTelemetryEnv {
   workerIndex: number;
+  /** This proxy's identity (local labels of metrics, metadata exchange, span tags). */
+  node: NodeIdentity;
+  /** This worker's prom-client registry (Istio's standard metrics); the supervisor merges every worker's. */
+  registry: Registry;
+  /** This worker's Envoy-style stats. */
+  stats: StatsStore;
+  log: Logger;
 }
 
 export function productionTelemetryFactories(_env: WorkerTelemetryEnv): TelemetryFactories {

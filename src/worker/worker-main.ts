@@ -4,6 +4,8 @@ import { setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
+import { Registry } from "prom-client";
+import { StatsStore } from "../observability/stats/stats-store.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
@@ -25,12 +27,17 @@ const log = createLogger(init.bootstrap.logLevel, `worker-${init.workerIndex}`);
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
 
+/** This worker's metrics: Istio's standard metrics (prom-client) and Envoy-style stats. */
+const registry = new Registry();
+const stats = new StatsStore();
+
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex }),
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
+  stats,
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });
