@@ -428,6 +428,7 @@ export class ActiveStream implements FilterCallbacks {
     si.method = req.method;
     si.path = this.originalPath;
     si.authority = req.authority;
+    si.scheme = req.scheme;
     si.requestHeaders = h;
     si.userAgent = h.get("user-agent");
     si.requestId ??= h.get("x-request-id");

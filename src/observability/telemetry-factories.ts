@@ -3,6 +3,8 @@
 
 import type { Registry } from "prom-client";
 import type { Logger } from "../common/logger.js";
+import { AccessLogFiles } from "./access-log/access-log-files.js";
+import { fileAccessLogFactory } from "./access-log/file-access-logger.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { StatsStore } from "./stats/stats-store.js";
 import type { TelemetryFactories } from "./worker-telemetry.js";
@@ -16,8 +18,13 @@ export interface WorkerTelemetryEnv {
   /** This worker's Envoy-style stats. */
   stats: StatsStore;
   log: Logger;
+  /** This worker's access-log files (the worker flushes them on exit and reopens them on /reopen_logs); default: a new set. */
+  accessLogFiles?: AccessLogFiles;
 }
 
-export function productionTelemetryFactories(_env: WorkerTelemetryEnv): TelemetryFactories {
-  return {};
+export function productionTelemetryFactories(env: WorkerTelemetryEnv): TelemetryFactories {
+  const accessLogFiles = env.accessLogFiles ?? new AccessLogFiles({ stats: env.stats, log: env.log });
+  return {
+    accessLogs: fileAccessLogFactory(accessLogFiles, env.stats),
+  };
 }

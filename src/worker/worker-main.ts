@@ -5,6 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
+import { AccessLogFiles } from "../observability/access-log/access-log-files.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
@@ -30,13 +31,15 @@ const post = (m: FromWorker): void => port.postMessage(m);
 /** This worker's metrics: Istio's standard metrics (prom-client) and Envoy-style stats. */
 const registry = new Registry();
 const stats = new StatsStore();
+/** This worker's access-log files: flushed before the worker exits. */
+const accessLogFiles = new AccessLogFiles({ stats, log });
 
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log, accessLogFiles }),
   stats,
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
@@ -55,10 +58,13 @@ port.on("message", (m: ToWorker) => {
       post({ type: "draining" });
       return;
     case "drain":
-      void runtime.drain(m.timeoutMs).then(() => {
-        post({ type: "drained" });
-        port.close();
-      });
+      void runtime
+        .drain(m.timeoutMs)
+        .then(() => accessLogFiles.close())
+        .then(() => {
+          post({ type: "drained" });
+          port.close();
+        });
       return;
   }
 });
