@@ -56,6 +56,11 @@ export class AccessLogFiles {
     for (const f of this.files.values()) f.flush();
   }
 
+  /** Flushes every file and resolves when what was buffered is written (or failed). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.files.values()].map((f) => f.drain()));
+  }
+
   /**
    * Worker exit: flushes every file, waits up to `timeoutMs` for the writes (a stuck pipe cannot
    * hold the exit), then closes them.
