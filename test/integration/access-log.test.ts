@@ -283,13 +283,14 @@ describe("a slow access-log sink", () => {
     const n = 60; // ~120 KB of lines: more than a pipe (64 KiB) plus the buffer bound
     for (let i = 0; i < n; i++) {
       const [r] = parseResponses(await rawExchange(p.port, GET.replace("Connection: close", `X-Pad: ${pad}\r\nConnection: close`)));
-      expect(r!.status).toBe(200);
+      expect(r?.status, `request ${i}`).toBe(200);
     }
     await waitFor(() => p.streams.length === n);
     const c = p.stats.snapshot().counters;
-    expect(c["access_log_file.write_dropped"]).toBeGreaterThan(0);
-    expect(c["access_log_file.write_completed"]).toBeGreaterThan(0);
-    expect(c["access_log_file.write_failed"] ?? 0).toBe(0);
+    const seen = JSON.stringify(c);
+    expect(c["access_log_file.write_dropped"], seen).toBeGreaterThan(0);
+    expect(c["access_log_file.write_completed"], seen).toBeGreaterThan(0);
+    expect(c["access_log_file.write_failed"] ?? 0, seen).toBe(0);
     expect(p.stats.snapshot().gauges["access_log_file.write_total_buffered"]).toBeLessThanOrEqual(16 * 1024);
   });
 });
