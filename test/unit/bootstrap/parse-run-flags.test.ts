@@ -38,7 +38,45 @@ describe("parseRunFlags", () => {
       watch: true,
       proxyLocality: {},
       mirrorShadowSuffix: false,
+      node: {
+        nodeId: "sidecar~127.0.0.1~outrigger.default~default.svc.cluster.local",
+        instanceName: "outrigger",
+        instanceIp: "127.0.0.1",
+        workloadName: "outrigger",
+        namespace: "default",
+        clusterId: "Kubernetes",
+        meshId: "cluster.local",
+        labels: {},
+        canonicalService: "outrigger",
+        canonicalRevision: "latest",
+        app: "unknown",
+        version: "unknown",
+      },
     });
+  });
+
+  it("node identity: istio-agent's environment (POD_NAME, INSTANCE_IP, ISTIO_META_*) and the workload labels", () => {
+    const b = parse(["--config", "a", "--namespace", "shop", "--labels", "app=reviews,version=v2,service.istio.io/canonical-revision=r7"], {
+      POD_NAME: "reviews-v2-5d8f9c7b6-x2k9z",
+      INSTANCE_IP: "10.1.2.3",
+      ISTIO_META_CLUSTER_ID: "east",
+      ISTIO_META_MESH_ID: "mesh1",
+    });
+    expect(b?.node).toEqual({
+      nodeId: "sidecar~10.1.2.3~reviews-v2-5d8f9c7b6-x2k9z.shop~shop.svc.cluster.local",
+      instanceName: "reviews-v2-5d8f9c7b6-x2k9z",
+      instanceIp: "10.1.2.3",
+      workloadName: "reviews-v2",
+      namespace: "shop",
+      clusterId: "east",
+      meshId: "mesh1",
+      labels: { app: "reviews", version: "v2", "service.istio.io/canonical-revision": "r7" },
+      canonicalService: "reviews",
+      canonicalRevision: "r7",
+      app: "reviews",
+      version: "v2",
+    });
+    expect(parse(["--config", "a"], { POD_NAME: "ratings-1", ISTIO_META_WORKLOAD_NAME: "ratings" })?.node.workloadName).toBe("ratings");
   });
 
   it("every flag, in both --flag value and --flag=value forms", () => {
@@ -80,6 +118,7 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
+      node: expect.objectContaining({ namespace: "shop", workloadName: "outrigger", canonicalService: "reviews", canonicalRevision: "v2" }),
     });
   });
 
