@@ -3,7 +3,7 @@
 // own counter of samples dropped at the series cap. One instance per worker registry.
 
 import { Counter, type Registry } from "prom-client";
-import { CounterFamily, HistogramFamily, type SeriesOverflow } from "./metric-families.js";
+import { CounterFamily, HistogramFamily } from "./metric-families.js";
 
 /** 10 000 series per metric per worker: far above a sidecar's real fan-out, well below a memory problem. */
 export const DEFAULT_ISTIO_SERIES_CAP = 10_000;
@@ -28,7 +28,7 @@ export type IstioMetricKey = keyof typeof ISTIO_METRIC_NAMES;
 /** gRPC message counters Istio defines; Outrigger does not count gRPC messages, overrides of them are accepted and have no effect. */
 export const UNRECORDED_ISTIO_METRICS: ReadonlySet<string> = new Set(["request_messages_total", "response_messages_total"]);
 
-export class IstioMetrics implements SeriesOverflow {
+export class IstioMetrics {
   readonly requestsTotal: CounterFamily;
   readonly requestDuration: HistogramFamily;
   readonly requestBytes: HistogramFamily;
@@ -40,8 +40,8 @@ export class IstioMetrics implements SeriesOverflow {
   private readonly droppedSeries: Counter<"metric">;
 
   constructor(registry: Registry, cap = DEFAULT_ISTIO_SERIES_CAP) {
-    const c = (key: IstioMetricKey, help: string): CounterFamily => new CounterFamily(registry, ISTIO_METRIC_NAMES[key], help, cap, this);
-    const h = (key: IstioMetricKey, help: string): HistogramFamily => new HistogramFamily(registry, ISTIO_METRIC_NAMES[key], help, cap, this);
+    const c = (key: IstioMetricKey, help: string): CounterFamily => new CounterFamily(registry, ISTIO_METRIC_NAMES[key], help, cap);
+    const h = (key: IstioMetricKey, help: string): HistogramFamily => new HistogramFamily(registry, ISTIO_METRIC_NAMES[key], help, cap);
     this.requestsTotal = c("requests_total", "Requests handled by the proxy (Istio standard metric).");
     this.requestDuration = h("request_duration_milliseconds", "Request duration in milliseconds (Istio standard metric).");
     this.requestBytes = h("request_bytes", "Request size in bytes: headers and body (Istio standard metric).");
@@ -79,6 +79,7 @@ export class IstioMetrics implements SeriesOverflow {
     }
   }
 
+  /** One sample of `metricName` not recorded: its series would pass the cap. */
   dropped(metricName: string): void {
     this.droppedSeries.inc({ metric: metricName });
   }

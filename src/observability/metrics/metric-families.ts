@@ -23,11 +23,6 @@ export interface HistogramSeries {
   count: number;
 }
 
-/** Where a family reports samples it dropped at its cap. */
-export interface SeriesOverflow {
-  dropped(metricName: string): void;
-}
-
 /** Envoy renders bucket bounds like C's `%g`: 1800000 → `1.8e+06` (Istio's scrapes show these). */
 export function envoyBucketLabel(v: number): string {
   if (v < 1e6) return String(v);
@@ -43,17 +38,14 @@ abstract class Family<S> {
     readonly name: string,
     readonly help: string,
     private readonly cap: number,
-    private readonly overflow: SeriesOverflow,
   ) {}
 
   /** The series for `key` (the joined label values), created with `labels` on first use; undefined past the cap. */
   series(key: string, labels: () => Labels): S | undefined {
     const s = this.byKey.get(key);
     if (s !== undefined) return s;
-    if (this.byKey.size >= this.cap) {
-      this.overflow.dropped(this.name);
-      return undefined;
-    }
+    // Past the cap: no new series; the caller counts each sample it could not record.
+    if (this.byKey.size >= this.cap) return undefined;
     const created = this.create(labels());
     this.byKey.set(key, created);
     return created;
@@ -75,8 +67,8 @@ export class CounterFamily extends Family<CounterSeries> {
   readonly type = "counter";
   readonly aggregator = "sum";
 
-  constructor(registry: Registry, name: string, help: string, cap: number, overflow: SeriesOverflow) {
-    super(name, help, cap, overflow);
+  constructor(registry: Registry, name: string, help: string, cap: number) {
+    super(name, help, cap);
     this.register(registry);
   }
 
@@ -104,8 +96,8 @@ export class HistogramFamily extends Family<HistogramSeries> {
   readonly type = "histogram";
   readonly aggregator = "sum";
 
-  constructor(registry: Registry, name: string, help: string, cap: number, overflow: SeriesOverflow) {
-    super(name, help, cap, overflow);
+  constructor(registry: Registry, name: string, help: string, cap: number) {
+    super(name, help, cap);
     this.register(registry);
   }
 
