@@ -176,7 +176,7 @@ describe("outbound (reporter=source)", () => {
   });
 
   it("sends this proxy's identity upstream; strips the upstream's from the response and learns it", async () => {
-    const up = await startEchoUpstream("reviews", (req, res) => {
+    const up = await startEchoUpstream("reviews", (_req, res) => {
       res.writeHead(503, { "x-envoy-peer-metadata-id": reviews.nodeId, "x-envoy-peer-metadata": encodePeerMetadata(reviews), "content-length": "0" });
       res.end();
     });

@@ -124,7 +124,7 @@ describe("malformed peer metadata is refused, never a crash", () => {
 
   it("bounds nesting depth", () => {
     // struct { "a": { struct_value: { "a": … } } }: 40 levels decode past the bound of 32.
-    let cur = Buffer.alloc(0);
+    let cur: Buffer = Buffer.alloc(0);
     for (let i = 0; i < 40; i++) {
       const value = encodeLen(0x2a, cur);
       cur = encodeLen(0x0a, Buffer.concat([Buffer.from([0x0a, 0x01, 0x61]), encodeLen(0x12, value)]));
