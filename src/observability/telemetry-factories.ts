@@ -3,6 +3,7 @@
 
 import type { Registry } from "prom-client";
 import type { Logger } from "../common/logger.js";
+import { istioStatsFactory } from "./metrics/istio-stats-factory.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { StatsStore } from "./stats/stats-store.js";
 import type { TelemetryFactories } from "./worker-telemetry.js";
@@ -18,6 +19,8 @@ export interface WorkerTelemetryEnv {
   log: Logger;
 }
 
-export function productionTelemetryFactories(_env: WorkerTelemetryEnv): TelemetryFactories {
-  return {};
+export function productionTelemetryFactories(env: WorkerTelemetryEnv): TelemetryFactories {
+  return {
+    stats: istioStatsFactory({ registry: env.registry, node: env.node }),
+  };
 }

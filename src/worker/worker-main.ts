@@ -6,6 +6,7 @@ import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
@@ -38,6 +39,8 @@ const runtime = new ProxyRuntime({
   workerIndex: init.workerIndex,
   telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
   stats,
+  // The metadata exchange sends this proxy's identity.
+  httpFilters: builtInHttpFilters(init.bootstrap.node),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });
