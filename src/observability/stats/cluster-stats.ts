@@ -57,6 +57,8 @@ export class ClusterStats implements UpstreamCxStats {
   private readonly classes: Counter[];
   /** `upstream_rq_<code>`, created on first use (Envoy creates them as codes are seen). */
   private readonly codes: (Counter | undefined)[] = [];
+  /** `retry.upstream_rq_<code>` and `retry.upstream_rq_<N>xx`: responses that were retried. */
+  private readonly retryCodes: (Counter | undefined)[] = [];
 
   constructor(
     private readonly store: StatsStore,
@@ -103,5 +105,17 @@ export class ClusterStats implements UpstreamCxStats {
     s.inc();
     this.classes[((status / 100) | 0) - 1]!.inc();
     this.rqCompleted.inc();
+  }
+
+  /** A response that the router retried (Envoy's chargeBasicResponseStat under `retry.`). */
+  chargeRetryCode(status: number): void {
+    if (status < MIN_CODE || status > MAX_CODE) return;
+    const cls = 1000 + ((status / 100) | 0);
+    let s = this.retryCodes[status];
+    if (s === undefined) this.retryCodes[status] = s = this.store.counter(`${this.prefix}retry.upstream_rq_${status}`);
+    let c = this.retryCodes[cls];
+    if (c === undefined) this.retryCodes[cls] = c = this.store.counter(`${this.prefix}retry.upstream_rq_${(status / 100) | 0}xx`);
+    s.inc();
+    c.inc();
   }
 }
