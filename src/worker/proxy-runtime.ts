@@ -20,6 +20,7 @@ import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnectio
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { ListenerStats } from "../observability/stats/listener-stats.js";
 import { DefaultWorkerTelemetry, type TelemetryFactories } from "../observability/worker-telemetry.js";
 import { RouteTable } from "../router/route-table.js";
 import { TcpProxyFactory } from "../tcp/tcp-proxy-filter.js";
@@ -120,13 +121,14 @@ export class ProxyRuntime {
     };
     const clock = dataPathClock(this.clock, opts.timers);
     const telemetry = new DefaultWorkerTelemetry(opts.telemetry ?? {}, opts.log, opts.onStream);
+    const stats = opts.stats ?? new StatsStore();
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock }),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock, stats }),
       random: opts.random,
       clock,
       limits: opts.limits,
       telemetry,
-      stats: opts.stats ?? new StatsStore(),
+      stats,
       onStream: (info) => telemetry.onStream(info),
       coarseNow: 1,
     };
@@ -202,6 +204,7 @@ export class ProxyRuntime {
         al.server = server;
         const addr = server.address();
         if (typeof addr === "object" && addr !== null && c.model.port === 0) al.boundKey = `${c.model.address}:${addr.port}`;
+        al.stats = new ListenerStats(this.services.stats, c.model.address, typeof addr === "object" && addr !== null ? addr.port : c.model.port);
         this.listeners.set(key, al);
       } catch (e) {
         errors.push(`listener ${c.model.name}: cannot listen on ${key}: ${(e as Error).message}`);

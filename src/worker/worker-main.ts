@@ -1,6 +1,6 @@
 // Worker thread entry: owns one ProxyRuntime and answers the supervisor's typed messages.
 
-import { setFlagsFromString } from "node:v8";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
@@ -56,6 +56,13 @@ port.on("message", (m: ToWorker) => {
     case "drain-listeners":
       runtime.drainListeners(m.inboundOnly);
       post({ type: "draining" });
+      return;
+    case "stats":
+      // Istio's metrics (prom-client JSON) and the Envoy stats, for the supervisor to merge.
+      void registry.getMetricsAsJSON().then((istio) => {
+        const heap = getHeapStatistics();
+        post({ type: "stats-reply", seq: m.seq, reply: { envoy: stats.snapshot(), istio, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size } });
+      });
       return;
     case "drain":
       void runtime.drain(m.timeoutMs).then(() => {
