@@ -5,6 +5,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "../common/logger.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { StatsStore } from "./stats/stats-store.js";
+import { workerTracing } from "./tracing/tracing-factory.js";
 import type { TelemetryFactories } from "./worker-telemetry.js";
 
 export interface WorkerTelemetryEnv {
@@ -18,6 +19,11 @@ export interface WorkerTelemetryEnv {
   log: Logger;
 }
 
-export function productionTelemetryFactories(_env: WorkerTelemetryEnv): TelemetryFactories {
-  return {};
+export function productionTelemetryFactories(env: WorkerTelemetryEnv): TelemetryFactories {
+  const tracing = workerTracing({ node: env.node, stats: env.stats, log: env.log });
+  return {
+    tracer: tracing.tracer,
+    snapshotApplied: () => tracing.snapshotApplied(),
+    close: () => tracing.close(),
+  };
 }
