@@ -43,6 +43,8 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Export requests received (answered or refused). */
   readonly exports: number;
+  /** The HTTP headers of each export request, in arrival order. */
+  readonly exportHeaders: IncomingMessage["headers"][];
   /** Calls `cb` with the spans of each export as it arrives; returns an unsubscribe function. */
   onSpans(cb: (spans: ReceivedSpan[]) => void): () => void;
   /** Resolves once at least `n` spans have arrived; rejects after `timeoutMs`. */
@@ -57,6 +59,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   const spans: ReceivedSpan[] = [];
   const listeners = new Set<(s: ReceivedSpan[]) => void>();
   let exports = 0;
+  const exportHeaders: IncomingMessage["headers"][] = [];
   const server = createServer((req, res) => {
     handle(req, res).catch(() => reply(res, 500, { message: "internal error" }));
   });
@@ -65,6 +68,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     const body = await readBody(req);
     if (body === undefined) return reply(res, 413, { message: "request too large" });
     exports++;
+    exportHeaders.push(req.headers);
     if (opts.status !== undefined && opts.status !== 200) return reply(res, opts.status, { message: "refused by configuration" });
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/json") return reply(res, 415, { message: `unsupported content-type ${JSON.stringify(type)}: this receiver decodes OTLP/JSON` });
@@ -95,6 +99,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     get exports() {
       return exports;
     },
+    exportHeaders,
     onSpans,
     waitForSpans(n, timeoutMs = 10_000) {
       if (spans.length >= n) return Promise.resolve(spans.slice());

@@ -76,6 +76,11 @@ export class TracerProviderPool {
     return p.tracer;
   }
 
+  /** Endpoints with a live exporter (admin and tests). */
+  endpoints(): string[] {
+    return [...this.providers.keys()].map((k) => (JSON.parse(k) as [string])[0]);
+  }
+
   /** Shuts down (flushes) providers no chain compiled since the previous applied snapshot uses. */
   snapshotApplied(): void {
     for (const [key, p] of this.providers) {

@@ -30,6 +30,8 @@ export interface WorkerTracing {
   tracer(config: TracingConfig, chain: TelemetryChainConfig): HttpTracer;
   snapshotApplied(): void;
   close(): Promise<void>;
+  /** Collector endpoints this worker has an exporter for. */
+  exporterEndpoints(): string[];
 }
 
 export function workerTracing(e: TracingEnv): WorkerTracing {
@@ -45,6 +47,7 @@ export function workerTracing(e: TracingEnv): WorkerTracing {
     },
     snapshotApplied: () => pool.snapshotApplied(),
     close: () => pool.close(),
+    exporterEndpoints: () => pool.endpoints(),
   };
 }
 
