@@ -9,7 +9,7 @@ import { httpConnectionManagerOf, httpListener } from "../../src/config/model/li
 import { createLogger } from "../../src/common/logger.js";
 import { nodeIdentity } from "../../src/observability/node-identity.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../../src/observability/tracing/otlp-receiver.js";
+import { startOtlpReceiver, type OtlpReceiver } from "../../src/observability/tracing/otlp-receiver.js";
 import { workerTracing, type WorkerTracing } from "../../src/observability/tracing/tracing-factory.js";
 import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
