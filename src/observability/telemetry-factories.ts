@@ -6,6 +6,7 @@ import type { Logger } from "../common/logger.js";
 import { istioStatsFactory } from "./metrics/istio-stats-factory.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { StatsStore } from "./stats/stats-store.js";
+import { workerTracing } from "./tracing/tracing-factory.js";
 import type { TelemetryFactories } from "./worker-telemetry.js";
 
 export interface WorkerTelemetryEnv {
@@ -20,7 +21,11 @@ export interface WorkerTelemetryEnv {
 }
 
 export function productionTelemetryFactories(env: WorkerTelemetryEnv): TelemetryFactories {
+  const tracing = workerTracing({ node: env.node, stats: env.stats, log: env.log });
   return {
     stats: istioStatsFactory({ registry: env.registry, node: env.node }),
+    tracer: tracing.tracer,
+    snapshotApplied: () => tracing.snapshotApplied(),
+    close: () => tracing.close(),
   };
 }

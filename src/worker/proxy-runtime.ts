@@ -184,6 +184,8 @@ export class ProxyRuntime {
       shared = this.ownShared.prepare(snapshot.clusters);
     }
     this.services.clusters.update(snapshot.clusters, shared);
+    // Every chain of this snapshot compiled above: telemetry may release what only older ones used.
+    this.services.telemetry.snapshotApplied?.();
 
     for (const [key, al] of this.listeners) {
       if (!wanted.has(key)) {
@@ -314,6 +316,8 @@ export class ProxyRuntime {
     }
     for (const c of this.connections) c.destroySocket();
     await Promise.all(closed);
+    // Flush telemetry (exporters bound how long this waits) before the worker goes away.
+    await this.services.telemetry.close?.();
     this.close();
   }
 
@@ -324,6 +328,8 @@ export class ProxyRuntime {
     this.listeners.clear();
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
+    // Idempotent: after drain() this is a no-op; a bare close() (tests) lets exporters flush in the background.
+    void this.services.telemetry.close?.();
   }
 }
 
