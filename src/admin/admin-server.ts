@@ -49,6 +49,13 @@ export interface AdminServerOptions {
   isDraining?: () => boolean;
   /** Extra endpoints (later features add theirs here). */
   routes?: AdminRoute[];
+  /**
+   * False: serve only `routes`, without the core endpoints and the `/` index (the stats port,
+   * 15090, which listens on every address and must not expose config or controls). Default true.
+   */
+  coreRoutes?: boolean;
+  /** What the server is, for the listen error (default `admin API`). */
+  label?: string;
 }
 
 export interface AdminServer {
@@ -132,10 +139,11 @@ export function adminRequest(method: string, target: string): AdminRequest {
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const address = opts.address ?? "127.0.0.1";
-  const routes: AdminRoute[] = [...coreAdminRoutes(opts), ...(opts.routes ?? [])];
+  const core = opts.coreRoutes ?? true;
+  const routes: AdminRoute[] = [...(core ? coreAdminRoutes(opts) : []), ...(opts.routes ?? [])];
   const index: AdminRoute = { path: "/", method: "GET", help: "this list", handle: () => ({ status: 200, body: adminIndex(table), contentType: text }) };
   const help: AdminRoute = { ...index, path: "/help" };
-  const table = [index, help, ...routes];
+  const table = core ? [index, help, ...routes] : routes;
 
   const server = createServer((socket) => serveAdminConnection(socket, table, opts.log));
   const sockets = new Set<Socket>();
@@ -146,7 +154,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(`admin API cannot listen on ${address}:${opts.port}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`));
+      reject(new Error(`${opts.label ?? "admin API"} cannot listen on ${address}:${opts.port}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`));
     };
     server.once("error", onError);
     server.listen(opts.port, address, () => {
@@ -154,7 +162,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       resolve();
     });
   });
-  server.on("error", (err) => opts.log.error(`admin server error: ${err.message}`));
+  server.on("error", (err) => opts.log.error(`${opts.label ?? "admin API"} server error: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
 
   return {

@@ -31,6 +31,11 @@ export interface Bootstrap {
   adminAddress: string;
   /** 15000: Istio's ProxyAdminPort. 0 = pick a free port. */
   adminPort: number;
+  /**
+   * 15090: Istio's Envoy Prometheus port, `/stats/prometheus` on every address (0.0.0.0), where
+   * pilot-agent and Prometheus scrape. 0 = pick a free port; absent = no stats port (the demo).
+   */
+  statsPort?: number;
   /** The proxy's own namespace (--namespace, else $POD_NAMESPACE, else "default"). */
   namespace: string;
   /** The proxy's own workload labels (sourceLabels matching, Sidecar workloadSelector). */
@@ -81,6 +86,10 @@ export const defaultLimits: DownstreamLimits = {
 
 /** 15000: Istio's ProxyAdminPort. */
 export const defaultAdminPort = 15000;
+/** 15090: the port of Envoy's `/stats/prometheus` listener in Istio's bootstrap (ENVOY_PROMETHEUS_PORT). */
+export const defaultStatsPort = 15090;
+/** Every address: Prometheus and pilot-agent scrape it from outside the proxy. */
+export const statsAddress = "0.0.0.0";
 /** Loopback only: the admin API can reload and dump config, never expose it by default. */
 export const defaultAdminAddress = "127.0.0.1";
 /** cluster.local: Istio's default DNS domain suffix. */

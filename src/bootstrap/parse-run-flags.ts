@@ -9,7 +9,9 @@ import {
   defaultLimits,
   defaultMinimumDrainMs,
   defaultOutbound,
+  defaultStatsPort,
   defaultWorkers,
+  statsAddress,
 } from "./bootstrap.js";
 import type { Bootstrap } from "./bootstrap.js";
 import type { Locality } from "../config/model/types.js";
@@ -65,6 +67,12 @@ export function workersFromFlag(text: string | undefined, cpuCount: () => number
 }
 export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
 export const adminAddressFlag: FlagSpec = { name: "admin-address", value: "<ip>", default: defaultAdminAddress, help: "admin API address" };
+export const statsPortFlag: FlagSpec = {
+  name: "stats-port",
+  value: "<port>",
+  default: String(defaultStatsPort),
+  help: `Prometheus endpoint (/stats/prometheus, all workers merged) on ${statsAddress}; 0 picks a free port`,
+};
 export const logLevelFlagSpec: FlagSpec = { name: "log-level", value: "<level>", default: "info", help: "debug, info, warn, error or off" };
 
 export const runFlags: FlagSpec[] = [
@@ -72,6 +80,7 @@ export const runFlags: FlagSpec[] = [
   workersFlag,
   adminPortFlag,
   adminAddressFlag,
+  statsPortFlag,
   {
     name: "drain-timeout",
     value: "<duration>",
@@ -127,6 +136,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     return t === undefined ? dflt : durationFlag(name, t);
   };
   const adminPort = v("admin-port");
+  const statsPort = v("stats-port");
   const logLevel = v("log-level");
   const workers = workersFromFlag(v("workers"), ctx.cpuCount);
   const reusePort = (ctx.reusePortBalances ?? (() => reusePortBalances()))();
@@ -136,6 +146,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     reusePort,
     adminAddress: v("admin-address") ?? defaultAdminAddress,
     adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
+    statsPort: statsPort === undefined ? defaultStatsPort : portFlag("stats-port", statsPort),
     drainTimeoutMs: dur("drain-timeout", envSeconds(ctx.env, "TERMINATION_DRAIN_DURATION_SECONDS") ?? defaultDrainTimeoutMs),
     exitOnZeroActiveConnections: parsed.switches.has("exit-on-zero-active-connections") || envBool(ctx.env, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
     minimumDrainMs: dur("minimum-drain-duration", envDuration(ctx.env, "MINIMUM_DRAIN_DURATION") ?? defaultMinimumDrainMs),

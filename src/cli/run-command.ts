@@ -3,8 +3,9 @@
 
 import { stat } from "node:fs/promises";
 import { startAdminServer } from "../admin/admin-server.js";
+import { prometheusRoute, statsRoutes, type MergedStats } from "../admin/stats-routes.js";
 import type { AdminServer } from "../admin/admin-server.js";
-import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import { statsAddress, type Bootstrap } from "../bootstrap/bootstrap.js";
 import { renderHelp } from "../bootstrap/flag-parser.js";
 import { formatAddress } from "../bootstrap/flag-values.js";
 import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
@@ -63,12 +64,25 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
     clusters: () => supervisor?.admin.clusters?.() ?? [],
   };
+  // Before the workers exist there is nothing to merge: empty stats, not an error.
+  const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });
   let admin: AdminServer;
+  let statsServer: AdminServer | undefined;
   try {
-    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, log: log.child("admin"), isDraining: () => draining });
+    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, log: log.child("admin"), isDraining: () => draining, routes: statsRoutes(stats) });
   } catch (e) {
     ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
     return ExitCode.Failure;
+  }
+  if (bootstrap.statsPort !== undefined) {
+    // Istio's 15090 listener: only /stats/prometheus, on every address, for Prometheus and pilot-agent.
+    try {
+      statsServer = await startAdminServer({ address: statsAddress, port: bootstrap.statsPort, state, log: log.child("stats"), routes: [prometheusRoute(stats)], coreRoutes: false, label: "stats endpoint" });
+    } catch (e) {
+      ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+      await admin.close();
+      return ExitCode.Failure;
+    }
   }
 
   try {
@@ -77,6 +91,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     const msg = (e as Error).message;
     ctx.stderr(`outrigger ${command}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
     await admin.close();
+    await statsServer?.close();
     return ExitCode.Failure;
   }
   const sup = supervisor;
@@ -115,6 +130,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ]);
     if (first === "ready") {
       ctx.stdout(startupLine(bootstrap, sup, admin.port));
+      if (statsServer !== undefined) log.info(`stats endpoint: http://${statsAddress}:${statsServer.port}/stats/prometheus`);
       hooks.onReady?.({ supervisor: sup, admin, log });
     } else if (first instanceof Error) {
       ctx.stderr(`outrigger ${command}: cannot start: ${first.message}\n`);
@@ -127,6 +143,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ctx.signals.off("SIGTERM", onTerm);
     ctx.signals.off("SIGINT", onInt);
     await admin.close();
+    await statsServer?.close();
   }
 }
 

@@ -1,6 +1,7 @@
 // The supervisor's public face: what the CLI and the admin server see of a running proxy.
 
 import type { ClusterStatus } from "../admin/cluster-status.js";
+import type { MergedStats } from "../admin/stats-routes.js";
 import type { Snapshot } from "../config/model/types.js";
 
 export interface AdminState {
@@ -10,6 +11,8 @@ export interface AdminState {
   configDump(): { bootstrap: unknown; snapshot: Snapshot | null; lastReloadError: string | null };
   /** Every cluster's circuit-breaker use and host health across all workers, for /clusters. */
   clusters?(): ClusterStatus[];
+  /** Every worker's stats and metrics merged with the supervisor's (`server.*`, config updates), for /stats. */
+  stats?(): Promise<MergedStats>;
 }
 
 export interface Supervisor {

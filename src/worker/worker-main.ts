@@ -1,12 +1,12 @@
 // Worker thread entry: owns one ProxyRuntime and answers the supervisor's typed messages.
 
-import { setFlagsFromString } from "node:v8";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
-import { AccessLogFiles } from "../observability/access-log/access-log-files.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
@@ -31,16 +31,16 @@ const post = (m: FromWorker): void => port.postMessage(m);
 /** This worker's metrics: Istio's standard metrics (prom-client) and Envoy-style stats. */
 const registry = new Registry();
 const stats = new StatsStore();
-/** This worker's access-log files: flushed before the worker exits. */
-const accessLogFiles = new AccessLogFiles({ stats, log });
 
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log, accessLogFiles }),
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
   stats,
+  // The metadata exchange sends this proxy's identity.
+  httpFilters: builtInHttpFilters(init.bootstrap.node),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });
@@ -57,14 +57,18 @@ port.on("message", (m: ToWorker) => {
       runtime.drainListeners(m.inboundOnly);
       post({ type: "draining" });
       return;
+    case "stats":
+      // Istio's metrics (prom-client JSON) and the Envoy stats, for the supervisor to merge.
+      void registry.getMetricsAsJSON().then((istio) => {
+        const heap = getHeapStatistics();
+        post({ type: "stats-reply", seq: m.seq, reply: { envoy: stats.snapshot(), istio, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size } });
+      });
+      return;
     case "drain":
-      void runtime
-        .drain(m.timeoutMs)
-        .then(() => accessLogFiles.close())
-        .then(() => {
-          post({ type: "drained" });
-          port.close();
-        });
+      void runtime.drain(m.timeoutMs).then(() => {
+        post({ type: "drained" });
+        port.close();
+      });
       return;
   }
 });

@@ -2,6 +2,7 @@
 
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { Snapshot } from "../config/model/types.js";
+import type { WorkerStatsReply } from "../observability/stats/worker-stats-reply.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 
 export interface WorkerInit {
@@ -20,11 +21,13 @@ export type ToWorker =
   /** Graceful drain (Envoy's drain_listeners?graceful): listeners keep accepting, close after each response. */
   | { type: "drain-listeners"; inboundOnly: boolean }
   /** Stop: close listeners, give in-flight exchanges `timeoutMs`, close the rest, exit. */
-  | { type: "drain"; timeoutMs: number };
+  | { type: "drain"; timeoutMs: number }
+  /** A scrape: answer with `stats-reply` and the same `seq`. */
+  | { type: "stats"; seq: number };
 
 export type FromWorker =
   | { type: "applied"; seq: number; ok: boolean; errors: string[]; bound: string[] }
   /** The listeners asked to drain gracefully now answer with `connection: close`. */
   | { type: "draining" }
   | { type: "drained" }
-  | { type: "stats"; requests: number };
+  | { type: "stats-reply"; seq: number; reply: WorkerStatsReply };

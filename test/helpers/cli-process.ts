@@ -22,7 +22,9 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // `run` binds the stats port (15090) on every address: parallel tests would fight over it.
+  const argv = args[0] === "run" && !args.some((a) => a.startsWith("--stats-port")) ? ["run", "--stats-port", "0", ...args.slice(1)] : args;
+  const child = spawn(process.execPath, [binPath, ...argv], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   // Output waiters are woken by the child's own output (and its exit), never by a timer.

@@ -57,10 +57,19 @@ export function harness(opts: { env?: Record<string, string>; deps?: Partial<Cli
         check();
       }),
     /** Start `main` without awaiting it (for long-running commands). */
-    start: (argv: string[]) => main(argv, ctx),
+    start: (argv: string[]) => main(withFreeStatsPort(argv), ctx),
     run: async (argv: string[]): Promise<CliRun> => {
-      const code = await main(argv, ctx);
+      const code = await main(withFreeStatsPort(argv), ctx);
       return { code, ...out };
     },
   };
+}
+
+/**
+ * `run` binds the stats port (15090) on every address: tests running side by side would fight
+ * over it, so unless a test names one, a free port is picked.
+ */
+export function withFreeStatsPort(argv: string[]): string[] {
+  if (argv[0] !== "run" || argv.some((a) => a === "--stats-port" || a.startsWith("--stats-port=") || a === "--help" || a === "-h")) return argv;
+  return ["run", "--stats-port", "0", ...argv.slice(1)];
 }
