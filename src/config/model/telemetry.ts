@@ -59,6 +59,8 @@ export interface IstioStatsConfig {
   /** `source` outbound, `destination` inbound (Istio sets it from the listener's direction). */
   reporter: "source" | "destination";
   metrics: IstioStatsMetricOverride[];
+  /** How often long-lived TCP connections report (Telemetry `metrics.reportingInterval`); absent = Istio's 5 s. */
+  tcpReportingIntervalMs?: number;
 }
 
 /** `istio.metadata_exchange`: Istio's HTTP peer-metadata exchange. */
