@@ -148,7 +148,8 @@ export function resolveAccessLogs(levels: readonly TelemetryAccessLogging[][], m
     for (const [name, spec] of mergeLogs(levels, mesh, mode)) {
       const p = fetchProvider(mesh, name);
       if (p === undefined) {
-        warn(`access logging provider "${name}" is not defined in the mesh config's extensionProviders: ignored`);
+        // Undefined default providers were reported where the mesh config names them.
+        if (!mesh.defaultProviders.accessLogging.includes(name)) warn(`access logging provider "${name}" is not defined in the mesh config's extensionProviders: ignored`);
         continue;
       }
       if (p.kind !== "envoyFileAccessLog") {

@@ -114,7 +114,7 @@ export function resolveIstioStats(metrics: readonly TelemetryMetrics[], mesh: Pa
   for (const name of [...providers.keys()].sort()) {
     const p = fetchProvider(mesh, name);
     if (p === undefined) {
-      warn(`metrics provider "${name}" is not defined in the mesh config's extensionProviders: ignored`);
+      if (!mesh.defaultProviders.metrics.includes(name)) warn(`metrics provider "${name}" is not defined in the mesh config's extensionProviders: ignored`);
       continue;
     }
     if (p.kind !== "prometheus") continue;

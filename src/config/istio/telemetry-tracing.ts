@@ -135,7 +135,7 @@ function providerConfig(input: TracingInput, p: OpenTelemetryProvider | { endpoi
 function openTelemetryProvider(input: TracingInput, name: string): OpenTelemetryProvider | undefined {
   const p = fetchProvider(input.mesh, name);
   if (p === undefined) {
-    input.warn(`tracing provider "${name}" is not defined in the mesh config's extensionProviders: no tracing`);
+    if (!input.mesh.defaultProviders.tracing.includes(name)) input.warn(`tracing provider "${name}" is not defined in the mesh config's extensionProviders: no tracing`);
     return undefined;
   }
   if (p.kind !== "opentelemetry") {

@@ -62,6 +62,8 @@ export function parseMeshConfigText(text: string, file: string): MeshConfigLoad 
   const at = (path: Array<string | number>): number => lineOf(root, path, lc, 1);
   if (!isObj(value)) return { errors: [err(file, at([]), "", "the mesh config must be a mapping (MeshConfig fields, or a ConfigMap with data.mesh)")] };
   const kind = value["kind"];
+  // The ConfigMap's data alone (`mesh: |-` …), as Istio's docs show it: MeshConfig has no `mesh` field.
+  if (kind === undefined && typeof value["mesh"] === "string") return meshConfigFromConfigMap({ file, name: "data", data: value, lineOf: (p) => at(p.slice(1)) });
   if (kind === undefined) return { doc: { file, value, origin: file, lineOf: at }, errors };
   if (kind !== "ConfigMap") return { errors: [err(file, at(["kind"]), "kind", `expected a MeshConfig document or the istio ConfigMap, got kind ${JSON.stringify(kind)}`)] };
   const meta = isObj(value["metadata"]) ? value["metadata"] : {};
