@@ -194,7 +194,10 @@ function override(r: MessageReader, raw: unknown, p: FieldPath): MetricsOverride
           if (tRaw === null || tRaw === undefined) r.issues.error(op, "tagOverrides may not be null");
           continue;
         }
-        const operation = r.enumOf(t, "operation", op, ["UPSERT", "REMOVE"] as const) ?? "UPSERT";
+        const given = t["operation"] !== undefined && t["operation"] !== null;
+        const parsedOp = r.enumOf(t, "operation", op, ["UPSERT", "REMOVE"] as const);
+        if (given && parsedOp === undefined) continue;
+        const operation = parsedOp ?? "UPSERT";
         const value = r.str(t, "value", op) ?? "";
         if (operation === "UPSERT" && value === "") r.issues.error([...op, "value"], "tagOverrides.value must be set when operation is UPSERT");
         else if (operation === "REMOVE" && value !== "") r.issues.error([...op, "value"], "tagOverrides.value may only be set when operation is UPSERT");
