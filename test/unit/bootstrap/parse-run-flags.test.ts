@@ -38,6 +38,8 @@ describe("parseRunFlags", () => {
       watch: true,
       proxyLocality: {},
       mirrorShadowSuffix: false,
+      node: expect.objectContaining({ namespace: "default", workloadName: "outrigger", labels: {} }),
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 
@@ -61,6 +63,8 @@ describe("parseRunFlags", () => {
       "--no-watch",
       "--locality=us-east1/us-east1-b/rack1",
       "--mirror-shadow-suffix",
+      "--mesh-config", "mesh.yaml",
+      "--root-namespace=mesh-root",
     ]);
     expect(b).toEqual({
       configPaths: ["a.yaml", "dir/"],
@@ -80,6 +84,10 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
+      meshConfigPath: "mesh.yaml",
+      rootNamespace: "mesh-root",
+      node: expect.objectContaining({ namespace: "shop", app: "reviews", version: "v2" }),
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 

@@ -3,6 +3,7 @@
 // bad input with its file, line and field.
 
 import { describe, expect, it } from "vitest";
+import { parseRunFlags } from "../../../src/bootstrap/parse-run-flags.js";
 import { parseMeshConfigText } from "../../../src/config/load/load-mesh-config.js";
 import { formatConfigError } from "../../../src/config/model/config-error.js";
 import { ISTIO_METADATA_EXCHANGE_FILTER, ISTIO_STATS_FILTER } from "../../../src/config/model/types.js";
@@ -293,6 +294,10 @@ spec:
     const r = translateWith({ extra: rootTelemetry("cfg-root"), rootNamespace: "mesh-root", mesh: "rootNamespace: cfg-root\ndefaultProviders: {metrics: [prometheus]}\n" });
     expect(hcm(r, "INBOUND").accessLog).toHaveLength(1);
     expect(r.warningMessages).toEqual(["mesh.yaml:1: warning: rootNamespace: rootNamespace cfg-root overrides --root-namespace mesh-root"]);
+  });
+
+  it("--root-namespace must be a namespace name", () => {
+    expect(() => parseRunFlags(["--config", "x", "--root-namespace", "Bad_NS"], { env: {}, cpuCount: () => 1, reusePortBalances: () => true })).toThrow('--root-namespace: "Bad_NS" is not a valid namespace name');
   });
 
   it("also places the mesh-wide default Sidecar", () => {
