@@ -6,6 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot, startCli, tempDir } from "../helpers/cli-process.js";
+import { freePort } from "../helpers/upstreams.js";
 
 const SIDECAR = `apiVersion: networking.istio.io/v1
 kind: Sidecar
@@ -16,9 +17,9 @@ spec:
     bind: 127.0.0.1
 `;
 
-async function files(mesh: string): Promise<{ config: string; mesh: string }> {
+async function files(mesh: string, port = 18089): Promise<{ config: string; mesh: string }> {
   const dir = await tempDir();
-  await writeFile(join(dir, "sidecar.yaml"), SIDECAR);
+  await writeFile(join(dir, "sidecar.yaml"), SIDECAR.replace("number: 18089", `number: ${port}`));
   await writeFile(join(dir, "mesh.yaml"), mesh);
   return { config: join(dir, "sidecar.yaml"), mesh: join(dir, "mesh.yaml") };
 }
@@ -34,10 +35,29 @@ describe("outrigger --mesh-config", () => {
   it("run fails to start with the reason when the mesh config file is missing, and exits 1 without a stack trace", async () => {
     const f = await files("");
     const missing = join(f.mesh, "..", "nope.yaml");
-    const cli = startCli(["run", "--config", f.config, "--mesh-config", missing, "--namespace", "shop", "--admin-port", "0", "--workers", "1"]);
+    const cli = startCli(["run", "--config", f.config, "--mesh-config", missing, "--namespace", "shop", "--admin-port", "0", "--workers", "1", "--outbound", "off"]);
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toContain(`${missing}: cannot read the mesh config: no such file`);
     expect(cli.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it("run follows the mesh config file: a bad edit is refused with file and line while the proxy keeps serving, a fixed one is applied", async () => {
+    const f = await files("defaultProviders: {metrics: [prometheus]}\n", await freePort());
+    const admin = await freePort();
+    const cli = startCli(["run", "--config", f.config, "--mesh-config", f.mesh, "--namespace", "shop", "--admin-port", String(admin), "--workers", "1", "--outbound", "off"]);
+    try {
+      await cli.waitReady(admin);
+      await writeFile(f.mesh, "defaultProviders: {metrics: [prometheus]}\nenableTracing: maybe\n");
+      await cli.waitForLog(/reload \(config change\) refused; still serving/);
+      expect(cli.stderr()).toContain(`${f.mesh}:2: enableTracing: must be true or false, got string "maybe"`);
+      expect((await fetch(`http://127.0.0.1:${admin}/ready`)).status).toBe(200);
+      await writeFile(f.mesh, "defaultProviders: {metrics: [prometheus]}\nenableTracing: false\n");
+      await cli.waitForLog(/reload \(config change\): now serving snapshot/);
+    } finally {
+      cli.kill("SIGINT");
+      cli.kill("SIGINT");
+      await cli.exited;
+    }
   });
 
   it("a bad OTEL_* variable is a usage error naming it", async () => {
