@@ -295,11 +295,7 @@ function parseProviders(r: MessageReader, o: Obj, m: ParsedMeshConfig): void {
     });
     m.defaultProviders[key] = names;
   }
-  if (key0(o, "defaultProviders") && m.defaultProviders.tracing.length > 1) {
+  if (m.defaultProviders.tracing.length > 1) {
     r.issues.warn(["defaultProviders", "tracing"], `only the first tracing provider is used (${m.defaultProviders.tracing[0]}), as istiod does`);
   }
-}
-
-function key0(o: Obj, k: string): boolean {
-  return o[k] !== undefined && o[k] !== null;
 }

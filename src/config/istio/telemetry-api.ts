@@ -141,10 +141,9 @@ export function celSyntaxProblem(expr: string): string | undefined {
   for (let i = 0; i < expr.length; i++) {
     const c = expr[i]!;
     if (c === '"' || c === "'") {
-      const end = expr.indexOf(c, i + 1);
       let j = i + 1;
       for (; j < expr.length && expr[j] !== c; j++) if (expr[j] === "\\") j++;
-      if (end < 0 || j >= expr.length) return `unterminated string starting at column ${i + 1}`;
+      if (j >= expr.length) return `unterminated string starting at column ${i + 1}`;
       i = j;
     } else if (c === "(" || c === "[" || c === "{") stack.push(c);
     else if (c in pairs) {
@@ -152,7 +151,7 @@ export function celSyntaxProblem(expr: string): string | undefined {
     }
   }
   if (stack.length > 0) return `unclosed ${stack[stack.length - 1]}`;
-  if (/(&&|\|\||==|!=|[+\-*/%<>])\s*$/.test(expr)) return "the expression ends with an operator";
+  if (/(&&|\|\||==|!=|<=|>=|[+\-*/%<>!?:])\s*$/.test(expr)) return "the expression ends with an operator";
   return undefined;
 }
 

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ISTIO_STATS_FILTER, type IstioStatsConfig } from "../../../src/config/model/types.js";
+import { celSyntaxProblem } from "../../../src/config/istio/telemetry-api.js";
 import { hcm, tcp, telemetry, translateWith, type Translated } from "./telemetry-helpers.js";
 
 const MESH = `defaultProviders: {metrics: [prometheus]}
@@ -360,6 +361,15 @@ describe("invalid Telemetry resources", () => {
       "mesh/config.yaml:31: warning: spec.tracing: multiple tracing is not currently supported (istiod warns too); later entries override earlier ones field by field",
     ]);
     expect(hcm(r, "INBOUND").tracing).toMatchObject({ randomSamplingPercentage: 5, provider: { endpoint: "http://otel-collector.observability.svc.cluster.local:4318/v1/traces" } });
+  });
+
+  it("checks access log filter expressions for what a CEL parser would refuse first", () => {
+    expect(celSyntaxProblem('response.code >= 400 && request.headers["x-debug"] == "a\\"b"')).toBeUndefined();
+    expect(celSyntaxProblem("  ")).toBe("the expression is empty");
+    expect(celSyntaxProblem("request.path == 'abc")).toBe("unterminated string starting at column 17");
+    expect(celSyntaxProblem("size(request.path))")).toBe("unbalanced ) at column 19");
+    expect(celSyntaxProblem("[1, 2")).toBe("unclosed [");
+    expect(celSyntaxProblem("response.code >=")).toBe("the expression ends with an operator");
   });
 
   it("accepts v1alpha1 and refuses a duplicate name", () => {
