@@ -53,6 +53,7 @@ describe("parseRunFlags", () => {
         app: "unknown",
         version: "unknown",
       },
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 
@@ -101,6 +102,8 @@ describe("parseRunFlags", () => {
       "--no-watch",
       "--locality=us-east1/us-east1-b/rack1",
       "--mirror-shadow-suffix",
+      "--mesh-config", "mesh.yaml",
+      "--root-namespace=mesh-root",
     ]);
     expect(b).toEqual({
       configPaths: ["a.yaml", "dir/"],
@@ -121,7 +124,10 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
+      meshConfigPath: "mesh.yaml",
+      rootNamespace: "mesh-root",
       node: expect.objectContaining({ namespace: "shop", workloadName: "outrigger", canonicalService: "reviews", canonicalRevision: "v2" }),
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 
