@@ -6,8 +6,6 @@ import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
-import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
-import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
 
@@ -37,10 +35,10 @@ const runtime = new ProxyRuntime({
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
+  // Production telemetry over this worker's registry and stats; the metadata exchange sends this identity.
+  node: init.bootstrap.node,
+  registry,
   stats,
-  // The metadata exchange sends this proxy's identity.
-  httpFilters: builtInHttpFilters(init.bootstrap.node),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });

@@ -116,6 +116,7 @@ describe("a worker compiles what translation wrote", () => {
         return configs.map(() => ({ log: onLog }));
       },
       tracer: () => ({ startSpan: () => undefined }),
+      stats: () => ({ record: () => {} }),
     };
   }
 
@@ -140,9 +141,9 @@ describe("a worker compiles what translation wrote", () => {
     expect(info.responseCode).toBe(200);
   });
 
-  it("a worker without an access logger refuses such a snapshot; the default config (no mesh config) needs none", async () => {
+  it("a worker without an access logger refuses such a snapshot; the production factories take the default config", async () => {
     const { snapshot } = await snapshotFor(MESH);
-    runtime = new ProxyRuntime({ limits: defaultLimits, random: seededRandom(1), log: createLogger("off") });
+    runtime = new ProxyRuntime({ limits: defaultLimits, random: seededRandom(1), log: createLogger("off"), telemetry: {} });
     const refused = await runtime.apply(snapshot);
     expect(refused.ok).toBe(false);
     expect(refused.errors.join("\n")).toMatch(/access logs are not available in this worker/);

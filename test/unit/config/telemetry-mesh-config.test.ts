@@ -1,3 +1,4 @@
+import { istioHttpFilters, istioTcpStats } from "../../helpers/model.js";
 // MeshConfig → each connection manager's and tcp_proxy's telemetry: access log file / encoding /
 // format, where the MeshConfig comes from (file, ConfigMap, --config), root namespace, and every
 // bad input with its file, line and field.
@@ -11,16 +12,16 @@ import { run } from "./helpers.js";
 import { filterNames, hcm, ISTIO_DEFAULT_JSON, ISTIO_DEFAULT_TEXT, OUTBOUND, PROXY_YAML, tcp, translateWith } from "./telemetry-helpers.js";
 
 describe("without a mesh config", () => {
-  it("keeps the connection managers the workers run today: fault then router, no access log, no tracing", () => {
+  it("istiod's filters (metadata exchange, fault, stats, router) and TCP stats; no access log, no tracing", () => {
     const r = translateWith();
     expect(r.messages).toEqual([]);
     for (const d of ["INBOUND", "OUTBOUND"] as const) {
       const h = hcm(r, d);
-      expect(filterNames(h)).toEqual(["envoy.filters.http.fault", "envoy.filters.http.router"]);
+      expect(h.httpFilters).toEqual(istioHttpFilters(d));
       expect(h.accessLog).toBeUndefined();
       expect(h.tracing).toBeUndefined();
       expect(tcp(r, d).accessLog).toBeUndefined();
-      expect(tcp(r, d).istioStats).toBeUndefined();
+      expect(tcp(r, d).istioStats).toEqual(istioTcpStats(d));
     }
   });
 
