@@ -187,6 +187,8 @@ extensionProviders:
     opentelemetry:
       service: 127.0.0.1
       port: ${otlpPort}
+      http:
+        path: /v1/traces
 defaultProviders:
   tracing: [otel]
   metrics: [prometheus]
