@@ -31,6 +31,11 @@ export interface Bootstrap {
   adminAddress: string;
   /** 15000: Istio's ProxyAdminPort. 0 = pick a free port. */
   adminPort: number;
+  /**
+   * 15021: Istio's health port (`/healthz/ready` on 0.0.0.0, what Kubernetes probes). 0 = pick a
+   * free port; absent = no health port (`outrigger demo`).
+   */
+  healthPort?: number | undefined;
   /** The proxy's own namespace (--namespace, else $POD_NAMESPACE, else "default"). */
   namespace: string;
   /** The proxy's own workload labels (sourceLabels matching, Sidecar workloadSelector). */
@@ -81,6 +86,8 @@ export const defaultLimits: DownstreamLimits = {
 
 /** 15000: Istio's ProxyAdminPort. */
 export const defaultAdminPort = 15000;
+/** 15021: Istio's status port for Kubernetes readiness probes (the sidecar's static 0.0.0.0_15021 listener). */
+export const defaultHealthPort = 15021;
 /** Loopback only: the admin API can reload and dump config, never expose it by default. */
 export const defaultAdminAddress = "127.0.0.1";
 /** cluster.local: Istio's default DNS domain suffix. */

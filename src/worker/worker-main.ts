@@ -54,6 +54,14 @@ port.on("message", (m: ToWorker) => {
       runtime.drainListeners(m.inboundOnly);
       post({ type: "draining" });
       return;
+    case "stop-listeners":
+      runtime.stopListeners(m.inboundOnly);
+      post({ type: "stopped-listeners" });
+      return;
+    case "log-level":
+      log.setLevel(m.level);
+      post({ type: "log-level", level: log.level });
+      return;
     case "drain":
       void runtime.drain(m.timeoutMs).then(() => {
         post({ type: "drained" });
