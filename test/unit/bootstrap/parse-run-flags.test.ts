@@ -30,6 +30,7 @@ describe("parseRunFlags", () => {
       reusePort: true,
       adminAddress: "127.0.0.1",
       adminPort: 15000,
+      healthPort: 15021,
       drainTimeoutMs: 5_000,
       exitOnZeroActiveConnections: false,
       minimumDrainMs: 5_000,
@@ -38,6 +39,7 @@ describe("parseRunFlags", () => {
       watch: true,
       proxyLocality: {},
       mirrorShadowSuffix: false,
+      node: expect.objectContaining({ namespace: "default" }),
     });
   });
 
@@ -46,6 +48,7 @@ describe("parseRunFlags", () => {
       "--config", "a.yaml", "--config=dir/",
       "--workers=4",
       "--admin-port", "0",
+      "--health-port", "0",
       "--admin-address=0.0.0.0",
       "--namespace", "shop",
       "--labels", "app=reviews,version=v2",
@@ -72,6 +75,7 @@ describe("parseRunFlags", () => {
       reusePort: true,
       adminAddress: "0.0.0.0",
       adminPort: 0,
+      healthPort: 0,
       drainTimeoutMs: 30_000,
       exitOnZeroActiveConnections: true,
       minimumDrainMs: 1_500,
@@ -80,6 +84,7 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
+      node: expect.objectContaining({ namespace: "shop" }),
     });
   });
 
@@ -158,6 +163,7 @@ describe("parseRunFlags", () => {
     [["--config", "a", "--minimum-drain-duration", "x"], /--minimum-drain-duration: expected a duration/],
     [["--config", "a", "--exit-on-zero-active-connections=true"], /flag --exit-on-zero-active-connections takes no value/],
     [["--config", "a", "--admin-port", "70000"], /--admin-port: 70000 is out of range 0..65535/],
+    [["--config", "a", "--health-port", "x"], /--health-port: expected an integer, got "x"/],
     [["--config", "a", "--drain-timeout", "5"], /--drain-timeout: expected a duration/],
     [["--config", "a", "--idle-timeout", "soon"], /--idle-timeout: expected a duration/],
     [["--config", "a", "--max-request-headers-kb", "9000"], /--max-request-headers-kb: 9000 is out of range/],
