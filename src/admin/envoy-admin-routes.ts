@@ -1,13 +1,14 @@
 // The admin endpoints Envoy has, with Envoy's paths, methods, query parameters, status codes and
 // output shapes (istioctl, pilot-agent and bug-report read them): /ready, /config_dump,
 // /clusters, /listeners, /server_info, /memory, /logging, /healthcheck/{fail,ok},
-// /drain_listeners, /quitquitquit, /reopen_logs, /runtime, /certs.
+// /drain_listeners, /quitquitquit, /reopen_logs, /runtime, /certs — and, beyond Envoy, /explain.
 
 import type { AdminState } from "../supervisor/supervisor-api.js";
 import type { AdminControl } from "./admin-control.js";
 import { jsonResponse, textResponse, type AdminRequest, type AdminResponse, type AdminRoute } from "./admin-server.js";
 import { clustersJson, formatClusters } from "./cluster-status.js";
 import { configDumpRoute } from "./config-dump-route.js";
+import { explainRoute } from "./explain-route.js";
 import { listenersRoute } from "./listeners-route.js";
 import { loggingRoute } from "./logging-route.js";
 import { memoryJson } from "./memory.js";
@@ -53,6 +54,7 @@ export function envoyAdminRoutes(state: AdminState, control: AdminControl | unde
       },
     },
     listenersRoute(state),
+    explainRoute(state),
     {
       path: "/runtime",
       method: "GET",
