@@ -48,6 +48,20 @@ const FIELDS: Record<string, readonly string[]> = {
   SecretsConfigDump: ["static_secrets", "dynamic_active_secrets", "dynamic_warming_secrets"],
 };
 
+/** Every field of each element type (masks naming anything else are invalid). */
+const ELEMENT_FIELDS: Record<string, readonly string[]> = {
+  "ClustersConfigDump.StaticCluster": ["cluster", "last_updated"],
+  "ClustersConfigDump.DynamicCluster": ["version_info", "cluster", "last_updated", "error_state", "client_status"],
+  "EndpointsConfigDump.StaticEndpointConfig": ["endpoint_config", "last_updated"],
+  "EndpointsConfigDump.DynamicEndpointConfig": ["version_info", "endpoint_config", "last_updated", "error_state", "client_status"],
+  "ListenersConfigDump.StaticListener": ["listener", "last_updated"],
+  "ListenersConfigDump.DynamicListener": ["name", "active_state", "warming_state", "draining_state", "error_state", "client_status"],
+  "RoutesConfigDump.StaticRouteConfig": ["route_config", "last_updated"],
+  "RoutesConfigDump.DynamicRouteConfig": ["version_info", "route_config", "last_updated", "error_state", "client_status"],
+  "SecretsConfigDump.StaticSecret": ["name", "last_updated", "secret"],
+  "SecretsConfigDump.DynamicSecret": ["name", "version_info", "last_updated", "secret", "error_state", "client_status"],
+};
+
 /** The single Any field of each element type, the one a mask may reach into (Envoy's trimResourceMessage). */
 const ANY_FIELD: Record<string, string> = {
   "ClustersConfigDump.StaticCluster": "cluster",
@@ -170,7 +184,7 @@ export function queryConfigDump(dump: ConfigDump, resource: string | null, mask:
               inner.push(rest.join("."));
             } else outer.push(p);
           }
-          const t = trim(element, outer, undefined);
+          const t = trim(element, outer, ELEMENT_FIELDS[elementType]);
           if (t === undefined) return { status: 400, message: `FieldMask ${mask} could not be successfully used.` };
           if (anyField !== undefined && inner.length > 0 && element[anyField] !== undefined) {
             const any = element[anyField] as Json;

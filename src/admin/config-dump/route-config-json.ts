@@ -35,7 +35,8 @@ function retryPolicyJson(p: RetryPolicy): Json {
     // int64: a string in proto3 JSON.
     host_selection_retry_max_attempts: String(p.hostSelectionRetryMaxAttempts),
     retriable_status_codes: nonEmpty(p.retriableStatusCodes),
-    retry_back_off: { base_interval: duration(p.backoffBaseMs), max_interval: duration(p.backoffMaxMs) },
+    // Istio writes retry_back_off only for a VirtualService `retries.backoff`; Envoy's default is 25 ms / 10 × base.
+    retry_back_off: p.backoffBaseMs !== 25 || p.backoffMaxMs !== p.backoffBaseMs * 10 ? { base_interval: duration(p.backoffBaseMs), max_interval: duration(p.backoffMaxMs) } : undefined,
     retriable_headers: nonEmpty(p.retriableHeaders.map(headerMatcher)),
   });
 }
