@@ -60,7 +60,8 @@ export function clusterStatus(c: Cluster, view: ClusterSharedView | undefined): 
       const index = slot++;
       const base = { weight: ep.weight, priority: g.priority, region: g.locality.region ?? "", zone: g.locality.zone ?? "", subZone: g.locality.subZone ?? "", healthStatus: ep.healthStatus };
       if (c.type === "STRICT_DNS" && isIP(ep.address) === 0) {
-        for (const r of resolved.filter((x) => x.endpoint === index)) {
+        // Table order is a hash's: addresses sorted instead, so the output is stable.
+        for (const r of resolved.filter((x) => x.endpoint === index).sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port))) {
           const s = states[r.slot];
           hosts.push({ ...base, address: hostAddress(r.address, r.port), ip: r.address, port: r.port, hostname: ep.address, ejected: s?.ejected ?? false, ejections: s?.ejections ?? 0 });
         }

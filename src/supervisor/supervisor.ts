@@ -426,7 +426,10 @@ class SupervisorImpl implements Supervisor {
   async setWorkerLogLevel(level: LogLevel): Promise<LogLevel[]> {
     this.logLevel = level;
     const replies = await this.askAll({ type: "log-level", level }, "log-level");
-    return replies.map((r) => r.level);
+    const levels = replies.map((r) => r.level);
+    // What the workers report, not what was asked.
+    this.logLevel = levels[0] ?? level;
+    return levels;
   }
 
   workerLogLevel(): LogLevel {

@@ -60,6 +60,8 @@ port.on("message", (m: ToWorker) => {
       return;
     case "log-level":
       log.setLevel(m.level);
+      // Logged at the new level itself: the line shows only when the change took effect.
+      if (m.level !== "off") log[m.level](`log level set to ${m.level} (admin /logging)`);
       post({ type: "log-level", level: log.level });
       return;
     case "drain":
