@@ -139,23 +139,29 @@ function maskPaths(mask: string): string[] {
   return mask.split(",").map((p) => p.trim()).filter((p) => p !== "");
 }
 
-/** Keeps only the masked paths of `msg`; undefined when a path names no field of `fields` (Envoy: invalid mask). */
+/** Keeps only the masked paths of `msg`, in `msg`'s field order; undefined when a path names no field of `fields` (Envoy: invalid mask). */
 function trim(msg: Json, paths: readonly string[], fields: readonly string[] | undefined): Json | undefined {
-  const out: Json = {};
+  const wanted = new Map<string, string[] | "all">();
   for (const path of paths) {
     const [head, ...rest] = path.split(".");
     if (fields !== undefined && !fields.includes(head!)) return undefined;
-    if (!(head! in msg)) continue;
-    if (rest.length === 0) {
-      out[head!] = msg[head!];
+    const prev = wanted.get(head!);
+    if (rest.length === 0 || prev === "all") wanted.set(head!, "all");
+    else wanted.set(head!, [...(prev ?? []), rest.join(".")]);
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(msg)) {
+    const w = wanted.get(k);
+    if (w === undefined) continue;
+    if (w === "all") {
+      out[k] = v;
       continue;
     }
-    const inner = msg[head!];
     // Field masks cannot index through repeated fields.
-    if (Array.isArray(inner) || inner === null || typeof inner !== "object") return undefined;
-    const t = trim(inner as Json, [rest.join(".")], undefined);
+    if (Array.isArray(v) || v === null || typeof v !== "object") return undefined;
+    const t = trim(v as Json, w, undefined);
     if (t === undefined) return undefined;
-    out[head!] = { ...(out[head!] as Json | undefined), ...t };
+    out[k] = t;
   }
   return out;
 }
