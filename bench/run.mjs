@@ -1,7 +1,7 @@
 // `npm run bench`: direct vs Outrigger (1 and N workers, 1 worker with the resilience config, and
 // 1 worker of a baseline commit) vs nginx, interleaved over rounds, reported as same-round ratios
 // (this machine's speed drifts, so only same-round ratios mean much); then RSS after saturation
-// and the TCP scenario. BENCH_SCENARIO=resilience|failover|baseline|rss|tcp picks other parts.
+// and the TCP scenario. BENCH_SCENARIO=resilience|telemetry|failover|baseline|rss|tcp picks other parts.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { ChildRegistry, sleep } from './lib/children.mjs';
 import { estimateSeconds, readConfig } from './lib/config.mjs';
 import { freePort, get, waitFor200 } from './lib/net-util.mjs';
 import { ensureNginx, ensureStreamModule, ensureWrk, nginxArgs, writeProxyConfig, writeStaticConfig, writeStreamConfig } from './lib/nginx.mjs';
-import { build, cliPath, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig, writeTcpConfig } from './lib/outrigger.mjs';
+import { build, cliPath, outriggerArgs, unavailableReason, UPSTREAM_HOST, writeConfig, writeMeshConfig, writeTcpConfig } from './lib/outrigger.mjs';
 import { describeTree, prepareBaseline, resolveBaselineRev } from './lib/baseline.mjs';
 import { renderRssSaturation, runRssSaturation } from './lib/rss-saturation.mjs';
 import { renderTcp, runTcpScenario } from './lib/tcp-scenario.mjs';
@@ -154,6 +154,9 @@ async function main() {
       } else if (name === 'baseline-1w') {
         // outrigger-1w of the baseline commit: same config, flags, upstream and load.
         targets.push(baseline?.missing ? { name, available: false, reason: `baseline ${baseline.rev}: ${baseline.missing}` } : await startOutrigger(name, 1, { upstreamPort }, { build: baseline }));
+      } else if (name === 'outrigger-telemetry-1w') {
+        // Same upstream and load as outrigger-1w, with metrics, an access log file and 100% tracing.
+        targets.push(await startOutrigger(name, 1, { upstreamPort }, { telemetry: true }));
       } else if (name === 'outrigger-resilient-1w') {
         // Same upstream and load as outrigger-1w; the config adds the DestinationRule and VirtualService.
         targets.push(await startOutrigger(name, 1, { upstreamPort, resilience: true }));
@@ -341,13 +344,24 @@ async function main() {
  * build: { cli, root } of another build (the baseline; default this tree); tcp: the TCP scenario's
  * config (configOpts.upstreamPort is then the echo upstream); profileDir adds --cpu-prof.
  */
-async function startOutrigger(name, workers, configOpts, { profileDir, build: b, tcp = false } = {}) {
+async function startOutrigger(name, workers, configOpts, { profileDir, build: b, tcp = false, telemetry = false } = {}) {
   const missing = unavailableReason(REPO_ROOT, b?.cli);
   if (missing) return { name, available: false, reason: missing };
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const configDir = (tcp ? writeTcpConfig : writeConfig)(freshDir(`config-${name}`), { proxyPort, ...configOpts });
-  const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir, cli: b?.cli });
+  // Several instances run side by side: each current build gets its own stats and health ports
+  // (a baseline commit may predate those flags; it alone keeps the defaults).
+  const extraArgs = b ? [] : ['--stats-port', String(await freePort()), '--health-port', String(await freePort())];
+  if (telemetry) {
+    const otlpPort = await freePort();
+    const sink = registry.spawn(`${name}-otlp-sink`, process.execPath, [path.join(BENCH_DIR, 'lib', 'otlp-sink.mjs'), String(otlpPort)]);
+    const sinkUp = await waitFor200(otlpPort, '/stats', { entry: sink, timeoutMs: 10_000 });
+    if (!sinkUp.ok) return { name, available: false, reason: `OTLP sink did not start: ${sinkUp.reason}` };
+    const dir = freshDir(`mesh-${name}`);
+    extraArgs.push('--mesh-config', writeMeshConfig(dir, { otlpPort, accessLogPath: path.join(dir, 'access.log') }));
+  }
+  const args = outriggerArgs(REPO_ROOT, { configDir, workers, adminPort, profileDir, cli: b?.cli, extraArgs });
   const entry = registry.spawn(name, process.execPath, args, { cwd: b?.root ?? REPO_ROOT });
   const ready = await waitFor200(adminPort, '/ready', { entry, timeoutMs: 30_000 });
   if (!ready.ok) {

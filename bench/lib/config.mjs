@@ -13,6 +13,8 @@ function num(name, def, { min = 0, max = Infinity } = {}) {
 const DEFAULT_TARGETS = {
   default: 'direct,outrigger-1w,baseline-1w,outrigger-resilient-1w,outrigger-Nw,nginx',
   resilience: 'direct,outrigger-1w,outrigger-resilient-1w',
+  // Full telemetry (metrics + access log file + 100% tracing) against telemetry off.
+  telemetry: 'direct,outrigger-1w,outrigger-telemetry-1w',
   failover: '',
   // The refactor proof alone: current vs baseline, HTTP rounds, RSS after saturation and TCP.
   baseline: 'direct,outrigger-1w,baseline-1w,nginx',

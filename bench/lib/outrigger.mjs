@@ -169,7 +169,34 @@ export function build(repoRoot) {
  * node arguments for `outrigger run`; profileDir adds --cpu-prof (main thread and each worker
  * thread); cli: another build's bin/outrigger.js (the baseline) instead of this tree's.
  */
-export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profileDir, cli }) {
+/**
+ * The full-telemetry target's MeshConfig (bench/README.md, "Full telemetry"): Istio's default TEXT
+ * access log to a file, 100% tracing to the OTLP sink, Prometheus metrics (on by default).
+ */
+export function writeMeshConfig(dir, { otlpPort, accessLogPath }) {
+  mkdirSync(dir, { recursive: true });
+  const yaml = `# Written by bench/lib/outrigger.mjs (full telemetry)
+accessLogFile: ${accessLogPath}
+accessLogEncoding: TEXT
+enableTracing: true
+defaultConfig:
+  tracing:
+    sampling: 100
+extensionProviders:
+  - name: otel
+    opentelemetry:
+      service: 127.0.0.1
+      port: ${otlpPort}
+defaultProviders:
+  tracing: [otel]
+  metrics: [prometheus]
+`;
+  const file = path.join(dir, 'mesh.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profileDir, cli, extraArgs = [] }) {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return [
     ...prof,
@@ -184,6 +211,7 @@ export function outriggerArgs(repoRoot, { configDir, workers, adminPort, profile
     '--no-watch',
     '--log-level', 'warn',
     '--drain-timeout', '1s',
+    ...extraArgs,
     ...(process.env.BENCH_OUTRIGGER_ARGS ?? '').split(/\s+/).filter(Boolean),
   ];
 }

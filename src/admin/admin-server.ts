@@ -57,6 +57,13 @@ export interface AdminServerOptions {
   control?: AdminControl;
   /** Extra endpoints (later features add theirs here). */
   routes?: AdminRoute[];
+  /**
+   * False: serve only `routes`, without the core endpoints and the `/` index (the stats port,
+   * 15090, which listens on every address and must not expose config or controls). Default true.
+   */
+  coreRoutes?: boolean;
+  /** What the server is, for the listen error (default `admin API`). */
+  label?: string;
 }
 
 export interface AdminServer {
@@ -117,11 +124,12 @@ export function adminRequest(method: string, target: string): AdminRequest {
 }
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const routes: AdminRoute[] = [...coreAdminRoutes(opts), ...(opts.routes ?? [])];
+  const core = opts.coreRoutes ?? true;
+  const routes: AdminRoute[] = [...(core ? coreAdminRoutes(opts) : []), ...(opts.routes ?? [])];
   const index: AdminRoute = { path: "/", method: "GET", help: "Admin home page", handle: () => textResponse(adminIndex(table)) };
   const help: AdminRoute = { path: "/help", method: "GET", help: "print out list of admin commands", handle: () => textResponse(adminIndex(table)) };
-  const table = [index, help, ...routes];
-  return serveAdminRoutes({ what: "admin API", address: opts.address ?? "127.0.0.1", port: opts.port, routes: table, log: opts.log });
+  const table = core ? [index, help, ...routes] : routes;
+  return serveAdminRoutes({ what: opts.label ?? "admin API", address: opts.address ?? "127.0.0.1", port: opts.port, routes: table, log: opts.log });
 }
 
 /** An HTTP endpoint over the admin codec serving exactly `routes` (the admin API, the health port). */

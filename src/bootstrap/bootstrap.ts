@@ -36,6 +36,11 @@ export interface Bootstrap {
    * free port; absent = no health port (`outrigger demo`).
    */
   healthPort?: number | undefined;
+  /**
+   * 15090: Istio's Envoy Prometheus port, `/stats/prometheus` on every address (0.0.0.0), where
+   * pilot-agent and Prometheus scrape. 0 = pick a free port; absent = no stats port (the demo).
+   */
+  statsPort?: number;
   /** The proxy's own namespace (--namespace, else $POD_NAMESPACE, else "default"). */
   namespace: string;
   /** The proxy's own workload labels (sourceLabels matching, Sidecar workloadSelector). */
@@ -88,6 +93,10 @@ export const defaultLimits: DownstreamLimits = {
 export const defaultAdminPort = 15000;
 /** 15021: Istio's status port for Kubernetes readiness probes (the sidecar's static 0.0.0.0_15021 listener). */
 export const defaultHealthPort = 15021;
+/** 15090: the port of Envoy's `/stats/prometheus` listener in Istio's bootstrap (ENVOY_PROMETHEUS_PORT). */
+export const defaultStatsPort = 15090;
+/** Every address: Prometheus and pilot-agent scrape it from outside the proxy. */
+export const statsAddress = "0.0.0.0";
 /** Loopback only: the admin API can reload and dump config, never expose it by default. */
 export const defaultAdminAddress = "127.0.0.1";
 /** cluster.local: Istio's default DNS domain suffix. */

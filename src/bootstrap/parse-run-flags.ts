@@ -10,7 +10,9 @@ import {
   defaultLimits,
   defaultMinimumDrainMs,
   defaultOutbound,
+  defaultStatsPort,
   defaultWorkers,
+  statsAddress,
 } from "./bootstrap.js";
 import type { Bootstrap } from "./bootstrap.js";
 import type { Locality } from "../config/model/types.js";
@@ -67,6 +69,12 @@ export function workersFromFlag(text: string | undefined, cpuCount: () => number
 export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
 export const adminAddressFlag: FlagSpec = { name: "admin-address", value: "<ip>", default: defaultAdminAddress, help: "admin API address" };
 export const healthPortFlag: FlagSpec = { name: "health-port", value: "<port>", default: String(defaultHealthPort), help: "health port on 0.0.0.0: GET /healthz/ready answers 200 once ready (Kubernetes probes); 0 picks a free port" };
+export const statsPortFlag: FlagSpec = {
+  name: "stats-port",
+  value: "<port>",
+  default: String(defaultStatsPort),
+  help: `Prometheus endpoint (/stats/prometheus, all workers merged) on ${statsAddress}; 0 picks a free port`,
+};
 export const logLevelFlagSpec: FlagSpec = { name: "log-level", value: "<level>", default: "info", help: "debug, info, warn, error or off" };
 
 export const runFlags: FlagSpec[] = [
@@ -75,6 +83,7 @@ export const runFlags: FlagSpec[] = [
   adminPortFlag,
   adminAddressFlag,
   healthPortFlag,
+  statsPortFlag,
   {
     name: "drain-timeout",
     value: "<duration>",
@@ -131,6 +140,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
   };
   const adminPort = v("admin-port");
   const healthPort = v("health-port");
+  const statsPort = v("stats-port");
   const logLevel = v("log-level");
   const workers = workersFromFlag(v("workers"), ctx.cpuCount);
   const reusePort = (ctx.reusePortBalances ?? (() => reusePortBalances()))();
@@ -141,6 +151,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     adminAddress: v("admin-address") ?? defaultAdminAddress,
     adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
     healthPort: healthPort === undefined ? defaultHealthPort : portFlag("health-port", healthPort),
+    statsPort: statsPort === undefined ? defaultStatsPort : portFlag("stats-port", statsPort),
     drainTimeoutMs: dur("drain-timeout", envSeconds(ctx.env, "TERMINATION_DRAIN_DURATION_SECONDS") ?? defaultDrainTimeoutMs),
     exitOnZeroActiveConnections: parsed.switches.has("exit-on-zero-active-connections") || envBool(ctx.env, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),
     minimumDrainMs: dur("minimum-drain-duration", envDuration(ctx.env, "MINIMUM_DRAIN_DURATION") ?? defaultMinimumDrainMs),

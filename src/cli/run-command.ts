@@ -6,7 +6,8 @@ import type { AdminControl } from "../admin/admin-control.js";
 import { serverState, startAdminServer } from "../admin/admin-server.js";
 import type { AdminServer } from "../admin/admin-server.js";
 import { startHealthServer } from "../admin/health-server.js";
-import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import { prometheusRoute, statsRoutes, type MergedStats } from "../admin/stats-routes.js";
+import { statsAddress, type Bootstrap } from "../bootstrap/bootstrap.js";
 import { renderHelp } from "../bootstrap/flag-parser.js";
 import { formatAddress } from "../bootstrap/flag-values.js";
 import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
@@ -69,6 +70,8 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
     clusters: () => supervisor?.admin.clusters?.() ?? [],
   };
+  // Before the workers exist there is nothing to merge: empty stats, not an error.
+  const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });
   const control: AdminControl = {
     bootstrap,
     startedAtMs,
@@ -106,8 +109,9 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   };
   let admin: AdminServer;
   let health: AdminServer | undefined;
+  let statsServer: AdminServer | undefined;
   try {
-    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, control, log: adminLog, isDraining: () => draining });
+    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, control, log: adminLog, isDraining: () => draining, routes: statsRoutes(stats) });
   } catch (e) {
     ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
     return ExitCode.Failure;
@@ -121,6 +125,17 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
       return ExitCode.Failure;
     }
   }
+  if (bootstrap.statsPort !== undefined) {
+    // Istio's 15090 listener: only /stats/prometheus, on every address, for Prometheus and pilot-agent.
+    try {
+      statsServer = await startAdminServer({ address: statsAddress, port: bootstrap.statsPort, state, log: log.child("stats"), routes: [prometheusRoute(stats)], coreRoutes: false, label: "stats endpoint" });
+    } catch (e) {
+      ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+      await admin.close();
+      await health?.close();
+      return ExitCode.Failure;
+    }
+  }
 
   try {
     supervisor = await ctx.deps.startSupervisor(bootstrap, log);
@@ -129,6 +144,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ctx.stderr(`outrigger ${command}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
     await admin.close();
     await health?.close();
+    await statsServer?.close();
     return ExitCode.Failure;
   }
   const sup = supervisor;
@@ -171,6 +187,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ]);
     if (first === "ready") {
       ctx.stdout(startupLine(bootstrap, sup, admin.port, health?.port));
+      if (statsServer !== undefined) log.info(`stats endpoint: http://${statsAddress}:${statsServer.port}/stats/prometheus`);
       hooks.onReady?.({ supervisor: sup, admin, log });
     } else if (first instanceof Error) {
       ctx.stderr(`outrigger ${command}: cannot start: ${first.message}\n`);
@@ -184,6 +201,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ctx.signals.off("SIGINT", onInt);
     await admin.close();
     await health?.close();
+    await statsServer?.close();
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
+import type { HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
 import { httpDate } from "./date-header.js";
 import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "./filters/http-filter.js";
@@ -89,6 +90,8 @@ export class ActiveStream implements FilterCallbacks {
   private responseStarted = false;
   private tunnel = false;
   private finished = false;
+  /** The connection manager's stats this request counts in, from its start (undefined before headers). */
+  private httpStats: HttpConnManagerStats | undefined;
 
   constructor(codec: ServerStreamEncoder, ctx: ListenerContext, conn: ConnectionInfo, remote: string, local: string) {
     this.codec = codec;
@@ -123,6 +126,8 @@ export class ActiveStream implements FilterCallbacks {
     this.originalPath = originalPath;
     this.requestComplete = endStream;
     if (endStream) this.streamInfo.mark("lastDownstreamRxByteReceived");
+    this.httpStats = this.ctx.httpStats;
+    this.httpStats.requestStarted();
     const route = resolveRoute(this.ctx.routeTable, req, originalPath, this.services.random);
     this.route = route;
     const si = this.streamInfo;
@@ -416,7 +421,9 @@ export class ActiveStream implements FilterCallbacks {
     if (this.finished) return;
     this.finished = true;
     for (const f of this.filters) f.onComplete?.();
-    this.services.onStream(this.record(durationMs));
+    const info = this.record(durationMs);
+    this.httpStats?.requestDone(info.responseCode, info.durationMs);
+    this.services.onStream(info);
     this.codec.streamDone();
   }
 
@@ -428,6 +435,7 @@ export class ActiveStream implements FilterCallbacks {
     si.method = req.method;
     si.path = this.originalPath;
     si.authority = req.authority;
+    si.scheme = req.scheme;
     si.requestHeaders = h;
     si.userAgent = h.get("user-agent");
     si.requestId ??= h.get("x-request-id");

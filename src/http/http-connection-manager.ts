@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { HTTP_CONNECTION_MANAGER, ISTIO_STATS_FILTER, type HttpConnectionManager, type IstioStatsConfig, type Listener, type NetworkFilter } from "../config/model/types.js";
 import { defaultIstioStats } from "../config/model/listener-defaults.js";
 import type { CompiledTelemetry } from "../observability/telemetry.js";
+import { HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
 import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
@@ -32,6 +33,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       direction: env.listener.trafficDirection,
       serverName: serverNameFor(env.listener),
       statPrefix: hcm.statPrefix,
+      httpStats: new HttpConnManagerStats(env.services.stats, hcm.statPrefix),
       routeTable: env.routeTables.get(hcm.routeConfigName),
       httpFilters: this.httpFilters.build(hcm.httpFilters),
       telemetry: compileTelemetry(hcm, env),
@@ -52,6 +54,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.filterChainName = env.chainName;
     ctx.direction = env.listener.trafficDirection;
     ctx.serverName = serverNameFor(env.listener);
+    if (ctx.statPrefix !== hcm.statPrefix) ctx.httpStats = new HttpConnManagerStats(env.services.stats, hcm.statPrefix);
     ctx.statPrefix = hcm.statPrefix;
     ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
     ctx.httpFilters = this.httpFilters.build(hcm.httpFilters);

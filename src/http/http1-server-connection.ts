@@ -19,6 +19,7 @@ import { httpDate } from "./date-header.js";
 import type { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
 import { connectionTokens, stripHopByHop } from "./hop-by-hop.js";
+import type { HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
 import type { ListenerContext } from "./listener-context.js";
 import { localReply } from "./local-reply.js";
 import { normalizeTarget } from "./path-normalize.js";
@@ -60,8 +61,13 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private validHost: string | undefined = undefined;
   private pendingHeaders: HeaderList | null = null;
 
+  /** The connection manager's stats this connection counts in (kept: a reload may swap ctx.httpStats). */
+  private readonly httpStats: HttpConnManagerStats;
+
   constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker) {
     this.socket = socket;
+    this.httpStats = ctx.httpStats;
+    ctx.httpStats.connectionOpened();
     this.info = info;
     this.ctx = ctx;
     this.tracker = tracker;
@@ -496,6 +502,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.httpStats.connectionClosed();
     this.tracker.delete(this);
     const s = this.stream;
     this.stream = null;

@@ -8,6 +8,7 @@ import type { Random } from "../common/random.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import type { StatsStore } from "../observability/stats/stats-store.js";
+import type { HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
 import type { CompiledTelemetry, WorkerTelemetry } from "../observability/telemetry.js";
 import type { RouteTable } from "../router/route-table.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
@@ -36,6 +37,8 @@ export interface ListenerContext {
   /** The filter chain this connection manager belongs to. */
   filterChainName: string;
   statPrefix: string;
+  /** `http.<statPrefix>.*` Envoy stats. */
+  httpStats: HttpConnManagerStats;
   routeTable: RouteTable | undefined;
   /** HTTP filter factories in decode order, the router last. */
   httpFilters: HttpFilterFactory[];

@@ -11,6 +11,7 @@ import { FilterChainMatcher } from "./filter-chain-matcher.js";
 import { runListenerFilters, type ListenerFilter } from "./listener-filter.js";
 import type { NetworkFilterFactory } from "./network-filter.js";
 import type { TransportSocketFactory } from "./transport-socket.js";
+import type { ListenerStats } from "../observability/stats/listener-stats.js";
 
 export interface CompiledChain {
   readonly chain: FilterChain;
@@ -33,6 +34,8 @@ export class ActiveListener {
   compiled: CompiledListener;
   /** Connections that matched no filter chain (Envoy's `no_filter_chain_match` stat). */
   noFilterChainMatch = 0;
+  /** `listener.<address>_<port>.*`, set once the socket is bound (the port is known then). */
+  stats: ListenerStats | null = null;
 
   constructor(
     compiled: CompiledListener,
@@ -59,6 +62,7 @@ export class ActiveListener {
       return;
     }
     socket.setNoDelay(true);
+    this.stats?.accepted(socket);
     const compiled = this.compiled;
     const info = connectionInfoOf(socket);
     if (compiled.listenerFilters.length === 0) {
@@ -81,6 +85,7 @@ export class ActiveListener {
     const c = chain === undefined ? undefined : compiled.chains.get(chain);
     if (c === undefined) {
       this.noFilterChainMatch++;
+      this.stats?.noFilterChainMatch.inc();
       this.log.debug(`listener ${compiled.model.name}: no filter chain matches ${info.remoteIp}:${info.remotePort} -> ${info.localIp}:${info.localPort}; closing`);
       socket.destroy();
       return;

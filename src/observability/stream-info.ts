@@ -50,6 +50,8 @@ export interface StreamInfo {
   /** Path as received (before rewrites): Envoy's %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%. */
   path: string;
   authority: string;
+  /** `:scheme` of the request (`http`/`https`); "" without a request (%REQ(:SCHEME)%). */
+  scheme: string;
   userAgent: string | undefined;
   requestId: string | undefined;
   xForwardedFor: string | undefined;
@@ -163,6 +165,7 @@ export class StreamInfoBuilder implements StreamInfo {
   method = "";
   path = "";
   authority = "";
+  scheme = "";
   userAgent: string | undefined = undefined;
   xForwardedFor: string | undefined = undefined;
   downstreamRemoteAddress = "";

@@ -62,4 +62,8 @@ export interface WorkerTelemetry {
   compile(config: TelemetryChainConfig): CompiledTelemetry;
   /** The worker's StreamInfo sink: stats, then access logs, then the span. Never throws. */
   onStream(info: StreamInfo): void;
+  /** A snapshot was applied (after all of its chains compiled): release what it no longer uses. */
+  snapshotApplied?(): void;
+  /** The worker stops: flush exporters and release what telemetry holds. */
+  close?(): Promise<void>;
 }

@@ -20,6 +20,13 @@ export interface TelemetryFactories {
   accessLogs?(configs: readonly AccessLogConfig[], chain: TelemetryChainConfig): AccessLogger[];
   stats?(config: IstioStatsConfig, chain: TelemetryChainConfig): StreamStatsRecorder;
   tracer?(config: TracingConfig, chain: TelemetryChainConfig): HttpTracer;
+  /**
+   * A snapshot was applied: every chain it uses has been compiled since the previous call, so
+   * resources only older snapshots used (e.g. a tracing exporter per endpoint) can be released.
+   */
+  snapshotApplied?(): void;
+  /** The worker stops: flush and release what the factories hold (bounded in time). */
+  close?(): Promise<void>;
 }
 
 export class DefaultWorkerTelemetry implements WorkerTelemetry {
@@ -45,6 +52,14 @@ export class DefaultWorkerTelemetry implements WorkerTelemetry {
       stats: chain.istioStats === undefined ? undefined : f.stats!(chain.istioStats, chain),
       tracer: chain.tracing === undefined ? undefined : f.tracer!(chain.tracing, chain),
     };
+  }
+
+  snapshotApplied(): void {
+    this.factories.snapshotApplied?.();
+  }
+
+  close(): Promise<void> {
+    return this.factories.close?.() ?? Promise.resolve();
   }
 
   onStream(info: StreamInfo): void {

@@ -77,6 +77,10 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   /** When the attempt's request started (ms since the stream started, StreamInfo's clock). */
   private upstreamStart = 0;
 
+  /** This attempt waits for a connection (upstream_rq_pending_active) / holds a stream (upstream_rq_active). */
+  private pendingCounted = false;
+  private activeCounted = false;
+
   private globalTimer: TimerHandle | undefined;
   private perTryTimer: TimerHandle | undefined;
   private backoffTimer: TimerHandle | undefined;
@@ -108,6 +112,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     }
     this.cluster = cluster;
     if (!cluster.resources.tryAcquireRequest()) {
+      // Envoy's pool counts a request refused by max_requests as a pending overflow.
+      cluster.stats.rqPendingOverflow.inc();
+      cluster.stats.chargeCode(503);
       cb.sendLocalReply(ErrorCode.UpstreamOverflow);
       return FilterStatus.StopIteration;
     }
@@ -283,6 +290,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
           },
     );
     if (host === undefined) {
+      cluster.stats.cxNoneHealthy.inc();
       this.releaseNextRetry();
       this.cb.sendLocalReply(ErrorCode.NoHealthyUpstream);
       return;
@@ -306,13 +314,31 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const u = new UpstreamRequest(this, host);
     this.upstream = u;
     u.start();
+    // Not handed a connection at once: the request waits for one (Envoy's pending request).
+    if (this.upstream === u && this.state === St.Connecting) {
+      this.pendingCounted = true;
+      cluster.stats.rqPendingTotal.inc();
+      cluster.stats.rqPendingActive.add(1);
+    }
+  }
+
+  private clearPending(): void {
+    if (this.pendingCounted) {
+      this.pendingCounted = false;
+      this.cluster!.stats.rqPendingActive.add(-1);
+    }
   }
 
   onPoolReady(u: UpstreamRequest): void {
     if (u !== this.upstream || this.state !== St.Connecting) return;
     const host = u.host;
     const info = this.cb.streamInfo;
-    this.cluster!.outlier.report(host, CONNECT_SUCCESS);
+    const cluster = this.cluster!;
+    cluster.outlier.report(host, CONNECT_SUCCESS);
+    this.clearPending();
+    cluster.stats.rqTotal.inc();
+    cluster.stats.rqActive.add(1);
+    this.activeCounted = true;
     const enc = u.encoder!;
     // One clock read for the points of this instant (connected, first and last request byte).
     const now = info.elapsed();
@@ -351,6 +377,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const code = err.code;
     if (code === ErrorCode.UpstreamOverflow) {
       // Pending-request overflow: answered at once and never retried (Envoy).
+      this.cluster!.stats.rqPendingOverflow.inc();
+      this.cluster!.stats.chargeCode(503);
       this.endAttemptHost();
       this.cb.sendLocalReply(code);
       return;
@@ -404,6 +432,10 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const u = this.upstream;
     if (u !== null && u.encoder !== null) this.cluster!.outlier.report(u.host, TIMEOUT);
     this.dropAttempt();
+    const stats = this.cluster!.stats;
+    stats.rqTimeout.inc();
+    // Envoy's chargeUpstreamAbort: the timeout's 504 counts as the upstream's answer.
+    if (u !== null) stats.chargeCode(504);
     this.cb.sendLocalReply(ErrorCode.UpstreamTimeout);
   }
 
@@ -413,6 +445,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     if (this.state !== St.AwaitingHeaders) return;
     const host = this.upstream!.host;
     this.cluster!.outlier.report(host, TIMEOUT);
+    this.cluster!.stats.rqPerTryTimeout.inc();
     this.dropAttempt();
     this.attemptFailed("per-try-timeout", true, ErrorCode.UpstreamTimeout);
   }
@@ -431,6 +464,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   }
 
   private endAttemptHost(): void {
+    this.clearPending();
+    if (this.activeCounted) {
+      this.activeCounted = false;
+      this.cluster!.stats.rqActive.add(-1);
+    }
     const counted = this.countedHost;
     if (counted !== null) {
       this.countedHost = null;
@@ -447,8 +485,13 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const r = this.retry;
     if (r === null || r.exhausted || this.responseStarted) return false;
     if (!this.replayable && this.bodyBytes > 0) return false;
-    if (!this.cluster!.resources.tryAcquireRetry()) return false;
+    const stats = this.cluster!.stats;
+    if (!this.cluster!.resources.tryAcquireRetry()) {
+      stats.rqRetryOverflow.inc();
+      return false;
+    }
     this.nextRetryHeld = true;
+    stats.rqRetry.inc();
     return true;
   }
 
@@ -478,12 +521,19 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       this.scheduleRetry();
       return;
     }
-    if (wouldRetry && r.exhausted) this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    const stats = this.cluster!.stats;
+    if (wouldRetry && r.exhausted) {
+      stats.rqRetryLimitExceeded.inc();
+      this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    }
     if (kind === "per-try-timeout") {
+      stats.chargeCode(504);
       this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRequestTimeout);
       this.cb.sendLocalReply(ErrorCode.UpstreamTimeout);
       return;
     }
+    // Envoy's chargeUpstreamAbort: the local reply standing in for the upstream's answer (503).
+    stats.chargeCode(503);
     this.cb.sendLocalReply(code, detail, hadRetries);
   }
 
@@ -494,16 +544,25 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const info = this.cb.streamInfo;
     const now = info.elapsed();
     info.markAt("firstUpstreamRxByteReceived", now);
-    this.cluster!.outlier.report(u.host, { kind: "response", status: res.status });
+    const cluster = this.cluster!;
+    cluster.outlier.report(u.host, { kind: "response", status: res.status });
     const r = this.retry;
     if (r !== null && res.status !== 101 && r.wouldRetryResponse(res.status, h)) {
       if (this.mayRetry()) {
+        // Envoy charges a retried response under `retry.upstream_rq_<code>`, not `upstream_rq_<code>`.
+        cluster.stats.chargeRetryCode(res.status);
         this.dropAttempt();
         this.scheduleRetry();
         return;
       }
-      if (r.exhausted) info.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+      if (r.exhausted) {
+        cluster.stats.rqRetryLimitExceeded.inc();
+        info.addFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+      }
+    } else if (r !== null && r.retries > 0) {
+      cluster.stats.rqRetrySuccess.inc();
     }
+    cluster.stats.chargeCode(res.status);
     this.clearPerTryTimer();
     const serviceTime = Math.round(now - this.upstreamStart);
     info.upstreamServiceTimeMs = serviceTime;
@@ -541,7 +600,10 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   /** The attempt's response is complete: the codec returned its connection to the pool. */
   private upstreamComplete(): void {
-    this.cb.streamInfo.mark("lastUpstreamRxByteReceived");
+    const info = this.cb.streamInfo;
+    const now = info.elapsed();
+    info.markAt("lastUpstreamRxByteReceived", now);
+    this.cluster!.stats.rqTime.record(now - this.upstreamStart);
     this.upstream?.done();
     this.endAttemptHost();
     this.clearTimers();

@@ -3,6 +3,7 @@
 import type { ClusterStatus } from "../admin/cluster-status.js";
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { LogLevel } from "../common/logger.js";
+import type { MergedStats } from "../admin/stats-routes.js";
 import type { Snapshot } from "../config/model/types.js";
 
 export interface AdminState {
@@ -12,6 +13,8 @@ export interface AdminState {
   configDump(): { bootstrap: Bootstrap; snapshot: Snapshot | null; lastReloadError: string | null; lastUpdated?: string | undefined };
   /** Every cluster's circuit-breaker use and host health across all workers, for /clusters. */
   clusters?(): ClusterStatus[];
+  /** Every worker's stats and metrics merged with the supervisor's (`server.*`, config updates), for /stats. */
+  stats?(): Promise<MergedStats>;
 }
 
 /** Envoy's `drain_listeners` query: which listeners, and whether to wait the drain period first. */

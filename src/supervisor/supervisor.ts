@@ -23,6 +23,11 @@ import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages
 import { applyWorkerV8Flags } from "../worker/worker-v8-flags.js";
 import { ConfigWatcher } from "./config-watcher.js";
 import type { LogLevel } from "../common/logger.js";
+import type { MergedStats } from "../admin/stats-routes.js";
+import { StatsCollector, type WorkerStatsPort } from "../observability/stats/stats-collector.js";
+import { addServerStats, ConfigUpdateStats } from "../observability/stats/server-stats.js";
+import type { WorkerStatsReply } from "../observability/stats/worker-stats-reply.js";
+import { statEntitiesOf } from "../observability/stats/stat-entities.js";
 import type { AdminState, DrainListenersOptions, Supervisor, WorkerHeap } from "./supervisor-api.js";
 
 /**
@@ -130,6 +135,10 @@ class SupervisorImpl implements Supervisor {
   private readonly sink: ConfigSink = { push: (u) => this.enqueue(u) };
   /** Open downstream connections per worker index, kept by the workers (shared memory). */
   private readonly activeConnections: Int32Array;
+  /** Asks the workers for their stats at each scrape and merges them. */
+  private readonly statsCollector = new StatsCollector(() => this.slots.filter((s) => !s.exited).map((s) => this.statsPort(s)));
+  private readonly configStats = new ConfigUpdateStats();
+  private readonly startedAt = performance.now();
 
   constructor(
     private readonly bootstrap: Bootstrap,
@@ -151,6 +160,7 @@ class SupervisorImpl implements Supervisor {
       isReady: () => this.isReady && !this.draining,
       configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated }),
       clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
+      stats: () => this.stats(),
     };
   }
 
@@ -190,6 +200,7 @@ class SupervisorImpl implements Supervisor {
     const what = this.reloadReason !== undefined ? `reload (${this.reloadReason})` : `update from ${update.origin}`;
     if (this.draining) return { accepted: false, errors: [workerError("draining")], version: serving() };
     const r = this.store.apply(update);
+    this.configStats.record(update, r.accepted && r.snapshot !== undefined, r.snapshot?.version ?? serving());
     if (!r.accepted || r.snapshot === undefined) {
       const msg = r.errors.map(formatUpdateError).join("\n");
       // Before the first snapshot there is nothing serving: start() reports the errors.
@@ -232,7 +243,7 @@ class SupervisorImpl implements Supervisor {
     const worker = new Worker(workerEntry(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false, exited: false };
     worker.on("message", (m: FromWorker) => {
-      const key = m.type === "applied" ? `${index}:applied:${m.seq}` : `${index}:${m.type}`;
+      const key = m.type === "applied" ? `${index}:applied:${m.seq}` : m.type === "stats-reply" ? `${index}:stats:${m.seq}` : `${index}:${m.type}`;
       const w = this.waiters.get(key);
       if (w !== undefined) {
         this.waiters.delete(key);
@@ -248,6 +259,8 @@ class SupervisorImpl implements Supervisor {
     slot.exited = true;
     if (this.draining || this.slots[slot.index] !== slot) return;
     this.log.error(`worker ${slot.index} exited unexpectedly (code ${code}); starting a replacement`);
+    // Its counters stay in the sums; its open connections and requests are gone.
+    void this.statsCollector.workerExited(slot.index);
     // The thread is gone: give back the circuit-breaker counts it held before its index is reused.
     const r = this.shared.reclaimWorker(slot.index);
     if (r.requests + r.pending + r.connections + r.retries > 0) {
@@ -268,6 +281,50 @@ class SupervisorImpl implements Supervisor {
         else this.log.error(`replacement worker ${slot.index} failed: ${r.errors.join("; ")}`);
       });
     }
+  }
+
+  /** A worker as the stats collector asks it: one outstanding request, failed when the worker exits. */
+  private statsPort(slot: WorkerSlot): WorkerStatsPort {
+    return {
+      index: slot.index,
+      request: (seq) =>
+        new Promise<WorkerStatsReply>((resolve, reject) => {
+          const prefix = `${slot.index}:stats:`;
+          // A request the worker never answered (it missed an earlier deadline) is dropped.
+          for (const k of this.waiters.keys()) if (k.startsWith(prefix)) this.waiters.delete(k);
+          const onExit = (): void => {
+            this.waiters.delete(prefix + seq);
+            reject(new Error(`worker ${slot.index} exited`));
+          };
+          slot.worker.once("exit", onExit);
+          this.waiters.set(prefix + seq, (m) => {
+            slot.worker.off("exit", onExit);
+            if (m.type === "stats-reply") resolve(m.reply);
+          });
+          this.send(slot, { type: "stats", seq });
+        }),
+    };
+  }
+
+  /** Every worker's stats merged, plus the supervisor's own (server, config updates, shared cluster state). */
+  private async stats(): Promise<MergedStats> {
+    const c = await this.statsCollector.collect();
+    const envoy = structuredClone(c.envoy);
+    addServerStats(envoy, {
+      state: this.draining ? "DRAINING" : this.isReady ? "LIVE" : "INITIALIZING",
+      uptimeSeconds: (performance.now() - this.startedAt) / 1_000,
+      workers: this.bootstrap.workers,
+      workersStarted: this.isReady,
+      totalConnections: this.activeConnectionCount(),
+      listeners: this.snapshot?.listeners.length ?? 0,
+      clusters: this.admin.clusters?.() ?? [],
+      config: this.configStats,
+      heapUsed: c.heapUsed + process.memoryUsage().heapUsed,
+      heapTotal: c.heapTotal + process.memoryUsage().heapTotal,
+      rss: process.memoryUsage.rss(),
+      lateWorkerReplies: this.statsCollector.lateTotal,
+    });
+    return { envoy, istio: c.istio, entities: statEntitiesOf(this.snapshot) };
   }
 
   private send(slot: WorkerSlot, m: ToWorker): void {

@@ -3,6 +3,7 @@
 // reload swaps the route whole: live sessions keep the upstream they have, new connections use
 // the new config. Graceful drain does not touch TCP proxy connections (Envoy's behaviour).
 
+import { TcpProxyStats } from "../observability/stats/tcp-proxy-stats.js";
 import type { Duplex } from "node:stream";
 import { TCP_PROXY, type NetworkFilter, type TcpProxy } from "../config/model/types.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
@@ -44,6 +45,7 @@ function routeOf(config: NetworkFilter, env: NetworkFilterEnv): TcpProxyRoute {
     maxConnectAttempts: tcp.maxConnectAttempts,
     services: env.services,
     direction: env.listener.trafficDirection,
+    stats: new TcpProxyStats(env.services.stats, tcp.statPrefix),
     telemetry: env.services.telemetry.compile({
       kind: "tcp",
       direction: env.listener.trafficDirection,

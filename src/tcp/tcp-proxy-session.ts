@@ -12,6 +12,7 @@ import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
 import type { CompiledTelemetry } from "../observability/telemetry.js";
+import type { TcpProxyStats } from "../observability/stats/tcp-proxy-stats.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { AttemptOutcome } from "../upstream/cluster-api.js";
 import type { ClusterRuntime } from "../upstream/cluster-manager.js";
@@ -31,6 +32,8 @@ export interface TcpProxyRoute {
   readonly direction: TrafficDirection;
   /** Access logs and Istio TCP metrics of this chain. */
   readonly telemetry: CompiledTelemetry;
+  /** `tcp.<stat_prefix>.*` Envoy stats. */
+  readonly stats: TcpProxyStats;
 }
 
 const CONNECT_SUCCESS_FINAL: AttemptOutcome = { kind: "connect-success-final" };
@@ -71,6 +74,7 @@ export class TcpProxySession implements DownstreamConnection {
     this.downstreamRemote = `${info.remoteIp}:${info.remotePort}`;
     this.downstreamLocal = `${info.localIp}:${info.localPort}`;
     this.lastActivity = services.coarseNow;
+    route.stats.cxTotal.inc();
     tracker.add(this);
     // The client's FIN must not end our side: the upstream may still answer (half-close).
     ds.allowHalfOpen = true;
@@ -91,6 +95,7 @@ export class TcpProxySession implements DownstreamConnection {
     this.si.clusterName = name;
     this.cluster = this.route.services.clusters.get(name);
     if (this.cluster === undefined) {
+      this.route.stats.cxNoRoute.inc();
       this.fail(ResponseFlag.NoClusterFound);
       return;
     }
@@ -261,7 +266,10 @@ export class TcpProxySession implements DownstreamConnection {
   /** Idle timeout (Envoy's tcp_proxy idle_timeout): no byte either way for that long closes both sides. */
   sweep(now: number): void {
     const idle = this.route.idleTimeoutMs;
-    if (idle > 0 && now - this.lastActivity >= idle) this.destroySocket();
+    if (idle > 0 && now - this.lastActivity >= idle) {
+      this.route.stats.idleTimeout.inc();
+      this.destroySocket();
+    }
   }
 
   /**
@@ -284,7 +292,11 @@ export class TcpProxySession implements DownstreamConnection {
     if (this.finished) return;
     this.finished = true;
     this.tracker.delete(this);
-    this.route.services.onStream(this.record());
+    const info = this.record();
+    const stats = this.route.stats;
+    stats.cxRxBytesTotal.inc(info.bytesReceived);
+    stats.cxTxBytesTotal.inc(info.bytesSent);
+    this.route.services.onStream(info);
   }
 
   private record(): StreamInfo {

@@ -4,6 +4,7 @@
 
 import type { HashPolicy } from "../config/model/types.js";
 import type { HeaderList } from "../http/header-list.js";
+import type { ClusterStats } from "../observability/stats/cluster-stats.js";
 import type { UpstreamHost } from "./upstream-host.js";
 
 /** What a load balancer may look at for one pick. */
@@ -77,4 +78,6 @@ export interface RouterCluster {
   chooseHost(ctx: LbContext): UpstreamHost | undefined;
   readonly resources: ClusterResources;
   readonly outlier: OutlierReporter;
+  /** `cluster.<name>.*` Envoy stats. */
+  readonly stats: ClusterStats;
 }

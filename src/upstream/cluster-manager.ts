@@ -32,6 +32,8 @@ import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 import { TransportSocketRegistry, type TransportSocketFactory } from "../listener/transport-socket.js";
+import { ClusterStats } from "../observability/stats/cluster-stats.js";
+import { StatsStore } from "../observability/stats/stats-store.js";
 
 /** DNS refresh timers: unref'd, so a pending refresh never keeps the process alive. */
 const dnsTimers: Timers = {
@@ -52,6 +54,8 @@ export interface ClusterManagerDns {
   transportSockets?: TransportSocketRegistry;
   /** The data path's clock: pools' connect timeouts and connection ages. */
   poolClock?: DataPathClock;
+  /** The worker's Envoy stats (`cluster.<name>.*`); default: a store of its own. */
+  stats?: StatsStore;
 }
 
 export class ClusterRuntime implements RouterCluster {
@@ -84,9 +88,12 @@ export class ClusterRuntime implements RouterCluster {
   transport: TransportSocketFactory | undefined = undefined;
   /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
   readonly poolScope: string;
+  /** `cluster.<name>.*`, looked up once per runtime. */
+  readonly stats: ClusterStats;
 
-  constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number, workerIndex = 0) {
+  constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number, workerIndex = 0, stats?: ClusterStats) {
     this.model = model;
+    this.stats = stats ?? new ClusterStats(new StatsStore(), model.name);
     this.signature = signature;
     this.shared = shared;
     // Counts are also kept in this worker's record, so the supervisor can reclaim them if it dies.
@@ -116,6 +123,7 @@ export class ClusterRuntime implements RouterCluster {
       const opts = tcpPoolOptions(this.model);
       if (this.transport !== undefined) opts.transport = this.transport;
       p = new TcpConnPool(host.address, host.port, opts, this.gate);
+      p.stats = this.stats;
       host.tcpPool = p;
     }
     return p;
@@ -157,6 +165,7 @@ export class ClusterManager {
   private readonly timers: Timers;
   private readonly transportSockets: TransportSocketRegistry;
   private readonly poolClock: DataPathClock;
+  private readonly stats: StatsStore;
   private scopes = 0;
 
   constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock, dns: ClusterManagerDns = {}) {
@@ -168,6 +177,7 @@ export class ClusterManager {
     this.timers = dns.timers ?? dnsTimers;
     this.transportSockets = dns.transportSockets ?? new TransportSocketRegistry();
     this.poolClock = dns.poolClock ?? dataPathClock();
+    this.stats = dns.stats ?? new StatsStore();
   }
 
   /** Throws with a clear message when a cluster names a transport socket this worker cannot run. */
@@ -202,7 +212,7 @@ export class ClusterManager {
         continue;
       }
       if (old !== undefined) this.retire(old);
-      const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex);
+      const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex, new ClusterStats(this.stats, name));
       rt.transport = this.transportSockets.resolve(model.transportSocket);
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
@@ -374,6 +384,9 @@ export class ClusterManager {
       p.updateOptions(opts);
       p.address = address;
     }
+    // Unlimited clusters with the same endpoint share pools: connections count under the cluster
+    // that last claimed the pool.
+    p.stats = rt.stats;
     return p;
   }
 

@@ -10,6 +10,7 @@ import { rawBufferTransport, type TransportSocketFactory } from "../listener/tra
 import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseDecoder } from "./conn-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
+import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 
 export interface PoolOptions {
@@ -86,6 +87,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
 
   /** Coarse time of the last sweep: when a released connection went idle. */
   private now = 0;
+  /** The cluster's `upstream_cx_*` stats (set by the cluster manager). */
+  stats: UpstreamCxStats | null = null;
 
   /**
    * A codec stream for one request: on an idle connection at once, else once one is dialed (or
@@ -147,6 +150,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       this.dial(cb);
       return noCancel;
     }
+    // Envoy's upstream_cx_overflow: the connection circuit breaker kept a connection from opening.
+    this.stats?.cxOverflow.inc();
     if (this.closed || !gate.tryQueue()) {
       cb(new ProxyError(ErrorCode.UpstreamOverflow, `cluster connection limit reached for ${this.address}:${this.port}`, "overflow"), null, false);
       return noCancel;
@@ -203,6 +208,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   /** Dials without asking the gate (the caller holds a connection slot, or there is no gate). */
   private dial(cb: AcquireCallback): void {
     this.open++;
+    const stats = this.stats;
+    stats?.cxTotal.inc();
     const socket = connect({ host: this.address, port: this.port });
     socket.setNoDelay(true);
     let done = false;
@@ -212,6 +219,10 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       done = true;
       socket.destroy();
       this.dropped();
+      if (stats !== null) {
+        stats.cxConnectTimeout.inc();
+        stats.cxConnectFail.inc();
+      }
       cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null, false);
     }, this.opts.connectTimeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -220,6 +231,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       clock.clear(timer);
       this.dropped();
       socket.destroy();
+      stats?.cxConnectFail.inc();
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null, false);
     };
     socket.once("error", onError);
@@ -229,7 +241,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       clock.clear(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this);
+      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this, stats);
       if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
       cb(null, conn, false);
     });
@@ -238,6 +250,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   /** Returns a connection after a complete exchange; `reusable` false closes it. */
   release(conn: UpstreamConnection, reusable: boolean): void {
     conn.requests++;
+    conn.countTxBytes();
     conn.detach();
     const maxRq = this.opts.maxRequestsPerConnection;
     if (!reusable || conn.closed || this.closed || (maxRq !== undefined && maxRq > 0 && conn.requests >= maxRq) || this.tooOld(conn)) {

@@ -10,6 +10,7 @@ import type { Timers } from "../common/timers.js";
 import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
 import { connectFailureReason } from "./http1-pool.js";
 import type { ConnectionGate } from "./shared/connection-gate.js";
+import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
 
 export interface TcpPoolOptions {
   connectTimeoutMs: number;
@@ -33,6 +34,7 @@ export class TcpUpstreamConnection {
   ) {
     this.stream = (pool.opts.transport ?? rawBufferTransport).wrapUpstream(socket);
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    pool.stats?.cxActive.add(1);
   }
 
   /** Closes the connection (if still open) and gives its connection slot back, once. */
@@ -42,6 +44,13 @@ export class TcpUpstreamConnection {
     if (!this.stream.destroyed) this.stream.destroy();
     if (!this.socket.destroyed) this.socket.destroy();
     this.pool.dropped();
+    const s = this.pool.stats;
+    if (s !== null) {
+      s.cxActive.add(-1);
+      s.cxDestroy.inc();
+      s.cxRxBytesTotal.inc(this.socket.bytesRead);
+      s.cxTxBytesTotal.inc(this.socket.bytesWritten);
+    }
   }
 }
 
@@ -57,6 +66,8 @@ export class TcpConnPool {
   opts: TcpPoolOptions;
   /** Connections open or connecting. */
   open = 0;
+  /** The cluster's `upstream_cx_*` stats (set by the cluster manager). */
+  stats: UpstreamCxStats | null = null;
   private readonly gate: ConnectionGate | null;
 
   constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null) {
@@ -73,11 +84,14 @@ export class TcpConnPool {
    */
   newConnection(timers: Timers, cb: TcpConnectCallback): CancelConnect {
     const gate = this.gate;
+    const stats = this.stats;
     if (gate !== null && !gate.tryOpen()) {
+      stats?.cxOverflow.inc();
       cb(new ProxyError(ErrorCode.UpstreamOverflow, `cluster connection limit reached for ${this.address}:${this.port}`, "overflow"), null);
       return noCancel;
     }
     this.open++;
+    stats?.cxTotal.inc();
     // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
     const socket = connect({ host: this.address, port: this.port, allowHalfOpen: true, noDelay: true });
     let done = false;
@@ -92,6 +106,10 @@ export class TcpConnPool {
       socket.on("error", ignore);
       socket.destroy();
       this.dropped();
+      if (stats !== null) {
+        stats.cxConnectTimeout.inc();
+        stats.cxConnectFail.inc();
+      }
       cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null);
     }, this.opts.connectTimeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -99,6 +117,7 @@ export class TcpConnPool {
       finish();
       socket.destroy();
       this.dropped();
+      stats?.cxConnectFail.inc();
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null);
     };
     socket.once("error", onError);

@@ -4,6 +4,7 @@
 
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
 
 /** The side of an exchange that owns an upstream connection while a request is in flight. */
 export interface UpstreamHandler {
@@ -32,12 +33,21 @@ export class UpstreamConnection {
   createdAt = 0;
   readonly localAddress: string;
   private readonly owner: ConnectionOwner;
+  private readonly raw: Socket;
+  /** The cluster's `upstream_cx_*` stats (null: not counted). */
+  private readonly stats: UpstreamCxStats | null;
+  /** Bytes of `raw.bytesWritten` already counted in upstream_cx_tx_bytes_total. */
+  private txCounted = 0;
 
-  constructor(raw: Socket, socket: Duplex, owner: ConnectionOwner) {
+  constructor(raw: Socket, socket: Duplex, owner: ConnectionOwner, stats: UpstreamCxStats | null = null) {
     this.socket = socket;
     this.owner = owner;
+    this.raw = raw;
+    this.stats = stats;
+    stats?.cxActive.add(1);
     this.localAddress = `${raw.localAddress}:${raw.localPort}`;
     socket.on("data", (chunk: Buffer) => {
+      this.stats?.cxRxBytesTotal.inc(chunk.length);
       const h = this.handler;
       if (h !== null) h.onUpstreamData(chunk);
       else this.destroyIdle(); // bytes while idle: the server broke framing; never reuse
@@ -48,9 +58,29 @@ export class UpstreamConnection {
     socket.on("close", () => this.onClose(undefined));
   }
 
+  /** Adds the bytes written since the last call to upstream_cx_tx_bytes_total (after each exchange, at close). */
+  countTxBytes(): void {
+    const s = this.stats;
+    if (s === null) return;
+    const written = this.raw.bytesWritten;
+    s.cxTxBytesTotal.inc(written - this.txCounted);
+    this.txCounted = written;
+  }
+
+  /** The connection is gone: `local` when we closed it (Envoy's upstream_cx_destroy_local / _remote). */
+  private countDestroy(local: boolean): void {
+    const s = this.stats;
+    if (s === null) return;
+    this.countTxBytes();
+    s.cxActive.add(-1);
+    s.cxDestroy.inc();
+    (local ? s.cxDestroyLocal : s.cxDestroyRemote).inc();
+  }
+
   private onClose(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
+    this.countDestroy(false);
     const h = this.handler;
     this.handler = null;
     if (h !== null) h.onUpstreamClose(err);
@@ -70,6 +100,7 @@ export class UpstreamConnection {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.countDestroy(true);
     this.handler = null;
     this.socket.destroy();
   }

@@ -20,6 +20,7 @@ import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnectio
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { ListenerStats } from "../observability/stats/listener-stats.js";
 import { DefaultWorkerTelemetry, type TelemetryFactories } from "../observability/worker-telemetry.js";
 import { RouteTable } from "../router/route-table.js";
 import { TcpProxyFactory } from "../tcp/tcp-proxy-filter.js";
@@ -122,13 +123,14 @@ export class ProxyRuntime {
     };
     const clock = dataPathClock(this.clock, opts.timers);
     const telemetry = new DefaultWorkerTelemetry(opts.telemetry ?? {}, opts.log, opts.onStream);
+    const stats = opts.stats ?? new StatsStore();
     this.services = {
-      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock }),
+      clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock, stats }),
       random: opts.random,
       clock,
       limits: opts.limits,
       telemetry,
-      stats: opts.stats ?? new StatsStore(),
+      stats,
       onStream: (info) => telemetry.onStream(info),
       coarseNow: 1,
     };
@@ -184,6 +186,8 @@ export class ProxyRuntime {
       shared = this.ownShared.prepare(snapshot.clusters);
     }
     this.services.clusters.update(snapshot.clusters, shared);
+    // Every chain of this snapshot compiled above: telemetry may release what only older ones used.
+    this.services.telemetry.snapshotApplied?.();
 
     for (const [key, al] of this.listeners) {
       if (!wanted.has(key)) {
@@ -205,6 +209,7 @@ export class ProxyRuntime {
         al.server = server;
         const addr = server.address();
         if (typeof addr === "object" && addr !== null && c.model.port === 0) al.boundKey = `${c.model.address}:${addr.port}`;
+        al.stats = new ListenerStats(this.services.stats, c.model.address, typeof addr === "object" && addr !== null ? addr.port : c.model.port);
         this.listeners.set(key, al);
       } catch (e) {
         errors.push(`listener ${c.model.name}: cannot listen on ${key}: ${(e as Error).message}`);
@@ -334,6 +339,8 @@ export class ProxyRuntime {
     }
     for (const c of this.connections) c.destroySocket();
     await Promise.all(closed);
+    // Flush telemetry (exporters bound how long this waits) before the worker goes away.
+    await this.services.telemetry.close?.();
     this.close();
   }
 
@@ -344,6 +351,8 @@ export class ProxyRuntime {
     this.listeners.clear();
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
+    // Idempotent: after drain() this is a no-op; a bare close() (tests) lets exporters flush in the background.
+    void this.services.telemetry.close?.();
   }
 }
 

@@ -1,11 +1,12 @@
 // Worker thread entry: owns one ProxyRuntime and answers the supervisor's typed messages.
 
-import { setFlagsFromString } from "node:v8";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
@@ -38,6 +39,8 @@ const runtime = new ProxyRuntime({
   workerIndex: init.workerIndex,
   telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
   stats,
+  // The metadata exchange sends this proxy's identity.
+  httpFilters: builtInHttpFilters(init.bootstrap.node),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });
@@ -63,6 +66,13 @@ port.on("message", (m: ToWorker) => {
       // Logged at the new level itself: the line shows only when the change took effect.
       if (m.level !== "off") log[m.level](`log level set to ${m.level} (admin /logging)`);
       post({ type: "log-level", level: log.level });
+      return;
+    case "stats":
+      // Istio's metrics (prom-client JSON) and the Envoy stats, for the supervisor to merge.
+      void registry.getMetricsAsJSON().then((istio) => {
+        const heap = getHeapStatistics();
+        post({ type: "stats-reply", seq: m.seq, reply: { envoy: stats.snapshot(), istio, heapUsed: heap.used_heap_size, heapTotal: heap.total_heap_size } });
+      });
       return;
     case "drain":
       void runtime.drain(m.timeoutMs).then(() => {

@@ -3,6 +3,7 @@
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { LogLevel } from "../common/logger.js";
 import type { Snapshot } from "../config/model/types.js";
+import type { WorkerStatsReply } from "../observability/stats/worker-stats-reply.js";
 import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-layout.js";
 
 export interface WorkerInit {
@@ -25,7 +26,9 @@ export type ToWorker =
   /** The admin API's /logging: this worker's log level from now on. */
   | { type: "log-level"; level: LogLevel }
   /** Stop: close listeners, give in-flight exchanges `timeoutMs`, close the rest, exit. */
-  | { type: "drain"; timeoutMs: number };
+  | { type: "drain"; timeoutMs: number }
+  /** A scrape: answer with `stats-reply` and the same `seq`. */
+  | { type: "stats"; seq: number };
 
 export type FromWorker =
   | { type: "applied"; seq: number; ok: boolean; errors: string[]; bound: string[] }
@@ -35,4 +38,4 @@ export type FromWorker =
   | { type: "stopped-listeners" }
   /** The worker's log level after a `log-level` message. */
   | { type: "log-level"; level: LogLevel }
-  | { type: "stats"; requests: number };
+  | { type: "stats-reply"; seq: number; reply: WorkerStatsReply };

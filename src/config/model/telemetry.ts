@@ -59,6 +59,8 @@ export interface IstioStatsConfig {
   /** `source` outbound, `destination` inbound (Istio sets it from the listener's direction). */
   reporter: "source" | "destination";
   metrics: IstioStatsMetricOverride[];
+  /** TCP metrics are reported this often while a connection is open, and at close (stats.PluginConfig tcp_reporting_duration, Telemetry `reportingInterval`); absent = 5 000 ms. */
+  tcpReportingDurationMs?: number;
 }
 
 /** `istio.metadata_exchange`: Istio's HTTP peer-metadata exchange. */

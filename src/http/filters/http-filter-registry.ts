@@ -5,8 +5,11 @@
 import type { HttpFilterConfig } from "../../config/model/types.js";
 import { HTTP_ROUTER_FILTER } from "../../config/model/types.js";
 import { routerFilterFactory } from "../../router/router-filter.js";
+import type { NodeIdentity } from "../../observability/node-identity.js";
 import { faultFilterFactory } from "./fault/fault-filter.js";
 import type { HttpFilterFactory } from "./http-filter.js";
+import { istioStatsFilterFactory } from "./istio-stats/istio-stats-filter.js";
+import { peerMetadataFilterFactory } from "./peer-metadata/peer-metadata-filter.js";
 
 export class HttpFilterRegistry {
   private readonly byName = new Map<string, HttpFilterFactory>();
@@ -30,7 +33,10 @@ export class HttpFilterRegistry {
   }
 }
 
-/** The filters every worker runs: Envoy's fault filter and the router. */
-export function builtInHttpFilters(): HttpFilterRegistry {
-  return new HttpFilterRegistry().register(faultFilterFactory).register(routerFilterFactory);
+/**
+ * The filters every worker runs: Istio's metadata exchange (sending `node`'s identity; a
+ * standalone default identity without one) and stats, Envoy's fault filter and the router.
+ */
+export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
+  return new HttpFilterRegistry().register(peerMetadataFilterFactory(node)).register(faultFilterFactory).register(istioStatsFilterFactory).register(routerFilterFactory);
 }

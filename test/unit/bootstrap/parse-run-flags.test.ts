@@ -31,6 +31,7 @@ describe("parseRunFlags", () => {
       adminAddress: "127.0.0.1",
       adminPort: 15000,
       healthPort: 15021,
+      statsPort: 15090,
       drainTimeoutMs: 5_000,
       exitOnZeroActiveConnections: false,
       minimumDrainMs: 5_000,
@@ -39,8 +40,45 @@ describe("parseRunFlags", () => {
       watch: true,
       proxyLocality: {},
       mirrorShadowSuffix: false,
-      node: expect.objectContaining({ namespace: "default" }),
+      node: {
+        nodeId: "sidecar~127.0.0.1~outrigger.default~default.svc.cluster.local",
+        instanceName: "outrigger",
+        instanceIp: "127.0.0.1",
+        workloadName: "outrigger",
+        namespace: "default",
+        clusterId: "Kubernetes",
+        meshId: "cluster.local",
+        labels: {},
+        canonicalService: "outrigger",
+        canonicalRevision: "latest",
+        app: "unknown",
+        version: "unknown",
+      },
     });
+  });
+
+  it("node identity: istio-agent's environment (POD_NAME, INSTANCE_IP, ISTIO_META_*) and the workload labels", () => {
+    const b = parse(["--config", "a", "--namespace", "shop", "--labels", "app=reviews,version=v2,service.istio.io/canonical-revision=r7"], {
+      POD_NAME: "reviews-v2-5d8f9c7b6-x2k9z",
+      INSTANCE_IP: "10.1.2.3",
+      ISTIO_META_CLUSTER_ID: "east",
+      ISTIO_META_MESH_ID: "mesh1",
+    });
+    expect(b?.node).toEqual({
+      nodeId: "sidecar~10.1.2.3~reviews-v2-5d8f9c7b6-x2k9z.shop~shop.svc.cluster.local",
+      instanceName: "reviews-v2-5d8f9c7b6-x2k9z",
+      instanceIp: "10.1.2.3",
+      workloadName: "reviews-v2",
+      namespace: "shop",
+      clusterId: "east",
+      meshId: "mesh1",
+      labels: { app: "reviews", version: "v2", "service.istio.io/canonical-revision": "r7" },
+      canonicalService: "reviews",
+      canonicalRevision: "r7",
+      app: "reviews",
+      version: "v2",
+    });
+    expect(parse(["--config", "a"], { POD_NAME: "ratings-1", ISTIO_META_WORKLOAD_NAME: "ratings" })?.node.workloadName).toBe("ratings");
   });
 
   it("every flag, in both --flag value and --flag=value forms", () => {
@@ -50,6 +88,7 @@ describe("parseRunFlags", () => {
       "--admin-port", "0",
       "--health-port", "0",
       "--admin-address=0.0.0.0",
+      "--stats-port=15091",
       "--namespace", "shop",
       "--labels", "app=reviews,version=v2",
       "--outbound=127.0.0.1:16001",
@@ -76,6 +115,7 @@ describe("parseRunFlags", () => {
       adminAddress: "0.0.0.0",
       adminPort: 0,
       healthPort: 0,
+      statsPort: 15091,
       drainTimeoutMs: 30_000,
       exitOnZeroActiveConnections: true,
       minimumDrainMs: 1_500,
@@ -84,7 +124,7 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
-      node: expect.objectContaining({ namespace: "shop" }),
+      node: expect.objectContaining({ namespace: "shop", workloadName: "outrigger", canonicalService: "reviews", canonicalRevision: "v2" }),
     });
   });
 

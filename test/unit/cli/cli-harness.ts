@@ -57,10 +57,23 @@ export function harness(opts: { env?: Record<string, string>; deps?: Partial<Cli
         check();
       }),
     /** Start `main` without awaiting it (for long-running commands). */
-    start: (argv: string[]) => main(argv, ctx),
+    start: (argv: string[]) => main(withFreeStatsPort(argv), ctx),
     run: async (argv: string[]): Promise<CliRun> => {
-      const code = await main(argv, ctx);
+      const code = await main(withFreeStatsPort(argv), ctx);
       return { code, ...out };
     },
   };
+}
+
+/**
+ * `run` binds the stats port (15090) and the health port (15021) on every address: tests running
+ * side by side would fight over them, so unless a test names one, a free port is picked.
+ */
+export function withFreeStatsPort(argv: string[]): string[] {
+  if (argv[0] !== "run" || argv.some((a) => a === "--help" || a === "-h")) return argv;
+  let out = argv;
+  for (const flag of ["--stats-port", "--health-port"]) {
+    if (!out.some((a) => a === flag || a.startsWith(`${flag}=`))) out = ["run", flag, "0", ...out.slice(1)];
+  }
+  return out;
 }

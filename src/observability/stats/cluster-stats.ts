@@ -1,0 +1,121 @@
+// A cluster's Envoy stats (`cluster.<name>.upstream_rq_total`, …), looked up once when the worker
+// builds the cluster's runtime, so the data path only bumps fields. Names and the moment each one
+// moves follow Envoy's cluster statistics (docs: configuration/upstream/cluster_manager/cluster_stats).
+// Gauges that are the cluster's mesh-wide state (membership, ejections, circuit breakers open) are
+// read from shared memory by the supervisor at scrape time, not kept here.
+
+import type { Counter, Gauge, Histogram, StatsStore } from "./stats-store.js";
+
+/** 100..599: HTTP status codes that get their own `upstream_rq_<code>` stat (bounded cardinality). */
+const MIN_CODE = 100;
+const MAX_CODE = 599;
+
+/** Connection-level stats of a cluster, shared by its HTTP and TCP pools. */
+export interface UpstreamCxStats {
+  readonly cxTotal: Counter;
+  readonly cxActive: Gauge;
+  readonly cxConnectFail: Counter;
+  readonly cxConnectTimeout: Counter;
+  readonly cxOverflow: Counter;
+  readonly cxDestroy: Counter;
+  readonly cxDestroyLocal: Counter;
+  readonly cxDestroyRemote: Counter;
+  readonly cxRxBytesTotal: Counter;
+  readonly cxTxBytesTotal: Counter;
+}
+
+export class ClusterStats implements UpstreamCxStats {
+  readonly prefix: string;
+  // Requests (Envoy's router and connection pool).
+  readonly rqTotal: Counter;
+  readonly rqCompleted: Counter;
+  readonly rqActive: Gauge;
+  readonly rqPendingActive: Gauge;
+  readonly rqPendingTotal: Counter;
+  readonly rqPendingOverflow: Counter;
+  readonly rqTimeout: Counter;
+  readonly rqPerTryTimeout: Counter;
+  readonly rqRetry: Counter;
+  readonly rqRetrySuccess: Counter;
+  readonly rqRetryOverflow: Counter;
+  readonly rqRetryLimitExceeded: Counter;
+  readonly rqTime: Histogram;
+  /** `upstream_cx_none_healthy`: no healthy host to connect to. */
+  readonly cxNoneHealthy: Counter;
+  // Connections.
+  readonly cxTotal: Counter;
+  readonly cxActive: Gauge;
+  readonly cxConnectFail: Counter;
+  readonly cxConnectTimeout: Counter;
+  readonly cxOverflow: Counter;
+  readonly cxDestroy: Counter;
+  readonly cxDestroyLocal: Counter;
+  readonly cxDestroyRemote: Counter;
+  readonly cxRxBytesTotal: Counter;
+  readonly cxTxBytesTotal: Counter;
+  /** `upstream_rq_1xx` … `upstream_rq_5xx`, by the code's first digit. */
+  private readonly classes: Counter[];
+  /** `upstream_rq_<code>`, created on first use (Envoy creates them as codes are seen). */
+  private readonly codes: (Counter | undefined)[] = [];
+  /** `retry.upstream_rq_<code>` and `retry.upstream_rq_<N>xx`: responses that were retried. */
+  private readonly retryCodes: (Counter | undefined)[] = [];
+
+  constructor(
+    private readonly store: StatsStore,
+    clusterName: string,
+  ) {
+    const p = (this.prefix = `cluster.${clusterName}.`);
+    const c = (n: string): Counter => store.counter(p + n);
+    const g = (n: string): Gauge => store.gauge(p + n);
+    this.rqTotal = c("upstream_rq_total");
+    this.rqCompleted = c("upstream_rq_completed");
+    this.rqActive = g("upstream_rq_active");
+    this.rqPendingActive = g("upstream_rq_pending_active");
+    this.rqPendingTotal = c("upstream_rq_pending_total");
+    this.rqPendingOverflow = c("upstream_rq_pending_overflow");
+    this.rqTimeout = c("upstream_rq_timeout");
+    this.rqPerTryTimeout = c("upstream_rq_per_try_timeout");
+    this.rqRetry = c("upstream_rq_retry");
+    this.rqRetrySuccess = c("upstream_rq_retry_success");
+    this.rqRetryOverflow = c("upstream_rq_retry_overflow");
+    this.rqRetryLimitExceeded = c("upstream_rq_retry_limit_exceeded");
+    this.rqTime = store.histogram(p + "upstream_rq_time");
+    this.cxNoneHealthy = c("upstream_cx_none_healthy");
+    this.cxTotal = c("upstream_cx_total");
+    this.cxActive = g("upstream_cx_active");
+    this.cxConnectFail = c("upstream_cx_connect_fail");
+    this.cxConnectTimeout = c("upstream_cx_connect_timeout");
+    this.cxOverflow = c("upstream_cx_overflow");
+    this.cxDestroy = c("upstream_cx_destroy");
+    this.cxDestroyLocal = c("upstream_cx_destroy_local");
+    this.cxDestroyRemote = c("upstream_cx_destroy_remote");
+    this.cxRxBytesTotal = c("upstream_cx_rx_bytes_total");
+    this.cxTxBytesTotal = c("upstream_cx_tx_bytes_total");
+    this.classes = [1, 2, 3, 4, 5].map((d) => c(`upstream_rq_${d}xx`));
+  }
+
+  /**
+   * Envoy's chargeUpstreamCode: an upstream response (or the local reply standing in for one after
+   * a reset or timeout) counts under its code, its class and `upstream_rq_completed`.
+   */
+  chargeCode(status: number): void {
+    if (status < MIN_CODE || status > MAX_CODE) return;
+    let s = this.codes[status];
+    if (s === undefined) this.codes[status] = s = this.store.counter(`${this.prefix}upstream_rq_${status}`);
+    s.inc();
+    this.classes[((status / 100) | 0) - 1]!.inc();
+    this.rqCompleted.inc();
+  }
+
+  /** A response that the router retried (Envoy's chargeBasicResponseStat under `retry.`). */
+  chargeRetryCode(status: number): void {
+    if (status < MIN_CODE || status > MAX_CODE) return;
+    const cls = 1000 + ((status / 100) | 0);
+    let s = this.retryCodes[status];
+    if (s === undefined) this.retryCodes[status] = s = this.store.counter(`${this.prefix}retry.upstream_rq_${status}`);
+    let c = this.retryCodes[cls];
+    if (c === undefined) this.retryCodes[cls] = c = this.store.counter(`${this.prefix}retry.upstream_rq_${(status / 100) | 0}xx`);
+    s.inc();
+    c.inc();
+  }
+}

@@ -1,0 +1,61 @@
+// An HTTP connection manager's Envoy stats (`http.<stat_prefix>.downstream_rq_total`, …), one set
+// per stat prefix (Istio: `outbound_0.0.0.0_8080`, `inbound_0.0.0.0_15006`). The store hands out one
+// object per name, so chains sharing a prefix, and a chain rebuilt on reload, count on the same stats.
+
+import type { Counter, Gauge, Histogram, StatsStore } from "./stats-store.js";
+
+export class HttpConnManagerStats {
+  readonly cxTotal: Counter;
+  readonly cxHttp1Total: Counter;
+  readonly cxActive: Gauge;
+  readonly cxDestroy: Counter;
+  readonly rqTotal: Counter;
+  readonly rqHttp1Total: Counter;
+  readonly rqActive: Gauge;
+  readonly rqCompleted: Counter;
+  readonly rqTime: Histogram;
+  /** `downstream_rq_1xx` … `downstream_rq_5xx`. */
+  private readonly classes: Counter[];
+
+  constructor(store: StatsStore, statPrefix: string) {
+    const p = `http.${statPrefix}.`;
+    const c = (n: string): Counter => store.counter(p + n);
+    this.cxTotal = c("downstream_cx_total");
+    this.cxHttp1Total = c("downstream_cx_http1_total");
+    this.cxActive = store.gauge(p + "downstream_cx_active");
+    this.cxDestroy = c("downstream_cx_destroy");
+    this.rqTotal = c("downstream_rq_total");
+    this.rqHttp1Total = c("downstream_rq_http1_total");
+    this.rqActive = store.gauge(p + "downstream_rq_active");
+    this.rqCompleted = c("downstream_rq_completed");
+    this.rqTime = store.histogram(p + "downstream_rq_time");
+    this.classes = [1, 2, 3, 4, 5].map((d) => c(`downstream_rq_${d}xx`));
+  }
+
+  requestStarted(): void {
+    this.rqTotal.inc();
+    this.rqHttp1Total.inc();
+    this.rqActive.add(1);
+  }
+
+  /** The stream finished; `status` 0 when no response was sent (reset). */
+  requestDone(status: number, durationMs: number): void {
+    this.rqActive.add(-1);
+    if (status >= 100 && status <= 599) {
+      this.classes[((status / 100) | 0) - 1]!.inc();
+      this.rqCompleted.inc();
+    }
+    this.rqTime.record(durationMs);
+  }
+
+  connectionOpened(): void {
+    this.cxTotal.inc();
+    this.cxHttp1Total.inc();
+    this.cxActive.add(1);
+  }
+
+  connectionClosed(): void {
+    this.cxActive.add(-1);
+    this.cxDestroy.inc();
+  }
+}

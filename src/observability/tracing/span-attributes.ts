@@ -1,0 +1,98 @@
+// What a finished request's span says, with the names Envoy's HTTP tracer gives its tags
+// (source/common/tracing/http_tracer_impl.cc finalizeDownstreamSpan / setCommonTags; all values
+// are strings, as Envoy sets them), its name (Istio's route decorator operation) and its
+// OpenTelemetry status (Envoy's OpenTelemetry tracer, from http.status_code).
+
+import { SpanStatusCode, type Span } from "@opentelemetry/api";
+import type { RequestHeaders } from "../../http/http-message.js";
+import { formatResponseFlags, type StreamInfo } from "../stream-info.js";
+
+/** A custom tag whose value is read from the request (Envoy's RequestHeaderCustomTag). */
+export interface HeaderTag {
+  tag: string;
+  /** Lower-cased header name. */
+  header: string;
+  /** Used when the header is absent; "" = the tag is not set. */
+  defaultValue: string;
+}
+
+/** A chain's span settings, compiled once per snapshot. */
+export interface SpanTemplate {
+  client: boolean;
+  maxPathTagLength: number;
+  /** node_id and zone (Envoy sets them when the span starts). */
+  localTags: Readonly<Record<string, string>>;
+  /** Custom tags with a fixed value (literal, environment, Istio's istio.* tags), applied last. */
+  fixedCustomTags: Readonly<Record<string, string>>;
+  headerTags: readonly HeaderTag[];
+}
+
+/**
+ * The span's name: Istio's route decorator operation `<host>:<port>/*` when the cluster is an
+ * Istio outbound cluster (`outbound|<port>|<subset>|<host>`, the decorator Istio writes for a
+ * route to one destination); otherwise Envoy's names without a decorator, `egress <authority>`
+ * for an outbound request and `ingress` for an inbound one.
+ */
+export function spanName(client: boolean, clusterName: string | undefined, authority: string): string {
+  if (clusterName !== undefined && clusterName.startsWith("outbound|")) {
+    const parts = clusterName.split("|");
+    if (parts.length === 4 && parts[3] !== "" && parts[1] !== "") return `${parts[3]}:${parts[1]}/*`;
+  }
+  return client ? `egress ${authority}` : "ingress";
+}
+
+/** Sets Envoy's tags, the custom tags and the status on a span whose request has finished. */
+export function applyFinishedRequest(span: Span, t: SpanTemplate, info: StreamInfo, req: RequestHeaders): void {
+  const h = req.headers;
+  span.setAttributes(t.localTags);
+  const rid = h.get("x-request-id");
+  if (rid !== undefined) span.setAttribute("guid:x-request-id", rid);
+  span.setAttribute("http.url", httpUrl(h.get("x-forwarded-proto") ?? req.scheme, req.authority, info.path, t.maxPathTagLength));
+  span.setAttribute("http.method", info.method === "" ? req.method : info.method);
+  span.setAttribute("downstream_cluster", h.get("x-envoy-downstream-service-cluster") ?? "-");
+  span.setAttribute("user_agent", h.get("user-agent") ?? "-");
+  span.setAttribute("http.protocol", info.protocol);
+  span.setAttribute("peer.address", addressIp(info.downstreamRemoteAddress));
+  span.setAttribute("request_size", String(info.bytesReceived));
+  span.setAttribute("response_size", String(info.bytesSent));
+  span.setAttribute("component", "proxy");
+  // Envoy tags the cluster only when the route's cluster exists (not NR, not NC).
+  if (info.clusterName !== undefined && !info.responseFlags.includes("NC")) {
+    span.setAttribute("upstream_cluster", info.clusterName);
+    span.setAttribute("upstream_cluster.name", info.clusterName);
+  }
+  // Envoy puts the host only on upstream (child) spans; with one span per request it goes here.
+  if (info.upstreamHost !== undefined) span.setAttribute("upstream_address", info.upstreamHost);
+  const code = info.responseCode;
+  span.setAttribute("http.status_code", String(code));
+  span.setAttribute("response_flags", formatResponseFlags(info.responseFlags));
+  // No response (a reset) or a 5xx is an error (Envoy's `error` tag) …
+  if (code === 0 || code >= 500) span.setAttribute("error", "true");
+  // … and the span status follows OpenTelemetry's HTTP conventions, as Envoy's OTel tracer sets
+  // it: 5xx (or nothing understood) is an error, 4xx only for a client span.
+  if (code === 0 || code >= 500 || (t.client && code >= 400)) span.setStatus({ code: SpanStatusCode.ERROR });
+  // Custom tags last: they may override the standard ones (Envoy applies them after).
+  const tags = t.headerTags;
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]!;
+    const v = h.get(tag.header) ?? tag.defaultValue;
+    if (v !== "") span.setAttribute(tag.tag, v);
+  }
+  span.setAttributes(t.fixedCustomTags);
+}
+
+/** Envoy's buildOriginalUri: `<x-forwarded-proto>://<host><original path, truncated>`. */
+export function httpUrl(proto: string, host: string, path: string, maxPathLength: number): string {
+  return `${proto}://${host}${path.length > maxPathLength ? path.slice(0, maxPathLength) : path}`;
+}
+
+/** `10.0.0.1:5000` → `10.0.0.1`, `[::1]:5000` → `::1` (Envoy's peer.address is the IP alone). */
+export function addressIp(address: string): string {
+  if (address.startsWith("[")) {
+    const end = address.indexOf("]");
+    return end === -1 ? address : address.slice(1, end);
+  }
+  const colon = address.lastIndexOf(":");
+  // More than one colon without brackets: a bare IPv6 address, no port to strip.
+  return colon === -1 || address.indexOf(":") !== colon ? address : address.slice(0, colon);
+}
