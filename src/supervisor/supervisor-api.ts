@@ -60,12 +60,10 @@ export interface Supervisor {
   /** Each live worker's V8 heap (for `/memory`). */
   workerHeaps(): Promise<WorkerHeap[]>;
   /**
-   * Envoy's `/reopen_logs`: reopen access log files (after logrotate moved them). Access logs
-   * install their hook with `onReopenLogs`; until then this does nothing.
+   * Envoy's `/reopen_logs`: every worker reopens its access-log files before their next write
+   * (after logrotate moved them). Resolves once every worker has been told.
    */
   reopenLogs(): Promise<void>;
-  /** Install the `/reopen_logs` hook (the access-log feature). */
-  onReopenLogs(hook: () => Promise<void>): void;
   /** Resolves with the exit code when the supervisor has stopped (after drain or a fatal error). */
   readonly exited: Promise<number>;
 }

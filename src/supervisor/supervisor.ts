@@ -120,7 +120,6 @@ class SupervisorImpl implements Supervisor {
   /** Admin commands that wait for every worker's answer run one at a time (one waiter per worker and type). */
   private adminChain: Promise<unknown> = Promise.resolve();
   private quitting = false;
-  private reopenHook: () => Promise<void> = async () => {};
   private readonly waiters = new Map<string, (m: FromWorker) => void>();
   private watcher: ConfigWatcher | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
@@ -505,12 +504,8 @@ class SupervisorImpl implements Supervisor {
     return stats.filter((h) => h !== undefined).map((h) => ({ used: h.used_heap_size, total: h.total_heap_size }));
   }
 
-  onReopenLogs(hook: () => Promise<void>): void {
-    this.reopenHook = hook;
-  }
-
-  reopenLogs(): Promise<void> {
-    return this.reopenHook();
+  async reopenLogs(): Promise<void> {
+    await this.askAll({ type: "reopen-logs" }, "logs-reopened");
   }
 
   private async stopWorkers(timeoutMs: number): Promise<void> {

@@ -7,6 +7,7 @@ import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
 import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
+import { AccessLogFiles } from "../observability/access-log/access-log-files.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
@@ -32,12 +33,15 @@ const post = (m: FromWorker): void => port.postMessage(m);
 const registry = new Registry();
 const stats = new StatsStore();
 
+/** This worker's access-log files (reopened on the admin API's /reopen_logs). */
+const accessLogFiles = new AccessLogFiles({ stats, log });
+
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
-  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log }),
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log, accessLogFiles }),
   stats,
   // The metadata exchange sends this proxy's identity.
   httpFilters: builtInHttpFilters(init.bootstrap.node),
@@ -60,6 +64,10 @@ port.on("message", (m: ToWorker) => {
     case "stop-listeners":
       runtime.stopListeners(m.inboundOnly);
       post({ type: "stopped-listeners" });
+      return;
+    case "reopen-logs":
+      accessLogFiles.reopen();
+      post({ type: "logs-reopened" });
       return;
     case "log-level":
       log.setLevel(m.level);

@@ -23,6 +23,8 @@ export type ToWorker =
   | { type: "drain-listeners"; inboundOnly: boolean }
   /** Envoy's stopListeners (drain_listeners after its drain period): stop accepting, keep serving open connections. */
   | { type: "stop-listeners"; inboundOnly: boolean }
+  /** The admin API's /reopen_logs: every access-log file is reopened before its next write. */
+  | { type: "reopen-logs" }
   /** The admin API's /logging: this worker's log level from now on. */
   | { type: "log-level"; level: LogLevel }
   /** Stop: close listeners, give in-flight exchanges `timeoutMs`, close the rest, exit. */
@@ -36,6 +38,7 @@ export type FromWorker =
   | { type: "draining" }
   | { type: "drained" }
   | { type: "stopped-listeners" }
+  | { type: "logs-reopened" }
   /** The worker's log level after a `log-level` message. */
   | { type: "log-level"; level: LogLevel }
   | { type: "stats-reply"; seq: number; reply: WorkerStatsReply };

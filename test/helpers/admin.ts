@@ -29,7 +29,7 @@ export function testBootstrap(overrides: Partial<Bootstrap> = {}): Bootstrap {
 }
 
 /** The admin-facing Supervisor methods, as no-ops (fakes spread this and override what they test). */
-export function supervisorStubs(): Pick<Supervisor, "drainListeners" | "quit" | "setWorkerLogLevel" | "workerLogLevel" | "workerHeaps" | "reopenLogs" | "onReopenLogs"> {
+export function supervisorStubs(): Pick<Supervisor, "drainListeners" | "quit" | "setWorkerLogLevel" | "workerLogLevel" | "workerHeaps" | "reopenLogs"> {
   let level: LogLevel = "info";
   return {
     drainListeners: async () => {},
@@ -38,6 +38,5 @@ export function supervisorStubs(): Pick<Supervisor, "drainListeners" | "quit" | 
     workerLogLevel: () => level,
     workerHeaps: async () => [],
     reopenLogs: async () => {},
-    onReopenLogs: () => {},
   };
 }
