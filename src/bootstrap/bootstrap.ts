@@ -3,6 +3,7 @@
 import type { LogLevel } from "../common/logger.js";
 import type { Locality } from "../config/model/types.js";
 import type { NodeIdentity } from "../observability/node-identity.js";
+import type { OtelEnv } from "./otel-env.js";
 
 export interface DownstreamLimits {
   /** 60 KiB: Envoy's default max_request_headers_kb. */
@@ -80,6 +81,12 @@ export interface Bootstrap {
    * Istio >= 1.28 (no suffix).
    */
   mirrorShadowSuffix?: boolean;
+  /** --mesh-config: the MeshConfig file (a bare MeshConfig or the istio ConfigMap), watched like --config. */
+  meshConfigPath?: string;
+  /** --root-namespace when given (the MeshConfig's rootNamespace wins; istio-system by default). */
+  rootNamespace?: string;
+  /** The OTEL_* tracing environment (exporter endpoint, headers, timeout, service name, sampler); absent = none set. */
+  otel?: OtelEnv;
 }
 
 export const defaultLimits: DownstreamLimits = {

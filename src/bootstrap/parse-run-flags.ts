@@ -17,6 +17,7 @@ import {
 import type { Bootstrap } from "./bootstrap.js";
 import type { Locality } from "../config/model/types.js";
 import { nodeIdentity } from "../observability/node-identity.js";
+import { OtelEnvError, otelEnvFrom, type OtelEnv } from "./otel-env.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
@@ -46,8 +47,21 @@ export const mirrorShadowSuffixFlag: FlagSpec = {
   help: "append -shadow to the Host of mirrored requests, as Istio <= 1.27 did",
 };
 
+export const meshConfigFlag: FlagSpec = {
+  name: "mesh-config",
+  value: "<file>",
+  default: "an istio ConfigMap among --config, else a standard install's",
+  help: "Istio MeshConfig YAML: the `mesh` text of the istio ConfigMap, or the ConfigMap itself (access logs, tracing, extension providers); reloaded like --config",
+};
+export const rootNamespaceFlag: FlagSpec = {
+  name: "root-namespace",
+  value: "<ns>",
+  default: "the MeshConfig's rootNamespace, else istio-system",
+  help: "Istio's root namespace (mesh-wide Telemetry, Sidecar and DestinationRule defaults); the MeshConfig's rootNamespace wins, as istiod reads only that",
+};
+
 /** Flags that shape translation, shared by run, validate and config-dump. */
-export const translationFlags: FlagSpec[] = [configFlag, namespaceFlag, labelsFlagSpec, outboundFlag, localityFlag, mirrorShadowSuffixFlag];
+export const translationFlags: FlagSpec[] = [configFlag, meshConfigFlag, namespaceFlag, rootNamespaceFlag, labelsFlagSpec, outboundFlag, localityFlag, mirrorShadowSuffixFlag];
 
 export const workersFlag: FlagSpec = {
   name: "workers",
@@ -207,6 +221,12 @@ export interface TranslationSettings {
   outbound: { address: string; port: number } | null;
   proxyLocality: Locality;
   mirrorShadowSuffix: boolean;
+  /** --mesh-config. */
+  meshConfigPath?: string;
+  /** --root-namespace, when given. */
+  rootNamespace?: string;
+  /** The OTEL_* environment (tracing exporter settings). */
+  otel: OtelEnv;
 }
 
 /** `region/zone/subzone` (trailing parts optional) → Locality; at most three parts, no empty region. */
@@ -223,9 +243,29 @@ export function parseLocalityText(source: string, text: string): Locality {
   return l;
 }
 
-/** TranslateOptions fields from translation settings (what every command passes to translate). */
-export function translateOptionsFrom(s: TranslationSettings): { namespace: string; proxyLabels: Record<string, string>; domainSuffix: string; defaultOutbound: { address: string; port: number } | null; proxyLocality: Locality; mirrorShadowSuffix: boolean } {
-  return { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound, proxyLocality: s.proxyLocality, mirrorShadowSuffix: s.mirrorShadowSuffix };
+/** TranslateOptions fields from translation settings (what every command passes to translate; the mesh config file is loaded by the caller). */
+export function translateOptionsFrom(s: TranslationSettings): {
+  namespace: string;
+  proxyLabels: Record<string, string>;
+  domainSuffix: string;
+  defaultOutbound: { address: string; port: number } | null;
+  proxyLocality: Locality;
+  mirrorShadowSuffix: boolean;
+  otel: OtelEnv;
+  rootNamespace?: string;
+} {
+  const o = { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound, proxyLocality: s.proxyLocality, mirrorShadowSuffix: s.mirrorShadowSuffix, otel: s.otel };
+  return s.rootNamespace !== undefined ? { ...o, rootNamespace: s.rootNamespace } : o;
+}
+
+/** OTEL_* → OtelEnv; a bad value is a usage error naming the variable. */
+export function otelFromEnv(env: Readonly<Record<string, string | undefined>>): OtelEnv {
+  try {
+    return otelEnvFrom(env);
+  } catch (e) {
+    if (e instanceof OtelEnvError) throw usageError(e.message);
+    throw e;
+  }
 }
 
 /** The translation-shaping part of a bootstrap (--config, --namespace, --labels, --outbound). */
@@ -236,6 +276,9 @@ export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<s
   const labels = flagValue(parsed, "labels");
   const outbound = flagValue(parsed, "outbound");
   const locality = flagValue(parsed, "locality");
+  const meshConfig = flagValue(parsed, "mesh-config");
+  const rootNamespace = flagValue(parsed, "root-namespace");
+  if (rootNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(rootNamespace)) throw usageError(`--root-namespace: "${rootNamespace}" is not a valid namespace name`);
   const settings: TranslationSettings = {
     configPaths,
     namespace: ns ?? (envNs !== undefined && envNs !== "" ? envNs : "default"),
@@ -244,7 +287,10 @@ export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<s
     outbound: outbound === undefined ? { ...defaultOutbound } : addressFlag("outbound", outbound),
     proxyLocality: locality !== undefined ? parseLocalityText("--locality", locality) : parseLocalityText("$ISTIO_LOCALITY", env["ISTIO_LOCALITY"] ?? ""),
     mirrorShadowSuffix: parsed.switches.has("mirror-shadow-suffix"),
+    otel: otelFromEnv(env),
   };
+  if (meshConfig !== undefined) settings.meshConfigPath = meshConfig;
+  if (rootNamespace !== undefined) settings.rootNamespace = rootNamespace;
   if (configPaths.length === 0) throw usageError("--config is required (an Istio YAML file or folder)");
   return settings;
 }

@@ -33,14 +33,23 @@ export const configDumpCommand: Command = {
       return 0;
     }
     const bootstrap = bootstrapFromFlags(parsed, ctx);
-    const t = await translateConfig(ctx, bootstrap.configPaths, {
-      namespace: bootstrap.namespace,
-      proxyLabels: bootstrap.proxyLabels,
-      domainSuffix: bootstrap.domainSuffix,
-      defaultOutbound: bootstrap.outbound,
-      proxyLocality: bootstrap.proxyLocality ?? {},
-      mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
-    });
+    const t = await translateConfig(
+      ctx,
+      bootstrap.configPaths,
+      {
+        namespace: bootstrap.namespace,
+        proxyLabels: bootstrap.proxyLabels,
+        domainSuffix: bootstrap.domainSuffix,
+        defaultOutbound: bootstrap.outbound,
+        proxyLocality: bootstrap.proxyLocality ?? {},
+        mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
+        ...(bootstrap.rootNamespace !== undefined ? { rootNamespace: bootstrap.rootNamespace } : {}),
+        ...(bootstrap.otel !== undefined ? { otel: bootstrap.otel } : {}),
+        node: bootstrap.node,
+        env: ctx.env,
+      },
+      bootstrap.meshConfigPath,
+    );
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return 1;
     // A fixed version keeps the output diffable between runs; a running proxy stamps time/sequence.

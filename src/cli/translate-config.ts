@@ -4,6 +4,7 @@
 import type { ConfigError } from "../config/model/config-error.js";
 import { formatConfigError } from "../config/model/config-error.js";
 import type { CliContext, TranslateOptions, TranslateResult } from "./cli-context.js";
+import { loadMeshConfigFile } from "../config/load/load-mesh-config.js";
 
 export interface OfflineTranslation {
   /** Undefined when loading failed (translation is skipped so errors are not doubled by knock-on ones). */
@@ -13,12 +14,15 @@ export interface OfflineTranslation {
   warnings: ConfigError[];
 }
 
-export async function translateConfig(ctx: CliContext, paths: string[], opts: TranslateOptions): Promise<OfflineTranslation> {
+/** Loads `paths` (and `meshConfigPath`, the --mesh-config file) and translates them. */
+export async function translateConfig(ctx: CliContext, paths: string[], opts: TranslateOptions, meshConfigPath?: string): Promise<OfflineTranslation> {
   const loaded = await ctx.deps.loadConfigSources(paths);
-  const loadErrors = loaded.errors.filter((e) => e.severity !== "warning");
-  const loadWarnings = loaded.errors.filter((e) => e.severity === "warning");
+  const mesh = meshConfigPath !== undefined ? await loadMeshConfigFile(meshConfigPath) : undefined;
+  const allErrors = [...loaded.errors, ...(mesh?.errors ?? [])];
+  const loadErrors = allErrors.filter((e) => e.severity !== "warning");
+  const loadWarnings = allErrors.filter((e) => e.severity === "warning");
   if (loadErrors.length > 0) return { result: undefined, documentCount: loaded.documents.length, errors: loadErrors, warnings: loadWarnings };
-  const result = await ctx.deps.translate(loaded.documents, opts);
+  const result = await ctx.deps.translate(loaded.documents, mesh?.doc !== undefined ? { ...opts, meshConfig: mesh.doc } : opts);
   return {
     result,
     documentCount: loaded.documents.length,

@@ -5,6 +5,7 @@ import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
 import { translateOptionsFrom, translationFlags, translationFromFlags } from "../bootstrap/parse-run-flags.js";
 import type { Snapshot } from "../config/model/types.js";
+import { nodeIdentity } from "../observability/node-identity.js";
 import type { Command } from "./command.js";
 import { plural, reportProblems, translateConfig } from "./translate-config.js";
 
@@ -29,7 +30,8 @@ export const validateCommand: Command = {
       return 0;
     }
     const s = translationFromFlags(parsed, ctx.env);
-    const t = await translateConfig(ctx, s.configPaths, translateOptionsFrom(s));
+    const node = nodeIdentity({ env: ctx.env, namespace: s.namespace, labels: s.proxyLabels, domainSuffix: s.domainSuffix });
+    const t = await translateConfig(ctx, s.configPaths, { ...translateOptionsFrom(s), node, env: ctx.env }, s.meshConfigPath);
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return 1;
     for (const line of t.result.summary) ctx.stdout(line + "\n");

@@ -52,8 +52,13 @@ export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
       defaultOutbound: b.outbound,
       proxyLocality: b.proxyLocality,
       mirrorShadowSuffix: b.mirrorShadowSuffix,
+      ...(b.rootNamespace !== undefined ? { rootNamespace: b.rootNamespace } : {}),
+      ...(b.otel !== undefined ? { otel: b.otel } : {}),
+      node: b.node,
+      env: process.env,
     },
     log,
+    b.meshConfigPath,
   );
 }
 
@@ -360,7 +365,7 @@ class SupervisorImpl implements Supervisor {
 
   private async startWatching(): Promise<void> {
     const watcher = new ConfigWatcher(
-      this.bootstrap.configPaths,
+      this.bootstrap.meshConfigPath !== undefined ? [...this.bootstrap.configPaths, this.bootstrap.meshConfigPath] : this.bootstrap.configPaths,
       () => {
         clearTimeout(this.watchTimer);
         this.watchTimer = setTimeout(() => {

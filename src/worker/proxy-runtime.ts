@@ -19,7 +19,10 @@ import { ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
+import { Registry } from "prom-client";
+import { nodeIdentity, type NodeIdentity } from "../observability/node-identity.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ListenerStats } from "../observability/stats/listener-stats.js";
 import { DefaultWorkerTelemetry, type TelemetryFactories } from "../observability/worker-telemetry.js";
 import { RouteTable } from "../router/route-table.js";
@@ -34,8 +37,15 @@ export interface ProxyRuntimeOptions {
   log: Logger;
   /** Sees every finished StreamInfo after the telemetry (tests record them). */
   onStream?: StreamInfoSink;
-  /** How access logs, Istio stats and tracers are built in this worker (default: none available). */
+  /**
+   * How access logs, Istio stats and tracers are built in this worker. Default: the production
+   * factories over `registry`, `stats` and `node` (what worker threads run).
+   */
   telemetry?: TelemetryFactories;
+  /** This proxy's identity (metrics labels, metadata exchange, span tags). Default: nodeIdentity of namespace `default`. */
+  node?: NodeIdentity;
+  /** This worker's prom-client registry for Istio's standard metrics. Default: a new one (`runtime.registry`). */
+  registry?: Registry;
   /** This worker's Envoy-style stats (default: a new store). */
   stats?: StatsStore;
   workerIndex?: number;
@@ -79,6 +89,8 @@ const SWEEP_MS = 250;
 
 export class ProxyRuntime {
   readonly services: WorkerServices;
+  /** Istio's standard metrics of this worker (the supervisor merges every worker's). */
+  readonly registry: Registry;
   private readonly log: Logger;
   private readonly listeners = new Map<string, ActiveListener>();
   readonly connections = new Set<DownstreamConnection>();
@@ -106,7 +118,8 @@ export class ProxyRuntime {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.workerIndex = opts.workerIndex ?? 0;
-    this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters);
+    const node = opts.node ?? nodeIdentity({ env: {}, namespace: "default", labels: {}, domainSuffix: "cluster.local" });
+    this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters ?? builtInHttpFilters(node));
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
     this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
     this.reusePort = opts.reusePort ?? true;
@@ -122,8 +135,10 @@ export class ProxyRuntime {
       },
     };
     const clock = dataPathClock(this.clock, opts.timers);
-    const telemetry = new DefaultWorkerTelemetry(opts.telemetry ?? {}, opts.log, opts.onStream);
     const stats = opts.stats ?? new StatsStore();
+    this.registry = opts.registry ?? new Registry();
+    const factories = opts.telemetry ?? productionTelemetryFactories({ workerIndex: this.workerIndex, node, registry: this.registry, stats, log: opts.log });
+    const telemetry = new DefaultWorkerTelemetry(factories, opts.log, opts.onStream);
     this.services = {
       clusters: new ClusterManager(opts.random, opts.log, this.workerIndex, this.clock, { ...opts.dns, transportSockets: this.transportSockets, poolClock: clock, stats }),
       random: opts.random,

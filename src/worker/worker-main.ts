@@ -6,7 +6,6 @@ import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
-import { builtInHttpFilters } from "../http/filters/http-filter-registry.js";
 import { AccessLogFiles } from "../observability/access-log/access-log-files.js";
 import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
@@ -41,10 +40,12 @@ const runtime = new ProxyRuntime({
   random: mathRandom,
   log,
   workerIndex: init.workerIndex,
+  // Production telemetry over this worker's registry and stats; the metadata exchange sends this identity.
+  node: init.bootstrap.node,
+  registry,
+  // Built here rather than by the runtime so /reopen_logs can reach this worker's access-log files.
   telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log, accessLogFiles }),
   stats,
-  // The metadata exchange sends this proxy's identity.
-  httpFilters: builtInHttpFilters(init.bootstrap.node),
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
 });

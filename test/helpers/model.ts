@@ -9,3 +9,18 @@ export function hcmOfListener(l: Listener): HttpConnectionManager {
   if (hcm === undefined) throw new Error(`listener ${l.name} has no HTTP connection manager`);
   return hcm;
 }
+
+/** The HTTP filters istiod gives every sidecar connection manager (the ones Outrigger runs). */
+export function istioHttpFilters(direction: "INBOUND" | "OUTBOUND"): HttpConnectionManager["httpFilters"] {
+  return [
+    { name: "istio.metadata_exchange", typedConfig: { removeHeaders: true } },
+    { name: "envoy.filters.http.fault" },
+    { name: "istio.stats", typedConfig: { reporter: direction === "INBOUND" ? "destination" : "source", metrics: [] } },
+    { name: "envoy.filters.http.router" },
+  ];
+}
+
+/** The `istio.stats` config istiod puts before a tcp_proxy. */
+export function istioTcpStats(direction: "INBOUND" | "OUTBOUND"): { reporter: "source" | "destination"; metrics: [] } {
+  return { reporter: direction === "INBOUND" ? "destination" : "source", metrics: [] };
+}

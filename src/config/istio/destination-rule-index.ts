@@ -11,7 +11,7 @@ import { labelsMatch } from "./workload-selector.js";
 export class DestinationRuleIndex {
   private readonly visible: ParsedDestinationRule[];
 
-  constructor(rules: ParsedDestinationRule[], private readonly proxyNamespace: string, proxyLabels: Record<string, string>) {
+  constructor(rules: ParsedDestinationRule[], private readonly proxyNamespace: string, proxyLabels: Record<string, string>, private readonly rootNamespace: string = ROOT_NAMESPACE) {
     this.visible = rules.filter((dr) => {
       if (dr.host === "") return false;
       if (dr.workloadSelector) return dr.ref.namespace === proxyNamespace && labelsMatch(dr.workloadSelector, proxyLabels);
@@ -20,7 +20,7 @@ export class DestinationRuleIndex {
   }
 
   lookup(host: string, serviceNamespace: string): ParsedDestinationRule | undefined {
-    for (const ns of [this.proxyNamespace, serviceNamespace, ROOT_NAMESPACE]) {
+    for (const ns of [this.proxyNamespace, serviceNamespace, this.rootNamespace]) {
       const inNs = this.visible.filter((dr) => dr.ref.namespace === ns && hostCoveredBy(host, dr.host));
       if (inNs.length === 0) continue;
       const exact = inNs.find((dr) => dr.host === host);

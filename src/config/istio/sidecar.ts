@@ -189,11 +189,11 @@ function parseDefaultEndpoint(r: SpecReader, de: string, p: FieldPath): { addres
 }
 
 /** Istio's Sidecar precedence: same namespace with matching selector > same namespace without > root namespace without. */
-export function selectSidecar(sidecars: ParsedSidecar[], namespace: string, proxyLabels: Record<string, string>): ParsedSidecar | undefined {
+export function selectSidecar(sidecars: ParsedSidecar[], namespace: string, proxyLabels: Record<string, string>, rootNamespace: string = ROOT_NAMESPACE): ParsedSidecar | undefined {
   const inNs = sidecars.filter((s) => s.ref.namespace === namespace);
   const bySelector = inNs.find((s) => s.workloadSelector && labelsMatch(s.workloadSelector, proxyLabels));
   if (bySelector) return bySelector;
   const plain = inNs.find((s) => !s.workloadSelector);
   if (plain) return plain;
-  return sidecars.find((s) => s.ref.namespace === ROOT_NAMESPACE && !s.workloadSelector);
+  return sidecars.find((s) => s.ref.namespace === rootNamespace && !s.workloadSelector);
 }

@@ -5,6 +5,13 @@
 import type { ConfigError } from "../model/config-error.js";
 import type { Cluster, Listener, Locality, RouteConfiguration } from "../model/types.js";
 import type { SourceDocument } from "../load/load-sources.js";
+import type { MeshConfigDocument } from "../load/load-mesh-config.js";
+import type { OtelEnv } from "../../bootstrap/otel-env.js";
+import { emptyOtelEnv } from "../../bootstrap/otel-env.js";
+import { nodeIdentity, type NodeIdentity } from "../../observability/node-identity.js";
+import { chooseMeshConfig, isMeshConfigMap, meshConfigSummary } from "./mesh-config-source.js";
+import { parseTelemetry, TELEMETRY_VERSIONS, type ParsedTelemetry } from "./telemetry-api.js";
+import { applicableTelemetry, applyTelemetry, resolveTelemetry } from "./telemetry-resolve.js";
 import { buildOutboundClusters } from "./cluster-builder.js";
 import { DestinationRuleIndex } from "./destination-rule-index.js";
 import { parseDestinationRule } from "./destination-rule.js";
@@ -54,7 +61,25 @@ export interface TranslateOptions {
    * >= 1.28 (route mirror policies set disableShadowHostSuffixAppend).
    */
   mirrorShadowSuffix?: boolean;
+  /** `--mesh-config FILE`, loaded (load-mesh-config.ts); it wins over an `istio` ConfigMap among the documents. */
+  meshConfig?: MeshConfigDocument;
+  /** `--root-namespace`: used when the MeshConfig sets no rootNamespace (default istio-system). */
+  rootNamespace?: string;
+  /** The OTEL_* environment (bootstrap/otel-env.ts); absent = none set. */
+  otel?: OtelEnv;
+  /** Who this proxy is (span service name, istio.* span tags); absent = derived from namespace and labels. */
+  node?: NodeIdentity;
+  /** Environment for extension provider headers' `envName` (istiod reads its own). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Add `istio.metadata_exchange` and `istio.stats` (HTTP) / `istioStats` (TCP) as istiod does.
+   * Default DEFAULT_TELEMETRY_FILTERS (on); tests of other features may turn them off.
+   */
+  telemetryFilters?: boolean;
 }
+
+/** Whether translation adds the metadata exchange and stats filters when the option is not given. */
+export const DEFAULT_TELEMETRY_FILTERS = true;
 
 export interface TranslateResult {
   snapshot: { listeners: Listener[]; routeConfigs: Record<string, RouteConfiguration>; clusters: Record<string, Cluster> };
@@ -85,13 +110,20 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   const ses: Array<Parsed<ParsedServiceEntry>> = [];
   const wes: Array<Parsed<ParsedWorkloadEntry>> = [];
   const sidecars: Array<Parsed<ParsedSidecar>> = [];
+  const telemetries: Array<Parsed<ParsedTelemetry>> = [];
+  const meshMaps: SourceDocument[] = [];
   const seen = new Map<string, SourceDocument>();
 
   for (const doc of documents) {
     const issues = new DocIssues(doc, errors, warnings);
     const namespace = doc.metadata.namespace ?? opts.namespace;
     const ident = `${doc.kind} ${namespace}/${doc.metadata.name || "<unnamed>"}`;
-    if (!NETWORKING_VERSIONS.includes(doc.apiVersion) || !SUPPORTED_KINDS.includes(doc.kind)) {
+    if (isMeshConfigMap(doc)) {
+      meshMaps.push(doc);
+      continue;
+    }
+    const isTelemetry = doc.kind === "Telemetry" && TELEMETRY_VERSIONS.includes(doc.apiVersion);
+    if (!isTelemetry && (!NETWORKING_VERSIONS.includes(doc.apiVersion) || !SUPPORTED_KINDS.includes(doc.kind))) {
       issues.warn([], `ignored: ${doc.kind} is not supported by outrigger yet`);
       summary.push(`${ident}: ignored (${doc.apiVersion} ${doc.kind} is not supported yet)`);
       continue;
@@ -135,18 +167,35 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
         if (v) sidecars.push({ value: v, issues, line: ident });
         break;
       }
+      case "Telemetry": {
+        const v = parseTelemetry(issues, doc.spec, ref, doc.metadata.creationTimestamp);
+        if (v) telemetries.push({ value: v, issues, line: ident });
+        break;
+      }
     }
   }
 
   const ns = opts.namespace;
+  const meshChoice = chooseMeshConfig(meshMaps, opts.meshConfig, opts.rootNamespace, errors, warnings);
+  const rootNs = meshChoice.rootNamespace;
+  const node = opts.node ?? nodeIdentity({ env: {}, namespace: ns, labels: opts.proxyLabels, domainSuffix: opts.domainSuffix });
+  const applicable = applicableTelemetry(telemetries.map((t) => t.value), rootNs, ns, opts.proxyLabels);
+  for (const { telemetry, by } of applicable.shadowed) {
+    telemetries.find((t) => t.value === telemetry)?.issues.warn([], `ignored: Telemetry ${by.ref.namespace}/${by.ref.name} is older and also applies to the whole namespace (istiod uses the oldest; give this one a selector or merge them)`);
+  }
   const registry = buildServiceRegistry(ses.map((s) => s.value), wes.map((w) => w.value), ns);
   const servicesByHost = new Map(registry.map((s) => [s.hostname, s] as const));
-  const drIndex = new DestinationRuleIndex(drs.map((d) => d.value), ns, opts.proxyLabels);
+  const drIndex = new DestinationRuleIndex(drs.map((d) => d.value), ns, opts.proxyLabels, rootNs);
   const meshVss = vss.filter((v) => appliesToMesh(v.value) && isExportedTo(v.value.exportTo, v.value.ref.namespace, ns));
-  const sidecar = selectSidecar(sidecars.map((s) => s.value), ns, opts.proxyLabels);
+  const sidecar = selectSidecar(sidecars.map((s) => s.value), ns, opts.proxyLabels, rootNs);
 
   checkDestinations(meshVss, servicesByHost, drIndex);
   summarise(summary, { vss, drs, ses, wes, sidecars }, ns, sidecar, registry);
+  if (meshChoice.doc !== undefined) summary.push(meshConfigSummary(meshChoice));
+  for (const { value: t, line } of telemetries) {
+    const counts = `${t.tracing.length} tracing, ${t.accessLogging.length} accessLogging, ${t.metrics.length} metrics`;
+    summary.push(`${line}: ${counts} (${applicable.applied.includes(t) ? "applies to this proxy" : "does not apply to this proxy"})`);
+  }
 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
@@ -251,6 +300,18 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     routeConfigs[HTTP_PROXY_ROUTE_CONFIG] = buildHttpProxyRouteConfig(HTTP_PROXY_ROUTE_CONFIG, defaultInput);
     addListener(buildOutboundListener(address, port, HTTP_PROXY_ROUTE_CONFIG), undefined);
   }
+
+  const telemetryWarnings = new Set<string>();
+  const resolved = resolveTelemetry({
+    mesh: meshChoice.mesh,
+    telemetry: applicable,
+    node,
+    otel: opts.otel ?? emptyOtelEnv(),
+    env: opts.env ?? {},
+    warn: (message) => telemetryWarnings.add(message),
+  });
+  for (const message of telemetryWarnings) warnings.push({ file: meshChoice.doc?.file ?? "<mesh config>", line: 0, path: "", message, severity: "warning" });
+  applyTelemetry(listeners, resolved, opts.telemetryFilters ?? DEFAULT_TELEMETRY_FILTERS);
 
   return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary };
 }

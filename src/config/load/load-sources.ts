@@ -14,8 +14,10 @@ export interface SourceDocument {
   index: number;
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string };
   spec: unknown;
+  /** A ConfigMap's `data` (the `istio` ConfigMap carries the MeshConfig under `data.mesh`). */
+  data?: unknown;
   /**
    * 1-based line of a field path such as ["spec","http",0,"route",1,"weight"]; falls back to the
    * nearest existing ancestor, then the document start.
@@ -126,16 +128,22 @@ function toDocument(
   const meta = isPlainObject(value["metadata"]) ? value["metadata"] : {};
   const metadata: SourceDocument["metadata"] = { name: typeof meta["name"] === "string" ? meta["name"] : "" };
   if (typeof meta["namespace"] === "string" && meta["namespace"] !== "") metadata.namespace = meta["namespace"];
+  // Telemetry precedence among resources of one namespace: oldest first (istiod sortConfigByCreationTime).
+  const created = meta["creationTimestamp"];
+  if (typeof created === "string" && created !== "") metadata.creationTimestamp = created;
+  else if (created instanceof Date) metadata.creationTimestamp = created.toISOString();
   if (isPlainObject(meta["labels"])) {
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
     metadata.labels = labels;
   }
-  return { file, index, apiVersion, kind, metadata, spec: value["spec"], lineOf: at };
+  const doc: SourceDocument = { file, index, apiVersion, kind, metadata, spec: value["spec"], lineOf: at };
+  if (value["data"] !== undefined) doc.data = value["data"];
+  return doc;
 }
 
 /** Walk the YAML node tree along `path`; the line of the deepest node reached (keys point at the key). */
-function lineOf(root: YamlNode, path: Array<string | number>, lc: LineCounter, fallback: number): number {
+export function lineOf(root: YamlNode, path: Array<string | number>, lc: LineCounter, fallback: number): number {
   let node: unknown = root;
   let line = rangeLine(root, lc) ?? fallback;
   for (const seg of path) {

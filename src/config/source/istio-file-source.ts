@@ -1,10 +1,12 @@
-// IstioFileSource: Istio YAML files and folders as a config source. Each refresh reads every path,
-// translates (the in-process istiod) and pushes the result as one state-of-the-world update of
-// listeners, route configurations and clusters, or the read/translation errors (refused by the sink).
+// IstioFileSource: Istio YAML files and folders as a config source. Each refresh reads every path
+// (and the --mesh-config file), translates (the in-process istiod) and pushes the result as one
+// state-of-the-world update of listeners, route configurations and clusters, or the
+// read/translation errors (refused by the sink).
 
 import type { Logger } from "../../common/logger.js";
 import { translate, type TranslateOptions } from "../istio/translate.js";
 import { loadConfigSources } from "../load/load-sources.js";
+import { loadMeshConfigFile } from "../load/load-mesh-config.js";
 import { formatConfigError } from "../model/config-error.js";
 import { stateOfTheWorld, type ConfigSink, type ConfigSource, type ConfigUpdate, type UpdateResult } from "./config-source.js";
 
@@ -19,6 +21,8 @@ export class IstioFileSource implements ConfigSource {
     private readonly paths: string[],
     private readonly options: TranslateOptions,
     private readonly log: Logger,
+    /** `--mesh-config`: re-read on every refresh, like the config paths. */
+    private readonly meshConfigPath?: string,
   ) {}
 
   start(sink: ConfigSink): Promise<UpdateResult> {
@@ -40,11 +44,13 @@ export class IstioFileSource implements ConfigSource {
   async read(): Promise<ConfigUpdate> {
     const version = `files/${++this.reads}`;
     const loaded = await loadConfigSources(this.paths);
+    const mesh = this.meshConfigPath !== undefined ? await loadMeshConfigFile(this.meshConfigPath) : undefined;
+    if (mesh !== undefined) loaded.errors.push(...mesh.errors);
     const loadErrors = loaded.errors.filter((e) => e.severity !== "warning");
     for (const w of loaded.errors.filter((e) => e.severity === "warning")) this.log.warn(formatConfigError(w));
     // Translating documents that failed to load would only add knock-on errors.
     if (loadErrors.length > 0) return { origin: this.name, updates: [], errors: loadErrors };
-    const result = translate(loaded.documents, this.options);
+    const result = translate(loaded.documents, mesh?.doc !== undefined ? { ...this.options, meshConfig: mesh.doc } : this.options);
     for (const w of result.warnings) this.log.warn(formatConfigError(w));
     return { origin: this.name, updates: stateOfTheWorld(version, result.snapshot), errors: result.errors.filter((e) => e.severity !== "warning") };
   }

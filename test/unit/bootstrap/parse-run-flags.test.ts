@@ -54,6 +54,7 @@ describe("parseRunFlags", () => {
         app: "unknown",
         version: "unknown",
       },
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 
@@ -103,6 +104,8 @@ describe("parseRunFlags", () => {
       "--no-watch",
       "--locality=us-east1/us-east1-b/rack1",
       "--mirror-shadow-suffix",
+      "--mesh-config", "mesh.yaml",
+      "--root-namespace=mesh-root",
     ]);
     expect(b).toEqual({
       configPaths: ["a.yaml", "dir/"],
@@ -124,7 +127,10 @@ describe("parseRunFlags", () => {
       watch: false,
       proxyLocality: { region: "us-east1", zone: "us-east1-b", subZone: "rack1" },
       mirrorShadowSuffix: true,
+      meshConfigPath: "mesh.yaml",
+      rootNamespace: "mesh-root",
       node: expect.objectContaining({ namespace: "shop", workloadName: "outrigger", canonicalService: "reviews", canonicalRevision: "v2" }),
+      otel: { tracesDisabled: false, headers: {} },
     });
   });
 

@@ -55,7 +55,17 @@ describe("outrigger validate (stand-in translator)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("ServiceEntry shop/a\nServiceEntry shop/b\n2 resources, 1 listener, 3 routes, 3 clusters: OK\n");
-    expect(seen[0]).toEqual({ namespace: "shop", proxyLabels: { app: "x" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 }, proxyLocality: {}, mirrorShadowSuffix: false });
+    expect(seen[0]).toEqual({
+      namespace: "shop",
+      proxyLabels: { app: "x" },
+      domainSuffix: "cluster.local",
+      defaultOutbound: { address: "127.0.0.1", port: 15001 },
+      proxyLocality: {},
+      mirrorShadowSuffix: false,
+      otel: { tracesDisabled: false, headers: {} },
+      node: expect.objectContaining({ namespace: "shop", app: "x" }),
+      env: {},
+    });
   });
 
   it("validate and config-dump pass --locality and --mirror-shadow-suffix to the translator", async () => {

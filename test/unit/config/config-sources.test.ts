@@ -1,3 +1,4 @@
+import { istioHttpFilters } from "../../helpers/model.js";
 // Config sources: both sources yield identical snapshots for the same intent; the snapshot store
 // applies state-of-the-world and delta updates per type with versions, refuses a bad update with
 // every error while the last good snapshot keeps serving, and gives EDS clusters their endpoints.
@@ -89,7 +90,7 @@ function handBuilt(): { listeners: Listener[]; routeConfigs: Record<string, Rout
                 typedConfig: {
                   statPrefix: "outbound_127.0.0.1_15001",
                   routeConfigName: "outbound_http_proxy",
-                  httpFilters: [{ name: "envoy.filters.http.fault" }, { name: "envoy.filters.http.router" }],
+                  httpFilters: istioHttpFilters("OUTBOUND"),
                 },
               },
             ],

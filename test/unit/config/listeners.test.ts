@@ -1,3 +1,4 @@
+import { istioHttpFilters, istioTcpStats } from "../../helpers/model.js";
 import { describe, expect, it } from "vitest";
 import { doc, reviewsSE, run, se } from "./helpers.js";
 import { hcmOfListener as hcm } from "../../helpers/model.js";
@@ -34,7 +35,7 @@ describe("Sidecar listeners", () => {
         port: 3306,
         trafficDirection: "INBOUND",
         listenerFilters: [],
-        filterChains: [{ name: "inbound_0.0.0.0_3306", filterChainMatch: {}, filters: [{ name: "envoy.filters.network.tcp_proxy", typedConfig: { statPrefix: "inbound|3306||", cluster: "inbound|3306||", idleTimeoutMs: 3_600_000, maxConnectAttempts: 1 } }] }],
+        filterChains: [{ name: "inbound_0.0.0.0_3306", filterChainMatch: {}, filters: [{ name: "envoy.filters.network.tcp_proxy", typedConfig: { statPrefix: "inbound|3306||", cluster: "inbound|3306||", idleTimeoutMs: 3_600_000, maxConnectAttempts: 1, istioStats: istioTcpStats("INBOUND") } }] }],
       },
     ]);
     expect(r.snapshot.clusters["inbound|3306||"]!.loadAssignment.endpoints[0]?.lbEndpoints[0]).toMatchObject({ address: "127.0.0.1", port: 3307 });
@@ -156,7 +157,7 @@ function hcmListener(name: string, address: string, port: number, direction: "IN
         filters: [
           {
             name: "envoy.filters.network.http_connection_manager",
-            typedConfig: { statPrefix, routeConfigName, httpFilters: [{ name: "envoy.filters.http.fault" }, { name: "envoy.filters.http.router" }] },
+            typedConfig: { statPrefix, routeConfigName, httpFilters: istioHttpFilters(direction) },
           },
         ],
       },

@@ -1,3 +1,4 @@
+import { istioTcpStats } from "../../helpers/model.js";
 // Istio → model for TCP: clusters for TCP-family ports with DestinationRule policies, Sidecar
 // egress TCP listeners (one service per port), VirtualService tcp[] routing and its validation.
 
@@ -42,7 +43,7 @@ describe("Sidecar egress TCP listeners", () => {
     const l = r.snapshot.listeners.find((x) => x.port === 3306)!;
     expect(l).toMatchObject({ name: "127.0.0.1_3306", address: "127.0.0.1", trafficDirection: "OUTBOUND", listenerFilters: [] });
     expect(l.filterChains[0]!.name).toBe("outbound_127.0.0.1_3306");
-    expect(tcpOf(l)).toEqual({ statPrefix: "outbound|3306||mysql.db.svc.cluster.local", cluster: "outbound|3306||mysql.db.svc.cluster.local", idleTimeoutMs: 3_600_000, maxConnectAttempts: 1 });
+    expect(tcpOf(l)).toEqual({ statPrefix: "outbound|3306||mysql.db.svc.cluster.local", cluster: "outbound|3306||mysql.db.svc.cluster.local", idleTimeoutMs: 3_600_000, maxConnectAttempts: 1, istioStats: istioTcpStats("OUTBOUND") });
   });
 
   it("idle timeout comes from the DestinationRule's connectionPool.tcp.idleTimeout (0s = never)", () => {
@@ -91,6 +92,7 @@ describe("VirtualService tcp routes", () => {
       ],
       idleTimeoutMs: 3_600_000,
       maxConnectAttempts: 1,
+      istioStats: istioTcpStats("OUTBOUND"),
     });
   });
 
