@@ -8,12 +8,13 @@ import { requestFraming } from "../http/codec/body-reader.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead } from "../http/codec/head-parser.js";
 import { connectionTokens } from "../http/hop-by-hop.js";
 import { STATUS_TEXT } from "../http/status-text.js";
-import { formatClusters } from "./cluster-status.js";
 import type { Logger } from "../common/logger.js";
 import type { AdminState } from "../supervisor/supervisor-api.js";
+import type { AdminControl } from "./admin-control.js";
+import { envoyAdminRoutes } from "./envoy-admin-routes.js";
+import { serverState } from "./server-state.js";
 
-/** Envoy's envoy.admin.v3.ServerInfo.State names, as `/ready` prints them. */
-export type ServerState = "LIVE" | "DRAINING" | "PRE_INITIALIZING" | "INITIALIZING";
+export { serverState, type ServerState } from "./server-state.js";
 
 export interface AdminResponse {
   status: number;
@@ -31,10 +32,15 @@ export interface AdminRequest {
 
 export interface AdminRoute {
   path: string;
-  /** GET routes also answer HEAD. */
+  /**
+   * GET: reads state and answers any method, as Envoy's admin does. POST: changes state (Envoy's
+   * mutates_server_state) and answers only POST; other methods get Envoy's 405.
+   */
   method: "GET" | "POST";
-  /** One line for the `/` index. */
+  /** One line for the `/help` index. */
   help: string;
+  /** Query parameters, listed under the endpoint in `/help` (Envoy's ParamDescriptor). */
+  params?: Array<{ name: string; help: string }>;
   handle(req: AdminRequest): AdminResponse | Promise<AdminResponse>;
 }
 
@@ -47,6 +53,8 @@ export interface AdminServerOptions {
   log: Logger;
   /** True once a drain has begun: /ready then says DRAINING (503) like Envoy. */
   isDraining?: () => boolean;
+  /** The process switches (health check, drain, quit, logging, memory); absent = read-only admin (tests). */
+  control?: AdminControl;
   /** Extra endpoints (later features add theirs here). */
   routes?: AdminRoute[];
   /**
@@ -63,62 +71,40 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const text = "text/plain; charset=utf-8";
+export const text = "text/plain; charset=utf-8";
+export const json = "application/json";
 
-/** The state Envoy's `/ready` reports: LIVE (200) once ready, else 503 with the state name. */
-export function serverState(state: AdminState, draining: boolean): ServerState {
-  if (draining) return "DRAINING";
-  // Not ready = workers are binding the first snapshot's listeners: Envoy's INITIALIZING (its init
-  // manager is running). PRE_INITIALIZING is before that, which the admin server never sees.
-  return state.isReady() ? "LIVE" : "INITIALIZING";
+/** Pretty JSON with a final newline, as every JSON endpoint answers. */
+export function jsonResponse(body: unknown, status = 200): AdminResponse {
+  return { status, body: JSON.stringify(body, null, 2) + "\n", contentType: json };
 }
 
-export function coreAdminRoutes(opts: Pick<AdminServerOptions, "state" | "isDraining">): AdminRoute[] {
-  return [
-    {
-      path: "/ready",
-      method: "GET",
-      help: "LIVE (200) once every listener is bound, else INITIALIZING or DRAINING (503)",
-      handle: () => {
-        const s = serverState(opts.state, opts.isDraining?.() ?? false);
-        return { status: s === "LIVE" ? 200 : 503, body: `${s}\n`, contentType: text };
-      },
-    },
-    {
-      path: "/config_dump",
-      method: "GET",
-      help: "the current configuration snapshot (listeners, routes, clusters) as JSON",
-      handle: () => ({ status: 200, body: JSON.stringify(opts.state.configDump(), null, 2) + "\n", contentType: "application/json" }),
-    },
-    {
-      path: "/clusters",
-      method: "GET",
-      help: "clusters: circuit-breaker limits and use, host health and ejections, across all workers (?format=json)",
-      handle: (req) => {
-        const all = opts.state.clusters?.() ?? [];
-        if (req.query.get("format") === "json") return { status: 200, body: JSON.stringify({ clusters: all }, null, 2) + "\n", contentType: "application/json" };
-        return { status: 200, body: formatClusters(all), contentType: text };
-      },
-    },
-  ];
+export function textResponse(body: string, status = 200): AdminResponse {
+  return { status, body, contentType: text };
 }
 
-/** Route a request through the table: 404 for unknown paths, 405 for a known path, wrong method. */
+export function coreAdminRoutes(opts: Pick<AdminServerOptions, "state" | "isDraining" | "control">): AdminRoute[] {
+  return envoyAdminRoutes(opts.state, opts.control, () => serverState(opts.state, opts.isDraining?.() ?? false));
+}
+
+/** Route a request through the table: Envoy's 404 (with the help text) for unknown paths, 405 for a GET on a mutating one. */
 export async function dispatchAdmin(routes: readonly AdminRoute[], req: AdminRequest): Promise<AdminResponse> {
-  const forPath = routes.filter((r) => r.path === req.path);
-  if (forPath.length === 0) return { status: 404, body: `no admin endpoint ${req.path}; see / for the list\n`, contentType: text };
-  const method = req.method === "HEAD" ? "GET" : req.method;
-  const route = forPath.find((r) => r.method === method);
-  if (route === undefined) {
-    const allow = [...new Set(forPath.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method])))].join(", ");
-    return { status: 405, body: `method ${req.method} not allowed on ${req.path}; use ${allow}\n`, contentType: text, headers: { allow } };
+  const route = routes.find((r) => r.path === req.path);
+  if (route === undefined) return textResponse(`invalid path. ${adminIndex(routes)}`, 404);
+  if (route.method === "POST" && req.method !== "POST") {
+    return { status: 405, body: `Method ${req.method} not allowed, POST required.`, contentType: text, headers: { allow: "POST" } };
   }
   return route.handle(req);
 }
 
+/** Envoy's help text: `admin commands are:` then each endpoint in path order, `(POST)` on mutating ones, then its parameters. */
 export function adminIndex(routes: readonly AdminRoute[]): string {
-  const width = Math.max(...routes.map((r) => r.path.length + r.method.length + 1)) + 2;
-  return ["outrigger admin commands are:", ...routes.map((r) => `  ${`${r.method} ${r.path}`.padEnd(width)}${r.help}`)].join("\n") + "\n";
+  const lines = ["admin commands are:"];
+  for (const r of [...routes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    lines.push(`  ${r.path}${r.method === "POST" ? " (POST)" : ""}: ${r.help}`);
+    for (const p of r.params ?? []) lines.push(`      ${p.name}: ${p.help}`);
+  }
+  return lines.join("\n") + "\n";
 }
 
 /**
@@ -138,13 +124,17 @@ export function adminRequest(method: string, target: string): AdminRequest {
 }
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const address = opts.address ?? "127.0.0.1";
   const core = opts.coreRoutes ?? true;
   const routes: AdminRoute[] = [...(core ? coreAdminRoutes(opts) : []), ...(opts.routes ?? [])];
-  const index: AdminRoute = { path: "/", method: "GET", help: "this list", handle: () => ({ status: 200, body: adminIndex(table), contentType: text }) };
-  const help: AdminRoute = { ...index, path: "/help" };
+  const index: AdminRoute = { path: "/", method: "GET", help: "Admin home page", handle: () => textResponse(adminIndex(table)) };
+  const help: AdminRoute = { path: "/help", method: "GET", help: "print out list of admin commands", handle: () => textResponse(adminIndex(table)) };
   const table = core ? [index, help, ...routes] : routes;
+  return serveAdminRoutes({ what: opts.label ?? "admin API", address: opts.address ?? "127.0.0.1", port: opts.port, routes: table, log: opts.log });
+}
 
+/** An HTTP endpoint over the admin codec serving exactly `routes` (the admin API, the health port). */
+export async function serveAdminRoutes(opts: { what: string; address: string; port: number; routes: readonly AdminRoute[]; log: Logger }): Promise<AdminServer> {
+  const { address, routes: table } = opts;
   const server = createServer((socket) => serveAdminConnection(socket, table, opts.log));
   const sockets = new Set<Socket>();
   server.on("connection", (s) => {
@@ -154,7 +144,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new Error(`${opts.label ?? "admin API"} cannot listen on ${address}:${opts.port}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`));
+      reject(new Error(`${opts.what} cannot listen on ${address}:${opts.port}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`));
     };
     server.once("error", onError);
     server.listen(opts.port, address, () => {
@@ -162,7 +152,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       resolve();
     });
   });
-  server.on("error", (err) => opts.log.error(`${opts.label ?? "admin API"} server error: ${err.message}`));
+  server.on("error", (err) => opts.log.error(`${opts.what} server error: ${err.message}`));
   const port = (server.address() as AddressInfo).port;
 
   return {

@@ -33,6 +33,11 @@ export interface Bootstrap {
   /** 15000: Istio's ProxyAdminPort. 0 = pick a free port. */
   adminPort: number;
   /**
+   * 15021: Istio's health port (`/healthz/ready` on 0.0.0.0, what Kubernetes probes). 0 = pick a
+   * free port; absent = no health port (`outrigger demo`).
+   */
+  healthPort?: number | undefined;
+  /**
    * 15090: Istio's Envoy Prometheus port, `/stats/prometheus` on every address (0.0.0.0), where
    * pilot-agent and Prometheus scrape. 0 = pick a free port; absent = no stats port (the demo).
    */
@@ -93,6 +98,8 @@ export const defaultLimits: DownstreamLimits = {
 
 /** 15000: Istio's ProxyAdminPort. */
 export const defaultAdminPort = 15000;
+/** 15021: Istio's status port for Kubernetes readiness probes (the sidecar's static 0.0.0.0_15021 listener). */
+export const defaultHealthPort = 15021;
 /** 15090: the port of Envoy's `/stats/prometheus` listener in Istio's bootstrap (ENVOY_PROMETHEUS_PORT). */
 export const defaultStatsPort = 15090;
 /** Every address: Prometheus and pilot-agent scrape it from outside the proxy. */

@@ -4,6 +4,7 @@
 import {
   defaultAdminAddress,
   defaultAdminPort,
+  defaultHealthPort,
   defaultDomainSuffix,
   defaultDrainTimeoutMs,
   defaultLimits,
@@ -81,6 +82,7 @@ export function workersFromFlag(text: string | undefined, cpuCount: () => number
 }
 export const adminPortFlag: FlagSpec = { name: "admin-port", value: "<port>", default: String(defaultAdminPort), help: "admin API port; 0 picks a free port" };
 export const adminAddressFlag: FlagSpec = { name: "admin-address", value: "<ip>", default: defaultAdminAddress, help: "admin API address" };
+export const healthPortFlag: FlagSpec = { name: "health-port", value: "<port>", default: String(defaultHealthPort), help: "health port on 0.0.0.0: GET /healthz/ready answers 200 once ready (Kubernetes probes); 0 picks a free port" };
 export const statsPortFlag: FlagSpec = {
   name: "stats-port",
   value: "<port>",
@@ -94,6 +96,7 @@ export const runFlags: FlagSpec[] = [
   workersFlag,
   adminPortFlag,
   adminAddressFlag,
+  healthPortFlag,
   statsPortFlag,
   {
     name: "drain-timeout",
@@ -150,6 +153,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     return t === undefined ? dflt : durationFlag(name, t);
   };
   const adminPort = v("admin-port");
+  const healthPort = v("health-port");
   const statsPort = v("stats-port");
   const logLevel = v("log-level");
   const workers = workersFromFlag(v("workers"), ctx.cpuCount);
@@ -160,6 +164,7 @@ export function bootstrapFromFlags(parsed: ParsedFlags, ctx: RunFlagContext): Bo
     reusePort,
     adminAddress: v("admin-address") ?? defaultAdminAddress,
     adminPort: adminPort === undefined ? defaultAdminPort : portFlag("admin-port", adminPort),
+    healthPort: healthPort === undefined ? defaultHealthPort : portFlag("health-port", healthPort),
     statsPort: statsPort === undefined ? defaultStatsPort : portFlag("stats-port", statsPort),
     drainTimeoutMs: dur("drain-timeout", envSeconds(ctx.env, "TERMINATION_DRAIN_DURATION_SECONDS") ?? defaultDrainTimeoutMs),
     exitOnZeroActiveConnections: parsed.switches.has("exit-on-zero-active-connections") || envBool(ctx.env, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"),

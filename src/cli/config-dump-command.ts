@@ -1,9 +1,10 @@
-// `outrigger config-dump`: the translated snapshot as JSON, shaped like the admin `/config_dump`,
-// without starting anything.
+// `outrigger config-dump`: the translated snapshot in Envoy's ConfigDump shape, rendered by the
+// same code as the admin `/config_dump`, without starting anything.
 
 import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
 import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-flags.js";
+import { buildConfigDump } from "../admin/config-dump/config-dump.js";
 import type { Command } from "./command.js";
 import { reportProblems, translateConfig } from "./translate-config.js";
 
@@ -14,8 +15,9 @@ export const configDumpCommandSpec: CommandSpec = {
   name: "config-dump",
   usage: "outrigger config-dump --config <file|dir> [--config <file|dir> ...] [flags]",
   description: [
-    "Print the translated configuration as JSON, as the admin /config_dump would show it",
-    "({bootstrap, snapshot, lastReloadError}), without starting anything.",
+    "Print the translated configuration as JSON in Envoy's ConfigDump shape, as the admin",
+    "/config_dump?include_eds shows it ({configs: [bootstrap, clusters, endpoints, listeners,",
+    "scoped routes, routes, secrets]}), without starting anything.",
     "Config errors are printed on stderr as `file:line: path: message`; exit 1.",
   ].join("\n"),
   flags: translationFlags,
@@ -52,7 +54,7 @@ export const configDumpCommand: Command = {
     if (t.errors.length > 0 || t.result === undefined) return 1;
     // A fixed version keeps the output diffable between runs; a running proxy stamps time/sequence.
     const snapshot = { version: offlineVersion, ...t.result.snapshot };
-    ctx.stdout(JSON.stringify({ bootstrap, snapshot, lastReloadError: null }, null, 2) + "\n");
+    ctx.stdout(JSON.stringify(buildConfigDump({ bootstrap, snapshot, lastReloadError: null }, { includeEds: true }), null, 2) + "\n");
     return 0;
   },
 };

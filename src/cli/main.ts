@@ -10,11 +10,12 @@ import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
 import { configDumpCommand } from "./config-dump-command.js";
 import { demoCommand } from "./demo-command.js";
+import { explainCommand } from "./explain-command.js";
 import { runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
 import { versionCommand, versionLine } from "./version-command.js";
 
-export const commands: readonly Command[] = [runCommand, validateCommand, configDumpCommand, demoCommand, versionCommand];
+export const commands: readonly Command[] = [runCommand, validateCommand, configDumpCommand, explainCommand, demoCommand, versionCommand];
 
 export function topLevelHelp(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;

@@ -2,15 +2,17 @@
 // SIGINT drain, second SIGINT exits at once) and resolve with the exit code.
 
 import { stat } from "node:fs/promises";
-import { startAdminServer } from "../admin/admin-server.js";
-import { prometheusRoute, statsRoutes, type MergedStats } from "../admin/stats-routes.js";
+import type { AdminControl } from "../admin/admin-control.js";
+import { serverState, startAdminServer } from "../admin/admin-server.js";
 import type { AdminServer } from "../admin/admin-server.js";
+import { startHealthServer } from "../admin/health-server.js";
+import { prometheusRoute, statsRoutes, type MergedStats } from "../admin/stats-routes.js";
 import { statsAddress, type Bootstrap } from "../bootstrap/bootstrap.js";
 import { renderHelp } from "../bootstrap/flag-parser.js";
 import { formatAddress } from "../bootstrap/flag-values.js";
 import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
 import { createLogger } from "../common/logger.js";
-import type { Logger } from "../common/logger.js";
+import type { LogLevel, Logger } from "../common/logger.js";
 import type { AdminState, Supervisor } from "../supervisor/supervisor-api.js";
 import type { CliContext } from "./cli-context.js";
 import type { Command } from "./command.js";
@@ -57,8 +59,12 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
 
   // The admin API comes up first, like Envoy's: /ready answers 503 while workers bind, and a taken
   // admin port is reported before any worker starts.
+  const startedAtMs = Date.now();
   let supervisor: Supervisor | undefined;
   let draining = false;
+  let healthCheckFailed = false;
+  const adminLog = log.child("admin");
+  let quit: () => void = () => {};
   const state: AdminState = {
     isReady: () => supervisor?.admin.isReady() ?? false,
     configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
@@ -66,13 +72,58 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   };
   // Before the workers exist there is nothing to merge: empty stats, not an error.
   const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });
+  const control: AdminControl = {
+    bootstrap,
+    startedAtMs,
+    serverState: () => serverState(state, draining, healthCheckFailed),
+    notReadyReason: () => {
+      if (draining) return "draining: the proxy is shutting down";
+      if (!state.isReady()) return "initializing: workers are binding the listeners of the first configuration";
+      if (healthCheckFailed) return "health check failed (POST /healthcheck/fail); POST /healthcheck/ok to pass again";
+      return undefined;
+    },
+    setHealthCheckFailed: (failed) => {
+      if (failed !== healthCheckFailed) adminLog.info(failed ? "health check failed by hand: /ready and the health port answer 503" : "health check passes again");
+      healthCheckFailed = failed;
+    },
+    drainListeners: async (opts) => {
+      if (supervisor === undefined) throw new Error("not started yet");
+      await supervisor.drainListeners(opts);
+    },
+    quit: () => quit(),
+    loggers: () => [
+      { name: "admin", level: adminLog.level },
+      { name: "main", level: log.level },
+      { name: "worker", level: supervisor?.workerLogLevel() ?? bootstrap.logLevel },
+    ],
+    setLogLevels: async (changes: ReadonlyMap<string, LogLevel>) => {
+      for (const [name, level] of changes) {
+        if (name === "admin") adminLog.setLevel(level);
+        else if (name === "main") log.setLevel(level);
+        else if (name === "worker" && supervisor !== undefined) await supervisor.setWorkerLogLevel(level);
+        log.info(`change log level: name='${name}' level='${level}'`);
+      }
+    },
+    workerHeaps: () => supervisor?.workerHeaps() ?? Promise.resolve([]),
+    reopenLogs: () => supervisor?.reopenLogs() ?? Promise.resolve(),
+  };
   let admin: AdminServer;
+  let health: AdminServer | undefined;
   let statsServer: AdminServer | undefined;
   try {
-    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, log: log.child("admin"), isDraining: () => draining, routes: statsRoutes(stats) });
+    admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, control, log: adminLog, isDraining: () => draining, routes: statsRoutes(stats) });
   } catch (e) {
     ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
     return ExitCode.Failure;
+  }
+  if (bootstrap.healthPort !== undefined) {
+    try {
+      health = await startHealthServer({ port: bootstrap.healthPort, control, log: adminLog });
+    } catch (e) {
+      ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+      await admin.close();
+      return ExitCode.Failure;
+    }
   }
   if (bootstrap.statsPort !== undefined) {
     // Istio's 15090 listener: only /stats/prometheus, on every address, for Prometheus and pilot-agent.
@@ -81,6 +132,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     } catch (e) {
       ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
       await admin.close();
+      await health?.close();
       return ExitCode.Failure;
     }
   }
@@ -91,10 +143,15 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     const msg = (e as Error).message;
     ctx.stderr(`outrigger ${command}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
     await admin.close();
+    await health?.close();
     await statsServer?.close();
     return ExitCode.Failure;
   }
   const sup = supervisor;
+  quit = () => {
+    log.info("/quitquitquit: exiting now");
+    sup.quit().catch((e: unknown) => log.error(`quit failed: ${(e as Error).message}`));
+  };
 
   let interrupt: (code: number) => void = () => {};
   const interrupted = new Promise<number>((resolve) => (interrupt = resolve));
@@ -129,7 +186,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
       interrupted.then(() => "interrupted" as const),
     ]);
     if (first === "ready") {
-      ctx.stdout(startupLine(bootstrap, sup, admin.port));
+      ctx.stdout(startupLine(bootstrap, sup, admin.port, health?.port));
       if (statsServer !== undefined) log.info(`stats endpoint: http://${statsAddress}:${statsServer.port}/stats/prometheus`);
       hooks.onReady?.({ supervisor: sup, admin, log });
     } else if (first instanceof Error) {
@@ -143,14 +200,16 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     ctx.signals.off("SIGTERM", onTerm);
     ctx.signals.off("SIGINT", onInt);
     await admin.close();
+    await health?.close();
     await statsServer?.close();
   }
 }
 
 /** `outrigger ready: listeners …; admin http://…/; N workers` — the one line an operator looks for. */
-export function startupLine(bootstrap: Bootstrap, supervisor: Supervisor, adminPort: number): string {
+export function startupLine(bootstrap: Bootstrap, supervisor: Supervisor, adminPort: number, healthPort?: number): string {
   const snapshot = supervisor.admin.configDump().snapshot;
   const listeners = (snapshot?.listeners ?? []).map((l) => `${formatAddress(l)} (${l.trafficDirection.toLowerCase()})`);
   const adminUrl = `http://${formatAddress({ address: bootstrap.adminAddress, port: adminPort })}/`;
-  return `outrigger ready: listeners ${listeners.length > 0 ? listeners.join(", ") : "none"}; admin ${adminUrl}; ${plural(bootstrap.workers, "worker")}\n`;
+  const healthUrl = healthPort !== undefined ? `; health http://0.0.0.0:${healthPort}/healthz/ready` : "";
+  return `outrigger ready: listeners ${listeners.length > 0 ? listeners.join(", ") : "none"}; admin ${adminUrl}${healthUrl}; ${plural(bootstrap.workers, "worker")}\n`;
 }

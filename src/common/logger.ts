@@ -11,23 +11,32 @@ export interface Logger {
   error(msg: string): void;
   child(scope: string): Logger;
   readonly level: LogLevel;
+  /** Change this logger's level at run time (the admin API's /logging); children made later start from it. */
+  setLevel(level: LogLevel): void;
 }
 
 export type LogSink = (line: string) => void;
 
 export function createLogger(level: LogLevel = "info", scope = "outrigger", sink: LogSink = (l) => process.stderr.write(l + "\n")): Logger {
-  const min = rank[level];
+  let current = level;
+  let min = rank[level];
   const emit = (lvl: LogLevel, msg: string): void => {
     if (rank[lvl] < min) return;
     sink(`${new Date().toISOString()} ${lvl} ${scope}: ${msg}`);
   };
   return {
-    level,
+    get level() {
+      return current;
+    },
+    setLevel(l: LogLevel) {
+      current = l;
+      min = rank[l];
+    },
     debug: (m) => emit("debug", m),
     info: (m) => emit("info", m),
     warn: (m) => emit("warn", m),
     error: (m) => emit("error", m),
-    child: (s) => createLogger(level, `${scope}/${s}`, sink),
+    child: (s) => createLogger(current, `${scope}/${s}`, sink),
   };
 }
 

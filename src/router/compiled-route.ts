@@ -25,6 +25,9 @@ export interface MatchedRoute {
   readonly redirect: Redirect | undefined;
 }
 
+/** The first failing condition of a route: its path specifier, or match.headers[index] / match.queryParameters[index]. */
+export type RouteMismatch = { kind: "path" } | { kind: "header"; index: number } | { kind: "query"; index: number };
+
 export class CompiledRoute implements MatchedRoute {
   readonly route: Route;
   readonly virtualHostName: string;
@@ -50,6 +53,18 @@ export class CompiledRoute implements MatchedRoute {
       action?.weightedClusters !== undefined ? WeightedClusterPicker.create(action.weightedClusters) : undefined;
     this.rewrite = action !== undefined ? PathRewrite.compile(action, m, `${where}: route`) : undefined;
     this.redirect = route.redirect !== undefined ? Redirect.compile(route.redirect, m) : undefined;
+  }
+
+  /**
+   * Why this route does not match (the first condition that fails, in `matches`' order), or
+   * undefined when it matches. For `outrigger explain`, never on the data path: it runs the same
+   * compiled predicates as `matches`, so the answer cannot drift from what requests see.
+   */
+  mismatch(ctx: MatchContext): RouteMismatch | undefined {
+    if (!this.path(ctx.pathOnly())) return { kind: "path" };
+    for (let i = 0; i < this.headers.length; i++) if (!this.headers[i]!(ctx)) return { kind: "header", index: i };
+    for (let i = 0; i < this.queries.length; i++) if (!this.queries[i]!(ctx)) return { kind: "query", index: i };
+    return undefined;
   }
 
   /** Path first (cheapest, most selective), then headers, then query parameters; all AND'd. */

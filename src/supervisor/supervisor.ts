@@ -22,12 +22,13 @@ import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
 import { applyWorkerV8Flags } from "../worker/worker-v8-flags.js";
 import { ConfigWatcher } from "./config-watcher.js";
+import type { LogLevel } from "../common/logger.js";
 import type { MergedStats } from "../admin/stats-routes.js";
 import { StatsCollector, type WorkerStatsPort } from "../observability/stats/stats-collector.js";
 import { addServerStats, ConfigUpdateStats } from "../observability/stats/server-stats.js";
 import type { WorkerStatsReply } from "../observability/stats/worker-stats-reply.js";
 import { statEntitiesOf } from "../observability/stats/stat-entities.js";
-import type { AdminState, Supervisor } from "./supervisor-api.js";
+import type { AdminState, DrainListenersOptions, Supervisor, WorkerHeap } from "./supervisor-api.js";
 
 /**
  * 2 MiB: the worker's V8 young generation. Per-request garbage is short-lived and a small nursery
@@ -118,6 +119,12 @@ class SupervisorImpl implements Supervisor {
   private isReady = false;
   private draining = false;
   private lastReloadError: string | null = null;
+  /** When the serving snapshot was applied (config_dump's last_updated). */
+  private lastUpdated: string | undefined;
+  private logLevel: LogLevel;
+  /** Admin commands that wait for every worker's answer run one at a time (one waiter per worker and type). */
+  private adminChain: Promise<unknown> = Promise.resolve();
+  private quitting = false;
   private readonly waiters = new Map<string, (m: FromWorker) => void>();
   private watcher: ConfigWatcher | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
@@ -143,6 +150,7 @@ class SupervisorImpl implements Supervisor {
     opts: SupervisorOptions = {},
   ) {
     this.source = opts.source ?? fileSourceFor(bootstrap, log);
+    this.logLevel = bootstrap.logLevel;
     // One worker record per buffer for each worker index (a replacement reuses its index).
     this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
     this.activeConnections = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, bootstrap.workers)));
@@ -154,7 +162,7 @@ class SupervisorImpl implements Supervisor {
     this.exited = new Promise((res) => (this.resolveExit = res));
     this.admin = {
       isReady: () => this.isReady && !this.draining,
-      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError }),
+      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated }),
       clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
       stats: () => this.stats(),
     };
@@ -214,6 +222,7 @@ class SupervisorImpl implements Supervisor {
     const results = await Promise.all(this.slots.map((s) => this.applyTo(s, snapshot, seq)));
     const errors = [...new Set(results.flatMap((res) => res.errors))];
     this.snapshot = snapshot;
+    this.lastUpdated = new Date().toISOString();
     if (first) this.firstBound = results[0]?.bound ?? [];
     if (errors.length > 0) {
       if (!first) {
@@ -232,7 +241,8 @@ class SupervisorImpl implements Supervisor {
   private spawn(index: number): WorkerSlot {
     // A replacement starts from zero: its dead predecessor's connections are gone with it.
     Atomics.store(this.activeConnections, index, 0);
-    const init: WorkerInit = { bootstrap: this.bootstrap, workerIndex: index, activeConnections: this.activeConnections };
+    // A replacement worker starts at the level /logging last set.
+    const init: WorkerInit = { bootstrap: { ...this.bootstrap, logLevel: this.logLevel }, workerIndex: index, activeConnections: this.activeConnections };
     applyWorkerV8Flags();
     const worker = new Worker(workerEntry(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: WorkerSlot = { index, worker, appliedSeq: 0, drained: false, exited: false };
@@ -418,6 +428,89 @@ class SupervisorImpl implements Supervisor {
     this.shared.close();
     this.log.info("drained; exiting");
     this.resolveExit(0);
+  }
+
+  /** Sends `m` to every live worker and resolves with each one's `reply` message (a worker that exits meanwhile is skipped). */
+  private askAll<T extends FromWorker["type"]>(m: ToWorker, reply: T): Promise<Array<Extract<FromWorker, { type: T }>>> {
+    const run = this.adminChain.then(() =>
+      Promise.all(
+        this.slots
+          .filter((s) => !s.exited)
+          .map(
+            (s) =>
+              new Promise<Extract<FromWorker, { type: T }> | undefined>((resolve) => {
+                const onExit = (): void => resolve(undefined);
+                s.worker.once("exit", onExit);
+                this.waiters.set(`${s.index}:${reply}`, (r) => {
+                  s.worker.off("exit", onExit);
+                  resolve(r as Extract<FromWorker, { type: T }>);
+                });
+                this.send(s, m);
+              }),
+          ),
+      ).then((rs) => rs.filter((r) => r !== undefined)),
+    );
+    this.adminChain = run.catch(() => {});
+    return run;
+  }
+
+  async drainListeners(opts: DrainListenersOptions): Promise<void> {
+    const { inboundOnly } = opts;
+    const what = inboundOnly ? "inbound listeners" : "all listeners";
+    await this.askAll({ type: "drain-listeners", inboundOnly }, "draining");
+    if (opts.skipExit) {
+      this.log.info(`drain_listeners: draining ${what}; they keep accepting (skip_exit)`);
+      return;
+    }
+    const stop = (): void => {
+      if (this.draining) return;
+      void this.askAll({ type: "stop-listeners", inboundOnly }, "stopped-listeners").then(() => this.log.info(`drain_listeners: ${what} stopped`));
+    };
+    if (!opts.graceful) return stop();
+    this.log.info(`drain_listeners: draining ${what} for ${this.bootstrap.drainTimeoutMs} ms, then they stop accepting`);
+    setTimeout(stop, this.bootstrap.drainTimeoutMs).unref();
+  }
+
+  /** Also during a drain: it ends the drain now, as Envoy's does. */
+  async quit(): Promise<void> {
+    if (this.quitting) return;
+    this.quitting = true;
+    this.log.info("quitquitquit: stopping the workers now");
+    clearTimeout(this.watchTimer);
+    this.watcher?.close();
+    this.source.close();
+    await this.stopWorkers(0);
+    this.shared.close();
+    this.resolveExit(0);
+  }
+
+  async setWorkerLogLevel(level: LogLevel): Promise<LogLevel[]> {
+    this.logLevel = level;
+    const replies = await this.askAll({ type: "log-level", level }, "log-level");
+    const levels = replies.map((r) => r.level);
+    // What the workers report, not what was asked.
+    this.logLevel = levels[0] ?? level;
+    return levels;
+  }
+
+  workerLogLevel(): LogLevel {
+    return this.logLevel;
+  }
+
+  async workerHeaps(): Promise<WorkerHeap[]> {
+    const live = this.slots.filter((s) => !s.exited);
+    // Worker.getHeapStatistics: Node >= 22.16 / 24; older runtimes report the main thread only.
+    const stats = await Promise.all(
+      live.map((s) => {
+        const w = s.worker as Worker & { getHeapStatistics?: () => Promise<{ used_heap_size: number; total_heap_size: number }> };
+        return typeof w.getHeapStatistics === "function" ? w.getHeapStatistics().catch(() => undefined) : Promise.resolve(undefined);
+      }),
+    );
+    return stats.filter((h) => h !== undefined).map((h) => ({ used: h.used_heap_size, total: h.total_heap_size }));
+  }
+
+  async reopenLogs(): Promise<void> {
+    await this.askAll({ type: "reopen-logs" }, "logs-reopened");
   }
 
   private async stopWorkers(timeoutMs: number): Promise<void> {

@@ -102,6 +102,8 @@ export class ProxyRuntime {
   private readonly reusePort: boolean;
   /** Which listeners drain gracefully (set by drainListeners; applies to listeners bound later too). */
   private drainScope: "none" | "inbound" | "all" = "none";
+  /** Which listeners are stopped (stopListeners): not bound again by later snapshots. */
+  private stopScope: "none" | "inbound" | "all" = "none";
   /** Set by drain(): listeners are closing, connections accepted meanwhile are refused. */
   private stopping = false;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -215,6 +217,7 @@ export class ProxyRuntime {
         existing.compiled = c;
         continue;
       }
+      if (this.stopped(c.model)) continue;
       const al = new ActiveListener(c, this.log, () => this.stopping);
       try {
         const server = await this.bind(c.model, al);
@@ -312,6 +315,26 @@ export class ProxyRuntime {
   drainListeners(inboundOnly: boolean): void {
     if (this.drainScope !== "all") this.drainScope = inboundOnly ? "inbound" : "all";
     for (const al of this.listeners.values()) al.setDraining(this.drains(al.model));
+  }
+
+  private stopped(l: Listener): boolean {
+    return this.stopScope === "all" || (this.stopScope === "inbound" && l.trafficDirection === "INBOUND");
+  }
+
+  /**
+   * Envoy's stopListeners (`drain_listeners` once its drain period is over, or at once without
+   * `graceful`): the listeners stop accepting and are not bound again by later snapshots; open
+   * connections keep being served, draining (each HTTP/1 response carries `connection: close`).
+   */
+  stopListeners(inboundOnly: boolean): void {
+    if (this.stopScope !== "all") this.stopScope = inboundOnly ? "inbound" : "all";
+    this.drainListeners(inboundOnly);
+    for (const [key, al] of this.listeners) {
+      if (!this.stopped(al.model)) continue;
+      al.server?.close();
+      this.listeners.delete(key);
+      this.log.info(`listener ${al.model.name} stopped`);
+    }
   }
 
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */

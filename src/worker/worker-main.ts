@@ -6,6 +6,8 @@ import { createLogger } from "../common/logger.js";
 import { mathRandom } from "../common/random.js";
 import { Registry } from "prom-client";
 import { StatsStore } from "../observability/stats/stats-store.js";
+import { AccessLogFiles } from "../observability/access-log/access-log-files.js";
+import { productionTelemetryFactories } from "../observability/telemetry-factories.js";
 import { ProxyRuntime } from "./proxy-runtime.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
 
@@ -30,6 +32,9 @@ const post = (m: FromWorker): void => port.postMessage(m);
 const registry = new Registry();
 const stats = new StatsStore();
 
+/** This worker's access-log files (reopened on the admin API's /reopen_logs). */
+const accessLogFiles = new AccessLogFiles({ stats, log });
+
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,
   random: mathRandom,
@@ -38,6 +43,8 @@ const runtime = new ProxyRuntime({
   // Production telemetry over this worker's registry and stats; the metadata exchange sends this identity.
   node: init.bootstrap.node,
   registry,
+  // Built here rather than by the runtime so /reopen_logs can reach this worker's access-log files.
+  telemetry: productionTelemetryFactories({ workerIndex: init.workerIndex, node: init.bootstrap.node, registry, stats, log, accessLogFiles }),
   stats,
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
@@ -54,6 +61,20 @@ port.on("message", (m: ToWorker) => {
     case "drain-listeners":
       runtime.drainListeners(m.inboundOnly);
       post({ type: "draining" });
+      return;
+    case "stop-listeners":
+      runtime.stopListeners(m.inboundOnly);
+      post({ type: "stopped-listeners" });
+      return;
+    case "reopen-logs":
+      accessLogFiles.reopen();
+      post({ type: "logs-reopened" });
+      return;
+    case "log-level":
+      log.setLevel(m.level);
+      // Logged at the new level itself: the line shows only when the change took effect.
+      if (m.level !== "off") log[m.level](`log level set to ${m.level} (admin /logging)`);
+      post({ type: "log-level", level: log.level });
       return;
     case "stats":
       // Istio's metrics (prom-client JSON) and the Envoy stats, for the supervisor to merge.

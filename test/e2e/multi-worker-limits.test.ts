@@ -72,7 +72,7 @@ async function start(upstreamPorts: number[], policy: string): Promise<number> {
   const admin = await freePort();
   await writeConfig(dir, "mesh.yaml", meshYaml(NS, port, upstreamPorts));
   await writeConfig(dir, "dr.yaml", destinationRule(policy));
-  cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--namespace", NS, "--outbound", "off"]);
+  cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(admin), "--health-port", "0", "--namespace", NS, "--outbound", "off"]);
   await cli.waitReady(admin);
   return port;
 }

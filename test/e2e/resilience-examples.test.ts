@@ -83,7 +83,7 @@ let admin = 0;
 
 async function run(example: string, extra: string[] = []): Promise<void> {
   admin = await freePort();
-  cli = startCli(["run", "--config", join(dir, "mesh.yaml"), "--config", join(dir, example), "--namespace", "shop", "--workers", "2", "--admin-port", String(admin), "--outbound", "off", "--no-watch", ...extra]);
+  cli = startCli(["run", "--config", join(dir, "mesh.yaml"), "--config", join(dir, example), "--namespace", "shop", "--workers", "2", "--admin-port", String(admin), "--health-port", "0", "--outbound", "off", "--no-watch", ...extra]);
   await cli.waitReady(admin);
 }
 

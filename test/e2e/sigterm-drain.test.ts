@@ -67,7 +67,7 @@ async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ports
   const dir = await tempDir();
   const ports: Ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
   await writeConfig(dir, "mesh.yaml", meshWithIngressYaml(ports.inbound, app.port, ports.outbound, svc.port));
-  cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(ports.admin), "--namespace", NS, "--outbound", "off", "--no-watch", ...args], env);
+  cli = startCli(["run", "--config", dir, "--workers", "2", "--admin-port", String(ports.admin), "--health-port", "0", "--namespace", NS, "--outbound", "off", "--no-watch", ...args], env);
   await cli.waitReady(ports.admin);
   return ports;
 }

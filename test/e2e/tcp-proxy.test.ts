@@ -95,7 +95,7 @@ spec:
     hosts: [shop/mysql.shop.svc.cluster.local]
 `,
   );
-  cli = startCli(["run", "--config", join(dir, "mesh.yaml"), "--namespace", "shop", "--workers", "2", "--admin-port", String(admin), "--outbound", "off", "--no-watch"]);
+  cli = startCli(["run", "--config", join(dir, "mesh.yaml"), "--namespace", "shop", "--workers", "2", "--admin-port", String(admin), "--health-port", "0", "--outbound", "off", "--no-watch"]);
   await cli.waitReady(admin);
   for (let i = 0; i < 4; i++) expect(await talk(listen)).toBe("hello from v2\nping");
   const dump = (await (await fetch(`http://127.0.0.1:${admin}/config_dump`)).json()) as unknown;

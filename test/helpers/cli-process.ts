@@ -22,8 +22,12 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  // `run` binds the stats port (15090) on every address: parallel tests would fight over it.
-  const argv = args[0] === "run" && !args.some((a) => a.startsWith("--stats-port")) ? ["run", "--stats-port", "0", ...args.slice(1)] : args;
+  // `run` binds the stats port (15090) and the health port (15021) on every address: parallel
+  // tests would fight over them, so unless a test names one, a free port is picked.
+  let argv = args;
+  for (const flag of ["--stats-port", "--health-port"]) {
+    if (argv[0] === "run" && !argv.some((a) => a.startsWith(flag))) argv = ["run", flag, "0", ...argv.slice(1)];
+  }
   const child = spawn(process.execPath, [binPath, ...argv], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";

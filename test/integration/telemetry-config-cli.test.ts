@@ -6,6 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot, startCli, tempDir } from "../helpers/cli-process.js";
+import { dumpParts } from "../helpers/config-dump.js";
 import { freePort } from "../helpers/upstreams.js";
 
 const SIDECAR = `apiVersion: networking.istio.io/v1
@@ -75,8 +76,9 @@ describe("outrigger --mesh-config", () => {
     expect(v.stdout()).toContain("Telemetry istio-system/mesh-default: 1 tracing, 1 accessLogging, 0 metrics (applies to this proxy)");
     const d = startCli(["config-dump", ...args]);
     expect(await d.exited).toBe(0);
-    const dump = JSON.parse(d.stdout()) as { snapshot: { listeners: Array<{ filterChains: Array<{ filters: Array<{ typedConfig: { tracing?: { provider: { endpoint: string } } } }> }> }> } };
-    const tracing = dump.snapshot.listeners.flatMap((l) => l.filterChains.flatMap((c) => c.filters.map((x) => x.typedConfig.tracing?.provider.endpoint)));
+    // Envoy's ConfigDump: the HCM's tracing provider has the OTLP endpoint as its http_service URI.
+    const listeners = Object.values(dumpParts(JSON.parse(d.stdout())).listeners);
+    const tracing = listeners.flatMap((l) => (l.filter_chains ?? []).flatMap((c: { filters: Array<{ typed_config: { tracing?: { provider: { typed_config: { http_service: { http_uri: { uri: string } } } } } } }> }) => c.filters.map((x) => x.typed_config.tracing?.provider.typed_config.http_service.http_uri.uri)));
     expect(tracing).toContain("http://opentelemetry-collector.observability.svc.cluster.local:4318/v1/traces");
   });
 });

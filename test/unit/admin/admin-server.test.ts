@@ -3,6 +3,7 @@ import { dispatchAdmin, startAdminServer } from "../../../src/admin/admin-server
 import type { AdminServer } from "../../../src/admin/admin-server.js";
 import { createLogger } from "../../../src/common/logger.js";
 import type { AdminState } from "../../../src/supervisor/supervisor-api.js";
+import { testBootstrap } from "../../helpers/admin.js";
 
 const log = createLogger("off");
 
@@ -10,7 +11,7 @@ function fakeState() {
   let ready = false;
   const state: AdminState = {
     isReady: () => ready,
-    configDump: () => ({ bootstrap: { adminPort: 0 }, snapshot: { version: "v1", listeners: [], routeConfigs: {}, clusters: {} }, lastReloadError: null }),
+    configDump: () => ({ bootstrap: testBootstrap(), snapshot: { version: "v1", listeners: [], routeConfigs: {}, clusters: {} }, lastReloadError: null }),
   };
   return { state, setReady: (r: boolean) => (ready = r) };
 }
@@ -51,33 +52,36 @@ describe("admin server", () => {
     expect(await r.text()).toBe("DRAINING\n");
   });
 
-  it("/config_dump: pretty JSON of the state", async () => {
+  it("/config_dump: pretty JSON in Envoy's ConfigDump shape", async () => {
     const { url } = await start();
     const r = await fetch(url("/config_dump?include_eds"));
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("application/json");
     const text = await r.text();
-    expect(text).toContain('\n  "snapshot": {');
-    expect(JSON.parse(text)).toEqual({ bootstrap: { adminPort: 0 }, snapshot: { version: "v1", listeners: [], routeConfigs: {}, clusters: {} }, lastReloadError: null });
+    expect(text).toContain('\n  "configs": [');
+    const types = (JSON.parse(text) as { configs: Array<{ "@type": string }> }).configs.map((c) => c["@type"].replace("type.googleapis.com/envoy.admin.v3.", ""));
+    expect(types).toEqual(["BootstrapConfigDump", "ClustersConfigDump", "EndpointsConfigDump", "ListenersConfigDump", "ScopedRoutesConfigDump", "RoutesConfigDump", "SecretsConfigDump"]);
   });
 
-  it("/ lists the endpoints", async () => {
+  it("/ and /help list the endpoints as Envoy does", async () => {
     const { url } = await start();
-    const r = await fetch(url("/"));
-    expect(r.status).toBe(200);
-    const text = await r.text();
-    expect(text).toContain("/ready");
-    expect(text).toContain("/config_dump");
+    for (const p of ["/", "/help"]) {
+      const r = await fetch(url(p));
+      expect(r.status).toBe(200);
+      const text = await r.text();
+      expect(text.startsWith("admin commands are:\n")).toBe(true);
+      expect(text).toContain("\n  /ready: print server state, return 200 if LIVE, otherwise return 503\n");
+      expect(text).toContain("\n      include_eds: ");
+    }
   });
 
-  it("unknown path → 404, wrong method → 405 with allow", async () => {
+  it("unknown path → 404 `invalid path.` with the help; read endpoints answer any method, as Envoy's", async () => {
     const { url } = await start();
     const nf = await fetch(url("/nope"));
     expect(nf.status).toBe(404);
-    const na = await fetch(url("/ready"), { method: "POST", body: "x" });
-    expect(na.status).toBe(405);
-    expect(na.headers.get("allow")).toBe("GET, HEAD");
-    expect((await fetch(url("/config_dump"), { method: "DELETE" })).status).toBe(405);
+    expect(await nf.text()).toMatch(/^invalid path\. admin commands are:\n/);
+    expect((await fetch(url("/ready"), { method: "POST", body: "x" })).status).toBe(503);
+    expect((await fetch(url("/config_dump"), { method: "DELETE" })).status).toBe(200);
   });
 
   it("odd request targets never crash the server", async () => {
@@ -118,7 +122,8 @@ describe("admin server", () => {
       { path: "/boom", method: "GET" as const, help: "fails", handle: () => { throw new Error("kaput"); } },
     ];
     expect((await dispatchAdmin(routes, { method: "POST", path: "/quitquitquit", query: new URLSearchParams() })).status).toBe(200);
-    expect((await dispatchAdmin(routes, { method: "GET", path: "/quitquitquit", query: new URLSearchParams() })).status).toBe(405);
+    const get = await dispatchAdmin(routes, { method: "GET", path: "/quitquitquit", query: new URLSearchParams() });
+    expect(get).toMatchObject({ status: 405, body: "Method GET not allowed, POST required.", headers: { allow: "POST" } });
     const { state } = fakeState();
     server = await startAdminServer({ port: 0, state, log, routes });
     const r = await fetch(`http://127.0.0.1:${server.port}/boom`);

@@ -66,10 +66,14 @@ export function harness(opts: { env?: Record<string, string>; deps?: Partial<Cli
 }
 
 /**
- * `run` binds the stats port (15090) on every address: tests running side by side would fight
- * over it, so unless a test names one, a free port is picked.
+ * `run` binds the stats port (15090) and the health port (15021) on every address: tests running
+ * side by side would fight over them, so unless a test names one, a free port is picked.
  */
 export function withFreeStatsPort(argv: string[]): string[] {
-  if (argv[0] !== "run" || argv.some((a) => a === "--stats-port" || a.startsWith("--stats-port=") || a === "--help" || a === "-h")) return argv;
-  return ["run", "--stats-port", "0", ...argv.slice(1)];
+  if (argv[0] !== "run" || argv.some((a) => a === "--help" || a === "-h")) return argv;
+  let out = argv;
+  for (const flag of ["--stats-port", "--health-port"]) {
+    if (!out.some((a) => a === flag || a.startsWith(`${flag}=`))) out = ["run", flag, "0", ...out.slice(1)];
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import type { Bootstrap } from "../../../src/bootstrap/bootstrap.js";
 import type { DemoUpstreamSpec, DemoUpstreams } from "../../../src/demo/demo-upstreams.js";
 import type { Supervisor } from "../../../src/supervisor/supervisor-api.js";
 import { freePort } from "../../helpers/upstreams.js";
+import { supervisorStubs } from "../../helpers/admin.js";
 import { harness } from "./cli-harness.js";
 
 // `demo` binds the documented ports (19080-19091). Tests bind no fixed port: the real demo
@@ -32,6 +33,7 @@ function fakeSupervisor() {
   const startSupervisor = async (b: Bootstrap): Promise<Supervisor> => {
     seen.bootstrap = b;
     return {
+      ...supervisorStubs(),
       admin: { isReady: () => true, configDump: () => ({ bootstrap: b, snapshot: null, lastReloadError: null }) },
       ready: Promise.resolve(),
       reload: async () => ({ ok: true, errors: [] }),

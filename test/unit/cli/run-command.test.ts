@@ -6,6 +6,8 @@ import type { Bootstrap } from "../../../src/bootstrap/bootstrap.js";
 import type { Snapshot } from "../../../src/config/model/types.js";
 import type { Supervisor } from "../../../src/supervisor/supervisor-api.js";
 import { harness } from "./cli-harness.js";
+import { supervisorStubs } from "../../helpers/admin.js";
+import { dumpParts } from "../../helpers/config-dump.js";
 import { httpListener } from "../../../src/config/model/listener-defaults.js";
 
 const snapshot: Snapshot = {
@@ -27,7 +29,8 @@ function fakeSupervisor(opts: { drainExits?: boolean; readyFails?: Error } = {})
   const readyP = new Promise<void>((res, rej) => ((resolveReady = res), (rejectReady = rej)));
   const exited = new Promise<number>((res) => (resolveExited = res));
   const sup: Supervisor = {
-    admin: { isReady: () => ready, configDump: () => ({ bootstrap: calls.bootstrap, snapshot, lastReloadError: null }) },
+    ...supervisorStubs(),
+    admin: { isReady: () => ready, configDump: () => ({ bootstrap: calls.bootstrap!, snapshot, lastReloadError: null }) },
     ready: readyP,
     reload: async (reason) => {
       calls.reloads.push(reason);
@@ -78,17 +81,19 @@ describe("outrigger run", () => {
     const fake = fakeSupervisor();
     const h = harness({ deps: { startSupervisor: fake.startSupervisor }, env: { POD_NAMESPACE: "shop" } });
     const file = configFile();
-    const done = h.start(["run", "--config", file, "--admin-port", "0", "--workers", "2", "--log-level", "info"]);
+    const done = h.start(["run", "--config", file, "--admin-port", "0", "--health-port", "0", "--workers", "2", "--log-level", "info"]);
     await h.output("outrigger ready");
     expect(fake.calls.bootstrap).toMatchObject({ configPaths: [file], namespace: "shop", workers: 2, adminPort: 0 });
     const m = /admin http:\/\/127\.0\.0\.1:(\d+)\//.exec(h.out.stdout);
     expect(m).not.toBeNull();
-    expect(h.out.stdout).toBe(`outrigger ready: listeners 0.0.0.0:9080 (outbound), 0.0.0.0:15080 (inbound); admin http://127.0.0.1:${m![1]}/; 2 workers\n`);
+    const hp = /health http:\/\/0\.0\.0\.0:(\d+)\/healthz\/ready/.exec(h.out.stdout);
+    expect(h.out.stdout).toBe(`outrigger ready: listeners 0.0.0.0:9080 (outbound), 0.0.0.0:15080 (inbound); admin http://127.0.0.1:${m![1]}/; health http://0.0.0.0:${hp![1]}/healthz/ready; 2 workers\n`);
+    expect((await fetch(`http://127.0.0.1:${hp![1]}/healthz/ready`)).status).toBe(200);
 
     const admin = `http://127.0.0.1:${m![1]}`;
     expect((await fetch(`${admin}/ready`)).status).toBe(200);
-    const dump = (await (await fetch(`${admin}/config_dump`)).json()) as { snapshot: Snapshot };
-    expect(dump.snapshot.version).toBe("t/1");
+    const dump = dumpParts(await (await fetch(`${admin}/config_dump`)).json());
+    expect(dump.version).toBe("t/1");
 
     // The reload starts synchronously with the signal.
     h.signals.send("SIGHUP");
@@ -106,7 +111,7 @@ describe("outrigger run", () => {
   it("/ready says DRAINING during the drain; a second SIGINT exits at once with 130", async () => {
     const fake = fakeSupervisor({ drainExits: false });
     const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
-    const done = h.start(["run", "--config", configFile(), "--admin-port", "0"]);
+    const done = h.start(["run", "--config", configFile(), "--admin-port", "0", "--health-port", "0"]);
     await h.output("outrigger ready");
     const port = /admin http:\/\/127\.0\.0\.1:(\d+)\//.exec(h.out.stdout)![1];
     h.signals.send("SIGINT");
@@ -130,11 +135,11 @@ describe("outrigger run", () => {
 
   it("the supervisor refusing to start: exit 1 with its message, one error per line", async () => {
     let h = harness({ deps: { startSupervisor: () => Promise.reject(new Error("listen EACCES 0.0.0.0:80")) } });
-    let r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
+    let r = await h.run(["run", "--config", configFile(), "--admin-port", "0", "--health-port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("outrigger run: cannot start: listen EACCES 0.0.0.0:80\n");
     h = harness({ deps: { startSupervisor: () => Promise.reject(new Error("a.yaml:3: spec.hosts: required\nb.yaml:9: spec.http[0]: bad")) } });
-    r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
+    r = await h.run(["run", "--config", configFile(), "--admin-port", "0", "--health-port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("outrigger run: cannot start:\na.yaml:3: spec.hosts: required\nb.yaml:9: spec.http[0]: bad\n");
   });
@@ -148,13 +153,14 @@ describe("outrigger run", () => {
     const supervisorAsked = new Promise<void>((r) => (asked = r));
     const h = harness({ deps: { startSupervisor: async (b) => (asked(), await gate, fake.startSupervisor(b)) } });
     const port = await freePort();
-    const done = h.start(["run", "--config", configFile(), "--admin-port", String(port)]);
+    const done = h.start(["run", "--config", configFile(), "--admin-port", String(port), "--health-port", "0"]);
     await supervisorAsked;
     const r = await fetch(`http://127.0.0.1:${port}/ready`);
     expect(r.status).toBe(503);
     expect(await r.text()).toBe("INITIALIZING\n");
-    const dump = (await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json()) as { snapshot: unknown };
-    expect(dump.snapshot).toBeNull();
+    const dump = dumpParts(await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json());
+    expect(dump.version).toBeUndefined();
+    expect(dump.listeners).toEqual({});
     release();
     await h.output("outrigger ready");
     expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
@@ -165,7 +171,7 @@ describe("outrigger run", () => {
   it("workers failing to become ready: exit 1 after draining", async () => {
     const fake = fakeSupervisor({ readyFails: new Error("listen EADDRINUSE 0.0.0.0:9080") });
     const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
-    const r = await h.run(["run", "--config", configFile(), "--admin-port", "0"]);
+    const r = await h.run(["run", "--config", configFile(), "--admin-port", "0", "--health-port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("cannot start: listen EADDRINUSE 0.0.0.0:9080");
     expect(fake.calls.drains).toBe(1);
@@ -179,9 +185,26 @@ describe("outrigger run", () => {
     try {
       const fake = fakeSupervisor();
       const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
-      const r = await h.run(["run", "--config", configFile(), "--admin-port", String(port)]);
+      const r = await h.run(["run", "--config", configFile(), "--admin-port", String(port), "--health-port", "0"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`admin API cannot listen on 127.0.0.1:${port}: address already in use`);
+      expect(fake.calls.bootstrap).toBeUndefined();
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("health port taken: exit 1 before any worker starts", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "0.0.0.0", r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const fake = fakeSupervisor();
+      const h = harness({ deps: { startSupervisor: fake.startSupervisor } });
+      const r = await h.run(["run", "--config", configFile(), "--admin-port", "0", "--health-port", String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`outrigger run: health port cannot listen on 0.0.0.0:${port}: address already in use\n`);
       expect(fake.calls.bootstrap).toBeUndefined();
     } finally {
       blocker.close();

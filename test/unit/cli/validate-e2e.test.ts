@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Snapshot } from "../../../src/config/model/types.js";
+import { dumpParts } from "../../helpers/config-dump.js";
 import { harness } from "./cli-harness.js";
 
 const serviceEntry = `apiVersion: networking.istio.io/v1
@@ -103,10 +103,10 @@ describe("outrigger config-dump (real translator)", () => {
     const r = await harness().run(["config-dump", "--config", d, "--namespace", "shop"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const dump = JSON.parse(r.stdout) as { bootstrap: { namespace: string }; snapshot: Snapshot; lastReloadError: null };
-    expect(dump.bootstrap.namespace).toBe("shop");
-    expect(dump.snapshot.listeners.length).toBeGreaterThan(0);
-    expect(Object.keys(dump.snapshot.clusters).some((c) => c.includes("|v2|reviews.shop.svc.cluster.local"))).toBe(true);
+    const dump = dumpParts(JSON.parse(r.stdout));
+    expect(dump.bootstrap.node.metadata.NAMESPACE).toBe("shop");
+    expect(Object.keys(dump.listeners).length).toBeGreaterThan(0);
+    expect(Object.keys(dump.clusters).some((c) => c.includes("|v2|reviews.shop.svc.cluster.local"))).toBe(true);
   });
 
   it("config errors: exit 1, nothing on stdout", async () => {

@@ -8,8 +8,8 @@ import type { TranslateOptions, TranslateResult } from "../../../src/cli/cli-con
 import { loadConfigSources } from "../../../src/config/load/load-sources.js";
 import type { SourceDocument } from "../../../src/config/load/load-sources.js";
 import type { ConfigError } from "../../../src/config/model/config-error.js";
-import type { Snapshot } from "../../../src/config/model/types.js";
 import { harness } from "./cli-harness.js";
+import { dumpParts } from "../../helpers/config-dump.js";
 import { httpListener } from "../../../src/config/model/listener-defaults.js";
 
 function standInTranslate(seen: TranslateOptions[] = []) {
@@ -114,16 +114,18 @@ describe("outrigger validate (stand-in translator)", () => {
 });
 
 describe("outrigger config-dump (stand-in translator)", () => {
-  it("prints {bootstrap, snapshot, lastReloadError} as JSON, exit 0", async () => {
+  it("prints Envoy's ConfigDump (bootstrap, clusters, endpoints, listeners, routes) as JSON, exit 0", async () => {
     const dir = files({ "a.yaml": se("a", "  hosts: [a.example.com]\n") });
     const r = await cli().run(["config-dump", "--config", dir, "--namespace", "shop", "--outbound", "off"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-    const dump = JSON.parse(r.stdout) as { bootstrap: Record<string, unknown>; snapshot: Snapshot; lastReloadError: null };
+    const dump = dumpParts(JSON.parse(r.stdout));
     expect(dump.lastReloadError).toBeNull();
-    expect(dump.bootstrap).toMatchObject({ configPaths: [dir], namespace: "shop", outbound: null, adminPort: 15000 });
-    expect(Object.keys(dump.snapshot.clusters)).toEqual(["outbound|80||a.example.com"]);
-    expect(dump.snapshot.version).toBe("offline");
+    expect(dump.bootstrap.node.metadata).toMatchObject({ NAMESPACE: "shop", outrigger: { configPaths: [dir], outbound: null } });
+    expect(dump.bootstrap.admin).toEqual({ address: { socket_address: { address: "127.0.0.1", port_value: 15000 } } });
+    expect(Object.keys(dump.clusters)).toEqual(["outbound|80||a.example.com"]);
+    expect(Object.keys(dump.endpoints)).toEqual(["outbound|80||a.example.com"]);
+    expect(dump.version).toBe("offline");
   });
 
   it("config errors: on stderr, nothing on stdout, exit 1", async () => {

@@ -1,0 +1,50 @@
+// The proxy's bootstrap as Envoy's envoy.config.bootstrap.v3.Bootstrap JSON: the node (as
+// istio-agent builds it), the admin address; Outrigger's own start-up settings, which have no
+// Envoy field, under node.metadata.outrigger.
+
+import type { Bootstrap } from "../../bootstrap/bootstrap.js";
+import { packageVersion } from "../../cli/package-root.js";
+import { compact, socketAddress, type Json } from "./envoy-json.js";
+
+/** Envoy's Node, with the metadata keys istio-agent sets (ISTIO_META_*) that we know. */
+export function nodeJson(b: Bootstrap, extra: Json = {}): Json {
+  const n = b.node;
+  const loc = b.proxyLocality;
+  const locality = loc !== undefined ? compact({ region: loc.region, zone: loc.zone, sub_zone: loc.subZone }) : {};
+  return compact({
+    id: n.nodeId,
+    // istio-agent's ServiceCluster: <canonical service>.<namespace>.
+    cluster: `${n.canonicalService}.${n.namespace}`,
+    metadata: {
+      NAME: n.instanceName,
+      NAMESPACE: n.namespace,
+      WORKLOAD_NAME: n.workloadName,
+      CLUSTER_ID: n.clusterId,
+      MESH_ID: n.meshId,
+      INSTANCE_IPS: n.instanceIp,
+      LABELS: n.labels,
+      outrigger: {
+        configPaths: b.configPaths,
+        workers: b.workers,
+        outbound: b.outbound,
+        drainTimeoutMs: b.drainTimeoutMs,
+        exitOnZeroActiveConnections: b.exitOnZeroActiveConnections,
+        minimumDrainMs: b.minimumDrainMs,
+        limits: b.limits,
+        domainSuffix: b.domainSuffix,
+        watch: b.watch,
+        ...extra,
+      },
+    },
+    locality: Object.keys(locality).length > 0 ? locality : undefined,
+    user_agent_name: "outrigger",
+    user_agent_version: packageVersion(),
+  });
+}
+
+export function bootstrapJson(b: Bootstrap, lastReloadError: string | null): Json {
+  return {
+    node: nodeJson(b, { lastReloadError }),
+    admin: { address: socketAddress(b.adminAddress, b.adminPort) },
+  };
+}

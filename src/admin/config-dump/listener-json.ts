@@ -1,0 +1,187 @@
+// A model Listener as Envoy's envoy.config.listener.v3.Listener JSON (what /config_dump shows under
+// ListenersConfigDump.dynamic_listeners[].active_state.listener), network filters included.
+
+import {
+  HTTP_CONNECTION_MANAGER,
+  HTTP_FAULT_FILTER,
+  HTTP_ROUTER_FILTER,
+  ISTIO_METADATA_EXCHANGE_FILTER,
+  ISTIO_STATS_FILTER,
+  TCP_PROXY,
+  type FilterChain,
+  type FilterChainMatch,
+  type HttpConnectionManager,
+  type HttpFilterConfig,
+  type IstioStatsConfig,
+  type Listener,
+  type NetworkFilter,
+  type TcpProxy,
+  type TransportSocketConfig,
+} from "../../config/model/types.js";
+import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
+import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
+
+const LISTENER_FILTER_TYPES: Record<string, string> = {
+  "envoy.filters.listener.original_dst": "envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
+  "envoy.filters.listener.tls_inspector": "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+  "envoy.filters.listener.http_inspector": "envoy.extensions.filters.listener.http_inspector.v3.HttpInspector",
+};
+
+const HTTP_FILTER_TYPES: Record<string, string> = {
+  [HTTP_FAULT_FILTER]: "envoy.extensions.filters.http.fault.v3.HTTPFault",
+  [HTTP_ROUTER_FILTER]: "envoy.extensions.filters.http.router.v3.Router",
+  // Istio >= 1.22 writes the native peer-metadata filter under the old filter name.
+  [ISTIO_METADATA_EXCHANGE_FILTER]: "io.istio.http.peer_metadata.Config",
+  [ISTIO_STATS_FILTER]: "stats.PluginConfig",
+};
+
+const TRANSPORT_SOCKET_TYPES: Record<string, string> = {
+  "envoy.transport_sockets.raw_buffer": "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
+  "envoy.transport_sockets.tls": "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+};
+
+/** The ADS config source istiod writes for RDS/CDS/LDS. */
+export const ADS_CONFIG_SOURCE: Json = { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" };
+
+export function transportSocketJson(t: TransportSocketConfig, types: Record<string, string> = TRANSPORT_SOCKET_TYPES): Json {
+  const type = types[t.name];
+  return compact({ name: t.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+}
+
+function filterChainMatchJson(m: FilterChainMatch): Json | undefined {
+  const j = compact({
+    destination_port: m.destinationPort,
+    prefix_ranges: nonEmpty(m.prefixRanges?.map(cidrRange)),
+    server_names: nonEmpty(m.serverNames),
+    transport_protocol: m.transportProtocol,
+    application_protocols: nonEmpty(m.applicationProtocols),
+    direct_source_prefix_ranges: nonEmpty(m.directSourcePrefixRanges?.map(cidrRange)),
+    // ANY is the enum's zero value.
+    source_type: m.sourceType === "ANY" ? undefined : m.sourceType,
+    source_prefix_ranges: nonEmpty(m.sourcePrefixRanges?.map(cidrRange)),
+    source_ports: nonEmpty(m.sourcePorts),
+  });
+  return Object.keys(j).length > 0 ? j : undefined;
+}
+
+/** stats.PluginConfig: the metric overrides (the reporter follows the listener's traffic_direction). */
+function istioStatsJson(s: IstioStatsConfig | undefined): Json {
+  return compact({
+    "@type": typeUrl(HTTP_FILTER_TYPES[ISTIO_STATS_FILTER]!),
+    metrics: nonEmpty(
+      s?.metrics.map((m) =>
+        compact({ name: m.name, drop: m.drop === true ? true : undefined, tags_to_remove: nonEmpty(m.tagsToRemove), dimensions: m.dimensions }),
+      ),
+    ),
+  });
+}
+
+function httpFilterJson(f: HttpFilterConfig): Json {
+  if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
+  const type = HTTP_FILTER_TYPES[f.name];
+  return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+}
+
+export function accessLogJson(a: AccessLogConfig): Json {
+  const format = a.format.kind === "text" ? { text_format_source: { inline_string: a.format.text } } : { json_format: a.format.json };
+  return compact({
+    name: a.name,
+    filter:
+      a.filter !== undefined
+        ? { extension_filter: { name: "envoy.access_loggers.extension_filters.cel", typed_config: { "@type": typeUrl("envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter"), expression: a.filter.expression } } }
+        : undefined,
+    typed_config: { "@type": typeUrl("envoy.extensions.access_loggers.file.v3.FileAccessLog"), path: a.path, log_format: format },
+  });
+}
+
+function tracingJson(t: TracingConfig): Json {
+  const p = t.provider;
+  return {
+    client_sampling: { value: 100 },
+    random_sampling: { value: t.randomSamplingPercentage },
+    overall_sampling: { value: 100 },
+    custom_tags: nonEmpty(
+      t.customTags.map((c) =>
+        "literal" in c
+          ? { tag: c.tag, literal: { value: c.literal } }
+          : "requestHeader" in c
+            ? { tag: c.tag, request_header: compact({ name: c.requestHeader.name, default_value: c.requestHeader.defaultValue }) }
+            : { tag: c.tag, environment: compact({ name: c.environment.name, default_value: c.environment.defaultValue }) },
+      ),
+    ),
+    max_path_tag_length: t.maxPathTagLength,
+    provider: {
+      name: p.name,
+      typed_config: {
+        "@type": typeUrl("envoy.config.trace.v3.OpenTelemetryConfig"),
+        http_service: compact({
+          http_uri: { uri: p.endpoint, timeout: duration(p.timeoutMs) },
+          request_headers_to_add: nonEmpty(Object.entries(p.headers).map(([key, value]) => ({ header: { key, value } }))),
+        }),
+        service_name: p.serviceName,
+      },
+    },
+  };
+}
+
+function hcmJson(h: HttpConnectionManager): Json {
+  return compact({
+    "@type": typeUrl("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"),
+    stat_prefix: h.statPrefix,
+    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: h.routeConfigName },
+    http_filters: h.httpFilters.map(httpFilterJson),
+    access_log: nonEmpty(h.accessLog?.map(accessLogJson)),
+    tracing: h.tracing !== undefined ? compact(tracingJson(h.tracing)) : undefined,
+  });
+}
+
+function tcpProxyJson(t: TcpProxy): Json {
+  return compact({
+    "@type": typeUrl("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"),
+    stat_prefix: t.statPrefix,
+    cluster: t.cluster,
+    weighted_clusters: t.weightedClusters !== undefined ? { clusters: t.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } : undefined,
+    idle_timeout: duration(t.idleTimeoutMs),
+    // 1 is Envoy's default: written only when it differs.
+    max_connect_attempts: t.maxConnectAttempts !== 1 ? t.maxConnectAttempts : undefined,
+    access_log: nonEmpty(t.accessLog?.map(accessLogJson)),
+  });
+}
+
+/** A network filter; tcp_proxy's Istio stats become the `istio.stats` network filter before it, as istiod writes them. */
+function networkFiltersJson(f: NetworkFilter): Json[] {
+  if (f.name === HTTP_CONNECTION_MANAGER) return [{ name: f.name, typed_config: hcmJson(f.typedConfig) }];
+  if (f.name === TCP_PROXY) {
+    const out: Json[] = [];
+    if (f.typedConfig.istioStats !== undefined) out.push({ name: ISTIO_STATS_FILTER, typed_config: istioStatsJson(f.typedConfig.istioStats) });
+    out.push({ name: f.name, typed_config: tcpProxyJson(f.typedConfig) });
+    return out;
+  }
+  return [{ name: (f as { name: string }).name }];
+}
+
+export function filterChainJson(c: FilterChain): Json {
+  return compact({
+    filter_chain_match: filterChainMatchJson(c.filterChainMatch),
+    filters: c.filters.flatMap(networkFiltersJson),
+    transport_socket: c.transportSocket !== undefined ? transportSocketJson(c.transportSocket) : undefined,
+    name: c.name,
+  });
+}
+
+export function listenerJson(l: Listener): Json {
+  return compact({
+    "@type": typeUrl("envoy.config.listener.v3.Listener"),
+    name: l.name,
+    address: socketAddress(l.address, l.port),
+    filter_chains: nonEmpty(l.filterChains.map(filterChainJson)),
+    default_filter_chain: l.defaultFilterChain !== undefined ? filterChainJson(l.defaultFilterChain) : undefined,
+    listener_filters: nonEmpty(
+      l.listenerFilters.map((f) => {
+        const type = LISTENER_FILTER_TYPES[f.name];
+        return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+      }),
+    ),
+    traffic_direction: l.trafficDirection,
+  });
+}
