@@ -33,10 +33,32 @@ export interface Listener {
   filterChains: FilterChain[];
   /** Used when no chain matches; absent = such a connection is closed. */
   defaultFilterChain?: FilterChain;
+  /**
+   * Envoy use_original_dst (virtualOutbound / virtualInbound): after the listener filters learnt
+   * the connection's original destination, hand it to the listener whose address:port is that
+   * destination (else 0.0.0.0:port), if one exists; otherwise this listener's own chains take it.
+   */
+  useOriginalDst?: boolean;
+  /**
+   * Envoy bind_to_port; false = no socket: the listener only takes connections handed over by a
+   * useOriginalDst listener (istiod's per-port outbound listeners). Absent = true.
+   */
+  bindToPort?: boolean;
+  /** Envoy transparent (IP_TRANSPARENT, TPROXY interception). Absent = false. */
+  transparent?: boolean;
+  /** Envoy listener_filters_timeout in ms; 0 = none. Absent = Envoy's 15 000. */
+  listenerFiltersTimeoutMs?: number;
+  /** Envoy continue_on_listener_filters_timeout: on timeout, go on to chain matching instead of closing. */
+  continueOnListenerFiltersTimeout?: boolean;
 }
 
 export interface ListenerFilterConfig {
   name: ListenerFilterName;
+  /**
+   * Envoy filter_disabled, in the one form istiod writes: the filter is skipped for connections
+   * whose (original) destination port is in one of these ranges (start inclusive, end exclusive).
+   */
+  disabledForDestinationPorts?: Array<{ start: number; end: number }>;
 }
 
 export type ListenerFilterName = "envoy.filters.listener.original_dst" | "envoy.filters.listener.tls_inspector" | "envoy.filters.listener.http_inspector";
@@ -366,6 +388,11 @@ export interface Cluster {
   upstreamConnectionOptions?: { tcpKeepalive: TcpKeepalive };
   /** Envoy dns_refresh_rate for STRICT_DNS / LOGICAL_DNS clusters; absent = Envoy's 5 000 ms. */
   dnsRefreshRateMs?: number;
+  /**
+   * Envoy upstream_bind_config.source_address: upstream connections are made from this address
+   * (InboundPassthroughCluster and inbound clusters: 127.0.0.6). Absent = the kernel's choice.
+   */
+  upstreamBindConfig?: { sourceAddress: string };
 }
 
 /** Envoy HttpProtocolOptions, as much of it as the data path and config_dump readers use. */
