@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,12 +56,27 @@ describe("outrigger demo", () => {
     expect(h.out.stdout).toContain("curl -H 'Host: reviews:9080' -H 'end-user: jason' http://127.0.0.1:9080/");
     expect(h.out.stdout).toContain("curl http://127.0.0.1:15080/");
     expect(h.out.stdout).toMatch(/curl http:\/\/127\.0\.0\.1:\d+\/config_dump/);
+    // Telemetry on: access log to stdout, 100% tracing to the demo's own collector, which prints spans.
+    const meshPath = (fake.seen.bootstrap as { meshConfigPath?: string }).meshConfigPath!;
+    const mesh = await readFile(meshPath, "utf8");
+    expect(mesh).toContain("accessLogFile: /dev/stdout");
+    expect(mesh).toContain("sampling: 100");
+    const otlpPort = Number(/port: (\d+)/.exec(mesh)![1]);
+    const span = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", name: "reviews.demo.svc.cluster.local:9080/*", kind: 3, startTimeUnixNano: "1000000", endTimeUnixNano: "3500000", attributes: [{ key: "http.status_code", value: { stringValue: "200" } }], status: {} };
+    const exported = await fetch(`http://127.0.0.1:${otlpPort}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: "outrigger" }, spans: [span] }] }] }),
+    });
+    expect(exported.status).toBe(200);
+    await h.output('span 4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7 CLIENT "reviews.demo.svc.cluster.local:9080/*" 200 2.5 ms');
     const v2 = demoPorts.started!.upstreams.find((u) => u.service === "reviews" && u.version === "v2")!.port;
     const echo = (await (await fetch(`http://127.0.0.1:${v2}/x`)).json()) as { service: string; version: string };
     expect(echo).toMatchObject({ service: "reviews", version: "v2" });
     h.signals.send("SIGTERM");
     expect(await done).toBe(0);
     await expect(fetch(`http://127.0.0.1:${v2}/x`)).rejects.toThrow();
+    await expect(readFile(meshPath)).rejects.toThrow(/ENOENT/);
   });
 
   it("an upstream port already taken: exit 1 with a clear message, proxy not started", async () => {
