@@ -14,7 +14,7 @@ import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type AccessLogConfig, type Snapshot
 import { AccessLogFiles } from "../../src/observability/access-log/access-log-files.js";
 import type { FileIo } from "../../src/observability/access-log/file-io.js";
 import { fileAccessLogFactory } from "../../src/observability/access-log/file-access-logger.js";
-import { ISTIO_DEFAULT_JSON_FORMAT, ISTIO_DEFAULT_TEXT_FORMAT } from "../../src/observability/access-log/istio-formats.js";
+import { ISTIO_JSON_LOG_FORMAT as ISTIO_DEFAULT_JSON_FORMAT, ISTIO_TEXT_LOG_FORMAT as ISTIO_DEFAULT_TEXT_FORMAT } from "../../src/config/istio/telemetry-access-log.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import type { StreamInfo } from "../../src/observability/stream-info.js";
 import { nodeIdentity } from "../../src/observability/node-identity.js";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { HeaderList } from "../../../src/http/header-list.js";
-import { ISTIO_DEFAULT_JSON_FORMAT, ISTIO_DEFAULT_TEXT_FORMAT, istioTextFormat } from "../../../src/observability/access-log/istio-formats.js";
+import { ISTIO_JSON_LOG_FORMAT as ISTIO_DEFAULT_JSON_FORMAT, ISTIO_TEXT_LOG_FORMAT as ISTIO_DEFAULT_TEXT_FORMAT, textFormat as istioTextFormat } from "../../../src/config/istio/telemetry-access-log.js";
 import { JsonFormatter } from "../../../src/observability/access-log/json-formatter.js";
 import { TextFormatter } from "../../../src/observability/access-log/text-formatter.js";
 import { ResponseFlag } from "../../../src/observability/stream-info.js";
@@ -30,8 +30,9 @@ describe("Istio's default formats", () => {
 
   it("the JSON format has Istio's keys, typed values and nulls", () => {
     const line = new JsonFormatter(ISTIO_DEFAULT_JSON_FORMAT).format(httpInfo());
+    // Alphabetical, as Istio's JSON lines print (the format reaches Envoy as a protobuf Struct).
     expect(line).toBe(
-      '{"start_time":"2026-11-30T17:00:00.123Z","route_name":"default","method":"GET","path":"/api/items?page=2","protocol":"HTTP/1.1","response_code":200,"response_flags":"-","response_code_details":"via_upstream","connection_termination_details":null,"bytes_received":0,"bytes_sent":295,"duration":4,"upstream_service_time":"3","x_forwarded_for":null,"user_agent":"curl/8.5.0","request_id":"6d1e1f0e-3a2b-4c5d-9e8f-0a1b2c3d4e5f","authority":"reviews:9080","upstream_host":"10.1.2.3:9080","upstream_cluster":"outbound|9080||reviews.default.svc.cluster.local","upstream_local_address":"10.1.0.5:41234","downstream_local_address":"10.96.0.20:9080","downstream_remote_address":"10.1.0.5:50312","requested_server_name":null,"upstream_transport_failure_reason":null}\n',
+      '{"authority":"reviews:9080","bytes_received":0,"bytes_sent":295,"connection_termination_details":null,"downstream_local_address":"10.96.0.20:9080","downstream_remote_address":"10.1.0.5:50312","duration":4,"method":"GET","path":"/api/items?page=2","protocol":"HTTP/1.1","request_id":"6d1e1f0e-3a2b-4c5d-9e8f-0a1b2c3d4e5f","requested_server_name":null,"response_code":200,"response_code_details":"via_upstream","response_flags":"-","route_name":"default","start_time":"2026-11-30T17:00:00.123Z","upstream_cluster":"outbound|9080||reviews.default.svc.cluster.local","upstream_host":"10.1.2.3:9080","upstream_local_address":"10.1.0.5:41234","upstream_service_time":"3","upstream_transport_failure_reason":null,"user_agent":"curl/8.5.0","x_forwarded_for":null}\n',
     );
     expect(Object.keys(JSON.parse(line) as object)).toEqual(Object.keys(ISTIO_DEFAULT_JSON_FORMAT));
   });
