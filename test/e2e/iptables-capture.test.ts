@@ -88,17 +88,23 @@ class Topology {
   readonly peer: string;
   readonly podIp = "10.77.1.2";
   readonly podIp6 = "fd77:1::2";
+  /** The pod's end of the veth pair. */
+  readonly podIf: string;
+  private readonly peerIf: string;
   private readonly children: ChildProcess[] = [];
 
   constructor(tag: string) {
-    const id = `${process.pid.toString(36)}${++topologies}`;
+    const n = ++topologies;
+    const id = `${process.pid.toString(36)}${n}`;
     this.pod = `oi-${tag}-pod-${id}`;
     this.peer = `oi-${tag}-peer-${id}`;
+    this.podIf = `oip${id}`.slice(0, 15);
+    this.peerIf = `oiq${id}`.slice(0, 15);
   }
 
   async create(): Promise<void> {
-    const vPod = `oip${process.pid.toString(36)}${topologies}`.slice(0, 15);
-    const vPeer = `oiq${process.pid.toString(36)}${topologies}`.slice(0, 15);
+    const vPod = this.podIf;
+    const vPeer = this.peerIf;
     await must("ip", ["netns", "add", this.pod]);
     await must("ip", ["netns", "add", this.peer]);
     await must("ip", ["link", "add", vPod, "netns", this.pod, "type", "veth", "peer", "name", vPeer, "netns", this.peer]);
@@ -382,6 +388,18 @@ describe.skipIf(optedOut)("outrigger-iptables in a network namespace: backends a
     expect(await t.save(t.pod, "iptables-legacy-save")).toBe(before);
   });
 
+  it("-c: traffic through an excluded interface is not captured, in or out", async () => {
+    await seedUserRules(t); // nft tables exist before, as cleanup does not delete tables
+    const before = await t.save(t.pod);
+    expect((await t.iptables(t.pod, ["--ipv6", "false", "--iptables-backend", "nft", "-c", t.podIf])).code).toBe(0);
+    expect(await t.dial(t.pod, "10.99.0.1", 80)).toBe("peer 10.99.0.1:80 from 10.77.1.2");
+    expect(await t.dial(t.peer, t.podIp, 8080)).toBe("app 10.77.1.2:8080 from 10.77.1.1");
+    // loopback is not excluded: the proxy calling the pod IP still reaches the inbound port
+    expect(await t.dial(t.pod, t.podIp, 8080, 1337)).toBe("inbound 127.0.0.1:15006 from 10.77.1.2");
+    expect((await t.iptables(t.pod, ["--cleanup", "--ipv6", "false", "--iptables-backend", "nft", "-c", t.podIf])).code).toBe(0);
+    expect(await t.save(t.pod)).toBe(before);
+  });
+
   it("--iptables-backend nft overrides the detection", async () => {
     const r = await t.iptables(t.pod, ["--ipv6", "false", "--iptables-backend", "nft"]);
     expect(r.code).toBe(0);
@@ -391,5 +409,24 @@ describe.skipIf(optedOut)("outrigger-iptables in a network namespace: backends a
     expect(await t.dial(t.pod, "10.99.0.1", 80)).toBe("outbound 127.0.0.1:15001 from 10.77.1.2");
     expect((await t.iptables(t.pod, ["--cleanup", "--ipv6", "false", "--iptables-backend", "nft"])).code).toBe(0);
     expect(await t.save(t.pod, "iptables-nft-save")).not.toContain("ISTIO");
+  });
+});
+
+describe.skipIf(optedOut)("outrigger-iptables in a network namespace without IPv6", () => {
+  const ns = `oi-v6off-${process.pid.toString(36)}`;
+  beforeAll(async () => {
+    requirePrerequisites();
+    await must("ip", ["netns", "add", ns]);
+    await must("ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+  });
+  afterAll(() => sh("ip", ["netns", "del", ns]));
+
+  it("--ipv6 auto installs the IPv4 rules and skips IPv6 cleanly", async () => {
+    const r = await inNs(ns, [bash, script]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("capture rules installed (REDIRECT, IPv6 off)");
+    expect(r.stderr).not.toContain("ip6tables");
+    expect(await must("ip", ["netns", "exec", ns, "iptables-save"])).toContain("-A OUTPUT -j ISTIO_OUTPUT");
+    expect(await must("ip", ["netns", "exec", ns, "ip6tables-save"])).not.toContain("ISTIO");
   });
 });
