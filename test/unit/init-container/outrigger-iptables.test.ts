@@ -448,6 +448,23 @@ describe("errors from the environment (stub binaries, no root needed)", () => {
     expect(r.stderr).toContain("ip6tables-nft not found in PATH (needed by --ipv6 true)");
   });
 
+  it("iptables-restore failing: exit 1 with its message", async () => {
+    const failing = await mkdtemp(join(tmpdir(), "outrigger-iptables-failing-"));
+    try {
+      // save/list work, the restore is refused (as when a kernel lacks the REDIRECT target)
+      const stub = `#!${bash}\ncase "\${0##*/}" in\n  *-restore) while read -r _; do :; done; echo "iptables-restore v1.8.9 (nf_tables): line 6 failed: No chain/target/match by that name" >&2; exit 1 ;;\n  *-save) echo "# empty" ;;\n  *) [ "$1" = --version ] && echo "iptables v1.8.9 (nf_tables)"; exit 0 ;;\nesac\n`;
+      for (const name of ["iptables-nft", "iptables-nft-save", "iptables-nft-restore"]) {
+        await writeFile(join(failing, name), stub);
+        await chmod(join(failing, name), 0o755);
+      }
+      const r = run(["--ipv6", "false"], { PATH: failing });
+      expect(r.stderr).toContain("outrigger-iptables: error: iptables-nft-restore failed: iptables-restore v1.8.9 (nf_tables): line 6 failed: No chain/target/match by that name");
+      expect(r.status).toBe(1);
+    } finally {
+      await rm(failing, { recursive: true, force: true });
+    }
+  });
+
   it("TPROXY needs ip (iproute2): exit 4", () => {
     const r = run(["--ipv6", "false", "-m", "TPROXY"], { PATH: dir });
     expect(r.status).toBe(4);
