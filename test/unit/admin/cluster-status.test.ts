@@ -17,8 +17,8 @@ function viewOf(c: Cluster) {
  * and zero values left out; uint64 as a string).
  */
 function statsJson(values: Record<string, string>): Record<string, string>[] {
-  const counters = ["cx_connect_fail", "cx_total", "rq_error", "rq_success", "rq_timeout", "rq_total"].map((name) => (values[name] !== undefined ? { value: values[name]!, name } : { name }));
-  const gauges = ["cx_active", "rq_active"].map((name) => (values[name] !== undefined ? { type: "GAUGE", value: values[name]!, name } : { type: "GAUGE", name }));
+  const counters = ["cx_connect_fail", "cx_total", "rq_error", "rq_success", "rq_timeout", "rq_total"].map((name): Record<string, string> => (values[name] !== undefined ? { value: values[name]!, name } : { name }));
+  const gauges = ["cx_active", "rq_active"].map((name): Record<string, string> => (values[name] !== undefined ? { type: "GAUGE", value: values[name]!, name } : { type: "GAUGE", name }));
   return [...counters, ...gauges];
 }
 
