@@ -28,7 +28,7 @@ export class TcpUpstreamConnection {
   /** `ip:port` of our side (Envoy's %UPSTREAM_LOCAL_ADDRESS%). */
   readonly localAddress: string;
   private released = false;
-  /** The host's stats (cx_active), the same object from open to close. */
+  /** The host's stats (cx_active, rq_active), the same object from open to close. */
   private readonly host: HostStats | null;
 
   constructor(
@@ -38,8 +38,13 @@ export class TcpUpstreamConnection {
     this.stream = (pool.opts.transport ?? rawBufferTransport).wrapUpstream(socket);
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     pool.stats?.cxActive.add(1);
-    this.host = pool.hostStats;
-    if (this.host !== null) this.host.cxActive++;
+    // Envoy's TCP pool attaches one stream per connection: it counts as the host's request too.
+    const host = (this.host = pool.hostStats);
+    if (host !== null) {
+      host.cxActive++;
+      host.rqTotal++;
+      host.rqActive++;
+    }
   }
 
   /** Closes the connection (if still open) and gives its connection slot back, once. */
@@ -49,7 +54,10 @@ export class TcpUpstreamConnection {
     if (!this.stream.destroyed) this.stream.destroy();
     if (!this.socket.destroyed) this.socket.destroy();
     this.pool.dropped();
-    if (this.host !== null) this.host.cxActive--;
+    if (this.host !== null) {
+      this.host.cxActive--;
+      this.host.rqActive--;
+    }
     const s = this.pool.stats;
     if (s !== null) {
       s.cxActive.add(-1);
