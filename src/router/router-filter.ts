@@ -426,7 +426,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     if (this.state === St.Done || this.state === St.Tunnel) return;
     this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRequestTimeout);
     if (this.responseStarted) {
-      // Headers already went out: all Envoy can do is reset the stream.
+      // Headers already went out: all Envoy can do is reset the stream. Its host still counts the
+      // timeout (Envoy's onResponseTimeout), not an error: the answer was charged already.
+      if (this.upstream !== null) this.upstream.host.stats.rqTimeout++;
       this.cb.streamInfo.responseCodeDetails = "upstream_response_timeout";
       this.cleanup();
       this.cb.resetStream();
