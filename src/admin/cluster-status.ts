@@ -1,6 +1,7 @@
 // Cluster status for the admin API's /clusters: per cluster its circuit-breaker limits and what
 // all workers have in use right now, per host its health (outlier ejections) — read from the
-// shared state, so it is the mesh-wide truth, not one worker's view. Text output follows Envoy's
+// shared state, so it is the mesh-wide truth, not one worker's view — and its request and
+// connection stats (Envoy's HostStats), summed over the workers' stats replies. Text output follows Envoy's
 // `/clusters` line format (`cluster::host::stat::value`), JSON Envoy's envoy.admin.v3.Clusters,
 // so existing habits and parsers work. STRICT_DNS names show one host per address they resolved
 // to (the shared address table), with the name as `hostname`, as Envoy shows them.
@@ -11,6 +12,7 @@ import { H, type ClusterSharedView } from "../upstream/shared/cluster-shared-lay
 import { claimedHostSlots } from "../upstream/shared/host-slot-table.js";
 import { outlierHostStates } from "../upstream/shared/outlier-detector.js";
 import { ISTIO_UNLIMITED_THRESHOLD } from "../config/model/defaults.js";
+import { HOST_COUNTERS, HOST_GAUGES, type HostStatsSnapshot, type HostStatValues } from "../observability/stats/host-stats.js";
 
 export interface HostStatus {
   /** `ip:port` (`[v6]:port`). */
@@ -29,6 +31,8 @@ export interface HostStatus {
   ejected: boolean;
   /** Times ejected since the cluster's config last changed. */
   ejections: number;
+  /** cx_connect_fail … rq_active summed over the workers (HOST_COUNTERS then HOST_GAUGES); absent: all 0. */
+  stats?: HostStatValues | undefined;
 }
 
 export interface ClusterStatus {
@@ -87,6 +91,20 @@ export function clusterStatus(c: Cluster, view: ClusterSharedView | undefined): 
   };
 }
 
+/** Fills in each host's stats from the workers' merged host stats (keyed by cluster and `ip:port`). */
+export function attachHostStats(all: readonly ClusterStatus[], stats: HostStatsSnapshot): void {
+  for (const c of all) {
+    const hosts = stats[c.name];
+    if (hosts === undefined) continue;
+    for (const h of c.hosts) h.stats = hosts[h.address];
+  }
+}
+
+/** Host stat names with their value index, sorted by name: Envoy's text output (one std::map). */
+const TEXT_ORDER: readonly (readonly [string, number])[] = [...HOST_COUNTERS, ...HOST_GAUGES]
+  .map((n, i) => [n, i] as const)
+  .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+
 /** Envoy's health_flags text: `healthy`, or the failing flags joined with `/`. */
 function healthFlags(h: HostStatus): string {
   let flags = "";
@@ -127,6 +145,7 @@ export function formatClusters(all: readonly ClusterStatus[]): string {
     );
     for (const h of c.hosts) {
       const p = `${n}::${h.address}`;
+      for (const [name, i] of TEXT_ORDER) out.push(`${p}::${name}::${h.stats?.[i] ?? 0}`);
       out.push(
         `${p}::hostname::${h.hostname}`,
         `${p}::health_flags::${healthFlags(h)}`,
@@ -167,6 +186,7 @@ export function clustersJson(all: readonly ClusterStatus[]): unknown {
         if (h.ejected) health.failed_outlier_check = true;
         const s: Record<string, unknown> = {
           address: { socket_address: { address: h.ip, port_value: h.port } },
+          stats: hostStatsJson(h.stats),
           health_status: health,
           weight: h.weight,
         };
@@ -177,4 +197,22 @@ export function clustersJson(all: readonly ClusterStatus[]): unknown {
       }),
     })),
   };
+}
+
+/**
+ * Envoy's SimpleMetric list: counters then gauges, as proto3 JSON prints them — fields in number
+ * order (type, value, name), the zero enum (COUNTER) and zero values left out, uint64 as a string.
+ */
+function hostStatsJson(values: HostStatValues | undefined): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  const names = [...HOST_COUNTERS, ...HOST_GAUGES];
+  for (let i = 0; i < names.length; i++) {
+    const m: Record<string, string> = {};
+    if (i >= HOST_COUNTERS.length) m.type = "GAUGE";
+    const v = values?.[i] ?? 0;
+    if (v !== 0) m.value = String(v);
+    m.name = names[i]!;
+    out.push(m);
+  }
+  return out;
 }

@@ -6,7 +6,7 @@
 import type { AdminState } from "../supervisor/supervisor-api.js";
 import type { AdminControl } from "./admin-control.js";
 import { jsonResponse, textResponse, type AdminRequest, type AdminResponse, type AdminRoute } from "./admin-server.js";
-import { clustersJson, formatClusters } from "./cluster-status.js";
+import { attachHostStats, clustersJson, formatClusters } from "./cluster-status.js";
 import { configDumpRoute } from "./config-dump-route.js";
 import { explainRoute } from "./explain-route.js";
 import { listenersRoute } from "./listeners-route.js";
@@ -44,12 +44,13 @@ export function envoyAdminRoutes(state: AdminState, control: AdminControl | unde
     {
       path: "/clusters",
       method: "GET",
-      help: "upstream cluster status: circuit-breaker limits and use, host health and ejections, across all workers",
+      help: "upstream cluster status: circuit-breaker limits and use, host health, ejections and request stats, across all workers",
       params: [{ name: "format", help: "File format to use; One of (text, json)" }],
-      handle: (req) => {
+      handle: async (req) => {
         const f = format(req);
         if (typeof f !== "string") return f;
         const all = state.clusters?.() ?? [];
+        if (state.hostStats !== undefined) attachHostStats(all, await state.hostStats());
         return f === "json" ? jsonResponse(clustersJson(all)) : textResponse(formatClusters(all));
       },
     },

@@ -69,6 +69,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     isReady: () => supervisor?.admin.isReady() ?? false,
     configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
     clusters: () => supervisor?.admin.clusters?.() ?? [],
+    hostStats: () => supervisor?.admin.hostStats?.() ?? Promise.resolve({}),
   };
   // Before the workers exist there is nothing to merge: empty stats, not an error.
   const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });

@@ -338,6 +338,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.clearPending();
     cluster.stats.rqTotal.inc();
     cluster.stats.rqActive.add(1);
+    host.stats.rqTotal++;
+    host.stats.rqActive++;
     this.activeCounted = true;
     const enc = u.encoder!;
     // One clock read for the points of this instant (connected, first and last request byte).
@@ -379,13 +381,14 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       // Pending-request overflow: answered at once and never retried (Envoy).
       this.cluster!.stats.rqPendingOverflow.inc();
       this.cluster!.stats.chargeCode(503);
+      u.host.stats.rqError++;
       this.endAttemptHost();
       this.cb.sendLocalReply(code);
       return;
     }
     this.cb.streamInfo.upstreamTransportFailureReason = err.detail;
     this.cluster!.outlier.report(u.host, code === ErrorCode.UpstreamConnectTimeout ? TIMEOUT : CONNECT_FAILURE);
-    this.attemptFailed("connect-failure", false, code, err.detail);
+    this.attemptFailed(u.host, "connect-failure", false, code, err.detail);
   }
 
   // ---------------------------------------------------------------- timers
@@ -423,14 +426,21 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     if (this.state === St.Done || this.state === St.Tunnel) return;
     this.cb.streamInfo.addFlag(ResponseFlag.UpstreamRequestTimeout);
     if (this.responseStarted) {
-      // Headers already went out: all Envoy can do is reset the stream.
+      // Headers already went out: all Envoy can do is reset the stream. Its host still counts the
+      // timeout (Envoy's onResponseTimeout), not an error: the answer was charged already.
+      if (this.upstream !== null) this.upstream.host.stats.rqTimeout++;
       this.cb.streamInfo.responseCodeDetails = "upstream_response_timeout";
       this.cleanup();
       this.cb.resetStream();
       return;
     }
     const u = this.upstream;
-    if (u !== null && u.encoder !== null) this.cluster!.outlier.report(u.host, TIMEOUT);
+    if (u !== null && u.encoder !== null) {
+      this.cluster!.outlier.report(u.host, TIMEOUT);
+      // Envoy knows the host once the pool handed a connection: its timeout, and the 504 as its error.
+      u.host.stats.rqTimeout++;
+      u.host.stats.rqError++;
+    }
     this.dropAttempt();
     const stats = this.cluster!.stats;
     stats.rqTimeout.inc();
@@ -446,8 +456,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const host = this.upstream!.host;
     this.cluster!.outlier.report(host, TIMEOUT);
     this.cluster!.stats.rqPerTryTimeout.inc();
+    host.stats.rqTimeout++;
     this.dropAttempt();
-    this.attemptFailed("per-try-timeout", true, ErrorCode.UpstreamTimeout);
+    this.attemptFailed(host, "per-try-timeout", true, ErrorCode.UpstreamTimeout);
   }
 
   // ---------------------------------------------------------------- attempt outcomes
@@ -465,11 +476,12 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   private endAttemptHost(): void {
     this.clearPending();
+    const counted = this.countedHost;
     if (this.activeCounted) {
       this.activeCounted = false;
       this.cluster!.stats.rqActive.add(-1);
+      if (counted !== null) counted.stats.rqActive--;
     }
-    const counted = this.countedHost;
     if (counted !== null) {
       this.countedHost = null;
       counted.active--;
@@ -512,7 +524,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   }
 
   /** An attempt failed without a usable response: retry, or reply with Envoy's local reply. */
-  private attemptFailed(kind: FailureKind, requestSent: boolean, code: ErrorCodeValue, detail?: string): void {
+  private attemptFailed(host: UpstreamHost, kind: FailureKind, requestSent: boolean, code: ErrorCodeValue, detail?: string): void {
+    // One error per failed attempt, retried or answered (Envoy: maybeRetryReset or chargeUpstreamAbort).
+    host.stats.rqError++;
     const r = this.retry;
     const wouldRetry = r !== null && r.wouldRetryFailure(kind, requestSent);
     const hadRetries = r !== null && r.retries > 0;
@@ -549,8 +563,10 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const r = this.retry;
     if (r !== null && res.status !== 101 && r.wouldRetryResponse(res.status, h)) {
       if (this.mayRetry()) {
-        // Envoy charges a retried response under `retry.upstream_rq_<code>`, not `upstream_rq_<code>`.
+        // Envoy charges a retried response under `retry.upstream_rq_<code>`, not `upstream_rq_<code>`,
+        // and the host with an error whatever the code.
         cluster.stats.chargeRetryCode(res.status);
+        u.host.stats.rqError++;
         this.dropAttempt();
         this.scheduleRetry();
         return;
@@ -563,6 +579,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       cluster.stats.rqRetrySuccess.inc();
     }
     cluster.stats.chargeCode(res.status);
+    // Envoy's rq_success / rq_error: the final answer, 5xx or not.
+    if (res.status >= 500 && res.status < 600) u.host.stats.rqError++;
+    else u.host.stats.rqSuccess++;
     this.clearPerTryTimer();
     const serviceTime = Math.round(now - this.upstreamStart);
     info.upstreamServiceTimeMs = serviceTime;
@@ -618,6 +637,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       case St.Connecting:
         this.clearPerTryTimer();
         if (reason === "protocol_error") {
+          u.host.stats.rqError++;
           this.endAttemptHost();
           this.cb.sendLocalReply(ErrorCode.UpstreamProtocolError);
           return;
@@ -625,11 +645,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
         if (reason === "connection_failure") {
           info.upstreamTransportFailureReason = detail;
           this.cluster!.outlier.report(u.host, CONNECT_FAILURE);
-          this.attemptFailed("connect-failure", false, ErrorCode.UpstreamConnectFailure, detail);
+          this.attemptFailed(u.host, "connect-failure", false, ErrorCode.UpstreamConnectFailure, detail);
           return;
         }
         this.cluster!.outlier.report(u.host, RESET);
-        this.attemptFailed("reset", true, ErrorCode.UpstreamReset, detail);
+        this.attemptFailed(u.host, "reset", true, ErrorCode.UpstreamReset, detail);
         return;
       case St.Responding:
         if (reason === "protocol_error" && this.cb.canReplaceResponse()) {

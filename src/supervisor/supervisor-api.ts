@@ -5,6 +5,7 @@ import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { LogLevel } from "../common/logger.js";
 import type { MergedStats } from "../admin/stats-routes.js";
 import type { Snapshot } from "../config/model/types.js";
+import type { HostStatsSnapshot } from "../observability/stats/host-stats.js";
 
 export interface AdminState {
   /** True once every listener of the current snapshot is bound in every worker. */
@@ -13,6 +14,8 @@ export interface AdminState {
   configDump(): { bootstrap: Bootstrap; snapshot: Snapshot | null; lastReloadError: string | null; lastUpdated?: string | undefined };
   /** Every cluster's circuit-breaker use and host health across all workers, for /clusters. */
   clusters?(): ClusterStatus[];
+  /** Every worker's per-host stats summed (Envoy's HostStats: rq_total, cx_active, …), for /clusters. */
+  hostStats?(): Promise<HostStatsSnapshot>;
   /** Every worker's stats and metrics merged with the supervisor's (`server.*`, config updates), for /stats. */
   stats?(): Promise<MergedStats>;
 }

@@ -165,6 +165,7 @@ class SupervisorImpl implements Supervisor {
       configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated }),
       clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
       stats: () => this.stats(),
+      hostStats: async () => (await this.statsCollector.collect()).envoy.hosts ?? {},
     };
   }
 

@@ -124,6 +124,7 @@ export class ClusterRuntime implements RouterCluster {
       if (this.transport !== undefined) opts.transport = this.transport;
       p = new TcpConnPool(host.address, host.port, opts, this.gate);
       p.stats = this.stats;
+      p.hostStats = host.stats;
       host.tcpPool = p;
     }
     return p;
@@ -222,6 +223,7 @@ export class ClusterManager {
     }
     for (const [name, old] of this.clusters) {
       if (next.get(name) !== old) {
+        if (!next.has(name)) this.stats.hosts.drop(name);
         this.retire(old);
         old.gate?.close();
       }
@@ -330,8 +332,15 @@ export class ClusterManager {
     const times = new Map<string, number>();
     const createdAt = new Map<UpstreamHost, number>();
     const groups = new Map<LocalityLbEndpoints, HostGroup & { hosts: UpstreamHost[] }>();
+    const statsKeys = new Set<string>();
     rt.hosts = eps.map((e) => {
       const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts));
+      // /clusters shows a LOGICAL_DNS host by its name, whatever it resolved to last.
+      const statsKey = rt.model.type === "LOGICAL_DNS" && isIP(e.ep.address) === 0 ? hostKeyOf(e.ep.address, e.ep.port) : h.key;
+      h.stats = this.stats.hosts.of(rt.name, statsKey);
+      statsKeys.add(statsKey);
+      // A pool shared by clusters counts its connections under the host that last claimed it.
+      h.pool.hostStats = h.stats;
       if (e.slot !== undefined) rt.detector?.attach(h, e.slot);
       const t = known === undefined ? -Infinity : (known.get(h.key) ?? now);
       times.set(h.key, t);
@@ -347,6 +356,7 @@ export class ClusterManager {
       return h;
     });
     rt.hostTimes = times;
+    this.stats.hosts.retain(rt.name, statsKeys);
     rt.balancer = new ClusterLb({ ...lbConfigOf(rt.model), groups: [...groups.values()], createdAt }, {
       random: this.random,
       clock: this.clock,
@@ -450,6 +460,10 @@ export function lbConfigOf(m: Cluster): Omit<ClusterLbConfig, "groups"> {
   if (table !== undefined && table > 0) cfg.maglevTableSize = table;
   if (m.slowStart !== undefined) cfg.slowStart = m.slowStart;
   return cfg;
+}
+
+function hostKeyOf(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** The health epoch of a cluster without outlier detection: its hosts are never ejected. */

@@ -11,6 +11,7 @@ import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseD
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
+import type { HostStats } from "../observability/stats/host-stats.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 
 export interface PoolOptions {
@@ -89,6 +90,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   private now = 0;
   /** The cluster's `upstream_cx_*` stats (set by the cluster manager). */
   stats: UpstreamCxStats | null = null;
+  /** The host's cx_* stats (/clusters; set by the cluster manager). */
+  hostStats: HostStats | null = null;
 
   /**
    * A codec stream for one request: on an idle connection at once, else once one is dialed (or
@@ -210,6 +213,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     this.open++;
     const stats = this.stats;
     stats?.cxTotal.inc();
+    const host = this.hostStats;
+    if (host !== null) host.cxTotal++;
     const socket = connect({ host: this.address, port: this.port });
     socket.setNoDelay(true);
     let done = false;
@@ -223,6 +228,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
         stats.cxConnectTimeout.inc();
         stats.cxConnectFail.inc();
       }
+      if (host !== null) host.cxConnectFail++;
       cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null, false);
     }, this.opts.connectTimeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -232,6 +238,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       this.dropped();
       socket.destroy();
       stats?.cxConnectFail.inc();
+      if (host !== null) host.cxConnectFail++;
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null, false);
     };
     socket.once("error", onError);
@@ -241,7 +248,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       clock.clear(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this, stats);
+      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this, stats, host);
       if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
       cb(null, conn, false);
     });

@@ -11,6 +11,7 @@ import { rawBufferTransport, type TransportSocketFactory } from "../listener/tra
 import { connectFailureReason } from "./http1-pool.js";
 import type { ConnectionGate } from "./shared/connection-gate.js";
 import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
+import type { HostStats } from "../observability/stats/host-stats.js";
 
 export interface TcpPoolOptions {
   connectTimeoutMs: number;
@@ -27,6 +28,8 @@ export class TcpUpstreamConnection {
   /** `ip:port` of our side (Envoy's %UPSTREAM_LOCAL_ADDRESS%). */
   readonly localAddress: string;
   private released = false;
+  /** The host's stats (cx_active, rq_active), the same object from open to close. */
+  private readonly host: HostStats | null;
 
   constructor(
     readonly socket: Socket,
@@ -35,6 +38,13 @@ export class TcpUpstreamConnection {
     this.stream = (pool.opts.transport ?? rawBufferTransport).wrapUpstream(socket);
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     pool.stats?.cxActive.add(1);
+    // Envoy's TCP pool attaches one stream per connection: it counts as the host's request too.
+    const host = (this.host = pool.hostStats);
+    if (host !== null) {
+      host.cxActive++;
+      host.rqTotal++;
+      host.rqActive++;
+    }
   }
 
   /** Closes the connection (if still open) and gives its connection slot back, once. */
@@ -44,6 +54,10 @@ export class TcpUpstreamConnection {
     if (!this.stream.destroyed) this.stream.destroy();
     if (!this.socket.destroyed) this.socket.destroy();
     this.pool.dropped();
+    if (this.host !== null) {
+      this.host.cxActive--;
+      this.host.rqActive--;
+    }
     const s = this.pool.stats;
     if (s !== null) {
       s.cxActive.add(-1);
@@ -68,6 +82,8 @@ export class TcpConnPool {
   open = 0;
   /** The cluster's `upstream_cx_*` stats (set by the cluster manager). */
   stats: UpstreamCxStats | null = null;
+  /** The host's cx_* stats (/clusters; set by the cluster manager). */
+  hostStats: HostStats | null = null;
   private readonly gate: ConnectionGate | null;
 
   constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null) {
@@ -92,6 +108,8 @@ export class TcpConnPool {
     }
     this.open++;
     stats?.cxTotal.inc();
+    const host = this.hostStats;
+    if (host !== null) host.cxTotal++;
     // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
     const socket = connect({ host: this.address, port: this.port, allowHalfOpen: true, noDelay: true });
     let done = false;
@@ -110,6 +128,7 @@ export class TcpConnPool {
         stats.cxConnectTimeout.inc();
         stats.cxConnectFail.inc();
       }
+      if (host !== null) host.cxConnectFail++;
       cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null);
     }, this.opts.connectTimeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -118,6 +137,7 @@ export class TcpConnPool {
       socket.destroy();
       this.dropped();
       stats?.cxConnectFail.inc();
+      if (host !== null) host.cxConnectFail++;
       cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null);
     };
     socket.once("error", onError);

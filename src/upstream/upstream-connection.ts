@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { UpstreamCxStats } from "../observability/stats/cluster-stats.js";
+import type { HostStats } from "../observability/stats/host-stats.js";
 
 /** The side of an exchange that owns an upstream connection while a request is in flight. */
 export interface UpstreamHandler {
@@ -36,15 +37,19 @@ export class UpstreamConnection {
   private readonly raw: Socket;
   /** The cluster's `upstream_cx_*` stats (null: not counted). */
   private readonly stats: UpstreamCxStats | null;
+  /** The host's stats (cx_active), the same object from open to close. */
+  private readonly host: HostStats | null;
   /** Bytes of `raw.bytesWritten` already counted in upstream_cx_tx_bytes_total. */
   private txCounted = 0;
 
-  constructor(raw: Socket, socket: Duplex, owner: ConnectionOwner, stats: UpstreamCxStats | null = null) {
+  constructor(raw: Socket, socket: Duplex, owner: ConnectionOwner, stats: UpstreamCxStats | null = null, host: HostStats | null = null) {
     this.socket = socket;
     this.owner = owner;
     this.raw = raw;
     this.stats = stats;
+    this.host = host;
     stats?.cxActive.add(1);
+    if (host !== null) host.cxActive++;
     this.localAddress = `${raw.localAddress}:${raw.localPort}`;
     socket.on("data", (chunk: Buffer) => {
       this.stats?.cxRxBytesTotal.inc(chunk.length);
@@ -69,6 +74,7 @@ export class UpstreamConnection {
 
   /** The connection is gone: `local` when we closed it (Envoy's upstream_cx_destroy_local / _remote). */
   private countDestroy(local: boolean): void {
+    if (this.host !== null) this.host.cxActive--;
     const s = this.stats;
     if (s === null) return;
     this.countTxBytes();

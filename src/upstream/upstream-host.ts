@@ -1,6 +1,7 @@
 // UpstreamHost: one endpoint of a cluster as the load balancer sees it.
 
 import type { Locality } from "../config/model/types.js";
+import { HostStats } from "../observability/stats/host-stats.js";
 import type { Http1Pool } from "./http1-pool.js";
 import type { TcpConnPool } from "./tcp-conn-pool.js";
 
@@ -17,6 +18,8 @@ export class UpstreamHost {
   tcpPool: TcpConnPool | undefined = undefined;
   /** Requests in flight (least-request balancing). */
   active = 0;
+  /** Envoy's per-host stats (/clusters); the cluster manager gives the worker's kept object. */
+  stats = new HostStats();
   /**
    * Whether outlier detection has ejected this host (shared across workers). Replaced by the
    * cluster's outlier detector when the cluster has one; load balancers skip ejected hosts.

@@ -2,6 +2,7 @@
 // (counters, gauges and histogram buckets alike — a gauge such as `upstream_cx_active` is the sum
 // of every worker's open connections). Used by the supervisor for /stats and /stats/prometheus.
 
+import { addHostStats } from "./host-stats.js";
 import type { StatsSnapshot } from "./stats-store.js";
 
 export function emptySnapshot(): StatsSnapshot {
@@ -41,6 +42,7 @@ export function addSnapshot(into: StatsSnapshot, from: StatsSnapshot, countersOn
     t.count += h.count;
   }
   into.unused = [...unused];
+  if (from.hosts !== undefined) addHostStats((into.hosts ??= {}), from.hosts, countersOnly);
 }
 
 /** Sums any number of snapshots into a new one. */

@@ -3,6 +3,8 @@
 // data path (look a stat up once, keep the object, bump a field). The supervisor merges every
 // worker's snapshot for /stats and /stats/prometheus.
 
+import { HostStatsTable, type HostStatsSnapshot } from "./host-stats.js";
+
 export class Counter {
   value = 0;
   /** False until first written: Envoy's `usedonly`. */
@@ -52,12 +54,16 @@ export interface StatsSnapshot {
   histograms: Record<string, { counts: number[]; sum: number; count: number }>;
   /** Names never written (Envoy's `usedonly` hides them). */
   unused: string[];
+  /** Per-host stats for /clusters (not stats by name: Envoy keeps them out of /stats too). */
+  hosts?: HostStatsSnapshot;
 }
 
 export class StatsStore {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly histograms = new Map<string, Histogram>();
+  /** Per-host stats (/clusters), travelling with the snapshot to the supervisor. */
+  readonly hosts = new HostStatsTable();
 
   counter(name: string): Counter {
     let c = this.counters.get(name);
@@ -78,7 +84,7 @@ export class StatsStore {
   }
 
   snapshot(): StatsSnapshot {
-    const out: StatsSnapshot = { counters: {}, gauges: {}, histograms: {}, unused: [] };
+    const out: StatsSnapshot = { counters: {}, gauges: {}, histograms: {}, unused: [], hosts: this.hosts.snapshot() };
     for (const [k, c] of this.counters) {
       out.counters[k] = c.value;
       if (!c.used) out.unused.push(k);

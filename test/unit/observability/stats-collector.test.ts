@@ -126,6 +126,33 @@ describe("StatsCollector", () => {
     expect(r.envoy.gauges["g"]).toBeUndefined();
   });
 
+  it("per-host stats (/clusters): summed per cluster and host; a dead worker's counters stay, its cx_active / rq_active go", async () => {
+    const a = new StatsStore();
+    const b = new StatsStore();
+    const ha = a.hosts.of("outbound|80||svc", "10.0.0.1:80");
+    ha.rqTotal = 2;
+    ha.rqSuccess = 2;
+    ha.cxTotal = 1;
+    ha.cxActive = 1;
+    const hb = b.hosts.of("outbound|80||svc", "10.0.0.1:80");
+    hb.rqTotal = 3;
+    hb.rqError = 1;
+    hb.rqTimeout = 1;
+    hb.cxTotal = 2;
+    hb.cxConnectFail = 1;
+    hb.cxActive = 1;
+    hb.rqActive = 1;
+    b.hosts.of("outbound|80||svc", "10.0.0.2:80").cxConnectFail = 4;
+    const wa = worker(0, a);
+    let ports = [wa, worker(1, b)];
+    const c = new StatsCollector(() => ports, 2_000, manualTimers());
+    // cx_connect_fail, cx_total, rq_error, rq_success, rq_timeout, rq_total, cx_active, rq_active
+    expect((await c.collect()).envoy.hosts).toEqual({ "outbound|80||svc": { "10.0.0.1:80": [1, 3, 1, 2, 1, 5, 2, 1], "10.0.0.2:80": [4, 0, 0, 0, 0, 0, 0, 0] } });
+    await c.workerExited(1);
+    ports = [wa];
+    expect((await c.collect()).envoy.hosts).toEqual({ "outbound|80||svc": { "10.0.0.1:80": [1, 3, 1, 2, 1, 5, 1, 0], "10.0.0.2:80": [4, 0, 0, 0, 0, 0, 0, 0] } });
+  });
+
   it("a worker that rejects (gone mid-scrape) is skipped like a late one", async () => {
     const a = new StatsStore();
     a.counter("x").inc(2);
