@@ -41,3 +41,36 @@ export function unroutedReason(p: Protocol | undefined): string {
   if (p === "TLS" || p === "HTTPS") return "TLS passthrough comes with traffic interception";
   return `${p} is not supported`;
 }
+
+/**
+ * Istio ModelProtocolToListenerProtocol: how a port's listener is built. An unset protocol (Istio's
+ * "Unsupported") is sniffed ("auto": an HTTP chain chosen by http_inspector beside the TCP one);
+ * UDP and HBONE get no listener.
+ */
+export type ListenerProtocol = "HTTP" | "TCP" | "AUTO" | "NONE";
+
+export function listenerProtocol(p: Protocol | undefined): ListenerProtocol {
+  if (p === undefined) return "AUTO";
+  if (isHttpProtocol(p)) return "HTTP";
+  if (isTcpProxyProtocol(p) || isTlsProtocol(p)) return "TCP";
+  return "NONE";
+}
+
+/** Istio Instance.IsTLS: TLS and HTTPS ports are routed by SNI (tls[] routes), bytes passed through. */
+export function isTlsProtocol(p: Protocol | undefined): boolean {
+  return p === "TLS" || p === "HTTPS";
+}
+
+/** Istio Instance.IsHTTPOrSniffed: the ports whose services go into HTTP route configurations. */
+export function isHttpOrSniffed(p: Protocol | undefined): boolean {
+  return p === undefined || isHttpProtocol(p);
+}
+
+/**
+ * A ServiceEntry port's protocol: its `protocol` field only, as istiod's convertPort
+ * (protocol.Parse) reads it — no port-name inference, which Istio applies to Kubernetes Services
+ * only. Empty = undefined = detected (sniffed).
+ */
+export function serviceEntryPortProtocol(protocol: string | undefined): Protocol | undefined {
+  return protocol === undefined || protocol === "" ? undefined : parseProtocol(protocol);
+}

@@ -360,7 +360,7 @@ interface AllParsed {
 function summarise(out: string[], all: AllParsed, ns: string, sidecar: ParsedSidecar | undefined, registry: MeshService[]): void {
   const notVisible = (exportTo: string[], owner: string): string => (isExportedTo(exportTo, owner, ns) ? "" : ` (not exported to namespace ${ns})`);
   for (const { value: se, line } of all.ses) {
-    const ports = se.ports.map((p) => `${p.number}/${p.protocol ?? "TCP"}`).join(", ") || "none";
+    const ports = se.ports.map((p) => `${p.number}/${p.protocol ?? "auto"}`).join(", ") || "none";
     const eps = se.workloadSelector ? `${registry.find((s) => s.source === se)?.endpoints.length ?? 0} workload entries` : `${se.endpoints.length} endpoints`;
     out.push(`${line}: hosts ${se.hosts.join(", ")}, ports ${ports}, ${se.resolution}, ${eps}${notVisible(se.exportTo, se.ref.namespace)}`);
   }
