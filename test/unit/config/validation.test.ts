@@ -95,14 +95,13 @@ describe("VirtualService validation", () => {
     ]);
   });
 
-  it("requires hosts and some http/tcp/tls; warns tls is not supported", () => {
+  it("requires hosts and some http/tcp/tls; a tls rule needs a match with SNI hosts", () => {
     expect(run(vs("  gateways: [mesh]")).messages).toEqual([
       "mesh/config.yaml:6: spec.hosts: virtual service must have at least one host (delegate virtual services are not supported yet)",
       "mesh/config.yaml:6: spec: http, tcp or tls must be provided in virtual service",
     ]);
     const r = run(vs("  hosts: [a]\n  tls:\n  - route:\n    - destination: {host: a}"));
-    expect(r.errors).toEqual([]);
-    expect(r.warningMessages).toEqual(["mesh/config.yaml:8: warning: spec.tls: tls routes are not supported yet and are ignored"]);
+    expect(r.messages).toEqual(["mesh/config.yaml:9: spec.tls[0].match: TLS route must have at least one match condition"]);
   });
 
   it("rejects rewrite with redirect, missing actions, bad redirects and direct responses", () => {
