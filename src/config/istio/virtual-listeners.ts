@@ -107,7 +107,8 @@ export function virtualInboundListener(ic: Interception, inbound: InboundChains,
     address: "0.0.0.0",
     port: self,
     trafficDirection: "INBOUND",
-    useOriginalDst: true,
+    // No use_original_dst (istiod sets none here): the original_dst listener filter learns the
+    // destination and the chains match on it; connections are never handed to another listener.
     listenerFilters: [{ name: ORIGINAL_DST }, tlsInspector, httpInspector],
     // istiod: 0s (none) and continue — a server-first protocol must never wait on the inspectors.
     listenerFiltersTimeoutMs: 0,
