@@ -242,7 +242,8 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   // without one, the union of the Sidecar's egress hosts.
   const egress = sidecar?.egress ?? [];
   const catchAll = egress.find((e) => e.port === undefined);
-  const defaultImport = !sidecar ? new EgressImport(undefined) : new EgressImport(catchAll ? catchAll.hosts : egress.flatMap((e) => e.hosts));
+  // A Sidecar without egress imports everything, as istiod's default egress listener (`*/*`).
+  const defaultImport = !sidecar || egress.length === 0 ? new EgressImport(undefined) : new EgressImport(catchAll ? catchAll.hosts : egress.flatMap((e) => e.hosts));
 
   // With interception the ingress ports are chains of virtualInbound (added below), not bound listeners.
   for (const ing of ic ? [] : (sidecar?.ingress ?? [])) {
