@@ -1,5 +1,5 @@
 // The per-port chains of virtualInbound, as istiod builds them for the workload's inbound ports
-// (here: the Sidecar's `ingress` ports): `0.0.0.0_<port>` matched on the original destination port.
+// (the Sidecar's `ingress` ports, else the ports of the ServiceEntries that select this workload): `0.0.0.0_<port>` matched on the original destination port.
 // HTTP ports → the inbound HCM on `inbound|<port>||`; TCP/TLS ports → tcp_proxy; ports with no
 // protocol are sniffed (an HTTP chain on ALPN http/1.1 / h2c beside the TCP one). The cluster
 // `inbound|<port>||` reaches the app at its original destination from 127.0.0.6 (ORIGINAL_DST),
@@ -8,8 +8,9 @@
 import { httpFilterChain, tcpProxyFilterChain } from "../model/listener-defaults.js";
 import type { Cluster, FilterChain, RouteConfiguration } from "../model/types.js";
 import { inboundCluster, inboundClusterName, inboundRouteConfig } from "./listener-builder.js";
-import type { ParsedSidecarIngress } from "./parsed-config.js";
+import type { ParsedServiceEntry, ParsedSidecarIngress } from "./parsed-config.js";
 import { listenerProtocol, portProtocol } from "./protocol.js";
+import { labelsMatch } from "./workload-selector.js";
 import { INBOUND_PASSTHROUGH_BIND_IPV4, PLAINTEXT_HTTP_ALPNS, tcpProxyTo, type InboundChains } from "./virtual-listeners.js";
 
 export interface InterceptInbound extends InboundChains {
@@ -61,6 +62,25 @@ export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[]):
       const t = tcpChain();
       t.filterChainMatch = { destinationPort: port, transportProtocol: "raw_buffer" };
       out.chains.push(h, t);
+    }
+  }
+  return out;
+}
+
+/**
+ * The workload's inbound ports when no Sidecar declares `ingress`: the ports of the ServiceEntries
+ * in its namespace whose `workloadSelector` selects its labels (istiod's service targets), on the
+ * endpoint port (`targetPort`, else the port). The protocol is the ServiceEntry port's (no name
+ * inference: the name is left out). The first service to declare a port wins.
+ */
+export function inboundPortsFromServiceEntries(entries: readonly ParsedServiceEntry[], namespace: string, proxyLabels: Record<string, string>): ParsedSidecarIngress[] {
+  const out: ParsedSidecarIngress[] = [];
+  for (const se of entries) {
+    if (se.ref.namespace !== namespace || se.workloadSelector === undefined || !labelsMatch(se.workloadSelector, proxyLabels)) continue;
+    for (const p of se.ports) {
+      const number = p.targetPort ?? p.number;
+      if (out.some((i) => i.port.number === number)) continue;
+      out.push({ index: -1, port: { number, protocol: p.protocol, name: undefined }, bind: "0.0.0.0" });
     }
   }
   return out;

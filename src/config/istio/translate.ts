@@ -47,7 +47,7 @@ import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
 import type { Interception } from "./interception.js";
-import { buildInterceptInbound } from "./intercept-inbound.js";
+import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
 import {
@@ -332,7 +332,8 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       clusters,
       defaultInput,
       tcpCtx,
-      ingress: sidecar?.ingress ?? [],
+      // istiod: the Sidecar's ingress when it declares some, else the services that select this workload.
+      ingress: sidecar !== undefined && sidecar.ingress.length > 0 ? sidecar.ingress : inboundPortsFromServiceEntries(ses.map((x) => x.value), ns, opts.proxyLabels),
       warnIngress: (index, message) => sidecarIssues?.warn(["spec", "ingress", index, "port"], message),
       addListener: (l) => addListener(l, undefined),
     });
@@ -386,7 +387,8 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   for (const l of outbound.listeners) t.addListener(l);
 
   const inbound = buildInterceptInbound(t.ingress);
-  for (const s of inbound.skipped) t.warnIngress(s.ingress.index, `ingress port ${s.ingress.port.number} is skipped: ${s.reason}`);
+  // Ports from ServiceEntries (index -1) were already warned about where they are declared.
+  for (const s of inbound.skipped) if (s.ingress.index >= 0) t.warnIngress(s.ingress.index, `ingress port ${s.ingress.port.number} is skipped: ${s.reason}`);
   for (const c of inbound.clusters) t.clusters[c.name] = c;
   for (const rc of inbound.routeConfigs) t.routeConfigs[rc.name] = rc;
   t.routeConfigs[INBOUND_PASSTHROUGH_ROUTE_CONFIG] = inboundRouteConfig(INBOUND_PASSTHROUGH_ROUTE_CONFIG, "inbound|http|0", INBOUND_PASSTHROUGH_CLUSTER);

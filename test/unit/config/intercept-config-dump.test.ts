@@ -8,7 +8,7 @@ import { parseRunFlags } from "../../../src/bootstrap/parse-run-flags.js";
 import { run, reviewsSE } from "./helpers.js";
 
 const ctx = { env: {}, cpuCount: () => 2, reusePortBalances: () => true };
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 const node = (argv: string[]): J => (bootstrapJson(parseRunFlags(["--config", "a.yaml", ...argv], ctx)!, null) as J).node.metadata;
 
 describe("config_dump with --intercept", () => {

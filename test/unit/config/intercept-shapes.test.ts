@@ -1,8 +1,8 @@
 // --intercept builds the listeners and clusters istiod builds for a sidecar behind istio-iptables:
 // compared field by field (names, addresses, listener filters, chain order and filterChainMatch,
-// terminal filters and their targets) with a real istiod listener dump (a Bookinfo sidecar,
-// /work/shared/envoy-config-dumps/istio-istioctl-authz-testdata-listeners.configdump.json, kept
-// in test/fixtures), rendered through the same config_dump JSON as /config_dump.
+// terminal filters and their targets) with a real istiod listener dump of a Bookinfo sidecar
+// (test/fixtures/istiod-sidecar-listeners.configdump.json: istio/istio @ 86c9f01fd735 :
+// istioctl/pkg/authz/testdata/configdump.yaml, Apache-2.0), rendered through /config_dump's JSON.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import { defaultInterception } from "../../../src/config/istio/interception.js";
 import type { Listener } from "../../../src/config/model/types.js";
 import { doc, run, se } from "./helpers.js";
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 
 const dump = JSON.parse(readFileSync(new URL("../../fixtures/istiod-sidecar-listeners.configdump.json", import.meta.url), "utf8")) as J;
 const realListeners: J[] = dump.configs.flatMap((c: J) => (c.dynamic_listeners ?? []).map((l: J) => l.active_state.listener));
@@ -162,5 +162,22 @@ describe("--intercept: clusters", () => {
       ["0.0.0.0_8081", { destination_port: 8081 }, "inbound|8081||"],
     ]);
     expect(r.snapshot.routeConfigs["InboundPassthroughCluster"]!.virtualHosts[0]).toMatchObject({ name: "inbound|http|0", domains: ["*"], routes: [{ route: { cluster: "InboundPassthroughCluster", timeoutMs: 0 } }] });
+  });
+
+  it("without Sidecar ingress, the inbound ports are those of the ServiceEntries in the proxy's namespace that select it (targetPort, the SE protocol, no name inference)", () => {
+    const selecting = se("web", "shop", "  hosts: [web.shop.svc.cluster.local]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  workloadSelector: {labels: {app: web}}\n  ports:\n  - {number: 80, name: http, protocol: HTTP, targetPort: 8080}\n  - {number: 9000, name: http-admin}\n  - {number: 5432, name: pg, protocol: TCP}\n  - {number: 53, name: dns, protocol: UDP}");
+    const other = se("other", "shop", "  hosts: [other.shop.svc.cluster.local]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  workloadSelector: {labels: {app: other}}\n  ports: [{number: 7000, name: tcp, protocol: TCP}]");
+    const elsewhere = se("web2", "prod", "  hosts: [web.prod.svc.cluster.local]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  workloadSelector: {labels: {app: web}}\n  ports: [{number: 7001, name: tcp, protocol: TCP}]");
+    const r = run(selecting + other + elsewhere, { intercept: defaultInterception(), proxyLabels: { app: "web" } });
+    const vi = r.snapshot.listeners.find((l) => l.name === "virtualInbound")!;
+    expect(vi.filterChains.slice(3).map((c) => [c.name, c.filterChainMatch])).toEqual([
+      ["0.0.0.0_5432", { destinationPort: 5432 }],
+      ["0.0.0.0_8080", { destinationPort: 8080, transportProtocol: "raw_buffer" }],
+      ["0.0.0.0_9000", { destinationPort: 9000, transportProtocol: "raw_buffer", applicationProtocols: ["http/1.1", "h2c"] }],
+      ["0.0.0.0_9000", { destinationPort: 9000, transportProtocol: "raw_buffer" }],
+    ]);
+    expect(vi.listenerFilters[2]!.disabledForDestinationPorts).toEqual([{ start: 5432, end: 5433 }, { start: 8080, end: 8081 }, { start: 15006, end: 15007 }]);
+    expect(Object.keys(r.snapshot.clusters).filter((c) => c.startsWith("inbound|"))).toEqual(["inbound|5432||", "inbound|8080||", "inbound|9000||"]);
+    expect(r.warningMessages).toEqual([expect.stringContaining("port 53 (UDP) is not routed")]);
   });
 });
