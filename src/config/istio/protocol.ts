@@ -1,5 +1,6 @@
-// Istio port protocols: parsing the `protocol` field and inferring it from the port name prefix
-// (`http-web` → HTTP), and which protocols the HTTP route builder handles.
+// Istio port protocols: parsing the `protocol` field (ServiceEntry ports: that field only; Sidecar
+// ports here also infer from a name prefix such as `http-web`), and how each protocol is served:
+// HTTP route tables, tcp_proxy, TLS passthrough by SNI, or detection (pkg/config/protocol).
 
 export const PROTOCOLS = ["HTTP", "HTTP2", "HTTPS", "HTTP_PROXY", "GRPC", "GRPC-WEB", "TCP", "TLS", "UDP", "MONGO", "REDIS", "MYSQL", "HBONE"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -35,10 +36,10 @@ export function isTcpProxyProtocol(p: Protocol | undefined): boolean {
   return p === "TCP" || p === "MONGO" || p === "MYSQL" || p === "REDIS";
 }
 
-/** Why a port of this protocol is neither HTTP-routed nor TCP-proxied. */
+/** Why a Sidecar port of this protocol gets no standalone listener. */
 export function unroutedReason(p: Protocol | undefined): string {
-  if (p === undefined) return "protocol detection (an unset protocol) comes with traffic interception";
-  if (p === "TLS" || p === "HTTPS") return "TLS passthrough comes with traffic interception";
+  if (p === undefined) return "protocol detection (an unset protocol) needs --intercept";
+  if (p === "TLS" || p === "HTTPS") return "TLS passthrough by SNI needs --intercept";
   return `${p} is not supported`;
 }
 
