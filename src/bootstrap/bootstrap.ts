@@ -4,6 +4,7 @@ import type { LogLevel } from "../common/logger.js";
 import type { Locality } from "../config/model/types.js";
 import type { NodeIdentity } from "../observability/node-identity.js";
 import type { OtelEnv } from "./otel-env.js";
+import type { Interception } from "../config/istio/interception.js";
 
 export interface DownstreamLimits {
   /** 60 KiB: Envoy's default max_request_headers_kb. */
@@ -87,6 +88,8 @@ export interface Bootstrap {
   rootNamespace?: string;
   /** The OTEL_* tracing environment (exporter endpoint, headers, timeout, service name, sampler); absent = none set. */
   otel?: OtelEnv;
+  /** --intercept: the capture ports, interception mode and proxy uid; absent = no interception. */
+  intercept?: Interception;
 }
 
 export const defaultLimits: DownstreamLimits = {

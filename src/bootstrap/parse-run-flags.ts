@@ -22,6 +22,7 @@ import { formatDuration, parseDuration } from "./duration.js";
 import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
 import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
+import { DEFAULT_INBOUND_CAPTURE_PORT, DEFAULT_OUTBOUND_CAPTURE_PORT, DEFAULT_PROXY_UID, INTERCEPTION_MODES, type Interception, type InterceptionMode } from "../config/istio/interception.js";
 import { addressFlag, durationFlag, formatAddress, intFlag, labelsFlag, logLevelFlag, portFlag } from "./flag-values.js";
 
 export interface RunFlagContext {
@@ -60,8 +61,37 @@ export const rootNamespaceFlag: FlagSpec = {
   help: "Istio's root namespace (mesh-wide Telemetry, Sidecar and DestinationRule defaults); the MeshConfig's rootNamespace wins, as istiod reads only that",
 };
 
+export const interceptFlag: FlagSpec = {
+  name: "intercept",
+  default: "off",
+  help: "run as a transparent sidecar behind istio-iptables / outrigger-iptables: virtualOutbound on 0.0.0.0:--outbound-port, virtualInbound on 0.0.0.0:--inbound-port, listeners for every known service port (a default --outbound listener on a capture port is dropped)",
+};
+export const outboundPortFlag: FlagSpec = { name: "outbound-port", value: "<port>", default: String(DEFAULT_OUTBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects outbound TCP (istio-iptables -p)" };
+export const inboundPortFlag: FlagSpec = { name: "inbound-port", value: "<port>", default: String(DEFAULT_INBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects inbound TCP (istio-iptables -z)" };
+export const interceptionModeFlag: FlagSpec = {
+  name: "interception-mode",
+  value: "<REDIRECT|TPROXY>",
+  default: "$ISTIO_META_INTERCEPTION_MODE, else REDIRECT",
+  help: "with --intercept: how inbound traffic is captured (istio-iptables -m); TPROXY makes the virtual listeners transparent",
+};
+export const proxyUidFlag: FlagSpec = { name: "proxy-uid", value: "<uid>", default: String(DEFAULT_PROXY_UID), help: "with --intercept: the uid iptables exempts (istio-iptables -u); informational, shown in /config_dump" };
+
 /** Flags that shape translation, shared by run, validate and config-dump. */
-export const translationFlags: FlagSpec[] = [configFlag, meshConfigFlag, namespaceFlag, rootNamespaceFlag, labelsFlagSpec, outboundFlag, localityFlag, mirrorShadowSuffixFlag];
+export const translationFlags: FlagSpec[] = [
+  configFlag,
+  meshConfigFlag,
+  namespaceFlag,
+  rootNamespaceFlag,
+  labelsFlagSpec,
+  outboundFlag,
+  localityFlag,
+  mirrorShadowSuffixFlag,
+  interceptFlag,
+  outboundPortFlag,
+  inboundPortFlag,
+  interceptionModeFlag,
+  proxyUidFlag,
+];
 
 export const workersFlag: FlagSpec = {
   name: "workers",
@@ -227,6 +257,8 @@ export interface TranslationSettings {
   rootNamespace?: string;
   /** The OTEL_* environment (tracing exporter settings). */
   otel: OtelEnv;
+  /** --intercept and its ports, mode and uid; absent = off. */
+  intercept?: Interception;
 }
 
 /** `region/zone/subzone` (trailing parts optional) → Locality; at most three parts, no empty region. */
@@ -253,9 +285,10 @@ export function translateOptionsFrom(s: TranslationSettings): {
   mirrorShadowSuffix: boolean;
   otel: OtelEnv;
   rootNamespace?: string;
+  intercept?: Interception;
 } {
   const o = { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound, proxyLocality: s.proxyLocality, mirrorShadowSuffix: s.mirrorShadowSuffix, otel: s.otel };
-  return s.rootNamespace !== undefined ? { ...o, rootNamespace: s.rootNamespace } : o;
+  return { ...o, ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}), ...(s.intercept !== undefined ? { intercept: s.intercept } : {}) };
 }
 
 /** OTEL_* → OtelEnv; a bad value is a usage error naming the variable. */
@@ -291,6 +324,35 @@ export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<s
   };
   if (meshConfig !== undefined) settings.meshConfigPath = meshConfig;
   if (rootNamespace !== undefined) settings.rootNamespace = rootNamespace;
+  const intercept = interceptionFromFlags(parsed, env);
+  if (intercept !== undefined) settings.intercept = intercept;
   if (configPaths.length === 0) throw usageError("--config is required (an Istio YAML file or folder)");
   return settings;
+}
+
+/** --intercept and its companions → Interception; the companions without --intercept are a usage error. */
+export function interceptionFromFlags(parsed: ParsedFlags, env: Readonly<Record<string, string | undefined>>): Interception | undefined {
+  const companions = ["outbound-port", "inbound-port", "interception-mode", "proxy-uid"].filter((n) => flagValue(parsed, n) !== undefined);
+  if (!parsed.switches.has("intercept")) {
+    if (companions.length > 0) throw usageError(`--${companions[0]} needs --intercept`);
+    return undefined;
+  }
+  const port = (name: string, dflt: number): number => {
+    const t = flagValue(parsed, name);
+    return t === undefined ? dflt : intFlag(name, t, 1, 65535);
+  };
+  const outboundPort = port("outbound-port", DEFAULT_OUTBOUND_CAPTURE_PORT);
+  const inboundPort = port("inbound-port", DEFAULT_INBOUND_CAPTURE_PORT);
+  if (outboundPort === inboundPort) throw usageError(`--outbound-port and --inbound-port must differ, both are ${outboundPort}`);
+  const uid = flagValue(parsed, "proxy-uid");
+  return { outboundPort, inboundPort, mode: interceptionMode(flagValue(parsed, "interception-mode"), env), proxyUid: uid === undefined ? DEFAULT_PROXY_UID : intFlag("proxy-uid", uid, 0, 4294967294) };
+}
+
+/** --interception-mode, else istio-agent's $ISTIO_META_INTERCEPTION_MODE (what the injector sets), else REDIRECT. */
+function interceptionMode(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): InterceptionMode {
+  const envMode = env["ISTIO_META_INTERCEPTION_MODE"];
+  const [source, text] = flag !== undefined ? ["--interception-mode", flag] : envMode !== undefined && envMode !== "" ? ["$ISTIO_META_INTERCEPTION_MODE", envMode] : ["", "REDIRECT"];
+  if ((INTERCEPTION_MODES as readonly string[]).includes(text)) return text as InterceptionMode;
+  if (text === "NONE") throw usageError(`${source}: NONE means no capture: leave --intercept off`);
+  throw usageError(`${source}: expected REDIRECT or TPROXY, got "${text}"`);
 }

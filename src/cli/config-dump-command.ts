@@ -45,6 +45,7 @@ export const configDumpCommand: Command = {
         mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
         ...(bootstrap.rootNamespace !== undefined ? { rootNamespace: bootstrap.rootNamespace } : {}),
         ...(bootstrap.otel !== undefined ? { otel: bootstrap.otel } : {}),
+        ...(bootstrap.intercept !== undefined ? { intercept: bootstrap.intercept } : {}),
         node: bootstrap.node,
         env: ctx.env,
       },

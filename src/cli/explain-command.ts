@@ -52,6 +52,7 @@ export const explainCommand: Command = {
       defaultOutbound: bootstrap.outbound,
       proxyLocality: bootstrap.proxyLocality ?? {},
       mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
+      ...(bootstrap.intercept !== undefined ? { intercept: bootstrap.intercept } : {}),
     });
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return ExitCode.Failure;

@@ -54,6 +54,7 @@ export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
       mirrorShadowSuffix: b.mirrorShadowSuffix,
       ...(b.rootNamespace !== undefined ? { rootNamespace: b.rootNamespace } : {}),
       ...(b.otel !== undefined ? { otel: b.otel } : {}),
+      ...(b.intercept !== undefined ? { intercept: b.intercept } : {}),
       node: b.node,
       env: process.env,
     },

@@ -23,6 +23,8 @@ export function nodeJson(b: Bootstrap, extra: Json = {}): Json {
       MESH_ID: n.meshId,
       INSTANCE_IPS: n.instanceIp,
       LABELS: n.labels,
+      // istio-agent's ISTIO_META_INTERCEPTION_MODE (istiod reads it from the node metadata).
+      INTERCEPTION_MODE: b.intercept?.mode,
       outrigger: {
         configPaths: b.configPaths,
         workers: b.workers,
@@ -33,6 +35,7 @@ export function nodeJson(b: Bootstrap, extra: Json = {}): Json {
         limits: b.limits,
         domainSuffix: b.domainSuffix,
         watch: b.watch,
+        interception: b.intercept,
         ...extra,
       },
     },

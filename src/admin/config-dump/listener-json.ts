@@ -169,6 +169,13 @@ export function filterChainJson(c: FilterChain): Json {
   });
 }
 
+/** Envoy filter_disabled as istiod writes it: one destination_port_range, or an or_match of several. */
+function filterDisabledJson(ranges: ReadonlyArray<{ start: number; end: number }> | undefined): Json | undefined {
+  if (ranges === undefined || ranges.length === 0) return undefined;
+  const rules = ranges.map((r) => ({ destination_port_range: { start: r.start, end: r.end } }));
+  return rules.length === 1 ? rules[0] : { or_match: { rules } };
+}
+
 export function listenerJson(l: Listener): Json {
   return compact({
     "@type": typeUrl("envoy.config.listener.v3.Listener"),
@@ -179,9 +186,14 @@ export function listenerJson(l: Listener): Json {
     listener_filters: nonEmpty(
       l.listenerFilters.map((f) => {
         const type = LISTENER_FILTER_TYPES[f.name];
-        return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+        return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined, filter_disabled: filterDisabledJson(f.disabledForDestinationPorts) });
       }),
     ),
+    listener_filters_timeout: l.listenerFiltersTimeoutMs !== undefined ? duration(l.listenerFiltersTimeoutMs) : undefined,
+    continue_on_listener_filters_timeout: l.continueOnListenerFiltersTimeout,
+    use_original_dst: l.useOriginalDst,
+    bind_to_port: l.bindToPort,
+    transparent: l.transparent,
     traffic_direction: l.trafficDirection,
   });
 }

@@ -1,4 +1,4 @@
-// Outbound clusters for each HTTP or TCP-family service port (`outbound|<port>||<host>`) and each DR subset
+// Outbound clusters for each HTTP, TCP-family or sniffed service port (`outbound|<port>||<host>`) and each DR subset
 // (`outbound|<port>|<subset>|<host>`), with endpoints, localities and the merged traffic policy
 // turned into Envoy cluster fields.
 
@@ -7,7 +7,7 @@ import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints } 
 import { applyTrafficPolicy, type ClusterPolicyContext } from "./cluster-policy.js";
 import type { DestinationRuleIndex } from "./destination-rule-index.js";
 import type { ParsedEndpoint, ParsedPort } from "./parsed-config.js";
-import { isHttpProtocol, isTcpProxyProtocol } from "./protocol.js";
+import { listenerProtocol } from "./protocol.js";
 import type { MeshService } from "./service-registry.js";
 import type { TrafficPolicy } from "./istio-traffic-policy.js";
 import { effectiveTrafficPolicy } from "./traffic-policy.js";
@@ -22,7 +22,8 @@ export function buildOutboundClusters(services: MeshService[], drs: DestinationR
   for (const svc of services) {
     const dr = drs.lookup(svc.hostname, svc.namespace);
     for (const port of svc.ports) {
-      if (!isHttpProtocol(port.protocol) && !isTcpProxyProtocol(port.protocol)) continue;
+      // Every port with a listener protocol (HTTP, TCP, TLS, sniffed); UDP gets none.
+      if (listenerProtocol(port.protocol) === "NONE") continue;
       const endpoints = serviceEndpoints(svc, port);
       const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
       out[base.name] = base;

@@ -37,28 +37,33 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
   const clusterName = inboundClusterName(port);
   return {
     listener: httpListener({ address: ing.bind, port, direction: "INBOUND", routeConfigName: clusterName }),
-    routeConfig: {
-      name: clusterName,
-      virtualHosts: [
-        {
-          name: `inbound|http|${port}`,
-          domains: ["*"],
-          routes: [
-            {
-              name: "default",
-              match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
-              // istiod's default inbound route: no timeout, retry only resets before the request was sent.
-              route: { cluster: clusterName, timeoutMs: 0, retryPolicy: inboundRetryPolicy() },
-              requestHeadersToAdd: [],
-              requestHeadersToRemove: [],
-              responseHeadersToAdd: [],
-              responseHeadersToRemove: [],
-            },
-          ],
-        },
-      ],
-    },
+    routeConfig: inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName),
     cluster: inboundCluster(ing),
+  };
+}
+
+/** istiod's inbound route configuration: one virtual host for every domain, one default route to `cluster`. */
+export function inboundRouteConfig(name: string, virtualHostName: string, cluster: string): RouteConfiguration {
+  return {
+    name,
+    virtualHosts: [
+      {
+        name: virtualHostName,
+        domains: ["*"],
+        routes: [
+          {
+            name: "default",
+            match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
+            // istiod's default inbound route: no timeout, retry only resets before the request was sent.
+            route: { cluster, timeoutMs: 0, retryPolicy: inboundRetryPolicy() },
+            requestHeadersToAdd: [],
+            requestHeadersToRemove: [],
+            responseHeadersToAdd: [],
+            responseHeadersToRemove: [],
+          },
+        ],
+      },
+    ],
   };
 }
 

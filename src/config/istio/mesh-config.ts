@@ -43,6 +43,8 @@ export interface ParsedMeshConfig {
   /** ProxyConfig `meshId`. */
   meshId?: string;
   extensionProviders: ExtensionProvider[];
+  /** `outboundTrafficPolicy.mode`; absent = not set (istiod's default is ALLOW_ANY). */
+  outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
   defaultProviders: { tracing: string[]; metrics: string[]; accessLogging: string[] };
 }
 
@@ -154,6 +156,14 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
   const root = r.str(o, "rootNamespace", []);
   if (root !== undefined && root !== "") m.rootNamespace = root;
   if (o["enableEnvoyAccessLogService"] === true) issues.warn(["enableEnvoyAccessLogService"], "the Envoy access log service (gRPC ALS) is not supported by outrigger; ignored");
+  const otp = r.msg(o["outboundTrafficPolicy"], ["outboundTrafficPolicy"], ["mode"]);
+  if (otp) {
+    // protobuf JSON also takes the enum's number (REGISTRY_ONLY = 0, ALLOW_ANY = 1).
+    const mode = otp["mode"];
+    if (mode === "REGISTRY_ONLY" || mode === 0) m.outboundTrafficPolicy = "REGISTRY_ONLY";
+    else if (mode === "ALLOW_ANY" || mode === 1 || mode === undefined || mode === null) m.outboundTrafficPolicy = "ALLOW_ANY";
+    else issues.error(["outboundTrafficPolicy", "mode"], `unsupported value ${typeName(mode)}, must be ALLOW_ANY or REGISTRY_ONLY`);
+  }
   parseProxyConfig(r, o["defaultConfig"], m);
   parseProviders(r, o, m);
   return m;

@@ -181,6 +181,18 @@ export interface ParsedTcpRoute {
   route: ParsedRouteDestination[];
 }
 
+/** One `tls[]` match: SNI hosts (required) plus the L4 fields. */
+export interface ParsedTlsMatch extends ParsedL4Match {
+  sniHosts: string[];
+}
+
+/** One `tls[]` rule: routes TLS connections by SNI (passthrough) to weighted destinations. */
+export interface ParsedTlsRoute {
+  index: number;
+  match: ParsedTlsMatch[];
+  route: ParsedRouteDestination[];
+}
+
 export interface ParsedVirtualService {
   ref: ConfigRef;
   /** Resolved hosts (lower-case FQDNs or wildcards). */
@@ -189,6 +201,7 @@ export interface ParsedVirtualService {
   exportTo: string[];
   http: ParsedHttpRoute[];
   tcp: ParsedTcpRoute[];
+  tls: ParsedTlsRoute[];
 }
 
 export interface ParsedSidecarPort {

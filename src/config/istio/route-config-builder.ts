@@ -5,7 +5,7 @@
 import type { RouteConfiguration, VirtualHost } from "../model/types.js";
 import { hostCoveredBy } from "./host-name.js";
 import type { ParsedVirtualService } from "./parsed-config.js";
-import { isHttpProtocol } from "./protocol.js";
+import { isHttpOrSniffed } from "./protocol.js";
 import { hashPolicyFor, consistentHashForService } from "./hash-policy.js";
 import { buildVirtualServiceRoutes, defaultRoute, destinationRuleFor, type RouteContext } from "./route-builder.js";
 import { outboundClusterName } from "./cluster-builder.js";
@@ -23,8 +23,9 @@ export interface RouteConfigInput {
 
 type DomainMode = (svc: MeshService | undefined, port: number) => { withPort: boolean; withoutPort: boolean };
 
+/** The service's ports that HTTP route configurations carry: HTTP ones and sniffed ones (istiod IsHTTPOrSniffed). */
 export function httpPorts(svc: MeshService): number[] {
-  return svc.ports.filter((p) => isHttpProtocol(p.protocol)).map((p) => p.number);
+  return svc.ports.filter((p) => isHttpOrSniffed(p.protocol)).map((p) => p.number);
 }
 
 /** Route configuration "P" for one HTTP port: full domain forms (with and without port). */

@@ -5,7 +5,7 @@ import type { FieldPath } from "./doc-issues.js";
 import { checkExportTo } from "./export-to-rules.js";
 import { checkDns1123Label, checkFqdn, checkIpSubnet, checkPort, checkWildcardDomain } from "./name-rules.js";
 import type { ConfigRef, ParsedEndpoint, ParsedPort, ParsedServiceEntry, Resolution } from "./parsed-config.js";
-import { isHttpProtocol, isTcpProxyProtocol, unroutedReason, parseProtocol, portProtocol } from "./protocol.js";
+import { isHttpProtocol, listenerProtocol, parseProtocol, serviceEntryPortProtocol } from "./protocol.js";
 import type { SpecReader } from "./spec-reader.js";
 import { parseEndpoint } from "./workload-entry.js";
 import { parseWorkloadSelector } from "./workload-selector.js";
@@ -80,11 +80,10 @@ export function parseServiceEntry(r: SpecReader, spec: unknown, ref: ConfigRef):
       if (resolution === "NONE") r.issues.warn([...pp, "targetPort"], "targetPort has no effect when resolution mode is NONE");
     }
     if (!ok || number === undefined) return;
-    const port: ParsedPort = { number, protocol: portProtocol(protocol, name), name };
+    // istiod reads the protocol field only (an empty one is detected): the name is just a name.
+    const port: ParsedPort = { number, protocol: serviceEntryPortProtocol(protocol), name };
     if (targetPort !== undefined && targetPort > 0) port.targetPort = targetPort;
-    if (!isHttpProtocol(port.protocol) && !isTcpProxyProtocol(port.protocol)) {
-      r.issues.warn(pp, `port ${number} (${port.protocol ?? "unset protocol"}) is not routed yet: ${unroutedReason(port.protocol)}`);
-    }
+    if (listenerProtocol(port.protocol) === "NONE") r.issues.warn(pp, `port ${number} (${port.protocol ?? ""}) is not routed: ${port.protocol ?? ""} is not supported`);
     ports.push(port);
   });
 

@@ -126,10 +126,9 @@ export function parseSidecar(r: SpecReader, spec: unknown, ref: ConfigRef): Pars
   if (otp) {
     const mode = r.enumOf(otp, "mode", [...p, "outboundTrafficPolicy"], ["REGISTRY_ONLY", "ALLOW_ANY"] as const) ?? "ALLOW_ANY";
     out.outboundTrafficPolicy = mode;
-    r.issues.warn([...p, "outboundTrafficPolicy"], `outboundTrafficPolicy mode ${mode} is not enforced yet`);
     if (otp["egressProxy"] !== undefined) {
       if (mode !== "ALLOW_ANY") r.issues.error([...p, "outboundTrafficPolicy", "egressProxy"], "sidecar: egress_proxy must be set only with ALLOW_ANY outbound_traffic_policy mode");
-      else r.issues.warn([...p, "outboundTrafficPolicy", "egressProxy"], "egressProxy is not supported yet and is ignored");
+      else r.issues.warn([...p, "outboundTrafficPolicy", "egressProxy"], "egressProxy is not supported: unknown destinations go to PassthroughCluster (ALLOW_ANY)");
     }
   }
   return out;

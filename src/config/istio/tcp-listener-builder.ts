@@ -31,8 +31,8 @@ export interface TcpChoice {
   skipped: string[];
 }
 
-/** istiod matchTCP for a sidecar: mesh gateway, source labels and namespace, listener port. */
-function matchesTcp(m: ParsedL4Match, port: number, ctx: TcpRouteContext): boolean {
+/** istiod matchTCP / matchTLS for a sidecar: mesh gateway, source labels and namespace, listener port. */
+export function matchesTcp(m: ParsedL4Match, port: number, ctx: TcpRouteContext): boolean {
   if (m.gateways.length > 0 && !m.gateways.includes("mesh")) return false;
   if (m.sourceLabels !== undefined && !labelsMatch(m.sourceLabels, ctx.proxyLabels)) return false;
   if (m.port !== undefined && m.port !== port) return false;
@@ -53,7 +53,8 @@ function idleTimeoutFor(host: string, ctx: TcpRouteContext): number {
   return dr?.trafficPolicy?.policy.connectionPool?.tcp?.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
 }
 
-function fromRoutes(routes: ParsedRouteDestination[], listenPort: number, vs: ParsedVirtualService, ctx: TcpRouteContext): TcpProxy {
+/** The tcp_proxy for a rule's routes: one cluster, or weighted clusters named after the VirtualService. */
+export function fromRoutes(routes: ParsedRouteDestination[], listenPort: number, vs: ParsedVirtualService, ctx: TcpRouteContext): TcpProxy {
   const idleTimeoutMs = idleTimeoutFor(routes[0]!.destination.host, ctx);
   if (routes.length === 1) {
     const cluster = destinationCluster(routes[0]!.destination, listenPort, ctx);
@@ -81,10 +82,14 @@ export function tcpProxyFor(svc: MeshService, listenPort: number, vss: readonly 
       if (rule.match.some((m) => matchesTcp(m, listenPort, ctx))) skipped.push(where);
     }
   }
-  // The service's only port when it has one, else the listener port (istiod: traffic likely blackholes).
+  return { config: defaultTcpProxy(svc, listenPort, ctx), skipped };
+}
+
+/** The service's own tcp_proxy: its only port when it has one, else the listener port (istiod: traffic likely blackholes). */
+export function defaultTcpProxy(svc: MeshService, listenPort: number, ctx: TcpRouteContext): TcpProxy {
   const port = svc.ports.length === 1 ? svc.ports[0]!.number : listenPort;
   const cluster = outboundClusterName(port, "", svc.hostname);
-  return { config: { statPrefix: cluster, cluster, idleTimeoutMs: idleTimeoutFor(svc.hostname, ctx), maxConnectAttempts: MAX_CONNECT_ATTEMPTS }, skipped };
+  return { statPrefix: cluster, cluster, idleTimeoutMs: idleTimeoutFor(svc.hostname, ctx), maxConnectAttempts: MAX_CONNECT_ATTEMPTS };
 }
 
 export function tcpOutboundListener(address: string, port: number, config: TcpProxy): Listener {

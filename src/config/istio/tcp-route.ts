@@ -32,28 +32,7 @@ export function parseTcpRoutes(r: SpecReader, list: unknown[], path: FieldPath, 
       const pm = parseL4Match(r, m, mp, checkGateway);
       if (pm) rule.match.push(pm);
     });
-    const routes = r.arr(o, "route", p) ?? [];
-    if (routes.length === 0) r.issues.error([...p, "route"], "TCP route is required");
-    let total = 0;
-    routes.forEach((d, j) => {
-      const dp = [...p, "route", j];
-      if (d === null || d === undefined) {
-        r.issues.error(dp, "weight may not be nil");
-        return;
-      }
-      const dO = r.obj(d, dp, ["destination", "weight"]);
-      if (!dO) return;
-      if (dO["destination"] === undefined || dO["destination"] === null) r.issues.error([...dp, "destination"], "destination is required");
-      const dest = parseDestination(r, dO["destination"], [...dp, "destination"], ctx);
-      const weight = r.int(dO, "weight", dp);
-      if (weight !== undefined && weight < 0) r.issues.error([...dp, "weight"], `weight ${weight} < 0`);
-      total += weight !== undefined && weight > 0 ? weight : 0;
-      if (dest) {
-        const rd: ParsedRouteDestination = { destination: dest, weight: weight ?? 0 };
-        rule.route.push(rd);
-      }
-    });
-    if (routes.length > 1 && total === 0) r.issues.error([...p, "route"], "total destination weight = 0");
+    rule.route = parseL4RouteDestinations(r, r.arr(o, "route", p) ?? [], p, ctx, "TCP");
 
     // istiod's analyzeUnreachableTCPRules: warnings, the config is still accepted.
     if (catchAllAt >= 0) r.issues.warn(p, `tcp rule #${i} not used (only the last rule can have no matches; tcp[${catchAllAt}] matches everything)`);
@@ -68,6 +47,30 @@ export function parseTcpRoutes(r: SpecReader, list: unknown[], path: FieldPath, 
     }
     out.push(rule);
   });
+  return out;
+}
+
+/** A tcp[]/tls[] rule's `route` list (validateRouteDestinations): destinations and weights. */
+export function parseL4RouteDestinations(r: SpecReader, routes: unknown[], p: FieldPath, ctx: VirtualServiceContext, kind: "TCP" | "TLS"): ParsedRouteDestination[] {
+  const out: ParsedRouteDestination[] = [];
+  if (routes.length === 0) r.issues.error([...p, "route"], `${kind} route is required`);
+  let total = 0;
+  routes.forEach((d, j) => {
+    const dp = [...p, "route", j];
+    if (d === null || d === undefined) {
+      r.issues.error(dp, "weight may not be nil");
+      return;
+    }
+    const dO = r.obj(d, dp, ["destination", "weight"]);
+    if (!dO) return;
+    if (dO["destination"] === undefined || dO["destination"] === null) r.issues.error([...dp, "destination"], "destination is required");
+    const dest = parseDestination(r, dO["destination"], [...dp, "destination"], ctx);
+    const weight = r.int(dO, "weight", dp);
+    if (weight !== undefined && weight < 0) r.issues.error([...dp, "weight"], `weight ${weight} < 0`);
+    total += weight !== undefined && weight > 0 ? weight : 0;
+    if (dest) out.push({ destination: dest, weight: weight ?? 0 });
+  });
+  if (routes.length > 1 && total === 0) r.issues.error([...p, "route"], "total destination weight = 0");
   return out;
 }
 

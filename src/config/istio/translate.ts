@@ -25,6 +25,7 @@ import {
   egressRouteConfigName,
   HTTP_PROXY_ROUTE_CONFIG,
   inboundCluster,
+  inboundRouteConfig,
 } from "./listener-builder.js";
 import { tcpInboundListener, tcpOutboundListener, tcpProxyFor, type TcpRouteContext } from "./tcp-listener-builder.js";
 import type {
@@ -32,6 +33,7 @@ import type {
   ParsedDestinationRule,
   ParsedServiceEntry,
   ParsedSidecar,
+  ParsedSidecarIngress,
   ParsedVirtualService,
   ParsedWorkloadEntry,
 } from "./parsed-config.js";
@@ -44,6 +46,18 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
+import type { Interception } from "./interception.js";
+import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
+import { buildInterceptOutbound } from "./intercept-outbound.js";
+import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
+import {
+  blackHoleCluster,
+  INBOUND_PASSTHROUGH_CLUSTER,
+  inboundPassthroughCluster,
+  passthroughCluster,
+  virtualInboundListener,
+  virtualOutboundListener,
+} from "./virtual-listeners.js";
 
 export interface TranslateOptions {
   /** The proxy's namespace. */
@@ -76,6 +90,11 @@ export interface TranslateOptions {
    * Default DEFAULT_TELEMETRY_FILTERS (on); tests of other features may turn them off.
    */
   telemetryFilters?: boolean;
+  /**
+   * `--intercept`: build what istiod builds for a sidecar behind istio-iptables (virtualOutbound,
+   * virtualInbound, per-port outbound listeners, passthrough clusters). Absent = off.
+   */
+  intercept?: Interception;
 }
 
 /** Whether translation adds the metadata exchange and stats filters when the option is not given. */
@@ -199,6 +218,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
+  const ic = opts.intercept;
   const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels });
   const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
@@ -222,9 +242,11 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   // without one, the union of the Sidecar's egress hosts.
   const egress = sidecar?.egress ?? [];
   const catchAll = egress.find((e) => e.port === undefined);
-  const defaultImport = !sidecar ? new EgressImport(undefined) : new EgressImport(catchAll ? catchAll.hosts : egress.flatMap((e) => e.hosts));
+  // A Sidecar without egress imports everything, as istiod's default egress listener (`*/*`).
+  const defaultImport = !sidecar || egress.length === 0 ? new EgressImport(undefined) : new EgressImport(catchAll ? catchAll.hosts : egress.flatMap((e) => e.hosts));
 
-  for (const ing of sidecar?.ingress ?? []) {
+  // With interception the ingress ports are chains of virtualInbound (added below), not bound listeners.
+  for (const ing of ic ? [] : (sidecar?.ingress ?? [])) {
     const proto = portProtocol(ing.port.protocol, ing.port.name);
     const path = ["spec", "ingress", ing.index, "port"];
     if (isTcpProxyProtocol(proto)) {
@@ -295,8 +317,31 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     routeConfigs[name] = buildPortRouteConfig(name, p, defaultInput);
   }
 
-  if (opts.defaultOutbound) {
-    const { address, port } = opts.defaultOutbound;
+  let defaultOutbound = opts.defaultOutbound;
+  if (ic) {
+    const sc = sidecar?.outboundTrafficPolicy !== undefined ? { mode: sidecar.outboundTrafficPolicy, source: `Sidecar ${sidecar.ref.namespace}/${sidecar.ref.name}` } : undefined;
+    const policy = resolveOutboundTrafficPolicy(sc, meshChoice.mesh.outboundTrafficPolicy);
+    // The default outbound listener would share a capture port with a virtual listener: dropped.
+    if (defaultOutbound && (defaultOutbound.port === ic.outboundPort || defaultOutbound.port === ic.inboundPort)) {
+      summary.push(`default outbound listener ${defaultOutbound.address}:${defaultOutbound.port} is off: --intercept listens on 0.0.0.0:${defaultOutbound.port}`);
+      defaultOutbound = null;
+    }
+    addIntercepted(ic, policy, {
+      listeners,
+      routeConfigs,
+      clusters,
+      defaultInput,
+      tcpCtx,
+      // istiod: the Sidecar's ingress when it declares some, else the services that select this workload.
+      ingress: sidecar !== undefined && sidecar.ingress.length > 0 ? sidecar.ingress : inboundPortsFromServiceEntries(ses.map((x) => x.value), ns, opts.proxyLabels),
+      warnIngress: (index, message) => sidecarIssues?.warn(["spec", "ingress", index, "port"], message),
+      addListener: (l) => addListener(l, undefined),
+    });
+    summary.push(`interception ${ic.mode}: virtualOutbound 0.0.0.0:${ic.outboundPort}, virtualInbound 0.0.0.0:${ic.inboundPort}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
+  }
+
+  if (defaultOutbound) {
+    const { address, port } = defaultOutbound;
     routeConfigs[HTTP_PROXY_ROUTE_CONFIG] = buildHttpProxyRouteConfig(HTTP_PROXY_ROUTE_CONFIG, defaultInput);
     addListener(buildOutboundListener(address, port, HTTP_PROXY_ROUTE_CONFIG), undefined);
   }
@@ -314,6 +359,42 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   applyTelemetry(listeners, resolved, opts.telemetryFilters ?? DEFAULT_TELEMETRY_FILTERS);
 
   return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary };
+}
+
+interface InterceptTargets {
+  listeners: Listener[];
+  routeConfigs: Record<string, RouteConfiguration>;
+  clusters: Record<string, Cluster>;
+  defaultInput: RouteConfigInput;
+  tcpCtx: TcpRouteContext;
+  ingress: readonly ParsedSidecarIngress[];
+  warnIngress: (index: number, message: string) => void;
+  addListener: (l: Listener) => void;
+}
+
+/** Route configuration of virtualInbound's catch-all HTTP chain (istiod inlines it under this name). */
+const INBOUND_PASSTHROUGH_ROUTE_CONFIG = INBOUND_PASSTHROUGH_CLUSTER;
+
+/** What --intercept adds: per-port outbound listeners, the two virtual listeners, passthrough clusters, catch-all virtual hosts. */
+function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: InterceptTargets): void {
+  const fallthrough = fallthroughCluster(policy.mode);
+  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough });
+  for (const s of outbound.serviceRoutes) t.routeConfigs[s.name] = buildPortRouteConfig(s.name, s.port, { ...t.defaultInput, services: [s.service] });
+  // istiod ends every outbound route configuration with allow_any (or block_all under REGISTRY_ONLY).
+  for (const rc of Object.values(t.routeConfigs)) {
+    if (!rc.name.startsWith("inbound|")) rc.virtualHosts.push(catchAllVirtualHost(policy.mode));
+  }
+  for (const l of outbound.listeners) t.addListener(l);
+
+  const inbound = buildInterceptInbound(t.ingress);
+  // Ports from ServiceEntries (index -1) were already warned about where they are declared.
+  for (const s of inbound.skipped) if (s.ingress.index >= 0) t.warnIngress(s.ingress.index, `ingress port ${s.ingress.port.number} is skipped: ${s.reason}`);
+  for (const c of inbound.clusters) t.clusters[c.name] = c;
+  for (const rc of inbound.routeConfigs) t.routeConfigs[rc.name] = rc;
+  t.routeConfigs[INBOUND_PASSTHROUGH_ROUTE_CONFIG] = inboundRouteConfig(INBOUND_PASSTHROUGH_ROUTE_CONFIG, "inbound|http|0", INBOUND_PASSTHROUGH_CLUSTER);
+  t.addListener(virtualOutboundListener(ic, fallthrough));
+  t.addListener(virtualInboundListener(ic, inbound, INBOUND_PASSTHROUGH_ROUTE_CONFIG));
+  for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()]) t.clusters[c.name] = c;
 }
 
 function appliesToMesh(vs: ParsedVirtualService): boolean {
@@ -360,7 +441,7 @@ interface AllParsed {
 function summarise(out: string[], all: AllParsed, ns: string, sidecar: ParsedSidecar | undefined, registry: MeshService[]): void {
   const notVisible = (exportTo: string[], owner: string): string => (isExportedTo(exportTo, owner, ns) ? "" : ` (not exported to namespace ${ns})`);
   for (const { value: se, line } of all.ses) {
-    const ports = se.ports.map((p) => `${p.number}/${p.protocol ?? "TCP"}`).join(", ") || "none";
+    const ports = se.ports.map((p) => `${p.number}/${p.protocol ?? "auto"}`).join(", ") || "none";
     const eps = se.workloadSelector ? `${registry.find((s) => s.source === se)?.endpoints.length ?? 0} workload entries` : `${se.endpoints.length} endpoints`;
     out.push(`${line}: hosts ${se.hosts.join(", ")}, ports ${ports}, ${se.resolution}, ${eps}${notVisible(se.exportTo, se.ref.namespace)}`);
   }

@@ -1,5 +1,5 @@
-// VirtualService validation and parsing with istiod's rules (`tcp` rules in tcp-route.ts). `tls` sections,
-// `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
+// VirtualService validation and parsing with istiod's rules (`tcp` rules in tcp-route.ts, `tls` rules in
+// tls-route.ts). `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
 // fault and mirrors are parsed for the route builder.
 
 import type { FieldPath } from "./doc-issues.js";
@@ -24,6 +24,7 @@ import { isObj, type Obj, type SpecReader } from "./spec-reader.js";
 import { checkRegex, parseStringMatch } from "./string-match.js";
 import { checkExportTo } from "./export-to-rules.js";
 import { parseTcpRoutes } from "./tcp-route.js";
+import { parseTlsRoutes } from "./tls-route.js";
 
 const VS_FIELDS = ["hosts", "gateways", "http", "tls", "tcp", "exportTo"] as const;
 const HTTP_ROUTE_FIELDS = [
@@ -99,7 +100,6 @@ export function parseVirtualService(r: SpecReader, spec: unknown, ctx: VirtualSe
   if (http.length === 0 && tcp.length === 0 && tls.length === 0) {
     r.issues.error(path, "http, tcp or tls must be provided in virtual service");
   }
-  if (tls.length > 0) r.issues.warn([...path, "tls"], "tls routes are not supported yet and are ignored");
 
   const exportTo = r.strArr(o, "exportTo", path) ?? [];
   checkExportTo(r, exportTo, ns, [...path, "exportTo"], false);
@@ -123,7 +123,8 @@ export function parseVirtualService(r: SpecReader, spec: unknown, ctx: VirtualSe
 
   const tcpRoutes = parseTcpRoutes(r, tcp, [...path, "tcp"], ctx, (g, gp) => checkGatewayName(r, g, gp));
 
-  return { ref: ctx.ref, hosts, gateways, exportTo, http: routes, tcp: tcpRoutes };
+  const tlsRoutes = parseTlsRoutes(r, tls, [...path, "tls"], ctx, hosts, (g, gp) => checkGatewayName(r, g, gp));
+  return { ref: ctx.ref, hosts, gateways, exportTo, http: routes, tcp: tcpRoutes, tls: tlsRoutes };
 }
 
 function ruleLabel(r: ParsedHttpRoute): string {

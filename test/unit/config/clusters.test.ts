@@ -86,13 +86,11 @@ describe("outbound clusters", () => {
     expect(r.snapshot.clusters["outbound|80||c.example.com"]).toMatchObject({ type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] } });
   });
 
-  it("builds clusters for HTTP and TCP-family ports, skips TLS and unset protocols with a warning; infers protocols from port names", () => {
-    const r = run(se("db", "shop", "  hosts: [db.example.com]\n  addresses: [10.9.9.9]\n  resolution: STATIC\n  ports: [{number: 5432, name: tcp-pg}, {number: 8080, name: grpc-api}, {number: 3306, name: db, protocol: MYSQL}, {number: 443, name: tls, protocol: TLS}, {number: 7000, name: misc}]\n  endpoints: [{address: 10.1.1.1}]"));
-    expect(Object.keys(r.snapshot.clusters)).toEqual(["outbound|5432||db.example.com", "outbound|8080||db.example.com", "outbound|3306||db.example.com"]);
-    expect(r.warnings.map((w) => w.message)).toEqual([
-      "port 443 (TLS) is not routed yet: TLS passthrough comes with traffic interception",
-      "port 7000 (unset protocol) is not routed yet: protocol detection (an unset protocol) comes with traffic interception",
-    ]);
+  it("builds clusters for HTTP, TCP-family, TLS and sniffed ports; a ServiceEntry port's protocol is its protocol field only (names infer nothing)", () => {
+    const r = run(se("db", "shop", "  hosts: [db.example.com]\n  addresses: [10.9.9.9]\n  resolution: STATIC\n  ports: [{number: 5432, name: tcp-pg}, {number: 8080, name: grpc-api, protocol: GRPC}, {number: 3306, name: db, protocol: MYSQL}, {number: 443, name: tls, protocol: TLS}, {number: 7000, name: misc}, {number: 53, name: dns, protocol: UDP}]\n  endpoints: [{address: 10.1.1.1}]"));
+    expect(Object.keys(r.snapshot.clusters)).toEqual(["outbound|5432||db.example.com", "outbound|8080||db.example.com", "outbound|3306||db.example.com", "outbound|443||db.example.com", "outbound|7000||db.example.com"]);
+    expect(r.warnings.map((w) => w.message)).toEqual(["port 53 (UDP) is not routed: UDP is not supported"]);
+    expect(r.summary[0]).toContain("ports 5432/auto, 8080/GRPC, 3306/MYSQL, 443/TLS, 7000/auto, 53/UDP");
   });
 
   it("selects WorkloadEntries in the SE namespace by workloadSelector", () => {

@@ -38,7 +38,7 @@ describe("host resolution", () => {
     expect(vh[0]!.routes.map((x) => x.name)).toEqual(["default"]);
     expect(r.summary).toContain("VirtualService shop/gw-only: hosts shared.prod.svc.cluster.local, 1 http rules (gateways istio-system/ingress only: does not apply to sidecars)");
     expect(r.summary).toContain("VirtualService prod/private: hosts shared.prod.svc.cluster.local, 1 http rules (not exported to namespace shop)");
-    expect(r.summary).toContain("ServiceEntry prod/hidden: hosts hidden.prod.svc.cluster.local, ports 80/HTTP, STATIC, 1 endpoints (not exported to namespace shop)");
+    expect(r.summary).toContain("ServiceEntry prod/hidden: hosts hidden.prod.svc.cluster.local, ports 80/auto, STATIC, 1 endpoints (not exported to namespace shop)");
   });
 });
 

@@ -70,7 +70,7 @@ describe("Sidecar egress TCP listeners", () => {
     expect(none.warningMessages).toEqual(["mesh/config.yaml:20: warning: spec.egress[0].port: egress TCP port 3306 imports no service: no listener"]);
     const tls = run(mysql + egress(3306, "db/*", "TLS"));
     expect(tls.snapshot.listeners).toEqual([]);
-    expect(tls.warningMessages).toEqual(["mesh/config.yaml:20: warning: spec.egress[0].port: egress port 3306 (TLS) is skipped: TLS passthrough comes with traffic interception"]);
+    expect(tls.warningMessages).toEqual(["mesh/config.yaml:20: warning: spec.egress[0].port: egress port 3306 (TLS) is skipped: TLS passthrough by SNI needs --intercept"]);
   });
 });
 

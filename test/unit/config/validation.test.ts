@@ -95,14 +95,13 @@ describe("VirtualService validation", () => {
     ]);
   });
 
-  it("requires hosts and some http/tcp/tls; warns tls is not supported", () => {
+  it("requires hosts and some http/tcp/tls; a tls rule needs a match with SNI hosts", () => {
     expect(run(vs("  gateways: [mesh]")).messages).toEqual([
       "mesh/config.yaml:6: spec.hosts: virtual service must have at least one host (delegate virtual services are not supported yet)",
       "mesh/config.yaml:6: spec: http, tcp or tls must be provided in virtual service",
     ]);
     const r = run(vs("  hosts: [a]\n  tls:\n  - route:\n    - destination: {host: a}"));
-    expect(r.errors).toEqual([]);
-    expect(r.warningMessages).toEqual(["mesh/config.yaml:8: warning: spec.tls: tls routes are not supported yet and are ignored"]);
+    expect(r.messages).toEqual(["mesh/config.yaml:9: spec.tls[0].match: TLS route must have at least one match condition"]);
   });
 
   it("rejects rewrite with redirect, missing actions, bad redirects and direct responses", () => {
@@ -225,7 +224,8 @@ describe("DestinationRule, ServiceEntry, WorkloadEntry, Sidecar validation", () 
     ]);
     const dns = run(doc("ServiceEntry", "d", "shop", "  hosts: ['*.example.com']\n  resolution: DNS\n  ports: [{number: 443, name: https, protocol: HTTPS}]"));
     expect(dns.messages).toEqual(["mesh/config.yaml:7: spec.hosts[0]: hosts must be FQDN if no endpoints are provided for resolution mode DNS"]);
-    expect(dns.warningMessages).toEqual(["mesh/config.yaml:9: warning: spec.ports[0]: port 443 (HTTPS) is not routed yet: TLS passthrough comes with traffic interception"]);
+    // HTTPS ports are routed by SNI (TLS passthrough) on intercepted traffic: no warning.
+    expect(dns.warningMessages).toEqual([]);
   });
 
   it("WorkloadEntry and Sidecar", () => {
@@ -258,6 +258,7 @@ describe("DestinationRule, ServiceEntry, WorkloadEntry, Sidecar validation", () 
       "mesh/config.yaml:22: spec.egress[0]: sidecar: the egress listener with empty port should be the last listener in the list",
       'mesh/config.yaml:24: spec.egress[1].hosts[0]: host "reviews" must be of form namespace/dnsName',
     ]);
-    expect(r.warningMessages).toContain("mesh/config.yaml:25: warning: spec.outboundTrafficPolicy: outboundTrafficPolicy mode REGISTRY_ONLY is not enforced yet");
+    // Enforced with --intercept (test/unit/config/intercept-policy.test.ts): no warning.
+    expect(r.warningMessages.filter((m) => m.includes("outboundTrafficPolicy"))).toEqual([]);
   });
 });

@@ -1,0 +1,25 @@
+// What `outrigger run --intercept` tells the translation: the two capture ports istio-iptables
+// redirects to, the inbound interception mode and the proxy's uid (istio-iptables' -p, -z, -m, -u).
+
+/** 15001: Istio's ProxyListenPort, where istio-iptables redirects outbound TCP (`-p`). */
+export const DEFAULT_OUTBOUND_CAPTURE_PORT = 15001;
+/** 15006: Istio's ProxyInboundListenPort, where istio-iptables redirects inbound TCP (`-z`). */
+export const DEFAULT_INBOUND_CAPTURE_PORT = 15006;
+/** 1337: istio-iptables' DefaultProxyUID, whose traffic is never captured. */
+export const DEFAULT_PROXY_UID = 1337;
+
+export const INTERCEPTION_MODES = ["REDIRECT", "TPROXY"] as const;
+export type InterceptionMode = (typeof INTERCEPTION_MODES)[number];
+
+export interface Interception {
+  outboundPort: number;
+  inboundPort: number;
+  /** REDIRECT (nat) or TPROXY (mangle; the virtual listeners are then transparent). */
+  mode: InterceptionMode;
+  /** Informational: the uid istio-iptables exempts (shown in config_dump). */
+  proxyUid: number;
+}
+
+export function defaultInterception(): Interception {
+  return { outboundPort: DEFAULT_OUTBOUND_CAPTURE_PORT, inboundPort: DEFAULT_INBOUND_CAPTURE_PORT, mode: "REDIRECT", proxyUid: DEFAULT_PROXY_UID };
+}
