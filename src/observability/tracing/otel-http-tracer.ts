@@ -1,25 +1,29 @@
 // A connection manager's tracer, as Envoy's OpenTelemetry tracer behaves under Istio: one span per
 // proxied request (CLIENT outbound, SERVER inbound), parented on the caller's W3C or B3 context.
-// The sampling decision comes first; an unsampled request gets no SDK span at all, only a fresh
-// span id written upstream with the not-sampled flag.
+// The sampling decision comes first; an unsampled request gets no span at all, only a fresh span
+// id written upstream with the not-sampled flag. A sampled one is encoded as OTLP protobuf when it
+// ends (otlp-span-encoder.ts), with no span object in between.
 
-import { ROOT_CONTEXT, SpanKind, type Span, type Tracer } from "@opentelemetry/api";
 import { newRequestId } from "../../common/request-id.js";
 import type { TrafficDirection } from "../../config/model/types.js";
 import type { HeaderList } from "../../http/header-list.js";
 import type { RequestHeaders } from "../../http/http-message.js";
 import type { StreamInfo } from "../stream-info.js";
 import type { ActiveSpan, HttpTracer } from "../telemetry.js";
-import { applyFinishedRequest, spanName, type SpanTemplate } from "./span-attributes.js";
+import type { OtlpHttpExporter } from "./otlp-http-exporter.js";
+import { SpanKindValue, type SpanRecord } from "./otlp-span-encoder.js";
+import { applyFinishedRequest, spanName, type SpanAttributeSink, type SpanTemplate } from "./span-attributes.js";
 import { extractTraceContext, type IncomingTraceContext } from "./trace-context.js";
 import type { TraceIdGenerator } from "./trace-ids.js";
 import { injectTraceContext } from "./trace-propagation.js";
 import { decideSampling } from "./trace-sampler.js";
-import { remoteParent } from "./tracer-provider-pool.js";
 
 export class OtelHttpTracer implements HttpTracer {
+  /** The record every finished span of this tracer is written through (finish is synchronous). */
+  private readonly record = new SpanRecordBuilder();
+
   constructor(
-    private readonly tracer: Tracer,
+    private readonly exporter: OtlpHttpExporter,
     readonly template: SpanTemplate,
     /** Envoy's random_sampling numerator out of 10000. */
     private readonly samplingNumerator: number,
@@ -27,7 +31,7 @@ export class OtelHttpTracer implements HttpTracer {
     private readonly random: () => number,
   ) {}
 
-  startSpan(req: RequestHeaders, direction: TrafficDirection, info: StreamInfo): ActiveSpan {
+  startSpan(req: RequestHeaders, _direction: TrafficDirection, _info: StreamInfo): ActiveSpan {
     const h = req.headers;
     const ctx = extractTraceContext(h);
     // Envoy's connection manager gives every request an x-request-id before tracing starts (and
@@ -38,42 +42,91 @@ export class OtelHttpTracer implements HttpTracer {
       ctx.requestId = rid;
     }
     if (!decideSampling(ctx, this.samplingNumerator, this.random)) return new UnsampledSpan(ctx, this.ids);
-    const client = direction === "OUTBOUND";
-    const parent = ctx.traceId !== undefined ? remoteParent(ctx.traceId, ctx.parentSpanId!, ctx.sampled === true, ctx.traceState) : ROOT_CONTEXT;
-    const span = this.tracer.startSpan(client ? `egress ${req.authority}` : "ingress", { kind: client ? SpanKind.CLIENT : SpanKind.SERVER, startTime: hrTime(info.startTime) }, parent);
-    return new SampledSpan(span, this.template, req, ctx);
+    return new SampledSpan(this, req, ctx, ctx.traceId ?? this.ids.traceId(), this.ids.spanId());
+  }
+
+  /** Encodes a finished sampled span into its collector's batch. */
+  export(span: SampledSpan, info: StreamInfo): void {
+    const r = this.record;
+    const t = this.template;
+    r.reset();
+    r.traceId = span.traceId;
+    r.spanId = span.spanId;
+    r.parentSpanId = span.incoming.traceId !== undefined ? span.incoming.parentSpanId! : "";
+    r.traceState = span.incoming.traceState ?? "";
+    r.name = spanName(t.client, info.clusterName, span.req.authority);
+    r.kind = t.client ? SpanKindValue.CLIENT : SpanKindValue.SERVER;
+    r.startMs = info.startTime;
+    r.endMs = info.startTime + info.durationMs;
+    applyFinishedRequest(r, t, info, span.req);
+    this.exporter.add(r);
   }
 }
 
-/** A sampled request's span: an SDK span, ended with the finished StreamInfo. */
+/** A sampled request's span: its ids now, its record encoded when the request ends. */
 class SampledSpan implements ActiveSpan {
   private ended = false;
 
   constructor(
-    private readonly span: Span,
-    private readonly template: SpanTemplate,
-    private readonly req: RequestHeaders,
-    private readonly incoming: IncomingTraceContext,
+    private readonly tracer: OtelHttpTracer,
+    readonly req: RequestHeaders,
+    readonly incoming: IncomingTraceContext,
+    readonly traceId: string,
+    readonly spanId: string,
   ) {}
 
   injectContext(headers: HeaderList): void {
-    const sc = this.span.spanContext();
-    injectTraceContext(headers, sc.traceId, sc.spanId, true, this.incoming);
+    injectTraceContext(headers, this.traceId, this.spanId, true, this.incoming);
   }
 
   finish(info: StreamInfo): void {
     if (this.ended) return;
     this.ended = true;
-    const span = this.span;
-    span.updateName(spanName(this.template.client, info.clusterName, this.req.authority));
-    applyFinishedRequest(span, this.template, info, this.req);
-    span.end(hrTime(info.startTime + info.durationMs));
+    this.tracer.export(this, info);
+  }
+}
+
+/** A span record being filled: attributes in arrays reused from span to span. */
+class SpanRecordBuilder implements SpanRecord, SpanAttributeSink {
+  traceId = "";
+  spanId = "";
+  parentSpanId = "";
+  traceState = "";
+  name = "";
+  kind = 0;
+  startMs = 0;
+  endMs = 0;
+  statusCode = 0;
+  attrCount = 0;
+  readonly attrKeys: string[] = [];
+  readonly attrValues: string[] = [];
+
+  reset(): void {
+    this.attrCount = 0;
+    this.statusCode = 0;
+  }
+
+  add(key: string, value: string): void {
+    const i = this.attrCount++;
+    this.attrKeys[i] = key;
+    this.attrValues[i] = value;
+  }
+
+  set(key: string, value: string): void {
+    const keys = this.attrKeys;
+    for (let i = 0; i < this.attrCount; i++) {
+      if (keys[i] === key) {
+        this.attrValues[i] = value;
+        return;
+      }
+    }
+    this.add(key, value);
   }
 }
 
 /**
- * An unsampled request: no SDK span, nothing exported. Upstream it still carries a context — the
- * caller's trace (or a new one) with a fresh span id and the not-sampled flag — so the services
+ * An unsampled request: nothing recorded, nothing exported. Upstream it still carries a context —
+ * the caller's trace (or a new one) with a fresh span id and the not-sampled flag — so the services
  * behind this proxy make the same decision.
  */
 class UnsampledSpan implements ActiveSpan {
@@ -93,12 +146,4 @@ class UnsampledSpan implements ActiveSpan {
   }
 
   finish(_info: StreamInfo): void {}
-}
-
-/** Ms since the epoch (sub-ms precision) → [seconds, nanoseconds], unambiguous for the SDK. */
-export function hrTime(ms: number): [number, number] {
-  const s = Math.floor(ms / 1000);
-  let ns = Math.round((ms - s * 1000) * 1e6);
-  if (ns >= 1e9) ns = 999_999_999;
-  return [s, ns];
 }

@@ -1,9 +1,10 @@
-// A small in-process OTLP/HTTP trace receiver (POST /v1/traces, OTLP/JSON as the OpenTelemetry
-// JS exporter sends it) that decodes each export into plain span objects. Tests assert on it and
+// A small in-process OTLP/HTTP trace receiver (POST /v1/traces, OTLP/protobuf as Outrigger and
+// Envoy send it, or OTLP/JSON) that decodes each export into plain span objects. Tests assert on it and
 // `outrigger demo` prints what it receives. Not on the data path: node:http is fine here.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { decodeOtlpProtobuf } from "./otlp-proto-decoder.js";
 
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 
@@ -71,12 +72,15 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     exportHeaders.push(req.headers);
     if (opts.status !== undefined && opts.status !== 200) return reply(res, opts.status, { message: "refused by configuration" });
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/json") return reply(res, 415, { message: `unsupported content-type ${JSON.stringify(type)}: this receiver decodes OTLP/JSON` });
+    if (type !== "application/json" && type !== "application/x-protobuf") {
+      return reply(res, 415, { message: `unsupported content-type ${JSON.stringify(type)}: this receiver decodes OTLP/JSON and OTLP/protobuf` });
+    }
+    const proto = type === "application/x-protobuf";
     let decoded: ReceivedSpan[];
     try {
-      decoded = decodeOtlpJson(JSON.parse(body.toString("utf8")));
+      decoded = proto ? decodeOtlpProtobuf(body) : decodeOtlpJson(JSON.parse(body.toString("utf8")));
     } catch (e) {
-      return reply(res, 400, { message: `bad OTLP/JSON: ${(e as Error).message}` });
+      return reply(res, 400, { message: `bad OTLP/${proto ? "protobuf" : "JSON"}: ${(e as Error).message}` });
     }
     spans.push(...decoded);
     reply(res, 200, {});

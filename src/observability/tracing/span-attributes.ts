@@ -3,7 +3,6 @@
 // are strings, as Envoy sets them), its name (Istio's route decorator operation) and its
 // OpenTelemetry status (Envoy's OpenTelemetry tracer, from http.status_code).
 
-import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { RequestHeaders } from "../../http/http-message.js";
 import { formatResponseFlags, type StreamInfo } from "../stream-info.js";
 
@@ -24,6 +23,9 @@ export interface SpanTemplate {
   localTags: Readonly<Record<string, string>>;
   /** Custom tags with a fixed value (literal, environment, Istio's istio.* tags), applied last. */
   fixedCustomTags: Readonly<Record<string, string>>;
+  /** The two above as entry arrays (what the encoder walks). */
+  localTagEntries: ReadonlyArray<readonly [string, string]>;
+  fixedCustomTagEntries: ReadonlyArray<readonly [string, string]>;
   headerTags: readonly HeaderTag[];
 }
 
@@ -41,44 +43,56 @@ export function spanName(client: boolean, clusterName: string | undefined, autho
   return client ? `egress ${authority}` : "ingress";
 }
 
-/** Sets Envoy's tags, the custom tags and the status on a span whose request has finished. */
-export function applyFinishedRequest(span: Span, t: SpanTemplate, info: StreamInfo, req: RequestHeaders): void {
+/** Where a finished request's tags go (a span record being encoded). */
+export interface SpanAttributeSink {
+  /** Appends a tag this request has not set yet (Envoy's standard tags are distinct). */
+  add(key: string, value: string): void;
+  /** Sets a tag, replacing one of the same name (custom tags may override standard ones). */
+  set(key: string, value: string): void;
+  /** The span's status code (OTLP Status.code: 2 = ERROR). */
+  statusCode: number;
+}
+
+/** Envoy's tags, the custom tags and the status of a span whose request has finished. */
+export function applyFinishedRequest(span: SpanAttributeSink, t: SpanTemplate, info: StreamInfo, req: RequestHeaders): void {
   const h = req.headers;
-  span.setAttributes(t.localTags);
+  const local = t.localTagEntries;
+  for (let i = 0; i < local.length; i++) span.add(local[i]![0], local[i]![1]);
   const rid = h.get("x-request-id");
-  if (rid !== undefined) span.setAttribute("guid:x-request-id", rid);
-  span.setAttribute("http.url", httpUrl(h.get("x-forwarded-proto") ?? req.scheme, req.authority, info.path, t.maxPathTagLength));
-  span.setAttribute("http.method", info.method === "" ? req.method : info.method);
-  span.setAttribute("downstream_cluster", h.get("x-envoy-downstream-service-cluster") ?? "-");
-  span.setAttribute("user_agent", h.get("user-agent") ?? "-");
-  span.setAttribute("http.protocol", info.protocol);
-  span.setAttribute("peer.address", addressIp(info.downstreamRemoteAddress));
-  span.setAttribute("request_size", String(info.bytesReceived));
-  span.setAttribute("response_size", String(info.bytesSent));
-  span.setAttribute("component", "proxy");
+  if (rid !== undefined) span.add("guid:x-request-id", rid);
+  span.add("http.url", httpUrl(h.get("x-forwarded-proto") ?? req.scheme, req.authority, info.path, t.maxPathTagLength));
+  span.add("http.method", info.method === "" ? req.method : info.method);
+  span.add("downstream_cluster", h.get("x-envoy-downstream-service-cluster") ?? "-");
+  span.add("user_agent", h.get("user-agent") ?? "-");
+  span.add("http.protocol", info.protocol);
+  span.add("peer.address", addressIp(info.downstreamRemoteAddress));
+  span.add("request_size", String(info.bytesReceived));
+  span.add("response_size", String(info.bytesSent));
+  span.add("component", "proxy");
   // Envoy tags the cluster only when the route's cluster exists (not NR, not NC).
   if (info.clusterName !== undefined && !info.responseFlags.includes("NC")) {
-    span.setAttribute("upstream_cluster", info.clusterName);
-    span.setAttribute("upstream_cluster.name", info.clusterName);
+    span.add("upstream_cluster", info.clusterName);
+    span.add("upstream_cluster.name", info.clusterName);
   }
   // Envoy puts the host only on upstream (child) spans; with one span per request it goes here.
-  if (info.upstreamHost !== undefined) span.setAttribute("upstream_address", info.upstreamHost);
+  if (info.upstreamHost !== undefined) span.add("upstream_address", info.upstreamHost);
   const code = info.responseCode;
-  span.setAttribute("http.status_code", String(code));
-  span.setAttribute("response_flags", formatResponseFlags(info.responseFlags));
+  span.add("http.status_code", String(code));
+  span.add("response_flags", formatResponseFlags(info.responseFlags));
   // No response (a reset) or a 5xx is an error (Envoy's `error` tag) …
-  if (code === 0 || code >= 500) span.setAttribute("error", "true");
+  if (code === 0 || code >= 500) span.add("error", "true");
   // … and the span status follows OpenTelemetry's HTTP conventions, as Envoy's OTel tracer sets
   // it: 5xx (or nothing understood) is an error, 4xx only for a client span.
-  if (code === 0 || code >= 500 || (t.client && code >= 400)) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.statusCode = code === 0 || code >= 500 || (t.client && code >= 400) ? 2 : 0;
   // Custom tags last: they may override the standard ones (Envoy applies them after).
   const tags = t.headerTags;
   for (let i = 0; i < tags.length; i++) {
     const tag = tags[i]!;
     const v = h.get(tag.header) ?? tag.defaultValue;
-    if (v !== "") span.setAttribute(tag.tag, v);
+    if (v !== "") span.set(tag.tag, v);
   }
-  span.setAttributes(t.fixedCustomTags);
+  const fixed = t.fixedCustomTagEntries;
+  for (let i = 0; i < fixed.length; i++) span.set(fixed[i]![0], fixed[i]![1]);
 }
 
 /** Envoy's buildOriginalUri: `<x-forwarded-proto>://<host><original path, truncated>`. */

@@ -10,7 +10,7 @@ import { OtelHttpTracer } from "./otel-http-tracer.js";
 import type { HeaderTag, SpanTemplate } from "./span-attributes.js";
 import { RandomTraceIds, type TraceIdGenerator } from "./trace-ids.js";
 import { samplingNumerator } from "./trace-sampler.js";
-import { spanBatchOptionsFromEnv, TracerProviderPool, type SpanBatchOptions } from "./tracer-provider-pool.js";
+import { OtlpExporterPool, spanBatchOptionsFromEnv, type SpanBatchOptions } from "./otlp-http-exporter.js";
 
 export interface TracingEnv {
   node: NodeIdentity;
@@ -38,12 +38,12 @@ export function workerTracing(e: TracingEnv): WorkerTracing {
   const env = e.env ?? process.env;
   const ids = e.ids ?? new RandomTraceIds();
   const random = e.random ?? Math.random;
-  const pool = new TracerProviderPool(e.stats, ids, { ...spanBatchOptionsFromEnv(env), ...e.batch }, e.log);
+  const pool = new OtlpExporterPool(e.stats, { ...spanBatchOptionsFromEnv(env), ...e.batch }, e.log);
   return {
     tracer(config, chain) {
       validateTracingConfig(config);
       const template = spanTemplate(config, chain, e.node, env);
-      return new OtelHttpTracer(pool.tracer(config.provider), template, samplingNumerator(config.randomSamplingPercentage), ids, random);
+      return new OtelHttpTracer(pool.exporter(config.provider), template, samplingNumerator(config.randomSamplingPercentage), ids, random);
     },
     snapshotApplied: () => pool.snapshotApplied(),
     close: () => pool.close(),
@@ -100,6 +100,8 @@ export function spanTemplate(c: TracingConfig, chain: TelemetryChainConfig, node
     // Istio's sidecars have no zone unless the node has a locality; NodeIdentity carries none.
     localTags: Object.freeze({ node_id: node.nodeId, zone: "" }),
     fixedCustomTags: Object.freeze(fixed),
+    localTagEntries: [["node_id", node.nodeId], ["zone", ""]],
+    fixedCustomTagEntries: Object.entries(fixed),
     headerTags,
   };
 }

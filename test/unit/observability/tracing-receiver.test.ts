@@ -44,12 +44,17 @@ describe("OTLP receiver", () => {
     expect(rx.exports).toBe(1);
   });
 
-  it("refuses other paths (404), other content types (415) and bad JSON (400)", async () => {
+  it("refuses other paths (404), other content types (415), bad JSON and bad protobuf (400)", async () => {
     rx = await startOtlpReceiver();
     expect((await fetch(rx.url.replace("/v1/traces", "/v1/metrics"), { method: "POST", body: "{}" })).status).toBe(404);
-    const proto = await fetch(rx.url, { method: "POST", headers: { "content-type": "application/x-protobuf" }, body: "\x0a\x00" });
-    expect(proto.status).toBe(415);
-    expect(await proto.text()).toContain("OTLP/JSON");
+    const text = await fetch(rx.url, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
+    expect(text.status).toBe(415);
+    expect(await text.text()).toContain("OTLP/JSON and OTLP/protobuf");
+    // An empty ExportTraceServiceRequest is fine; a length past the end is not.
+    expect((await fetch(rx.url, { method: "POST", headers: { "content-type": "application/x-protobuf" }, body: new Uint8Array([0x0a, 0x00]) })).status).toBe(200);
+    const truncated = await fetch(rx.url, { method: "POST", headers: { "content-type": "application/x-protobuf" }, body: new Uint8Array([0x0a, 0x05, 0x12]) });
+    expect(truncated.status).toBe(400);
+    expect(await truncated.text()).toContain("bad OTLP/protobuf: truncated length-delimited field");
     expect((await fetch(rx.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" })).status).toBe(400);
     expect((await fetch(rx.url, { method: "POST", headers: { "content-type": "application/json" }, body: "[]" })).status).toBe(400);
     expect(rx.spans).toHaveLength(0);
