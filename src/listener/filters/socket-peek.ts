@@ -17,12 +17,13 @@ export type PeekVerdict = "more" | "done";
 export function peekSocket(socket: Socket, maxBytes: number, inspect: (bytes: Buffer) => PeekVerdict, finish: (proceed: boolean) => void): AbortInspection {
   let bytes: Buffer | null = null;
   let over = false;
-  const stop = (): void => {
+  /** `giveBack`: false once the peer is gone (the socket has ended; nothing will read it). */
+  const stop = (giveBack: boolean): void => {
     over = true;
     socket.removeListener("readable", onReadable);
     socket.removeListener("end", onGone);
     socket.removeListener("close", onGone);
-    if (bytes !== null && !socket.destroyed) socket.unshift(bytes);
+    if (giveBack && bytes !== null && !socket.destroyed) socket.unshift(bytes);
     bytes = null;
   };
   const onReadable = (): void => {
@@ -35,19 +36,19 @@ export function peekSocket(socket: Socket, maxBytes: number, inspect: (bytes: Bu
     }
     if (!grew || bytes === null) return;
     if (inspect(bytes) === "done" || bytes.length >= maxBytes) {
-      stop();
+      stop(true);
       finish(true);
     }
   };
   const onGone = (): void => {
     if (over) return;
-    stop();
+    stop(false);
     finish(false);
   };
   socket.on("readable", onReadable);
   socket.once("end", onGone);
   socket.once("close", onGone);
   return () => {
-    if (!over) stop();
+    if (!over) stop(true);
   };
 }
