@@ -94,13 +94,7 @@ export class ActiveListener {
       return;
     }
     socket.on("error", ignore);
-    const model = compiled.model;
-    const timeout: ListenerFiltersTimeout = {
-      ms: model.listenerFiltersTimeoutMs ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
-      continueOnTimeout: model.continueOnListenerFiltersTimeout === true,
-      timers: this.host.timers,
-      onTimeout: () => this.stats?.preCxTimeout.inc(),
-    };
+    const timeout = this.filtersTimeout(compiled);
     runListenerFilters(
       compiled.listenerFilters,
       socket,
@@ -116,6 +110,24 @@ export class ActiveListener {
       timeout,
     );
   }
+
+  /** The listener filter timeout of this snapshot's model, made once per snapshot. */
+  private filtersTimeout(compiled: CompiledListener): ListenerFiltersTimeout {
+    if (this.timeoutOf === compiled && this.timeout !== undefined) return this.timeout;
+    const model = compiled.model;
+    this.timeoutOf = compiled;
+    this.timeout = {
+      ms: model.listenerFiltersTimeoutMs ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
+      continueOnTimeout: model.continueOnListenerFiltersTimeout === true,
+      timers: this.host.timers,
+      onTimeout: this.countPreCxTimeout,
+    };
+    return this.timeout;
+  }
+
+  private timeoutOf: CompiledListener | undefined;
+  private timeout: ListenerFiltersTimeout | undefined;
+  private readonly countPreCxTimeout = (): void => this.stats?.preCxTimeout.inc();
 
   private afterFilters(compiled: CompiledListener, socket: Socket, info: ConnectionInfo, handOff: boolean): void {
     if (handOff && compiled.model.useOriginalDst === true && info.localAddressRestored === true) {

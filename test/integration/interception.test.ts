@@ -10,6 +10,10 @@ import { tcpProxyFilterChain } from "../../src/config/model/listener-defaults.js
 import type { Cluster, FilterChain, Listener, ListenerFilterConfig, Snapshot } from "../../src/config/model/types.js";
 import type { SocketAddress } from "../../src/listener/original-dst/socket-options.js";
 import { ResponseFlag } from "../../src/observability/stream-info.js";
+import { ProxyRuntime } from "../../src/worker/proxy-runtime.js";
+import { createLogger } from "../../src/common/logger.js";
+import { defaultLimits } from "../../src/bootstrap/bootstrap.js";
+import { seededRandom } from "../../src/common/random.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
@@ -337,5 +341,52 @@ describe("ORIGINAL_DST clusters", () => {
       "cluster cp: cluster type 'STATIC' cannot use the CLUSTER_PROVIDED LB policy",
       'cluster src: upstreamBindConfig.sourceAddress "localhost" is not an IP address',
     ]);
+  });
+});
+
+describe("transparent listeners and the kernel resolver", () => {
+  it("a transparent listener binds with IP_TRANSPARENT; its local address is the original destination, and the hand-off and chains see it", async () => {
+    const vo = await freePort();
+    const svcPort = await freePort();
+    const app = await echo("through-transparent");
+    // TPROXY mode: the listener is transparent; original_dst takes the accepted socket's local
+    // address, and the hand-off finds the listener of that address (here: itself, so its chains).
+    const listener: Listener = {
+      ...virtualOutbound(vo),
+      name: "virtualInbound",
+      transparent: true,
+      filterChains: [tcpChain("virtualInbound-blackhole", "BlackHoleCluster", vo), tcpChain("virtualInbound", "static")],
+    };
+    const p = await startProxy(
+      { version: "i/1", listeners: [listener, outboundHttp(svcPort, "rc")], routeConfigs: {}, clusters: { static: cluster("static", [app.port]), BlackHoleCluster: blackHole, PassthroughCluster: passthrough("PassthroughCluster") } },
+      {},
+    );
+    closers.push(() => p.close());
+    expect(p.runtime.boundAddresses()).toEqual([`127.0.0.1:${vo}`]);
+    // Dialled 127.0.0.1:<vo> itself: the blackhole chain on the listener's own port closes it.
+    const c = new TcpTestClient(vo);
+    await c.closed;
+    await waitFor(() => p.streams.length === 1);
+    expect(p.streams[0]).toMatchObject({ filterChainName: "virtualInbound-blackhole", downstreamLocalAddress: `127.0.0.1:${vo}` });
+  });
+
+  it("without a redirect the kernel gives no original destination: the listener's own chains take the connection", async () => {
+    const target = await raw((s) => s.end("own chain\n"));
+    const vo = await freePort();
+    const listener = virtualOutbound(vo);
+    listener.filterChains = [tcpChain("virtualOutbound-blackhole", "BlackHoleCluster", vo + 1), tcpChain("catchall", "static")];
+    const p = await startProxy({ version: "i/1", listeners: [listener], routeConfigs: {}, clusters: { static: cluster("static", [target.port]), BlackHoleCluster: blackHole } });
+    closers.push(() => p.close());
+    const c = new TcpTestClient(vo);
+    await c.received("own chain\n");
+  });
+
+  it("a transparent listener that cannot bind is reported and the rest of the snapshot applies", async () => {
+    const taken = await raw(() => {});
+    const listener: Listener = { ...virtualOutbound(taken.port), transparent: true };
+    const rt = new ProxyRuntime({ limits: defaultLimits, random: seededRandom(1), log: createLogger("off"), reusePort: false });
+    closers.push(() => rt.close());
+    const r = await rt.apply({ version: "i/1", listeners: [listener], routeConfigs: {}, clusters: { PassthroughCluster: passthrough("PassthroughCluster"), BlackHoleCluster: blackHole } });
+    expect(r.errors).toEqual([expect.stringMatching(new RegExp(`^listener virtualOutbound: cannot listen on 127\\.0\\.0\\.1:${taken.port}: transparent listener: bind\\(127\\.0\\.0\\.1:${taken.port}\\) failed: .*\\(errno 98\\)$`))]);
   });
 });
