@@ -111,6 +111,14 @@ export class ActiveStream implements FilterCallbacks {
     return this.conn.remotePort;
   }
 
+  get downstreamLocalIp(): string {
+    return this.conn.localIp;
+  }
+
+  get downstreamLocalPort(): number {
+    return this.conn.localPort;
+  }
+
   get inbound(): boolean {
     return this.ctx.direction === "INBOUND";
   }

@@ -1,14 +1,16 @@
-// ActiveListener: one bound listener socket of a worker. Each accepted connection runs the
-// listener filters, gets its filter chain (FilterChainMatcher), its transport socket, and is
-// handed to the chain's terminal network filter. A reload swaps the compiled chains in place:
-// the socket stays bound and live connections keep going.
+// ActiveListener: one listener of a worker (bound, or bindToPort: false and fed by hand-off).
+// Each accepted connection runs the listener filters (with the listener filter timeout), may be
+// handed to the listener of its original destination (useOriginalDst), gets its filter chain
+// (FilterChainMatcher), its transport socket, and goes to the chain's terminal network filter.
+// A reload swaps the compiled chains in place: the socket stays bound and live connections keep going.
 
 import type { Server, Socket } from "node:net";
 import type { FilterChain, Listener } from "../config/model/types.js";
 import type { Logger } from "../common/logger.js";
-import { connectionInfoOf } from "./connection-info.js";
+import type { Timers } from "../common/timers.js";
+import { connectionInfoOf, type ConnectionInfo } from "./connection-info.js";
 import { FilterChainMatcher } from "./filter-chain-matcher.js";
-import { runListenerFilters, type ListenerFilter } from "./listener-filter.js";
+import { runListenerFilters, type ListenerFilter, type ListenerFiltersTimeout } from "./listener-filter.js";
 import type { NetworkFilterFactory } from "./network-filter.js";
 import type { TransportSocketFactory } from "./transport-socket.js";
 import type { ListenerStats } from "../observability/stats/listener-stats.js";
@@ -27,7 +29,24 @@ export interface CompiledListener {
   readonly chains: ReadonlyMap<FilterChain, CompiledChain>;
 }
 
+/** What a listener needs from its worker. */
+export interface ListenerHost {
+  /** True while the worker is shutting down: new connections are refused. */
+  refusing(): boolean;
+  /**
+   * The listener of this snapshot for an original destination (Envoy's getBalancedHandlerByAddress):
+   * `ip:port`, else the wildcard of its family on that port; bound or not, never a stopped one.
+   */
+  listenerFor(ip: string, port: number): ActiveListener | undefined;
+  /** The data path's timers (listener filter timeouts). */
+  readonly timers: Timers;
+}
+
+/** 15 000 ms: Envoy's default listener_filters_timeout. */
+export const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
+
 export class ActiveListener {
+  /** Undefined for a listener that does not bind (bindToPort: false) or is not bound yet. */
   server: Server | undefined;
   /** The address actually bound (differs from the model's when it asked for port 0). */
   boundKey: string;
@@ -40,8 +59,7 @@ export class ActiveListener {
   constructor(
     compiled: CompiledListener,
     private readonly log: Logger,
-    /** True while the worker is shutting down: new connections are refused. */
-    private readonly refusing: () => boolean,
+    private readonly host: ListenerHost,
   ) {
     this.compiled = compiled;
     this.boundKey = `${compiled.model.address}:${compiled.model.port}`;
@@ -57,30 +75,76 @@ export class ActiveListener {
   }
 
   readonly onSocket = (socket: Socket): void => {
-    if (this.refusing()) {
+    if (this.host.refusing()) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    this.stats?.accepted(socket);
+    this.accept(socket, connectionInfoOf(socket), true);
+  };
+
+  /**
+   * Runs this listener's filters, then (`handOff`: only for a connection this listener accepted
+   * itself) hands it to the listener of its original destination, or takes it on its own chains.
+   */
+  private accept(socket: Socket, info: ConnectionInfo, handOff: boolean): void {
     const compiled = this.compiled;
-    const info = connectionInfoOf(socket);
     if (compiled.listenerFilters.length === 0) {
-      this.dispatch(compiled, socket, info);
+      this.afterFilters(compiled, socket, info, handOff);
       return;
     }
     socket.on("error", ignore);
-    runListenerFilters(compiled.listenerFilters, socket, info, (proceed) => {
-      socket.removeListener("error", ignore);
-      if (!proceed || socket.destroyed) {
-        socket.destroy();
+    const timeout = this.filtersTimeout(compiled);
+    runListenerFilters(
+      compiled.listenerFilters,
+      socket,
+      info,
+      (proceed) => {
+        socket.removeListener("error", ignore);
+        if (!proceed || socket.destroyed) {
+          socket.destroy();
+          return;
+        }
+        this.afterFilters(compiled, socket, info, handOff);
+      },
+      timeout,
+    );
+  }
+
+  /** The listener filter timeout of this snapshot's model, made once per snapshot. */
+  private filtersTimeout(compiled: CompiledListener): ListenerFiltersTimeout {
+    if (this.timeoutOf === compiled && this.timeout !== undefined) return this.timeout;
+    const model = compiled.model;
+    this.timeoutOf = compiled;
+    this.timeout = {
+      ms: model.listenerFiltersTimeoutMs ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
+      continueOnTimeout: model.continueOnListenerFiltersTimeout === true,
+      timers: this.host.timers,
+      onTimeout: this.countPreCxTimeout,
+    };
+    return this.timeout;
+  }
+
+  private timeoutOf: CompiledListener | undefined;
+  private timeout: ListenerFiltersTimeout | undefined;
+  private readonly countPreCxTimeout = (): void => this.stats?.preCxTimeout.inc();
+
+  private afterFilters(compiled: CompiledListener, socket: Socket, info: ConnectionInfo, handOff: boolean): void {
+    if (handOff && compiled.model.useOriginalDst === true && info.localAddressRestored === true) {
+      // Envoy's use_original_dst: the listener of the original destination takes the connection
+      // and runs its own listener filters; it does not hand off again. A destination that is this
+      // listener (a connection straight to 15001) stays here: its chains (istiod's blackhole
+      // chain on the listener's own port) decide.
+      const target = this.host.listenerFor(info.localIp, info.localPort);
+      if (target !== undefined && target !== this) {
+        target.accept(socket, info, false);
         return;
       }
-      this.dispatch(compiled, socket, info);
-    });
-  };
+    }
+    this.dispatch(compiled, socket, info);
+  }
 
-  private dispatch(compiled: CompiledListener, socket: Socket, info: ReturnType<typeof connectionInfoOf>): void {
+  private dispatch(compiled: CompiledListener, socket: Socket, info: ConnectionInfo): void {
     const chain = compiled.matcher.select(info);
     const c = chain === undefined ? undefined : compiled.chains.get(chain);
     if (c === undefined) {
@@ -90,6 +154,9 @@ export class ActiveListener {
       socket.destroy();
       return;
     }
+    // Counted by the listener whose chain takes the connection (Envoy counts downstream_cx_* when
+    // the connection is made on its final listener, after listener filters and hand-off).
+    this.stats?.accepted(socket);
     c.filter.onNewConnection(c.transport.wrapDownstream(socket), info);
   }
 }

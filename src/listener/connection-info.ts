@@ -10,6 +10,11 @@ export interface ConnectionInfo {
   /** The address the client connected to: the socket's local address, or the original destination. */
   localIp: string;
   localPort: number;
+  /**
+   * A listener filter (original_dst) set localIp/localPort to the original destination (Envoy's
+   * localAddressRestored): a useOriginalDst listener hands the connection over only then.
+   */
+  localAddressRestored?: boolean;
   /** TLS SNI (set by tls_inspector); "" when none. */
   serverName: string;
   /** `raw_buffer` unless a listener filter says `tls`. */
@@ -26,6 +31,7 @@ export function connectionInfoOf(socket: { remoteAddress?: string | undefined; r
     directRemoteIp: remoteIp,
     localIp: socket.localAddress ?? "",
     localPort: socket.localPort ?? 0,
+    localAddressRestored: false,
     serverName: "",
     transportProtocol: "raw_buffer",
     applicationProtocols: [],

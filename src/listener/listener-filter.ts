@@ -1,23 +1,33 @@
 // Listener filters: run in order on each accepted connection before its filter chain is chosen;
 // each may read ahead (peek), learn facts into ConnectionInfo (original destination, SNI, ALPN,
-// HTTP version) or reject the connection. original_dst, tls_inspector and http_inspector come
-// with traffic interception; the registry lets tests and later work plug them in.
+// HTTP version) or reject the connection. The built-in ones (original_dst, tls_inspector,
+// http_inspector) live in ./filters/; the registry is an object so tests can plug in their own.
 
 import type { Socket } from "node:net";
-import type { ListenerFilterConfig } from "../config/model/types.js";
+import type { Listener, ListenerFilterConfig, ListenerFilterName } from "../config/model/types.js";
+import type { Timers } from "../common/timers.js";
 import type { ConnectionInfo } from "./connection-info.js";
+
+export const ORIGINAL_DST: ListenerFilterName = "envoy.filters.listener.original_dst";
+export const TLS_INSPECTOR: ListenerFilterName = "envoy.filters.listener.tls_inspector";
+export const HTTP_INSPECTOR: ListenerFilterName = "envoy.filters.listener.http_inspector";
+
+/** Withdraws a filter that waits for bytes: stops reading and gives back what it peeked. */
+export type AbortInspection = () => void;
 
 export interface ListenerFilter {
   /**
    * Inspects the connection and calls `done(true)` to continue (with `info` updated), or
-   * `done(false)` to close it. Bytes it reads must be given back with `socket.unshift`.
+   * `done(false)` to close it. Bytes it reads must be given back with `socket.unshift`. A filter
+   * that waits for bytes returns how to abort it (the listener filter timeout).
    */
-  onAccept(socket: Socket, info: ConnectionInfo, done: (proceed: boolean) => void): void;
+  onAccept(socket: Socket, info: ConnectionInfo, done: (proceed: boolean) => void): AbortInspection | void;
 }
 
 export interface ListenerFilterFactory {
   readonly name: string;
-  create(config: ListenerFilterConfig): ListenerFilter;
+  /** One filter instance per listener and snapshot (per-connection state lives in closures of onAccept). */
+  create(config: ListenerFilterConfig, listener: Listener): ListenerFilter;
 }
 
 export class ListenerFilterRegistry {
@@ -28,23 +38,88 @@ export class ListenerFilterRegistry {
   }
 
   /** Builds a listener's filters; throws with a clear message for one this build cannot run. */
-  build(configs: readonly ListenerFilterConfig[]): ListenerFilter[] {
+  build(configs: readonly ListenerFilterConfig[], listener: Listener): ListenerFilter[] {
     return configs.map((c) => {
       const f = this.byName.get(c.name);
       if (f === undefined) throw new Error(`listener filter ${c.name} is not supported yet`);
-      return f.create(c);
+      const filter = f.create(c, listener);
+      const ranges = c.disabledForDestinationPorts;
+      return ranges === undefined || ranges.length === 0 ? filter : new PortDisabledFilter(filter, ranges);
     });
   }
 }
 
-/** Runs the filters in order; `done(false)` as soon as one rejects. */
-export function runListenerFilters(filters: readonly ListenerFilter[], socket: Socket, info: ConnectionInfo, done: (proceed: boolean) => void): void {
+/**
+ * Envoy's filter_disabled as istiod writes it (destination_port_range, alone or in an or_match):
+ * the filter is skipped when the connection's destination port — the original one, once
+ * original_dst ran — is in a range (start inclusive, end exclusive).
+ */
+class PortDisabledFilter implements ListenerFilter {
+  constructor(
+    private readonly inner: ListenerFilter,
+    private readonly ranges: ReadonlyArray<{ start: number; end: number }>,
+  ) {}
+
+  onAccept(socket: Socket, info: ConnectionInfo, done: (proceed: boolean) => void): AbortInspection | void {
+    const port = info.localPort;
+    for (const r of this.ranges) if (port >= r.start && port < r.end) return done(true);
+    return this.inner.onAccept(socket, info, done);
+  }
+}
+
+/** The listener's listener filter timeout (Envoy listener_filters_timeout and its continue flag). */
+export interface ListenerFiltersTimeout {
+  /** 0 = none (Envoy: a zero timeout disables it). */
+  ms: number;
+  /** On timeout: go on to filter chain matching with what was learnt (true) or close (false). */
+  continueOnTimeout: boolean;
+  timers: Timers;
+  /** Counts Envoy's `downstream_pre_cx_timeout`. */
+  onTimeout?: () => void;
+}
+
+/**
+ * Runs the filters in order; `done(false)` as soon as one rejects. With a timeout, a filter still
+ * waiting for bytes when it fires is aborted (its peeked bytes given back) and the connection
+ * either closes or goes on to chain matching, as `continueOnTimeout` says.
+ */
+export function runListenerFilters(filters: readonly ListenerFilter[], socket: Socket, info: ConnectionInfo, done: (proceed: boolean) => void, timeout?: ListenerFiltersTimeout): void {
   let i = 0;
-  const next = (proceed: boolean): void => {
-    if (!proceed) return done(false);
-    const f = filters[i++];
-    if (f === undefined) return done(true);
-    f.onAccept(socket, info, next);
+  let finished = false;
+  let abort: AbortInspection | void = undefined;
+  let timer: unknown = undefined;
+  const finish = (proceed: boolean): void => {
+    if (finished) return;
+    finished = true;
+    if (timer !== undefined) timeout!.timers.clear(timer);
+    done(proceed);
   };
+  const next = (proceed: boolean): void => {
+    if (finished) return;
+    abort = undefined;
+    if (!proceed) return finish(false);
+    const f = filters[i++];
+    if (f === undefined) return finish(true);
+    let sync = true;
+    let calledSync = false;
+    const r = f.onAccept(socket, info, (p) => {
+      if (sync) calledSync = true;
+      next(p);
+    });
+    sync = false;
+    if (!calledSync && !finished) abort = r;
+  };
+  if (timeout !== undefined && timeout.ms > 0) {
+    timer = timeout.timers.set(() => {
+      timer = undefined;
+      if (finished) return;
+      timeout.onTimeout?.();
+      const a = abort;
+      abort = undefined;
+      // Aborted first, so the bytes peeked so far are back in the socket before the chain reads it.
+      if (a) a();
+      finish(timeout.continueOnTimeout);
+    }, timeout.ms);
+  }
   next(true);
 }

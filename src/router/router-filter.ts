@@ -279,7 +279,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const compiled = this.retry !== null ? this.d!.retryPolicy! : undefined;
     const policy = compiled?.policy;
     const previousHosts = policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined;
-    const host = cluster.chooseHost(
+    const ctx: LbContext =
       this.hash === undefined && previousHosts === undefined
         ? compiled?.lbContext ?? DEFAULT_LB_CONTEXT
         : {
@@ -287,8 +287,10 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
             previousHosts,
             hostSelectionRetryMaxAttempts: policy?.hostSelectionRetryMaxAttempts ?? 0,
             retryRemoteLocalities: policy?.retryRemoteLocalities ?? false,
-          },
-    );
+          };
+    // ORIGINAL_DST (PassthroughCluster): the host is where the downstream connection was going
+    // (Envoy uses the connection's restored local address, not a header, unless use_http_header).
+    const host = cluster.chooseHost(cluster.originalDst ? { ...ctx, originalDst: { ip: this.cb.downstreamLocalIp, port: this.cb.downstreamLocalPort } } : ctx);
     if (host === undefined) {
       cluster.stats.cxNoneHealthy.inc();
       this.releaseNextRetry();

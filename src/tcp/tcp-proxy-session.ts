@@ -14,7 +14,7 @@ import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observabili
 import type { CompiledTelemetry } from "../observability/telemetry.js";
 import type { TcpProxyStats } from "../observability/stats/tcp-proxy-stats.js";
 import type { TrafficDirection } from "../config/model/types.js";
-import type { AttemptOutcome } from "../upstream/cluster-api.js";
+import type { AttemptOutcome, LbContext } from "../upstream/cluster-api.js";
 import type { ClusterRuntime } from "../upstream/cluster-manager.js";
 import type { CancelConnect, TcpUpstreamConnection } from "../upstream/tcp-conn-pool.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
@@ -37,6 +37,7 @@ export interface TcpProxyRoute {
 }
 
 const CONNECT_SUCCESS_FINAL: AttemptOutcome = { kind: "connect-success-final" };
+const NO_LB_CONTEXT: LbContext = Object.freeze({});
 const CONNECT_FAILURE: AttemptOutcome = { kind: "connect-failure" };
 const CONNECT_TIMEOUT: AttemptOutcome = { kind: "timeout" };
 
@@ -44,6 +45,8 @@ export class TcpProxySession implements DownstreamConnection {
   private readonly si: StreamInfoBuilder;
   private readonly downstreamRemote: string;
   private readonly downstreamLocal: string;
+  /** Where the downstream connection was going (an ORIGINAL_DST cluster's host). */
+  private readonly originalDst: { ip: string; port: number };
   private cluster: ClusterRuntime | undefined;
   private host: UpstreamHost | undefined;
   private upstream: TcpUpstreamConnection | null = null;
@@ -73,6 +76,7 @@ export class TcpProxySession implements DownstreamConnection {
     this.si.direction = route.direction;
     this.downstreamRemote = `${info.remoteIp}:${info.remotePort}`;
     this.downstreamLocal = `${info.localIp}:${info.localPort}`;
+    this.originalDst = { ip: info.localIp, port: info.localPort };
     this.lastActivity = services.coarseNow;
     route.stats.cxTotal.inc();
     tracker.add(this);
@@ -104,7 +108,7 @@ export class TcpProxySession implements DownstreamConnection {
 
   private connect(): void {
     const cluster = this.cluster!;
-    const host = cluster.chooseHost({});
+    const host = cluster.chooseHost(cluster.originalDst ? { originalDst: this.originalDst } : NO_LB_CONTEXT);
     if (host === undefined) {
       this.fail(ResponseFlag.NoHealthyUpstream);
       return;

@@ -19,6 +19,11 @@ export interface LbContext {
   hostSelectionRetryMaxAttempts?: number;
   /** Retries may go to other priorities/localities (Istio retryRemoteLocalities). */
   retryRemoteLocalities?: boolean;
+  /**
+   * The downstream connection's local address (its original destination once a listener filter
+   * restored it): an ORIGINAL_DST cluster's host. Only set for such clusters.
+   */
+  originalDst?: { ip: string; port: number } | undefined;
 }
 
 /** Facts a hash policy may read from the request. */
@@ -76,6 +81,8 @@ export interface RouterCluster {
   readonly name: string;
   /** A host for one attempt, or undefined (no healthy upstream). */
   chooseHost(ctx: LbContext): UpstreamHost | undefined;
+  /** ORIGINAL_DST: the host is the downstream connection's original destination (`LbContext.originalDst`). */
+  readonly originalDst: boolean;
   readonly resources: ClusterResources;
   readonly outlier: OutlierReporter;
   /** `cluster.<name>.*` Envoy stats. */

@@ -30,6 +30,7 @@ import { claimHostSlot } from "./shared/host-slot-table.js";
 import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
+import { OriginalDstHosts } from "./original-dst-hosts.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 import { TransportSocketRegistry, type TransportSocketFactory } from "../listener/transport-socket.js";
 import { ClusterStats } from "../observability/stats/cluster-stats.js";
@@ -90,6 +91,9 @@ export class ClusterRuntime implements RouterCluster {
   readonly poolScope: string;
   /** `cluster.<name>.*`, looked up once per runtime. */
   readonly stats: ClusterStats;
+  /** ORIGINAL_DST clusters: hosts made per original destination (set by the ClusterManager). */
+  originalDstHosts: OriginalDstHosts | undefined = undefined;
+  readonly originalDst: boolean;
 
   constructor(model: Cluster, signature: string, shared: ClusterSharedView, random: Random, clock: Clock, scope: number, workerIndex = 0, stats?: ClusterStats) {
     this.model = model;
@@ -103,6 +107,7 @@ export class ClusterRuntime implements RouterCluster {
     this.outlier = this.detector ?? noOutlier;
     const perConnLimit = maxRequestsPerConnection(model) !== undefined;
     this.poolScope = this.gate !== null || perConnLimit ? `${model.name}#${scope}` : "";
+    this.originalDst = model.type === "ORIGINAL_DST";
   }
 
   get name(): string {
@@ -110,6 +115,12 @@ export class ClusterRuntime implements RouterCluster {
   }
 
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
+    const od = this.originalDstHosts;
+    if (od !== undefined) {
+      // Envoy's OriginalDstCluster LB: no downstream connection (a mirror), no host.
+      const dst = ctx.originalDst;
+      return dst === undefined ? undefined : od.pick(dst.ip, dst.port);
+    }
     return this.balancer === undefined ? undefined : this.balancer.pick(ctx);
   }
 
@@ -135,6 +146,7 @@ function tcpPoolOptions(m: Cluster): TcpPoolOptions {
   const ka = m.upstreamConnectionOptions?.tcpKeepalive;
   const o: TcpPoolOptions = { connectTimeoutMs: m.connectTimeoutMs };
   if (ka !== undefined) o.tcpKeepaliveTimeMs = ka.keepaliveTimeMs ?? 0;
+  if (m.upstreamBindConfig !== undefined) o.sourceAddress = m.upstreamBindConfig.sourceAddress;
   return o;
 }
 
@@ -190,6 +202,15 @@ export class ClusterManager {
       } catch (e) {
         errors.push(`cluster ${m.name}: ${(e as Error).message}`);
       }
+      // Envoy's own checks for ORIGINAL_DST (and the converse), with its wording.
+      if (m.type === "ORIGINAL_DST") {
+        if (m.lbPolicy !== "CLUSTER_PROVIDED") errors.push(`cluster ${m.name}: LB policy ${m.lbPolicy} is not valid for Cluster type ORIGINAL_DST. Only 'CLUSTER_PROVIDED' is allowed with cluster type 'ORIGINAL_DST'`);
+        if (m.loadAssignment.endpoints.some((g) => g.lbEndpoints.length > 0)) errors.push(`cluster ${m.name}: ORIGINAL_DST clusters must have no load assignment configured`);
+      } else if (m.lbPolicy === "CLUSTER_PROVIDED") {
+        errors.push(`cluster ${m.name}: cluster type '${m.type}' cannot use the CLUSTER_PROVIDED LB policy`);
+      }
+      const src = m.upstreamBindConfig?.sourceAddress;
+      if (src !== undefined && isIP(src) === 0) errors.push(`cluster ${m.name}: upstreamBindConfig.sourceAddress ${JSON.stringify(src)} is not an IP address`);
     }
     return errors;
   }
@@ -243,12 +264,24 @@ export class ClusterManager {
 
   private retire(rt: ClusterRuntime): void {
     rt.retired = true;
+    rt.originalDstHosts?.close();
     if (rt.dnsTimer !== undefined) this.timers.clear(rt.dnsTimer);
     rt.dnsTimer = undefined;
   }
 
   private populate(rt: ClusterRuntime): void {
     const m = rt.model;
+    if (m.type === "ORIGINAL_DST") {
+      // Pools of these hosts are the cluster's own (not shared by endpoint): a destination is only
+      // known per connection, and the hosts go away with the cluster.
+      const opts = this.poolOptions(m);
+      rt.originalDstHosts = new OriginalDstHosts((ip, port) => {
+        const p = new Http1Pool(ip, port, opts, rt.gate);
+        p.stats = rt.stats;
+        return p;
+      });
+      return;
+    }
     const eps: ModelEndpoint[] = [];
     let index = 0;
     for (const group of m.loadAssignment.endpoints) {
@@ -376,6 +409,7 @@ export class ClusterManager {
       maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
       transport: this.transportSockets.resolve(m.transportSocket),
       clock: this.poolClock,
+      sourceAddress: m.upstreamBindConfig?.sourceAddress,
     };
   }
 
@@ -419,6 +453,13 @@ export class ClusterManager {
 
   sweep(now: number): void {
     for (const p of this.pools.values()) p.sweep(now);
+    for (const rt of this.clusters.values()) {
+      const od = rt.originalDstHosts;
+      if (od === undefined) continue;
+      od.sweep(now);
+      // Their pools are not in `pools`: idle timeouts are swept here.
+      od.sweepPools(now);
+    }
   }
 
   close(): void {

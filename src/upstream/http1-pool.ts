@@ -32,6 +32,8 @@ export interface PoolOptions {
   transport?: TransportSocketFactory;
   /** The data path's clock (connect timeouts, connection ages). Default: system time and timers. */
   clock?: DataPathClock;
+  /** Envoy upstream_bind_config.source_address: connect from this local address. */
+  sourceAddress?: string;
 }
 
 /**
@@ -215,7 +217,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     stats?.cxTotal.inc();
     const host = this.hostStats;
     if (host !== null) host.cxTotal++;
-    const socket = connect({ host: this.address, port: this.port });
+    const src = this.opts.sourceAddress;
+    const socket = connect(src === undefined ? { host: this.address, port: this.port } : { host: this.address, port: this.port, localAddress: src });
     socket.setNoDelay(true);
     let done = false;
     const clock = this.clock;

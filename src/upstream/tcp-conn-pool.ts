@@ -19,6 +19,8 @@ export interface TcpPoolOptions {
   tcpKeepaliveTimeMs?: number;
   /** The cluster's transport socket (plaintext by default). */
   transport?: TransportSocketFactory;
+  /** Envoy upstream_bind_config.source_address: connect from this local address. */
+  sourceAddress?: string;
 }
 
 /** One connected upstream socket, owned by the TCP proxy session that asked for it. */
@@ -111,7 +113,12 @@ export class TcpConnPool {
     const host = this.hostStats;
     if (host !== null) host.cxTotal++;
     // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
-    const socket = connect({ host: this.address, port: this.port, allowHalfOpen: true, noDelay: true });
+    const src = this.opts.sourceAddress;
+    const socket = connect(
+      src === undefined
+        ? { host: this.address, port: this.port, allowHalfOpen: true, noDelay: true }
+        : { host: this.address, port: this.port, allowHalfOpen: true, noDelay: true, localAddress: src },
+    );
     let done = false;
     const finish = (): void => {
       done = true;

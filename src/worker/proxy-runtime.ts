@@ -13,7 +13,10 @@ import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type Listener, ty
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
-import { ActiveListener, type CompiledChain, type CompiledListener } from "../listener/active-listener.js";
+import { ActiveListener, type CompiledChain, type CompiledListener, type ListenerHost } from "../listener/active-listener.js";
+import { builtInListenerFilters } from "../listener/filters/built-in-listener-filters.js";
+import { kernelOriginalDst, type OriginalDstResolver } from "../listener/original-dst/original-dst-resolver.js";
+import { SocketOptions } from "../listener/original-dst/socket-options.js";
 import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
 import { ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
@@ -59,8 +62,14 @@ export interface ProxyRuntimeOptions {
   networkFilters?: NetworkFilterRegistry;
   /** Transport sockets by name (default: raw_buffer). */
   transportSockets?: TransportSocketRegistry;
-  /** Listener filters by name (default: none). */
+  /** Listener filters by name (default: original_dst, tls_inspector, http_inspector). */
   listenerFilters?: ListenerFilterRegistry;
+  /**
+   * Where a connection was really going, for the default original_dst listener filter. Default:
+   * the kernel (SO_ORIGINAL_DST; the local address on transparent listeners). Tests map
+   * connections to pretend destinations, since there is no iptables redirect without root.
+   */
+  originalDst?: OriginalDstResolver;
   /** DNS clusters' resolver and refresh timers. Default: the system resolver, real timers. */
   dns?: ClusterManagerDns;
   /** Bind listeners with SO_REUSEPORT (default true; false where the OS cannot, see reuse-port.ts). */
@@ -84,6 +93,9 @@ export interface ApplyResult {
   bound: string[];
 }
 
+/** Listen backlog of every bound listener. */
+const LISTEN_BACKLOG = 1024;
+
 /** Sweep period for idle/slow-head checks and pool idle timeouts (ms). */
 const SWEEP_MS = 250;
 
@@ -97,6 +109,10 @@ export class ProxyRuntime {
   private readonly networkFilters: NetworkFilterRegistry;
   private readonly transportSockets: TransportSocketRegistry;
   private readonly listenerFilterRegistry: ListenerFilterRegistry;
+  /** libc socket calls (SO_ORIGINAL_DST, IP_TRANSPARENT), loaded on first need. */
+  private socketOptionsLoaded: SocketOptions | undefined;
+  /** What every ActiveListener asks of this worker. */
+  private readonly listenerHost: ListenerHost;
   /** Adds/removes in `connections` and mirrors the count into the shared slot. */
   private readonly tracker: ConnectionTracker;
   private readonly reusePort: boolean;
@@ -121,7 +137,7 @@ export class ProxyRuntime {
     const node = opts.node ?? nodeIdentity({ env: {}, namespace: "default", labels: {}, domainSuffix: "cluster.local" });
     this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters ?? builtInHttpFilters(node));
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
-    this.listenerFilterRegistry = opts.listenerFilters ?? new ListenerFilterRegistry();
+    this.listenerFilterRegistry = opts.listenerFilters ?? builtInListenerFilters(opts.originalDst ?? kernelOriginalDst(this.socketOptions));
     this.reusePort = opts.reusePort ?? true;
     const counts = opts.activeConnections;
     const slot = this.workerIndex;
@@ -135,6 +151,11 @@ export class ProxyRuntime {
       },
     };
     const clock = dataPathClock(this.clock, opts.timers);
+    this.listenerHost = {
+      refusing: () => this.stopping,
+      listenerFor: (ip, port) => this.listenerFor(ip, port),
+      timers: clock,
+    };
     const stats = opts.stats ?? new StatsStore();
     this.registry = opts.registry ?? new Registry();
     const factories = opts.telemetry ?? productionTelemetryFactories({ workerIndex: this.workerIndex, node, registry: this.registry, stats, log: opts.log });
@@ -153,6 +174,22 @@ export class ProxyRuntime {
     this.startMono = this.services.clock.monotonic();
     this.sweepTimer = setInterval(() => this.sweep(), sweepPeriodMs(opts.limits));
     this.sweepTimer.unref();
+  }
+
+  /** One per worker: koffi loads libc once, on the first redirected connection or transparent bind. */
+  private get socketOptions(): SocketOptions {
+    return (this.socketOptionsLoaded ??= new SocketOptions());
+  }
+
+  /**
+   * Envoy's getBalancedHandlerByAddress: the listener at exactly `ip:port`, else the wildcard
+   * address of the same family on `port` (0.0.0.0 or ::). Bound or not; stopped ones are gone
+   * from the map.
+   */
+  private listenerFor(ip: string, port: number): ActiveListener | undefined {
+    const exact = this.listeners.get(`${ip}:${port}`);
+    if (exact !== undefined) return exact;
+    return this.listeners.get(ip.includes(":") ? `:::${port}` : `0.0.0.0:${port}`);
   }
 
   /**
@@ -212,13 +249,25 @@ export class ProxyRuntime {
       }
     }
     for (const [key, c] of compiled) {
-      const existing = this.listeners.get(key);
+      let existing = this.listeners.get(key);
+      if (existing !== undefined && (existing.server === undefined) !== (c.model.bindToPort === false)) {
+        // bindToPort changed: the listener is made again (bound, or no longer).
+        existing.server?.close();
+        this.listeners.delete(key);
+        existing = undefined;
+      }
       if (existing !== undefined) {
         existing.compiled = c;
         continue;
       }
       if (this.stopped(c.model)) continue;
-      const al = new ActiveListener(c, this.log, () => this.stopping);
+      const al = new ActiveListener(c, this.log, this.listenerHost);
+      if (c.model.bindToPort === false) {
+        // Envoy bind_to_port: false — no socket; connections arrive by hand-off only.
+        al.stats = new ListenerStats(this.services.stats, c.model.address, c.model.port);
+        this.listeners.set(key, al);
+        continue;
+      }
       try {
         const server = await this.bind(c.model, al);
         al.server = server;
@@ -240,7 +289,7 @@ export class ProxyRuntime {
    * (same name, same filter) updates its factory in place, so live connections follow the reload.
    */
   private compileListener(model: Listener, tables: ReadonlyMap<string, RouteTable>, previous: CompiledListener | undefined): CompiledListener {
-    const listenerFilters = this.listenerFilterRegistry.build(model.listenerFilters);
+    const listenerFilters = this.listenerFilterRegistry.build(model.listenerFilters, model);
     const all: FilterChain[] = [...model.filterChains];
     if (model.defaultFilterChain !== undefined) all.push(model.defaultFilterChain);
     if (all.length === 0) throw new Error("has no filter chains");
@@ -289,7 +338,18 @@ export class ProxyRuntime {
     return new Promise((resolve, reject) => {
       const server = createServer({ noDelay: true }, al.onSocket);
       server.once("error", reject);
-      server.listen({ host: model.address, port: model.port, reusePort: this.reusePort, backlog: 1024 }, () => {
+      let where: { host: string; port: number; reusePort: boolean; backlog: number } | { fd: number; backlog: number } = { host: model.address, port: model.port, reusePort: this.reusePort, backlog: LISTEN_BACKLOG };
+      if (model.transparent === true) {
+        // IP_TRANSPARENT must be set before bind, and Node binds in one step: the socket is made
+        // through libc and Node listens on its fd.
+        const made = this.socketOptions.transparentListenSocket({ ip: model.address, port: model.port }, this.reusePort, LISTEN_BACKLOG);
+        if ("error" in made) {
+          reject(new Error(`transparent listener: ${made.error}${made.error.includes("EPERM") || made.error.includes("not permitted") ? " (IP_TRANSPARENT needs CAP_NET_ADMIN)" : ""}`));
+          return;
+        }
+        where = { fd: made.fd, backlog: LISTEN_BACKLOG };
+      }
+      server.listen(where, () => {
         server.removeListener("error", reject);
         server.on("error", (err) => this.log.error(`listener ${model.name}: ${err.message}`));
         resolve(server);
@@ -298,7 +358,7 @@ export class ProxyRuntime {
   }
 
   boundAddresses(): string[] {
-    return [...this.listeners.values()].map((l) => l.boundKey);
+    return [...this.listeners.values()].filter((l) => l.server !== undefined).map((l) => l.boundKey);
   }
 
   private drains(l: Listener): boolean {

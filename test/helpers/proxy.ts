@@ -22,7 +22,7 @@ export interface TestProxy {
 
 export async function startProxy(
   snapshot: Snapshot,
-  opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers; clock?: Clock; runtime?: Pick<ProxyRuntimeOptions, "httpFilters" | "networkFilters" | "transportSockets" | "listenerFilters" | "telemetry" | "stats"> } = {},
+  opts: { limits?: Partial<DownstreamLimits>; random?: Random; timers?: Timers; clock?: Clock; runtime?: Pick<ProxyRuntimeOptions, "httpFilters" | "networkFilters" | "transportSockets" | "listenerFilters" | "telemetry" | "stats" | "originalDst"> } = {},
 ): Promise<TestProxy> {
   const streams: StreamInfo[] = [];
   const runtime = new ProxyRuntime({

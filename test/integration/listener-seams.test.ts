@@ -113,8 +113,8 @@ describe("filter chains", () => {
     if (hcm2.name === "envoy.filters.network.http_connection_manager") hcm2.typedConfig.httpFilters.pop();
     expect(await apply(noRouter)).toMatch(/http filters must end with envoy.filters.http.router/);
     const lf = base();
-    lf.listenerFilters = [{ name: "envoy.filters.listener.original_dst" }];
-    expect(await apply(lf)).toMatch(/listener filter envoy.filters.listener.original_dst is not supported yet/);
+    lf.listenerFilters = [{ name: "envoy.filters.listener.proxy_protocol" as never }];
+    expect(await apply(lf)).toMatch(/listener filter envoy.filters.listener.proxy_protocol is not supported yet/);
     const empty = base();
     empty.filterChains = [];
     expect(await apply(empty)).toMatch(/has no filter chains/);

@@ -55,6 +55,9 @@ export interface FilterCallbacks {
   /** The downstream connection's peer and local address. */
   readonly downstreamRemoteIp: string;
   readonly downstreamRemotePort: number;
+  /** The connection's local address: its original destination once a listener filter restored it. */
+  readonly downstreamLocalIp: string;
+  readonly downstreamLocalPort: number;
   /** Listener direction: x-forwarded-for handling and server header differ. */
   readonly inbound: boolean;
   /** Resumes decoding after a filter returned StopIteration from decodeHeaders. */

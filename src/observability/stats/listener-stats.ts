@@ -14,6 +14,8 @@ export class ListenerStats {
   readonly cxActive: Gauge;
   readonly cxDestroy: Counter;
   readonly noFilterChainMatch: Counter;
+  /** Listener filters timed out (Envoy's downstream_pre_cx_timeout). */
+  readonly preCxTimeout: Counter;
 
   constructor(store: StatsStore, address: string, port: number) {
     const p = `listener.${listenerStatName(address, port)}.`;
@@ -21,6 +23,7 @@ export class ListenerStats {
     this.cxActive = store.gauge(p + "downstream_cx_active");
     this.cxDestroy = store.counter(p + "downstream_cx_destroy");
     this.noFilterChainMatch = store.counter(p + "no_filter_chain_match");
+    this.preCxTimeout = store.counter(p + "downstream_pre_cx_timeout");
   }
 
   /** An accepted connection: counted until its socket closes (one listener per connection, no closure). */
