@@ -75,7 +75,8 @@ interface SealedBatch {
 /** One collector endpoint: the current batch, the sealed ones waiting, one request in flight. */
 export class OtlpHttpExporter {
   private readonly keys = new KeyFields();
-  private batch = new SpanBatch(this.keys);
+  /** Spans not sealed yet; its buffer is reused from batch to batch. */
+  private readonly batch = new SpanBatch(this.keys);
   private readonly sealed: SealedBatch[] = [];
   /** Spans in `sealed` plus the current batch (the bound applies to them). */
   private waiting = 0;
@@ -159,7 +160,7 @@ export class OtlpHttpExporter {
     }
     if (this.batch.count === 0) return;
     this.sealed.push({ body: this.batch.request(this.prefix), spans: this.batch.count });
-    this.batch = new SpanBatch(this.keys);
+    this.batch.reset();
   }
 
   private send(): void {

@@ -222,7 +222,13 @@ export class SpanBatch {
     this.count++;
   }
 
-  /** The finished ExportTraceServiceRequest for these spans under `prefix` (resource and scope). */
+  /** Empties the batch, keeping its buffer (grown to a batch's size once, then reused). */
+  reset(): void {
+    this.length = 0;
+    this.count = 0;
+  }
+
+  /** The finished ExportTraceServiceRequest for these spans under `prefix` (resource and scope): a copy, so the batch can be reset. */
   request(prefix: BatchPrefix): Buffer {
     const scopeSpansLen = prefix.scope.length + this.length;
     const resourceSpansLen = prefix.resource.length + fieldSize(scopeSpansLen);
