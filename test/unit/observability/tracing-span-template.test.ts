@@ -16,7 +16,7 @@ import { spanTemplate, workerTracing } from "../../../src/observability/tracing/
 import { waitFor } from "../../helpers/wait.js";
 
 const node = nodeIdentity({ env: { POD_NAME: "web-7d4f8b-x2k9z", ISTIO_META_MESH_ID: "mesh1" }, namespace: "shop", labels: { app: "web" }, domainSuffix: "cluster.local" });
-const chain = { direction: "OUTBOUND" as const, listenerName: "l", statPrefix: "s" };
+const chain = { kind: "http" as const, direction: "OUTBOUND" as const, listenerName: "l", statPrefix: "s" };
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
