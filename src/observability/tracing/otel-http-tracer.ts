@@ -58,6 +58,13 @@ export class OtelHttpTracer implements HttpTracer {
     r.kind = t.client ? SpanKindValue.CLIENT : SpanKindValue.SERVER;
     r.startMs = info.startTime;
     r.endMs = info.startTime + info.durationMs;
+    if (t.customTagsMayCollide) {
+      r.leadingAttrs = undefined;
+      r.trailingAttrs = undefined;
+    } else {
+      r.leadingAttrs = t.localTagsEncoded;
+      r.trailingAttrs = t.fixedCustomTagsEncoded;
+    }
     applyFinishedRequest(r, t, info, span.req);
     this.exporter.add(r);
   }
@@ -100,6 +107,8 @@ class SpanRecordBuilder implements SpanRecord, SpanAttributeSink {
   attrCount = 0;
   readonly attrKeys: string[] = [];
   readonly attrValues: string[] = [];
+  leadingAttrs: Uint8Array | undefined = undefined;
+  trailingAttrs: Uint8Array | undefined = undefined;
 
   reset(): void {
     this.attrCount = 0;

@@ -81,6 +81,8 @@ export class OtlpHttpExporter {
   /** Spans in `sealed` plus the current batch (the bound applies to them). */
   private waiting = 0;
   private inFlight: ClientRequest | undefined;
+  /** Settles the export in flight (once; later outcomes of the same request are ignored). */
+  private settleInFlight: ((outcome: "sent" | "refused" | "failed", detail: string) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private idle: Array<() => void> = [];
@@ -148,6 +150,8 @@ export class OtlpHttpExporter {
       // What could not go out in time never will.
       for (const b of this.sealed) this.stats.spansDropped.inc(b.spans);
       this.sealed.length = 0;
+      // Counted now, not when the socket closes: shutdown's caller sees final counters.
+      this.settleInFlight?.("failed", "exporter shut down");
       this.inFlight?.destroy();
       this.agent.destroy();
     });
@@ -179,6 +183,7 @@ export class OtlpHttpExporter {
       if (settled) return;
       settled = true;
       this.inFlight = undefined;
+      this.settleInFlight = undefined;
       if (outcome === "sent") this.stats.reportsSent.inc();
       else {
         this.stats.spansDropped.inc(next.spans);
@@ -200,6 +205,7 @@ export class OtlpHttpExporter {
     });
     req.on("error", (e) => done("failed", e.message));
     this.inFlight = req;
+    this.settleInFlight = done;
     req.end(next.body);
   }
 }

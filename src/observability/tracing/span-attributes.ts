@@ -27,7 +27,41 @@ export interface SpanTemplate {
   localTagEntries: ReadonlyArray<readonly [string, string]>;
   fixedCustomTagEntries: ReadonlyArray<readonly [string, string]>;
   headerTags: readonly HeaderTag[];
+  /**
+   * A custom tag has the name of a standard tag or of another custom tag, so custom tags must
+   * replace by name (`set`). Almost never: then they are simply appended, skipping a scan of
+   * every tag already set per custom tag per span.
+   */
+  customTagsMayCollide: boolean;
+  /**
+   * localTagEntries and fixedCustomTagEntries encoded once (OTLP `Span.attributes` fields), used
+   * when custom tags cannot collide: the encoder copies them around the per-request tags.
+   */
+  localTagsEncoded: Uint8Array;
+  fixedCustomTagsEncoded: Uint8Array;
 }
+
+/** Every tag name applyFinishedRequest itself may set (what a custom tag could collide with). */
+export const STANDARD_TAG_NAMES: readonly string[] = [
+  "node_id",
+  "zone",
+  "guid:x-request-id",
+  "http.url",
+  "http.method",
+  "downstream_cluster",
+  "user_agent",
+  "http.protocol",
+  "peer.address",
+  "request_size",
+  "response_size",
+  "component",
+  "upstream_cluster",
+  "upstream_cluster.name",
+  "upstream_address",
+  "http.status_code",
+  "response_flags",
+  "error",
+];
 
 /**
  * The span's name: Istio's route decorator operation `<host>:<port>/*` when the cluster is an
@@ -37,8 +71,10 @@ export interface SpanTemplate {
  */
 export function spanName(client: boolean, clusterName: string | undefined, authority: string): string {
   if (clusterName !== undefined && clusterName.startsWith("outbound|")) {
-    const parts = clusterName.split("|");
-    if (parts.length === 4 && parts[3] !== "" && parts[1] !== "") return `${parts[3]}:${parts[1]}/*`;
+    // By index rather than split("|"): no array per span.
+    const b = clusterName.indexOf("|", 9);
+    const c = b === -1 ? -1 : clusterName.indexOf("|", b + 1);
+    if (c !== -1 && b > 9 && c < clusterName.length - 1 && clusterName.indexOf("|", c + 1) === -1) return `${clusterName.slice(c + 1)}:${clusterName.slice(9, b)}/*`;
   }
   return client ? `egress ${authority}` : "ingress";
 }
@@ -56,8 +92,11 @@ export interface SpanAttributeSink {
 /** Envoy's tags, the custom tags and the status of a span whose request has finished. */
 export function applyFinishedRequest(span: SpanAttributeSink, t: SpanTemplate, info: StreamInfo, req: RequestHeaders): void {
   const h = req.headers;
+  // Without collisions the fixed tags are the template's pre-encoded bytes (the tracer hands
+  // them to the encoder); with them, every tag goes through the sink so later ones replace.
+  const collide = t.customTagsMayCollide;
   const local = t.localTagEntries;
-  for (let i = 0; i < local.length; i++) span.add(local[i]![0], local[i]![1]);
+  if (collide) for (let i = 0; i < local.length; i++) span.add(local[i]![0], local[i]![1]);
   const rid = h.get("x-request-id");
   if (rid !== undefined) span.add("guid:x-request-id", rid);
   span.add("http.url", httpUrl(h.get("x-forwarded-proto") ?? req.scheme, req.authority, info.path, t.maxPathTagLength));
@@ -86,13 +125,21 @@ export function applyFinishedRequest(span: SpanAttributeSink, t: SpanTemplate, i
   span.statusCode = code === 0 || code >= 500 || (t.client && code >= 400) ? 2 : 0;
   // Custom tags last: they may override the standard ones (Envoy applies them after).
   const tags = t.headerTags;
+  const fixed = t.fixedCustomTagEntries;
+  if (collide) {
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i]!;
+      const v = h.get(tag.header) ?? tag.defaultValue;
+      if (v !== "") span.set(tag.tag, v);
+    }
+    for (let i = 0; i < fixed.length; i++) span.set(fixed[i]![0], fixed[i]![1]);
+    return;
+  }
   for (let i = 0; i < tags.length; i++) {
     const tag = tags[i]!;
     const v = h.get(tag.header) ?? tag.defaultValue;
-    if (v !== "") span.set(tag.tag, v);
+    if (v !== "") span.add(tag.tag, v);
   }
-  const fixed = t.fixedCustomTagEntries;
-  for (let i = 0; i < fixed.length; i++) span.set(fixed[i]![0], fixed[i]![1]);
 }
 
 /** Envoy's buildOriginalUri: `<x-forwarded-proto>://<host><original path, truncated>`. */

@@ -7,7 +7,8 @@ import type { NodeIdentity } from "../node-identity.js";
 import type { StatsStore } from "../stats/stats-store.js";
 import type { HttpTracer, TelemetryChainConfig } from "../telemetry.js";
 import { OtelHttpTracer } from "./otel-http-tracer.js";
-import type { HeaderTag, SpanTemplate } from "./span-attributes.js";
+import { encodeSpanAttributes } from "./otlp-span-encoder.js";
+import { STANDARD_TAG_NAMES, type HeaderTag, type SpanTemplate } from "./span-attributes.js";
 import { RandomTraceIds, type TraceIdGenerator } from "./trace-ids.js";
 import { samplingNumerator } from "./trace-sampler.js";
 import { OtlpExporterPool, spanBatchOptionsFromEnv, type SpanBatchOptions } from "./otlp-http-exporter.js";
@@ -94,16 +95,34 @@ export function spanTemplate(c: TracingConfig, chain: TelemetryChainConfig, node
       headerTags.push({ tag: t.tag, header: t.requestHeader.name.toLowerCase(), defaultValue: t.requestHeader.defaultValue ?? "" });
     }
   }
+  const localTagEntries: Array<[string, string]> = [
+    ["node_id", node.nodeId],
+    ["zone", ""],
+  ];
+  const fixedCustomTagEntries = Object.entries(fixed);
   return {
     client: chain.direction === "OUTBOUND",
     maxPathTagLength: c.maxPathTagLength,
     // Istio's sidecars have no zone unless the node has a locality; NodeIdentity carries none.
     localTags: Object.freeze({ node_id: node.nodeId, zone: "" }),
     fixedCustomTags: Object.freeze(fixed),
-    localTagEntries: [["node_id", node.nodeId], ["zone", ""]],
-    fixedCustomTagEntries: Object.entries(fixed),
+    localTagEntries,
+    fixedCustomTagEntries,
     headerTags,
+    customTagsMayCollide: customTagsMayCollide(Object.keys(fixed), headerTags),
+    localTagsEncoded: encodeSpanAttributes(localTagEntries),
+    fixedCustomTagsEncoded: encodeSpanAttributes(fixedCustomTagEntries),
   };
+}
+
+/** Whether a custom tag (header or fixed) shares its name with a standard tag or another custom tag. */
+function customTagsMayCollide(fixedNames: readonly string[], headerTags: readonly HeaderTag[]): boolean {
+  const seen = new Set<string>(STANDARD_TAG_NAMES);
+  for (const name of [...headerTags.map((t) => t.tag), ...fixedNames]) {
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
 }
 
 /** The `service.name` Istio gives a sidecar's spans by default (ProxyConfig tracingServiceName APP_LABEL_AND_NAMESPACE): `<app>.<namespace>`, else `<workload>.<namespace>`. */
