@@ -179,9 +179,14 @@ export class OtlpHttpExporter {
     const u = this.url;
     const send = u.protocol === "https:" ? httpsRequest : httpRequest;
     let settled = false;
+    // The whole export is bounded by the provider's timeout, not only its idle gaps (a collector
+    // trickling bytes must not hold the one export slot).
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer in ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+    deadline.unref();
     const done = (outcome: "sent" | "refused" | "failed", detail: string): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       this.inFlight = undefined;
       this.settleInFlight = undefined;
       if (outcome === "sent") this.stats.reportsSent.inc();
@@ -200,9 +205,6 @@ export class OtlpHttpExporter {
         res.on("error", (e) => done("failed", e.message));
       },
     );
-    req.setTimeout(this.config.timeoutMs, () => {
-      req.destroy(new Error(`no answer in ${this.config.timeoutMs} ms`));
-    });
     req.on("error", (e) => done("failed", e.message));
     this.inFlight = req;
     this.settleInFlight = done;

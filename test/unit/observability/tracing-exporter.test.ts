@@ -180,6 +180,24 @@ describe("OTLP/HTTP protobuf exporter", () => {
     expect(counters(stats)).toEqual({ spans_sent: 2, spans_dropped: 1, reports_sent: 1, reports_dropped: 0, reports_failed: 1 });
   });
 
+  it("a collector that trickles its answer cannot hold the export past the timeout", async () => {
+    const c = await heldCollector();
+    const { e, stats } = exporter(c.url, { maxExportBatchSize: 1 }, { timeoutMs: 300 });
+    addSpans(e, 1);
+    await waitFor(() => c.held.length === 1, 5_000, "the export");
+    // A byte of the answer keeps arriving, so the socket is never idle for the timeout.
+    const res = c.held[0]!.res;
+    res.writeHead(200, { "content-type": "application/x-protobuf" });
+    res.write("x");
+    const trickle = setInterval(() => res.write("x"), 50);
+    try {
+      await waitFor(() => counters(stats).reports_failed === 1, 5_000, "the trickled export failing at the timeout");
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(counters(stats)).toMatchObject({ spans_sent: 1, spans_dropped: 1, reports_sent: 0 });
+  });
+
   it("a refused export (non-2xx) counts reports_dropped; an unreachable collector counts reports_failed", async () => {
     const refusing = await receiver({ status: 503 });
     const a = exporter(refusing.url, { maxExportBatchSize: 2 });
