@@ -21,10 +21,14 @@ function ipv6Unavailable(): string | undefined {
   return undefined;
 }
 const noV6 = ipv6Unavailable();
-if (noV6 !== undefined && !optedOut) console.warn(`sidecar capture e2e: IPv6 scenarios NOT RUN: ${noV6}`);
-/** IPv6 scenarios: run when the kernel allows; otherwise listed as skipped, with the reason in their name and a warning. */
-const itV6 = noV6 === undefined ? it : it.skip;
-const v6Name = (name: string): string => (noV6 === undefined ? name : `${name} [NOT RUN: ${noV6}]`);
+if (noV6 !== undefined && !optedOut) console.warn(`sidecar capture e2e: IPv6 capture rules not installed (--ipv6 false): ${noV6}`);
+/**
+ * The IPv6 scenarios are todos: outrigger's virtual listeners bind 0.0.0.0 only, so connections
+ * ip6tables redirects to [::1]:15001 / [pod]:15006 are refused. istiod gives a dual-stack proxy
+ * (ISTIO_DUAL_STACK) `additional_addresses: [::]` on them and on the per-port listeners, and binds
+ * `::` for an IPv6-only one; the listener model has no additional addresses yet.
+ */
+const V6_GAP = "IPv6 needs dual-stack virtual listeners (istiod's additional_addresses [::])";
 
 const NS = "shop";
 const VIP = "10.96.0.10";
@@ -224,17 +228,8 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: REDIRE
     expect(pod.status).toBeUndefined();
   });
 
-  itV6(v6Name("IPv6: a TCP VIP, an unknown destination and inbound all go through the proxy"), async () => {
-    const echo = await t.client(t.pod, "tcp", ECHO_VIP6, 9000, "six");
-    expect(echo.data).toBe(`echo ${PEER6}:9001 from ${t.podIp6}: six\n`);
-    const unknown = await t.get(t.pod, "fd99::1", 80);
-    expect(unknown.seen).toMatchObject({ server: "peer80", local: "fd99::1:80", remote: t.podIp6 });
-    expect(unknown.res.headers!["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
-    const inbound = await t.get(t.peer, t.podIp6, 8080);
-    expect(inbound.seen.server).toBe("app");
-    expect(inbound.seen.local).toBe(`${t.podIp6}:8080`);
-    expect(inbound.seen.remote).toBe("::6");
-  });
+  // IPv6 capture works (see iptables-capture.test.ts) but the proxy does not listen for it yet.
+  it.todo(V6_GAP + ": an IPv6 TCP VIP ([fd96::20]:9000), an unknown IPv6 destination and inbound to [pod]:8080 through the proxy");
 });
 
 describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY, REGISTRY_ONLY", () => {
@@ -270,8 +265,5 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY
 
   it.todo("TPROXY inbound: the app sees the peer's own address (istiod adds envoy.filters.listener.original_src, mark 1337); outrigger has no original_src yet, so the app sees 127.0.0.6");
 
-  itV6(v6Name("IPv6 inbound through TPROXY reaches the app"), async () => {
-    const r = await t.get(t.peer, t.podIp6, 8080);
-    expect(r.seen).toMatchObject({ server: "app", local: `${t.podIp6}:8080` });
-  });
+  it.todo(V6_GAP + ": IPv6 inbound through TPROXY");
 });
