@@ -224,8 +224,11 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: REDIRE
     const r = await t.client(t.pod, "tcp", "127.0.0.1", 15001);
     expect(r.data).toBe("");
     expect(r.closed === true || r.error === "ECONNRESET").toBe(true);
+    // the pod's own IP (not captured: the app calling itself) reaches the same listener, same end
     const pod = await t.client(t.pod, "http", t.podIp, 15001);
     expect(pod.status).toBeUndefined();
+    expect(pod.error).toMatch(/^(ECONNRESET|socket hang up)$/);
+    await t.accessLogEntry((l) => l.upstream_cluster === "BlackHoleCluster" && l.downstream_local_address === "127.0.0.1:15001");
   });
 
   // IPv6 capture works (see iptables-capture.test.ts) but the proxy does not listen for it yet.
