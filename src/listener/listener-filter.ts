@@ -50,6 +50,18 @@ export class ListenerFilterRegistry {
 }
 
 /**
+ * The listener filters a listener runs. Envoy's use_original_dst implies the original_dst filter
+ * (ListenerImpl::buildOriginalDstListenerFilter puts one first when the listener lists none):
+ * istiod's virtualOutbound has `use_original_dst: true` and no listener_filters, and without the
+ * restored destination it could hand nothing off.
+ */
+export function effectiveListenerFilters(listener: Listener): readonly ListenerFilterConfig[] {
+  const configs = listener.listenerFilters;
+  if (listener.useOriginalDst !== true || configs.some((c) => c.name === ORIGINAL_DST)) return configs;
+  return [{ name: ORIGINAL_DST }, ...configs];
+}
+
+/**
  * Envoy's filter_disabled as istiod writes it (destination_port_range, alone or in an or_match):
  * the filter is skipped when the connection's destination port — the original one, once
  * original_dst ran — is in a range (start inclusive, end exclusive).

@@ -18,7 +18,7 @@ import { builtInListenerFilters } from "../listener/filters/built-in-listener-fi
 import { kernelOriginalDst, type OriginalDstResolver } from "../listener/original-dst/original-dst-resolver.js";
 import { SocketOptions } from "../listener/original-dst/socket-options.js";
 import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
-import { ListenerFilterRegistry } from "../listener/listener-filter.js";
+import { effectiveListenerFilters, ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import { TransportSocketRegistry } from "../listener/transport-socket.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
@@ -289,7 +289,7 @@ export class ProxyRuntime {
    * (same name, same filter) updates its factory in place, so live connections follow the reload.
    */
   private compileListener(model: Listener, tables: ReadonlyMap<string, RouteTable>, previous: CompiledListener | undefined): CompiledListener {
-    const listenerFilters = this.listenerFilterRegistry.build(model.listenerFilters, model);
+    const listenerFilters = this.listenerFilterRegistry.build(effectiveListenerFilters(model), model);
     const all: FilterChain[] = [...model.filterChains];
     if (model.defaultFilterChain !== undefined) all.push(model.defaultFilterChain);
     if (all.length === 0) throw new Error("has no filter chains");

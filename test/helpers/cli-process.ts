@@ -21,14 +21,19 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+/**
+ * `wrap` runs the CLI under another command (e.g. `ip netns exec NS setpriv --reuid=1337 …`), which
+ * execs node in the end; then `waitReady` cannot reach the admin port from here: use `waitForLog`.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): CliProcess {
   // `run` binds the stats port (15090) and the health port (15021) on every address: parallel
   // tests would fight over them, so unless a test names one, a free port is picked.
   let argv = args;
   for (const flag of ["--stats-port", "--health-port"]) {
     if (argv[0] === "run" && !argv.some((a) => a.startsWith(flag))) argv = ["run", flag, "0", ...argv.slice(1)];
   }
-  const child = spawn(process.execPath, [binPath, ...argv], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const [cmd, ...cmdArgs] = [...wrap, process.execPath, binPath, ...argv];
+  const child = spawn(cmd!, cmdArgs, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   // Output waiters are woken by the child's own output (and its exit), never by a timer.

@@ -40,7 +40,10 @@ function tcpChain(name: string, clusterName: string, destinationPort?: number): 
   return tcpProxyFilterChain(name, tcpProxyConfig({ statPrefix: clusterName, cluster: clusterName }), destinationPort);
 }
 
-/** istiod's virtualOutbound, on a test port. */
+/**
+ * istiod's virtualOutbound, on a test port: use_original_dst and no listener filters, as istiod
+ * writes it (use_original_dst implies the original_dst filter, as in Envoy).
+ */
 function virtualOutbound(port: number): Listener {
   return {
     name: "virtualOutbound",
@@ -48,7 +51,7 @@ function virtualOutbound(port: number): Listener {
     port,
     trafficDirection: "OUTBOUND",
     useOriginalDst: true,
-    listenerFilters: [ORIGINAL_DST],
+    listenerFilters: [],
     filterChains: [tcpChain("virtualOutbound-blackhole", "BlackHoleCluster", port), tcpChain("virtualOutbound-catchall-tcp", "PassthroughCluster")],
   };
 }
