@@ -44,6 +44,8 @@ export interface InterceptOutboundInput {
   tcpCtx: TcpRouteContext;
   /** tcp_proxy cluster of PassthroughFilterChain: PassthroughCluster or BlackHoleCluster. */
   fallthroughCluster: string;
+  /** MeshConfig protocolDetectionTimeout for sniffed ports (0 = none). */
+  protocolDetectionTimeoutMs: number;
 }
 
 export interface InterceptOutbound {
@@ -172,7 +174,7 @@ function toChain(c: ChainOpts, name: string, listenerName: string): FilterChain 
 }
 
 /** istiod buildListenerFromEntry. Chains get names (istiod leaves them empty): names key in-place updates. */
-function toListener(e: Entry, fallthroughCluster: string): Listener {
+function toListener(e: Entry, fallthroughCluster: string, protocolDetectionTimeoutMs: number): Listener {
   const name = `${e.bind}_${e.port}`;
   const listenerFilters: ListenerFilterConfig[] = [];
   if (e.chains.some((c) => c.sniHosts.length > 0)) listenerFilters.push({ name: "envoy.filters.listener.tls_inspector" });
@@ -194,8 +196,8 @@ function toListener(e: Entry, fallthroughCluster: string): Listener {
     trafficDirection: "OUTBOUND",
     bindToPort: false,
     listenerFilters,
-    // istiod: meshConfig.protocolDetectionTimeout (0s = none by default) and continue.
-    listenerFiltersTimeoutMs: 0,
+    // MeshConfig protocolDetectionTimeout, then continue (see DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS).
+    listenerFiltersTimeoutMs: protocolDetectionTimeoutMs,
     continueOnListenerFiltersTimeout: true,
     filterChains,
   };
@@ -246,6 +248,6 @@ export function buildInterceptOutbound(input: InterceptOutboundInput): Intercept
       if (rds !== String(n) && !serviceRoutes.some((s) => s.name === rds)) serviceRoutes.push({ name: rds, port: n, service: svc });
     }
   }
-  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster));
+  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster, input.protocolDetectionTimeoutMs));
   return { listeners, serviceRoutes };
 }

@@ -18,7 +18,22 @@ export interface Interception {
   mode: InterceptionMode;
   /** Informational: the uid istio-iptables exempts (shown in config_dump). */
   proxyUid: number;
+  /**
+   * How long the inspectors of sniffed listeners wait for a client's first bytes before the
+   * connection goes on as TCP (MeshConfig `protocolDetectionTimeout`; 0 = wait for ever). Absent =
+   * DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS.
+   */
+  protocolDetectionTimeoutMs?: number;
 }
+
+/**
+ * 100 ms: Outrigger's protocol-detection timeout when MeshConfig sets none. istiod's default has
+ * been 0s (no timeout) since 1.10, which holds a server-first client (MySQL, SMTP…) on a port
+ * without a declared protocol for ever; 100 ms is istiod's earlier default: such a client gets
+ * its server's greeting 100 ms late instead of never. `protocolDetectionTimeout: 0s` restores
+ * istiod's current behaviour.
+ */
+export const DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS = 100;
 
 export function defaultInterception(): Interception {
   return { outboundPort: DEFAULT_OUTBOUND_CAPTURE_PORT, inboundPort: DEFAULT_INBOUND_CAPTURE_PORT, mode: "REDIRECT", proxyUid: DEFAULT_PROXY_UID };

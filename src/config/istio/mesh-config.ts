@@ -6,6 +6,7 @@
 
 import type { TracingCustomTag } from "../model/telemetry.js";
 import type { DocIssues, FieldPath } from "./doc-issues.js";
+import { parseDurationMs } from "./duration.js";
 import { parseExtensionProvider, type ExtensionProvider } from "./extension-providers.js";
 import { isObj, SpecReader, typeName, type Obj } from "./spec-reader.js";
 
@@ -45,6 +46,8 @@ export interface ParsedMeshConfig {
   extensionProviders: ExtensionProvider[];
   /** `outboundTrafficPolicy.mode`; absent = not set (istiod's default is ALLOW_ANY). */
   outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
+  /** `protocolDetectionTimeout` in ms (0 = none); absent = not set (Outrigger's default applies). */
+  protocolDetectionTimeoutMs?: number;
   defaultProviders: { tracing: string[]; metrics: string[]; accessLogging: string[] };
 }
 
@@ -163,6 +166,13 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
     if (mode === "REGISTRY_ONLY" || mode === 0) m.outboundTrafficPolicy = "REGISTRY_ONLY";
     else if (mode === "ALLOW_ANY" || mode === 1 || mode === undefined || mode === null) m.outboundTrafficPolicy = "ALLOW_ANY";
     else issues.error(["outboundTrafficPolicy", "mode"], `unsupported value ${typeName(mode)}, must be ALLOW_ANY or REGISTRY_ONLY`);
+  }
+  const pdt = o["protocolDetectionTimeout"] ?? o["protocol_detection_timeout"];
+  if (pdt !== undefined && pdt !== null) {
+    const ms = parseDurationMs(pdt);
+    // Istio's rule: at least 1 ms, or 0s to wait for ever.
+    if (ms === undefined || ms < 0 || (ms > 0 && ms < 1)) issues.error(["protocolDetectionTimeout"], `${JSON.stringify(pdt)} is not a duration of at least 1ms (or 0s for none)`);
+    else m.protocolDetectionTimeoutMs = Math.round(ms);
   }
   parseProxyConfig(r, o["defaultConfig"], m);
   parseProviders(r, o, m);

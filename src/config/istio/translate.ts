@@ -46,7 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
-import type { Interception } from "./interception.js";
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
@@ -218,7 +218,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
-  const ic = opts.intercept;
+  let ic = opts.intercept;
   const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels });
   const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
@@ -326,6 +326,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       summary.push(`default outbound listener ${defaultOutbound.address}:${defaultOutbound.port} is off: --intercept listens on 0.0.0.0:${defaultOutbound.port}`);
       defaultOutbound = null;
     }
+    ic = { ...ic, protocolDetectionTimeoutMs: meshChoice.mesh.protocolDetectionTimeoutMs ?? ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS };
     addIntercepted(ic, policy, {
       listeners,
       routeConfigs,
@@ -378,7 +379,7 @@ const INBOUND_PASSTHROUGH_ROUTE_CONFIG = INBOUND_PASSTHROUGH_CLUSTER;
 /** What --intercept adds: per-port outbound listeners, the two virtual listeners, passthrough clusters, catch-all virtual hosts. */
 function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: InterceptTargets): void {
   const fallthrough = fallthroughCluster(policy.mode);
-  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough });
+  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough, protocolDetectionTimeoutMs: ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS });
   for (const s of outbound.serviceRoutes) t.routeConfigs[s.name] = buildPortRouteConfig(s.name, s.port, { ...t.defaultInput, services: [s.service] });
   // istiod ends every outbound route configuration with allow_any (or block_all under REGISTRY_ONLY).
   for (const rc of Object.values(t.routeConfigs)) {

@@ -6,7 +6,7 @@
 import { ISTIO_CONNECT_TIMEOUT_MS, istioDefaultCircuitBreakers } from "../model/defaults.js";
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, httpFilterChain, tcpProxyFilterChain } from "../model/listener-defaults.js";
 import type { Cluster, FilterChain, Listener, ListenerFilterConfig, TcpProxy } from "../model/types.js";
-import type { Interception } from "./interception.js";
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, type Interception } from "./interception.js";
 
 export const VIRTUAL_OUTBOUND_LISTENER = "virtualOutbound";
 export const VIRTUAL_INBOUND_LISTENER = "virtualInbound";
@@ -110,8 +110,9 @@ export function virtualInboundListener(ic: Interception, inbound: InboundChains,
     // No use_original_dst (istiod sets none here): the original_dst listener filter learns the
     // destination and the chains match on it; connections are never handed to another listener.
     listenerFilters: [{ name: ORIGINAL_DST }, tlsInspector, httpInspector],
-    // istiod: 0s (none) and continue — a server-first protocol must never wait on the inspectors.
-    listenerFiltersTimeoutMs: 0,
+    // MeshConfig protocolDetectionTimeout, then continue: a server-first client that sends nothing
+    // goes on as TCP when it passes (see DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS).
+    listenerFiltersTimeoutMs: ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS,
     continueOnListenerFiltersTimeout: true,
     filterChains: [tcpProxyFilterChain(`${VIRTUAL_INBOUND_LISTENER}-blackhole`, tcpProxyTo(BLACK_HOLE_CLUSTER), self), catchAllHttp, catchAllTcp, ...inbound.chains],
   };

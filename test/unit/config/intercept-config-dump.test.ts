@@ -26,7 +26,8 @@ describe("config_dump with --intercept", () => {
     const j = (name: string): J => JSON.parse(JSON.stringify(listenerJson(r.snapshot.listeners.find((l) => l.name === name)!))) as J;
     expect(j("virtualOutbound")).toMatchObject({ use_original_dst: true, transparent: true });
     expect(j("virtualOutbound").bind_to_port).toBeUndefined();
-    expect(j("0.0.0.0_9080")).toMatchObject({ bind_to_port: false, listener_filters_timeout: "0s", continue_on_listener_filters_timeout: true });
+    // Outrigger's default protocol-detection timeout (100 ms), then continue as TCP.
+    expect(j("0.0.0.0_9080")).toMatchObject({ bind_to_port: false, listener_filters_timeout: "0.100s", continue_on_listener_filters_timeout: true });
     const vi = j("virtualInbound");
     expect(vi.use_original_dst).toBeUndefined();
     expect(vi.listener_filters).toEqual([

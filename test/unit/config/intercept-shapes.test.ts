@@ -70,7 +70,8 @@ const bookinfo =
   se("kube-dns", "kube-system", "  hosts: [kube-dns.kube-system.svc.cluster.local]\n  addresses: [10.96.0.10]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  ports: [{number: 53, name: dns-tcp, protocol: TCP}]\n  endpoints: [{address: 10.244.0.2}]") +
   doc("Sidecar", "default", "default", "  ingress:\n  - port: {number: 80, protocol: HTTP, name: http}\n  egress:\n  - hosts: ['*/*']");
 
-const translate = (extra = "", opts = {}) => run(bookinfo + extra, { namespace: "default", intercept: defaultInterception(), ...opts });
+// istiod's dumps come from its default protocolDetectionTimeout (0s); Outrigger's default is 100 ms.
+const translate = (extra = "", opts = {}) => run(bookinfo + extra, { namespace: "default", intercept: { ...defaultInterception(), protocolDetectionTimeoutMs: 0 }, ...opts });
 
 describe("--intercept: the shapes of a real istiod sidecar dump", () => {
   it("virtualOutbound: 0.0.0.0:15001, use_original_dst, blackhole chain for 15001 then the catch-all to PassthroughCluster", () => {
