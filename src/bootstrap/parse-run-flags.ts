@@ -345,7 +345,10 @@ export function interceptionFromFlags(parsed: ParsedFlags, env: Readonly<Record<
   const inboundPort = port("inbound-port", DEFAULT_INBOUND_CAPTURE_PORT);
   if (outboundPort === inboundPort) throw usageError(`--outbound-port and --inbound-port must differ, both are ${outboundPort}`);
   const uid = flagValue(parsed, "proxy-uid");
-  return { outboundPort, inboundPort, mode: interceptionMode(flagValue(parsed, "interception-mode"), env), proxyUid: uid === undefined ? DEFAULT_PROXY_UID : intFlag("proxy-uid", uid, 0, 4294967294) };
+  const ic: Interception = { outboundPort, inboundPort, mode: interceptionMode(flagValue(parsed, "interception-mode"), env), proxyUid: uid === undefined ? DEFAULT_PROXY_UID : intFlag("proxy-uid", uid, 0, 4294967294) };
+  // $ISTIO_DUAL_STACK: what the injector sets for istio-agent, istiod and istio-iptables alike.
+  if (envBool(env, "ISTIO_DUAL_STACK")) ic.dualStack = true;
+  return ic;
 }
 
 /** --interception-mode, else istio-agent's $ISTIO_META_INTERCEPTION_MODE (what the injector sets), else REDIRECT. */

@@ -44,6 +44,8 @@ export interface InterceptOutboundInput {
   tcpCtx: TcpRouteContext;
   /** tcp_proxy cluster of PassthroughFilterChain: PassthroughCluster or BlackHoleCluster. */
   fallthroughCluster: string;
+  /** Dual stack: `0.0.0.0_<port>` listeners also take `::` (istiod le.bind.Extra()). */
+  wildcardExtra?: Array<{ address: string }>;
 }
 
 export interface InterceptOutbound {
@@ -172,7 +174,7 @@ function toChain(c: ChainOpts, name: string, listenerName: string): FilterChain 
 }
 
 /** istiod buildListenerFromEntry. Chains get names (istiod leaves them empty): names key in-place updates. */
-function toListener(e: Entry, fallthroughCluster: string): Listener {
+function toListener(e: Entry, fallthroughCluster: string, wildcardExtra: Array<{ address: string }> | undefined): Listener {
   const name = `${e.bind}_${e.port}`;
   const listenerFilters: ListenerFilterConfig[] = [];
   if (e.chains.some((c) => c.sniHosts.length > 0)) listenerFilters.push({ name: "envoy.filters.listener.tls_inspector" });
@@ -199,6 +201,7 @@ function toListener(e: Entry, fallthroughCluster: string): Listener {
     continueOnListenerFiltersTimeout: true,
     filterChains,
   };
+  if (e.bind === WILDCARD && wildcardExtra !== undefined) l.additionalAddresses = wildcardExtra.map((a) => ({ ...a }));
   if (defaultFilterChain !== undefined && filterChains.length === 0) l.filterChains = [defaultFilterChain];
   else if (defaultFilterChain !== undefined) l.defaultFilterChain = defaultFilterChain;
   else l.defaultFilterChain = { name: PASSTHROUGH_FILTER_CHAIN, filterChainMatch: {}, filters: [{ name: TCP_PROXY, typedConfig: tcpProxyTo(fallthroughCluster) }] };
@@ -246,6 +249,6 @@ export function buildInterceptOutbound(input: InterceptOutboundInput): Intercept
       if (rds !== String(n) && !serviceRoutes.some((s) => s.name === rds)) serviceRoutes.push({ name: rds, port: n, service: svc });
     }
   }
-  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster));
+  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster, input.wildcardExtra));
   return { listeners, serviceRoutes };
 }

@@ -46,7 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
-import type { Interception } from "./interception.js";
+import { wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
@@ -337,7 +337,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       warnIngress: (index, message) => sidecarIssues?.warn(["spec", "ingress", index, "port"], message),
       addListener: (l) => addListener(l, undefined),
     });
-    summary.push(`interception ${ic.mode}: virtualOutbound 0.0.0.0:${ic.outboundPort}, virtualInbound 0.0.0.0:${ic.inboundPort}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
+    summary.push(`interception ${ic.mode}${ic.dualStack === true ? " dual-stack" : ""}: virtualOutbound 0.0.0.0:${ic.outboundPort}${ic.dualStack === true ? ` + [::]:${ic.outboundPort}` : ""}, virtualInbound 0.0.0.0:${ic.inboundPort}${ic.dualStack === true ? ` + [::]:${ic.inboundPort}` : ""}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
   }
 
   if (defaultOutbound) {
@@ -378,7 +378,7 @@ const INBOUND_PASSTHROUGH_ROUTE_CONFIG = INBOUND_PASSTHROUGH_CLUSTER;
 /** What --intercept adds: per-port outbound listeners, the two virtual listeners, passthrough clusters, catch-all virtual hosts. */
 function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: InterceptTargets): void {
   const fallthrough = fallthroughCluster(policy.mode);
-  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough });
+  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough, wildcardExtra: wildcardAdditionalAddresses(ic) });
   for (const s of outbound.serviceRoutes) t.routeConfigs[s.name] = buildPortRouteConfig(s.name, s.port, { ...t.defaultInput, services: [s.service] });
   // istiod ends every outbound route configuration with allow_any (or block_all under REGISTRY_ONLY).
   for (const rc of Object.values(t.routeConfigs)) {

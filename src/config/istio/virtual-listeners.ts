@@ -6,7 +6,7 @@
 import { ISTIO_CONNECT_TIMEOUT_MS, istioDefaultCircuitBreakers } from "../model/defaults.js";
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, httpFilterChain, tcpProxyFilterChain } from "../model/listener-defaults.js";
 import type { Cluster, FilterChain, Listener, ListenerFilterConfig, TcpProxy } from "../model/types.js";
-import type { Interception } from "./interception.js";
+import { wildcardAdditionalAddresses, type Interception } from "./interception.js";
 
 export const VIRTUAL_OUTBOUND_LISTENER = "virtualOutbound";
 export const VIRTUAL_INBOUND_LISTENER = "virtualInbound";
@@ -72,6 +72,8 @@ export function virtualOutboundListener(ic: Interception, catchAllCluster: strin
     ],
   };
   if (ic.mode === "TPROXY") l.transparent = true;
+  const extra = wildcardAdditionalAddresses(ic);
+  if (extra !== undefined) l.additionalAddresses = extra;
   return l;
 }
 
@@ -94,7 +96,9 @@ function portRanges(ports: number[]): Array<{ start: number; end: number }> {
  * HTTP → InboundPassthroughCluster through an HCM), catch-all TCP, then the per-port chains.
  */
 export function virtualInboundListener(ic: Interception, inbound: InboundChains, passthroughRouteConfig: string): Listener {
-  const everyIpv4 = [{ addressPrefix: "0.0.0.0", prefixLen: 0 }];
+  // Dual stack: the catch-alls take IPv6 destinations too (Istio <= 1.22 had a second chain per
+  // family for this; newer istiod drops the prefix match altogether).
+  const everyIpv4 = [{ addressPrefix: "0.0.0.0", prefixLen: 0 }, ...(ic.dualStack === true ? [{ addressPrefix: "::", prefixLen: 0 }] : [])];
   const self = ic.inboundPort;
   const tlsInspector: ListenerFilterConfig = { name: TLS_INSPECTOR, disabledForDestinationPorts: portRanges([self]) };
   const httpInspector: ListenerFilterConfig = { name: HTTP_INSPECTOR, disabledForDestinationPorts: portRanges([...inbound.declaredPorts, self]) };
@@ -116,5 +120,7 @@ export function virtualInboundListener(ic: Interception, inbound: InboundChains,
     filterChains: [tcpProxyFilterChain(`${VIRTUAL_INBOUND_LISTENER}-blackhole`, tcpProxyTo(BLACK_HOLE_CLUSTER), self), catchAllHttp, catchAllTcp, ...inbound.chains],
   };
   if (ic.mode === "TPROXY") l.transparent = true;
+  const extra = wildcardAdditionalAddresses(ic);
+  if (extra !== undefined) l.additionalAddresses = extra;
   return l;
 }

@@ -131,6 +131,22 @@ describe("--intercept: the shapes of a real istiod sidecar dump", () => {
     expect(vi.listenerFilters[1]).toEqual({ name: "envoy.filters.listener.tls_inspector", disabledForDestinationPorts: [{ start: 16006, end: 16007 }] });
     expect(translate().snapshot.listeners.find((l) => l.name === "virtualInbound")!.transparent).toBeUndefined();
   });
+
+  it("dual stack: `::` is an additional address of the virtual listeners and the 0.0.0.0_<port> listeners (istiod actualWildcards[1:]), not of <VIP>_<port>; the catch-alls take ::/0 too", () => {
+    const r = translate("", { intercept: { ...defaultInterception(), dualStack: true } });
+    const by = (name: string): Listener => r.snapshot.listeners.find((l) => l.name === name)!;
+    for (const n of ["virtualOutbound", "virtualInbound", "0.0.0.0_9080"]) expect([n, by(n).address, by(n).additionalAddresses]).toEqual([n, "0.0.0.0", [{ address: "::" }]]);
+    expect(by("10.96.0.10_53").additionalAddresses).toBeUndefined();
+    const vi = by("virtualInbound");
+    for (const c of ["virtualInbound-catchall-http", "virtualInbound"]) {
+      expect(vi.filterChains.find((x) => x.name === c)!.filterChainMatch?.prefixRanges).toEqual([{ addressPrefix: "0.0.0.0", prefixLen: 0 }, { addressPrefix: "::", prefixLen: 0 }]);
+    }
+    expect(r.summary).toContain("interception REDIRECT dual-stack: virtualOutbound 0.0.0.0:15001 + [::]:15001, virtualInbound 0.0.0.0:15006 + [::]:15006, proxy uid 1337; outboundTrafficPolicy ALLOW_ANY (default)");
+    // Single stack (the default): no additional address anywhere, IPv4 catch-alls only.
+    const v4 = translate();
+    expect(v4.snapshot.listeners.filter((l) => l.additionalAddresses !== undefined)).toEqual([]);
+    expect(v4.snapshot.listeners.find((l) => l.name === "virtualInbound")!.filterChains.find((x) => x.name === "virtualInbound")!.filterChainMatch?.prefixRanges).toEqual([{ addressPrefix: "0.0.0.0", prefixLen: 0 }]);
+  });
 });
 
 describe("--intercept: clusters", () => {
