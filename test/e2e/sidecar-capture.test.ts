@@ -29,8 +29,6 @@ if (noV6 !== undefined && !optedOut) console.warn(`sidecar capture e2e: IPv6 cap
  * the rules are IPv4 only and the IPv6 scenarios cannot run (they say so).
  */
 const itV6 = it.skipIf(noV6 !== undefined);
-/** Inbound over IPv6 needs InboundPassthroughCluster's `::6` source (Envoy extra_source_addresses). */
-const V6_INBOUND_GAP = "IPv6 inbound: the inbound clusters bind 127.0.0.6 only (istiod adds extra_source_addresses [::6] for dual stack)";
 
 const NS = "shop";
 const VIP = "10.96.0.10";
@@ -249,7 +247,14 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: REDIRE
     expect(sum(await t.counters(), LISTENER_CX) - sum(before, LISTENER_CX)).toBe(3);
   });
 
-  it.todo(V6_INBOUND_GAP + ": inbound to [pod]:8080 through the proxy");
+  itV6("IPv6 inbound from the peer to [pod]:8080 reaches the app through the proxy: the app sees ::6 (istiod's extra source address), the access log the peer", async () => {
+    const r = await t.get(t.peer, t.podIp6, 8080);
+    expect(r.seen).toMatchObject({ server: "app", local: `${t.podIp6}:8080`, remote: "::6" });
+    expect(r.seen.headers["x-forwarded-for"]).toBe(PEER6);
+    const log = await t.accessLogEntry((l) => l.upstream_cluster === "inbound|8080||" && String(l.downstream_local_address).startsWith("["));
+    expect(String(log.downstream_remote_address)).toMatch(/^\[fd77:1::1\]:\d+$/);
+    expect(log.downstream_local_address).toBe(`[${t.podIp6}]:8080`);
+  });
 });
 
 describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY, REGISTRY_ONLY", () => {
@@ -289,5 +294,11 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY
     expect((await t.client(t.pod, "tcp", ECHO_VIP6, 9000, "t6")).data).toBe(`echo ${PEER6}:9001 from ${t.podIp6}: t6\n`);
   });
 
-  it.todo(V6_INBOUND_GAP + ": IPv6 inbound through TPROXY");
+  itV6("IPv6 inbound from the peer is delivered by TPROXY to the transparent virtualInbound's :: and reaches the app", async () => {
+    const r = await t.get(t.peer, t.podIp6, 8080);
+    expect(r.seen).toMatchObject({ server: "app", local: `${t.podIp6}:8080` });
+    const log = await t.accessLogEntry((l) => l.upstream_cluster === "inbound|8080||" && String(l.downstream_local_address).startsWith("["));
+    expect(String(log.downstream_remote_address)).toMatch(/^\[fd77:1::1\]:\d+$/);
+    expect(log.downstream_local_address).toBe(`[${t.podIp6}]:8080`);
+  });
 });

@@ -4,6 +4,7 @@
 // address, the inspectors and the listener filter timeout. Without iptables there is no real
 // SO_ORIGINAL_DST: the runtime's injectable resolver maps each connection to a pretend one.
 
+import { createServer as createHttpServer } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { tcpProxyFilterChain } from "../../src/config/model/listener-defaults.js";
@@ -322,6 +323,47 @@ describe("ORIGINAL_DST clusters", () => {
     expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("127.0.0.6");
   });
 
+  it("extraSourceAddresses: a host of the other family is dialled from the extra address of its family (istiod's dual-stack ::6), TCP and HTTP", async () => {
+    const seen: string[] = [];
+    const tcpTarget = createServer((s) => {
+      seen.push(s.remoteAddress!);
+      s.end("ok\n");
+    });
+    const httpTarget = createHttpServer((req, res) => res.end(req.socket.remoteAddress));
+    for (const srv of [tcpTarget, httpTarget]) {
+      await new Promise<void>((r) => srv.listen({ host: "::", port: 0, ipv6Only: false }, r));
+      closers.push(() => new Promise<void>((r) => srv.close(() => r())));
+    }
+    const portOf = (srv: { address(): unknown }): number => (srv.address() as { port: number }).port;
+    const tcpPort = await freePort();
+    const httpPort = await freePort();
+    const dst = pretendDestinations();
+    // ::1 stands in for ::6 (which only istio-iptables puts on lo).
+    const inbound = passthrough("InboundPassthroughCluster", { upstreamBindConfig: { sourceAddress: "127.0.0.6", extraSourceAddresses: ["::1"] } });
+    await start(
+      {
+        version: "i/1",
+        listeners: [
+          { name: "t", address: "127.0.0.1", port: tcpPort, trafficDirection: "INBOUND", listenerFilters: [ORIGINAL_DST], filterChains: [tcpChain("virtualInbound", "InboundPassthroughCluster")] },
+          { name: "h", address: "127.0.0.1", port: httpPort, trafficDirection: "INBOUND", listenerFilters: [ORIGINAL_DST], filterChains: [httpFilterChain("virtualInbound-catchall-http", "inbound", "rc")] },
+        ],
+        routeConfigs: { rc: { name: "rc", virtualHosts: [{ name: "inbound|http|0", domains: ["*"], routes: [route("default", { route: { cluster: "InboundPassthroughCluster" } as never })] }] } },
+        clusters: { InboundPassthroughCluster: inbound },
+      },
+      dst,
+    );
+    for (const ip of ["::1", "127.0.0.1"]) {
+      dst.next = { ip, port: portOf(tcpTarget) };
+      const c = new TcpTestClient(tcpPort);
+      await c.received("ok\n");
+    }
+    expect(seen).toEqual(["::1", "::ffff:127.0.0.6"]);
+    dst.next = { ip: "::1", port: portOf(httpTarget) };
+    expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("::1");
+    dst.next = { ip: "127.0.0.1", port: portOf(httpTarget) };
+    expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("::ffff:127.0.0.6");
+  });
+
   it("Envoy's config checks: ORIGINAL_DST needs CLUSTER_PROVIDED and no endpoints; a source address must be an IP", async () => {
     const port = await freePort();
     const dst = pretendDestinations();
@@ -336,6 +378,7 @@ describe("ORIGINAL_DST clusters", () => {
         eps: { ...cluster("eps", [1]), type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED" },
         cp: { ...cluster("cp", [1]), lbPolicy: "CLUSTER_PROVIDED" },
         src: passthrough("src", { upstreamBindConfig: { sourceAddress: "localhost" } }),
+        extra: passthrough("extra", { upstreamBindConfig: { sourceAddress: "127.0.0.6", extraSourceAddresses: ["::6", "ip6-localhost"] } }),
       },
     });
     expect(bad.errors).toEqual([
@@ -343,6 +386,7 @@ describe("ORIGINAL_DST clusters", () => {
       "cluster eps: ORIGINAL_DST clusters must have no load assignment configured",
       "cluster cp: cluster type 'STATIC' cannot use the CLUSTER_PROVIDED LB policy",
       'cluster src: upstreamBindConfig.sourceAddress "localhost" is not an IP address',
+      'cluster extra: upstreamBindConfig.extraSourceAddresses "ip6-localhost" is not an IP address',
     ]);
   });
 });

@@ -386,7 +386,7 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   }
   for (const l of outbound.listeners) t.addListener(l);
 
-  const inbound = buildInterceptInbound(t.ingress);
+  const inbound = buildInterceptInbound(t.ingress, ic.dualStack === true);
   // Ports from ServiceEntries (index -1) were already warned about where they are declared.
   for (const s of inbound.skipped) if (s.ingress.index >= 0) t.warnIngress(s.ingress.index, `ingress port ${s.ingress.port.number} is skipped: ${s.reason}`);
   for (const c of inbound.clusters) t.clusters[c.name] = c;
@@ -394,7 +394,7 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   t.routeConfigs[INBOUND_PASSTHROUGH_ROUTE_CONFIG] = inboundRouteConfig(INBOUND_PASSTHROUGH_ROUTE_CONFIG, "inbound|http|0", INBOUND_PASSTHROUGH_CLUSTER);
   t.addListener(virtualOutboundListener(ic, fallthrough));
   t.addListener(virtualInboundListener(ic, inbound, INBOUND_PASSTHROUGH_ROUTE_CONFIG));
-  for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()]) t.clusters[c.name] = c;
+  for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster(ic.dualStack === true)]) t.clusters[c.name] = c;
 }
 
 function appliesToMesh(vs: ParsedVirtualService): boolean {

@@ -43,9 +43,17 @@ export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): Cluster 
   };
 }
 
-/** istiod buildInboundPassthroughCluster: the passthrough cluster, bound to 127.0.0.6 so iptables lets it reach the app. */
-export function inboundPassthroughCluster(): Cluster {
-  return { ...passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER), upstreamBindConfig: { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4 } };
+/** ::6: istiod's InboundPassthroughBindIpv6, the IPv6 counterpart (istio-iptables lets it through, and puts it on lo). */
+export const INBOUND_PASSTHROUGH_BIND_IPV6 = "::6";
+
+/** istiod's inbound bind: 127.0.0.6, plus extra_source_addresses ::6 for a dual-stack proxy (an IPv6 app address needs an IPv6 source). */
+export function inboundPassthroughBind(dualStack: boolean): NonNullable<Cluster["upstreamBindConfig"]> {
+  return dualStack ? { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4, extraSourceAddresses: [INBOUND_PASSTHROUGH_BIND_IPV6] } : { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4 };
+}
+
+/** istiod buildInboundPassthroughCluster: the passthrough cluster, bound to 127.0.0.6 (and ::6 when dual-stack) so iptables lets it reach the app. */
+export function inboundPassthroughCluster(dualStack = false): Cluster {
+  return { ...passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER), upstreamBindConfig: inboundPassthroughBind(dualStack) };
 }
 
 /** istiod buildBlackHoleCluster: STATIC without endpoints (every connection fails at once). */

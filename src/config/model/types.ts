@@ -399,7 +399,11 @@ export interface Cluster {
    * Envoy upstream_bind_config.source_address: upstream connections are made from this address
    * (InboundPassthroughCluster and inbound clusters: 127.0.0.6). Absent = the kernel's choice.
    */
-  upstreamBindConfig?: { sourceAddress: string };
+  upstreamBindConfig?: {
+    sourceAddress: string;
+    /** Envoy extra_source_addresses: for a host of another IP family, its address of that family (istiod: ::6 beside 127.0.0.6). */
+    extraSourceAddresses?: string[];
+  };
 }
 
 /** Envoy HttpProtocolOptions, as much of it as the data path and config_dump readers use. */
