@@ -64,7 +64,7 @@ export const rootNamespaceFlag: FlagSpec = {
 export const interceptFlag: FlagSpec = {
   name: "intercept",
   default: "off",
-  help: "run as a transparent sidecar behind istio-iptables / outrigger-iptables: virtualOutbound on 0.0.0.0:--outbound-port, virtualInbound on 0.0.0.0:--inbound-port, listeners for every known service port (a default --outbound listener on a capture port is dropped)",
+  help: "run as a transparent sidecar behind istio-iptables / outrigger-iptables: virtualOutbound on 0.0.0.0:--outbound-port, virtualInbound on 0.0.0.0:--inbound-port, listeners for every known service port (a default --outbound listener on a capture port is dropped); dual-stack (also on ::) when $ISTIO_DUAL_STACK is true",
 };
 export const outboundPortFlag: FlagSpec = { name: "outbound-port", value: "<port>", default: String(DEFAULT_OUTBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects outbound TCP (istio-iptables -p)" };
 export const inboundPortFlag: FlagSpec = { name: "inbound-port", value: "<port>", default: String(DEFAULT_INBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects inbound TCP (istio-iptables -z)" };

@@ -67,6 +67,6 @@ describe("--intercept flags", () => {
 
   it("--help lists each flag with its default", () => {
     const help = renderHelp(runCommandSpec);
-    for (const text of ["--intercept", "--outbound-port <port>", "--inbound-port <port>", "--interception-mode <REDIRECT|TPROXY>", "--proxy-uid <uid>", "$ISTIO_META_INTERCEPTION_MODE, else REDIRECT"]) expect(help).toContain(text);
+    for (const text of ["--intercept", "--outbound-port <port>", "--inbound-port <port>", "--interception-mode <REDIRECT|TPROXY>", "--proxy-uid <uid>", "$ISTIO_META_INTERCEPTION_MODE, else REDIRECT", "dual-stack (also on ::) when $ISTIO_DUAL_STACK is true"]) expect(help).toContain(text);
   });
 });
