@@ -64,7 +64,7 @@ export const rootNamespaceFlag: FlagSpec = {
 export const interceptFlag: FlagSpec = {
   name: "intercept",
   default: "off",
-  help: "run as a transparent sidecar behind istio-iptables / outrigger-iptables: virtualOutbound on 0.0.0.0:--outbound-port, virtualInbound on 0.0.0.0:--inbound-port, listeners for every known service port (a default --outbound listener on a capture port is dropped)",
+  help: "run as a transparent sidecar behind istio-iptables / outrigger-iptables: virtualOutbound on 0.0.0.0:--outbound-port, virtualInbound on 0.0.0.0:--inbound-port, listeners for every known service port (a default --outbound listener on a capture port is dropped); dual-stack (also on ::) when $ISTIO_DUAL_STACK is true",
 };
 export const outboundPortFlag: FlagSpec = { name: "outbound-port", value: "<port>", default: String(DEFAULT_OUTBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects outbound TCP (istio-iptables -p)" };
 export const inboundPortFlag: FlagSpec = { name: "inbound-port", value: "<port>", default: String(DEFAULT_INBOUND_CAPTURE_PORT), help: "with --intercept: where iptables redirects inbound TCP (istio-iptables -z)" };
@@ -345,7 +345,10 @@ export function interceptionFromFlags(parsed: ParsedFlags, env: Readonly<Record<
   const inboundPort = port("inbound-port", DEFAULT_INBOUND_CAPTURE_PORT);
   if (outboundPort === inboundPort) throw usageError(`--outbound-port and --inbound-port must differ, both are ${outboundPort}`);
   const uid = flagValue(parsed, "proxy-uid");
-  return { outboundPort, inboundPort, mode: interceptionMode(flagValue(parsed, "interception-mode"), env), proxyUid: uid === undefined ? DEFAULT_PROXY_UID : intFlag("proxy-uid", uid, 0, 4294967294) };
+  const ic: Interception = { outboundPort, inboundPort, mode: interceptionMode(flagValue(parsed, "interception-mode"), env), proxyUid: uid === undefined ? DEFAULT_PROXY_UID : intFlag("proxy-uid", uid, 0, 4294967294) };
+  // $ISTIO_DUAL_STACK: what the injector sets for istio-agent, istiod and istio-iptables alike.
+  if (envBool(env, "ISTIO_DUAL_STACK")) ic.dualStack = true;
+  return ic;
 }
 
 /** --interception-mode, else istio-agent's $ISTIO_META_INTERCEPTION_MODE (what the injector sets), else REDIRECT. */

@@ -48,6 +48,8 @@ export const DEFAULT_LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 export class ActiveListener {
   /** Undefined for a listener that does not bind (bindToPort: false) or is not bound yet. */
   server: Server | undefined;
+  /** One per additional address (Envoy additional_addresses), bound on the same port. */
+  additionalServers: Server[] = [];
   /** The address actually bound (differs from the model's when it asked for port 0). */
   boundKey: string;
   compiled: CompiledListener;
@@ -67,6 +69,14 @@ export class ActiveListener {
 
   get model(): Listener {
     return this.compiled.model;
+  }
+
+  /** Stops accepting on every address; `done` once all of them have closed (their connections gone). */
+  close(done?: () => void): void {
+    const all = this.server === undefined ? this.additionalServers : [this.server, ...this.additionalServers];
+    let left = all.length;
+    if (left === 0) done?.();
+    for (const s of all) s.close(() => --left === 0 && done?.());
   }
 
   /** Graceful drain of every chain's connections (HTTP/1 responses carry `connection: close`). */

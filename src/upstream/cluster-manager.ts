@@ -147,6 +147,7 @@ function tcpPoolOptions(m: Cluster): TcpPoolOptions {
   const o: TcpPoolOptions = { connectTimeoutMs: m.connectTimeoutMs };
   if (ka !== undefined) o.tcpKeepaliveTimeMs = ka.keepaliveTimeMs ?? 0;
   if (m.upstreamBindConfig !== undefined) o.sourceAddress = m.upstreamBindConfig.sourceAddress;
+  if (m.upstreamBindConfig?.extraSourceAddresses !== undefined) o.extraSourceAddresses = m.upstreamBindConfig.extraSourceAddresses;
   return o;
 }
 
@@ -211,6 +212,9 @@ export class ClusterManager {
       }
       const src = m.upstreamBindConfig?.sourceAddress;
       if (src !== undefined && isIP(src) === 0) errors.push(`cluster ${m.name}: upstreamBindConfig.sourceAddress ${JSON.stringify(src)} is not an IP address`);
+      for (const x of m.upstreamBindConfig?.extraSourceAddresses ?? []) {
+        if (isIP(x) === 0) errors.push(`cluster ${m.name}: upstreamBindConfig.extraSourceAddresses ${JSON.stringify(x)} is not an IP address`);
+      }
     }
     return errors;
   }
@@ -410,6 +414,7 @@ export class ClusterManager {
       transport: this.transportSockets.resolve(m.transportSocket),
       clock: this.poolClock,
       sourceAddress: m.upstreamBindConfig?.sourceAddress,
+      extraSourceAddresses: m.upstreamBindConfig?.extraSourceAddresses,
     };
   }
 

@@ -3,6 +3,7 @@
 // timeouts (Node 5 s, nginx 75 s) so a request never races a server-side close (the classic
 // sidecar 503 UC).
 
+import { sourceAddressFor } from "./source-address.js";
 import { connect } from "node:net";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import { Http1ClientStream, type Http1StreamOwner } from "../http/codec/http1-client-stream.js";
@@ -34,6 +35,8 @@ export interface PoolOptions {
   clock?: DataPathClock;
   /** Envoy upstream_bind_config.source_address: connect from this local address. */
   sourceAddress?: string;
+  /** Envoy upstream_bind_config.extra_source_addresses: used instead for a host of their family. */
+  extraSourceAddresses?: readonly string[];
 }
 
 /**
@@ -80,10 +83,13 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   /** Requests waiting for a connection, FIFO (Envoy's pending requests of this host's pool). */
   private readonly waiters: AcquireCallback[] = [];
 
+  /** The local address to bind for this host (source_address, or the extra one of the host's family). */
+  private readonly source: string | undefined;
   constructor(address: string, port: number, opts: PoolOptions, gate: ConnectionGate | null = null) {
     this.address = address;
     this.port = port;
     this.opts = opts;
+    this.source = sourceAddressFor(opts.sourceAddress, opts.extraSourceAddresses, address);
     this.gate = gate;
     gate?.register(this);
   }
@@ -217,7 +223,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     stats?.cxTotal.inc();
     const host = this.hostStats;
     if (host !== null) host.cxTotal++;
-    const src = this.opts.sourceAddress;
+    const src = this.source;
     const socket = connect(src === undefined ? { host: this.address, port: this.port } : { host: this.address, port: this.port, localAddress: src });
     socket.setNoDelay(true);
     let done = false;

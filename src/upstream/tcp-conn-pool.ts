@@ -3,6 +3,7 @@
 // It counts connections against the cluster's maxConnections through the same ConnectionGate as
 // the HTTP pools, so the limit holds for HTTP and TCP connections together across workers.
 
+import { sourceAddressFor } from "./source-address.js";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ErrorCode, ProxyError } from "../common/errors.js";
@@ -21,6 +22,8 @@ export interface TcpPoolOptions {
   transport?: TransportSocketFactory;
   /** Envoy upstream_bind_config.source_address: connect from this local address. */
   sourceAddress?: string;
+  /** Envoy upstream_bind_config.extra_source_addresses: used instead for a host of their family. */
+  extraSourceAddresses?: readonly string[];
 }
 
 /** One connected upstream socket, owned by the TCP proxy session that asked for it. */
@@ -88,10 +91,13 @@ export class TcpConnPool {
   hostStats: HostStats | null = null;
   private readonly gate: ConnectionGate | null;
 
+  /** The local address to bind for this host (source_address, or the extra one of the host's family). */
+  private readonly source: string | undefined;
   constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null) {
     this.address = address;
     this.port = port;
     this.opts = opts;
+    this.source = sourceAddressFor(opts.sourceAddress, opts.extraSourceAddresses, address);
     this.gate = gate;
   }
 
@@ -113,7 +119,7 @@ export class TcpConnPool {
     const host = this.hostStats;
     if (host !== null) host.cxTotal++;
     // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
-    const src = this.opts.sourceAddress;
+    const src = this.source;
     const socket = connect(
       src === undefined
         ? { host: this.address, port: this.port, allowHalfOpen: true, noDelay: true }

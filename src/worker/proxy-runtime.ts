@@ -105,6 +105,8 @@ export class ProxyRuntime {
   readonly registry: Registry;
   private readonly log: Logger;
   private readonly listeners = new Map<string, ActiveListener>();
+  /** Listeners by every address they have (additional ones too): the use_original_dst hand-off lookup. */
+  private readonly byAddress = new Map<string, ActiveListener>();
   readonly connections = new Set<DownstreamConnection>();
   private readonly networkFilters: NetworkFilterRegistry;
   private readonly transportSockets: TransportSocketRegistry;
@@ -187,9 +189,9 @@ export class ProxyRuntime {
    * from the map.
    */
   private listenerFor(ip: string, port: number): ActiveListener | undefined {
-    const exact = this.listeners.get(`${ip}:${port}`);
+    const exact = this.byAddress.get(`${ip}:${port}`);
     if (exact !== undefined) return exact;
-    return this.listeners.get(ip.includes(":") ? `:::${port}` : `0.0.0.0:${port}`);
+    return this.byAddress.get(ip.includes(":") ? `:::${port}` : `0.0.0.0:${port}`);
   }
 
   /**
@@ -243,16 +245,16 @@ export class ProxyRuntime {
 
     for (const [key, al] of this.listeners) {
       if (!wanted.has(key)) {
-        al.server?.close();
+        al.close();
         this.listeners.delete(key);
         this.log.info(`listener ${al.model.name} removed`);
       }
     }
     for (const [key, c] of compiled) {
       let existing = this.listeners.get(key);
-      if (existing !== undefined && (existing.server === undefined) !== (c.model.bindToPort === false)) {
-        // bindToPort changed: the listener is made again (bound, or no longer).
-        existing.server?.close();
+      if (existing !== undefined && ((existing.server === undefined) !== (c.model.bindToPort === false) || addressesKey(existing.model) !== addressesKey(c.model))) {
+        // bindToPort or the additional addresses changed: the listener is made again.
+        existing.close();
         this.listeners.delete(key);
         existing = undefined;
       }
@@ -269,16 +271,28 @@ export class ProxyRuntime {
         continue;
       }
       try {
-        const server = await this.bind(c.model, al);
+        const server = await this.bind(c.model, c.model.address, c.model.port, al);
         al.server = server;
         const addr = server.address();
-        if (typeof addr === "object" && addr !== null && c.model.port === 0) al.boundKey = `${c.model.address}:${addr.port}`;
-        al.stats = new ListenerStats(this.services.stats, c.model.address, typeof addr === "object" && addr !== null ? addr.port : c.model.port);
+        const port = typeof addr === "object" && addr !== null ? addr.port : c.model.port;
+        if (c.model.port === 0) al.boundKey = `${c.model.address}:${port}`;
+        // Additional addresses share the port (the resolved one when the model asked for 0).
+        for (const extra of c.model.additionalAddresses ?? []) {
+          const where = `${extra.address}:${port}`;
+          try {
+            al.additionalServers.push(await this.bind(c.model, extra.address, port, al, true));
+          } catch (e) {
+            al.close();
+            throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
+          }
+        }
+        al.stats = new ListenerStats(this.services.stats, c.model.address, port);
         this.listeners.set(key, al);
       } catch (e) {
         errors.push(`listener ${c.model.name}: cannot listen on ${key}: ${(e as Error).message}`);
       }
     }
+    this.indexAddresses();
     this.version = snapshot.version;
     return { ok: errors.length === 0, errors, bound: this.boundAddresses() };
   }
@@ -334,15 +348,32 @@ export class ProxyRuntime {
     return { model, listenerFilters, matcher: new FilterChainMatcher(model.filterChains, model.defaultFilterChain), chains };
   }
 
-  private bind(model: Listener, al: ActiveListener): Promise<Server> {
+  /**
+   * The hand-off index: every listener by each of its addresses (`ip:port`, additional ones too),
+   * as Envoy's getBalancedHandlerByAddress sees them. Rebuilt whenever the set of listeners changes.
+   */
+  private indexAddresses(): void {
+    this.byAddress.clear();
+    for (const [key, al] of this.listeners) {
+      this.byAddress.set(key, al);
+      for (const a of al.model.additionalAddresses ?? []) this.byAddress.set(`${a.address}:${al.model.port}`, al);
+    }
+  }
+
+  /**
+   * `extra`: an additional address — an IPv6 one is v6-only (Envoy's default, ipv4_compat off),
+   * so `::` and `0.0.0.0` on one port each take their own family.
+   */
+  private bind(model: Listener, host: string, port: number, al: ActiveListener, extra = false): Promise<Server> {
     return new Promise((resolve, reject) => {
       const server = createServer({ noDelay: true }, al.onSocket);
       server.once("error", reject);
-      let where: { host: string; port: number; reusePort: boolean; backlog: number } | { fd: number; backlog: number } = { host: model.address, port: model.port, reusePort: this.reusePort, backlog: LISTEN_BACKLOG };
+      const v6Only = extra && host.includes(":");
+      let where: { host: string; port: number; reusePort: boolean; backlog: number; ipv6Only?: boolean } | { fd: number; backlog: number } = { host, port, reusePort: this.reusePort, backlog: LISTEN_BACKLOG, ...(v6Only ? { ipv6Only: true } : {}) };
       if (model.transparent === true) {
         // IP_TRANSPARENT must be set before bind, and Node binds in one step: the socket is made
         // through libc and Node listens on its fd.
-        const made = this.socketOptions.transparentListenSocket({ ip: model.address, port: model.port }, this.reusePort, LISTEN_BACKLOG);
+        const made = this.socketOptions.transparentListenSocket({ ip: host, port }, this.reusePort, LISTEN_BACKLOG, v6Only);
         if ("error" in made) {
           reject(new Error(`transparent listener: ${made.error}${made.error.includes("EPERM") || made.error.includes("not permitted") ? " (IP_TRANSPARENT needs CAP_NET_ADMIN)" : ""}`));
           return;
@@ -358,7 +389,16 @@ export class ProxyRuntime {
   }
 
   boundAddresses(): string[] {
-    return [...this.listeners.values()].filter((l) => l.server !== undefined).map((l) => l.boundKey);
+    const out: string[] = [];
+    for (const l of this.listeners.values()) {
+      if (l.server === undefined) continue;
+      out.push(l.boundKey);
+      for (const s of l.additionalServers) {
+        const a = s.address();
+        if (typeof a === "object" && a !== null) out.push(`${a.address}:${a.port}`);
+      }
+    }
+    return out;
   }
 
   private drains(l: Listener): boolean {
@@ -391,10 +431,11 @@ export class ProxyRuntime {
     this.drainListeners(inboundOnly);
     for (const [key, al] of this.listeners) {
       if (!this.stopped(al.model)) continue;
-      al.server?.close();
+      al.close();
       this.listeners.delete(key);
       this.log.info(`listener ${al.model.name} stopped`);
     }
+    this.indexAddresses();
   }
 
   /** Stops accepting, lets in-flight exchanges finish, closes the rest after `timeoutMs`. */
@@ -404,8 +445,9 @@ export class ProxyRuntime {
     for (const al of this.listeners.values()) al.setDraining(true);
     // server.close() stops accepting now, but calls back only once every connection is gone, so
     // it is awaited last: connections are drained (and, after the deadline, closed) first.
-    const closed = [...this.listeners.values()].map((al) => new Promise<void>((r) => (al.server === undefined ? r() : al.server.close(() => r()))));
+    const closed = [...this.listeners.values()].map((al) => new Promise<void>((r) => al.close(r)));
     this.listeners.clear();
+    this.byAddress.clear();
     for (const c of this.connections) c.drain();
     const deadline = performance.now() + timeoutMs;
     while (this.connections.size > 0 && performance.now() < deadline) {
@@ -422,8 +464,9 @@ export class ProxyRuntime {
   close(): void {
     clearInterval(this.sweepTimer);
     this.ownShared?.close();
-    for (const al of this.listeners.values()) al.server?.close();
+    for (const al of this.listeners.values()) al.close();
     this.listeners.clear();
+    this.byAddress.clear();
     for (const c of this.connections) c.destroySocket();
     this.services.clusters.close();
     // Idempotent: after drain() this is a no-op; a bare close() (tests) lets exporters flush in the background.
@@ -438,4 +481,9 @@ export class ProxyRuntime {
 function sweepPeriodMs(limits: DownstreamLimits): number {
   const head = limits.requestHeadersTimeoutMs;
   return head > 0 ? Math.min(SWEEP_MS, Math.max(10, head / 4)) : SWEEP_MS;
+}
+
+/** A listener's additional addresses as one comparable text (a change rebinds the listener). */
+function addressesKey(l: Listener): string {
+  return (l.additionalAddresses ?? []).map((a) => a.address).join(",");
 }

@@ -23,12 +23,12 @@ function ipv6Unavailable(): string | undefined {
 const noV6 = ipv6Unavailable();
 if (noV6 !== undefined && !optedOut) console.warn(`sidecar capture e2e: IPv6 capture rules not installed (--ipv6 false): ${noV6}`);
 /**
- * The IPv6 scenarios are todos: outrigger's virtual listeners bind 0.0.0.0 only, so connections
- * ip6tables redirects to [::1]:15001 / [pod]:15006 are refused. istiod gives a dual-stack proxy
- * (ISTIO_DUAL_STACK) `additional_addresses: [::]` on them and on the per-port listeners, and binds
- * `::` for an IPv6-only one; the listener model has no additional addresses yet.
+ * IPv6: the proxy runs dual-stack ($ISTIO_DUAL_STACK, as the injector sets it for a dual-stack pod):
+ * its virtual and 0.0.0.0_<port> listeners also bind `::` (istiod's additional_addresses), so
+ * what ip6tables redirects to [::1]:15001 / [pod]:15006 is served. Without IPv6 on this machine
+ * the rules are IPv4 only and the IPv6 scenarios cannot run (they say so).
  */
-const V6_GAP = "IPv6 needs dual-stack virtual listeners (istiod's additional_addresses [::])";
+const itV6 = it.skipIf(noV6 !== undefined);
 
 const NS = "shop";
 const VIP = "10.96.0.10";
@@ -154,7 +154,7 @@ async function startSuite(t: SidecarPod, mode: "REDIRECT" | "TPROXY", policy: "A
   const { configDir, meshFile } = await t.writeConfig(MESH_YAML, meshConfig(policy));
   const args = ["--intercept", "--config", configDir, "--mesh-config", meshFile, "--namespace", NS, "--labels", "app=shop", "--workers", "2"];
   if (mode === "TPROXY") args.push("--interception-mode", "TPROXY");
-  await t.startProxy(args, mode === "TPROXY");
+  await t.startProxy(args, mode === "TPROXY", noV6 === undefined ? { ISTIO_DUAL_STACK: "true" } : {});
 }
 
 describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: REDIRECT, ALLOW_ANY", () => {
@@ -231,8 +231,30 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: REDIRE
     await t.accessLogEntry((l) => l.upstream_cluster === "BlackHoleCluster" && l.downstream_local_address === "127.0.0.1:15001");
   });
 
-  // IPv6 capture works (see iptables-capture.test.ts) but the proxy does not listen for it yet.
-  it.todo(V6_GAP + ": an IPv6 TCP VIP ([fd96::20]:9000), an unknown IPv6 destination and inbound to [pod]:8080 through the proxy");
+  itV6("IPv6 outbound is captured by ip6tables and served by the dual-stack listeners: the TCP VIP [fd96::20]:9000, HTTP to a known port and TCP to an unknown destination", async () => {
+    const before = await t.counters();
+    const r = await t.client(t.pod, "tcp", ECHO_VIP6, 9000, "hello6");
+    expect(r.data).toBe(`echo ${PEER6}:9001 from ${t.podIp6}: hello6\n`);
+    await t.accessLogEntry((l) => l.upstream_cluster === `outbound|9000||echo6.${NS}.svc.cluster.local` && l.downstream_local_address === `[${ECHO_VIP6}]:9000`);
+    // HTTP on port 80 to an address no service has: 0.0.0.0_80 (bound to :: too) takes it, allow_any passes it through.
+    const http = await t.get(t.pod, "fd99::1", 80);
+    expect(http.seen).toMatchObject({ server: "peer80", local: "fd99::1:80", remote: t.podIp6 });
+    expect(http.res.headers!["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
+    await t.accessLogEntry((l) => l.upstream_cluster === "PassthroughCluster" && l.downstream_local_address === "[fd99::1]:80" && l.response_code === 200);
+    const tcp = await t.client(t.pod, "tcp", "fd99::1", 7071);
+    expect(tcp.data).toBe(`unknown-tcp fd99::1:7071 from ${t.podIp6}: ping\n`);
+    // One listener connection per client connection: handed off once, never captured again.
+    expect(sum(await t.counters(), LISTENER_CX) - sum(before, LISTENER_CX)).toBe(3);
+  });
+
+  itV6("IPv6 inbound from the peer to [pod]:8080 reaches the app through the proxy: the app sees ::6 (istiod's extra source address), the access log the peer", async () => {
+    const r = await t.get(t.peer, t.podIp6, 8080);
+    expect(r.seen).toMatchObject({ server: "app", local: `${t.podIp6}:8080`, remote: "::6" });
+    expect(r.seen.headers["x-forwarded-for"]).toBe(PEER6);
+    const log = await t.accessLogEntry((l) => l.upstream_cluster === "inbound|8080||" && String(l.downstream_local_address).startsWith("["));
+    expect(String(log.downstream_remote_address)).toMatch(/^\[fd77:1::1\]:\d+$/);
+    expect(log.downstream_local_address).toBe(`[${t.podIp6}]:8080`);
+  });
 });
 
 describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY, REGISTRY_ONLY", () => {
@@ -268,5 +290,15 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY
 
   it.todo("TPROXY inbound: the app sees the peer's own address (istiod adds envoy.filters.listener.original_src, mark 1337); outrigger has no original_src yet, so the app sees 127.0.0.6");
 
-  it.todo(V6_GAP + ": IPv6 inbound through TPROXY");
+  itV6("IPv6 outbound (REDIRECT, also in TPROXY mode) reaches the TCP VIP [fd96::20]:9000 through the transparent dual-stack virtualOutbound", async () => {
+    expect((await t.client(t.pod, "tcp", ECHO_VIP6, 9000, "t6")).data).toBe(`echo ${PEER6}:9001 from ${t.podIp6}: t6\n`);
+  });
+
+  itV6("IPv6 inbound from the peer is delivered by TPROXY to the transparent virtualInbound's :: and reaches the app", async () => {
+    const r = await t.get(t.peer, t.podIp6, 8080);
+    expect(r.seen).toMatchObject({ server: "app", local: `${t.podIp6}:8080` });
+    const log = await t.accessLogEntry((l) => l.upstream_cluster === "inbound|8080||" && String(l.downstream_local_address).startsWith("["));
+    expect(String(log.downstream_remote_address)).toMatch(/^\[fd77:1::1\]:\d+$/);
+    expect(log.downstream_local_address).toBe(`[${t.podIp6}]:8080`);
+  });
 });

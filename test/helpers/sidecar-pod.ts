@@ -152,10 +152,10 @@ export class SidecarPod extends Topology {
   }
 
   /** Starts `outrigger run --intercept …` in the pod as uid/gid 1337 (TPROXY: with CAP_NET_ADMIN, as Istio grants it). */
-  async startProxy(args: string[], tproxy: boolean): Promise<CliProcess> {
+  async startProxy(args: string[], tproxy: boolean, env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
     const caps = tproxy ? ["--inh-caps", "+net_admin", "--ambient-caps", "+net_admin"] : [];
     const wrap = ["ip", "netns", "exec", this.pod, "setpriv", `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, "--clear-groups", ...caps];
-    const cli = startCli(["run", "--admin-port", String(ADMIN_PORT), "--stats-port", "0", "--health-port", "0", "--no-watch", ...args], {}, wrap);
+    const cli = startCli(["run", "--admin-port", String(ADMIN_PORT), "--stats-port", "0", "--health-port", "0", "--no-watch", ...args], env, wrap);
     this.proxy = cli;
     await cli.waitForLog(/^outrigger ready: /m, 20_000);
     const ready = await this.admin("/ready");

@@ -4,7 +4,8 @@
 // address, the inspectors and the listener filter timeout. Without iptables there is no real
 // SO_ORIGINAL_DST: the runtime's injectable resolver maps each connection to a pretend one.
 
-import type { Socket } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { connect, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { tcpProxyFilterChain } from "../../src/config/model/listener-defaults.js";
 import type { Cluster, FilterChain, Listener, ListenerFilterConfig, Snapshot } from "../../src/config/model/types.js";
@@ -322,6 +323,47 @@ describe("ORIGINAL_DST clusters", () => {
     expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("127.0.0.6");
   });
 
+  it("extraSourceAddresses: a host of the other family is dialled from the extra address of its family (istiod's dual-stack ::6), TCP and HTTP", async () => {
+    const seen: string[] = [];
+    const tcpTarget = createServer((s) => {
+      seen.push(s.remoteAddress!);
+      s.end("ok\n");
+    });
+    const httpTarget = createHttpServer((req, res) => res.end(req.socket.remoteAddress));
+    for (const srv of [tcpTarget, httpTarget]) {
+      await new Promise<void>((r) => srv.listen({ host: "::", port: 0, ipv6Only: false }, r));
+      closers.push(() => new Promise<void>((r) => srv.close(() => r())));
+    }
+    const portOf = (srv: { address(): unknown }): number => (srv.address() as { port: number }).port;
+    const tcpPort = await freePort();
+    const httpPort = await freePort();
+    const dst = pretendDestinations();
+    // ::1 stands in for ::6 (which only istio-iptables puts on lo).
+    const inbound = passthrough("InboundPassthroughCluster", { upstreamBindConfig: { sourceAddress: "127.0.0.6", extraSourceAddresses: ["::1"] } });
+    await start(
+      {
+        version: "i/1",
+        listeners: [
+          { name: "t", address: "127.0.0.1", port: tcpPort, trafficDirection: "INBOUND", listenerFilters: [ORIGINAL_DST], filterChains: [tcpChain("virtualInbound", "InboundPassthroughCluster")] },
+          { name: "h", address: "127.0.0.1", port: httpPort, trafficDirection: "INBOUND", listenerFilters: [ORIGINAL_DST], filterChains: [httpFilterChain("virtualInbound-catchall-http", "inbound", "rc")] },
+        ],
+        routeConfigs: { rc: { name: "rc", virtualHosts: [{ name: "inbound|http|0", domains: ["*"], routes: [route("default", { route: { cluster: "InboundPassthroughCluster" } as never })] }] } },
+        clusters: { InboundPassthroughCluster: inbound },
+      },
+      dst,
+    );
+    for (const ip of ["::1", "127.0.0.1"]) {
+      dst.next = { ip, port: portOf(tcpTarget) };
+      const c = new TcpTestClient(tcpPort);
+      await c.received("ok\n");
+    }
+    expect(seen).toEqual(["::1", "::ffff:127.0.0.6"]);
+    dst.next = { ip: "::1", port: portOf(httpTarget) };
+    expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("::1");
+    dst.next = { ip: "127.0.0.1", port: portOf(httpTarget) };
+    expect(parseResponses(await rawExchange(httpPort, GET))[0]?.body.toString()).toBe("::ffff:127.0.0.6");
+  });
+
   it("Envoy's config checks: ORIGINAL_DST needs CLUSTER_PROVIDED and no endpoints; a source address must be an IP", async () => {
     const port = await freePort();
     const dst = pretendDestinations();
@@ -336,6 +378,7 @@ describe("ORIGINAL_DST clusters", () => {
         eps: { ...cluster("eps", [1]), type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED" },
         cp: { ...cluster("cp", [1]), lbPolicy: "CLUSTER_PROVIDED" },
         src: passthrough("src", { upstreamBindConfig: { sourceAddress: "localhost" } }),
+        extra: passthrough("extra", { upstreamBindConfig: { sourceAddress: "127.0.0.6", extraSourceAddresses: ["::6", "ip6-localhost"] } }),
       },
     });
     expect(bad.errors).toEqual([
@@ -343,6 +386,7 @@ describe("ORIGINAL_DST clusters", () => {
       "cluster eps: ORIGINAL_DST clusters must have no load assignment configured",
       "cluster cp: cluster type 'STATIC' cannot use the CLUSTER_PROVIDED LB policy",
       'cluster src: upstreamBindConfig.sourceAddress "localhost" is not an IP address',
+      'cluster extra: upstreamBindConfig.extraSourceAddresses "ip6-localhost" is not an IP address',
     ]);
   });
 });
@@ -391,5 +435,107 @@ describe("transparent listeners and the kernel resolver", () => {
     closers.push(() => rt.close());
     const r = await rt.apply({ version: "i/1", listeners: [listener], routeConfigs: {}, clusters: { PassthroughCluster: passthrough("PassthroughCluster"), BlackHoleCluster: blackHole } });
     expect(r.errors).toEqual([expect.stringMatching(new RegExp(`^listener virtualOutbound: cannot listen on 127\\.0\\.0\\.1:${taken.port}: transparent listener: bind\\(127\\.0\\.0\\.1:${taken.port}\\) failed: .*\\(errno 98\\)$`))]);
+  });
+});
+
+/** One request/response exchange with `host:port` (IPv6 literals too); resolves with what came back before close. */
+function exchangeWith(host: string, port: number, data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port }, () => s.write(data));
+    let out = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => (out += d));
+    s.on("error", reject);
+    s.on("close", () => resolve(out));
+  });
+}
+
+describe("additional addresses (dual stack)", () => {
+  /** virtualOutbound on 127.0.0.1 and ::1; its catch-all goes to a static "catchall" upstream. */
+  function dualStack(vo: number, svcPort: number, perPortExtra: boolean): Snapshot {
+    const v: Listener = { ...virtualOutbound(vo), additionalAddresses: [{ address: "::1" }] };
+    v.filterChains = [tcpChain("virtualOutbound-blackhole", "BlackHoleCluster", vo), tcpChain("virtualOutbound-catchall-tcp", "catchall")];
+    const perPort = outboundHttp(svcPort, "rc");
+    if (perPortExtra) perPort.additionalAddresses = [{ address: "::" }];
+    return {
+      version: perPortExtra ? "d/1" : "d/2",
+      listeners: [v, perPort],
+      routeConfigs: { rc: { name: "rc", virtualHosts: [{ name: "svc", domains: ["*"], routes: [route("r", { route: { cluster: "app", timeoutMs: 0 } as never })] }] } },
+      clusters: { app: cluster("app", [appPort]), catchall: cluster("catchall", [catchAllPort]), PassthroughCluster: passthrough("PassthroughCluster"), BlackHoleCluster: blackHole },
+    };
+  }
+  let appPort = 0;
+  let catchAllPort = 0;
+
+  it("binds every address on the listener's port; an IPv6 destination is handed to the listener whose additional address is ::, as an IPv4 one to 0.0.0.0", async () => {
+    appPort = (await echo("routed")).port;
+    catchAllPort = (await echo("catchall")).port;
+    const vo = await freePort();
+    const svcPort = await freePort();
+    const dst = pretendDestinations();
+    const proxy = await start(dualStack(vo, svcPort, true), dst);
+    expect(proxy.runtime.boundAddresses()).toEqual([`127.0.0.1:${vo}`, `::1:${vo}`]);
+    dst.next = { ip: "fd96::20", port: svcPort };
+    expect(parseResponses(await exchangeWith("::1", vo, GET))[0]?.headers["x-upstream"]).toBe("routed");
+    expect(proxy.streams.at(-1)).toMatchObject({ filterChainName: `0.0.0.0_${svcPort}`, downstreamLocalAddress: `fd96::20:${svcPort}` });
+    dst.next = { ip: "10.0.0.9", port: svcPort };
+    expect(parseResponses(await exchangeWith("::1", vo, GET))[0]?.headers["x-upstream"]).toBe("routed");
+    // Stats keep the listener's first address, as Envoy's.
+    expect(proxy.runtime.services.stats.counter(`listener.0.0.0.0_${svcPort}.downstream_cx_total`).value).toBe(2);
+  });
+
+  it("without :: among its addresses the per-port listener does not take IPv6 destinations: virtualOutbound's catch-all does; a reload that adds it rebinds nothing else and takes effect", async () => {
+    appPort = (await echo("routed")).port;
+    catchAllPort = (await echo("catchall")).port;
+    const vo = await freePort();
+    const svcPort = await freePort();
+    const dst = pretendDestinations();
+    const proxy = await start(dualStack(vo, svcPort, false), dst);
+    dst.next = { ip: "fd96::20", port: svcPort };
+    expect(parseResponses(await exchangeWith("::1", vo, GET))[0]?.headers["x-upstream"]).toBe("catchall");
+    expect((await proxy.runtime.apply(dualStack(vo, svcPort, true))).errors).toEqual([]);
+    expect(parseResponses(await exchangeWith("127.0.0.1", vo, GET))[0]?.headers["x-upstream"]).toBe("routed");
+  });
+
+  it("a reload that drops an additional address unbinds it; the first address stays bound", async () => {
+    appPort = (await echo("routed")).port;
+    catchAllPort = (await echo("catchall")).port;
+    const vo = await freePort();
+    const svcPort = await freePort();
+    const dst = pretendDestinations();
+    const proxy = await start(dualStack(vo, svcPort, true), dst);
+    const single = dualStack(vo, svcPort, true);
+    delete single.listeners[0]!.additionalAddresses;
+    single.version = "d/3";
+    expect((await proxy.runtime.apply(single)).errors).toEqual([]);
+    expect(proxy.runtime.boundAddresses()).toEqual([`127.0.0.1:${vo}`]);
+    await expect(exchangeWith("::1", vo, GET)).rejects.toThrow(/ECONNREFUSED/);
+    dst.next = { ip: "10.0.0.9", port: svcPort };
+    expect(parseResponses(await exchangeWith("127.0.0.1", vo, GET))[0]?.headers["x-upstream"]).toBe("routed");
+  });
+
+  it("an additional address that cannot bind is reported with its address; the listener is not left half-bound", async () => {
+    const vo = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen({ host: "::1", port: vo, ipv6Only: true }, r));
+    closers.push(() => new Promise<void>((r) => blocker.close(() => r())));
+    const rt = new ProxyRuntime({ limits: defaultLimits, random: seededRandom(1), log: createLogger("off"), reusePort: false });
+    closers.push(() => rt.close());
+    const v: Listener = { ...virtualOutbound(vo), additionalAddresses: [{ address: "::1" }] };
+    const r = await rt.apply({ version: "d/1", listeners: [v], routeConfigs: {}, clusters: { PassthroughCluster: passthrough("PassthroughCluster"), BlackHoleCluster: blackHole } });
+    expect(r.errors).toEqual([`listener virtualOutbound: cannot listen on 127.0.0.1:${vo}: ::1:${vo}: listen EADDRINUSE: address already in use ::1:${vo}`]);
+    expect(r.bound).toEqual([]);
+    await expect(exchangeWith("127.0.0.1", vo, GET)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("transparent: every address is bound through IP_TRANSPARENT, the IPv6 one v6-only beside the IPv4 wildcard", async () => {
+    const vo = await freePort();
+    const target = await raw((s) => s.end("own chain\n"));
+    const v: Listener = { ...virtualOutbound(vo), address: "0.0.0.0", transparent: true, additionalAddresses: [{ address: "::" }] };
+    v.filterChains = [tcpChain("virtualOutbound-blackhole", "BlackHoleCluster", vo + 1), tcpChain("catchall", "static")];
+    const p = await startProxy({ version: "d/1", listeners: [v], routeConfigs: {}, clusters: { static: cluster("static", [target.port]), BlackHoleCluster: blackHole } });
+    closers.push(() => p.close());
+    expect(p.runtime.boundAddresses()).toEqual([`0.0.0.0:${vo}`, `:::${vo}`]);
+    for (const host of ["127.0.0.1", "::1"]) expect(await exchangeWith(host, vo, "")).toBe("own chain\n");
   });
 });

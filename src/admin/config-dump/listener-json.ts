@@ -195,5 +195,7 @@ export function listenerJson(l: Listener): Json {
     bind_to_port: l.bindToPort,
     transparent: l.transparent,
     traffic_direction: l.trafficDirection,
+    // Listener.additional_addresses (field 33): AdditionalAddress{address}, each on the listener's port.
+    additional_addresses: nonEmpty((l.additionalAddresses ?? []).map((a) => ({ address: socketAddress(a.address, l.port) }))),
   });
 }

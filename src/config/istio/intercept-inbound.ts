@@ -11,7 +11,7 @@ import { inboundCluster, inboundClusterName, inboundRouteConfig } from "./listen
 import type { ParsedServiceEntry, ParsedSidecarIngress } from "./parsed-config.js";
 import { listenerProtocol, portProtocol } from "./protocol.js";
 import { labelsMatch } from "./workload-selector.js";
-import { INBOUND_PASSTHROUGH_BIND_IPV4, PLAINTEXT_HTTP_ALPNS, tcpProxyTo, type InboundChains } from "./virtual-listeners.js";
+import { inboundPassthroughBind, PLAINTEXT_HTTP_ALPNS, tcpProxyTo, type InboundChains } from "./virtual-listeners.js";
 
 export interface InterceptInbound extends InboundChains {
   clusters: Cluster[];
@@ -21,14 +21,14 @@ export interface InterceptInbound extends InboundChains {
 }
 
 /** `inbound|<port>||` for an intercepting sidecar: STATIC to the defaultEndpoint, else ORIGINAL_DST from 127.0.0.6. */
-export function interceptedInboundCluster(ing: ParsedSidecarIngress): Cluster {
+export function interceptedInboundCluster(ing: ParsedSidecarIngress, dualStack = false): Cluster {
   if (ing.defaultEndpoint !== undefined) return inboundCluster(ing);
   const c = inboundCluster(ing);
   // istiod: no endpoint address = ORIGINAL_DST to the pod's own IP, bound to 127.0.0.6 so iptables lets it through.
-  return { ...c, type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] }, upstreamBindConfig: { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4 } };
+  return { ...c, type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", loadAssignment: { endpoints: [] }, upstreamBindConfig: inboundPassthroughBind(dualStack) };
 }
 
-export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[]): InterceptInbound {
+export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[], dualStack = false): InterceptInbound {
   const out: InterceptInbound = { chains: [], declaredPorts: [], clusters: [], routeConfigs: [], skipped: [] };
   for (const ing of [...ingress].sort((a, b) => a.port.number - b.port.number)) {
     const port = ing.port.number;
@@ -39,7 +39,7 @@ export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[]):
     }
     const name = `0.0.0.0_${port}`;
     const clusterName = inboundClusterName(port);
-    out.clusters.push(interceptedInboundCluster(ing));
+    out.clusters.push(interceptedInboundCluster(ing, dualStack));
     const httpChain = (): FilterChain => {
       const c = httpFilterChain(name, `inbound_${name}`, clusterName);
       out.routeConfigs.push(inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName));

@@ -46,6 +46,8 @@ export interface InterceptOutboundInput {
   fallthroughCluster: string;
   /** MeshConfig protocolDetectionTimeout for sniffed ports (0 = none). */
   protocolDetectionTimeoutMs: number;
+  /** Dual stack: `0.0.0.0_<port>` listeners also take `::` (istiod le.bind.Extra()). */
+  wildcardExtra?: Array<{ address: string }>;
 }
 
 export interface InterceptOutbound {
@@ -174,7 +176,7 @@ function toChain(c: ChainOpts, name: string, listenerName: string): FilterChain 
 }
 
 /** istiod buildListenerFromEntry. Chains get names (istiod leaves them empty): names key in-place updates. */
-function toListener(e: Entry, fallthroughCluster: string, protocolDetectionTimeoutMs: number): Listener {
+function toListener(e: Entry, fallthroughCluster: string, protocolDetectionTimeoutMs: number, wildcardExtra: Array<{ address: string }> | undefined): Listener {
   const name = `${e.bind}_${e.port}`;
   const listenerFilters: ListenerFilterConfig[] = [];
   if (e.chains.some((c) => c.sniHosts.length > 0)) listenerFilters.push({ name: "envoy.filters.listener.tls_inspector" });
@@ -201,6 +203,7 @@ function toListener(e: Entry, fallthroughCluster: string, protocolDetectionTimeo
     continueOnListenerFiltersTimeout: true,
     filterChains,
   };
+  if (e.bind === WILDCARD && wildcardExtra !== undefined) l.additionalAddresses = wildcardExtra.map((a) => ({ ...a }));
   if (defaultFilterChain !== undefined && filterChains.length === 0) l.filterChains = [defaultFilterChain];
   else if (defaultFilterChain !== undefined) l.defaultFilterChain = defaultFilterChain;
   else l.defaultFilterChain = { name: PASSTHROUGH_FILTER_CHAIN, filterChainMatch: {}, filters: [{ name: TCP_PROXY, typedConfig: tcpProxyTo(fallthroughCluster) }] };
@@ -248,6 +251,6 @@ export function buildInterceptOutbound(input: InterceptOutboundInput): Intercept
       if (rds !== String(n) && !serviceRoutes.some((s) => s.name === rds)) serviceRoutes.push({ name: rds, port: n, service: svc });
     }
   }
-  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster, input.protocolDetectionTimeoutMs));
+  const listeners = [...entries.values()].map((e) => toListener(e, input.fallthroughCluster, input.protocolDetectionTimeoutMs, input.wildcardExtra));
   return { listeners, serviceRoutes };
 }

@@ -24,6 +24,19 @@ export interface Interception {
    * DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS.
    */
   protocolDetectionTimeoutMs?: number;
+  /**
+   * Dual stack ($ISTIO_DUAL_STACK, as istio-agent / istiod / istio-iptables read it): the wildcard
+   * listeners get `::` as an additional address (istiod's actualWildcards[1:]). Absent = false.
+   */
+  dualStack?: boolean;
+}
+
+/** IPv4 and IPv6 wildcards, istiod's wildCards[Dual]. */
+export const IPV6_WILDCARD = "::";
+
+/** istiod BuildAdditionalAddresses(actualWildcards[1:]): `::` for a dual-stack proxy, nothing otherwise. */
+export function wildcardAdditionalAddresses(ic: Interception): Array<{ address: string }> | undefined {
+  return ic.dualStack === true ? [{ address: IPV6_WILDCARD }] : undefined;
 }
 
 /**

@@ -46,7 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
-import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, type Interception } from "./interception.js";
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
@@ -338,7 +338,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       warnIngress: (index, message) => sidecarIssues?.warn(["spec", "ingress", index, "port"], message),
       addListener: (l) => addListener(l, undefined),
     });
-    summary.push(`interception ${ic.mode}: virtualOutbound 0.0.0.0:${ic.outboundPort}, virtualInbound 0.0.0.0:${ic.inboundPort}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
+    summary.push(`interception ${ic.mode}${ic.dualStack === true ? " dual-stack" : ""}: virtualOutbound 0.0.0.0:${ic.outboundPort}${ic.dualStack === true ? ` + [::]:${ic.outboundPort}` : ""}, virtualInbound 0.0.0.0:${ic.inboundPort}${ic.dualStack === true ? ` + [::]:${ic.inboundPort}` : ""}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
   }
 
   if (defaultOutbound) {
@@ -379,7 +379,14 @@ const INBOUND_PASSTHROUGH_ROUTE_CONFIG = INBOUND_PASSTHROUGH_CLUSTER;
 /** What --intercept adds: per-port outbound listeners, the two virtual listeners, passthrough clusters, catch-all virtual hosts. */
 function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: InterceptTargets): void {
   const fallthrough = fallthroughCluster(policy.mode);
-  const outbound = buildInterceptOutbound({ services: t.defaultInput.services, virtualServices: t.defaultInput.virtualServices, tcpCtx: t.tcpCtx, fallthroughCluster: fallthrough, protocolDetectionTimeoutMs: ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS });
+  const outbound = buildInterceptOutbound({
+    services: t.defaultInput.services,
+    virtualServices: t.defaultInput.virtualServices,
+    tcpCtx: t.tcpCtx,
+    fallthroughCluster: fallthrough,
+    protocolDetectionTimeoutMs: ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS,
+    wildcardExtra: wildcardAdditionalAddresses(ic),
+  });
   for (const s of outbound.serviceRoutes) t.routeConfigs[s.name] = buildPortRouteConfig(s.name, s.port, { ...t.defaultInput, services: [s.service] });
   // istiod ends every outbound route configuration with allow_any (or block_all under REGISTRY_ONLY).
   for (const rc of Object.values(t.routeConfigs)) {
@@ -387,7 +394,7 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   }
   for (const l of outbound.listeners) t.addListener(l);
 
-  const inbound = buildInterceptInbound(t.ingress);
+  const inbound = buildInterceptInbound(t.ingress, ic.dualStack === true);
   // Ports from ServiceEntries (index -1) were already warned about where they are declared.
   for (const s of inbound.skipped) if (s.ingress.index >= 0) t.warnIngress(s.ingress.index, `ingress port ${s.ingress.port.number} is skipped: ${s.reason}`);
   for (const c of inbound.clusters) t.clusters[c.name] = c;
@@ -395,7 +402,7 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   t.routeConfigs[INBOUND_PASSTHROUGH_ROUTE_CONFIG] = inboundRouteConfig(INBOUND_PASSTHROUGH_ROUTE_CONFIG, "inbound|http|0", INBOUND_PASSTHROUGH_CLUSTER);
   t.addListener(virtualOutboundListener(ic, fallthrough));
   t.addListener(virtualInboundListener(ic, inbound, INBOUND_PASSTHROUGH_ROUTE_CONFIG));
-  for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster()]) t.clusters[c.name] = c;
+  for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster(ic.dualStack === true)]) t.clusters[c.name] = c;
 }
 
 function appliesToMesh(vs: ParsedVirtualService): boolean {

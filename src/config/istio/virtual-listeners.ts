@@ -6,7 +6,7 @@
 import { ISTIO_CONNECT_TIMEOUT_MS, istioDefaultCircuitBreakers } from "../model/defaults.js";
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, httpFilterChain, tcpProxyFilterChain } from "../model/listener-defaults.js";
 import type { Cluster, FilterChain, Listener, ListenerFilterConfig, TcpProxy } from "../model/types.js";
-import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, type Interception } from "./interception.js";
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 
 export const VIRTUAL_OUTBOUND_LISTENER = "virtualOutbound";
 export const VIRTUAL_INBOUND_LISTENER = "virtualInbound";
@@ -43,9 +43,17 @@ export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): Cluster 
   };
 }
 
-/** istiod buildInboundPassthroughCluster: the passthrough cluster, bound to 127.0.0.6 so iptables lets it reach the app. */
-export function inboundPassthroughCluster(): Cluster {
-  return { ...passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER), upstreamBindConfig: { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4 } };
+/** ::6: istiod's InboundPassthroughBindIpv6, the IPv6 counterpart (istio-iptables lets it through, and puts it on lo). */
+export const INBOUND_PASSTHROUGH_BIND_IPV6 = "::6";
+
+/** istiod's inbound bind: 127.0.0.6, plus extra_source_addresses ::6 for a dual-stack proxy (an IPv6 app address needs an IPv6 source). */
+export function inboundPassthroughBind(dualStack: boolean): NonNullable<Cluster["upstreamBindConfig"]> {
+  return dualStack ? { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4, extraSourceAddresses: [INBOUND_PASSTHROUGH_BIND_IPV6] } : { sourceAddress: INBOUND_PASSTHROUGH_BIND_IPV4 };
+}
+
+/** istiod buildInboundPassthroughCluster: the passthrough cluster, bound to 127.0.0.6 (and ::6 when dual-stack) so iptables lets it reach the app. */
+export function inboundPassthroughCluster(dualStack = false): Cluster {
+  return { ...passthroughCluster(INBOUND_PASSTHROUGH_CLUSTER), upstreamBindConfig: inboundPassthroughBind(dualStack) };
 }
 
 /** istiod buildBlackHoleCluster: STATIC without endpoints (every connection fails at once). */
@@ -72,6 +80,8 @@ export function virtualOutboundListener(ic: Interception, catchAllCluster: strin
     ],
   };
   if (ic.mode === "TPROXY") l.transparent = true;
+  const extra = wildcardAdditionalAddresses(ic);
+  if (extra !== undefined) l.additionalAddresses = extra;
   return l;
 }
 
@@ -94,7 +104,9 @@ function portRanges(ports: number[]): Array<{ start: number; end: number }> {
  * HTTP → InboundPassthroughCluster through an HCM), catch-all TCP, then the per-port chains.
  */
 export function virtualInboundListener(ic: Interception, inbound: InboundChains, passthroughRouteConfig: string): Listener {
-  const everyIpv4 = [{ addressPrefix: "0.0.0.0", prefixLen: 0 }];
+  // Dual stack: the catch-alls take IPv6 destinations too (Istio <= 1.22 had a second chain per
+  // family for this; newer istiod drops the prefix match altogether).
+  const everyIpv4 = [{ addressPrefix: "0.0.0.0", prefixLen: 0 }, ...(ic.dualStack === true ? [{ addressPrefix: "::", prefixLen: 0 }] : [])];
   const self = ic.inboundPort;
   const tlsInspector: ListenerFilterConfig = { name: TLS_INSPECTOR, disabledForDestinationPorts: portRanges([self]) };
   const httpInspector: ListenerFilterConfig = { name: HTTP_INSPECTOR, disabledForDestinationPorts: portRanges([...inbound.declaredPorts, self]) };
@@ -117,5 +129,7 @@ export function virtualInboundListener(ic: Interception, inbound: InboundChains,
     filterChains: [tcpProxyFilterChain(`${VIRTUAL_INBOUND_LISTENER}-blackhole`, tcpProxyTo(BLACK_HOLE_CLUSTER), self), catchAllHttp, catchAllTcp, ...inbound.chains],
   };
   if (ic.mode === "TPROXY") l.transparent = true;
+  const extra = wildcardAdditionalAddresses(ic);
+  if (extra !== undefined) l.additionalAddresses = extra;
   return l;
 }

@@ -46,6 +46,13 @@ export interface Listener {
   bindToPort?: boolean;
   /** Envoy transparent (IP_TRANSPARENT, TPROXY interception). Absent = false. */
   transparent?: boolean;
+  /**
+   * Envoy additional_addresses: more addresses bound on the same port with the same filter chains
+   * (istiod gives a dual-stack proxy's wildcard listeners `::` next to `0.0.0.0`). The hand-off of
+   * a use_original_dst listener finds the listener by any of its addresses. IPv6 ones are bound
+   * v6-only (Envoy's default, ipv4_compat off) so they do not collide with the IPv4 address.
+   */
+  additionalAddresses?: Array<{ address: string }>;
   /** Envoy listener_filters_timeout in ms; 0 = none. Absent = Envoy's 15 000. */
   listenerFiltersTimeoutMs?: number;
   /** Envoy continue_on_listener_filters_timeout: on timeout, go on to chain matching instead of closing. */
@@ -392,7 +399,11 @@ export interface Cluster {
    * Envoy upstream_bind_config.source_address: upstream connections are made from this address
    * (InboundPassthroughCluster and inbound clusters: 127.0.0.6). Absent = the kernel's choice.
    */
-  upstreamBindConfig?: { sourceAddress: string };
+  upstreamBindConfig?: {
+    sourceAddress: string;
+    /** Envoy extra_source_addresses: for a host of another IP family, its address of that family (istiod: ::6 beside 127.0.0.6). */
+    extraSourceAddresses?: string[];
+  };
 }
 
 /** Envoy HttpProtocolOptions, as much of it as the data path and config_dump readers use. */

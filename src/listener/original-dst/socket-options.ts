@@ -89,9 +89,10 @@ export class SocketOptions {
    * A listening TCP socket with IP_TRANSPARENT set before bind (TPROXY: it accepts connections
    * for any destination address), SO_REUSEADDR and optionally SO_REUSEPORT. Node binds in one
    * step with no hook before bind, so the socket is made here and handed to `server.listen({fd})`.
-   * Setting IP_TRANSPARENT needs CAP_NET_ADMIN (EPERM otherwise).
+   * Setting IP_TRANSPARENT needs CAP_NET_ADMIN (EPERM otherwise). `v6Only`: IPV6_V6ONLY on `::`
+   * too (an additional `::` next to a `0.0.0.0` on the same port takes IPv6 only, as Envoy's).
    */
-  transparentListenSocket(address: SocketAddress, reusePort: boolean, backlog: number): { fd: number } | { error: string } {
+  transparentListenSocket(address: SocketAddress, reusePort: boolean, backlog: number, v6Only = false): { fd: number } | { error: string } {
     const libc = this.libc;
     if (libc === undefined) return { error: this.unavailable };
     const v4 = isIPv4(address.ip);
@@ -109,7 +110,7 @@ export class SocketOptions {
     if (libc.setsockopt(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, one, 4) !== 0) return fail(v4 ? "setsockopt(IP_TRANSPARENT)" : "setsockopt(IPV6_TRANSPARENT)");
     if (libc.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) !== 0) return fail("setsockopt(SO_REUSEADDR)");
     if (reusePort && libc.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, one, 4) !== 0) return fail("setsockopt(SO_REUSEPORT)");
-    if (!v4 && address.ip !== "::" && libc.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, one, 4) !== 0) return fail("setsockopt(IPV6_V6ONLY)");
+    if (!v4 && (address.ip !== "::" || v6Only) && libc.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, one, 4) !== 0) return fail("setsockopt(IPV6_V6ONLY)");
     if (libc.bind(fd, sa, sa.length) !== 0) return fail(`bind(${address.ip}:${address.port})`);
     if (libc.listen(fd, backlog) !== 0) return fail("listen");
     return { fd };

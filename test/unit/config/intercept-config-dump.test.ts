@@ -36,4 +36,14 @@ describe("config_dump with --intercept", () => {
       { name: "envoy.filters.listener.http_inspector", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector" }, filter_disabled: { destination_port_range: { start: 15006, end: 15007 } } },
     ]);
   });
+
+  it("listeners: additional_addresses as Envoy writes them (AdditionalAddress.address on the listener's port); absent when single-stack", () => {
+    const r = run(reviewsSE, { intercept: { outboundPort: 15001, inboundPort: 15006, mode: "REDIRECT", proxyUid: 1337, dualStack: true } });
+    const j = (name: string): J => JSON.parse(JSON.stringify(listenerJson(r.snapshot.listeners.find((l) => l.name === name)!))) as J;
+    expect(j("virtualOutbound").additional_addresses).toEqual([{ address: { socket_address: { address: "::", port_value: 15001 } } }]);
+    expect(j("virtualInbound").additional_addresses).toEqual([{ address: { socket_address: { address: "::", port_value: 15006 } } }]);
+    expect(j("0.0.0.0_9080").additional_addresses).toEqual([{ address: { socket_address: { address: "::", port_value: 9080 } } }]);
+    const single = run(reviewsSE, { intercept: { outboundPort: 15001, inboundPort: 15006, mode: "REDIRECT", proxyUid: 1337 } });
+    expect("additional_addresses" in (listenerJson(single.snapshot.listeners.find((l) => l.name === "virtualOutbound")!) as J)).toBe(false);
+  });
 });

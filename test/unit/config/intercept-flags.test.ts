@@ -45,6 +45,13 @@ describe("--intercept flags", () => {
     expect(parse([], { ISTIO_META_INTERCEPTION_MODE: "bogus" })?.intercept).toBeUndefined();
   });
 
+  it("$ISTIO_DUAL_STACK (as istio-agent and istio-iptables read it, Go ParseBool) makes the interception dual-stack", () => {
+    expect(parse(["--intercept"], { ISTIO_DUAL_STACK: "true" })?.intercept?.dualStack).toBe(true);
+    expect(parse(["--intercept"], { ISTIO_DUAL_STACK: "1" })?.intercept?.dualStack).toBe(true);
+    expect(parse(["--intercept"], { ISTIO_DUAL_STACK: "false" })?.intercept).toEqual({ outboundPort: 15001, inboundPort: 15006, mode: "REDIRECT", proxyUid: 1337 });
+    expect(usage(["--intercept"], { ISTIO_DUAL_STACK: "yes" })).toBe('$ISTIO_DUAL_STACK: expected true or false, got "yes"');
+  });
+
   it("usage errors", () => {
     expect(usage(["--outbound-port", "16001"])).toBe("--outbound-port needs --intercept");
     expect(usage(["--proxy-uid", "1"])).toBe("--proxy-uid needs --intercept");
@@ -60,6 +67,6 @@ describe("--intercept flags", () => {
 
   it("--help lists each flag with its default", () => {
     const help = renderHelp(runCommandSpec);
-    for (const text of ["--intercept", "--outbound-port <port>", "--inbound-port <port>", "--interception-mode <REDIRECT|TPROXY>", "--proxy-uid <uid>", "$ISTIO_META_INTERCEPTION_MODE, else REDIRECT"]) expect(help).toContain(text);
+    for (const text of ["--intercept", "--outbound-port <port>", "--inbound-port <port>", "--interception-mode <REDIRECT|TPROXY>", "--proxy-uid <uid>", "$ISTIO_META_INTERCEPTION_MODE, else REDIRECT", "dual-stack (also on ::) when $ISTIO_DUAL_STACK is true"]) expect(help).toContain(text);
   });
 });

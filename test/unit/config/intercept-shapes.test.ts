@@ -132,6 +132,26 @@ describe("--intercept: the shapes of a real istiod sidecar dump", () => {
     expect(vi.listenerFilters[1]).toEqual({ name: "envoy.filters.listener.tls_inspector", disabledForDestinationPorts: [{ start: 16006, end: 16007 }] });
     expect(translate().snapshot.listeners.find((l) => l.name === "virtualInbound")!.transparent).toBeUndefined();
   });
+
+  it("dual stack: `::` is an additional address of the virtual listeners and the 0.0.0.0_<port> listeners (istiod actualWildcards[1:]), not of <VIP>_<port>; the catch-alls take ::/0 too; the inbound clusters get ::6 as an extra source address", () => {
+    const r = translate("", { intercept: { ...defaultInterception(), dualStack: true } });
+    const by = (name: string): Listener => r.snapshot.listeners.find((l) => l.name === name)!;
+    for (const n of ["virtualOutbound", "virtualInbound", "0.0.0.0_9080"]) expect([n, by(n).address, by(n).additionalAddresses]).toEqual([n, "0.0.0.0", [{ address: "::" }]]);
+    expect(by("10.96.0.10_53").additionalAddresses).toBeUndefined();
+    const vi = by("virtualInbound");
+    for (const c of ["virtualInbound-catchall-http", "virtualInbound"]) {
+      expect(vi.filterChains.find((x) => x.name === c)!.filterChainMatch?.prefixRanges).toEqual([{ addressPrefix: "0.0.0.0", prefixLen: 0 }, { addressPrefix: "::", prefixLen: 0 }]);
+    }
+    expect(r.summary).toContain("interception REDIRECT dual-stack: virtualOutbound 0.0.0.0:15001 + [::]:15001, virtualInbound 0.0.0.0:15006 + [::]:15006, proxy uid 1337; outboundTrafficPolicy ALLOW_ANY (default)");
+    // The inbound clusters dial an IPv6 app address from ::6 (istiod extra_source_addresses).
+    const dualBind = { sourceAddress: "127.0.0.6", extraSourceAddresses: ["::6"] };
+    expect([r.snapshot.clusters["InboundPassthroughCluster"]!.upstreamBindConfig, r.snapshot.clusters["inbound|80||"]!.upstreamBindConfig]).toEqual([dualBind, dualBind]);
+    // Single stack (the default): no additional address anywhere, IPv4 catch-alls only, 127.0.0.6 alone.
+    const v4 = translate();
+    expect(v4.snapshot.clusters["InboundPassthroughCluster"]!.upstreamBindConfig).toEqual({ sourceAddress: "127.0.0.6" });
+    expect(v4.snapshot.listeners.filter((l) => l.additionalAddresses !== undefined)).toEqual([]);
+    expect(v4.snapshot.listeners.find((l) => l.name === "virtualInbound")!.filterChains.find((x) => x.name === "virtualInbound")!.filterChainMatch?.prefixRanges).toEqual([{ addressPrefix: "0.0.0.0", prefixLen: 0 }]);
+  });
 });
 
 describe("--intercept: clusters", () => {
