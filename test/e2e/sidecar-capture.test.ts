@@ -288,8 +288,6 @@ describe.skipIf(optedOut)("transparent sidecar behind outrigger-iptables: TPROXY
     expect(log.downstream_local_address).toBe(`${t.podIp}:8080`);
   });
 
-  it.todo("TPROXY inbound: the app sees the peer's own address (istiod adds envoy.filters.listener.original_src, mark 1337); outrigger has no original_src yet, so the app sees 127.0.0.6");
-
   itV6("IPv6 outbound (REDIRECT, also in TPROXY mode) reaches the TCP VIP [fd96::20]:9000 through the transparent dual-stack virtualOutbound", async () => {
     expect((await t.client(t.pod, "tcp", ECHO_VIP6, 9000, "t6")).data).toBe(`echo ${PEER6}:9001 from ${t.podIp6}: t6\n`);
   });
