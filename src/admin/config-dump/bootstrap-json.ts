@@ -3,6 +3,7 @@
 // Envoy field, under node.metadata.outrigger.
 
 import type { Bootstrap } from "../../bootstrap/bootstrap.js";
+import { TCP_PROXY, type Snapshot } from "../../config/model/types.js";
 import { packageVersion } from "../../cli/package-root.js";
 import { compact, socketAddress, type Json } from "./envoy-json.js";
 
@@ -45,9 +46,25 @@ export function nodeJson(b: Bootstrap, extra: Json = {}): Json {
   });
 }
 
-export function bootstrapJson(b: Bootstrap, lastReloadError: string | null): Json {
+export function bootstrapJson(b: Bootstrap, lastReloadError: string | null, snapshot: Snapshot | null = null): Json {
+  const policy = outboundTrafficPolicyOf(snapshot);
   return {
-    node: nodeJson(b, { lastReloadError }),
+    node: nodeJson(b, { lastReloadError, ...(policy !== undefined ? { outboundTrafficPolicy: policy } : {}) }),
     admin: { address: socketAddress(b.adminAddress, b.adminPort) },
   };
+}
+
+/**
+ * The outbound traffic policy the serving config applies under `--intercept`, read from where it
+ * acts: virtualOutbound's catch-all chain goes to PassthroughCluster (ALLOW_ANY) or
+ * BlackHoleCluster (REGISTRY_ONLY). Undefined without interception.
+ */
+export function outboundTrafficPolicyOf(snapshot: Snapshot | null): "ALLOW_ANY" | "REGISTRY_ONLY" | undefined {
+  const vo = snapshot?.listeners.find((l) => l.name === "virtualOutbound");
+  const chain = vo?.filterChains.find((c) => c.name === "virtualOutbound-catchall-tcp");
+  const f = chain?.filters[chain.filters.length - 1];
+  if (f === undefined || f.name !== TCP_PROXY) return undefined;
+  if (f.typedConfig.cluster === "PassthroughCluster") return "ALLOW_ANY";
+  if (f.typedConfig.cluster === "BlackHoleCluster") return "REGISTRY_ONLY";
+  return undefined;
 }

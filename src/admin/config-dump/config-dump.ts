@@ -95,7 +95,7 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
   const listeners = dyn(s?.listeners ?? []);
   const routes = dyn(Object.values(s?.routeConfigs ?? {}));
   const configs: Json[] = [
-    { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError), last_updated: updated },
+    { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated },
     {
       "@type": typeUrl(ADMIN + "ClustersConfigDump"),
       version_info: version,

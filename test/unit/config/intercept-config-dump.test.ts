@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { bootstrapJson } from "../../../src/admin/config-dump/bootstrap-json.js";
 import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
 import { parseRunFlags } from "../../../src/bootstrap/parse-run-flags.js";
+import { defaultInterception } from "../../../src/config/istio/interception.js";
 import { run, reviewsSE } from "./helpers.js";
 
 const ctx = { env: {}, cpuCount: () => 2, reusePortBalances: () => true };
@@ -19,6 +20,21 @@ describe("config_dump with --intercept", () => {
     const plain = JSON.parse(JSON.stringify(node([]))) as J;
     expect("INTERCEPTION_MODE" in plain).toBe(false);
     expect("interception" in plain.outrigger).toBe(false);
+  });
+
+  it("node metadata: the outbound traffic policy the serving config applies (outrigger.outboundTrafficPolicy)", () => {
+    const b = parseRunFlags(["--config", "a.yaml", "--intercept"], ctx)!;
+    const meta = (snapshot: unknown): J => (bootstrapJson(b, null, snapshot as never) as J).node.metadata.outrigger;
+    expect(meta(run(reviewsSE, { intercept: defaultInterception() }).snapshot).outboundTrafficPolicy).toBe("ALLOW_ANY");
+    const registryOnly = `---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: shop}
+spec:
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`;
+    expect(meta(run(reviewsSE + registryOnly, { intercept: defaultInterception() }).snapshot).outboundTrafficPolicy).toBe("REGISTRY_ONLY");
+    expect("outboundTrafficPolicy" in meta(run(reviewsSE).snapshot)).toBe(false);
   });
 
   it("listeners: use_original_dst, bind_to_port, transparent, listener_filters_timeout, continue_on_listener_filters_timeout, filter_disabled", () => {
