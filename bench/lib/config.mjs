@@ -20,6 +20,8 @@ const DEFAULT_TARGETS = {
   baseline: 'direct,outrigger-1w,baseline-1w,nginx',
   rss: '',
   tcp: '',
+  // The transparent-sidecar path (bench/captured-path.mjs: network namespaces, iptables, root).
+  captured: '',
 };
 
 export function readConfig() {
