@@ -139,7 +139,7 @@ export class ProxyRuntime {
     const node = opts.node ?? nodeIdentity({ env: {}, namespace: "default", labels: {}, domainSuffix: "cluster.local" });
     this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters ?? builtInHttpFilters(node));
     this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
-    this.listenerFilterRegistry = opts.listenerFilters ?? builtInListenerFilters(opts.originalDst ?? kernelOriginalDst(this.socketOptions));
+    this.listenerFilterRegistry = opts.listenerFilters ?? builtInListenerFilters(opts.originalDst ?? kernelOriginalDst(() => this.socketOptions));
     this.reusePort = opts.reusePort ?? true;
     const counts = opts.activeConnections;
     const slot = this.workerIndex;

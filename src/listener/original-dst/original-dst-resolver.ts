@@ -12,7 +12,8 @@ import { unmapV4 } from "./socket-options.js";
 export type OriginalDstResolver = (socket: Socket, transparent: boolean) => SocketAddress | undefined;
 
 /** The kernel's answer through `options` (one per worker). */
-export function kernelOriginalDst(options: SocketOptions): OriginalDstResolver {
+/** `options` is asked for on the first connection that needs it (koffi loads then, not before). */
+export function kernelOriginalDst(options: () => SocketOptions): OriginalDstResolver {
   return (socket, transparent) => {
     const local = socket.localAddress;
     if (local === undefined || socket.localPort === undefined) return undefined;
@@ -24,7 +25,7 @@ export function kernelOriginalDst(options: SocketOptions): OriginalDstResolver {
       // A v4 connection accepted on a dual-stack [::] socket has a v4-mapped peer: netfilter
       // tracks it as IPv4, so it is asked on SOL_IP (Envoy does the same for v4-mapped sockets).
       const v6 = socket.remoteFamily === "IPv6" && !(socket.remoteAddress ?? "").startsWith("::ffff:");
-      const r = options.originalDst(fd, v6);
+      const r = options().originalDst(fd, v6);
       if ("dst" in r) return r.dst;
     }
     // A TPROXY'd connection: the accepted socket's local address is the original destination.

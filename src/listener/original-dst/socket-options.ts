@@ -3,8 +3,19 @@
 // listeners) and binding such a listener — made through libc with koffi (prebuilt FFI binaries,
 // no compiler). One instance per worker; off Linux every call reports "unsupported".
 
+import { createRequire } from "node:module";
 import { isIPv4 } from "node:net";
-import koffi from "koffi";
+import type { IKoffiLib } from "koffi";
+
+/**
+ * koffi's native module costs ~13 MiB of RSS per process once loaded: it is required only when a
+ * worker first needs a socket call (a connection with an original destination to learn, a
+ * transparent listener), never by a proxy that does not intercept.
+ */
+function loadLibc(): { lib: IKoffiLib; errno: () => number } {
+  const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
+  return { lib: koffi.load("libc.so.6"), errno: () => koffi.errno() };
+}
 
 /** An IP address and port (the original destination of a redirected connection). */
 export interface SocketAddress {
@@ -45,6 +56,7 @@ export class SocketOptions {
   private readonly libc: Libc | undefined;
   /** Why the native calls are unavailable ("" when they are). */
   readonly unavailable: string;
+  private errno: () => number = () => 0;
 
   constructor(platform: NodeJS.Platform = process.platform) {
     let libc: Libc | undefined;
@@ -52,7 +64,9 @@ export class SocketOptions {
     if (platform !== "linux") why = `SO_ORIGINAL_DST and IP_TRANSPARENT need Linux (this is ${platform})`;
     else {
       try {
-        const lib = koffi.load("libc.so.6");
+        const loaded = loadLibc();
+        const lib = loaded.lib;
+        this.errno = loaded.errno;
         libc = {
           getsockopt: lib.func("int getsockopt(int, int, int, _Out_ uint8_t *, _Inout_ uint32_t *)"),
           setsockopt: lib.func("int setsockopt(int, int, int, const uint8_t *, uint32_t)"),
@@ -122,7 +136,7 @@ export class SocketOptions {
   }
 
   private errorText(what: string): string {
-    const errno = koffi.errno();
+    const errno = this.errno();
     return `${what} failed: ${this.libc!.strerror(errno)} (errno ${errno})`;
   }
 }

@@ -85,12 +85,12 @@ describe("SocketOptions", () => {
 describe("kernelOriginalDst", () => {
   it("a connection that was not redirected has no original destination", async () => {
     const s = await accepted("127.0.0.1");
-    expect(kernelOriginalDst(new SocketOptions())(s, false)).toBeUndefined();
+    expect(kernelOriginalDst(() => new SocketOptions())(s, false)).toBeUndefined();
   });
 
   it("on a transparent listener the local address is the original destination", async () => {
     const s = await accepted("127.0.0.1");
-    expect(kernelOriginalDst(new SocketOptions())(s, true)).toEqual({ ip: "127.0.0.1", port: s.localPort });
+    expect(kernelOriginalDst(() => new SocketOptions())(s, true)).toEqual({ ip: "127.0.0.1", port: s.localPort });
   });
 });
 
