@@ -4,7 +4,7 @@
 import type { FieldPath } from "./doc-issues.js";
 import { checkLabels, checkIpSubnet, checkPort } from "./name-rules.js";
 import type { ParsedL4Match, ParsedRouteDestination, ParsedTcpRoute } from "./parsed-config.js";
-import type { SpecReader } from "./spec-reader.js";
+import type { Obj, SpecReader } from "./spec-reader.js";
 import { parseDestination, type VirtualServiceContext } from "./virtual-service.js";
 
 const TCP_ROUTE_FIELDS = ["match", "route"] as const;
@@ -78,6 +78,16 @@ function parseL4Match(r: SpecReader, v: unknown, p: FieldPath, checkGateway: (g:
   const o = r.obj(v, p, L4_MATCH_FIELDS);
   if (!o) return undefined;
   const m: ParsedL4Match = { destinationSubnets: [], gateways: [] };
+  parseL4MatchFields(r, o, p, m, checkGateway);
+  r.str(o, "sourceSubnet", p);
+  return m;
+}
+
+/**
+ * The match fields `tcp[]` and `tls[]` rules share (destinationSubnets, port, sourceLabels,
+ * sourceNamespace, gateways), validated as istiod does, into `m`.
+ */
+export function parseL4MatchFields(r: SpecReader, o: Obj, p: FieldPath, m: ParsedL4Match, checkGateway: (g: string, p: FieldPath) => void): void {
   (r.strArr(o, "destinationSubnets", p) ?? []).forEach((s, i) => {
     const err = checkIpSubnet(s);
     if (err) r.issues.error([...p, "destinationSubnets", i], err);
@@ -99,6 +109,4 @@ function parseL4Match(r: SpecReader, v: unknown, p: FieldPath, checkGateway: (g:
   const gws = r.strArr(o, "gateways", p) ?? [];
   gws.forEach((g, i) => checkGateway(g, [...p, "gateways", i]));
   m.gateways = gws;
-  r.str(o, "sourceSubnet", p);
-  return m;
 }

@@ -4,10 +4,10 @@
 
 import type { FieldPath } from "./doc-issues.js";
 import { hostsMatch } from "./host-name.js";
-import { checkIpSubnet, checkLabels, checkPort, checkWildcardDomain } from "./name-rules.js";
+import { checkWildcardDomain } from "./name-rules.js";
 import type { ParsedTlsMatch, ParsedTlsRoute } from "./parsed-config.js";
 import type { SpecReader } from "./spec-reader.js";
-import { parseL4RouteDestinations } from "./tcp-route.js";
+import { parseL4MatchFields, parseL4RouteDestinations } from "./tcp-route.js";
 import type { VirtualServiceContext } from "./virtual-service.js";
 
 const TLS_ROUTE_FIELDS = ["match", "route"] as const;
@@ -59,26 +59,6 @@ function parseTlsMatch(r: SpecReader, v: unknown, p: FieldPath, vsHosts: readonl
     if (!vsHosts.some((vh) => hostsMatch(vh, host))) r.issues.error(hp, `the SNI host ${h} is not a match on the virtual service hosts`);
     else m.sniHosts.push(host);
   });
-  (r.strArr(o, "destinationSubnets", p) ?? []).forEach((s, i) => {
-    const err = checkIpSubnet(s);
-    if (err) r.issues.error([...p, "destinationSubnets", i], err);
-    else m.destinationSubnets.push(s);
-  });
-  const port = r.int(o, "port", p);
-  if (port !== undefined && port !== 0) {
-    const err = checkPort(port);
-    if (err) r.issues.error([...p, "port"], err);
-    else m.port = port;
-  }
-  const sl = r.strMap(o, "sourceLabels", p);
-  if (sl) {
-    for (const e of checkLabels(sl)) r.issues.error([...p, "sourceLabels"], e);
-    m.sourceLabels = sl;
-  }
-  const sns = r.str(o, "sourceNamespace", p);
-  if (sns !== undefined && sns !== "") m.sourceNamespace = sns;
-  const gws = r.strArr(o, "gateways", p) ?? [];
-  gws.forEach((g, i) => checkGateway(g, [...p, "gateways", i]));
-  m.gateways = gws;
+  parseL4MatchFields(r, o, p, m, checkGateway);
   return m;
 }
