@@ -3,7 +3,8 @@
 // of namespaces joined by a veth pair, servers and clients run inside them as chosen uids.
 
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { chmodSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { repoRoot } from "./cli-process.js";
 
 export const script = join(repoRoot, "init-container/outrigger-iptables");
@@ -68,6 +69,21 @@ export function requirePrerequisites(what: string, extra: Array<[string, string]
   const missing = missingPrerequisites(extra);
   if (missing.length > 0) {
     throw new Error(`${what} cannot run, missing: ${missing.join("; ")}. Install them, or set OUTRIGGER_E2E_NETNS=0 to skip these tests.`);
+  }
+  reachableByOtherUsers(repoRoot);
+}
+
+/**
+ * These tests run the checkout's own files as other uids (the proxy as 1337, apps as 1000, the
+ * iptables script as nobody). A checkout under a private directory (`mktemp -d` makes 0700 ones)
+ * is out of their reach: give every directory from `/` down to it the search bit for others —
+ * the tests run as root — and nothing more (no listing, no reading of other files).
+ */
+function reachableByOtherUsers(path: string): void {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    if (dir === dirname(dir)) return;
   }
 }
 
