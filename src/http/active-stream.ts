@@ -119,6 +119,10 @@ export class ActiveStream implements FilterCallbacks {
     return this.conn.localPort;
   }
 
+  get connection(): ConnectionInfo {
+    return this.conn;
+  }
+
   get inbound(): boolean {
     return this.ctx.direction === "INBOUND";
   }

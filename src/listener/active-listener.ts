@@ -18,7 +18,18 @@ import type { ListenerStats } from "../observability/stats/listener-stats.js";
 export interface CompiledChain {
   readonly chain: FilterChain;
   readonly transport: TransportSocketFactory;
+  /**
+   * The chain's non-terminal network filters that decide on the connection once its transport is
+   * up (Envoy's network RBAC before tcp_proxy): any refusal closes it before the terminal filter.
+   */
+  readonly admission?: readonly ConnectionAdmission[];
   readonly filter: NetworkFilterFactory;
+}
+
+/** A non-terminal network filter that admits or refuses a connection (TLS facts are known by then). */
+export interface ConnectionAdmission {
+  /** false = close the connection (the filter counted and logged why). */
+  admit(info: ConnectionInfo): boolean;
 }
 
 /** A listener's per-snapshot runtime parts. */
@@ -167,7 +178,20 @@ export class ActiveListener {
     // Counted by the listener whose chain takes the connection (Envoy counts downstream_cx_* when
     // the connection is made on its final listener, after listener filters and hand-off).
     this.stats?.accepted(socket);
-    c.filter.onNewConnection(c.transport.wrapDownstream(socket), info);
+    c.transport.wrapDownstream(socket, info, (stream) => {
+      if (stream === undefined) return;
+      const admission = c.admission;
+      if (admission !== undefined) {
+        for (const a of admission) {
+          if (!a.admit(info)) {
+            stream.destroy();
+            if (stream !== socket) socket.destroy();
+            return;
+          }
+        }
+      }
+      c.filter.onNewConnection(stream, info);
+    });
   }
 }
 

@@ -21,6 +21,43 @@ export interface ConnectionInfo {
   transportProtocol: string;
   /** ALPN offered by the client, or what http_inspector detected (`http/1.1`, `h2c`). */
   applicationProtocols: string[];
+  /** Set by a TLS transport socket once the handshake is done and the peer verified; absent = plaintext. */
+  tls?: DownstreamTlsInfo;
+}
+
+/** What a terminated TLS connection tells the filters (authorization, XFCC, telemetry, access logs). */
+export interface DownstreamTlsInfo {
+  /** `TLSv1.3`, `TLSv1.2`. */
+  version: string;
+  /** OpenSSL cipher name. */
+  cipher: string;
+  /** The negotiated ALPN protocol; "" when none. */
+  alpn: string;
+  /** SNI the client sent; "" when none. */
+  sni: string;
+  sessionReused: boolean;
+  /** Our certificate's URI SANs (XFCC `By=`). */
+  localUriSans: string[];
+  /** The client's verified certificate; absent when it sent none. */
+  peerCertificate?: PeerCertificateInfo;
+  /**
+   * Istio's source.principal: the peer's first `spiffe://` URI SAN without the scheme
+   * (`cluster.local/ns/foo/sa/bar`); absent without a client certificate or SPIFFE SAN.
+   */
+  peerPrincipal?: string;
+}
+
+export interface PeerCertificateInfo {
+  uriSans: string[];
+  dnsSans: string[];
+  /** RFC 2253 subject, "" when empty (XFCC `Subject=""`). */
+  subject: string;
+  /** Hex SHA-256 of the DER certificate (XFCC `Hash=`). */
+  sha256: string;
+  /** Hex serial number. */
+  serial: string;
+  /** The certificate in PEM (XFCC `Cert=`, URL-encoded there). */
+  pem: string;
 }
 
 export function connectionInfoOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined }): ConnectionInfo {

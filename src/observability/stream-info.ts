@@ -7,6 +7,7 @@ import type { TrafficDirection } from "../config/model/types.js";
 import type { HeaderList } from "../http/header-list.js";
 import type { ActiveSpan, CompiledTelemetry } from "./telemetry.js";
 import type { WorkloadMetadata } from "./workload-metadata.js";
+import type { DownstreamTlsInfo } from "../listener/connection-info.js";
 
 /** Envoy response flags, in the order Envoy renders them (source/common/stream_info/utility.h). */
 export const ResponseFlag = {
@@ -99,6 +100,24 @@ export interface StreamInfo {
   span: ActiveSpan | undefined;
   /** The telemetry of the chain that carried the stream (access logs, stats, tracer). */
   telemetry: CompiledTelemetry | undefined;
+  /** The downstream connection's TLS (mTLS peer, principal); undefined = plaintext. */
+  downstreamTls: DownstreamTlsInfo | undefined;
+  /** The request's verified JWT (Istio request.auth.*), set by jwt_authn; undefined = none. */
+  requestAuth: RequestAuthInfo | undefined;
+}
+
+/** Istio's request.auth.* attributes from the JWT that jwt_authn verified. */
+export interface RequestAuthInfo {
+  /** `iss/sub` (Istio request.auth.principal). */
+  principal: string;
+  issuer: string;
+  subject: string;
+  /** The `aud` claim as a list. */
+  audiences: string[];
+  /** The `azp` claim; "" when absent. */
+  presenter: string;
+  /** The whole payload (request.auth.claims[...], nested claims by path). */
+  claims: Record<string, unknown>;
 }
 
 /** Envoy's downstream/upstream timing points (ms since the stream's first byte). */
@@ -182,6 +201,8 @@ export class StreamInfoBuilder implements StreamInfo {
   peer: WorkloadMetadata | undefined = undefined;
   span: ActiveSpan | undefined = undefined;
   telemetry: CompiledTelemetry | undefined = undefined;
+  downstreamTls: DownstreamTlsInfo | undefined = undefined;
+  requestAuth: RequestAuthInfo | undefined = undefined;
 
   constructor(clock: { now(): number; monotonic(): number }) {
     this.#clock = clock;

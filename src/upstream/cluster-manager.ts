@@ -6,7 +6,7 @@
 
 import { isIP } from "node:net";
 import { dnsRefreshRateMs, ENVOY_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE, maxRequestsPerConnection, upstreamIdleTimeoutMs } from "../config/model/defaults.js";
-import type { Cluster, LbEndpoint, LocalityLbEndpoints } from "../config/model/types.js";
+import type { Cluster, LbEndpoint, LocalityLbEndpoints, Secret } from "../config/model/types.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
@@ -32,7 +32,7 @@ import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 import { OriginalDstHosts } from "./original-dst-hosts.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
-import { TransportSocketRegistry, type TransportSocketFactory } from "../listener/transport-socket.js";
+import { TransportSocketRegistry, type TransportSocketEnv, type TransportSocketFactory } from "../listener/transport-socket.js";
 import { ClusterStats } from "../observability/stats/cluster-stats.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
 
@@ -194,12 +194,20 @@ export class ClusterManager {
     this.stats = dns.stats ?? new StatsStore();
   }
 
+  /** The snapshot's secrets (SDS) that clusters' TLS contexts refer to (set by update()). */
+  private secrets: Readonly<Record<string, Secret>> = {};
+
+  private upstreamEnv(): TransportSocketEnv {
+    return { side: "upstream", secrets: this.secrets };
+  }
+
   /** Throws with a clear message when a cluster names a transport socket this worker cannot run. */
-  validate(models: Record<string, Cluster>): string[] {
+  validate(models: Record<string, Cluster>, secrets: Readonly<Record<string, Secret>> = {}): string[] {
     const errors: string[] = [];
+    const env: TransportSocketEnv = { side: "upstream", secrets };
     for (const m of Object.values(models)) {
       try {
-        this.transportSockets.resolve(m.transportSocket);
+        this.transportSockets.resolve(m.transportSocket, env);
       } catch (e) {
         errors.push(`cluster ${m.name}: ${(e as Error).message}`);
       }
@@ -228,7 +236,8 @@ export class ClusterManager {
    * `shared` holds each cluster's cross-worker buffer (from the supervisor); a cluster without
    * one gets a buffer of its own, which is then only this worker's.
    */
-  update(models: Record<string, Cluster>, shared: SharedClusterBuffers = {}): void {
+  update(models: Record<string, Cluster>, shared: SharedClusterBuffers = {}, secrets: Readonly<Record<string, Secret>> = {}): void {
+    this.secrets = secrets;
     const next = new Map<string, ClusterRuntime>();
     for (const [name, model] of Object.entries(models)) {
       const signature = JSON.stringify(model);
@@ -239,7 +248,7 @@ export class ClusterManager {
       }
       if (old !== undefined) this.retire(old);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex, new ClusterStats(this.stats, name));
-      rt.transport = this.transportSockets.resolve(model.transportSocket);
+      rt.transport = this.transportSockets.resolve(model.transportSocket, this.upstreamEnv());
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
       if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();
@@ -411,7 +420,7 @@ export class ClusterManager {
       maxRequestsPerConnection: maxRequestsPerConnection(m),
       tcpKeepaliveTimeMs: ka !== undefined ? (ka.keepaliveTimeMs ?? 0) : undefined,
       maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
-      transport: this.transportSockets.resolve(m.transportSocket),
+      transport: this.transportSockets.resolve(m.transportSocket, this.upstreamEnv()),
       clock: this.poolClock,
       sourceAddress: m.upstreamBindConfig?.sourceAddress,
       extraSourceAddresses: m.upstreamBindConfig?.extraSourceAddresses,

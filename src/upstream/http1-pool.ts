@@ -257,9 +257,13 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
       clock.clear(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      const conn = new UpstreamConnection(socket, (this.opts.transport ?? rawBufferTransport).wrapUpstream(socket), this, stats, host);
-      if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
-      cb(null, conn, false);
+      // TODO(issue 9, upstream TLS helper): the handshake counts against the connect timeout and a
+      // failure answers with the transport failure reason; raw_buffer calls back at once.
+      (this.opts.transport ?? rawBufferTransport).connectUpstream(socket, { protocol: "http/1.1", host: this.address }, (_failure, stream) => {
+        const conn = new UpstreamConnection(socket, stream ?? socket, this, stats, host);
+        if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
+        cb(null, conn, false);
+      });
     });
   }
 

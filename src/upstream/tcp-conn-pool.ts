@@ -40,7 +40,12 @@ export class TcpUpstreamConnection {
     readonly socket: Socket,
     private readonly pool: TcpConnPool,
   ) {
-    this.stream = (pool.opts.transport ?? rawBufferTransport).wrapUpstream(socket);
+    // TODO(issue 9, upstream TLS helper): secure before handing over (connectUpstream is async for TLS).
+    let stream: Duplex = socket;
+    (pool.opts.transport ?? rawBufferTransport).connectUpstream(socket, { protocol: "tcp", host: socket.remoteAddress ?? "" }, (_f, s) => {
+      if (s !== undefined) stream = s;
+    });
+    this.stream = stream;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     pool.stats?.cxActive.add(1);
     // Envoy's TCP pool attaches one stream per connection: it counts as the host's request too.

@@ -9,7 +9,7 @@ import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Timers } from "../common/timers.js";
-import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type Listener, type Snapshot } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
@@ -20,7 +20,8 @@ import { SocketOptions } from "../listener/original-dst/socket-options.js";
 import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
 import { effectiveListenerFilters, ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
-import { TransportSocketRegistry } from "../listener/transport-socket.js";
+import type { TransportSocketRegistry } from "../listener/transport-socket.js";
+import { builtInTransportSockets } from "../tls/tls-transport.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { Registry } from "prom-client";
 import { nodeIdentity, type NodeIdentity } from "../observability/node-identity.js";
@@ -138,7 +139,7 @@ export class ProxyRuntime {
     this.workerIndex = opts.workerIndex ?? 0;
     const node = opts.node ?? nodeIdentity({ env: {}, namespace: "default", labels: {}, domainSuffix: "cluster.local" });
     this.networkFilters = opts.networkFilters ?? defaultNetworkFilters(opts.httpFilters ?? builtInHttpFilters(node));
-    this.transportSockets = opts.transportSockets ?? new TransportSocketRegistry();
+    this.transportSockets = opts.transportSockets ?? builtInTransportSockets();
     this.listenerFilterRegistry = opts.listenerFilters ?? builtInListenerFilters(opts.originalDst ?? kernelOriginalDst(() => this.socketOptions));
     this.reusePort = opts.reusePort ?? true;
     const counts = opts.activeConnections;
@@ -227,19 +228,19 @@ export class ProxyRuntime {
     const compiled = new Map<string, CompiledListener>();
     for (const [key, model] of wanted) {
       try {
-        compiled.set(key, this.compileListener(model, tables, this.listeners.get(key)?.compiled));
+        compiled.set(key, this.compileListener(model, tables, this.listeners.get(key)?.compiled, snapshot.secrets ?? {}));
       } catch (e) {
         errors.push(`listener ${model.name}: ${(e as Error).message}`);
       }
     }
-    errors.push(...this.services.clusters.validate(snapshot.clusters));
+    errors.push(...this.services.clusters.validate(snapshot.clusters, snapshot.secrets ?? {}));
     if (errors.length > 0) return { ok: false, errors, bound: this.boundAddresses() };
     if (shared === undefined) {
       // A worker record for this runtime's index (its circuit-breaker counts are tracked there).
       this.ownShared ??= new SharedStateOwner(this.clock, timerScheduler, this.workerIndex + 1);
       shared = this.ownShared.prepare(snapshot.clusters);
     }
-    this.services.clusters.update(snapshot.clusters, shared);
+    this.services.clusters.update(snapshot.clusters, shared, snapshot.secrets ?? {});
     // Every chain of this snapshot compiled above: telemetry may release what only older ones used.
     this.services.telemetry.snapshotApplied?.();
 
@@ -302,7 +303,7 @@ export class ProxyRuntime {
    * its transport socket and terminal network filter. A chain kept from the previous snapshot
    * (same name, same filter) updates its factory in place, so live connections follow the reload.
    */
-  private compileListener(model: Listener, tables: ReadonlyMap<string, RouteTable>, previous: CompiledListener | undefined): CompiledListener {
+  private compileListener(model: Listener, tables: ReadonlyMap<string, RouteTable>, previous: CompiledListener | undefined, secrets: Readonly<Record<string, Secret>>): CompiledListener {
     const listenerFilters = this.listenerFilterRegistry.build(effectiveListenerFilters(model), model);
     const all: FilterChain[] = [...model.filterChains];
     if (model.defaultFilterChain !== undefined) all.push(model.defaultFilterChain);
@@ -324,7 +325,7 @@ export class ProxyRuntime {
       if (chain.filters.length > 1) throw new Error(`${where}: only one (terminal) network filter is supported, got ${chain.filters.map((f) => f.name).join(", ")}`);
       let transport;
       try {
-        transport = this.transportSockets.resolve(chain.transportSocket);
+        transport = this.transportSockets.resolve(chain.transportSocket, { side: "downstream", secrets: secrets });
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }

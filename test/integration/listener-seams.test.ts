@@ -14,7 +14,8 @@ import type { HeaderList } from "../../src/http/header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "../../src/http/http-message.js";
 import type { ListenerFilter, ListenerFilterFactory } from "../../src/listener/listener-filter.js";
 import { ListenerFilterRegistry } from "../../src/listener/listener-filter.js";
-import { TransportSocketRegistry, type TransportSocketFactory } from "../../src/listener/transport-socket.js";
+import { TransportSocketRegistry, type TransportFailure, type TransportSocketFactory, type UpstreamTransportOptions } from "../../src/listener/transport-socket.js";
+import type { ConnectionInfo } from "../../src/listener/connection-info.js";
 import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
@@ -144,6 +145,7 @@ describe("filter chains", () => {
 /** A transport socket that counts the bytes it carries each way: the codec only ever sees its stream. */
 class CountingTransport implements TransportSocketFactory {
   readonly name = "test.transport_sockets.counting";
+  readonly hashKey = "counting";
   read = 0;
   written = 0;
 
@@ -175,12 +177,12 @@ class CountingTransport implements TransportSocketFactory {
     return d;
   }
 
-  wrapDownstream(s: Socket): Duplex {
-    return this.wrap(s);
+  wrapDownstream(s: Socket, _info: ConnectionInfo, done: (stream: Duplex | undefined) => void): void {
+    done(this.wrap(s));
   }
 
-  wrapUpstream(s: Socket): Duplex {
-    return this.wrap(s);
+  connectUpstream(s: Socket, _opts: UpstreamTransportOptions, done: (f: TransportFailure | undefined, stream: Duplex | undefined) => void): void {
+    done(undefined, this.wrap(s));
   }
 }
 
@@ -196,8 +198,8 @@ describe("transport sockets", () => {
     const up = new CountingTransport();
     const downReg = new TransportSocketRegistry();
     // One registry per worker: the downstream chain and the upstream cluster each name their own.
-    downReg.register(down);
-    downReg.register({ ...up, name: "test.transport_sockets.counting-up", wrapDownstream: (s) => up.wrapDownstream(s), wrapUpstream: (s) => up.wrapUpstream(s) });
+    downReg.register(down.name, () => down);
+    downReg.register("test.transport_sockets.counting-up", () => up);
     const port = await freePort();
     const l = httpListener({ address: "127.0.0.1", port, direction: "OUTBOUND", routeConfigName: "rc" });
     l.filterChains[0]!.transportSocket = { name: down.name };

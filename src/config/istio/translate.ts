@@ -46,6 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
+import { applySecurity, DEFAULT_TRUST_DOMAIN, SecurityResources, type SecurityOptions } from "./security.js";
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
@@ -95,6 +96,11 @@ export interface TranslateOptions {
    * virtualInbound, per-port outbound listeners, passthrough clusters). Absent = off.
    */
   intercept?: Interception;
+  /**
+   * Workload identity for the security API (mTLS, authorization principals). Absent = trust domain
+   * `cluster.local`, no workload certificate.
+   */
+  security?: SecurityOptions;
 }
 
 /** Whether translation adds the metadata exchange and stats filters when the option is not given. */
@@ -131,6 +137,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   const sidecars: Array<Parsed<ParsedSidecar>> = [];
   const telemetries: Array<Parsed<ParsedTelemetry>> = [];
   const meshMaps: SourceDocument[] = [];
+  const security = new SecurityResources();
   const seen = new Map<string, SourceDocument>();
 
   for (const doc of documents) {
@@ -142,7 +149,8 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       continue;
     }
     const isTelemetry = doc.kind === "Telemetry" && TELEMETRY_VERSIONS.includes(doc.apiVersion);
-    if (!isTelemetry && (!NETWORKING_VERSIONS.includes(doc.apiVersion) || !SUPPORTED_KINDS.includes(doc.kind))) {
+    const isSecurity = SecurityResources.handles(doc);
+    if (!isTelemetry && !isSecurity && (!NETWORKING_VERSIONS.includes(doc.apiVersion) || !SUPPORTED_KINDS.includes(doc.kind))) {
       issues.warn([], `ignored: ${doc.kind} is not supported by outrigger yet`);
       summary.push(`${ident}: ignored (${doc.apiVersion} ${doc.kind} is not supported yet)`);
       continue;
@@ -159,6 +167,10 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     }
     seen.set(key, doc);
     const ref: ConfigRef = { kind: doc.kind, name: doc.metadata.name, namespace, file: doc.file };
+    if (isSecurity) {
+      security.parse(doc, issues, ref, ident);
+      continue;
+    }
     const r = new SpecReader(issues);
     switch (doc.kind) {
       case "VirtualService": {
@@ -346,6 +358,19 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     routeConfigs[HTTP_PROXY_ROUTE_CONFIG] = buildHttpProxyRouteConfig(HTTP_PROXY_ROUTE_CONFIG, defaultInput);
     addListener(buildOutboundListener(address, port, HTTP_PROXY_ROUTE_CONFIG), undefined);
   }
+
+  applySecurity(security, {
+    namespace: ns,
+    rootNamespace: rootNs,
+    proxyLabels: opts.proxyLabels,
+    domainSuffix: opts.domainSuffix,
+    security: opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false },
+    listeners,
+    routeConfigs,
+    clusters,
+    summary,
+    optionError: (message) => errors.push({ file: "<options>", line: 0, path: "", message, severity: "error" }),
+  });
 
   const telemetryWarnings = new Set<string>();
   const resolved = resolveTelemetry({

@@ -11,7 +11,31 @@ export interface Snapshot {
   routeConfigs: Record<string, RouteConfiguration>;
   /** Clusters by name (`outbound|9080|v1|reviews.shop.svc.cluster.local`, `inbound|8080||`, …). */
   clusters: Record<string, Cluster>;
+  /**
+   * SDS secrets by name: the workload certificate (`default`) and the mesh root (`ROOTCA`), from
+   * `--certs`, the Istio CA client or (later) SDS. TLS transport sockets refer to them by name.
+   * Absent = none.
+   */
+  secrets?: Record<string, Secret>;
 }
+
+/** The SDS secret names istio-agent serves (workload certificate and mesh root). */
+export const WORKLOAD_SECRET = "default";
+export const ROOT_CA_SECRET = "ROOTCA";
+
+/** Envoy's Secret: a certificate with its key, or a validation context (trusted CAs). PEM text. */
+export interface Secret {
+  name: string;
+  /** The certificate chain (leaf first; may end with the root, as istio-agent writes it) and its private key. */
+  tlsCertificate?: { certificateChain: string; privateKey: string };
+  /** Trusted CA certificates (PEM bundle). */
+  validationContext?: { trustedCa: string };
+}
+
+export type { JwtAuthentication } from "./jwt-authn.js";
+export type { RbacConfig } from "./rbac.js";
+import type { JwtAuthentication } from "./jwt-authn.js";
+import type { RbacConfig } from "./rbac.js";
 
 export type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
 import type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
@@ -104,17 +128,102 @@ export interface FilterChain {
   filters: NetworkFilter[];
 }
 
+export const TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+
 export interface TransportSocketConfig {
-  /** `envoy.transport_sockets.raw_buffer`; `…tls` comes with mTLS. */
+  /** `envoy.transport_sockets.raw_buffer` or `envoy.transport_sockets.tls`. */
   name: string;
+  /** For `…tls`: a DownstreamTlsContext on a filter chain, an UpstreamTlsContext on a cluster. */
+  typedConfig?: DownstreamTlsContext | UpstreamTlsContext;
+}
+
+/** Envoy DataSource: a file read when the context is built, or inline PEM. */
+export interface DataSource {
+  filename?: string;
+  inlineString?: string;
+}
+
+/** Envoy SdsSecretConfig: a secret of the snapshot by name (`default`, `ROOTCA`, a credentialName). */
+export interface SdsSecretConfig {
+  name: string;
+}
+
+export type TlsProtocolVersion = "TLS_AUTO" | "TLSv1_0" | "TLSv1_1" | "TLSv1_2" | "TLSv1_3";
+
+export interface TlsParameters {
+  /** Absent/TLS_AUTO = TLSv1_2 (Envoy's default for both sides). */
+  tlsMinimumProtocolVersion?: TlsProtocolVersion;
+  /** Absent/TLS_AUTO = TLSv1_3 (Envoy's default for both sides). */
+  tlsMaximumProtocolVersion?: TlsProtocolVersion;
+  /** OpenSSL cipher names; absent = Envoy's defaults. */
+  cipherSuites?: string[];
+  ecdhCurves?: string[];
+}
+
+export type SanType = "URI" | "DNS" | "EMAIL" | "IP_ADDRESS";
+
+export interface CertificateValidationContext {
+  trustedCa?: DataSource;
+  /**
+   * Envoy match_typed_subject_alt_names: the peer certificate must carry a SAN of the given type
+   * matching one of these (any one suffices). Empty/absent = any SAN.
+   */
+  matchTypedSubjectAltNames?: Array<{ sanType: SanType; matcher: StringMatcher }>;
+  /** ACCEPT_UNTRUSTED: DestinationRule insecureSkipVerify. Absent = VERIFY_TRUST_CHAIN. */
+  trustChainVerification?: "VERIFY_TRUST_CHAIN" | "ACCEPT_UNTRUSTED";
+}
+
+export interface CommonTlsContext {
+  tlsParams?: TlsParameters;
+  /** Certificates from files or inline (DestinationRule MUTUAL with file paths). */
+  tlsCertificates?: Array<{ certificateChain: DataSource; privateKey: DataSource }>;
+  /** Certificates from the snapshot's secrets (istiod: `default`). */
+  tlsCertificateSdsSecretConfigs?: SdsSecretConfig[];
+  validationContext?: CertificateValidationContext;
+  /**
+   * Envoy combined_validation_context: the SAN rules here, the trusted CA from a secret (istiod:
+   * `ROOTCA`). Exactly one of validationContext / combinedValidationContext, or neither (no peer validation).
+   */
+  combinedValidationContext?: { defaultValidationContext: CertificateValidationContext; validationContextSdsSecretConfig: SdsSecretConfig };
+  alpnProtocols?: string[];
+}
+
+/** Envoy DownstreamTlsContext (a filter chain's TLS: the proxy is the server). */
+export interface DownstreamTlsContext {
+  commonTlsContext: CommonTlsContext;
+  /** Envoy require_client_certificate (istiod sets it for mTLS). Absent = false. */
+  requireClientCertificate?: boolean;
+}
+
+/** Envoy UpstreamTlsContext (a cluster's TLS: the proxy is the client). */
+export interface UpstreamTlsContext {
+  commonTlsContext: CommonTlsContext;
+  /** SNI sent; absent = none. */
+  sni?: string;
+}
+
+/**
+ * Envoy transport_socket_matches: an endpoint whose labels (Envoy: endpoint metadata
+ * `envoy.transport_socket_match`) contain every `match` entry uses that transport socket; the
+ * first match wins; none = the cluster's transportSocket. istiod's auto mTLS: `tlsMode-istio`
+ * (match `{tlsMode: "istio"}` → ISTIO_MUTUAL) then `tlsMode-disabled` (match `{}` → raw_buffer).
+ * Endpoint labels carry `security.istio.io/tlsMode`, copied as `tlsMode` by translation.
+ */
+export interface TransportSocketMatch {
+  name: string;
+  match: Record<string, string>;
+  transportSocket: TransportSocketConfig;
 }
 
 export const HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
 export const TCP_PROXY = "envoy.filters.network.tcp_proxy";
+/** Envoy's network RBAC filter (istiod puts it before tcp_proxy on inbound TCP chains). Non-terminal. */
+export const NETWORK_RBAC_FILTER = "envoy.filters.network.rbac";
 
 export type NetworkFilter =
   | { name: typeof HTTP_CONNECTION_MANAGER; typedConfig: HttpConnectionManager }
-  | { name: typeof TCP_PROXY; typedConfig: TcpProxy };
+  | { name: typeof TCP_PROXY; typedConfig: TcpProxy }
+  | { name: typeof NETWORK_RBAC_FILTER; typedConfig: RbacConfig };
 
 export const HTTP_FAULT_FILTER = "envoy.filters.http.fault";
 export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
@@ -122,14 +231,21 @@ export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
 export const ISTIO_METADATA_EXCHANGE_FILTER = "istio.metadata_exchange";
 /** Istio's standard metrics (istio_requests_total, …); just before the router in istiod's chain. */
 export const ISTIO_STATS_FILTER = "istio.stats";
+/** Envoy's JWT authentication (Istio RequestAuthentication); after the metadata exchange. */
+export const HTTP_JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
+/** Envoy's HTTP RBAC (Istio AuthorizationPolicy); after jwt_authn. */
+export const HTTP_RBAC_FILTER = "envoy.filters.http.rbac";
 
 /** One entry of an HTTP connection manager's filter chain; the router is always last. */
 export interface HttpFilterConfig {
   /** Envoy's filter name (`envoy.filters.http.fault`, `envoy.filters.http.router`, …). */
   name: string;
   /** The filter's own config (`istio.stats`: IstioStatsConfig, …); absent = the filter's defaults. */
-  typedConfig?: IstioStatsConfig | PeerMetadataConfig;
+  typedConfig?: IstioStatsConfig | PeerMetadataConfig | JwtAuthentication | RbacConfig;
 }
+
+/** Envoy HCM forward_client_cert_details. Absent = SANITIZE (Envoy's default: x-forwarded-client-cert removed). */
+export type ForwardClientCertDetails = "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
 
 export interface HttpConnectionManager {
   /** Envoy stat_prefix, e.g. `outbound_0.0.0.0_9080`. */
@@ -142,6 +258,10 @@ export interface HttpConnectionManager {
   accessLog?: AccessLogConfig[];
   /** Tracing (Envoy's HCM tracing); absent = no spans (context is still passed through). */
   tracing?: TracingConfig;
+  /** What happens to x-forwarded-client-cert (istiod inbound: APPEND_FORWARD). Absent = SANITIZE. */
+  forwardClientCertDetails?: ForwardClientCertDetails;
+  /** Which fields of the client certificate go into XFCC besides By and Hash (istiod inbound: subject, dns, uri). */
+  setCurrentClientCertDetails?: { subject?: boolean; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
 }
 
 /** Envoy tcp_proxy: bytes both ways between the downstream connection and one upstream host. */
@@ -359,8 +479,10 @@ export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORI
 
 export interface Cluster {
   name: string;
-  /** Absent = plaintext (`envoy.transport_sockets.raw_buffer`); TLS comes with mTLS. */
+  /** Absent = plaintext (`envoy.transport_sockets.raw_buffer`). */
   transportSocket?: TransportSocketConfig;
+  /** Per-endpoint transport sockets (istiod's auto mTLS); tried before transportSocket. */
+  transportSocketMatches?: TransportSocketMatch[];
   type: ClusterType;
   /** Envoy/Istio default: LEAST_REQUEST. */
   lbPolicy: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV" | "CLUSTER_PROVIDED";

@@ -4,7 +4,7 @@
 // A refused update changes nothing: the last good snapshot keeps serving.
 
 import type { ConfigError } from "../model/config-error.js";
-import type { Cluster, Listener, LocalityLbEndpoints, RouteConfiguration } from "../model/types.js";
+import type { Cluster, Listener, LocalityLbEndpoints, RouteConfiguration, Secret } from "../model/types.js";
 
 /** Envoy's ClusterLoadAssignment as an EDS resource: the endpoints of the EDS cluster `clusterName`. */
 export interface ClusterEndpoints {
@@ -12,11 +12,8 @@ export interface ClusterEndpoints {
   endpoints: LocalityLbEndpoints[];
 }
 
-/** A secret (SDS). Kept by name until the security work gives it a shape the data path reads. */
-export interface SecretResource {
-  name: string;
-  [field: string]: unknown;
-}
+/** A secret (SDS): the workload certificate (`default`) or the mesh root (`ROOTCA`). */
+export type SecretResource = Secret;
 
 /** The resource of each xDS type (LDS, RDS, CDS, EDS, SDS), by the name it is keyed under. */
 export interface ResourceOfType {

@@ -111,5 +111,6 @@ function build(r: Resources, version: string): Snapshot {
     listeners: [...r.listener.values()],
     routeConfigs: Object.fromEntries(r.routeConfiguration),
     clusters,
+    ...(r.secret.size > 0 ? { secrets: Object.fromEntries(r.secret) } : {}),
   };
 }

@@ -7,6 +7,7 @@
 import type { ErrorCodeValue } from "../../common/errors.js";
 import type { HttpFilterConfig } from "../../config/model/types.js";
 import type { StreamInfoBuilder } from "../../observability/stream-info.js";
+import type { ConnectionInfo } from "../../listener/connection-info.js";
 import type { HeaderList } from "../header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "../http-message.js";
 import type { WorkerServices } from "../listener-context.js";
@@ -60,6 +61,8 @@ export interface FilterCallbacks {
   readonly downstreamLocalPort: number;
   /** Listener direction: x-forwarded-for handling and server header differ. */
   readonly inbound: boolean;
+  /** The downstream connection: addresses, SNI, and its TLS facts (`tls`: peer principal) once terminated. */
+  readonly connection: ConnectionInfo;
   /** Resumes decoding after a filter returned StopIteration from decodeHeaders. */
   continueDecoding(): void;
   /** Resumes encoding after a filter returned StopIteration from encodeHeaders. */

@@ -19,7 +19,7 @@ describe("kinds and metadata", () => {
   it("ignores unsupported kinds and API versions with a warning, never an error", () => {
     const r = run(
       doc("Gateway", "gw", "shop", "  selector: {istio: ingressgateway}") +
-        doc("AuthorizationPolicy", "ap", "shop", "  {}", "security.istio.io/v1") +
+        doc("AuthorizationPolicy", "ap", "shop", "  {}", "security.istio.io/v1alpha1") +
         doc("VirtualService", "old", "shop", "  hosts: [a]", "networking.istio.io/v2") +
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
     );
