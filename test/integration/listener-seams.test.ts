@@ -104,7 +104,10 @@ describe("filter chains", () => {
     expect(await apply(dup)).toMatch(/listener 127.0.0.1_\d+: filter chain twin: another filter chain has the same filterChainMatch/);
     const tls = base();
     tls.filterChains[0]!.transportSocket = { name: "envoy.transport_sockets.tls" };
-    expect(await apply(tls)).toMatch(/filter chain outbound_127.0.0.1_\d+: transport socket envoy.transport_sockets.tls is not supported/);
+    expect(await apply(tls)).toMatch(/filter chain outbound_127.0.0.1_\d+: envoy.transport_sockets.tls needs a DownstreamTlsContext/);
+    const alts = base();
+    alts.filterChains[0]!.transportSocket = { name: "envoy.transport_sockets.alts" };
+    expect(await apply(alts)).toMatch(/filter chain outbound_127.0.0.1_\d+: transport socket envoy.transport_sockets.alts is not supported/);
     const rbac = base();
     const hcm = rbac.filterChains[0]!.filters[0]!;
     if (hcm.name === "envoy.filters.network.http_connection_manager") hcm.typedConfig.httpFilters.unshift({ name: "envoy.filters.http.rbac" });
