@@ -187,8 +187,8 @@ export function peerCertificateInfo(der: Buffer): PeerCertificateInfo & { x509: 
 }
 
 /** Node prints the subject one `K=V` per line, most significant first; RFC 2253 is the reverse, comma-joined. */
-function rfc2253Subject(subject: string): string {
-  if (subject === "") return "";
+function rfc2253Subject(subject: string | undefined): string {
+  if (subject === undefined || subject === "") return "";
   return subject
     .split("\n")
     .filter((l) => l !== "")
