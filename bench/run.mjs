@@ -1,7 +1,7 @@
 // `npm run bench`: direct vs Outrigger (1 and N workers, 1 worker with the resilience config, and
 // 1 worker of a baseline commit) vs nginx, interleaved over rounds, reported as same-round ratios
 // (this machine's speed drifts, so only same-round ratios mean much); then RSS after saturation
-// and the TCP scenario. BENCH_SCENARIO=resilience|telemetry|captured|failover|baseline|rss|tcp picks other parts.
+// and the TCP scenario. BENCH_SCENARIO=resilience|telemetry|captured|mtls|failover|baseline|rss|tcp picks other parts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -63,6 +63,10 @@ async function main() {
   if (cfg.scenario === 'captured') {
     // Its own runner: it builds network namespaces and iptables rules, so it needs root.
     const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'captured-path.mjs')], { stdio: 'inherit' });
+    return shutdown(r.status ?? 1);
+  }
+  if (cfg.scenario === 'mtls') {
+    const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'mtls-path.mjs')], { stdio: 'inherit' });
     return shutdown(r.status ?? 1);
   }
   mkdirSync(WORK, { recursive: true });

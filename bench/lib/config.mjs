@@ -22,6 +22,8 @@ const DEFAULT_TARGETS = {
   tcp: '',
   // The transparent-sidecar path (bench/captured-path.mjs: network namespaces, iptables, root).
   captured: '',
+  // mTLS inbound and outbound against nginx doing the same TLS work (bench/mtls-path.mjs).
+  mtls: '',
 };
 
 export function readConfig() {

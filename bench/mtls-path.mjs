@@ -1,0 +1,300 @@
+// mTLS scenario (bench/README.md, "mTLS"): Outrigger terminating mTLS inbound (STRICT
+// PeerAuthentication, a Sidecar ingress port in front of a plaintext app) and originating it
+// outbound (DestinationRule ISTIO_MUTUAL to an mTLS server), against nginx doing the same TLS work
+// in the same run (`ssl_verify_client on` inbound; `proxy_ssl_certificate` + `proxy_ssl_verify` +
+// `proxy_ssl_session_reuse` outbound, upstream keepalive 256), plus the handshake rate of new
+// (resumed) connections inbound. Certificates are made with the openssl CLI. Interleaved rounds;
+// only same-round ratios are reported.
+// Usage: node bench/mtls-path.mjs   (BENCH_ROUNDS=3 BENCH_DURATION=5 BENCH_CONNECTIONS=32 BENCH_NO_BUILD=1)
+import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor200 } from './lib/net-util.mjs';
+import { ensureNginx, ensureWrk } from './lib/nginx.mjs';
+import { treeCpuSeconds } from './lib/proc.mjs';
+import { runWrk } from './lib/saturate.mjs';
+import { ChildRegistry } from './lib/children.mjs';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const durationS = Number(process.env.BENCH_DURATION ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const handshakeConcurrency = Number(process.env.BENCH_HANDSHAKE_CONCURRENCY ?? 8);
+const log = (m) => process.stderr.write(`[mtls] ${m}\n`);
+const TD = 'cluster.local';
+const NS = 'bench';
+const SERVER_HOST = `mtls-server.${NS}.svc.cluster.local`;
+// What a mesh client (Envoy with istio.alpn) offers over mTLS for HTTP/1.1.
+const ISTIO_HTTP11_ALPN = ['istio-http/1.1', 'istio', 'http/1.1'];
+
+const registry = new ChildRegistry();
+const work = mkdtempSync(path.join(tmpdir(), 'outrigger-bench-mtls-'));
+chmodSync(work, 0o755);
+process.on('exit', () => {
+  registry.killAllSync();
+  rmSync(work, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+
+function openssl(args) {
+  execFileSync('openssl', args, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A root CA and leaves with SPIFFE URI SANs (plus DNS names where nginx checks names). */
+function makePki() {
+  openssl(['req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', 'root-key.pem', '-out', 'root.pem', '-days', '30',
+    '-subj', `/O=${TD}/CN=bench root`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const leaf = (name, sa, dns = []) => {
+    const sans = [`URI:spiffe://${TD}/ns/${NS}/sa/${sa}`, ...dns.map((d) => `DNS:${d}`)].join(',');
+    writeFileSync(path.join(work, `${name}.ext`), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=critical,${sans}\n`);
+    openssl(['req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', '/']);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'root.pem', '-CAkey', 'root-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
+    return { cert: path.join(work, `${name}.pem`), key: path.join(work, `${name}-key.pem`) };
+  };
+  const root = path.join(work, 'root.pem');
+  const client = leaf('client', 'client');
+  const proxy = leaf('proxy', 'proxy', [SERVER_HOST]);
+  const server = leaf('server', 'server', [SERVER_HOST]);
+  // Outrigger's --certs: Istio's file-mounted layout.
+  const certs = path.join(work, 'certs');
+  mkdirSync(certs);
+  writeFileSync(path.join(certs, 'cert-chain.pem'), readFileSync(proxy.cert, 'utf8') + readFileSync(root, 'utf8'));
+  writeFileSync(path.join(certs, 'key.pem'), readFileSync(proxy.key));
+  writeFileSync(path.join(certs, 'root-cert.pem'), readFileSync(root));
+  return { root, client, proxy, server, certs };
+}
+
+function nginxHead(prefix) {
+  mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
+  return `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp/client_body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+`;
+}
+
+const BODY = 'x'.repeat(1024);
+
+async function startNginx(name, body) {
+  const prefix = path.join(work, name);
+  mkdirSync(prefix, { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, `${nginxHead(prefix)}${body}}\n`);
+  const entry = registry.spawn(name, nginxBin, ['-p', prefix, '-c', conf, '-g', 'daemon off;']);
+  return entry;
+}
+
+let nginxBin;
+
+async function main() {
+  const nginx = ensureNginx({ allowInstall: process.env.BENCH_NO_INSTALL !== '1', log });
+  if (nginx.missing) throw new Error(`nginx: ${nginx.missing}`);
+  nginxBin = nginx.bin;
+  const wrk = ensureWrk({ allowInstall: process.env.BENCH_NO_INSTALL !== '1', log });
+  if (!wrk.bin) throw new Error(`wrk: ${wrk.missing}`);
+  if (process.env.BENCH_NO_BUILD !== '1') {
+    log('building dist/');
+    execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', path.join(repoRoot, 'tsconfig.build.json')]);
+  }
+  const pki = makePki();
+  const ports = {};
+  for (const k of ['app', 'mtlsServer', 'orIn', 'orOut', 'ngIn', 'ngOut', 'admin']) ports[k] = await freePort();
+
+  // The plaintext app, and the mTLS server outbound traffic goes to (both nginx, static answers).
+  const app = await startNginx('app', `  server { listen 127.0.0.1:${ports.app}; location / { return 200 '${BODY}'; } }\n`);
+  const mtlsServer = await startNginx('mtls-server', `  server {
+    listen 127.0.0.1:${ports.mtlsServer} ssl;
+    ssl_certificate ${pki.server.cert}; ssl_certificate_key ${pki.server.key};
+    ssl_client_certificate ${pki.root}; ssl_verify_client on;
+    ssl_session_cache shared:S:10m; ssl_session_tickets on;
+    location / { return 200 '${BODY}'; }
+  }\n`);
+  // nginx doing Outrigger's two jobs: inbound mTLS termination, outbound mTLS origination.
+  const ngProxy = await startNginx('nginx-proxy', `  upstream app { server 127.0.0.1:${ports.app}; keepalive 256; }
+  upstream mtls { server 127.0.0.1:${ports.mtlsServer}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${ports.ngIn} ssl;
+    ssl_certificate ${pki.proxy.cert}; ssl_certificate_key ${pki.proxy.key};
+    ssl_client_certificate ${pki.root}; ssl_verify_client on;
+    ssl_session_cache shared:P:10m; ssl_session_tickets on;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:${ports.ngOut};
+    location / {
+      proxy_pass https://mtls; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_ssl_certificate ${pki.proxy.cert}; proxy_ssl_certificate_key ${pki.proxy.key};
+      proxy_ssl_trusted_certificate ${pki.root}; proxy_ssl_verify on; proxy_ssl_name ${SERVER_HOST};
+      proxy_ssl_server_name on; proxy_ssl_session_reuse on;
+    }
+  }\n`);
+
+  const configDir = path.join(work, 'config');
+  mkdirSync(configDir);
+  writeFileSync(path.join(configDir, 'bench.yaml'), `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: ${NS}}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: mtls-server, namespace: ${NS}}
+spec:
+  hosts: [${SERVER_HOST}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: ${ports.orOut}, name: http, protocol: HTTP}]
+  subjectAltNames: [spiffe://${TD}/ns/${NS}/sa/server]
+  endpoints: [{address: 127.0.0.1, ports: {http: ${ports.mtlsServer}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: mtls-server, namespace: ${NS}}
+spec:
+  host: ${SERVER_HOST}
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: ${NS}}
+spec:
+  ingress:
+  - port: {number: ${ports.orIn}, name: http, protocol: HTTP}
+    defaultEndpoint: 127.0.0.1:${ports.app}
+  egress:
+  - port: {number: ${ports.orOut}, name: http, protocol: HTTP}
+    bind: 127.0.0.1
+    hosts: ["./*"]
+`);
+  writeFileSync(path.join(work, 'mesh.yaml'), 'accessLogFile: ""\n');
+  const outrigger = registry.spawn('outrigger', process.execPath, [path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
+    '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(ports.admin), '--stats-port', '0', '--health-port', '0',
+    '--no-watch', '--log-level', 'warn']);
+
+  for (const [name, port, entry] of [['app', ports.app, app], ['nginx proxy (outbound)', ports.ngOut, ngProxy], ['outrigger (outbound)', ports.orOut, outrigger]]) {
+    const ready = await waitFor200(port, '/', { entry, timeoutMs: 15_000, host: SERVER_HOST });
+    if (!ready.ok) throw new Error(`${name} did not answer 200 on :${port}: ${ready.reason}\n${entry.output.slice(-1500)}`);
+  }
+  void mtlsServer;
+
+  const tlsClient = { cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key), ca: readFileSync(pki.root), ALPNProtocols: ISTIO_HTTP11_ALPN };
+  const inbound = (port) => autocannonTls(port, tlsClient);
+  const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${ports.orOut}`, connections, durationS });
+  const handshakes = (port) => handshakeRate(port, tlsClient);
+
+  const targets = [
+    { name: 'inbound outrigger', run: () => inbound(ports.orIn), pid: outrigger.child.pid },
+    { name: 'inbound nginx', run: () => inbound(ports.ngIn), pid: ngProxy.child.pid },
+    { name: 'outbound outrigger', run: () => outbound(ports.orOut), pid: outrigger.child.pid },
+    { name: 'outbound nginx', run: () => outbound(ports.ngOut), pid: ngProxy.child.pid },
+    { name: 'handshakes outrigger', run: () => handshakes(ports.orIn), pid: outrigger.child.pid },
+    { name: 'handshakes nginx', run: () => handshakes(ports.ngIn), pid: ngProxy.child.pid },
+  ];
+  log('warm-up (and proof each path answers 200 through mTLS)');
+  for (const t of targets) check(t.name, await t.run());
+  const results = [];
+  for (let r = 0; r < rounds; r++) {
+    const round = {};
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + r * 2) % targets.length];
+      const before = treeCpuSeconds(t.pid);
+      const res = check(t.name, await t.run());
+      const cpu = treeCpuSeconds(t.pid) - before;
+      round[t.name] = { ...res, cpuUsPerReq: (cpu * 1e6) / res.completed };
+      log(`round ${r + 1} ${t.name}: ${res.rps.toFixed(0)}/s, ${round[t.name].cpuUsPerReq.toFixed(1)} µs CPU each${res.resumed !== undefined ? `, ${res.resumed}/${res.completed} resumed` : ''}`);
+    }
+    results.push(round);
+  }
+  console.log(render(results, targets, nginx.version));
+}
+
+function check(name, r) {
+  if (r.failed) throw new Error(`${name}: ${r.failed}`);
+  if ((r.non2xx ?? 0) > 0 || (r.errors ?? 0) > 0) throw new Error(`${name}: ${r.non2xx ?? 0} non-2xx, ${r.errors ?? 0} errors`);
+  if (!r.completed) r.completed = Math.round((r.rps ?? 0) * durationS);
+  return r;
+}
+
+/** Keep-alive HTTPS load with a client certificate (autocannon over TLS). */
+function autocannonTls(port, tlsOptions) {
+  return new Promise((resolve) => {
+    autocannon({ url: `https://127.0.0.1:${port}/`, connections, duration: durationS, timeout: 10, tlsOptions }, (err, result) => {
+      if (err) return resolve({ failed: err.message });
+      resolve({ rps: result.requests.average, completed: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts });
+    });
+  });
+}
+
+/**
+ * New connections per second with session resumption (each client loop reuses the last session
+ * it got): connect, one request with `connection: close`, read to the end.
+ */
+async function handshakeRate(port, tlsOptions) {
+  const deadline = Date.now() + durationS * 1000;
+  let completed = 0;
+  let resumed = 0;
+  let errors = 0;
+  const loop = async () => {
+    let session;
+    while (Date.now() < deadline) {
+      try {
+        const r = await new Promise((resolve, reject) => {
+          const s = tlsConnect({ host: '127.0.0.1', port, ...tlsOptions, rejectUnauthorized: false, session });
+          s.on('session', (sess) => {
+            session = sess;
+          });
+          let head = '';
+          s.once('secureConnect', () => {
+            s.write('GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n');
+          });
+          s.on('data', (d) => {
+            if (head.length < 16) head += d.toString('latin1');
+          });
+          s.on('end', () => resolve({ ok: head.startsWith('HTTP/1.1 200'), reused: s.isSessionReused() }));
+          s.on('error', reject);
+        });
+        if (!r.ok) errors++;
+        completed++;
+        if (r.reused) resumed++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const start = Date.now();
+  await Promise.all(Array.from({ length: handshakeConcurrency }, loop));
+  return { rps: completed / ((Date.now() - start) / 1000), completed, resumed, errors };
+}
+
+function render(results, targets, nginxVersion) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const fmt = (xs) => `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
+  const lines = [`## mTLS: Outrigger vs nginx doing the same TLS work (${new Date().toISOString()})`, '',
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.availableParallelism()}, Node ${process.version}, nginx ${nginxVersion}. ${rounds} rounds × ${durationS} s; outrigger 1 worker, nginx 1 worker.`,
+    `Inbound: autocannon -c${connections} over mTLS (client certificate, ALPN ${ISTIO_HTTP11_ALPN.join(',')}) → proxy (STRICT) → plaintext app. Outbound: wrk -c${connections} plaintext → proxy → mTLS (ISTIO_MUTUAL / proxy_ssl_certificate, session reuse) → nginx with ssl_verify_client. Handshakes: ${handshakeConcurrency} loops of new connections, one request each, sessions resumed.`, '',
+    '| target | per second (median) | proxy CPU µs each (median) |', '|---|---|---|'];
+  for (const t of targets) lines.push(`| ${t.name} | ${median(results.map((x) => x[t.name].rps)).toFixed(0)} | ${median(results.map((x) => x[t.name].cpuUsPerReq)).toFixed(1)} |`);
+  lines.push('', '| ratio inside each round: Outrigger ÷ nginx | CPU each, median [min–max] | rate, median [min–max] |', '|---|---|---|');
+  for (const kind of ['inbound', 'outbound', 'handshakes']) {
+    lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} nginx`].rps))} |`);
+  }
+  return lines.join('\n');
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e.stack ?? e);
+  process.exit(1);
+});
