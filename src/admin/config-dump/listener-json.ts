@@ -17,7 +17,11 @@ import {
   type NetworkFilter,
   type TcpProxy,
   type TransportSocketConfig,
+  type DownstreamTlsContext,
+  type UpstreamTlsContext,
+  TLS_TRANSPORT_SOCKET,
 } from "../../config/model/types.js";
+import { downstreamTlsContextJson, upstreamTlsContextJson } from "./tls-context-json.js";
 import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 
@@ -45,7 +49,13 @@ export const ADS_CONFIG_SOURCE: Json = { ads: {}, initial_fetch_timeout: "0s", r
 
 export function transportSocketJson(t: TransportSocketConfig, types: Record<string, string> = TRANSPORT_SOCKET_TYPES): Json {
   const type = types[t.name];
-  return compact({ name: t.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+  if (type === undefined) return { name: t.name };
+  let body: Json = {};
+  if (t.name === TLS_TRANSPORT_SOCKET && t.typedConfig !== undefined) {
+    // Which context it is follows from where it sits (the type table given): chain or cluster.
+    body = type.endsWith("DownstreamTlsContext") ? downstreamTlsContextJson(t.typedConfig as DownstreamTlsContext) : upstreamTlsContextJson(t.typedConfig as UpstreamTlsContext);
+  }
+  return { name: t.name, typed_config: { "@type": typeUrl(type), ...body } };
 }
 
 function filterChainMatchJson(m: FilterChainMatch): Json | undefined {
@@ -130,6 +140,9 @@ function hcmJson(h: HttpConnectionManager): Json {
     stat_prefix: h.statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: h.routeConfigName },
     http_filters: h.httpFilters.map(httpFilterJson),
+    // SANITIZE is the enum's zero value.
+    forward_client_cert_details: h.forwardClientCertDetails !== undefined && h.forwardClientCertDetails !== "SANITIZE" ? h.forwardClientCertDetails : undefined,
+    set_current_client_cert_details: h.setCurrentClientCertDetails !== undefined ? compact({ ...h.setCurrentClientCertDetails }) : undefined,
     access_log: nonEmpty(h.accessLog?.map(accessLogJson)),
     tracing: h.tracing !== undefined ? compact(tracingJson(h.tracing)) : undefined,
   });
