@@ -42,6 +42,11 @@ export interface ClusterTlsOptions {
   security: SecurityOptions;
   /** MeshConfig enableAutoMtls (default true). */
   autoMtls: boolean;
+  /**
+   * istiod BestEffortInferServiceMTLSMode: the mode of the destination namespace's (else the
+   * mesh's) PeerAuthentication; DISABLE there turns auto mTLS off for its services.
+   */
+  serviceMtlsDisabled?: (namespace: string) => boolean;
 }
 
 /** istiod BuildDNSSrvSubsetKey: `outbound_.<port>_.<subset>_.<host>` (an empty subset leaves `_._`). */
@@ -108,6 +113,7 @@ export function applyClusterTls(cluster: Cluster, tls: ClientTlsSettings | undef
     // Auto mTLS: not for mesh-external services, not without a certificate, not for ORIGINAL_DST
     // clusters (no endpoint labels to match on).
     if (!o.autoMtls || !o.security.hasIdentity || svc.source.location !== "MESH_INTERNAL" || cluster.type === "ORIGINAL_DST") return;
+    if (o.serviceMtlsDisabled?.(svc.namespace) === true) return;
     cluster.transportSocketMatches = [
       { name: "tlsMode-istio", match: { tlsMode: "istio" }, transportSocket: tlsSocket(istioMutual(serviceAccounts(svc, td), sni, false)) },
       { name: "tlsMode-disabled", match: {}, transportSocket: { name: RAW_BUFFER } },

@@ -241,3 +241,19 @@ function baseMatch(m: FilterChainMatch): FilterChainMatch {
   const { transportProtocol: _t, applicationProtocols: _a, ...rest } = m;
   return rest;
 }
+
+/**
+ * istiod GetNamespaceMutualTLSMode for a destination namespace (its namespace-wide policy, else the
+ * mesh's): whether its services take plaintext only, so auto mTLS must not be offered. Memoized per namespace.
+ */
+export function serviceMtlsDisabled(resources: readonly Entry[], rootNamespace: string): (namespace: string) => boolean {
+  const memo = new Map<string, boolean>();
+  return (namespace) => {
+    let v = memo.get(namespace);
+    if (v === undefined) {
+      v = resources.length > 0 && composePeerAuthentication(resources, { namespace, rootNamespace, proxyLabels: {} }).mode === "DISABLE";
+      memo.set(namespace, v);
+    }
+    return v;
+  };
+}

@@ -225,3 +225,14 @@ describe("config_dump of upstream TLS", () => {
     expect(md).toEqual([{ tlsMode: "istio" }, undefined]);
   });
 });
+
+describe("auto mTLS and the destination's PeerAuthentication", () => {
+  it("a namespace (or mesh-wide) DISABLE turns auto mTLS off for that namespace's services, as istiod's BestEffortInferServiceMTLSMode", () => {
+    const paDoc = (ns: string, mode: string): string => doc("PeerAuthentication", "default", ns, `  mtls: {mode: ${mode}}`, "security.istio.io/v1");
+    const matches = (extra: string): unknown => run(reviews + extra, identity).snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!.transportSocketMatches;
+    expect(matches(paDoc("shop", "DISABLE"))).toBeUndefined();
+    expect(matches(paDoc("istio-system", "DISABLE"))).toBeUndefined();
+    expect(matches(paDoc("istio-system", "DISABLE") + paDoc("shop", "STRICT"))).toHaveLength(2);
+    expect(matches(paDoc("billing", "DISABLE"))).toHaveLength(2);
+  });
+});
