@@ -219,6 +219,36 @@ function applyToVirtualInbound(l: Listener, eff: EffectivePeerAuthentication, ch
     touched.push(k);
   }
   l.filterChains = out;
+  disableTlsInspectorWhereUnused(l);
+}
+
+/**
+ * istiod's buildTLSInspector: when the passthrough needs the TLS inspector, it is still skipped
+ * for the ports whose chains never match on `tls` (they then see every connection as raw_buffer).
+ */
+function disableTlsInspectorWhereUnused(l: Listener): void {
+  const tlsPorts = new Set<number>();
+  const ports = new Set<number>();
+  let passthroughTls = false;
+  for (const c of l.filterChains) {
+    const port = c.filterChainMatch.destinationPort;
+    const tls = c.filterChainMatch.transportProtocol === "tls";
+    if (port === undefined) passthroughTls ||= tls;
+    else {
+      ports.add(port);
+      if (tls) tlsPorts.add(port);
+    }
+  }
+  const inspector = l.listenerFilters.find((f) => f.name === "envoy.filters.listener.tls_inspector");
+  if (!passthroughTls || inspector === undefined) return;
+  const disabled = new Set((inspector.disabledForDestinationPorts ?? []).flatMap((r) => (r.end - r.start === 1 ? [r.start] : [])));
+  const ranges = [...(inspector.disabledForDestinationPorts ?? [])];
+  for (const p of [...ports].sort((a, b) => a - b)) {
+    if (tlsPorts.has(p) || disabled.has(p)) continue;
+    // The blackhole chain's own port (15006) is already there.
+    ranges.push({ start: p, end: p + 1 });
+  }
+  inspector.disabledForDestinationPorts = ranges.sort((a, b) => a.start - b.start);
 }
 
 /** A bound inbound listener (Sidecar ingress without interception): one port, one chain. */

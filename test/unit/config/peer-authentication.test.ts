@@ -143,6 +143,21 @@ describe("PeerAuthentication: chains per mode on virtualInbound", () => {
     expect(r.summary).toContain("PeerAuthentication shop/wl: applies to this proxy (workload, mtls UNSET; port 5432 DISABLE, port 8080 STRICT, port 9999 PERMISSIVE)");
   });
 
+  it("the tls_inspector is skipped for ports whose chains never match TLS (a DISABLE port), as istiod's buildTLSInspector", () => {
+    const wl = pa("wl", "shop", "  selector: {matchLabels: {app: web}}\n  portLevelMtls:\n    8080: {mode: DISABLE}\n    5432: {mode: DISABLE}");
+    const r = run(sidecar + wl, { ...intercept, ...identity });
+    const l = vi(r.snapshot.listeners);
+    expect(sigs(l, 8080)).toEqual(["0.0.0.0_8080:raw_buffer"]);
+    expect(l.listenerFilters.find((f) => f.name === "envoy.filters.listener.tls_inspector")!.disabledForDestinationPorts).toEqual([
+      { start: 5432, end: 5433 },
+      { start: 8080, end: 8081 },
+      { start: 15006, end: 15007 },
+    ]);
+    // Every port terminating or passing TLS keeps it.
+    const all = run(sidecar, { ...intercept, ...identity });
+    expect(vi(all.snapshot.listeners).listenerFilters.find((f) => f.name === "envoy.filters.listener.tls_inspector")!.disabledForDestinationPorts).toEqual([{ start: 15006, end: 15007 }]);
+  });
+
   it("mesh-wide STRICT applies when nothing closer says otherwise; a namespace UNSET inherits it", () => {
     const r = run(sidecar + pa("mesh", "istio-system", "  mtls: {mode: STRICT}") + pa("ns", "shop", "  mtls: {}"), { ...intercept, ...identity });
     expect(sigs(vi(r.snapshot.listeners), 8080)).toEqual(["0.0.0.0_8080:tls+mtls"]);
