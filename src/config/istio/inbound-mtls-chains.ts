@@ -7,6 +7,7 @@
 
 import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type FilterChainMatch, type Listener } from "../model/types.js";
 import { inboundTlsContext } from "./inbound-tls-context.js";
+import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS } from "./interception.js";
 import { PLAINTEXT_HTTP_ALPNS } from "./virtual-listeners.js";
 
 /** What the chains of a port are built for: STRICT / PERMISSIVE with a certificate, or plaintext. */
@@ -104,4 +105,10 @@ export function ensureTlsInspector(l: Listener): void {
   // Before http_inspector, as istiod orders them (TLS must be known before HTTP is sniffed).
   const http = l.listenerFilters.findIndex((f) => f.name === "envoy.filters.listener.http_inspector");
   l.listenerFilters.splice(http < 0 ? l.listenerFilters.length : http, 0, { name: "envoy.filters.listener.tls_inspector" });
+  // As on virtualInbound (istiod: protocolDetectionTimeout, continue): a server-first client that
+  // sends nothing goes on as plaintext instead of waiting for Envoy's 15 s and being closed.
+  if (l.listenerFiltersTimeoutMs === undefined) {
+    l.listenerFiltersTimeoutMs = DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS;
+    l.continueOnListenerFiltersTimeout = true;
+  }
 }
