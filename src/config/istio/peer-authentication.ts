@@ -74,6 +74,8 @@ function parseMode(r: SpecReader, v: unknown, p: FieldPath): MtlsMode {
 }
 
 type Level = "workload" | "namespace" | "mesh";
+/** Farthest first: each level overrides the ones before it. */
+const LEVELS: readonly Level[] = ["mesh", "namespace", "workload"];
 type Entry = ParsedSecurity<ParsedPeerAuthentication>;
 
 /** The result of istiod's ComposePeerAuthentication for this proxy. */
@@ -141,7 +143,11 @@ export function applyPeerAuthentication(resources: ReadonlyArray<ParsedSecurity<
       continue;
     }
     if (!hasIdentity) {
-      if (e.value.mode === "STRICT") e.issues.error(["spec", "mtls", "mode"], `STRICT ${NEEDS_IDENTITY}`);
+      // A STRICT a closer level overrides asks nothing of this proxy (a mesh-wide STRICT with a
+      // namespace PERMISSIVE is a common install); one in force does.
+      const closer = LEVELS.slice(LEVELS.indexOf(level) + 1);
+      const overridden = closer.some((lv) => (eff.chosen[lv]?.value.mode ?? "UNSET") !== "UNSET");
+      if (e.value.mode === "STRICT" && !overridden) e.issues.error(["spec", "mtls", "mode"], `STRICT ${NEEDS_IDENTITY}`);
       for (const pl of e.value.portLevel) {
         if (pl.mode === "STRICT") e.issues.error(["spec", "portLevelMtls", String(pl.port), "mode"], `STRICT ${NEEDS_IDENTITY}`);
       }

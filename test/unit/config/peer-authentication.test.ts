@@ -227,6 +227,12 @@ describe("PeerAuthentication without a workload certificate", () => {
     ]);
   });
 
+  it("a STRICT that a closer level overrides is no error (mesh-wide STRICT, namespace PERMISSIVE)", () => {
+    const r = run(sidecar + pa("mesh", "istio-system", "  mtls: {mode: STRICT}") + pa("ns", "shop", "  mtls: {mode: PERMISSIVE}"), intercept);
+    expect(r.messages).toEqual([]);
+    expect(r.summary).toContain("peer authentication: PERMISSIVE (namespace); inbound ports 5432 PERMISSIVE, 7000 PERMISSIVE, 8080 PERMISSIVE; no workload certificate: inbound is plaintext only");
+  });
+
   it("PERMISSIVE serves plaintext only (the chains translation builds), and the summary says so", () => {
     const plain = run(sidecar, intercept);
     const r = run(sidecar + pa("ns", "shop", "  mtls: {mode: PERMISSIVE}"), intercept);
