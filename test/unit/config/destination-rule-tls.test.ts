@@ -240,11 +240,12 @@ describe("auto mTLS and the destination's PeerAuthentication", () => {
 describe("explain shows the upstream TLS", () => {
   it("plaintext, TLS with its SNI, or the auto mTLS split by endpoint label", async () => {
     const { clusterPolicy } = await import("../../../src/router/explain-cluster.js");
+    const snap = (t: ReturnType<typeof run>) => ({ version: "1", ...t.snapshot });
     const r = run(reviews + dr("  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 9443}\n      tls: {mode: ISTIO_MUTUAL}"), identity);
-    expect(clusterPolicy(r.snapshot, "outbound|9443||reviews.shop.svc.cluster.local")).toMatchObject({ tls: "envoy.transport_sockets.tls (sni outbound_.9443_._.reviews.shop.svc.cluster.local)" });
-    expect(clusterPolicy(r.snapshot, "outbound|9080||reviews.shop.svc.cluster.local")).toMatchObject({
+    expect(clusterPolicy(snap(r), "outbound|9443||reviews.shop.svc.cluster.local")).toMatchObject({ tls: "envoy.transport_sockets.tls (sni outbound_.9443_._.reviews.shop.svc.cluster.local)" });
+    expect(clusterPolicy(snap(r), "outbound|9080||reviews.shop.svc.cluster.local")).toMatchObject({
       tls: "by endpoint (tlsMode=istio endpoints: envoy.transport_sockets.tls (sni outbound_.9080_._.reviews.shop.svc.cluster.local); other endpoints: plaintext)",
     });
-    expect(clusterPolicy(run(reviews).snapshot, "outbound|9080||reviews.shop.svc.cluster.local")).toMatchObject({ tls: "plaintext" });
+    expect(clusterPolicy(snap(run(reviews)), "outbound|9080||reviews.shop.svc.cluster.local")).toMatchObject({ tls: "plaintext" });
   });
 });
