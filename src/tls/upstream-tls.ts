@@ -108,7 +108,10 @@ class UpstreamTlsTransport implements TransportSocketFactory {
     const onClose = (): void => fail("", `${opts.host} closed the connection during the TLS handshake`);
     const onSecure = (): void => {
       if (settled) return;
-      const failure = this.verify(tls, ssl);
+      // A resumed session was verified when it was established, under this same context (the
+      // session key holds its hashKey); BoringSSL does not verify again either.
+      const reused = tls.isSessionReused();
+      const failure = reused ? undefined : this.verify(tls, ssl);
       if (failure !== undefined) {
         fail(TLS_CERTIFICATE_VERIFY_FAILED, `${opts.host}: ${failure}`);
         return;
@@ -117,7 +120,7 @@ class UpstreamTlsTransport implements TransportSocketFactory {
       tls.removeListener("error", onError);
       tls.removeListener("close", onClose);
       ssl?.handshake.inc();
-      if (tls.isSessionReused()) ssl?.sessionReused.inc();
+      if (reused) ssl?.sessionReused.inc();
       done(undefined, tls);
     };
     tls.once("secureConnect", onSecure);
