@@ -48,8 +48,17 @@ async function proxyTo(clusters: Cluster[], opts: { timers?: ManualTimers; secre
   const stats = new StatsStore();
   const proxy = await startProxy(snap, { runtime: { stats }, ...(opts.timers !== undefined ? { timers: opts.timers, clock: opts.timers } : {}) });
   cleanups.push(() => proxy.close());
+  applied.set(proxy, snap);
   return { proxy, stats };
 }
+
+/** The snapshot the proxy runs, to apply a changed copy of it. */
+async function snapshotOf(proxy: TestProxy): Promise<Snapshot> {
+  const snap = applied.get(proxy);
+  if (snap === undefined) throw new Error("unknown proxy");
+  return structuredClone(snap);
+}
+const applied = new Map<TestProxy, Snapshot>();
 
 const counter = (stats: StatsStore, name: string): number => stats.counter(name).value;
 
@@ -114,6 +123,39 @@ describe("upstream TLS against openssl s_server", () => {
     }
     expect(counter(stats, "cluster.reviews.ssl.handshake")).toBe(2);
     expect(counter(stats, "cluster.reviews.ssl.session_reused")).toBe(1);
+  });
+
+  it("keeps resuming across a snapshot that rebuilds the cluster with the same TLS context", async () => {
+    const s = await startOpensslServer(["-cert", server.certFile, "-key", server.keyFile, "-www"]);
+    cleanups.push(() => s.close());
+    const tls = tlsSocketConfig(istioMutualContext({ sni: SNI, san: SERVER_SA }));
+    const { proxy, stats } = await proxyTo([cluster("reviews", [s.port], { transportSocket: tls })]);
+    expect((await (await fetch(proxy.url("/"))).text())).toContain("New, TLSv1.3");
+    const next = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "reviews" } })] }], [cluster("reviews", [s.port], { transportSocket: tls, connectTimeoutMs: 2_000 })]);
+    next.listeners = (await snapshotOf(proxy)).listeners;
+    next.version = "test/2";
+    next.secrets = istioSecrets(client, ca);
+    const r = await proxy.runtime.apply(next);
+    expect(r.ok).toBe(true);
+    expect((await (await fetch(proxy.url("/"))).text())).toContain("Reused, TLSv1.3");
+    expect(counter(stats, "cluster.reviews.ssl.session_reused")).toBe(1);
+  });
+
+  it("a rotated workload certificate makes new connections present it (new pool key, no resumption of the old session)", async () => {
+    const s = await startOpensslServer(["-cert", server.certFile, "-key", server.keyFile, "-CAfile", ca.certFile, "-Verify", "1", "-www"]);
+    cleanups.push(() => s.close());
+    const tls = tlsSocketConfig(istioMutualContext({ sni: SNI, san: SERVER_SA }));
+    const { proxy } = await proxyTo([cluster("reviews", [s.port], { transportSocket: tls })]);
+    const first = await (await fetch(proxy.url("/"))).text();
+    expect(first).toContain(`URI:${CLIENT_SA}`);
+    const rotated = issueLeaf(ca, { spiffe: "spiffe://cluster.local/ns/default/sa/sleep-rotated" });
+    const next = await snapshotOf(proxy);
+    next.version = "test/rotated";
+    next.secrets = istioSecrets(rotated, ca);
+    expect((await proxy.runtime.apply(next)).ok).toBe(true);
+    const second = await (await fetch(proxy.url("/"))).text();
+    expect(second).toContain("New, TLSv1.3");
+    expect(second).toContain("URI:spiffe://cluster.local/ns/default/sa/sleep-rotated");
   });
 
   it("a fatal alert from the server (unrecognized_name for a wrong SNI) is 503 UF with BoringSSL's alert reason", async () => {
