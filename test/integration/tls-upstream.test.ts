@@ -77,6 +77,8 @@ describe("upstream TLS against openssl s_server", () => {
     expect(s.output()).toContain("ALPN protocols selected: istio-http/1.1");
     expect(counter(stats, "cluster.reviews.ssl.handshake")).toBe(1);
     expect(counter(stats, "cluster.reviews.upstream_cx_connect_fail")).toBe(0);
+    // Connection bytes count on TLS connections too.
+    expect(counter(stats, "cluster.reviews.upstream_cx_tx_bytes_total")).toBeGreaterThan(0);
   });
 
   it("sends the context's SNI exactly (s_server -servername_fatal refuses any other name)", async () => {
@@ -192,6 +194,26 @@ describe("server verification: nothing of the request reaches a refused server",
     expect(up.requests()).toBe(0);
     expect(counter(stats, "cluster.reviews.ssl.fail_verify_error")).toBe(1);
     expect(counter(stats, "cluster.reviews.upstream_cx_connect_fail")).toBe(1);
+  });
+
+  it("retried on connect-failure: the answer says so, each attempt failed verification", async () => {
+    const up = await startHttpsUpstream(impostor);
+    cleanups.push(() => up.close());
+    const c = cluster("reviews", [up.port], { transportSocket: tlsSocketConfig(istioMutualContext({ sni: SNI, san: SERVER_SA })) });
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "reviews", retryPolicy: { retryOn: ["connect-failure"], numRetries: 1, retriableStatusCodes: [], retriableHeaders: [], retryHostPredicatePreviousHosts: false, hostSelectionRetryMaxAttempts: 1, backoffBaseMs: 1, backoffMaxMs: 2 } } })] }],
+      [c],
+    );
+    snap.secrets = istioSecrets(client, ca);
+    const stats = new StatsStore();
+    const proxy = await startProxy(snap, { runtime: { stats } });
+    cleanups.push(() => proxy.close());
+    const res = await fetch(proxy.url("/"));
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe(`upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure, transport failure reason: ${TLS_CERTIFICATE_VERIFY_FAILED}`);
+    expect(counter(stats, "cluster.reviews.ssl.fail_verify_error")).toBe(2);
+    expect(counter(stats, "cluster.reviews.upstream_cx_connect_fail")).toBe(2);
+    expect(up.requests()).toBe(0);
   });
 
   it("a server of the mesh with another identity: 503 UF (SAN mismatch), ssl.fail_verify_san, no request byte", async () => {
