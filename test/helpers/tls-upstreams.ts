@@ -97,14 +97,14 @@ export interface RecordingTlsServer {
 export async function startHttpsUpstream(
   cert: { certPem: string; keyPem: string; chainPem?: string },
   opts: { ca?: string; requestCert?: boolean; alpn?: string[] } = {},
-): Promise<RecordingTlsServer & { peerCerts: string[]; alpn: Array<string | false>; requests(): number; tcpOpened(): number; tcpClosed(): number }> {
+): Promise<RecordingTlsServer & { peerCerts: string[]; alpn: Array<string | false | null>; requests(): number; tcpOpened(): number; tcpClosed(): number }> {
   let bytes = 0;
   let requests = 0;
   let opened = 0;
   let closed = 0;
   const handshakes: TLSSocket[] = [];
   const peerCerts: string[] = [];
-  const alpn: Array<string | false> = [];
+  const alpn: Array<string | false | null> = [];
   const server = createHttpsServer(
     {
       cert: cert.chainPem ?? cert.certPem,
