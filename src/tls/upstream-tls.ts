@@ -132,7 +132,8 @@ class UpstreamTlsTransport implements TransportSocketFactory {
   private verify(tls: TLSSocket, ssl: UpstreamSslCounters | undefined): string | undefined {
     const v = this.ctx.validation;
     if (v === undefined) return undefined;
-    if (v.verifyTrustChain && !tls.authorized) {
+    // Envoy: without a trusted CA a presented certificate's chain is not verified (SANs still are).
+    if (v.verifyTrustChain && v.trustedCa !== "" && !tls.authorized) {
       ssl?.failVerifyError.inc();
       return `certificate verification failed: ${String(tls.authorizationError)}`;
     }

@@ -247,6 +247,22 @@ describe("server verification: nothing of the request reaches a refused server",
     expect(await res.text()).toBe("hello over tls");
   });
 
+  it("a validation context without a trusted CA checks the SANs only (Envoy: the chain is not verified then)", async () => {
+    const up = await startHttpsUpstream(impostor);
+    const other = await startHttpsUpstream(wrongSa);
+    cleanups.push(() => up.close(), () => other.close());
+    const ctx = { commonTlsContext: { validationContext: { matchTypedSubjectAltNames: [{ sanType: "URI" as const, matcher: { exact: SERVER_SA } }] } } };
+    const { proxy } = await proxyTo([cluster("san-only", [up.port], { transportSocket: tlsSocketConfig(ctx) })], { secrets: {} });
+    const res = await fetch(proxy.url("/"));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("hello over tls");
+    const wrong = await proxyTo([cluster("san-only", [other.port], { transportSocket: tlsSocketConfig(ctx) })], { secrets: {} });
+    const refused = await fetch(wrong.proxy.url("/"));
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain(TLS_CERTIFICATE_VERIFY_FAILED);
+    expect(counter(wrong.stats, "cluster.san-only.ssl.fail_verify_san")).toBe(1);
+  });
+
   it("MUTUAL with file certificates presents that certificate", async () => {
     const up = await startHttpsUpstream(server, { ca: ca.rootPem, requestCert: true, alpn: ["http/1.1"] });
     cleanups.push(() => up.close());
