@@ -307,7 +307,11 @@ describe("handshake failures and timeouts", () => {
 
   it("a stalled handshake is cut by the cluster's connect timeout (injected clock)", async () => {
     let helloSeen = false;
-    const up = await startRawUpstream((s) => s.once("data", () => (helloSeen = true)));
+    let upstreamClosed = false;
+    const up = await startRawUpstream((s) => {
+      s.once("data", () => (helloSeen = true));
+      s.once("close", () => (upstreamClosed = true));
+    });
     cleanups.push(() => up.close());
     const timers = new ManualTimers();
     const { proxy, stats } = await proxyTo([cluster("reviews", [up.port], { connectTimeoutMs: 250, transportSocket: tlsSocketConfig(istioMutualContext({ sni: SNI, san: SERVER_SA })) })], { timers });
@@ -320,6 +324,8 @@ describe("handshake failures and timeouts", () => {
     expect(res.status).toBe(503);
     expect(await res.text()).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: connection timeout");
     expect(counter(stats, "cluster.reviews.upstream_cx_connect_timeout")).toBe(1);
+    // The half-done TLS connection is closed, not left behind.
+    await waitFor(() => upstreamClosed);
   });
 });
 
