@@ -165,7 +165,7 @@ describe("upstream TLS against openssl s_server", () => {
     cleanups.push(() => s.close());
     const { proxy, stats } = await proxyTo([cluster("reviews", [s.port], { transportSocket: tlsSocketConfig(istioMutualContext({ sni: SNI, san: SERVER_SA })) })]);
     const res = await fetch(proxy.url("/"));
-    const reason = "TLS_error:|268436568:SSL routines:OPENSSL_internal:TLSV1_UNRECOGNIZED_NAME:TLS_error_end";
+    const reason = "TLS_error:|268436568:SSL routines:OPENSSL_internal:TLSV1_ALERT_UNRECOGNIZED_NAME:TLS_error_end";
     expect(res.status).toBe(503);
     expect(await res.text()).toBe(`upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${reason}`);
     const si = await waitFor(() => proxy.streams[0]);

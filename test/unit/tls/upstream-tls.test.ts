@@ -32,7 +32,7 @@ describe("handshakeFailureReason", () => {
     );
     expect(alertFailureReason(40)).toBe("TLS_error:|268436496:SSL routines:OPENSSL_internal:SSLV3_ALERT_HANDSHAKE_FAILURE:TLS_error_end");
     expect(alertFailureReason(48)).toBe("TLS_error:|268436504:SSL routines:OPENSSL_internal:TLSV1_ALERT_UNKNOWN_CA:TLS_error_end");
-    expect(alertFailureReason(116)).toBe("TLS_error:|268436572:SSL routines:OPENSSL_internal:TLSV1_CERTIFICATE_REQUIRED:TLS_error_end");
+    expect(alertFailureReason(116)).toBe("TLS_error:|268436572:SSL routines:OPENSSL_internal:TLSV1_ALERT_CERTIFICATE_REQUIRED:TLS_error_end");
   });
 
   it("a reset is the system library's ECONNRESET; a bare close has no reason", () => {
