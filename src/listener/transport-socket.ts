@@ -28,6 +28,32 @@ export interface UpstreamTransportOptions {
   protocol: "http/1.1" | "h2" | "tcp";
   /** The host's address (for logs, and SNI when the context sets none and the host is a name). */
   host: string;
+  /** The cluster's `ssl.*` stats (TLS counts handshakes and failures there); absent = not counted. */
+  ssl?: UpstreamSslCounters;
+}
+
+/** A counter the transport bumps (the stats store's Counter). */
+export interface CounterLike {
+  inc(n?: number): void;
+}
+
+/** Envoy's `cluster.<name>.ssl.*` stats that an upstream TLS connection moves. */
+export interface UpstreamSslCounters {
+  readonly handshake: CounterLike;
+  readonly connectionError: CounterLike;
+  readonly failVerifyError: CounterLike;
+  readonly failVerifySan: CounterLike;
+  readonly failVerifyNoCert: CounterLike;
+  readonly sessionReused: CounterLike;
+}
+
+/**
+ * Where a worker keeps upstream TLS sessions for resumption (owned by its ClusterManager, so a
+ * snapshot that keeps a context keeps resuming). Keys are the transport's hashKey and the host.
+ */
+export interface TlsSessionStore {
+  get(key: string): Buffer | undefined;
+  set(key: string, session: Buffer): void;
 }
 
 export interface TransportSocketFactory {
@@ -70,6 +96,8 @@ export interface TransportSocketEnv {
   side: TransportSide;
   /** The snapshot's secrets by name (SDS: `default`, `ROOTCA`). */
   secrets: Readonly<Record<string, Secret>>;
+  /** Upstream only: the worker's TLS session store (absent = no resumption). */
+  sessions?: TlsSessionStore;
 }
 
 /** Makes a factory for one config; throws with a clear message when the config cannot work. */

@@ -13,7 +13,7 @@ export const tlsTransportCreator: TransportSocketCreator = (config, env) => {
   }
   return env.side === "downstream"
     ? downstreamTlsFactory(config.typedConfig as DownstreamTlsContext, env.secrets)
-    : upstreamTlsFactory(config.typedConfig as UpstreamTlsContext, env.secrets);
+    : upstreamTlsFactory(config.typedConfig as UpstreamTlsContext, env.secrets, env.sessions);
 };
 
 /** raw_buffer and TLS: what a worker runs by default. */
