@@ -213,6 +213,18 @@ describe("sessions and rotation", () => {
     expect(proxy.streams[1]!.downstreamTls).toMatchObject({ sessionReused: true, peerPrincipal: "cluster.local/ns/shop/sa/productpage" });
   });
 
+  it("TLS 1.2 session ids resume too", async () => {
+    const { proxy, ssl } = await tlsProxy(istioInboundTls());
+    const sess = join(dir, `sess12-${proxy.port}.pem`);
+    const creds = { cert: client.certFile, key: client.keyFile, caFile: rootFile, tls12: true };
+    expect((await sClient(proxy.port, { ...creds, sessOut: sess })).reused).toBe(false);
+    const second = await sClient(proxy.port, { ...creds, sessIn: sess });
+    expect(second.reused).toBe(true);
+    expect(second.response).toMatch(/^HTTP\/1.1 200/);
+    expect(ssl("session_reused")).toBe(1);
+    expect(proxy.streams[1]!.downstreamTls!.peerPrincipal).toBe("cluster.local/ns/shop/sa/productpage");
+  });
+
   it("a snapshot with a new certificate serves new connections with it; an open keep-alive connection keeps going", async () => {
     const { proxy, snapshot } = await tlsProxy(istioInboundTls());
     const keep = await nodeMtlsClient(proxy.port);
