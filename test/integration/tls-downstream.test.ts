@@ -245,6 +245,25 @@ describe("sessions and rotation", () => {
   });
 });
 
+describe("configuration errors", () => {
+  it("a chain whose secrets are missing, or whose key does not match its certificate, is refused with the reason", async () => {
+    const app = await startEchoUpstream("app");
+    cleanups.push(() => app.close());
+    const { proxy, snapshot } = await tlsProxy(istioInboundTls(), app);
+    const r1 = await proxy.runtime.apply({ ...snapshot, version: "test/2", secrets: {} });
+    expect(r1.ok).toBe(false);
+    expect(r1.ok ? "" : r1.errors.join("\n")).toMatch(/filter chain .*: DownstreamTlsContext: secret "default" is not available/);
+    const other = issueLeaf(root, { spiffe: "spiffe://cluster.local/ns/shop/sa/x" });
+    const bad = secrets(server, root)!;
+    bad[WORKLOAD_SECRET] = { name: WORKLOAD_SECRET, tlsCertificate: { certificateChain: server.chainPem, privateKey: other.keyPem } };
+    const r2 = await proxy.runtime.apply({ ...snapshot, version: "test/3", secrets: bad });
+    expect(r2.ok).toBe(false);
+    expect(r2.ok ? "" : r2.errors.join("\n")).toMatch(/DownstreamTlsContext: .*key values mismatch/);
+    // The running snapshot keeps serving.
+    expect((await sClient(proxy.port, { cert: client.certFile, key: client.keyFile, caFile: rootFile })).response).toMatch(/^HTTP\/1.1 200/);
+  });
+});
+
 describe("curl with client certificates", () => {
   it("curl --cert/--key --cacert gets the app's answer; without --cert it fails", async () => {
     const { proxy } = await tlsProxy(istioInboundTls());
