@@ -4,6 +4,7 @@
 // required, trust chain to the trusted CA, SAN matchers. Everything that can be made per snapshot
 // (SecureContext, ALPN wire list, checks) is made once in the factory.
 
+import { hkdfSync } from "node:crypto";
 import { TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -46,9 +47,24 @@ export function downstreamTlsFactory(config: DownstreamTlsContext, env: Transpor
   // Resumption of sessions whose client was verified needs a session id context (OpenSSL refuses
   // to resume otherwise); the ticket keys are the SecureContext's own, so a new snapshot (new
   // certificates) starts new sessions.
-  (ctx.secureContext as unknown as { context: { setSessionIdContext(id: string): void } }).context.setSessionIdContext(`outrigger-${ctx.hashKey}`);
+  const native = (ctx.secureContext as unknown as { context: { setSessionIdContext(id: string): void; setTicketKeys(keys: Buffer): void } }).context;
+  native.setSessionIdContext(`outrigger-${ctx.hashKey}`);
+  const keys = ticketKeys(config, env);
+  if (keys !== undefined) native.setTicketKeys(keys);
   const alpn = selectable(ctx.alpn, env.terminalFilter);
   return new DownstreamTls(ctx, config.requireClientCertificate === true, alpn, env.timers ?? realTimers, env.log);
+}
+
+/**
+ * Session ticket keys every worker derives alike from the workload key (SDS secret), so a client
+ * resumes whichever worker accepts it (Envoy shares one context across its workers); a new key
+ * means new ticket keys. Certificates from files keep the SecureContext's random per-worker keys.
+ */
+function ticketKeys(config: DownstreamTlsContext, env: TransportSocketEnv): Buffer | undefined {
+  const name = config.commonTlsContext.tlsCertificateSdsSecretConfigs?.[0]?.name;
+  const key = name === undefined ? undefined : env.secrets[name]?.tlsCertificate?.privateKey;
+  if (key === undefined) return undefined;
+  return Buffer.from(hkdfSync("sha256", key, "outrigger-downstream-tls", "session ticket keys", 48));
 }
 
 class DownstreamTls implements TransportSocketFactory {

@@ -213,6 +213,17 @@ describe("sessions and rotation", () => {
     expect(proxy.streams[1]!.downstreamTls).toMatchObject({ sessionReused: true, peerPrincipal: "cluster.local/ns/shop/sa/productpage" });
   });
 
+  it("a ticket from one worker resumes on another with the same secrets (ticket keys derive from the workload key)", async () => {
+    const a = await tlsProxy(istioInboundTls());
+    const b = await tlsProxy(istioInboundTls());
+    const sess = join(dir, `sess-ab-${a.proxy.port}.pem`);
+    const creds = { cert: client.certFile, key: client.keyFile, caFile: rootFile };
+    expect((await sClient(a.proxy.port, { ...creds, sessOut: sess })).reused).toBe(false);
+    const other = await sClient(b.proxy.port, { ...creds, sessIn: sess });
+    expect(other.reused).toBe(true);
+    expect(b.ssl("session_reused")).toBe(1);
+  });
+
   it("TLS 1.2 session ids resume too", async () => {
     const { proxy, ssl } = await tlsProxy(istioInboundTls());
     const sess = join(dir, `sess12-${proxy.port}.pem`);
