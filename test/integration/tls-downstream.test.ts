@@ -153,6 +153,21 @@ describe("downstream mTLS with openssl s_client", () => {
     expect(ssl("handshake")).toBe(1);
   });
 
+  it("ACCEPT_UNTRUSTED skips the chain check but not the SAN matchers; a validation context without a trusted CA verifies nothing", async () => {
+    const tls = istioInboundTls({ sanPrefix: "spiffe://cluster.local/ns/shop/" });
+    tls.commonTlsContext.combinedValidationContext!.defaultValidationContext.trustChainVerification = "ACCEPT_UNTRUSTED";
+    const { proxy, ssl } = await tlsProxy(tls);
+    expect((await sClient(proxy.port, { cert: strangerClient.certFile, key: strangerClient.keyFile, caFile: rootFile })).response).toMatch(/^HTTP\/1.1 200/);
+    const strangerElsewhere = issueLeaf(otherRoot, { spiffe: "spiffe://cluster.local/ns/other/sa/x" });
+    expect((await sClient(proxy.port, { cert: strangerElsewhere.certFile, key: strangerElsewhere.keyFile, caFile: rootFile })).response).toBe("");
+    expect(ssl("fail_verify_san")).toBe(1);
+
+    const noCa: DownstreamTlsContext = { commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: WORKLOAD_SECRET }], validationContext: {} }, requireClientCertificate: true };
+    const b = await tlsProxy(noCa);
+    expect((await sClient(b.proxy.port, { cert: client.certFile, key: client.keyFile, caFile: rootFile })).response).toBe("");
+    expect(b.ssl("fail_verify_error")).toBe(1);
+  });
+
   it("a leaf under an intermediate verifies when the client sends the intermediate, or the whole chain with the root", async () => {
     const { proxy, ssl } = await tlsProxy(istioInboundTls());
     const withInter = chainFile(interClient, "inter-chain.pem");
