@@ -17,18 +17,23 @@ export function rbacDeniedDetails(policy: string | undefined): string {
   return `rbac_access_denied_matched_policy[${policy ?? "none"}]`;
 }
 
-/** `http.<prefix>.rbac.{allowed,denied,shadow_allowed,shadow_denied}` (Envoy's RBAC filter stats). */
+/** `http.<prefix>.rbac.{allowed,denied,shadow_allowed,shadow_denied,logged,not_logged}` (Envoy's RBAC filter stats). */
 export class RbacStats {
   readonly allowed: Counter;
   readonly denied: Counter;
   readonly shadowAllowed: Counter;
   readonly shadowDenied: Counter;
+  /** LOG action (Istio AUDIT): a policy matched / none did. */
+  readonly logged: Counter;
+  readonly notLogged: Counter;
 
   constructor(store: StatsStore, prefix: string, shadowPrefix = "") {
     this.allowed = store.counter(`${prefix}rbac.allowed`);
     this.denied = store.counter(`${prefix}rbac.denied`);
     this.shadowAllowed = store.counter(`${prefix}rbac.${shadowPrefix}shadow_allowed`);
     this.shadowDenied = store.counter(`${prefix}rbac.${shadowPrefix}shadow_denied`);
+    this.logged = store.counter(`${prefix}rbac.logged`);
+    this.notLogged = store.counter(`${prefix}rbac.not_logged`);
   }
 }
 
@@ -56,8 +61,12 @@ export class CompiledRbac {
     const engine = this.engine;
     if (engine === undefined) return undefined;
     const r = engine.evaluate(input);
-    // Envoy counts allowed/denied only for enforcing actions (LOG is an audit, not a decision).
-    if (engine.action === "LOG") return undefined;
+    if (engine.action === "LOG") {
+      // An audit, never a decision: Envoy counts logged / not_logged.
+      if (r.policy !== undefined) this.stats.logged.inc();
+      else this.stats.notLogged.inc();
+      return undefined;
+    }
     if (r.allowed) {
       this.stats.allowed.inc();
       return undefined;
