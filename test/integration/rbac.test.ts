@@ -8,7 +8,7 @@ import { buildRbacConfigs, type ParsedAuthorizationPolicy } from "../../src/conf
 import type { AuthzRule } from "../../src/config/istio/authz-rbac-builder.js";
 import { httpListener, tcpProxyFilterChain } from "../../src/config/model/listener-defaults.js";
 import type { RbacConfig } from "../../src/config/model/rbac.js";
-import { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, type HttpConnectionManager, type Snapshot } from "../../src/config/model/types.js";
+import { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, type HttpConnectionManager, type NetworkFilter, type Snapshot } from "../../src/config/model/types.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { tcpProxyConfig, TcpTestClient } from "../helpers/tcp.js";
@@ -112,7 +112,7 @@ describe("network RBAC filter", () => {
     closers.push(() => app.close());
     const port = await freePort();
     const chain = tcpProxyFilterChain("inbound_tcp", tcpProxyConfig({ cluster: "app" }));
-    chain.filters = [...rbac.map((c) => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
+    chain.filters = [...rbac.map((c): NetworkFilter => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
     const snap: Snapshot = {
       version: "tcp-rbac/1",
       listeners: [{ name: `127.0.0.1_${port}`, address: "127.0.0.1", port, trafficDirection: "INBOUND", listenerFilters: [], filterChains: [chain] }],
@@ -132,7 +132,7 @@ describe("network RBAC filter", () => {
     const app = await startRawUpstream((s) => s.pipe(s));
     closers.push(() => app.close());
     const chain = tcpProxyFilterChain("inbound_tcp", tcpProxyConfig({ cluster: "app" }));
-    chain.filters = [...deny.map((c) => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
+    chain.filters = [...deny.map((c): NetworkFilter => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
     proxy = await startProxy({ version: "v", listeners: [{ name: "l", address: "127.0.0.1", port, trafficDirection: "INBOUND", listenerFilters: [], filterChains: [chain] }], routeConfigs: {}, clusters: { app: cluster("app", [app.port]) } }, { runtime: { stats } });
     const c = new TcpTestClient(port);
     await c.connected;
