@@ -125,6 +125,11 @@ describe("RBAC engine", () => {
     const remote = engineFor("ALLOW", [rule({ from: [{ remoteIpBlocks: ["192.168.0.1"] }] })]);
     expect(remote.evaluate(input.resetRequest(conn(), req("GET", "/"), "192.168.0.1", undefined)).allowed).toBe(true);
     expect(remote.evaluate(input.resetRequest(conn(), req("GET", "/"), "192.168.0.2", undefined)).allowed).toBe(false);
+    // The last x-forwarded-for entry is the client address (use_remote_address false, no trusted hops).
+    expect(remote.evaluate(http(conn(), req("GET", "/", "h", [["x-forwarded-for", "8.8.8.8, 192.168.0.1"]]))).allowed).toBe(true);
+    expect(remote.evaluate(http(conn(), req("GET", "/", "h", [["x-forwarded-for", "192.168.0.1, 8.8.8.8"]]))).allowed).toBe(false);
+    // ipBlocks stay on the socket peer whatever x-forwarded-for says.
+    expect(src.evaluate(http(conn(), req("GET", "/", "h", [["x-forwarded-for", "1.1.1.1"]]))).allowed).toBe(true);
     const dst = engineFor("ALLOW", [rule({ when: [{ key: "destination.ip", values: ["10.0.0.9"] }, { key: "destination.port", values: ["8080"] }] })]);
     expect(dst.evaluate(http(conn())).allowed).toBe(true);
     expect(dst.evaluate(http(conn({ localIp: "10.0.0.8" }))).allowed).toBe(false);

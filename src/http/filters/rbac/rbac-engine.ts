@@ -54,8 +54,23 @@ export class RbacInput {
     if (this.directCache === undefined) this.directCache = parseIp(this.conn.directRemoteIp) ?? null;
     return this.directCache ?? undefined;
   }
+  /**
+   * Envoy remote_ip: an inbound sidecar's connection manager has use_remote_address false and no
+   * trusted hops, so the client address is the last x-forwarded-for entry when there is one.
+   * Read only when a policy asks (remoteIpBlocks / remote.ip).
+   */
   remoteIpParsed(): ParsedIp | undefined {
-    if (this.remoteCache === undefined) this.remoteCache = parseIp(this.remoteIp) ?? null;
+    if (this.remoteCache === undefined) {
+      let ip = this.remoteIp;
+      if (this.http) {
+        const xff = this.match.req.headers.getJoined("x-forwarded-for");
+        if (xff !== undefined) {
+          const last = xff.slice(xff.lastIndexOf(",") + 1).trim();
+          if (last !== "") ip = last;
+        }
+      }
+      this.remoteCache = parseIp(ip) ?? null;
+    }
     return this.remoteCache ?? undefined;
   }
   localIp(): ParsedIp | undefined {
