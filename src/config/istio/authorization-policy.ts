@@ -259,6 +259,22 @@ export function buildRbacConfigs(policies: readonly ParsedAuthorizationPolicy[],
   return out;
 }
 
+/**
+ * istiod's trust-domain handling (trustdomain.Bundle.ReplaceTrustDomainAliases): a principal whose
+ * trust domain is `cluster.local` means "the local trust domain", so it is rewritten to the proxy's
+ * (`--trust-domain`); principals starting with `*` do not enforce a trust domain and stay as written.
+ */
+export function localTrustDomain(p: ParsedAuthorizationPolicy, trustDomain: string): ParsedAuthorizationPolicy {
+  if (trustDomain === "cluster.local") return p;
+  const fix = (vs: string[] | undefined): string[] | undefined => vs?.map((v) => (v.startsWith("cluster.local/") ? trustDomain + v.slice("cluster.local".length) : v));
+  const rules = p.rules.map((r) => ({
+    from: r.from.map((s) => ({ ...s, ...(s.principals !== undefined ? { principals: fix(s.principals)! } : {}), ...(s.notPrincipals !== undefined ? { notPrincipals: fix(s.notPrincipals)! } : {}) })),
+    to: r.to,
+    when: r.when.map((c) => (c.key === "source.principal" ? { ...c, ...(c.values !== undefined ? { values: fix(c.values)! } : {}), ...(c.notValues !== undefined ? { notValues: fix(c.notValues)! } : {}) } : c)),
+  }));
+  return { ...p, rules };
+}
+
 function orderKey(p: ParsedAuthorizationPolicy, ctx: SecurityContext): string {
   // Root namespace first (istiod lists them first), then by age, then by name.
   return `${p.ref.namespace === ctx.rootNamespace && ctx.rootNamespace !== ctx.namespace ? 0 : 1}|${p.createdAt ?? ""}|${p.ref.namespace}/${p.ref.name}`;
@@ -292,7 +308,7 @@ export function applyAuthorizationPolicies(resources: ReadonlyArray<ParsedSecuri
       ctx.summary.push(`${res.line}: CUSTOM (provider ${p.provider ?? "?"}) not enforced`);
       continue;
     }
-    applied.push(p);
+    applied.push(localTrustDomain(p, ctx.security.trustDomain));
     const what = p.action === "AUDIT" ? "AUDIT (logged, not enforced)" : p.action;
     ctx.summary.push(`${res.line}: ${what}, ${p.rules.length === 0 ? (p.action === "ALLOW" ? "no rules (denies every request)" : "no rules (matches nothing)") : `${p.rules.length} rule(s)`} on inbound HTTP and TCP`);
   }

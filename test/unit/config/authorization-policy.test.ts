@@ -179,6 +179,19 @@ describe("AuthorizationPolicy translation", () => {
     expect(deny!.rules!.policies["ns[foo]-policy[w]-rule[1]"]).toEqual({ permissions: [{ andRules: { rules: [any] } }], principals: [{ andIds: { ids: [any] } }] });
   });
 
+  it("principals in the cluster.local trust domain mean the proxy's trust domain (istiod's trust domain aliases); wildcard ones stay", () => {
+    const r = run(sidecar + ap("td", "  rules: [{from: [{source: {principals: [cluster.local/ns/a/sa/b, other.td/ns/a/sa/b, '*/sa/c']}}], when: [{key: source.principal, notValues: [cluster.local/ns/x/sa/y]}]}]"), {
+      ...opts,
+      security: { trustDomain: "example.org", hasIdentity: true },
+    });
+    expect(r.messages).toEqual([]);
+    const ids = httpRbac(r.snapshot.listeners)[0]!.rules!.policies["ns[foo]-policy[td]-rule[0]"]!.principals[0]!.andIds!.ids;
+    expect(ids).toEqual([
+      { orIds: { ids: [{ authenticated: { principalName: { exact: "spiffe://example.org/ns/a/sa/b" } } }, { authenticated: { principalName: { exact: "spiffe://other.td/ns/a/sa/b" } } }, { authenticated: { principalName: { safeRegex: "spiffe://.*/sa/c" } } }] } },
+      { notId: { orIds: { ids: [{ authenticated: { principalName: { exact: "spiffe://example.org/ns/x/sa/y" } } }] } } },
+    ]);
+  });
+
   it("filters in istiod's order AUDIT (LOG), DENY, ALLOW; root-namespace policies apply mesh-wide and come first", () => {
     const r = run(
       sidecar +

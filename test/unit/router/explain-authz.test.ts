@@ -2,6 +2,7 @@
 // denies a request (or a TCP connection), for a plaintext or an mTLS peer.
 
 import { describe, expect, it } from "vitest";
+import type { Snapshot } from "../../../src/config/model/types.js";
 import { explainQuery } from "../../../src/router/explain-query.js";
 import { formatExplanation } from "../../../src/router/explain-text.js";
 import { explainRequest } from "../../../src/router/explain.js";
@@ -11,10 +12,10 @@ const yaml =
   doc("Sidecar", "default", "foo", "  ingress:\n  - port: {number: 8080, protocol: HTTP, name: http}\n    defaultEndpoint: 127.0.0.1:18080\n  - port: {number: 9000, protocol: TCP, name: tcp}\n    defaultEndpoint: 127.0.0.1:19000") +
   doc("AuthorizationPolicy", "deny-admin", "foo", "  action: DENY\n  rules: [{to: [{operation: {paths: ['/admin*']}}]}]", "security.istio.io/v1") +
   doc("AuthorizationPolicy", "allow-sleep", "foo", "  rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/sleep]}}]}]", "security.istio.io/v1");
-const snap = () => {
+const snap = (): Snapshot => {
   const r = run(yaml, { namespace: "foo", proxyLabels: { app: "x" } });
   expect(r.messages).toEqual([]);
-  return r.snapshot;
+  return { version: "t", ...r.snapshot };
 };
 
 describe("explain: authorization", () => {
