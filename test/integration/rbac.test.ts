@@ -1,14 +1,21 @@
 // AuthorizationPolicy on the data path over real sockets: the inbound HTTP RBAC filters (DENY
 // before ALLOW, Envoy's 403 `RBAC: access denied` with rbac_access_denied_matched_policy[…]
 // details, shadow and AUDIT rules counted but never enforced) and the network RBAC filter before
-// tcp_proxy (a denied connection is closed before anything reaches the app).
+// tcp_proxy (a denied connection is closed before anything reaches the app); peer identity and JWT
+// facts through stand-ins for the TLS transport and jwt_authn, which fill the same fields.
 
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildRbacConfigs, type ParsedAuthorizationPolicy } from "../../src/config/istio/authorization-policy.js";
 import type { AuthzRule } from "../../src/config/istio/authz-rbac-builder.js";
 import { httpListener, tcpProxyFilterChain } from "../../src/config/model/listener-defaults.js";
 import type { RbacConfig } from "../../src/config/model/rbac.js";
 import { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, type HttpConnectionManager, type NetworkFilter, type Snapshot } from "../../src/config/model/types.js";
+import type { HttpFilterFactory } from "../../src/http/filters/http-filter.js";
+import { builtInHttpFilters } from "../../src/http/filters/http-filter-registry.js";
+import type { ConnectionInfo } from "../../src/listener/connection-info.js";
+import { TransportSocketRegistry, type TransportFailure, type TransportSocketFactory, type UpstreamTransportOptions } from "../../src/listener/transport-socket.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { tcpProxyConfig, TcpTestClient } from "../helpers/tcp.js";
@@ -176,3 +183,115 @@ describe("network RBAC filter", () => {
   });
 });
 
+
+/**
+ * Stand-in for the TLS transport (written in parallel): hands the socket on as is and fills
+ * `info.tls` with the peer identity the test chose, as the real one does after the handshake.
+ */
+class FakeMtls implements TransportSocketFactory {
+  readonly name = "test.transport_sockets.fake-mtls";
+  readonly hashKey = "fake";
+  peer: string | undefined;
+
+  wrapDownstream(s: Socket, info: ConnectionInfo, done: (stream: Duplex | undefined) => void): void {
+    if (this.peer !== undefined) {
+      info.tls = {
+        version: "TLSv1.3",
+        cipher: "TLS_AES_128_GCM_SHA256",
+        alpn: "",
+        sni: "",
+        sessionReused: false,
+        localUriSans: [],
+        peerCertificate: { uriSans: [`spiffe://${this.peer}`], dnsSans: [], subject: "", sha256: "", serial: "", pem: "" },
+        peerPrincipal: this.peer,
+      };
+    }
+    done(s);
+  }
+
+  connectUpstream(s: Socket, _o: UpstreamTransportOptions, done: (f: TransportFailure | undefined, stream: Duplex | undefined) => void): void {
+    done(undefined, s);
+  }
+}
+
+/** Stand-in for jwt_authn: the request's `x-test-jwt-sub` becomes StreamInfo.requestAuth. */
+const fakeJwt: HttpFilterFactory = {
+  name: "test.fake_jwt",
+  create(cb) {
+    const sub = cb.requestHeaders.headers.get("x-test-jwt-sub");
+    if (sub !== undefined) cb.streamInfo.requestAuth = { principal: `issuer/${sub}`, issuer: "issuer", subject: sub, audiences: ["aud"], presenter: "", claims: { groups: ["group1"] } };
+    return undefined;
+  },
+};
+
+describe("RBAC on the peer identity and the request's JWT (stand-in transport and jwt filter)", () => {
+  it("HTTP: principals from the peer certificate, requestPrincipals and claims from StreamInfo.requestAuth", async () => {
+    const up = await startEchoUpstream("app");
+    closers.push(() => up.close());
+    const mtls = new FakeMtls();
+    const transports = new TransportSocketRegistry().register(mtls.name, () => mtls);
+    const port = await freePort();
+    const l = httpListener({ address: "127.0.0.1", port, direction: "INBOUND", routeConfigName: "rc" });
+    l.filterChains[0]!.transportSocket = { name: mtls.name };
+    const hcm = l.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
+    const configs = buildRbacConfigs(
+      [
+        policy("mtls-sleep", "ALLOW", [{ from: [{ principals: ["cluster.local/ns/default/sa/sleep"] }], to: [{ paths: ["/mtls"] }] }]),
+        policy("jwt", "ALLOW", [{ from: [{ requestPrincipals: ["issuer/alice"] }], to: [{ paths: ["/jwt"] }], when: [{ key: "request.auth.claims[groups]", values: ["group1"] }] }]),
+      ],
+      false,
+    );
+    hcm.httpFilters = [{ name: "test.fake_jwt" }, ...configs.map((c) => ({ name: HTTP_RBAC_FILTER, typedConfig: c })), ...hcm.httpFilters];
+    const snap: Snapshot = {
+      version: "mtls/1",
+      listeners: [l],
+      routeConfigs: { rc: { name: "rc", virtualHosts: [{ name: "vh", domains: ["*"], routes: [route("default", { route: { cluster: "app" } })] }] } },
+      clusters: { app: cluster("app", [up.port]) },
+    };
+    proxy = await startProxy(snap, { runtime: { transportSockets: transports, httpFilters: builtInHttpFilters().register(fakeJwt) } });
+    const get = async (path: string, headers: Record<string, string> = {}): Promise<number> => {
+      // A new connection per request: the identity is the connection's.
+      const r = await fetch(proxy!.url(path), { headers: { ...headers, connection: "close" } });
+      await r.text();
+      return r.status;
+    };
+    mtls.peer = "cluster.local/ns/default/sa/sleep";
+    expect(await get("/mtls")).toBe(200);
+    expect(await get("/jwt")).toBe(403);
+    mtls.peer = "cluster.local/ns/default/sa/other";
+    expect(await get("/mtls")).toBe(403);
+    mtls.peer = undefined;
+    expect(await get("/mtls")).toBe(403);
+    expect(await get("/jwt", { "x-test-jwt-sub": "alice" })).toBe(200);
+    expect(await get("/jwt", { "x-test-jwt-sub": "bob" })).toBe(403);
+    expect(proxy.streams.at(-1)!.responseCodeDetails).toBe("rbac_access_denied_matched_policy[none]");
+    expect(up.requests.map((r) => r.url)).toEqual(["/mtls", "/jwt"]);
+  });
+
+  it("TCP: a DENY on the peer's namespace closes that peer's connections only", async () => {
+    const app = await startRawUpstream((s) => s.pipe(s));
+    closers.push(() => app.close());
+    const mtls = new FakeMtls();
+    const transports = new TransportSocketRegistry().register(mtls.name, () => mtls);
+    const port = await freePort();
+    const chain = tcpProxyFilterChain("inbound_tcp", tcpProxyConfig({ cluster: "app" }));
+    chain.transportSocket = { name: mtls.name };
+    const deny = buildRbacConfigs([policy("deny-evil", "DENY", [{ from: [{ namespaces: ["evil"] }] }])], true);
+    chain.filters = [...deny.map((c): NetworkFilter => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
+    const stats = new StatsStore();
+    proxy = await startProxy({ version: "v", listeners: [{ name: "l", address: "127.0.0.1", port, trafficDirection: "INBOUND", listenerFilters: [], filterChains: [chain] }], routeConfigs: {}, clusters: { app: cluster("app", [app.port]) } }, { runtime: { transportSockets: transports, stats } });
+    mtls.peer = "cluster.local/ns/evil/sa/x";
+    const evil = new TcpTestClient(port);
+    await evil.closed;
+    expect(app.sockets.length).toBe(0);
+    mtls.peer = "cluster.local/ns/good/sa/x";
+    const good = new TcpTestClient(port);
+    good.socket.write("hi");
+    await good.received("hi");
+    good.socket.end();
+    await good.closed;
+    expect(app.sockets.length).toBe(1);
+    expect(stats.snapshot().counters["tcp.rbac.denied"]).toBe(1);
+    expect(stats.snapshot().counters["tcp.rbac.allowed"]).toBe(1);
+  });
+});
