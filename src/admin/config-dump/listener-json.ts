@@ -4,9 +4,11 @@
 import {
   HTTP_CONNECTION_MANAGER,
   HTTP_FAULT_FILTER,
+  HTTP_RBAC_FILTER,
   HTTP_ROUTER_FILTER,
   ISTIO_METADATA_EXCHANGE_FILTER,
   ISTIO_STATS_FILTER,
+  NETWORK_RBAC_FILTER,
   TCP_PROXY,
   type FilterChain,
   type FilterChainMatch,
@@ -23,6 +25,8 @@ import {
 } from "../../config/model/types.js";
 import { downstreamTlsContextJson, upstreamTlsContextJson } from "./tls-context-json.js";
 import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
+import type { RbacConfig } from "../../config/model/rbac.js";
+import { rbacJson } from "./rbac-json.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 
 const LISTENER_FILTER_TYPES: Record<string, string> = {
@@ -88,6 +92,7 @@ function istioStatsJson(s: IstioStatsConfig | undefined): Json {
 
 function httpFilterJson(f: HttpFilterConfig): Json {
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
+  if (f.name === HTTP_RBAC_FILTER) return { name: f.name, typed_config: rbacJson((f.typedConfig ?? {}) as RbacConfig, false) };
   const type = HTTP_FILTER_TYPES[f.name];
   return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
 }
@@ -170,6 +175,7 @@ function networkFiltersJson(f: NetworkFilter): Json[] {
     out.push({ name: f.name, typed_config: tcpProxyJson(f.typedConfig) });
     return out;
   }
+  if (f.name === NETWORK_RBAC_FILTER) return [{ name: f.name, typed_config: rbacJson(f.typedConfig, true) }];
   return [{ name: (f as { name: string }).name }];
 }
 
