@@ -23,7 +23,7 @@ import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
 import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
 import { DEFAULT_INBOUND_CAPTURE_PORT, DEFAULT_OUTBOUND_CAPTURE_PORT, DEFAULT_PROXY_UID, INTERCEPTION_MODES, type Interception, type InterceptionMode } from "../config/istio/interception.js";
-import { identityFlags, identityFromFlags, type IdentitySettings } from "./identity-flags.js";
+import { defaultTrustDomain, identityFlags, identityFromFlags, type IdentitySettings } from "./identity-flags.js";
 import type { SecurityOptions } from "../config/istio/security.js";
 import { addressFlag, durationFlag, formatAddress, intFlag, labelsFlag, logLevelFlag, portFlag } from "./flag-values.js";
 
@@ -291,7 +291,7 @@ export function translateOptionsFrom(s: TranslationSettings): {
   otel: OtelEnv;
   rootNamespace?: string;
   intercept?: Interception;
-  security: SecurityOptions;
+  security?: SecurityOptions;
 } {
   const o = {
     namespace: s.namespace,
@@ -301,9 +301,15 @@ export function translateOptionsFrom(s: TranslationSettings): {
     proxyLocality: s.proxyLocality,
     mirrorShadowSuffix: s.mirrorShadowSuffix,
     otel: s.otel,
-    security: securityOptionsFrom(s.identity),
   };
-  return { ...o, ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}), ...(s.intercept !== undefined ? { intercept: s.intercept } : {}) };
+  // Without identity flags translation's own default (cluster.local, no identity) applies.
+  const identityGiven = s.identity.source !== undefined || s.identity.trustDomain !== defaultTrustDomain;
+  return {
+    ...o,
+    ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}),
+    ...(s.intercept !== undefined ? { intercept: s.intercept } : {}),
+    ...(identityGiven ? { security: securityOptionsFrom(s.identity) } : {}),
+  };
 }
 
 /** What translation knows of the identity: the trust domain, and whether a certificate will exist. */

@@ -125,6 +125,6 @@ export const caCommand: Command = {
       ctx.stdout(`${spiffe} (valid ${formatDuration(ttlMs)}) written to ${out}: ${CERT_CHAIN_FILE}, ${KEY_FILE}, ${ROOT_CERT_FILE}\n`);
       return ExitCode.Ok;
     }
-    throw usageError(`unknown subcommand "${sub}": expected init or issue`);
+    throw usageError(sub.startsWith("-") ? `unknown flag ${sub}` : `unknown subcommand "${sub}": expected init or issue`);
   },
 };

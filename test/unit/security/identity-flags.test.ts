@@ -9,7 +9,9 @@ describe("identity flags", () => {
   it("without --certs / --ca-address: no identity, trust domain cluster.local", () => {
     const s = settings([]);
     expect(s.identity).toEqual({ trustDomain: "cluster.local" });
-    expect(translateOptionsFrom(s).security).toEqual({ trustDomain: "cluster.local", hasIdentity: false });
+    // Translation's own default (cluster.local, no identity) applies.
+    expect(translateOptionsFrom(s).security).toBeUndefined();
+    expect(translateOptionsFrom(settings(["--trust-domain", "example.org"])).security).toEqual({ trustDomain: "example.org", hasIdentity: false });
   });
 
   it("--certs: a file identity reaching translation as hasIdentity with the trust domain", () => {
