@@ -1,14 +1,31 @@
 // The bootstrap's secret source: --certs (files) or --ca-address (the Istio CA), none without them.
 
+import { readFileSync } from "node:fs";
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import { usageError } from "../bootstrap/flag-parser.js";
 import type { Logger } from "../common/logger.js";
+import { mathRandom } from "../common/random.js";
+import { realTimers } from "../common/timers.js";
 import type { ConfigSource } from "../config/source/config-source.js";
 import { CertsDirSource } from "./certs-dir-source.js";
+import { IstioCaClient } from "./istio-ca-client.js";
+import { IstioCaSource } from "./istio-ca-source.js";
 
 export function secretSourceFor(b: Bootstrap, log: Logger): ConfigSource | undefined {
-  const src = b.identity?.source;
-  if (src === undefined) return undefined;
+  const id = b.identity;
+  const src = id?.source;
+  if (id === undefined || src === undefined) return undefined;
   // Watched even with --no-watch: certificates rotate by themselves, config changes when edited.
   if (src.kind === "certs") return new CertsDirSource(src.dir, log);
-  throw new Error("--ca-address: the Istio CA client is not built yet");
+  let rootPem: string | undefined;
+  if (src.rootFile !== undefined) {
+    try {
+      rootPem = readFileSync(src.rootFile, "utf8");
+    } catch (e) {
+      throw usageError(`--ca-root ${src.rootFile}: ${(e as Error).message}`);
+    }
+  }
+  const signer = new IstioCaClient({ address: src.address, tokenFile: src.tokenFile, clusterId: src.clusterId, ...(rootPem !== undefined ? { rootPem } : {}) });
+  const spiffeId = `spiffe://${id.trustDomain}/ns/${b.namespace}/sa/${id.serviceAccount ?? "default"}`;
+  return new IstioCaSource({ signer, address: src.address, spiffeId, keyType: src.keyType, timers: realTimers, random: mathRandom, now: Date.now }, log);
 }
