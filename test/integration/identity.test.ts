@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { meshYaml, startCli, tempDir } from "../helpers/cli-process.js";
 import { freePort } from "../helpers/upstreams.js";
+import { FakeIstioCa } from "../unit/security/fake-istio-ca.js";
 
 async function ca(args: string[]): Promise<void> {
   let err = "";
@@ -25,7 +26,7 @@ describe("outrigger run --certs (workload identity from files)", () => {
     const config = join(dir, "mesh.yaml");
     await writeFile(config, meshYaml("shop", await freePort(), [await freePort()]));
     const admin = await freePort();
-    const cli = startCli(["run", "--config", config, "--certs", join(dir, "certs"), "--namespace", "shop", "--admin-port", String(admin), "--workers", "1", "--outbound", "off"]);
+    const cli = startCli(["run", "--config", config, "--certs", join(dir, "certs"), "--namespace", "shop", "--admin-port", String(admin), "--workers", "1", "--outbound", "off", "--drain-timeout", "0s"]);
     try {
       await cli.waitReady(admin);
       const first = await serialOf(admin);
@@ -58,7 +59,7 @@ describe("outrigger run --certs (workload identity from files)", () => {
     const dir = await tempDir();
     const config = join(dir, "mesh.yaml");
     await writeFile(config, meshYaml("shop", await freePort(), [await freePort()]));
-    const cli = startCli(["run", "--config", config, "--certs", join(dir, "missing"), "--admin-port", "0", "--workers", "1", "--outbound", "off"]);
+    const cli = startCli(["run", "--config", config, "--certs", join(dir, "missing"), "--admin-port", "0", "--workers", "1", "--outbound", "off", "--drain-timeout", "0s"]);
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toMatch(/workload certificate not loaded: .*missing.*ENOENT/);
   });
@@ -67,5 +68,32 @@ describe("outrigger run --certs (workload identity from files)", () => {
     const cli = startCli(["run", "--config", "x.yaml", "--certs", "d", "--ca-address", "istiod:15012"]);
     expect(await cli.exited).toBe(2);
     expect(cli.stderr()).toMatch(/--certs and --ca-address are mutually exclusive/);
+  });
+
+  it("--ca-address: gets the certificate for spiffe://TD/ns/NS/sa/SA from the Istio CA before serving", async () => {
+    const ca = new FakeIstioCa();
+    await ca.start();
+    const dir = await tempDir();
+    await writeFile(join(dir, "ca-root.pem"), ca.servingRootPem);
+    await writeFile(join(dir, "token"), "token-1");
+    const config = join(dir, "mesh.yaml");
+    await writeFile(config, meshYaml("shop", await freePort(), [await freePort()]));
+    const admin = await freePort();
+    const args = ["--ca-address", ca.address, "--ca-root", join(dir, "ca-root.pem"), "--ca-token-file", join(dir, "token"), "--trust-domain", "example.org"];
+    const cli = startCli(["run", "--config", config, ...args, "--namespace", "shop", "--service-account", "reviews", "--admin-port", String(admin), "--workers", "1", "--outbound", "off", "--drain-timeout", "0s"], { CLUSTER_ID: "" });
+    try {
+      await cli.waitReady(admin);
+      expect((await serialOf(admin)).uri).toEqual([{ uri: "spiffe://example.org/ns/shop/sa/reviews" }]);
+      expect(ca.requests).toMatchObject([{ token: "token-1", clusterId: "Kubernetes", uris: ["spiffe://example.org/ns/shop/sa/reviews"], validityDuration: 86400 }]);
+    } finally {
+      cli.kill();
+      await cli.exited;
+    }
+    // A CA that refuses: the start fails with its reason.
+    ca.expectedToken = "other";
+    const refused = startCli(["run", "--config", config, ...args, "--admin-port", "0", "--workers", "1", "--outbound", "off", "--drain-timeout", "0s"]);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(/workload certificate not loaded: .*UNAUTHENTICATED/);
+    await ca.close();
   });
 });
