@@ -380,6 +380,8 @@ class SupervisorImpl implements Supervisor {
     if (this.draining) return { ok: false, errors: ["draining"] };
     this.reloadReason = reason;
     try {
+      // SIGHUP re-reads --certs too (an unchanged or bad pair changes nothing; the CA source renews on its own).
+      await this.secretSource?.refresh(reason);
       const r = await this.source.refresh(reason);
       return { ok: r.accepted, errors: r.errors.map(formatUpdateError) };
     } finally {
