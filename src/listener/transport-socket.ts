@@ -8,6 +8,9 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Secret, TransportSocketConfig } from "../config/model/types.js";
 import type { ConnectionInfo } from "./connection-info.js";
+import type { Logger } from "../common/logger.js";
+import type { Timers } from "../common/timers.js";
+import type { ListenerStats } from "../observability/stats/listener-stats.js";
 
 export const RAW_BUFFER = "envoy.transport_sockets.raw_buffer";
 
@@ -44,7 +47,7 @@ export interface TransportSocketFactory {
    * the socket (failed handshake, refused peer: counted and logged by the factory). raw_buffer
    * calls back synchronously with the socket itself.
    */
-  wrapDownstream(socket: Socket, info: ConnectionInfo, done: (stream: Duplex | undefined) => void): void;
+  wrapDownstream(socket: Socket, info: ConnectionInfo, done: (stream: Duplex | undefined) => void, stats?: ListenerStats | null): void;
   /**
    * Secures a connected upstream socket. Calls `done(undefined, stream)` when ready, or
    * `done(failure)` after destroying the socket — no application byte was written then.
@@ -70,6 +73,12 @@ export interface TransportSocketEnv {
   side: TransportSide;
   /** The snapshot's secrets by name (SDS: `default`, `ROOTCA`). */
   secrets: Readonly<Record<string, Secret>>;
+  /** The data path's timers (TLS handshake timeout); default: real timers. */
+  timers?: Timers;
+  /** Debug lines for refused handshakes. */
+  log?: Logger;
+  /** Downstream: the name of the chain's terminal network filter (ALPN the codec cannot speak is not selected). */
+  terminalFilter?: string;
 }
 
 /** Makes a factory for one config; throws with a clear message when the config cannot work. */

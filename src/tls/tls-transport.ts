@@ -12,7 +12,7 @@ export const tlsTransportCreator: TransportSocketCreator = (config, env) => {
     throw new Error(`${TLS_TRANSPORT_SOCKET} needs a ${env.side === "downstream" ? "DownstreamTlsContext" : "UpstreamTlsContext"}`);
   }
   return env.side === "downstream"
-    ? downstreamTlsFactory(config.typedConfig as DownstreamTlsContext, env.secrets)
+    ? downstreamTlsFactory(config.typedConfig as DownstreamTlsContext, env)
     : upstreamTlsFactory(config.typedConfig as UpstreamTlsContext, env.secrets);
 };
 

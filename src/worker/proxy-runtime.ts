@@ -325,7 +325,7 @@ export class ProxyRuntime {
       if (chain.filters.length > 1) throw new Error(`${where}: only one (terminal) network filter is supported, got ${chain.filters.map((f) => f.name).join(", ")}`);
       let transport;
       try {
-        transport = this.transportSockets.resolve(chain.transportSocket, { side: "downstream", secrets: secrets });
+        transport = this.transportSockets.resolve(chain.transportSocket, { side: "downstream", secrets, timers: this.listenerHost.timers, log: this.log, terminalFilter: terminal.name });
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }
