@@ -28,7 +28,18 @@ export interface CaClientOptions {
   timeoutMs?: number;
 }
 
-export class CaCallError extends Error {}
+/** A failed call; `transient` ones (CA unreachable, deadline, token not mounted yet) are worth retrying at start. */
+export class CaCallError extends Error {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
+
+/** gRPC codes a retry may cure (the others are answers: token refused, CSR refused). */
+const TRANSIENT_CODES = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN"]);
 
 type CreateCertificate = (
   req: { csr: string; validity_duration: number },
@@ -59,7 +70,7 @@ export class IstioCaClient {
     try {
       token = (await readFile(this.opts.tokenFile, "utf8")).trim();
     } catch (e) {
-      throw new CaCallError(`--ca-token-file ${this.opts.tokenFile}: ${(e as Error).message}`);
+      throw new CaCallError(`--ca-token-file ${this.opts.tokenFile}: ${(e as Error).message}`, true);
     }
     const md = new grpc.Metadata();
     md.set("authorization", `Bearer ${token}`);
@@ -67,7 +78,10 @@ export class IstioCaClient {
     const call = (this.client as unknown as { CreateCertificate: CreateCertificate }).CreateCertificate.bind(this.client);
     const chain = await new Promise<string[]>((resolve, reject) => {
       call({ csr: csrPem, validity_duration: validitySeconds }, md, { deadline: Date.now() + (this.opts.timeoutMs ?? 10_000) }, (err, res) => {
-        if (err !== null) return reject(new CaCallError(`CreateCertificate on ${this.opts.address} failed: ${grpc.status[err.code] ?? err.code}: ${err.details}`));
+        if (err !== null) {
+          const code = String(grpc.status[err.code] ?? err.code);
+          return reject(new CaCallError(`CreateCertificate on ${this.opts.address} failed: ${code}: ${err.details}`, TRANSIENT_CODES.has(code)));
+        }
         resolve(res?.cert_chain ?? []);
       });
     });

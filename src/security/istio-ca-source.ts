@@ -12,6 +12,7 @@ import type { ConfigSink, ConfigSource, UpdateResult } from "../config/source/co
 import { generateKey, privateKeyPem, type KeyType } from "./local-ca.js";
 import { workloadSecrets, type WorkloadIdentity } from "./workload-secrets.js";
 import { buildCsr, toPem } from "./x509-der.js";
+import { CaCallError } from "./istio-ca-client.js";
 
 /** istio-agent's SECRET_TTL default: 24 h. */
 export const DEFAULT_SECRET_TTL_SECONDS = 86_400;
@@ -41,6 +42,11 @@ export interface IstioCaSourceOptions {
   /** Back-off between failed attempts: initial, doubled each failure up to max, ±10% jitter. */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * At start, how long transient failures (CA unreachable, token not mounted yet) are retried
+   * before the start fails, as istio-agent keeps asking while istiod comes up. Default 0: once.
+   */
+  startRetryMs?: number;
 }
 
 export class IstioCaSource implements ConfigSource {
@@ -61,12 +67,25 @@ export class IstioCaSource implements ConfigSource {
     private readonly log: Logger,
   ) {}
 
+  /** start()'s pending wake-up between retries (close() releases it). */
+  private wake: (() => void) | undefined;
+
   async start(sink: ConfigSink): Promise<UpdateResult> {
     this.sink = sink;
-    const r = await this.attempt("start");
-    if (!r.accepted) this.lastResult = r;
-    return r;
+    let waited = 0;
+    for (;;) {
+      const r = await this.attempt("start");
+      if (r.accepted || !this.lastFailureTransient || this.sink === undefined) return r;
+      const delay = this.retryDelay();
+      if (waited + delay > (this.opts.startRetryMs ?? 0)) return r;
+      this.log.warn(`no workload certificate yet, retrying in ${delay} ms: ${r.errors[0]?.message}`);
+      await new Promise<void>((resolve) => this.arm(delay, "start", resolve));
+      waited += delay;
+    }
   }
+
+  /** Whether the last failed attempt may succeed if retried. */
+  private lastFailureTransient = false;
 
   refresh(_reason: string): Promise<UpdateResult> {
     return Promise.resolve(this.lastResult);
@@ -91,6 +110,7 @@ export class IstioCaSource implements ConfigSource {
       update = { origin: this.name, updates: [{ type: "secret" as const, version: `istio-ca/${++this.issued}`, kind: "state-of-the-world" as const, resources: secrets }] };
     } catch (e) {
       this.failures++;
+      this.lastFailureTransient = e instanceof CaCallError && e.transient;
       const message = (e as Error).message;
       if (this.lastResult.accepted) {
         const delay = this.retryDelay();
@@ -131,17 +151,23 @@ export class IstioCaSource implements ConfigSource {
     return Math.round(base * (0.9 + 0.2 * this.opts.random.next()));
   }
 
-  private arm(delayMs: number, reason: string): void {
-    if (this.sink === undefined) return;
+  /** Arms the one timer: a renewal/retry attempt, or (`instead`) just a wake-up for start's retries. */
+  private arm(delayMs: number, reason: string, instead?: () => void): void {
+    if (this.sink === undefined) return instead?.();
     if (this.timer !== undefined) this.opts.timers.clear(this.timer);
     const ms = Math.min(delayMs, MAX_TIMER_MS);
     this.nextDelayMs = ms;
     const fire = (): void => {
       this.timer = undefined;
       // A capped wait re-arms for the rest instead of renewing early.
-      if (ms < delayMs) return this.arm(delayMs - ms, reason);
+      if (ms < delayMs) return this.arm(delayMs - ms, reason, instead);
+      if (instead !== undefined) {
+        this.wake = undefined;
+        return instead();
+      }
       void this.attempt(reason);
     };
+    if (instead !== undefined) this.wake = instead;
     const h = this.opts.timers.set(fire, ms);
     // Never keep the process alive for a renewal alone.
     (h as { unref?: () => void } | undefined)?.unref?.();
@@ -153,5 +179,8 @@ export class IstioCaSource implements ConfigSource {
     this.timer = undefined;
     this.sink = undefined;
     this.opts.signer.close();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }

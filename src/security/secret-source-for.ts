@@ -11,6 +11,9 @@ import { CertsDirSource } from "./certs-dir-source.js";
 import { IstioCaClient } from "./istio-ca-client.js";
 import { IstioCaSource } from "./istio-ca-source.js";
 
+/** How long `run` keeps asking an unreachable CA for the first certificate. */
+const START_RETRY_MS = 60_000;
+
 export function secretSourceFor(b: Bootstrap, log: Logger): ConfigSource | undefined {
   const id = b.identity;
   const src = id?.source;
@@ -27,5 +30,7 @@ export function secretSourceFor(b: Bootstrap, log: Logger): ConfigSource | undef
   }
   const signer = new IstioCaClient({ address: src.address, tokenFile: src.tokenFile, clusterId: src.clusterId, ...(rootPem !== undefined ? { rootPem } : {}) });
   const spiffeId = `spiffe://${id.trustDomain}/ns/${b.namespace}/sa/${id.serviceAccount ?? "default"}`;
-  return new IstioCaSource({ signer, address: src.address, spiffeId, keyType: src.keyType, timers: realTimers, random: mathRandom, now: Date.now }, log);
+  // Transient failures (istiod still starting, token not mounted yet) are retried for a minute
+  // at start; an answer (token refused) fails the start at once.
+  return new IstioCaSource({ signer, address: src.address, spiffeId, keyType: src.keyType, timers: realTimers, random: mathRandom, now: Date.now, startRetryMs: START_RETRY_MS }, log);
 }

@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 const lines: string[] = [];
-async function setup(o: { token?: string; keyType?: "ec" | "rsa"; clusterId?: string } = {}) {
+async function setup(o: { token?: string; keyType?: "ec" | "rsa"; clusterId?: string; startRetryMs?: number } = {}) {
   const ca = new FakeIstioCa();
   await ca.start();
   cleanup.push(() => ca.close());
@@ -48,7 +48,7 @@ async function setup(o: { token?: string; keyType?: "ec" | "rsa"; clusterId?: st
   writeFileSync(tokenFile, (o.token ?? "token-1") + "\n");
   const timers = new ManualTimers();
   const client = new IstioCaClient({ address: ca.address, rootPem: ca.servingRootPem, tokenFile, clusterId: o.clusterId ?? "Kubernetes", timeoutMs: 5_000 });
-  const source = new IstioCaSource({ signer: client, address: ca.address, spiffeId: SPIFFE, keyType: o.keyType ?? "ec", timers, random: seededRandom(7), now: Date.now }, createLogger("info", "test", (l) => lines.push(l)));
+  const source = new IstioCaSource({ signer: client, address: ca.address, spiffeId: SPIFFE, keyType: o.keyType ?? "ec", timers, random: seededRandom(7), now: Date.now, ...(o.startRetryMs !== undefined ? { startRetryMs: o.startRetryMs } : {}) }, createLogger("info", "test", (l) => lines.push(l)));
   cleanup.push(() => source.close());
   const sink = new RecordingSink();
   return { ca, tokenFile, timers, source, sink };
@@ -161,5 +161,35 @@ describe("IstioCaSource (--ca-address) against a fake Istio CA", () => {
     expect(r.accepted).toBe(false);
     expect(r.errors[0]?.message).toMatch(/UNAVAILABLE/);
     expect(ca.requests).toHaveLength(0);
+  });
+
+  it("at start, transient failures (CA unavailable) are retried within startRetryMs; an answer (token refused) is not", async () => {
+    const { ca, source, sink, timers } = await setup({ startRetryMs: 60_000 });
+    ca.failWith = { code: 14, details: "istiod starting" };
+    ca.failTimes = 2;
+    const started = source.start(sink);
+    for (let i = 0; i < 2; i++) {
+      while (timers.waiting().length === 0) await new Promise((r) => setImmediate(r));
+      timers.advance(timers.waiting()[0]!);
+    }
+    expect((await started).accepted).toBe(true);
+    expect(ca.requests).toHaveLength(3);
+    expect(lines.some((l) => l.includes("no workload certificate yet, retrying in") && l.includes("UNAVAILABLE: istiod starting"))).toBe(true);
+
+    const refused = await setup({ token: "stolen", startRetryMs: 60_000 });
+    const r = await refused.source.start(refused.sink);
+    expect(r.accepted).toBe(false);
+    expect(refused.ca.requests).toHaveLength(1);
+    expect(refused.timers.waiting()).toEqual([]);
+  });
+
+  it("close() during the start retries ends the start", async () => {
+    const { ca, source, sink, timers } = await setup({ startRetryMs: 60_000 });
+    ca.failWith = { code: 14, details: "down" };
+    ca.failTimes = 100;
+    const started = source.start(sink);
+    while (timers.waiting().length === 0) await new Promise((r) => setImmediate(r));
+    source.close();
+    expect((await started).accepted).toBe(false);
   });
 });
