@@ -3,7 +3,7 @@
 // as the admin `/explain`.
 
 import { parseFlags, renderHelp, usageError, type CommandSpec } from "../bootstrap/flag-parser.js";
-import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-flags.js";
+import { bootstrapFromFlags, securityOptionsFrom, translationFlags } from "../bootstrap/parse-run-flags.js";
 import { explainQuery } from "../router/explain-query.js";
 import { formatExplanation } from "../router/explain-text.js";
 import { explainRequest, isExplainError } from "../router/explain.js";
@@ -55,6 +55,7 @@ export const explainCommand: Command = {
       proxyLocality: bootstrap.proxyLocality ?? {},
       mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
       ...(bootstrap.intercept !== undefined ? { intercept: bootstrap.intercept } : {}),
+      ...(bootstrap.identity !== undefined ? { security: securityOptionsFrom(bootstrap.identity) } : {}),
     });
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return ExitCode.Failure;
