@@ -35,7 +35,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       statPrefix: hcm.statPrefix,
       httpStats: new HttpConnManagerStats(env.services.stats, hcm.statPrefix),
       routeTable: env.routeTables.get(hcm.routeConfigName),
-      httpFilters: this.httpFilters.build(hcm.httpFilters),
+      httpFilters: this.httpFilters.build(hcm.httpFilters, { statPrefix: hcm.statPrefix, stats: env.services.stats }),
       telemetry: compileTelemetry(hcm, env),
       draining: env.draining,
       services: env.services,
@@ -57,7 +57,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     if (ctx.statPrefix !== hcm.statPrefix) ctx.httpStats = new HttpConnManagerStats(env.services.stats, hcm.statPrefix);
     ctx.statPrefix = hcm.statPrefix;
     ctx.routeTable = env.routeTables.get(hcm.routeConfigName);
-    ctx.httpFilters = this.httpFilters.build(hcm.httpFilters);
+    ctx.httpFilters = this.httpFilters.build(hcm.httpFilters, { statPrefix: hcm.statPrefix, stats: env.services.stats });
     ctx.telemetry = compileTelemetry(hcm, env);
     ctx.draining = env.draining;
   }

@@ -7,7 +7,8 @@ import { HTTP_ROUTER_FILTER } from "../../config/model/types.js";
 import { routerFilterFactory } from "../../router/router-filter.js";
 import type { NodeIdentity } from "../../observability/node-identity.js";
 import { faultFilterFactory } from "./fault/fault-filter.js";
-import type { HttpFilterFactory } from "./http-filter.js";
+import type { HttpFilterFactory, HttpFilterScope } from "./http-filter.js";
+import { jwtAuthnFilterFactory } from "./jwt-authn/jwt-authn-filter.js";
 import { istioStatsFilterFactory } from "./istio-stats/istio-stats-filter.js";
 import { peerMetadataFilterFactory } from "./peer-metadata/peer-metadata-filter.js";
 
@@ -20,7 +21,7 @@ export class HttpFilterRegistry {
   }
 
   /** The factories for a connection manager's filter list; the router must come last. */
-  build(configs: readonly HttpFilterConfig[]): HttpFilterFactory[] {
+  build(configs: readonly HttpFilterConfig[], scope?: HttpFilterScope): HttpFilterFactory[] {
     if (configs.length === 0 || configs[configs.length - 1]!.name !== HTTP_ROUTER_FILTER) {
       throw new Error(`http filters must end with ${HTTP_ROUTER_FILTER} (got ${configs.map((c) => c.name).join(", ") || "none"})`);
     }
@@ -28,7 +29,7 @@ export class HttpFilterRegistry {
       if (c.name === HTTP_ROUTER_FILTER && i !== configs.length - 1) throw new Error(`${HTTP_ROUTER_FILTER} must be the last http filter`);
       const f = this.byName.get(c.name);
       if (f === undefined) throw new Error(`http filter ${c.name} is not supported`);
-      return f;
+      return f.configure !== undefined && scope !== undefined ? f.configure(c, scope) : f;
     });
   }
 }
@@ -38,5 +39,5 @@ export class HttpFilterRegistry {
  * standalone default identity without one) and stats, Envoy's fault filter and the router.
  */
 export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
-  return new HttpFilterRegistry().register(peerMetadataFilterFactory(node)).register(faultFilterFactory).register(istioStatsFilterFactory).register(routerFilterFactory);
+  return new HttpFilterRegistry().register(peerMetadataFilterFactory(node)).register(jwtAuthnFilterFactory).register(faultFilterFactory).register(istioStatsFilterFactory).register(routerFilterFactory);
 }

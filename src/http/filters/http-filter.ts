@@ -7,6 +7,7 @@
 import type { ErrorCodeValue } from "../../common/errors.js";
 import type { HttpFilterConfig } from "../../config/model/types.js";
 import type { StreamInfoBuilder } from "../../observability/stream-info.js";
+import type { StatsStore } from "../../observability/stats/stats-store.js";
 import type { ConnectionInfo } from "../../listener/connection-info.js";
 import type { HeaderList } from "../header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "../http-message.js";
@@ -95,4 +96,15 @@ export interface HttpFilterFactory {
   readonly name: HttpFilterConfig["name"];
   /** A filter for one request, or undefined when it has nothing to do for this route. */
   create(callbacks: FilterCallbacks): HttpFilter | undefined;
+  /**
+   * A factory bound to one connection manager's entry (its typedConfig compiled once per
+   * snapshot); absent = the filter takes no per-entry config.
+   */
+  configure?(config: HttpFilterConfig, scope: HttpFilterScope): HttpFilterFactory;
+}
+
+/** What a filter's per-snapshot config may use: the connection manager's stat prefix and the store. */
+export interface HttpFilterScope {
+  statPrefix: string;
+  stats: StatsStore;
 }
