@@ -46,6 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
+import type { JwksLookup } from "./jwks-lookup.js";
 import { applySecurity, DEFAULT_TRUST_DOMAIN, SecurityResources, type SecurityOptions } from "./security.js";
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
@@ -91,6 +92,8 @@ export interface TranslateOptions {
    * Default DEFAULT_TELEMETRY_FILTERS (on); tests of other features may turn them off.
    */
   telemetryFilters?: boolean;
+  /** RequestAuthentication jwksUri keys (the supervisor's JwksResolver); absent = jwksUri providers stay pending. */
+  jwks?: JwksLookup;
   /**
    * `--intercept`: build what istiod builds for a sidecar behind istio-iptables (virtualOutbound,
    * virtualInbound, per-port outbound listeners, passthrough clusters). Absent = off.
@@ -370,6 +373,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     clusters,
     summary,
     optionError: (message) => errors.push({ file: "<options>", line: 0, path: "", message, severity: "error" }),
+    ...(opts.jwks !== undefined ? { jwks: opts.jwks } : {}),
   });
 
   const telemetryWarnings = new Set<string>();
