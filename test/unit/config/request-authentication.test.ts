@@ -1,0 +1,124 @@
+// RequestAuthentication → jwt_authn as istiod builds it: selection (root namespace, namespace,
+// selector, targetRefs), merging every applicable policy, validation messages, jwksUri keys from
+// the resolver (inlined) or pending, and the istio.io sample through translate().
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { JwksLookup } from "../../../src/config/istio/jwks-lookup.js";
+import type { JwtAuthentication } from "../../../src/config/model/jwt-authn.js";
+import type { HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
+import { doc, run } from "./helpers.js";
+
+const SAMPLES = "/work/shared/istio-samples/istio.io/docs-tasks";
+const JWKS = readFileSync("/work/shared/istio-samples/istio/security/tools/jwt/samples/jwks.json", "utf8");
+
+const sidecar = doc(
+  "Sidecar",
+  "default",
+  "foo",
+  `  ingress:
+  - port: {number: 8080, protocol: HTTP, name: http}
+    defaultEndpoint: 127.0.0.1:18080
+  - port: {number: 9000, protocol: TCP, name: tcp}
+    defaultEndpoint: 127.0.0.1:19000`,
+);
+const opts = { namespace: "foo", proxyLabels: { app: "httpbin" } };
+const ra = (name: string, body: string, ns = "foo"): string => doc("RequestAuthentication", name, ns, body, "security.istio.io/v1");
+
+function hcm(ls: Listener[]): HttpConnectionManager {
+  const l = ls.find((x) => x.name === "0.0.0.0_8080");
+  if (l === undefined) throw new Error(`no inbound 8080 listener: ${ls.map((x) => x.name).join(", ")}`);
+  return l.filterChains[0]!.filters.at(-1)!.typedConfig as HttpConnectionManager;
+}
+function jwt(ls: Listener[]): JwtAuthentication | undefined {
+  return hcm(ls).httpFilters.find((f) => f.name === "envoy.filters.http.jwt_authn")?.typedConfig as JwtAuthentication | undefined;
+}
+
+describe("RequestAuthentication translation", () => {
+  it("the istio.io jwt-example: jwksUri inlined from the resolver, istiod's provider and requirement, filter before the router", () => {
+    const yaml = readFileSync(`${SAMPLES}/authz-jwt/requestauthentication-jwt-example.yaml`, "utf8");
+    const seen: Array<[string, number]> = [];
+    const r = run(sidecar + yaml, { ...opts, jwks: { lookup: (u, t) => (seen.push([u, t]), { jwks: JWKS }) } });
+    expect(r.messages).toEqual([]);
+    expect(seen).toEqual([["https://raw.githubusercontent.com/istio/istio/release-1.8/security/tools/jwt/samples/jwks.json", 5000]]);
+    expect(jwt(r.snapshot.listeners)).toEqual({
+      providers: { "origins-0": { issuer: "testing@secure.istio.io", localJwks: { inlineString: JWKS }, payloadInMetadata: "testing@secure.istio.io" } },
+      rules: [{ match: { prefix: "/" }, requires: { requiresAny: { requirements: [{ providerName: "origins-0" }, { allowMissing: {} }] } } }],
+      bypassCorsPreflight: true,
+    });
+    expect(hcm(r.snapshot.listeners).httpFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.fault", "istio.stats", "envoy.filters.http.router"]);
+    // Not on the TCP chain, nor outbound.
+    expect(r.snapshot.listeners.filter((l) => l.trafficDirection !== "INBOUND").some((l) => JSON.stringify(l).includes("jwt_authn"))).toBe(false);
+  });
+
+  it("without fetched keys the provider stays remote (pending) and the document gets a warning", () => {
+    const r = run(sidecar + ra("p", `  jwtRules:\n  - issuer: iss-1\n    jwksUri: https://idp.example.com/jwks.json\n    timeout: 2s`), { ...opts, jwks: { lookup: () => ({ pending: "fetch failed: HTTP status 500" }) } });
+    expect(r.messages).toEqual([]);
+    expect(jwt(r.snapshot.listeners)!.providers["origins-0"]!.remoteJwks).toEqual({ httpUri: { uri: "https://idp.example.com/jwks.json", timeoutMs: 2000 }, cacheDurationMs: 1_200_000, asyncFetch: {} });
+    expect(r.warningMessages.some((m) => m.includes("jwtRules[0]") && m.includes("HTTP status 500") && m.includes("pass unverified"))).toBe(true);
+    expect(r.summary.some((l) => l.includes("JWKS pending for iss-1"))).toBe(true);
+  });
+
+  it("merges every applicable policy (root namespace first), skips other namespaces, other selectors and targetRefs", () => {
+    const r = run(
+      sidecar +
+        ra("mesh", `  jwtRules:\n  - issuer: root-iss\n    jwks: '${JWKS}'`, "istio-system") +
+        ra("ns", `  jwtRules:\n  - issuer: ns-iss\n    jwks: '${JWKS}'\n    audiences: [a1]\n    fromHeaders: [{name: x-token, prefix: "T "}]\n    fromParams: [tok]\n    fromCookies: [c]\n    outputPayloadToHeader: x-payload\n    outputClaimToHeaders: [{header: x-sub, claim: sub}]\n    forwardOriginalToken: true`) +
+        ra("wl", `  selector: {matchLabels: {app: httpbin}}\n  jwtRules:\n  - issuer: wl-iss\n    jwks: '${JWKS}'`) +
+        ra("other-wl", `  selector: {matchLabels: {app: other}}\n  jwtRules:\n  - issuer: x\n    jwks: '${JWKS}'`) +
+        ra("other-ns", `  jwtRules:\n  - issuer: y\n    jwks: '${JWKS}'`, "bar") +
+        ra("gw", `  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: g}]\n  jwtRules:\n  - issuer: z\n    jwks: '${JWKS}'`),
+      opts,
+    );
+    expect(r.messages).toEqual([]);
+    const j = jwt(r.snapshot.listeners)!;
+    expect(Object.entries(j.providers).map(([n, p]) => `${n}=${p.issuer}`)).toEqual(["origins-0=root-iss", "origins-1=ns-iss", "origins-2=wl-iss"]);
+    expect(j.providers["origins-1"]).toEqual({
+      issuer: "ns-iss",
+      audiences: ["a1"],
+      localJwks: { inlineString: JWKS },
+      fromHeaders: [{ name: "x-token", valuePrefix: "T " }],
+      fromParams: ["tok"],
+      fromCookies: ["c"],
+      forward: true,
+      forwardPayloadHeader: "x-payload",
+      claimToHeaders: [{ headerName: "x-sub", claimName: "sub" }],
+      payloadInMetadata: "ns-iss",
+    });
+    expect(r.warningMessages.some((m) => m.includes("targetRef(s)"))).toBe(true);
+    expect(r.summary.filter((l) => l.includes("not applied")).length).toBe(3);
+  });
+
+  it("Istio's validation: issuer required, jwksUri a http(s) URL, non-empty locations, header names, timeout, inline jwks JSON", () => {
+    const r = run(
+      sidecar +
+        ra(
+          "bad",
+          `  jwtRules:
+  - jwksUri: ftp://x/jwks
+  - issuer: a
+    jwks: "not json"
+    fromHeaders: [{name: ""}, {name: "bad header"}]
+    fromParams: [""]
+    outputClaimToHeaders: [{header: "", claim: ""}]
+    timeout: -1s`,
+        ),
+      opts,
+    );
+    const m = r.messages.join("\n");
+    expect(m).toContain("jwtRules[0].issuer: issuer must be set");
+    expect(m).toContain("scheme must be http or https");
+    expect(m).toContain("jwks is not a valid JSON Web Key Set");
+    expect(m).toContain("location header name must be non-empty");
+    expect(m).toContain('invalid header name "bad header"');
+    expect(m).toContain("location query must be non-empty");
+    expect(m).toContain("outputClaimToHeaders header must be non-empty");
+    expect(m).toContain("outputClaimToHeaders claim must be non-empty");
+    expect(m).toContain("must be a positive duration");
+  });
+
+  it("no applicable policy: no jwt_authn filter", () => {
+    const r = run(sidecar + ra("other-ns", `  jwtRules:\n  - issuer: y\n    jwks: '${JWKS}'`, "bar"), opts);
+    expect(jwt(r.snapshot.listeners)).toBeUndefined();
+  });
+});
