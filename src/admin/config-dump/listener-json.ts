@@ -4,6 +4,7 @@
 import {
   HTTP_CONNECTION_MANAGER,
   HTTP_FAULT_FILTER,
+  HTTP_JWT_AUTHN_FILTER,
   HTTP_ROUTER_FILTER,
   ISTIO_METADATA_EXCHANGE_FILTER,
   ISTIO_STATS_FILTER,
@@ -19,6 +20,8 @@ import {
   type TransportSocketConfig,
 } from "../../config/model/types.js";
 import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
+import type { JwtAuthentication } from "../../config/model/jwt-authn.js";
+import { jwtAuthnJson } from "./jwt-authn-json.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 
 const LISTENER_FILTER_TYPES: Record<string, string> = {
@@ -78,6 +81,7 @@ function istioStatsJson(s: IstioStatsConfig | undefined): Json {
 
 function httpFilterJson(f: HttpFilterConfig): Json {
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
+  if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };
   const type = HTTP_FILTER_TYPES[f.name];
   return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
 }

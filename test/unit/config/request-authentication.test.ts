@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { JwksLookup } from "../../../src/config/istio/jwks-lookup.js";
 import type { JwtAuthentication } from "../../../src/config/model/jwt-authn.js";
 import type { HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
+import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
 import { doc, run } from "./helpers.js";
 
 const SAMPLES = "/work/shared/istio-samples/istio.io/docs-tasks";
@@ -115,6 +116,28 @@ describe("RequestAuthentication translation", () => {
     expect(m).toContain("outputClaimToHeaders header must be non-empty");
     expect(m).toContain("outputClaimToHeaders claim must be non-empty");
     expect(m).toContain("must be a positive duration");
+  });
+
+  it("config_dump shows the filter in Envoy's JwtAuthentication JSON", () => {
+    const r = run(sidecar + ra("p", `  jwtRules:\n  - issuer: iss-1\n    audiences: [a]\n    jwksUri: https://idp.example.com/jwks.json\n    fromHeaders: [{name: x-t, prefix: "B "}]\n    outputClaimToHeaders: [{header: x-sub, claim: sub}]`), opts);
+    const l = r.snapshot.listeners.find((x) => x.name === "0.0.0.0_8080")!;
+    const dump = JSON.parse(JSON.stringify(listenerJson(l))) as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config?: unknown }> } }> }> };
+    const f = dump.filter_chains[0]!.filters.at(-1)!.typed_config.http_filters.find((x) => x.name === "envoy.filters.http.jwt_authn");
+    expect(f?.typed_config).toEqual({
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+      providers: {
+        "origins-0": {
+          issuer: "iss-1",
+          audiences: ["a"],
+          remote_jwks: { http_uri: { uri: "https://idp.example.com/jwks.json", timeout: "5s" }, cache_duration: "1200s", async_fetch: {} },
+          from_headers: [{ name: "x-t", value_prefix: "B " }],
+          payload_in_metadata: "iss-1",
+          claim_to_headers: [{ header_name: "x-sub", claim_name: "sub" }],
+        },
+      },
+      rules: [{ match: { prefix: "/" }, requires: { requires_any: { requirements: [{ provider_name: "origins-0" }, { allow_missing: {} }] } } }],
+      bypass_cors_preflight: true,
+    });
   });
 
   it("no applicable policy: no jwt_authn filter", () => {
