@@ -17,7 +17,9 @@ import type { ConfigUpdate, UpdateResult } from "../../src/config/source/config-
 const JWKS_FILE = "/work/shared/istio-samples/istio/security/tools/jwt/samples/jwks.json";
 
 function jwtOf(u: ConfigUpdate): JwtAuthentication | undefined {
-  const ls = u.updates.find((x) => x.type === "listener")!.resources as Record<string, Listener>;
+  const up = u.updates.find((x) => x.type === "listener");
+  if (up === undefined || up.kind !== "state-of-the-world") throw new Error("no state-of-the-world listener update");
+  const ls = up.resources as Record<string, Listener>;
   const l = ls["0.0.0.0_8080"]!;
   const hcm = l.filterChains[0]!.filters.at(-1)!.typedConfig as HttpConnectionManager;
   return hcm.httpFilters.find((f) => f.name === "envoy.filters.http.jwt_authn")?.typedConfig as JwtAuthentication | undefined;

@@ -4,7 +4,6 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { JwksLookup } from "../../../src/config/istio/jwks-lookup.js";
 import type { JwtAuthentication } from "../../../src/config/model/jwt-authn.js";
 import type { HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
 import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
