@@ -79,6 +79,16 @@ describe("jwt_authn (RequestAuthentication) on an inbound listener", () => {
     expect(si.requestAuth?.claims["foo"]).toBe("bar");
   });
 
+  it("copies nested and non-string claims into headers, and skips object claims", async () => {
+    const tok = signJwt({ iss: ISTIO_ISSUER, sub: "s", foo: 7, a: { b: "deep" } });
+    expect((await get(proxy, "/claims", { authorization: `Bearer ${tok}` })).status).toBe(200);
+    expect(last().headers["x-jwt-foo"]).toBe("7");
+    expect(last().headers["x-jwt-nested"]).toBe("deep");
+    const tok2 = signJwt({ iss: ISTIO_ISSUER, sub: "s", a: { b: { c: 1 } } });
+    expect((await get(proxy, "/claims2", { authorization: `Bearer ${tok2}`, "x-jwt-nested": "client" })).status).toBe(200);
+    expect(last().headers["x-jwt-nested"]).toBe("client");
+  });
+
   it("passes the groups-scope token with list claims in request.auth.claims", async () => {
     const r = await get(proxy, "/groups", { authorization: `Bearer ${groupsScopeJwt()}` });
     expect(r.status).toBe(200);
