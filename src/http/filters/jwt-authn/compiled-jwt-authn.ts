@@ -92,12 +92,14 @@ export class CompiledJwtAuthn {
       } else if (loc.kind === "param") {
         if (!this.hasParams) continue;
         if (query === undefined) {
+          // Most requests have no query string: no parse, no allocation.
           const q = req.path.indexOf("?");
-          query = new URLSearchParams(q < 0 ? "" : req.path.slice(q + 1));
+          if (q < 0) continue;
+          query = new URLSearchParams(req.path.slice(q + 1));
         }
         token = query.get(loc.name) ?? undefined;
       } else {
-        if (!this.hasCookies) continue;
+        if (!this.hasCookies || !req.headers.has("cookie")) continue;
         cookieMap ??= parseCookies(req.headers.getAll("cookie"));
         token = cookieMap.get(loc.name);
       }

@@ -35,5 +35,7 @@ export function jwtStatusCode(s: JwtStatusValue): number {
 
 /** Envoy's response code details for a denial: `jwt_authn_access_denied{Jwt_is_expired}`. */
 export function jwtDeniedDetails(s: JwtStatusValue): string {
-  return `jwt_authn_access_denied{${s.replace(/ /g, "_")}}`;
+  return DETAILS.get(s)!;
 }
+
+const DETAILS = new Map<string, string>(Object.values(JwtStatus).map((s) => [s, `jwt_authn_access_denied{${s.replace(/ /g, "_")}}`]));
