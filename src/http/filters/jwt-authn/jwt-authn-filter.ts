@@ -11,9 +11,13 @@ import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFac
 import { CompiledJwtAuthn } from "./compiled-jwt-authn.js";
 import { jwtDeniedDetails, jwtStatusCode } from "./jwt-status.js";
 
+/** Envoy's MaximumUriLength for the realm. */
+const MAX_URI_PATH = 256;
+
 interface JwtStats {
   allowed: Counter;
   denied: Counter;
+  corsPreflightBypassed: Counter;
 }
 
 class JwtAuthnFilter implements HttpFilter {
@@ -25,18 +29,24 @@ class JwtAuthnFilter implements HttpFilter {
 
   decodeHeaders(headers: RequestHeaders): FilterStatus {
     const cb = this.cb;
-    if (this.jwt.bypassCorsPreflight && headers.method === "OPTIONS" && headers.headers.has("origin") && headers.headers.has("access-control-request-method")) return FilterStatus.Continue;
-    const out = this.jwt.check(headers, cb.services.clock.now());
-    if (out.kind === "ok") {
-      cb.streamInfo.requestAuth = out.auth;
+    if (this.jwt.bypassCorsPreflight && headers.method === "OPTIONS" && headers.headers.has("origin") && headers.headers.has("access-control-request-method")) {
+      // Envoy: a preflight carries no credentials; counted as bypassed and allowed.
+      this.stats.corsPreflightBypassed.inc();
       this.stats.allowed.inc();
       return FilterStatus.Continue;
     }
-    if (out.kind !== "denied") return FilterStatus.Continue;
+    const out = this.jwt.check(headers, cb.services.clock.now());
+    if (out.kind !== "denied") {
+      // Envoy counts every request the requirement lets through (no token under allow_missing too).
+      if (out.kind === "ok") cb.streamInfo.requestAuth = out.auth;
+      this.stats.allowed.inc();
+      return FilterStatus.Continue;
+    }
     this.stats.denied.inc();
-    // Envoy: realm is the original request URI (x-forwarded-proto://host/path).
+    // Envoy: realm is the original request URI (x-forwarded-proto://host/path), path cut at 256 chars.
     const proto = headers.headers.get("x-forwarded-proto") ?? headers.scheme;
-    const realm = `Bearer realm="${proto}://${headers.authority}${headers.path}", error="invalid_token"`;
+    const path = headers.path.length > MAX_URI_PATH ? headers.path.slice(0, MAX_URI_PATH) : headers.path;
+    const realm = `Bearer realm="${proto}://${headers.authority}${path}", error="invalid_token"`;
     cb.sendResponse(jwtStatusCode(out.status), out.status, jwtDeniedDetails(out.status), [["www-authenticate", realm]]);
     return FilterStatus.StopIteration;
   }
@@ -55,6 +65,7 @@ export const jwtAuthnFilterFactory: HttpFilterFactory = {
     const stats: JwtStats = {
       allowed: scope.stats.counter(`http.${scope.statPrefix}.jwt_authn.allowed`),
       denied: scope.stats.counter(`http.${scope.statPrefix}.jwt_authn.denied`),
+      corsPreflightBypassed: scope.stats.counter(`http.${scope.statPrefix}.jwt_authn.cors_preflight_bypassed`),
     };
     return { name: HTTP_JWT_AUTHN_FILTER, create: (cb) => new JwtAuthnFilter(cb, jwt, stats) };
   },
