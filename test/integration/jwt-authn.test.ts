@@ -89,10 +89,13 @@ describe("jwt_authn (RequestAuthentication) on an inbound listener", () => {
     expect(last().headers["x-jwt-nested"]).toBe("client");
   });
 
-  it("passes the groups-scope token with list claims in request.auth.claims", async () => {
+  it("passes the groups-scope token with list claims in request.auth.claims; a space-delimited scope becomes a list", async () => {
     const r = await get(proxy, "/groups", { authorization: `Bearer ${groupsScopeJwt()}` });
     expect(r.status).toBe(200);
     expect(proxy.streams[proxy.streams.length - 1]!.requestAuth?.claims["groups"]).toEqual(["group1", "group2"]);
+    expect(proxy.streams[proxy.streams.length - 1]!.requestAuth?.claims["scope"]).toEqual(["scope1", "scope2"]);
+    expect((await get(proxy, "/scope", { authorization: `Bearer ${signJwt({ iss: ISTIO_ISSUER, sub: "s", scope: "read  write", permission: "p1 p2", other: "a b" })}` })).status).toBe(200);
+    expect(proxy.streams[proxy.streams.length - 1]!.requestAuth?.claims).toMatchObject({ scope: ["read", "write"], permission: ["p1", "p2"], other: "a b" });
   });
 
   it("lets a request without a token through to authorization, with no request.auth", async () => {

@@ -36,6 +36,7 @@ function providerJson(p: JwtProvider): Json {
     from_cookies: nonEmpty(p.fromCookies),
     forward_payload_header: p.forwardPayloadHeader,
     payload_in_metadata: p.payloadInMetadata,
+    normalize_payload_in_metadata: p.normalizePayloadInMetadata !== undefined ? { space_delimited_claims: p.normalizePayloadInMetadata.spaceDelimitedClaims } : undefined,
     clock_skew_seconds: p.clockSkewSeconds,
     claim_to_headers: nonEmpty(p.claimToHeaders?.map((c) => ({ header_name: c.headerName, claim_name: c.claimName }))),
   });

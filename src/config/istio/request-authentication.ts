@@ -1,9 +1,9 @@
 // Istio RequestAuthentication (security.istio.io/v1, v1beta1) → Envoy jwt_authn on this proxy's
 // inbound HTTP connection managers, as istiod builds it (pilot/pkg/security/authn
 // convertToEnvoyJwtConfig): the jwtRules of every RequestAuthentication that selects the proxy
-// (root namespace mesh-wide, its namespace, a matching selector) are merged into one filter,
-// providers `origins-<n>`, one requirement "any provider, or allow_missing" (a request without a
-// token passes to authorization), CORS preflight bypassed, the payload in metadata under the issuer.
+// (root namespace mesh-wide, its namespace, a matching selector) are merged into one filter:
+// rules sorted by issuer, providers `origins-<n>`, a requirement that lets a request without a
+// token pass to authorization, CORS preflight bypassed, `scope` / `permission` split into lists.
 // jwksUri keys are inlined (local_jwks) from the supervisor's JWKS resolver, as istiod inlines
 // them; a jwksUri whose keys are not fetched yet stays a remote_jwks provider, which the filter
 // treats as pending (its tokens pass unverified) — see README "RequestAuthentication".
@@ -209,11 +209,17 @@ export function buildJwtProvider(rule: JwtRule, jwks: JwksLookup | undefined, no
   if (rule.forwardOriginalToken === true) p.forward = true;
   if (rule.outputPayloadToHeader !== undefined) p.forwardPayloadHeader = rule.outputPayloadToHeader;
   if (rule.outputClaimToHeaders !== undefined && rule.outputClaimToHeaders.length > 0) p.claimToHeaders = rule.outputClaimToHeaders.map((c) => ({ headerName: c.header, claimName: c.claim }));
-  p.payloadInMetadata = rule.issuer;
+  p.payloadInMetadata = "payload";
+  p.normalizePayloadInMetadata = { spaceDelimitedClaims: ["permission", "scope"] };
   return p;
 }
 
-/** istiod's JwtAuthentication for the merged providers (in rule order). */
+/**
+ * istiod's JwtAuthentication for the merged providers (already in istiod's order): one provider
+ * → any(origins-0, allow_missing); several → any(P0, …, Pn, all(any(P0, allow_missing), …)), where
+ * the inner AND makes a token, when present, valid for its provider and the outer providers cover
+ * providers sharing a location.
+ */
 export function buildJwtAuthentication(list: readonly JwtProvider[]): JwtAuthentication {
   const providers: Record<string, JwtProvider> = {};
   const names: string[] = [];
@@ -222,7 +228,9 @@ export function buildJwtAuthentication(list: readonly JwtProvider[]): JwtAuthent
     providers[name] = p;
     names.push(name);
   });
-  return { providers, rules: [{ match: { prefix: "/" }, requires: { requiresAny: { requirements: [...names.map((providerName) => ({ providerName })), { allowMissing: {} }] } } }], bypassCorsPreflight: true };
+  const inner = names.map((providerName) => ({ requiresAny: { requirements: [{ providerName }, { allowMissing: {} }] } }));
+  const requires = inner.length === 1 ? inner[0]! : { requiresAny: { requirements: [...names.map((providerName) => ({ providerName })), { requiresAll: { requirements: inner } }] } };
+  return { providers, rules: [{ match: { prefix: "/" }, requires }], bypassCorsPreflight: true };
 }
 
 export function applyRequestAuthentication(resources: ReadonlyArray<ParsedSecurity<ParsedRequestAuthentication>>, ctx: SecurityContext): void {
@@ -233,22 +241,25 @@ export function applyRequestAuthentication(resources: ReadonlyArray<ParsedSecuri
     else applied.push(res);
   }
   applied.sort((a, b) => (orderKey(a.value, ctx) < orderKey(b.value, ctx) ? -1 : orderKey(a.value, ctx) > orderKey(b.value, ctx) ? 1 : 0));
-  const providers: JwtProvider[] = [];
+  const providers: Array<{ issuer: string; p: JwtProvider }> = [];
   for (const res of applied) {
     const pending: string[] = [];
     res.value.jwtRules.forEach((rule, i) =>
-      providers.push(
-        buildJwtProvider(rule, ctx.jwks, (m) => {
+      providers.push({
+        issuer: rule.issuer,
+        p: buildJwtProvider(rule, ctx.jwks, (m) => {
           pending.push(rule.issuer);
           res.issues.warn(["jwtRules", i], m);
         }),
-      ),
+      }),
     );
     const n = res.value.jwtRules.length;
     ctx.summary.push(`${res.line}: ${n} jwtRule(s) (${res.value.jwtRules.map((r) => r.issuer).join(", ")}) on inbound HTTP${pending.length > 0 ? `; JWKS pending for ${pending.join(", ")}` : ""}`);
   }
   if (providers.length === 0) return;
-  const config = buildJwtAuthentication(providers);
+  // istiod sorts the merged rules by issuer (stable: same issuers keep the policies' order).
+  providers.sort((a, b) => (a.issuer < b.issuer ? -1 : a.issuer > b.issuer ? 1 : 0));
+  const config = buildJwtAuthentication(providers.map((x) => x.p));
   for (const l of ctx.listeners) {
     if (l.trafficDirection !== "INBOUND") continue;
     for (const chain of [...l.filterChains, ...(l.defaultFilterChain !== undefined ? [l.defaultFilterChain] : [])]) {

@@ -42,7 +42,7 @@ describe("RequestAuthentication translation", () => {
     expect(r.messages).toEqual([]);
     expect(seen).toEqual([["https://raw.githubusercontent.com/istio/istio/release-1.8/security/tools/jwt/samples/jwks.json", 5000]]);
     expect(jwt(r.snapshot.listeners)).toEqual({
-      providers: { "origins-0": { issuer: "testing@secure.istio.io", localJwks: { inlineString: JWKS }, payloadInMetadata: "testing@secure.istio.io" } },
+      providers: { "origins-0": { issuer: "testing@secure.istio.io", localJwks: { inlineString: JWKS }, payloadInMetadata: "payload", normalizePayloadInMetadata: { spaceDelimitedClaims: ["permission", "scope"] } } },
       rules: [{ match: { prefix: "/" }, requires: { requiresAny: { requirements: [{ providerName: "origins-0" }, { allowMissing: {} }] } } }],
       bypassCorsPreflight: true,
     });
@@ -59,10 +59,10 @@ describe("RequestAuthentication translation", () => {
     expect(r.summary.some((l) => l.includes("JWKS pending for iss-1"))).toBe(true);
   });
 
-  it("merges every applicable policy (root namespace first), skips other namespaces, other selectors and targetRefs", () => {
+  it("merges every applicable policy, rules sorted by issuer as istiod; skips other namespaces, other selectors and targetRefs", () => {
     const r = run(
       sidecar +
-        ra("mesh", `  jwtRules:\n  - issuer: root-iss\n    jwks: '${JWKS}'`, "istio-system") +
+        ra("mesh", `  jwtRules:\n  - issuer: z-root-iss\n    jwks: '${JWKS}'`, "istio-system") +
         ra("ns", `  jwtRules:\n  - issuer: ns-iss\n    jwks: '${JWKS}'\n    audiences: [a1]\n    fromHeaders: [{name: x-token, prefix: "T "}]\n    fromParams: [tok]\n    fromCookies: [c]\n    outputPayloadToHeader: x-payload\n    outputClaimToHeaders: [{header: x-sub, claim: sub}]\n    forwardOriginalToken: true`) +
         ra("wl", `  selector: {matchLabels: {app: httpbin}}\n  jwtRules:\n  - issuer: wl-iss\n    jwks: '${JWKS}'`) +
         ra("other-wl", `  selector: {matchLabels: {app: other}}\n  jwtRules:\n  - issuer: x\n    jwks: '${JWKS}'`) +
@@ -72,8 +72,11 @@ describe("RequestAuthentication translation", () => {
     );
     expect(r.messages).toEqual([]);
     const j = jwt(r.snapshot.listeners)!;
-    expect(Object.entries(j.providers).map(([n, p]) => `${n}=${p.issuer}`)).toEqual(["origins-0=root-iss", "origins-1=ns-iss", "origins-2=wl-iss"]);
-    expect(j.providers["origins-1"]).toEqual({
+    expect(Object.entries(j.providers).map(([n, p]) => `${n}=${p.issuer}`)).toEqual(["origins-0=ns-iss", "origins-1=wl-iss", "origins-2=z-root-iss"]);
+    // Several providers: any(P0, P1, P2, all(any(Pi, allow_missing)…)).
+    const inner = ["origins-0", "origins-1", "origins-2"].map((providerName) => ({ requiresAny: { requirements: [{ providerName }, { allowMissing: {} }] } }));
+    expect(j.rules).toEqual([{ match: { prefix: "/" }, requires: { requiresAny: { requirements: [{ providerName: "origins-0" }, { providerName: "origins-1" }, { providerName: "origins-2" }, { requiresAll: { requirements: inner } }] } } }]);
+    expect(j.providers["origins-0"]).toEqual({
       issuer: "ns-iss",
       audiences: ["a1"],
       localJwks: { inlineString: JWKS },
@@ -83,7 +86,8 @@ describe("RequestAuthentication translation", () => {
       forward: true,
       forwardPayloadHeader: "x-payload",
       claimToHeaders: [{ headerName: "x-sub", claimName: "sub" }],
-      payloadInMetadata: "ns-iss",
+      payloadInMetadata: "payload",
+      normalizePayloadInMetadata: { spaceDelimitedClaims: ["permission", "scope"] },
     });
     expect(r.warningMessages.some((m) => m.includes("targetRef(s)"))).toBe(true);
     expect(r.summary.filter((l) => l.includes("not applied")).length).toBe(3);
@@ -130,7 +134,8 @@ describe("RequestAuthentication translation", () => {
           audiences: ["a"],
           remote_jwks: { http_uri: { uri: "https://idp.example.com/jwks.json", timeout: "5s" }, cache_duration: "1200s", async_fetch: {} },
           from_headers: [{ name: "x-t", value_prefix: "B " }],
-          payload_in_metadata: "iss-1",
+          payload_in_metadata: "payload",
+          normalize_payload_in_metadata: { space_delimited_claims: ["permission", "scope"] },
           claim_to_headers: [{ header_name: "x-sub", claim_name: "sub" }],
         },
       },

@@ -25,6 +25,8 @@ interface CompiledProvider {
   forwardPayloadHeader: string | undefined;
   claimToHeaders: Array<{ header: string; path: string[] }>;
   skewSec: number;
+  /** Claims whose space-delimited string becomes a list in request.auth.claims (Envoy's normalize_payload_in_metadata). */
+  spaceDelimited: string[];
 }
 
 interface Location {
@@ -130,7 +132,7 @@ export class CompiledJwtAuthn {
           if (v !== undefined) req.headers.set(c.header, v);
         }
         const azp = jwt.payload["azp"];
-        return { kind: "ok", auth: { principal: `${jwt.iss}/${jwt.sub}`, issuer: jwt.iss, subject: jwt.sub, audiences: jwt.aud, presenter: typeof azp === "string" ? azp : "", claims: jwt.payload } };
+        return { kind: "ok", auth: { principal: `${jwt.iss}/${jwt.sub}`, issuer: jwt.iss, subject: jwt.sub, audiences: jwt.aud, presenter: typeof azp === "string" ? azp : "", claims: normalizeClaims(jwt.payload, p.spaceDelimited) } };
       }
       first ??= s;
     }
@@ -167,7 +169,20 @@ function compileProvider(name: string, p: JwtProvider): CompiledProvider {
     forwardPayloadHeader: p.forwardPayloadHeader,
     claimToHeaders: (p.claimToHeaders ?? []).map((c) => ({ header: c.headerName, path: c.claimName.split(".") })),
     skewSec: p.clockSkewSeconds ?? 60,
+    spaceDelimited: p.normalizePayloadInMetadata?.spaceDelimitedClaims ?? [],
   };
+}
+
+/** `scope: "a b"` → `["a", "b"]` for the listed claims (a copy only when one needs splitting). */
+function normalizeClaims(payload: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  let out = payload;
+  for (const n of names) {
+    const v = payload[n];
+    if (typeof v !== "string") continue;
+    if (out === payload) out = { ...payload };
+    out[n] = v.split(" ").filter((x) => x !== "");
+  }
+  return out;
 }
 
 /** A claim as a header value: strings as they are, numbers and booleans printed; nested by `a.b`. */
