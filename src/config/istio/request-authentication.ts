@@ -8,6 +8,7 @@
 // them; a jwksUri whose keys are not fetched yet stays a remote_jwks provider, which the filter
 // treats as pending (its tokens pass unverified) — see README "RequestAuthentication".
 
+import { parseJwks } from "../../http/filters/jwt-authn/jwks.js";
 import type { JwtAuthentication, JwtProvider } from "../model/jwt-authn.js";
 import { HTTP_CONNECTION_MANAGER, HTTP_JWT_AUTHN_FILTER } from "../model/types.js";
 import type { FieldPath } from "./doc-issues.js";
@@ -89,13 +90,12 @@ function parseRule(r: SpecReader, v: unknown, p: FieldPath): JwtRule | undefined
   }
   const jwks = r.str(o, "jwks", p);
   if (jwks !== undefined && jwks !== "") {
-    // Checked here so a bad inline JWKS is a config error, not a refused snapshot.
+    // Checked here so a bad inline JWKS is a config error at its line, not a refused snapshot.
     try {
-      const d = JSON.parse(jwks) as unknown;
-      if (d === null || typeof d !== "object") throw new Error();
+      parseJwks(jwks);
       rule.jwks = jwks;
-    } catch {
-      r.issues.error([...p, "jwks"], "jwks is not a valid JSON Web Key Set");
+    } catch (e) {
+      r.issues.error([...p, "jwks"], `jwks is not a valid JSON Web Key Set: ${(e as Error).message}`);
     }
     if (uri !== undefined && uri !== "") r.issues.warn([...p, "jwksUri"], "jwks and jwksUri are both set: the inline jwks is used");
   }

@@ -112,7 +112,7 @@ describe("RequestAuthentication translation", () => {
     const m = r.messages.join("\n");
     expect(m).toContain("jwtRules[0].issuer: issuer must be set");
     expect(m).toContain("scheme must be http or https");
-    expect(m).toContain("jwks is not a valid JSON Web Key Set");
+    expect(m).toContain("jwks is not a valid JSON Web Key Set: JWKS is not valid JSON");
     expect(m).toContain("location header name must be non-empty");
     expect(m).toContain('invalid header name "bad header"');
     expect(m).toContain("location query must be non-empty");
@@ -142,6 +142,11 @@ describe("RequestAuthentication translation", () => {
       rules: [{ match: { prefix: "/" }, requires: { requires_any: { requirements: [{ provider_name: "origins-0" }, { allow_missing: {} }] } } }],
       bypass_cors_preflight: true,
     });
+  });
+
+  it("an inline jwks without a usable public key is an error at its line", () => {
+    const r = run(sidecar + ra("k", `  jwtRules:\n  - issuer: a\n    jwks: '{"keys":[{"kty":"oct","k":"AAAA"}]}'`), opts);
+    expect(r.messages.some((m) => m.includes("jwtRules[0].jwks") && m.includes("JWKS doesn't have any valid public key"))).toBe(true);
   });
 
   it("no applicable policy: no jwt_authn filter", () => {
