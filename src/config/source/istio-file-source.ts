@@ -57,7 +57,10 @@ export class IstioFileSource implements ConfigSource {
     // Translating documents that failed to load would only add knock-on errors.
     if (loadErrors.length > 0) return { origin: this.name, updates: [], errors: loadErrors };
     const opts: TranslateOptions = { jwks: this.jwks, ...this.options };
+    const mark = this.jwks.mark();
     const result = translate(loaded.documents, mesh?.doc !== undefined ? { ...opts, meshConfig: mesh.doc } : opts);
+    // jwksUris no longer referenced stop being fetched.
+    this.jwks.retainSince(mark);
     for (const w of result.warnings) this.log.warn(formatConfigError(w));
     return { origin: this.name, updates: stateOfTheWorld(version, result.snapshot), errors: result.errors.filter((e) => e.severity !== "warning") };
   }

@@ -70,6 +70,23 @@ export class JwksResolver implements JwksLookup {
     return { pending: e.error !== undefined ? `fetch failed: ${e.error}` : "first fetch in progress" };
   }
 
+  /**
+   * Forgets the URIs no lookup asked for since `since` (a `mark()`): called after a translation so a
+   * removed RequestAuthentication's JWKS stops being refreshed.
+   */
+  retainSince(since: number): void {
+    for (const e of [...this.entries.values()]) {
+      if (e.lastUsed > since) continue;
+      this.drop(e);
+      this.entries.delete(e.uri);
+    }
+  }
+
+  /** A point in lookup order for retainSince. */
+  mark(): number {
+    return this.uses;
+  }
+
   /** Stops every timer and in-flight fetch. */
   close(): void {
     this.closed = true;

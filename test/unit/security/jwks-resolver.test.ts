@@ -139,6 +139,22 @@ describe("JwksResolver", () => {
     expect(r.lookup(srv.url, 1000)).toEqual({ jwks: rotated });
   });
 
+  it("forgets URIs not looked up since a mark (a removed policy's JWKS is no longer refreshed)", async () => {
+    const srv = await jwksServer(json(JWKS));
+    const c = changes();
+    const r = new JwksResolver({ onChange: c.onChange, log: createLogger("off") });
+    cleanup.push(() => r.close(), () => srv.server.close());
+    const changed = c.next();
+    r.lookup(`${srv.url}?a`, 1000);
+    await changed;
+    const mark = r.mark();
+    r.lookup(`${srv.url}?b`, 1000);
+    r.retainSince(mark);
+    // ?a was dropped: asking again starts over; ?b is still known (its first fetch is running).
+    expect(r.lookup(`${srv.url}?a`, 1000)).toEqual({ pending: "first fetch in progress" });
+    expect(r.lookup(`${srv.url}?b`, 1000)).toEqual({ pending: "first fetch in progress" });
+  });
+
   it("close stops refreshes; lookups after close stay pending", async () => {
     const srv = await jwksServer(json(JWKS));
     const r = new JwksResolver({ onChange: () => {}, log: createLogger("off") });
