@@ -6,6 +6,7 @@
 import type { AdminState } from "../supervisor/supervisor-api.js";
 import type { AdminControl } from "./admin-control.js";
 import { jsonResponse, textResponse, type AdminRequest, type AdminResponse, type AdminRoute } from "./admin-server.js";
+import { certsJson } from "./certs-json.js";
 import { attachHostStats, clustersJson, formatClusters } from "./cluster-status.js";
 import { configDumpRoute } from "./config-dump-route.js";
 import { explainRoute } from "./explain-route.js";
@@ -65,8 +66,8 @@ export function envoyAdminRoutes(state: AdminState, control: AdminControl | unde
     {
       path: "/certs",
       method: "GET",
-      help: "print certs on machine (none until mTLS)",
-      handle: () => jsonResponse({ certificates: [] }),
+      help: "print certs on machine",
+      handle: () => jsonResponse(certsJson(state.configDump().snapshot?.secrets, Date.now())),
     },
   ];
   if (control === undefined) return routes;

@@ -5,6 +5,7 @@ import type { Locality } from "../config/model/types.js";
 import type { NodeIdentity } from "../observability/node-identity.js";
 import type { OtelEnv } from "./otel-env.js";
 import type { Interception } from "../config/istio/interception.js";
+import type { IdentitySettings } from "./identity-flags.js";
 
 export interface DownstreamLimits {
   /** 60 KiB: Envoy's default max_request_headers_kb. */
@@ -90,6 +91,8 @@ export interface Bootstrap {
   otel?: OtelEnv;
   /** --intercept: the capture ports, interception mode and proxy uid; absent = no interception. */
   intercept?: Interception;
+  /** --certs / --ca-address, --trust-domain, --service-account; absent = no workload identity. */
+  identity?: IdentitySettings;
 }
 
 export const defaultLimits: DownstreamLimits = {

@@ -23,6 +23,8 @@ import { reusePortBalances } from "./reuse-port.js";
 import { flagValue, parseFlags, usageError } from "./flag-parser.js";
 import type { CommandSpec, FlagSpec, ParsedFlags } from "./flag-parser.js";
 import { DEFAULT_INBOUND_CAPTURE_PORT, DEFAULT_OUTBOUND_CAPTURE_PORT, DEFAULT_PROXY_UID, INTERCEPTION_MODES, type Interception, type InterceptionMode } from "../config/istio/interception.js";
+import { defaultTrustDomain, identityFlags, identityFromFlags, type IdentitySettings } from "./identity-flags.js";
+import type { SecurityOptions } from "../config/istio/security.js";
 import { addressFlag, durationFlag, formatAddress, intFlag, labelsFlag, logLevelFlag, portFlag } from "./flag-values.js";
 
 export interface RunFlagContext {
@@ -91,6 +93,7 @@ export const translationFlags: FlagSpec[] = [
   inboundPortFlag,
   interceptionModeFlag,
   proxyUidFlag,
+  ...identityFlags,
 ];
 
 export const workersFlag: FlagSpec = {
@@ -259,6 +262,8 @@ export interface TranslationSettings {
   otel: OtelEnv;
   /** --intercept and its ports, mode and uid; absent = off. */
   intercept?: Interception;
+  /** --certs / --ca-address, --trust-domain, --service-account. */
+  identity: IdentitySettings;
 }
 
 /** `region/zone/subzone` (trailing parts optional) → Locality; at most three parts, no empty region. */
@@ -286,9 +291,30 @@ export function translateOptionsFrom(s: TranslationSettings): {
   otel: OtelEnv;
   rootNamespace?: string;
   intercept?: Interception;
+  security?: SecurityOptions;
 } {
-  const o = { namespace: s.namespace, proxyLabels: s.proxyLabels, domainSuffix: s.domainSuffix, defaultOutbound: s.outbound, proxyLocality: s.proxyLocality, mirrorShadowSuffix: s.mirrorShadowSuffix, otel: s.otel };
-  return { ...o, ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}), ...(s.intercept !== undefined ? { intercept: s.intercept } : {}) };
+  const o = {
+    namespace: s.namespace,
+    proxyLabels: s.proxyLabels,
+    domainSuffix: s.domainSuffix,
+    defaultOutbound: s.outbound,
+    proxyLocality: s.proxyLocality,
+    mirrorShadowSuffix: s.mirrorShadowSuffix,
+    otel: s.otel,
+  };
+  // Without identity flags translation's own default (cluster.local, no identity) applies.
+  const identityGiven = s.identity.source !== undefined || s.identity.trustDomain !== defaultTrustDomain;
+  return {
+    ...o,
+    ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}),
+    ...(s.intercept !== undefined ? { intercept: s.intercept } : {}),
+    ...(identityGiven ? { security: securityOptionsFrom(s.identity) } : {}),
+  };
+}
+
+/** What translation knows of the identity: the trust domain, and whether a certificate will exist. */
+export function securityOptionsFrom(id: IdentitySettings): SecurityOptions {
+  return { trustDomain: id.trustDomain, hasIdentity: id.source !== undefined };
 }
 
 /** OTEL_* → OtelEnv; a bad value is a usage error naming the variable. */
@@ -321,6 +347,7 @@ export function translationFromFlags(parsed: ParsedFlags, env: Readonly<Record<s
     proxyLocality: locality !== undefined ? parseLocalityText("--locality", locality) : parseLocalityText("$ISTIO_LOCALITY", env["ISTIO_LOCALITY"] ?? ""),
     mirrorShadowSuffix: parsed.switches.has("mirror-shadow-suffix"),
     otel: otelFromEnv(env),
+    identity: identityFromFlags(parsed, env),
   };
   if (meshConfig !== undefined) settings.meshConfigPath = meshConfig;
   if (rootNamespace !== undefined) settings.rootNamespace = rootNamespace;

@@ -3,7 +3,7 @@
 
 import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
-import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-flags.js";
+import { bootstrapFromFlags, securityOptionsFrom, translationFlags } from "../bootstrap/parse-run-flags.js";
 import { buildConfigDump } from "../admin/config-dump/config-dump.js";
 import type { Command } from "./command.js";
 import { reportProblems, translateConfig } from "./translate-config.js";
@@ -46,6 +46,7 @@ export const configDumpCommand: Command = {
         ...(bootstrap.rootNamespace !== undefined ? { rootNamespace: bootstrap.rootNamespace } : {}),
         ...(bootstrap.otel !== undefined ? { otel: bootstrap.otel } : {}),
         ...(bootstrap.intercept !== undefined ? { intercept: bootstrap.intercept } : {}),
+        ...(bootstrap.identity !== undefined ? { security: securityOptionsFrom(bootstrap.identity) } : {}),
         node: bootstrap.node,
         env: ctx.env,
       },

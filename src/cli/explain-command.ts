@@ -3,7 +3,7 @@
 // as the admin `/explain`.
 
 import { parseFlags, renderHelp, usageError, type CommandSpec } from "../bootstrap/flag-parser.js";
-import { bootstrapFromFlags, translationFlags } from "../bootstrap/parse-run-flags.js";
+import { bootstrapFromFlags, securityOptionsFrom, translationFlags } from "../bootstrap/parse-run-flags.js";
 import { explainQuery } from "../router/explain-query.js";
 import { formatExplanation } from "../router/explain-text.js";
 import { explainRequest, isExplainError } from "../router/explain.js";
@@ -18,7 +18,8 @@ export const explainCommandSpec: CommandSpec = {
     "Explain how the proxy would route one request: the listener and filter chain, the route",
     "configuration and virtual host (and why other hosts' domains do not match), each route tried",
     "with why it does not match (path, method, header, query: expected vs actual), the route taken",
-    "and its VirtualService rule, the weighted clusters and subsets, and each cluster's policies.",
+    "and its VirtualService rule, the weighted clusters and subsets, and each cluster's policies;",
+    "on inbound chains, which AuthorizationPolicy (RBAC filter and policy) allows or denies it.",
     "Exit 0 when explained (even a 404), 1 on config errors or an unknown listener/port.",
   ].join("\n"),
   flags: [
@@ -29,6 +30,7 @@ export const explainCommandSpec: CommandSpec = {
     { name: "header", value: "<name:value>", repeatable: true, help: "a request header" },
     { name: "port", value: "<port>", default: "the authority's port, else 80", help: "the connection's destination port (picks the listener)" },
     { name: "listener", value: "<name>", help: "the listener by name (instead of --port)" },
+    { name: "principal", value: "<spiffe identity>", help: "the client's mTLS identity for AuthorizationPolicy, e.g. cluster.local/ns/default/sa/sleep (default: plaintext)" },
     { name: "format", value: "text|json", default: "text", help: "output format" },
   ],
 };
@@ -53,6 +55,7 @@ export const explainCommand: Command = {
       proxyLocality: bootstrap.proxyLocality ?? {},
       mirrorShadowSuffix: bootstrap.mirrorShadowSuffix ?? false,
       ...(bootstrap.intercept !== undefined ? { intercept: bootstrap.intercept } : {}),
+      ...(bootstrap.identity !== undefined ? { security: securityOptionsFrom(bootstrap.identity) } : {}),
     });
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return ExitCode.Failure;

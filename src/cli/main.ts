@@ -8,6 +8,7 @@ import type { CliContext } from "./cli-context.js";
 import { defaultDeps } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
+import { caCommand } from "./ca-command.js";
 import { configDumpCommand } from "./config-dump-command.js";
 import { demoCommand } from "./demo-command.js";
 import { explainCommand } from "./explain-command.js";
@@ -15,7 +16,7 @@ import { runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
 import { versionCommand, versionLine } from "./version-command.js";
 
-export const commands: readonly Command[] = [runCommand, validateCommand, configDumpCommand, explainCommand, demoCommand, versionCommand];
+export const commands: readonly Command[] = [runCommand, validateCommand, configDumpCommand, explainCommand, demoCommand, caCommand, versionCommand];
 
 export function topLevelHelp(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;

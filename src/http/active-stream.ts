@@ -6,6 +6,7 @@
 
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
+import { mutateXfcc } from "./xfcc.js";
 import type { HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
 import { ResponseFlag, StreamInfoBuilder, type StreamInfo } from "../observability/stream-info.js";
 import { httpDate } from "./date-header.js";
@@ -140,6 +141,10 @@ export class ActiveStream implements FilterCallbacks {
     if (endStream) this.streamInfo.mark("lastDownstreamRxByteReceived");
     this.httpStats = this.ctx.httpStats;
     this.httpStats.requestStarted();
+    const tls = this.conn.tls;
+    this.streamInfo.downstreamTls = tls;
+    // Envoy mutates x-forwarded-client-cert before routing and before any HTTP filter runs.
+    mutateXfcc(req.headers, this.ctx.xfcc, tls);
     const route = resolveRoute(this.ctx.routeTable, req, originalPath, this.services.random);
     this.route = route;
     const si = this.streamInfo;

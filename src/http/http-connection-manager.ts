@@ -14,6 +14,7 @@ import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network
 import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
 import { Http1ServerConnection } from "./http1-server-connection.js";
 import type { ListenerContext } from "./listener-context.js";
+import { compileXfcc } from "./xfcc.js";
 
 export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   readonly name = HTTP_CONNECTION_MANAGER;
@@ -38,6 +39,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       httpFilters: this.httpFilters.build(hcm.httpFilters, { statPrefix: hcm.statPrefix, stats: env.services.stats }),
       telemetry: compileTelemetry(hcm, env),
       draining: env.draining,
+      xfcc: compileXfcc(hcm),
       services: env.services,
     };
   }
@@ -60,6 +62,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.httpFilters = this.httpFilters.build(hcm.httpFilters, { statPrefix: hcm.statPrefix, stats: env.services.stats });
     ctx.telemetry = compileTelemetry(hcm, env);
     ctx.draining = env.draining;
+    ctx.xfcc = compileXfcc(hcm);
   }
 
   setDraining(draining: boolean): void {

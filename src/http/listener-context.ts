@@ -2,6 +2,7 @@
 // worker. The route table and HTTP filter factories are swapped in place on reload, so
 // connections pick up new routes on their next request.
 
+import type { XfccConfig } from "./xfcc.js";
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import type { DataPathClock } from "../common/clock.js";
 import type { Random } from "../common/random.js";
@@ -50,5 +51,7 @@ export interface ListenerContext {
    * the connection closes after it; new connections are still accepted and answered that way.
    */
   draining: boolean;
+  /** forward_client_cert_details / set_current_client_cert_details, compiled (xfcc.ts). */
+  xfcc: XfccConfig;
   readonly services: WorkerServices;
 }

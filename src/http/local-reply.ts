@@ -36,11 +36,12 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
     case ErrorCode.UpstreamConnectFailure:
     case ErrorCode.UpstreamConnectTimeout: {
       const why = detail ?? (code === ErrorCode.UpstreamConnectTimeout ? "connection timeout" : "delayed connect error: 111");
+      // "": the transport gave no reason (a TLS peer closed mid-handshake); Envoy then ends the body at the reset reason.
       return {
         status: 503,
-        body: `${UPSTREAM_RESET_PREFIX}${reason}connection failure, transport failure reason: ${why}`,
+        body: why === "" ? `${UPSTREAM_RESET_PREFIX}${reason}connection failure` : `${UPSTREAM_RESET_PREFIX}${reason}connection failure, transport failure reason: ${why}`,
         flag: ResponseFlag.UpstreamConnectionFailure,
-        details: `upstream_reset_before_response_started{connection_failure,${why.replaceAll(" ", "_")}}`,
+        details: why === "" ? "upstream_reset_before_response_started{connection_failure}" : `upstream_reset_before_response_started{connection_failure,${why.replaceAll(" ", "_")}}`,
       };
     }
     case ErrorCode.UpstreamReset:

@@ -191,7 +191,7 @@ export class ActiveListener {
         }
       }
       c.filter.onNewConnection(stream, info);
-    });
+    }, this.stats);
   }
 }
 

@@ -8,6 +8,9 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Secret, TransportSocketConfig } from "../config/model/types.js";
 import type { ConnectionInfo } from "./connection-info.js";
+import type { Logger } from "../common/logger.js";
+import type { Timers } from "../common/timers.js";
+import type { ListenerStats } from "../observability/stats/listener-stats.js";
 
 export const RAW_BUFFER = "envoy.transport_sockets.raw_buffer";
 
@@ -28,6 +31,32 @@ export interface UpstreamTransportOptions {
   protocol: "http/1.1" | "h2" | "tcp";
   /** The host's address (for logs, and SNI when the context sets none and the host is a name). */
   host: string;
+  /** The cluster's `ssl.*` stats (TLS counts handshakes and failures there); absent = not counted. */
+  ssl?: UpstreamSslCounters;
+}
+
+/** A counter the transport bumps (the stats store's Counter). */
+export interface CounterLike {
+  inc(n?: number): void;
+}
+
+/** Envoy's `cluster.<name>.ssl.*` stats that an upstream TLS connection moves. */
+export interface UpstreamSslCounters {
+  readonly handshake: CounterLike;
+  readonly connectionError: CounterLike;
+  readonly failVerifyError: CounterLike;
+  readonly failVerifySan: CounterLike;
+  readonly failVerifyNoCert: CounterLike;
+  readonly sessionReused: CounterLike;
+}
+
+/**
+ * Where a worker keeps upstream TLS sessions for resumption (owned by its ClusterManager, so a
+ * snapshot that keeps a context keeps resuming). Keys are the transport's hashKey and the host.
+ */
+export interface TlsSessionStore {
+  get(key: string): Buffer | undefined;
+  set(key: string, session: Buffer): void;
 }
 
 export interface TransportSocketFactory {
@@ -44,7 +73,7 @@ export interface TransportSocketFactory {
    * the socket (failed handshake, refused peer: counted and logged by the factory). raw_buffer
    * calls back synchronously with the socket itself.
    */
-  wrapDownstream(socket: Socket, info: ConnectionInfo, done: (stream: Duplex | undefined) => void): void;
+  wrapDownstream(socket: Socket, info: ConnectionInfo, done: (stream: Duplex | undefined) => void, stats?: ListenerStats | null): void;
   /**
    * Secures a connected upstream socket. Calls `done(undefined, stream)` when ready, or
    * `done(failure)` after destroying the socket — no application byte was written then.
@@ -70,6 +99,14 @@ export interface TransportSocketEnv {
   side: TransportSide;
   /** The snapshot's secrets by name (SDS: `default`, `ROOTCA`). */
   secrets: Readonly<Record<string, Secret>>;
+  /** Upstream only: the worker's TLS session store (absent = no resumption). */
+  sessions?: TlsSessionStore;
+  /** The data path's timers (TLS handshake timeout); default: real timers. */
+  timers?: Timers;
+  /** Debug lines for refused handshakes. */
+  log?: Logger;
+  /** Downstream: the name of the chain's terminal network filter (ALPN the codec cannot speak is not selected). */
+  terminalFilter?: string;
 }
 
 /** Makes a factory for one config; throws with a clear message when the config cannot work. */

@@ -2,7 +2,7 @@
 // pool and circuit breakers, outlier detection, TLS, subset and endpoints — what Istio's
 // DestinationRule turned into.
 
-import type { Snapshot } from "../config/model/types.js";
+import type { Cluster, Snapshot, TransportSocketConfig, UpstreamTlsContext } from "../config/model/types.js";
 
 export interface ClusterPolicy {
   name: string;
@@ -37,7 +37,7 @@ export function clusterPolicy(s: Snapshot, name: string): ClusterPolicy {
     type: c.type,
     lbPolicy: c.lbPolicy,
     connectTimeoutMs: c.connectTimeoutMs,
-    tls: c.transportSocket?.name ?? "plaintext",
+    tls: describeTls(c),
     circuitBreakers: c.circuitBreakers,
     outlierDetection: o !== undefined
       ? { consecutive5xx: o.consecutive5xx, consecutiveGatewayFailure: o.consecutiveGatewayFailure, intervalMs: o.intervalMs, baseEjectionTimeMs: o.baseEjectionTimeMs, maxEjectionPercent: o.maxEjectionPercent }
@@ -62,4 +62,18 @@ export function clusterPolicy(s: Snapshot, name: string): ClusterPolicy {
       })),
     ),
   };
+}
+
+/** The cluster's upstream transport in a line: plaintext, TLS (with its SNI), or auto mTLS by endpoint label. */
+function describeTls(c: Cluster): string {
+  const one = (t: TransportSocketConfig | undefined): string => {
+    if (t === undefined || t.name === "envoy.transport_sockets.raw_buffer") return "plaintext";
+    const sni = (t.typedConfig as UpstreamTlsContext | undefined)?.sni;
+    return sni !== undefined && sni !== "" ? `${t.name} (sni ${sni})` : t.name;
+  };
+  if (c.transportSocketMatches !== undefined && c.transportSocketMatches.length > 0) {
+    const parts = c.transportSocketMatches.map((m) => `${Object.keys(m.match).length > 0 ? Object.entries(m.match).map(([k, v]) => `${k}=${v}`).join(",") : "other"} endpoints: ${one(m.transportSocket)}`);
+    return `by endpoint (${parts.join("; ")})`;
+  }
+  return one(c.transportSocket);
 }

@@ -1,5 +1,5 @@
 // The request `explain` is asked about, from the admin `/explain` query or the CLI flags (same
-// names: method, authority, path, header k:v (repeatable), port, listener, format).
+// names: method, authority, path, header k:v (repeatable), port, listener, principal, format).
 
 import type { ExplainRequest } from "./explain.js";
 
@@ -31,5 +31,7 @@ export function explainQuery(get: (name: string) => string | undefined, getAll: 
   const method = (get("method") ?? "GET").toUpperCase();
   if (!/^[A-Z]+$/.test(method)) return `method ${JSON.stringify(method)}: expected a token such as GET`;
   const listener = get("listener");
-  return { request: { method, authority, path, headers, port, listener: listener === "" ? undefined : listener }, format };
+  const principal = get("principal");
+  if (principal !== undefined && (principal === "" || /\s/.test(principal))) return `principal ${JSON.stringify(principal)}: expected a SPIFFE identity such as cluster.local/ns/default/sa/sleep`;
+  return { request: { method, authority, path, headers, port, listener: listener === "" ? undefined : listener, ...(principal !== undefined ? { principal } : {}) }, format };
 }

@@ -49,6 +49,10 @@ export function formatExplanation(x: Explanation): string {
   if (x.tcp !== undefined) {
     out.push(`tcp proxy    ${x.tcp.targets.map((t) => (x.tcp!.targets.length > 1 ? `${t.cluster} ${t.percent}%` : t.cluster)).join(", ")}; idle timeout ${ms(x.tcp.idleTimeoutMs)}`);
   }
+  if (x.authorization !== undefined) {
+    out.push("authorization (RBAC filters in order):");
+    for (const st of x.authorization.steps) out.push(`  ${st.result === "denied" ? "✘" : "✔"} ${st.filter} ${st.action}: ${st.result}${st.matchedPolicy !== null ? ` by ${st.matchedPolicy}` : " (no policy matches)"}`);
+  }
   if (x.routeConfig !== undefined) out.push(`route config ${x.routeConfig}`);
   if (x.virtualHost !== undefined) out.push(`virtual host ${x.virtualHost === null ? "none" : x.virtualHost.name}`);
   if (x.otherVirtualHosts !== undefined && x.otherVirtualHosts.length > 0) {

@@ -13,6 +13,8 @@ import { clusterPolicy, type ClusterPolicy } from "./explain-cluster.js";
 import { MatchContext } from "./match-context.js";
 import type { RequestView } from "./request-view.js";
 import { RouteTable, type CompiledVirtualHost } from "./route-table.js";
+import { explainAuthorization, explainConnection, type AuthzExplanation } from "./explain-authz.js";
+import type { ConnectionInfo } from "../listener/connection-info.js";
 import { VirtualHostSelector } from "./virtual-host-selector.js";
 
 export interface ExplainRequest {
@@ -27,6 +29,8 @@ export interface ExplainRequest {
   port?: number;
   /** A listener by name (wins over `port`). */
   listener?: string;
+  /** The peer's SPIFFE principal (`cluster.local/ns/default/sa/sleep`): an mTLS client; absent = plaintext. */
+  principal?: string;
 }
 
 export interface RouteTried {
@@ -63,6 +67,8 @@ export interface Explanation {
   tcp?: { statPrefix: string; idleTimeoutMs: number; targets: WeightedTarget[] } | undefined;
   /** Policies of every cluster the request may reach (one per weighted target). */
   clusters: ClusterPolicy[];
+  /** The chain's RBAC filters (AuthorizationPolicy) in order; absent = none on the chain. */
+  authorization?: AuthzExplanation | undefined;
   /** The one-line verdict. */
   outcome: string;
 }
@@ -210,6 +216,14 @@ function round(n: number): number {
 }
 
 export function explainRequest(s: Snapshot, req: ExplainRequest): Explanation {
+  const out = explainRoute(s, req);
+  const denied = out.authorization?.denied;
+  // The RBAC filters run before the router: a denial is the answer, whatever the route would do.
+  if (denied !== undefined) out.outcome = out.tcp !== undefined ? `denied by authorization (${denied}): the connection is closed` : `denied by authorization: 403 RBAC: access denied (${denied}); the route would have been: ${out.outcome}`;
+  return out;
+}
+
+function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
   const method = req.method ?? "GET";
   const path = req.path ?? "/";
   const headers = req.headers ?? [];
@@ -224,7 +238,7 @@ export function explainRequest(s: Snapshot, req: ExplainRequest): Explanation {
     outcome: "",
   };
   const localIp = l.address === "0.0.0.0" || l.address === "::" ? "127.0.0.1" : l.address;
-  const chain = new FilterChainMatcher(l.filterChains, l.defaultFilterChain).select({
+  const conn: ConnectionInfo = {
     remoteIp: "127.0.0.1",
     remotePort: 50000,
     directRemoteIp: "127.0.0.1",
@@ -233,13 +247,15 @@ export function explainRequest(s: Snapshot, req: ExplainRequest): Explanation {
     serverName: "",
     transportProtocol: "raw_buffer",
     applicationProtocols: ["http/1.1"],
-  });
+  };
+  const chain = new FilterChainMatcher(l.filterChains, l.defaultFilterChain).select(conn);
   if (chain === undefined) {
     out.outcome = "no filter chain matches a plaintext HTTP/1.1 connection: the connection is closed";
     return out;
   }
   const terminal = chain.filters[chain.filters.length - 1];
   out.filterChain = { name: chain.name, match: chain.filterChainMatch, filter: terminal?.name ?? "(none)" };
+  out.authorization = explainAuthorization(chain, explainConnection(conn, req.principal), { method, path, authority: req.authority, scheme: "http", headers: HeaderList.from(headers) });
   if (terminal?.name === TCP_PROXY) {
     const t = terminal.typedConfig;
     const targets = weighted(t.weightedClusters ?? (t.cluster !== undefined ? [{ name: t.cluster, weight: 1 }] : []));

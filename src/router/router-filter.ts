@@ -388,7 +388,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       this.cb.sendLocalReply(code);
       return;
     }
-    this.cb.streamInfo.upstreamTransportFailureReason = err.detail;
+    // "": a transport that failed without a reason (TLS peer closed mid-handshake): none to log.
+    this.cb.streamInfo.upstreamTransportFailureReason = err.detail === "" ? undefined : err.detail;
     this.cluster!.outlier.report(u.host, code === ErrorCode.UpstreamConnectTimeout ? TIMEOUT : CONNECT_FAILURE);
     this.attemptFailed(u.host, "connect-failure", false, code, err.detail);
   }

@@ -18,6 +18,8 @@ import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-stat
 import { clusterStatus } from "../admin/cluster-status.js";
 import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
 import { IstioFileSource } from "../config/source/istio-file-source.js";
+import { securityOptionsFrom } from "../bootstrap/parse-run-flags.js";
+import { secretSourceFor } from "../security/secret-source-for.js";
 import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
 import { applyWorkerV8Flags } from "../worker/worker-v8-flags.js";
@@ -55,6 +57,7 @@ export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
       ...(b.rootNamespace !== undefined ? { rootNamespace: b.rootNamespace } : {}),
       ...(b.otel !== undefined ? { otel: b.otel } : {}),
       ...(b.intercept !== undefined ? { intercept: b.intercept } : {}),
+      ...(b.identity !== undefined ? { security: securityOptionsFrom(b.identity) } : {}),
       node: b.node,
       env: process.env,
     },
@@ -66,6 +69,11 @@ export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
 export interface SupervisorOptions {
   /** Where config comes from; default the `--config` files (fileSourceFor). */
   source?: ConfigSource;
+  /**
+   * Where the `default` / `ROOTCA` secrets come from; default the bootstrap's --certs / --ca-address
+   * (secretSourceFor), none without them. Started before `source`: its listeners refer to them.
+   */
+  secretSource?: ConfigSource;
 }
 
 /** A worker's apply failure (bind error, route table that does not compile) as a config error without a place. */
@@ -131,6 +139,7 @@ class SupervisorImpl implements Supervisor {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly source: ConfigSource;
+  private readonly secretSource: ConfigSource | undefined;
   /** The last accepted resources of every type; refused updates never reach it. */
   private readonly store = new SnapshotStore(() => this.nextVersion());
   /** Updates are applied one at a time, in the order sources pushed them. */
@@ -151,6 +160,7 @@ class SupervisorImpl implements Supervisor {
     opts: SupervisorOptions = {},
   ) {
     this.source = opts.source ?? fileSourceFor(bootstrap, log);
+    this.secretSource = opts.secretSource ?? secretSourceFor(bootstrap, log);
     this.logLevel = bootstrap.logLevel;
     // One worker record per buffer for each worker index (a replacement reuses its index).
     this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
@@ -176,10 +186,21 @@ class SupervisorImpl implements Supervisor {
   }
 
   async start(): Promise<void> {
+    if (this.secretSource !== undefined) {
+      const secrets = await this.secretSource.start(this.sink);
+      if (!secrets.accepted) {
+        const err = new ProxyError(ErrorCode.ConfigInvalid, `workload certificate not loaded: ${secrets.errors.map(formatUpdateError).join("\n")}`);
+        this.rejectReady(err);
+        this.secretSource.close();
+        await this.stopWorkers(0);
+        throw err;
+      }
+    }
     const first = await this.source.start(this.sink);
     if (!first.accepted) {
       const err = new ProxyError(ErrorCode.ConfigInvalid, first.errors.map(formatUpdateError).join("\n"));
       this.rejectReady(err);
+      this.secretSource?.close();
       this.source.close();
       await this.stopWorkers(0);
       throw err;
@@ -225,7 +246,8 @@ class SupervisorImpl implements Supervisor {
     const errors = [...new Set(results.flatMap((res) => res.errors))];
     this.snapshot = snapshot;
     this.lastUpdated = new Date().toISOString();
-    if (first) this.firstBound = results[0]?.bound ?? [];
+    // The secrets may come first (no listeners yet): the ready line names what the config bound.
+    if (this.firstBound.length === 0) this.firstBound = results[0]?.bound ?? [];
     if (errors.length > 0) {
       if (!first) {
         this.lastReloadError = errors.join("\n");
@@ -358,6 +380,8 @@ class SupervisorImpl implements Supervisor {
     if (this.draining) return { ok: false, errors: ["draining"] };
     this.reloadReason = reason;
     try {
+      // SIGHUP re-reads --certs too (an unchanged or bad pair changes nothing; the CA source renews on its own).
+      await this.secretSource?.refresh(reason);
       const r = await this.source.refresh(reason);
       return { ok: r.accepted, errors: r.errors.map(formatUpdateError) };
     } finally {
@@ -398,6 +422,7 @@ class SupervisorImpl implements Supervisor {
     this.draining = true;
     clearTimeout(this.watchTimer);
     this.watcher?.close();
+    this.secretSource?.close();
     this.source.close();
     await Promise.all(
       this.slots
@@ -480,6 +505,7 @@ class SupervisorImpl implements Supervisor {
     this.log.info("quitquitquit: stopping the workers now");
     clearTimeout(this.watchTimer);
     this.watcher?.close();
+    this.secretSource?.close();
     this.source.close();
     await this.stopWorkers(0);
     this.shared.close();

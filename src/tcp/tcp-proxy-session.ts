@@ -74,6 +74,7 @@ export class TcpProxySession implements DownstreamConnection {
     this.si = new StreamInfoBuilder(services.clock);
     this.si.telemetry = route.telemetry;
     this.si.direction = route.direction;
+    this.si.downstreamTls = info.tls;
     this.downstreamRemote = `${info.remoteIp}:${info.remotePort}`;
     this.downstreamLocal = `${info.localIp}:${info.localPort}`;
     this.originalDst = { ip: info.localIp, port: info.localPort };

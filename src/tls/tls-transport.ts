@@ -12,8 +12,8 @@ export const tlsTransportCreator: TransportSocketCreator = (config, env) => {
     throw new Error(`${TLS_TRANSPORT_SOCKET} needs a ${env.side === "downstream" ? "DownstreamTlsContext" : "UpstreamTlsContext"}`);
   }
   return env.side === "downstream"
-    ? downstreamTlsFactory(config.typedConfig as DownstreamTlsContext, env.secrets)
-    : upstreamTlsFactory(config.typedConfig as UpstreamTlsContext, env.secrets);
+    ? downstreamTlsFactory(config.typedConfig as DownstreamTlsContext, env)
+    : upstreamTlsFactory(config.typedConfig as UpstreamTlsContext, env.secrets, env.sessions);
 };
 
 /** raw_buffer and TLS: what a worker runs by default. */

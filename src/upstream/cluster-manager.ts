@@ -4,6 +4,7 @@
 // (own LB entry, own outlier slot from the shared address table); LOGICAL_DNS keeps one host whose
 // new connections go to the first address of the latest resolution.
 
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { dnsRefreshRateMs, ENVOY_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE, maxRequestsPerConnection, upstreamIdleTimeoutMs } from "../config/model/defaults.js";
 import type { Cluster, LbEndpoint, LocalityLbEndpoints, Secret } from "../config/model/types.js";
@@ -32,7 +33,8 @@ import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
 import { UpstreamHost } from "./upstream-host.js";
 import { OriginalDstHosts } from "./original-dst-hosts.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
-import { TransportSocketRegistry, type TransportSocketEnv, type TransportSocketFactory } from "../listener/transport-socket.js";
+import { rawBufferTransport, TransportSocketRegistry, type TransportSocketEnv, type TransportSocketFactory } from "../listener/transport-socket.js";
+import { UpstreamSessionCache } from "../tls/upstream-session-cache.js";
 import { ClusterStats } from "../observability/stats/cluster-stats.js";
 import { StatsStore } from "../observability/stats/stats-store.js";
 
@@ -87,6 +89,11 @@ export class ClusterRuntime implements RouterCluster {
   readonly outlier: OutlierReporter;
   /** The cluster's transport socket (set by the ClusterManager; TCP proxy connections use it too). */
   transport: TransportSocketFactory | undefined = undefined;
+  /**
+   * Envoy transport_socket_matches, resolved once: the first whose every entry is among a host's
+   * labels secures that host's connections; none matching = `transport`.
+   */
+  transportMatches: Array<{ match: Array<[string, string]>; transport: TransportSocketFactory }> = [];
   /** Pools of limited clusters are the cluster's own (Envoy: pools are per cluster and host). */
   readonly poolScope: string;
   /** `cluster.<name>.*`, looked up once per runtime. */
@@ -114,6 +121,14 @@ export class ClusterRuntime implements RouterCluster {
     return this.model.name;
   }
 
+  /** The transport socket for an endpoint with these labels (auto mTLS: `tlsMode: istio` → ISTIO_MUTUAL). */
+  transportFor(labels: Readonly<Record<string, string>>): TransportSocketFactory {
+    for (const m of this.transportMatches) {
+      if (m.match.every(([k, v]) => labels[k] === v)) return m.transport;
+    }
+    return this.transport ?? rawBufferTransport;
+  }
+
   chooseHost(ctx: LbContext): UpstreamHost | undefined {
     const od = this.originalDstHosts;
     if (od !== undefined) {
@@ -132,7 +147,7 @@ export class ClusterRuntime implements RouterCluster {
     let p = host.tcpPool;
     if (p === undefined) {
       const opts = tcpPoolOptions(this.model);
-      if (this.transport !== undefined) opts.transport = this.transport;
+      opts.transport = host.transport ?? this.transport ?? rawBufferTransport;
       p = new TcpConnPool(host.address, host.port, opts, this.gate);
       p.stats = this.stats;
       p.hostStats = host.stats;
@@ -180,6 +195,8 @@ export class ClusterManager {
   private readonly transportSockets: TransportSocketRegistry;
   private readonly poolClock: DataPathClock;
   private readonly stats: StatsStore;
+  /** Upstream TLS sessions of this worker, kept across snapshots (resumption). */
+  private readonly sessions = new UpstreamSessionCache();
   private scopes = 0;
 
   constructor(random: Random, log: Logger, workerIndex = 0, clock: Clock = systemClock, dns: ClusterManagerDns = {}) {
@@ -198,7 +215,7 @@ export class ClusterManager {
   private secrets: Readonly<Record<string, Secret>> = {};
 
   private upstreamEnv(): TransportSocketEnv {
-    return { side: "upstream", secrets: this.secrets };
+    return { side: "upstream", secrets: this.secrets, sessions: this.sessions };
   }
 
   /** Throws with a clear message when a cluster names a transport socket this worker cannot run. */
@@ -210,6 +227,13 @@ export class ClusterManager {
         this.transportSockets.resolve(m.transportSocket, env);
       } catch (e) {
         errors.push(`cluster ${m.name}: ${(e as Error).message}`);
+      }
+      for (const tm of m.transportSocketMatches ?? []) {
+        try {
+          this.transportSockets.resolve(tm.transportSocket, env);
+        } catch (e) {
+          errors.push(`cluster ${m.name}: transport socket match ${tm.name}: ${(e as Error).message}`);
+        }
       }
       // Envoy's own checks for ORIGINAL_DST (and the converse), with its wording.
       if (m.type === "ORIGINAL_DST") {
@@ -238,9 +262,14 @@ export class ClusterManager {
    */
   update(models: Record<string, Cluster>, shared: SharedClusterBuffers = {}, secrets: Readonly<Record<string, Secret>> = {}): void {
     this.secrets = secrets;
+    // A cluster with TLS is rebuilt when the secrets change (certificate rotation): its transport
+    // sockets are made from them. Its new hashKey gives it new pools; connections in use finish.
+    let secretsSig: string | undefined;
     const next = new Map<string, ClusterRuntime>();
     for (const [name, model] of Object.entries(models)) {
-      const signature = JSON.stringify(model);
+      const tls = model.transportSocket !== undefined || (model.transportSocketMatches?.length ?? 0) > 0;
+      if (tls && secretsSig === undefined) secretsSig = createHash("sha256").update(JSON.stringify(secrets)).digest("hex");
+      const signature = tls ? `${JSON.stringify(model)}|${secretsSig}` : JSON.stringify(model);
       const old = this.clusters.get(name);
       if (old !== undefined && old.signature === signature) {
         next.set(name, old);
@@ -248,7 +277,9 @@ export class ClusterManager {
       }
       if (old !== undefined) this.retire(old);
       const rt = new ClusterRuntime(model, signature, this.sharedView(model, shared[name]), this.random, this.clock, ++this.scopes, this.workerIndex, new ClusterStats(this.stats, name));
-      rt.transport = this.transportSockets.resolve(model.transportSocket, this.upstreamEnv());
+      const env = this.upstreamEnv();
+      rt.transport = this.transportSockets.resolve(model.transportSocket, env);
+      rt.transportMatches = (model.transportSocketMatches ?? []).map((tm) => ({ match: Object.entries(tm.match), transport: this.transportSockets.resolve(tm.transportSocket, env) }));
       // Hosts already there keep their age; a cluster seen for the first time has no new hosts
       // (Envoy: slow start applies to hosts added to an existing cluster).
       if (old !== undefined) rt.hostTimes = old.hostTimes ?? new Map();
@@ -287,7 +318,7 @@ export class ClusterManager {
     if (m.type === "ORIGINAL_DST") {
       // Pools of these hosts are the cluster's own (not shared by endpoint): a destination is only
       // known per connection, and the hosts go away with the cluster.
-      const opts = this.poolOptions(m);
+      const opts = this.poolOptions(m, rt.transport ?? rawBufferTransport);
       rt.originalDstHosts = new OriginalDstHosts((ip, port) => {
         const p = new Http1Pool(ip, port, opts, rt.gate);
         p.stats = rt.stats;
@@ -372,7 +403,8 @@ export class ClusterManager {
   }
 
   private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
-    const opts = this.poolOptions(rt.model);
+    // Pool options per transport socket (transport socket matches give hosts different ones).
+    const optsByTransport = new Map<TransportSocketFactory, PoolOptions>();
     const now = this.clock.monotonic();
     const known = rt.hostTimes;
     const times = new Map<string, number>();
@@ -380,7 +412,11 @@ export class ClusterManager {
     const groups = new Map<LocalityLbEndpoints, HostGroup & { hosts: UpstreamHost[] }>();
     const statsKeys = new Set<string>();
     rt.hosts = eps.map((e) => {
+      const transport = rt.transportFor(e.ep.labels);
+      let opts = optsByTransport.get(transport);
+      if (opts === undefined) optsByTransport.set(transport, (opts = this.poolOptions(rt.model, transport)));
       const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts));
+      h.transport = transport;
       // /clusters shows a LOGICAL_DNS host by its name, whatever it resolved to last.
       const statsKey = rt.model.type === "LOGICAL_DNS" && isIP(e.ep.address) === 0 ? hostKeyOf(e.ep.address, e.ep.port) : h.key;
       h.stats = this.stats.hosts.of(rt.name, statsKey);
@@ -412,7 +448,7 @@ export class ClusterManager {
     });
   }
 
-  private poolOptions(m: Cluster): PoolOptions {
+  private poolOptions(m: Cluster, transport: TransportSocketFactory): PoolOptions {
     const ka = m.upstreamConnectionOptions?.tcpKeepalive;
     return {
       connectTimeoutMs: m.connectTimeoutMs,
@@ -420,7 +456,7 @@ export class ClusterManager {
       maxRequestsPerConnection: maxRequestsPerConnection(m),
       tcpKeepaliveTimeMs: ka !== undefined ? (ka.keepaliveTimeMs ?? 0) : undefined,
       maxConnectionDurationMs: m.httpProtocolOptions?.commonHttpProtocolOptions?.maxConnectionDurationMs,
-      transport: this.transportSockets.resolve(m.transportSocket, this.upstreamEnv()),
+      transport,
       clock: this.poolClock,
       sourceAddress: m.upstreamBindConfig?.sourceAddress,
       extraSourceAddresses: m.upstreamBindConfig?.extraSourceAddresses,
@@ -432,8 +468,9 @@ export class ClusterManager {
     // A LOGICAL_DNS host has one pool by name (Envoy: one logical pool whose connections may go to
     // several addresses); every other host has one by address.
     const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
-    // Pools are per host × protocol (HTTP/1 today) × transport socket.
-    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.name ?? ""}`;
+    // Pools are per host × protocol (HTTP/1 today) × transport socket (its hashKey: plaintext and
+    // mTLS connections to one address, or two TLS contexts, never share a connection).
+    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.hashKey ?? ""}`;
     let p = this.pools.get(key);
     if (p === undefined) {
       p = new Http1Pool(address, ep.port, opts, rt.gate);

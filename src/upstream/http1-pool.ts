@@ -4,7 +4,8 @@
 // sidecar 503 UC).
 
 import { sourceAddressFor } from "./source-address.js";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import { Http1ClientStream, type Http1StreamOwner } from "../http/codec/http1-client-stream.js";
 import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
@@ -253,18 +254,40 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     socket.once("error", onError);
     socket.once("connect", () => {
       if (done) return;
-      done = true;
-      clock.clear(timer);
       socket.removeListener("error", onError);
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      // TODO(issue 9, upstream TLS helper): the handshake counts against the connect timeout and a
-      // failure answers with the transport failure reason; raw_buffer calls back at once.
-      (this.opts.transport ?? rawBufferTransport).connectUpstream(socket, { protocol: "http/1.1", host: this.address }, (_failure, stream) => {
-        const conn = new UpstreamConnection(socket, stream ?? socket, this, stats, host);
-        if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = clock.monotonic();
-        cb(null, conn, false);
+      const transport = this.opts.transport ?? rawBufferTransport;
+      if (transport.hashKey === "") {
+        // Plaintext: ready now.
+        done = true;
+        clock.clear(timer);
+        this.connected(socket, socket, stats, host, cb);
+        return;
+      }
+      // TLS: the handshake is part of connecting (Envoy): the connect timeout stays armed, and a
+      // failed handshake is a connect failure with the transport's reason. The socket is only
+      // handed out once the server is verified, so no byte of a request precedes that.
+      transport.connectUpstream(socket, { protocol: "http/1.1", host: this.address, ssl: stats?.ssl }, (failure, stream) => {
+        if (done) return; // timed out: the timer closed the socket
+        done = true;
+        clock.clear(timer);
+        if (failure !== undefined || stream === undefined) {
+          this.dropped();
+          stats?.cxConnectFail.inc();
+          if (host !== null) host.cxConnectFail++;
+          const reason = failure?.reason ?? "";
+          cb(new ProxyError(ErrorCode.UpstreamConnectFailure, failure?.message ?? `TLS to ${this.address}:${this.port} failed`, reason), null, false);
+          return;
+        }
+        this.connected(socket, stream, stats, host, cb);
       });
     });
+  }
+
+  private connected(socket: Socket, stream: Duplex, stats: UpstreamCxStats | null, host: HostStats | null, cb: AcquireCallback): void {
+    const conn = new UpstreamConnection(socket, stream, this, stats, host);
+    if (this.opts.maxConnectionDurationMs !== undefined) conn.createdAt = this.clock.monotonic();
+    cb(null, conn, false);
   }
 
   /** Returns a connection after a complete exchange; `reusable` false closes it. */

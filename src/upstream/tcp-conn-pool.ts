@@ -39,12 +39,8 @@ export class TcpUpstreamConnection {
   constructor(
     readonly socket: Socket,
     private readonly pool: TcpConnPool,
+    stream: Duplex = socket,
   ) {
-    // TODO(issue 9, upstream TLS helper): secure before handing over (connectUpstream is async for TLS).
-    let stream: Duplex = socket;
-    (pool.opts.transport ?? rawBufferTransport).connectUpstream(socket, { protocol: "tcp", host: socket.remoteAddress ?? "" }, (_f, s) => {
-      if (s !== undefined) stream = s;
-    });
     this.stream = stream;
     this.localAddress = `${socket.localAddress}:${socket.localPort}`;
     pool.stats?.cxActive.add(1);
@@ -161,9 +157,28 @@ export class TcpConnPool {
     socket.once("error", onError);
     socket.once("connect", () => {
       if (done) return;
-      finish();
       if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      cb(null, new TcpUpstreamConnection(socket, this));
+      const transport = this.opts.transport ?? rawBufferTransport;
+      if (transport.hashKey === "") {
+        finish();
+        cb(null, new TcpUpstreamConnection(socket, this));
+        return;
+      }
+      // TLS: the handshake is part of connecting (the timeout stays armed; a failure is a connect
+      // failure, UF, with the transport's reason); the session gets the stream once verified.
+      socket.removeListener("error", onError);
+      transport.connectUpstream(socket, { protocol: "tcp", host: this.address, ssl: stats?.ssl }, (failure, stream) => {
+        if (done) return; // timed out or withdrawn: the socket is already closed
+        finish();
+        if (failure !== undefined || stream === undefined) {
+          this.dropped();
+          stats?.cxConnectFail.inc();
+          if (host !== null) host.cxConnectFail++;
+          cb(new ProxyError(ErrorCode.UpstreamConnectFailure, failure?.message ?? `TLS to ${this.address}:${this.port} failed`, failure?.reason ?? ""), null);
+          return;
+        }
+        cb(null, new TcpUpstreamConnection(socket, this, stream));
+      });
     });
     return () => {
       if (done) return;

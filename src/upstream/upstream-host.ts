@@ -1,6 +1,7 @@
 // UpstreamHost: one endpoint of a cluster as the load balancer sees it.
 
 import type { Locality } from "../config/model/types.js";
+import type { TransportSocketFactory } from "../listener/transport-socket.js";
 import { HostStats } from "../observability/stats/host-stats.js";
 import type { Http1Pool } from "./http1-pool.js";
 import type { TcpConnPool } from "./tcp-conn-pool.js";
@@ -14,6 +15,8 @@ export class UpstreamHost {
   readonly labels: Record<string, string>;
   readonly locality: Locality;
   readonly pool: Http1Pool;
+  /** What secures this host's connections (the cluster's transport socket, or its matching one). */
+  transport: TransportSocketFactory | undefined = undefined;
   /** Raw connections for the TCP proxy; made on first use (ClusterRuntime.tcpPoolOf). */
   tcpPool: TcpConnPool | undefined = undefined;
   /** Requests in flight (least-request balancing). */

@@ -9,7 +9,7 @@ import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Timers } from "../common/timers.js";
-import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, NETWORK_RBAC_FILTER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
@@ -21,6 +21,8 @@ import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
 import { effectiveListenerFilters, ListenerFilterRegistry } from "../listener/listener-filter.js";
 import { NetworkFilterRegistry, type ConnectionTracker, type DownstreamConnection, type NetworkFilterEnv } from "../listener/network-filter.js";
 import type { TransportSocketRegistry } from "../listener/transport-socket.js";
+import { networkRbacAdmission } from "../listener/network-rbac.js";
+import type { ConnectionAdmission } from "../listener/active-listener.js";
 import { builtInTransportSockets } from "../tls/tls-transport.js";
 import type { StreamInfoSink } from "../observability/stream-info.js";
 import { Registry } from "prom-client";
@@ -322,10 +324,19 @@ export class ProxyRuntime {
       }
       const terminal = chain.filters[chain.filters.length - 1];
       if (terminal === undefined) throw new Error(`${where}: has no network filters`);
-      if (chain.filters.length > 1) throw new Error(`${where}: only one (terminal) network filter is supported, got ${chain.filters.map((f) => f.name).join(", ")}`);
+      // Non-terminal filters: only network RBAC (istiod's AuthorizationPolicy on TCP), as admission checks.
+      const admission: ConnectionAdmission[] = [];
+      for (const f of chain.filters.slice(0, -1)) {
+        if (f.name !== NETWORK_RBAC_FILTER) throw new Error(`${where}: only ${NETWORK_RBAC_FILTER} may come before the terminal network filter, got ${chain.filters.map((x) => x.name).join(", ")}`);
+        try {
+          admission.push(networkRbacAdmission(f, this.services.stats, (info, details) => this.log.debug(`listener ${model.name} chain ${label}: ${info.remoteIp}:${info.remotePort} closed, ${details}`)));
+        } catch (e) {
+          throw new Error(`${where}: ${(e as Error).message}`);
+        }
+      }
       let transport;
       try {
-        transport = this.transportSockets.resolve(chain.transportSocket, { side: "downstream", secrets: secrets });
+        transport = this.transportSockets.resolve(chain.transportSocket, { side: "downstream", secrets, timers: this.listenerHost.timers, log: this.log, terminalFilter: terminal.name });
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }
@@ -344,7 +355,7 @@ export class ProxyRuntime {
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }
-      chains.set(chain, { chain, transport, filter });
+      chains.set(chain, admission.length > 0 ? { chain, transport, admission, filter } : { chain, transport, filter });
     }
     return { model, listenerFilters, matcher: new FilterChainMatcher(model.filterChains, model.defaultFilterChain), chains };
   }

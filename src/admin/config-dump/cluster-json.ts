@@ -16,7 +16,8 @@ function lbEndpointJson(ep: LbEndpoint): Json {
   return compact({
     endpoint: { address: socketAddress(ep.address, ep.port) },
     health_status: ep.healthStatus,
-    metadata: Object.keys(ep.labels).length > 0 ? outriggerMetadata({ labels: ep.labels }) : undefined,
+    // Envoy matches transport_socket_matches against this metadata key (istiod writes tlsMode there).
+    metadata: Object.keys(ep.labels).length > 0 ? outriggerMetadata({ labels: ep.labels }, ep.labels["tlsMode"] !== undefined ? { "envoy.transport_socket_match": { tlsMode: ep.labels["tlsMode"] } } : {}) : undefined,
     load_balancing_weight: ep.weight,
   });
 }
@@ -98,6 +99,7 @@ export function clusterJson(c: Cluster): Json {
         })
       : undefined,
     transport_socket: c.transportSocket !== undefined ? transportSocketJson(c.transportSocket, UPSTREAM_TRANSPORT_SOCKET_TYPES) : undefined,
+    transport_socket_matches: nonEmpty(c.transportSocketMatches?.map((m) => ({ name: m.name, match: { ...m.match }, transport_socket: transportSocketJson(m.transportSocket, UPSTREAM_TRANSPORT_SOCKET_TYPES) }))),
     metadata: outriggerMetadata({}, istioMetadata(c)),
     upstream_connection_options: ka !== undefined
       ? {

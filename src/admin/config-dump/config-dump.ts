@@ -11,6 +11,7 @@ import { clusterJson, loadAssignmentJson } from "./cluster-json.js";
 import { typeUrl, type Json } from "./envoy-json.js";
 import { listenerJson } from "./listener-json.js";
 import { routeConfigJson } from "./route-config-json.js";
+import { secretJson } from "./secret-json.js";
 
 export interface ConfigDumpInput {
   bootstrap: Bootstrap;
@@ -94,6 +95,7 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
   const clusters = dyn(Object.values(s?.clusters ?? {}));
   const listeners = dyn(s?.listeners ?? []);
   const routes = dyn(Object.values(s?.routeConfigs ?? {}));
+  const secrets = dyn(Object.values(s?.secrets ?? {}));
   const configs: Json[] = [
     { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated },
     {
@@ -119,8 +121,11 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
       "@type": typeUrl(ADMIN + "RoutesConfigDump"),
       dynamic_route_configs: routes.map((r) => ({ version_info: version, route_config: routeConfigJson(r), last_updated: updated })),
     },
-    // Empty until mTLS brings SDS secrets.
-    { "@type": typeUrl(ADMIN + "SecretsConfigDump") },
+    {
+      "@type": typeUrl(ADMIN + "SecretsConfigDump"),
+      // istio-agent serves `default` and `ROOTCA` over SDS: Envoy lists them as dynamic, active.
+      dynamic_active_secrets: secrets.map((x) => ({ name: x.name, version_info: version, last_updated: updated, secret: secretJson(x) })),
+    },
   );
   // proto3 JSON leaves out unset fields (no version yet) and empty repeated fields.
   for (const c of configs) {

@@ -5,9 +5,11 @@ import {
   HTTP_CONNECTION_MANAGER,
   HTTP_FAULT_FILTER,
   HTTP_JWT_AUTHN_FILTER,
+  HTTP_RBAC_FILTER,
   HTTP_ROUTER_FILTER,
   ISTIO_METADATA_EXCHANGE_FILTER,
   ISTIO_STATS_FILTER,
+  NETWORK_RBAC_FILTER,
   TCP_PROXY,
   type FilterChain,
   type FilterChainMatch,
@@ -18,10 +20,16 @@ import {
   type NetworkFilter,
   type TcpProxy,
   type TransportSocketConfig,
+  type DownstreamTlsContext,
+  type UpstreamTlsContext,
+  TLS_TRANSPORT_SOCKET,
 } from "../../config/model/types.js";
+import { downstreamTlsContextJson, upstreamTlsContextJson } from "./tls-context-json.js";
 import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
 import type { JwtAuthentication } from "../../config/model/jwt-authn.js";
 import { jwtAuthnJson } from "./jwt-authn-json.js";
+import type { RbacConfig } from "../../config/model/rbac.js";
+import { rbacJson } from "./rbac-json.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 
 const LISTENER_FILTER_TYPES: Record<string, string> = {
@@ -48,7 +56,13 @@ export const ADS_CONFIG_SOURCE: Json = { ads: {}, initial_fetch_timeout: "0s", r
 
 export function transportSocketJson(t: TransportSocketConfig, types: Record<string, string> = TRANSPORT_SOCKET_TYPES): Json {
   const type = types[t.name];
-  return compact({ name: t.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
+  if (type === undefined) return { name: t.name };
+  let body: Json = {};
+  if (t.name === TLS_TRANSPORT_SOCKET && t.typedConfig !== undefined) {
+    // Which context it is follows from where it sits (the type table given): chain or cluster.
+    body = type.endsWith("DownstreamTlsContext") ? downstreamTlsContextJson(t.typedConfig as DownstreamTlsContext) : upstreamTlsContextJson(t.typedConfig as UpstreamTlsContext);
+  }
+  return { name: t.name, typed_config: { "@type": typeUrl(type), ...body } };
 }
 
 function filterChainMatchJson(m: FilterChainMatch): Json | undefined {
@@ -82,6 +96,7 @@ function istioStatsJson(s: IstioStatsConfig | undefined): Json {
 function httpFilterJson(f: HttpFilterConfig): Json {
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
   if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };
+  if (f.name === HTTP_RBAC_FILTER) return { name: f.name, typed_config: rbacJson((f.typedConfig ?? {}) as RbacConfig, false) };
   const type = HTTP_FILTER_TYPES[f.name];
   return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
 }
@@ -134,6 +149,9 @@ function hcmJson(h: HttpConnectionManager): Json {
     stat_prefix: h.statPrefix,
     rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: h.routeConfigName },
     http_filters: h.httpFilters.map(httpFilterJson),
+    // SANITIZE is the enum's zero value.
+    forward_client_cert_details: h.forwardClientCertDetails !== undefined && h.forwardClientCertDetails !== "SANITIZE" ? h.forwardClientCertDetails : undefined,
+    set_current_client_cert_details: h.setCurrentClientCertDetails !== undefined ? compact({ ...h.setCurrentClientCertDetails }) : undefined,
     access_log: nonEmpty(h.accessLog?.map(accessLogJson)),
     tracing: h.tracing !== undefined ? compact(tracingJson(h.tracing)) : undefined,
   });
@@ -161,6 +179,7 @@ function networkFiltersJson(f: NetworkFilter): Json[] {
     out.push({ name: f.name, typed_config: tcpProxyJson(f.typedConfig) });
     return out;
   }
+  if (f.name === NETWORK_RBAC_FILTER) return [{ name: f.name, typed_config: rbacJson(f.typedConfig, true) }];
   return [{ name: (f as { name: string }).name }];
 }
 

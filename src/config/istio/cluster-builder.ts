@@ -5,6 +5,7 @@
 import { ISTIO_CONNECT_TIMEOUT_MS } from "../model/defaults.js";
 import type { Cluster, ClusterType, LbEndpoint, Locality, LocalityLbEndpoints } from "../model/types.js";
 import { applyTrafficPolicy, type ClusterPolicyContext } from "./cluster-policy.js";
+import { applyClusterTls, TLS_MODE_LABEL } from "./cluster-tls.js";
 import type { DestinationRuleIndex } from "./destination-rule-index.js";
 import type { ParsedEndpoint, ParsedPort } from "./parsed-config.js";
 import { listenerProtocol } from "./protocol.js";
@@ -25,11 +26,11 @@ export function buildOutboundClusters(services: MeshService[], drs: DestinationR
       // Every port with a listener protocol (HTTP, TCP, TLS, sniffed); UDP gets none.
       if (listenerProtocol(port.protocol) === "NONE") continue;
       const endpoints = serviceEndpoints(svc, port);
-      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
+      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, port.number, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
       out[base.name] = base;
       for (const subset of dr?.subsets ?? []) {
         const selected = endpoints.filter((e) => labelsMatch(subset.labels, e.labels));
-        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number), ctx);
+        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, port.number, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number), ctx);
         out[c.name] = c;
       }
     }
@@ -69,7 +70,7 @@ function clusterType(svc: MeshService): ClusterType {
   return svc.resolution === "DNS_ROUND_ROBIN" ? "LOGICAL_DNS" : "STRICT_DNS";
 }
 
-function makeCluster(name: string, svc: MeshService, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
+function makeCluster(name: string, svc: MeshService, port: number, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
   const type = clusterType(svc);
   const cluster: Cluster = {
     name,
@@ -81,6 +82,7 @@ function makeCluster(name: string, svc: MeshService, subset: string, eps: Resolv
     subset,
   };
   applyTrafficPolicy(cluster, policy, ctx);
+  if (ctx.tls !== undefined) applyClusterTls(cluster, policy?.tls, svc, port, subset, ctx.tls);
   return cluster;
 }
 
@@ -97,7 +99,10 @@ function groupByLocality(eps: ResolvedEndpoint[]): LocalityLbEndpoints[] {
   const groups = new Map<string, LbEndpoint[]>();
   for (const e of eps) {
     const list = groups.get(e.locality) ?? [];
-    list.push({ address: e.address, port: e.port, weight: e.weight, labels: e.labels, healthStatus: "HEALTHY" });
+    // istiod copies the endpoint's security.istio.io/tlsMode as `tlsMode` (what auto mTLS matches on).
+    const tlsMode = e.labels[TLS_MODE_LABEL];
+    const labels = tlsMode !== undefined ? { ...e.labels, tlsMode } : e.labels;
+    list.push({ address: e.address, port: e.port, weight: e.weight, labels, healthStatus: "HEALTHY" });
     groups.set(e.locality, list);
   }
   return [...groups.entries()].map(([loc, lbEndpoints]) => ({

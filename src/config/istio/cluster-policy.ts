@@ -12,11 +12,14 @@ import {
 } from "../model/defaults.js";
 import type { CircuitBreakers, Cluster, HttpProtocolOptions, Locality, OutlierDetectionConfig } from "../model/types.js";
 import type { OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
+import type { ClusterTlsOptions } from "./cluster-tls.js";
 import { applyLocalityLb, effectiveLocalityLbSetting, usesLocalityWeightedLb } from "./locality-lb.js";
 
 export interface ClusterPolicyContext {
   proxyLocality: Locality;
   proxyLabels: Record<string, string>;
+  /** Upstream TLS (DestinationRule tls, auto mTLS); absent = plaintext clusters. */
+  tls?: ClusterTlsOptions;
 }
 
 /** istiod applyConnectionPool: a value only counts when > 0 (it cannot tell 0 from unset). */

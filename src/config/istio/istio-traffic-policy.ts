@@ -5,8 +5,23 @@ export interface TrafficPolicy {
   loadBalancer?: LoadBalancerSettings;
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetection;
-  /** TLS settings are accepted and kept for the security issue. */
-  tls?: Record<string, unknown>;
+  tls?: ClientTlsSettings;
+}
+
+/** DestinationRule ClientTLSSettings (validated; see cluster-tls.ts for what the cluster gets). */
+export interface ClientTlsSettings {
+  mode: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+  clientCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  /** Absent ≠ empty for ISTIO_MUTUAL: absent = the service's accounts (istiod checks for nil). */
+  subjectAltNames?: string[];
+  sni?: string;
+  insecureSkipVerify?: boolean;
+  caCrl?: string;
+  /** Where it was written (`spec.trafficPolicy.tls`, …) for errors found once the identity is known. */
+  path: Array<string | number>;
 }
 
 export interface LoadBalancerSettings {

@@ -49,6 +49,8 @@ export interface ParsedMeshConfig {
   /** `protocolDetectionTimeout` in ms (0 = none); absent = not set (Outrigger's default applies). */
   protocolDetectionTimeoutMs?: number;
   defaultProviders: { tracing: string[]; metrics: string[]; accessLogging: string[] };
+  /** `enableAutoMtls`; absent = not set (istiod's default is true). */
+  enableAutoMtls?: boolean;
 }
 
 /** istiod's built-in providers (DefaultMeshConfig): user providers with the same name replace them. */
@@ -156,6 +158,8 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
     m.enableTracing = tracing;
     m.enableTracingSet = true;
   }
+  const autoMtls = r.bool(o, "enableAutoMtls", []);
+  if (autoMtls !== undefined) m.enableAutoMtls = autoMtls;
   const root = r.str(o, "rootNamespace", []);
   if (root !== undefined && root !== "") m.rootNamespace = root;
   if (o["enableEnvoyAccessLogService"] === true) issues.warn(["enableEnvoyAccessLogService"], "the Envoy access log service (gRPC ALS) is not supported by outrigger; ignored");

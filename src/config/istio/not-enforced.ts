@@ -17,7 +17,6 @@ const HTTP2_ONLY = ["h2UpgradePolicy", "useClientProtocol", "maxConcurrentStream
 export function warnTrafficPolicyNotEnforced(r: SpecReader, policy: Obj, p: FieldPath): void {
   const lb = asObj(policy["loadBalancer"]);
   if (lb?.["simple"] === "PASSTHROUGH") r.issues.warn([...p, "loadBalancer", "simple"], "PASSTHROUGH needs original-destination capture, which is not supported yet: requests get 503 UH");
-  if (present(policy, "tls")) r.issues.warn([...p, "tls"], "tls is validated but not enforced yet: upstream connections are plaintext");
   const cp = asObj(policy["connectionPool"]);
   const tcp = asObj(cp?.["tcp"]);
   const http = asObj(cp?.["http"]);

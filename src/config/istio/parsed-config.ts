@@ -30,6 +30,8 @@ export interface ParsedEndpoint {
   locality?: string;
   weight: number;
   network?: string;
+  /** WorkloadEntry `serviceAccount` (in the ServiceEntry's namespace): a server SAN for ISTIO_MUTUAL. */
+  serviceAccount?: string;
 }
 
 export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
@@ -44,6 +46,8 @@ export interface ParsedServiceEntry {
   endpoints: ParsedEndpoint[];
   workloadSelector?: Record<string, string>;
   exportTo: string[];
+  /** `subjectAltNames`: the identities the service's servers present (ISTIO_MUTUAL SAN check). */
+  subjectAltNames?: string[];
 }
 
 export interface ParsedWorkloadEntry {

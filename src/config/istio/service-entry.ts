@@ -117,7 +117,7 @@ export function parseServiceEntry(r: SpecReader, spec: unknown, ref: ConfigRef):
 
   const exportTo = r.strArr(o, "exportTo", p) ?? [];
   checkExportTo(r, exportTo, ref.namespace, [...p, "exportTo"], true);
-  r.strArr(o, "subjectAltNames", p);
+  const subjectAltNames = r.strArr(o, "subjectAltNames", p);
 
   const out: ParsedServiceEntry = {
     ref,
@@ -130,5 +130,6 @@ export function parseServiceEntry(r: SpecReader, spec: unknown, ref: ConfigRef):
     exportTo,
   };
   if (ws) out.workloadSelector = ws;
+  if (subjectAltNames !== undefined && subjectAltNames.length > 0) out.subjectAltNames = subjectAltNames;
   return out;
 }

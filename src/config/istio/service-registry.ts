@@ -16,6 +16,16 @@ export interface MeshService {
   source: ParsedServiceEntry;
 }
 
+/**
+ * The identities the service's servers present, as istiod's GetServiceAccounts: the ServiceEntry's
+ * `subjectAltNames` and the SPIFFE IDs of its endpoints' service accounts, sorted, each once.
+ */
+export function serviceAccounts(svc: MeshService, trustDomain: string): string[] {
+  const out = new Set<string>(svc.source.subjectAltNames ?? []);
+  for (const e of svc.endpoints) if (e.serviceAccount !== undefined) out.add(`spiffe://${trustDomain}/ns/${svc.namespace}/sa/${e.serviceAccount}`);
+  return [...out].sort();
+}
+
 export function buildServiceRegistry(entries: ParsedServiceEntry[], workloads: ParsedWorkloadEntry[], proxyNamespace: string): MeshService[] {
   const byHost = new Map<string, MeshService>();
   for (const se of entries) {

@@ -1,7 +1,7 @@
 // DestinationRule trafficPolicy → the model's TrafficPolicy (durations in ms), with istiod's
 // validation, plus the precedence merge (top-level < its port level < subset < subset port level).
 
-import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
+import type { ClientTlsSettings, ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
 import type { FieldPath } from "./doc-issues.js";
 import { parseDuration } from "./duration.js";
 import { checkPort } from "./name-rules.js";
@@ -57,11 +57,46 @@ function parsePolicyParts(r: SpecReader, o: Obj, p: FieldPath): TrafficPolicy {
   if (lb) out.loadBalancer = lb;
   if (cp) out.connectionPool = cp;
   if (od) out.outlierDetection = od;
-  const tls = r.obj(o["tls"], [...p, "tls"], ["mode", "clientCertificate", "privateKey", "caCertificates", "credentialName", "subjectAltNames", "sni", "insecureSkipVerify", "caCrl"]);
-  if (tls) {
-    r.enumOf(tls, "mode", [...p, "tls"], TLS_MODES);
-    out.tls = { ...tls };
+  const tls = parseClientTls(r, o["tls"], [...p, "tls"]);
+  if (tls) out.tls = tls;
+  return out;
+}
+
+/** ClientTLSSettings with istiod's ValidateTLS rules (messages as istiod words them) and what Outrigger refuses. */
+function parseClientTls(r: SpecReader, v: unknown, p: FieldPath): ClientTlsSettings | undefined {
+  const o = r.obj(v, p, ["mode", "clientCertificate", "privateKey", "caCertificates", "credentialName", "subjectAltNames", "sni", "insecureSkipVerify", "caCrl"]);
+  if (!o) return undefined;
+  // DISABLE is the enum's zero value.
+  const out: ClientTlsSettings = { mode: r.enumOf(o, "mode", p, TLS_MODES) ?? "DISABLE", path: p };
+  for (const k of ["clientCertificate", "privateKey", "caCertificates", "credentialName", "sni", "caCrl"] as const) {
+    const s = r.str(o, k, p);
+    if (s !== undefined && s !== "") out[k] = s;
   }
+  const sans = r.strArr(o, "subjectAltNames", p);
+  if (sans !== undefined) out.subjectAltNames = sans;
+  const skip = r.bool(o, "insecureSkipVerify", p);
+  if (skip !== undefined) out.insecureSkipVerify = skip;
+  const fileOrCred = out.mode === "SIMPLE" || out.mode === "MUTUAL";
+  if (out.insecureSkipVerify === true) {
+    if (out.mode === "SIMPLE" && (out.caCertificates !== undefined || out.credentialName !== undefined || out.subjectAltNames !== undefined)) {
+      r.issues.error(p, "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true");
+    }
+    if (out.mode === "MUTUAL" && (out.caCertificates !== undefined || out.subjectAltNames !== undefined)) {
+      r.issues.error(p, "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
+    }
+  }
+  if (fileOrCred && out.credentialName !== undefined) {
+    if (out.clientCertificate !== undefined || out.caCertificates !== undefined || out.privateKey !== undefined || out.caCrl !== undefined) {
+      r.issues.error(p, "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
+    }
+    // Outrigger reads no Kubernetes secrets (istiod itself ignores credentialName on a sidecar
+    // unless the DestinationRule has a workloadSelector).
+    r.issues.error([...p, "credentialName"], "credentialName is not supported: Outrigger reads no Kubernetes secrets; give the files instead (clientCertificate, privateKey, caCertificates)");
+  } else if (out.mode === "MUTUAL") {
+    if (out.clientCertificate === undefined) r.issues.error(p, "client certificate required for mutual tls");
+    if (out.privateKey === undefined) r.issues.error(p, "private key required for mutual tls");
+  }
+  if (out.caCrl !== undefined) r.issues.error([...p, "caCrl"], "caCrl is not supported: certificate revocation lists are not checked, so the setting would be silently ignored");
   return out;
 }
 

@@ -47,6 +47,8 @@ import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
 import type { JwksLookup } from "./jwks-lookup.js";
+import { checkClientTls, destinationRuleTls } from "./cluster-tls.js";
+import { serviceMtlsDisabled } from "./peer-authentication.js";
 import { applySecurity, DEFAULT_TRUST_DOMAIN, SecurityResources, type SecurityOptions } from "./security.js";
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
@@ -234,7 +236,12 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
   let ic = opts.intercept;
-  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels });
+  const securityOpts = opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false };
+  const autoMtls = meshChoice.mesh.enableAutoMtls ?? true;
+  for (const d of drs) for (const t of destinationRuleTls(d.value)) checkClientTls(t, securityOpts, (path, message) => d.issues.error(path, message));
+  if (securityOpts.hasIdentity) summary.push(`auto mTLS: ${autoMtls ? "on (ISTIO_MUTUAL to endpoints labelled security.istio.io/tlsMode: istio)" : "off (MeshConfig enableAutoMtls: false)"}`);
+  else if (autoMtls && registry.some((s) => s.source.location === "MESH_INTERNAL")) summary.push("auto mTLS: off (no workload certificate: upstream connections are plaintext unless a DestinationRule sets SIMPLE or MUTUAL)");
+  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels, tls: { security: securityOpts, autoMtls, serviceMtlsDisabled: serviceMtlsDisabled(security.peerAuthentications, rootNs) } });
   const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
     services: registry.filter((s) => imp.service(s)),
@@ -367,7 +374,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     rootNamespace: rootNs,
     proxyLabels: opts.proxyLabels,
     domainSuffix: opts.domainSuffix,
-    security: opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false },
+    security: securityOpts,
     listeners,
     routeConfigs,
     clusters,

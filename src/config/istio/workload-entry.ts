@@ -63,9 +63,10 @@ export function parseEndpoint(r: SpecReader, v: unknown, p: FieldPath, rules: En
   const locality = r.str(o, "locality", p);
   if (locality !== undefined && locality.split("/").length > 3) r.issues.error([...p, "locality"], `locality "${locality}" must be region/zone/subzone`);
   const weight = r.int(o, "weight", p, { min: 0 });
-  r.str(o, "serviceAccount", p);
+  const serviceAccount = r.str(o, "serviceAccount", p);
   if (!ok) return undefined;
   const out: ParsedEndpoint = { address, ports, labels, weight: weight !== undefined && weight > 0 ? weight : 1 };
+  if (serviceAccount !== undefined && serviceAccount !== "") out.serviceAccount = serviceAccount;
   if (locality) out.locality = locality;
   if (network) out.network = network;
   return out;

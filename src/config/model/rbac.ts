@@ -51,7 +51,7 @@ export interface RbacPrincipal {
   andIds?: { ids: RbacPrincipal[] };
   orIds?: { ids: RbacPrincipal[] };
   notId?: RbacPrincipal;
-  /** The peer certificate's URI SAN (else subject) without `spiffe://`; absent principalName = any authenticated peer. */
+  /** Envoy: matched against the peer certificate's first URI SAN, `spiffe://` included (else its subject), as istiod writes it; absent principalName = any peer with a certificate. */
   authenticated?: { principalName?: StringMatcher };
   /** The socket's peer address (Istio source.ip / ipBlocks). */
   directRemoteIp?: CidrRange;

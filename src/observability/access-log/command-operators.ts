@@ -100,6 +100,11 @@ function headerOperator(command: string, src: HeaderSource, stripQuery = false):
   };
 }
 
+/** Envoy joins a certificate's SANs with ","; none = `-`. */
+function joined(values: readonly string[] | undefined): string | undefined {
+  return values === undefined || values.length === 0 ? undefined : values.join(",");
+}
+
 const simple = (fn: Operator): OperatorSpec => ({ syntax: Syntax.CommandOnly, create: () => fn });
 
 const OPERATORS: Record<string, OperatorSpec> = {
@@ -168,6 +173,20 @@ const OPERATORS: Record<string, OperatorSpec> = {
   DOWNSTREAM_DIRECT_LOCAL_PORT: simple((i) => justPort(i.downstreamLocalAddress)),
 
   REQUESTED_SERVER_NAME: simple((i) => nonEmpty(i.requestedServerName)),
+  // Downstream TLS facts (Envoy's formats; `-` on plaintext or when the certificate lacks the field).
+  DOWNSTREAM_PEER_URI_SAN: simple((i) => joined(i.downstreamTls?.peerCertificate?.uriSans)),
+  DOWNSTREAM_PEER_DNS_SAN: simple((i) => joined(i.downstreamTls?.peerCertificate?.dnsSans)),
+  DOWNSTREAM_LOCAL_URI_SAN: simple((i) => joined(i.downstreamTls?.localUriSans)),
+  DOWNSTREAM_PEER_SUBJECT: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.subject)),
+  DOWNSTREAM_TLS_VERSION: simple((i) => nonEmpty(i.downstreamTls?.version)),
+  DOWNSTREAM_TLS_CIPHER: simple((i) => nonEmpty(i.downstreamTls?.cipher)),
+  DOWNSTREAM_PEER_FINGERPRINT_256: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.sha256)),
+  DOWNSTREAM_PEER_SERIAL: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.serial)),
+  // URL-encoded PEM, as Envoy's urlEncodedPemEncodedPeerCertificate.
+  DOWNSTREAM_PEER_CERT: simple((i) => {
+    const pem = i.downstreamTls?.peerCertificate?.pem;
+    return pem === undefined || pem === "" ? undefined : encodeURIComponent(pem);
+  }),
   ROUTE_NAME: simple((i) => nonEmpty(i.routeName)),
   // Virtual clusters are not in the model: no stream ever matches one.
   VIRTUAL_CLUSTER_NAME: simple(() => undefined),

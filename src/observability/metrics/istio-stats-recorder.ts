@@ -112,12 +112,14 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
     const flags = formatResponseFlags(info.responseFlags);
     const peer = info.peer === undefined ? undefined : this.ctx.peer(info.peer);
     const exprValues = this.evaluate(info);
+    const mtls = this.server ? mutualTls(info) : undefined;
     let key = `${this.serviceKey(info)}\x01${peer?.id ?? 0}\x01${info.responseCode}\x01${grpc ? "g" : "h"}${grpcStatus}\x01${flags}`;
+    if (mtls !== undefined) key += `\x01m${mtls.source}\x02${mtls.destination}`;
     if (exprValues !== undefined) key += `\x01${exprValues.join("\x01")}`;
     let b = this.bound.get(key) as HttpBound | undefined;
     if (b === undefined) {
-      const tail = [grpc ? "grpc" : "http", String(info.responseCode), grpcStatus, flags, this.server ? "none" : UNKNOWN];
-      const std = this.standardValues(info, peer?.labels, tail);
+      const tail = [grpc ? "grpc" : "http", String(info.responseCode), grpcStatus, flags, securityPolicy(this.server, mtls)];
+      const std = this.standardValues(info, peer?.labels, tail, mtls);
       const m = this.ctx.metrics;
       const p = this.plan.metrics;
       const shared = new SharedLabels(std, exprValues);
@@ -168,7 +170,7 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
   }
 
   /** The 20 peer/local values (Envoy's push order) followed by `tail`. */
-  private standardValues(info: StreamInfo, peer: WorkloadLabels | undefined, tail: string[]): string[] {
+  private standardValues(info: StreamInfo, peer: WorkloadLabels | undefined, tail: string[], mtls?: MutualTls): string[] {
     const local = this.ctx.local;
     let host = "";
     let name = "";
@@ -197,13 +199,13 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
         or(peer?.canonicalService, UNKNOWN),
         or(peer?.canonicalRevision, "latest"),
         or(peerNs, UNKNOWN),
-        UNKNOWN, // source_principal: the peer's SAN (mTLS)
+        mtls?.source ?? UNKNOWN, // source_principal: the peer's URI SAN (mTLS)
         or(peer?.app, UNKNOWN),
         or(peer?.version, UNKNOWN),
         or(peer?.cluster, UNKNOWN),
         local.workload,
         local.namespace,
-        UNKNOWN, // destination_principal: our own SAN (mTLS)
+        mtls?.destination ?? UNKNOWN, // destination_principal: our own URI SAN (mTLS)
         local.app,
         local.version,
         or(host, local.canonicalService),
@@ -274,11 +276,13 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
     const flags = formatResponseFlags(info.responseFlags);
     const peer = info.peer === undefined ? undefined : this.ctx.peer(info.peer);
     const exprValues = this.evaluate(info);
+    const mtls = this.server ? mutualTls(info) : undefined;
     let key = `t${this.serviceKey(info)}\x01${peer?.id ?? 0}\x01${flags}`;
+    if (mtls !== undefined) key += `\x01m${mtls.source}\x02${mtls.destination}`;
     if (exprValues !== undefined) key += `\x01${exprValues.join("\x01")}`;
     let b = this.bound.get(key) as TcpBound | undefined;
     if (b === undefined) {
-      const std = this.standardValues(info, peer?.labels, ["tcp", flags, this.server ? "none" : UNKNOWN]);
+      const std = this.standardValues(info, peer?.labels, ["tcp", flags, securityPolicy(this.server, mtls)], mtls);
       const m = this.ctx.metrics;
       const p = this.plan.metrics;
       const shared = new SharedLabels(std, exprValues);
@@ -372,3 +376,27 @@ function responseSize(info: StreamInfo): number {
 }
 
 export type { HistogramFamily };
+
+/** An inbound connection's mTLS facts for the labels: the peer's and our URI SANs (`unknown` when absent). */
+interface MutualTls {
+  source: string;
+  destination: string;
+}
+
+/**
+ * Istio's stats plugin on the server side: a TLS connection whose client presented a certificate
+ * is `mutual_tls`, with source_principal = the peer's URI SAN and destination_principal = ours
+ * (`spiffe://cluster.local/ns/NS/sa/SA`). Plaintext or TLS without a client certificate: none.
+ */
+function mutualTls(info: StreamInfo): MutualTls | undefined {
+  const tls = info.downstreamTls;
+  const peer = tls?.peerCertificate;
+  if (peer === undefined) return undefined;
+  return { source: peer.uriSans[0] ?? UNKNOWN, destination: tls!.localUriSans[0] ?? UNKNOWN };
+}
+
+/** connection_security_policy: outbound is always `unknown` (Istio's client side does not know). */
+function securityPolicy(server: boolean, mtls: MutualTls | undefined): string {
+  if (!server) return UNKNOWN;
+  return mtls !== undefined ? "mutual_tls" : "none";
+}

@@ -4,6 +4,7 @@
 // Gauges that are the cluster's mesh-wide state (membership, ejections, circuit breakers open) are
 // read from shared memory by the supervisor at scrape time, not kept here.
 
+import type { UpstreamSslCounters } from "../../listener/transport-socket.js";
 import type { Counter, Gauge, Histogram, StatsStore } from "./stats-store.js";
 
 /** 100..599: HTTP status codes that get their own `upstream_rq_<code>` stat (bounded cardinality). */
@@ -22,6 +23,27 @@ export interface UpstreamCxStats {
   readonly cxDestroyRemote: Counter;
   readonly cxRxBytesTotal: Counter;
   readonly cxTxBytesTotal: Counter;
+  /** `ssl.*` of a cluster whose connections use TLS (made on first use: plaintext clusters have none). */
+  readonly ssl?: UpstreamSslCounters;
+}
+
+/** Envoy's `cluster.<name>.ssl.*` (ssl_socket stats of the cluster's client context). */
+export class ClusterSslStats implements UpstreamSslCounters {
+  readonly handshake: Counter;
+  readonly connectionError: Counter;
+  readonly failVerifyError: Counter;
+  readonly failVerifySan: Counter;
+  readonly failVerifyNoCert: Counter;
+  readonly sessionReused: Counter;
+  constructor(store: StatsStore, prefix: string) {
+    const c = (n: string): Counter => store.counter(`${prefix}ssl.${n}`);
+    this.handshake = c("handshake");
+    this.connectionError = c("connection_error");
+    this.failVerifyError = c("fail_verify_error");
+    this.failVerifySan = c("fail_verify_san");
+    this.failVerifyNoCert = c("fail_verify_no_cert");
+    this.sessionReused = c("session_reused");
+  }
 }
 
 export class ClusterStats implements UpstreamCxStats {
@@ -53,6 +75,7 @@ export class ClusterStats implements UpstreamCxStats {
   readonly cxDestroyRemote: Counter;
   readonly cxRxBytesTotal: Counter;
   readonly cxTxBytesTotal: Counter;
+  private sslStats: ClusterSslStats | undefined = undefined;
   /** `upstream_rq_1xx` … `upstream_rq_5xx`, by the code's first digit. */
   private readonly classes: Counter[];
   /** `upstream_rq_<code>`, created on first use (Envoy creates them as codes are seen). */
@@ -92,6 +115,11 @@ export class ClusterStats implements UpstreamCxStats {
     this.cxRxBytesTotal = c("upstream_cx_rx_bytes_total");
     this.cxTxBytesTotal = c("upstream_cx_tx_bytes_total");
     this.classes = [1, 2, 3, 4, 5].map((d) => c(`upstream_rq_${d}xx`));
+  }
+
+  /** `ssl.*`, made when a TLS connection first asks (a plaintext cluster shows none, as in Envoy). */
+  get ssl(): ClusterSslStats {
+    return (this.sslStats ??= new ClusterSslStats(this.store, this.prefix));
   }
 
   /**

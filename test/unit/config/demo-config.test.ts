@@ -54,6 +54,7 @@ describe("examples/demo", () => {
       "DestinationRule demo/reviews: host reviews.demo.svc.cluster.local, 3 subsets (v1, v2, v3)",
       "VirtualService demo/reviews: hosts reviews.demo.svc.cluster.local, 4 http rules",
       "Sidecar demo/default: 1 ingress, 1 egress (applies to this proxy)",
+      "auto mTLS: off (no workload certificate: upstream connections are plaintext unless a DestinationRule sets SIMPLE or MUTUAL)",
     ]);
   });
 });

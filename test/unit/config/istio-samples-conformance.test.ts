@@ -36,7 +36,7 @@ describe("Istio sample corpus conformance", () => {
       const { documents, errors } = await loadConfigSources([file]);
       expect(errors.filter((e) => e.severity === "error").map(formatConfigError)).toEqual([]);
       if (!documents.some((d) => SUPPORTED.has(d.kind))) return;
-      const r = translate(documents, { namespace: "default", proxyLabels: { app: "sleep" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 } });
+      const r = translate(documents, { namespace: "default", proxyLabels: { app: "sleep" }, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port: 15001 }, security: { trustDomain: "cluster.local", hasIdentity: true } });
       expect(r.errors.map(formatConfigError)).toEqual([]);
     });
   }

@@ -18,11 +18,12 @@ describe("fields that parse but are not enforced yet", () => {
             "    tls: {mode: ISTIO_MUTUAL}",
           ].join("\n"),
         ),
+      { security: { trustDomain: "cluster.local", hasIdentity: true } },
     );
     expect(r.errors).toEqual([]);
     const paths = r.warnings.map((w) => w.path);
     expect(paths).toEqual(
-      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "spec.trafficPolicy.tls"]),
+      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy"]),
     );
     // Enforced: load balancing incl. locality, circuit breakers, timeouts, outlier detection.
     for (const p of [
@@ -34,6 +35,7 @@ describe("fields that parse but are not enforced yet", () => {
       "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
       "spec.trafficPolicy.connectionPool.http.idleTimeout",
       "spec.trafficPolicy.outlierDetection",
+      "spec.trafficPolicy.tls",
     ]) {
       expect(paths).not.toContain(p);
     }

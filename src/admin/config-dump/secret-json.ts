@@ -1,0 +1,18 @@
+// An SDS Secret in Envoy's proto3 JSON (envoy.extensions.transport_sockets.tls.v3.Secret), as
+// `/config_dump` shows istio-agent's `default` and `ROOTCA`: PEM as base64 `inline_bytes`, and the
+// private key replaced by the bytes `[redacted]` as Envoy's MessageUtil::redact does.
+
+import type { Secret } from "../../config/model/types.js";
+import { typeUrl, type Json } from "./envoy-json.js";
+
+/** base64("[redacted]"): what Envoy prints for a private key's inline_bytes. */
+export const REDACTED_BYTES = Buffer.from("[redacted]").toString("base64");
+
+const b64 = (pem: string): string => Buffer.from(pem).toString("base64");
+
+export function secretJson(s: Secret): Json {
+  const out: Json = { "@type": typeUrl("envoy.extensions.transport_sockets.tls.v3.Secret"), name: s.name };
+  if (s.tlsCertificate !== undefined) out["tls_certificate"] = { certificate_chain: { inline_bytes: b64(s.tlsCertificate.certificateChain) }, private_key: { inline_bytes: REDACTED_BYTES } };
+  if (s.validationContext !== undefined) out["validation_context"] = { trusted_ca: { inline_bytes: b64(s.validationContext.trustedCa) } };
+  return out;
+}
