@@ -86,7 +86,16 @@ describe("jwt_authn (RequestAuthentication) on an inbound listener", () => {
     expect(last().headers["x-jwt-nested"]).toBe("deep");
     const tok2 = signJwt({ iss: ISTIO_ISSUER, sub: "s", a: { b: { c: 1 } } });
     expect((await get(proxy, "/claims2", { authorization: `Bearer ${tok2}`, "x-jwt-nested": "client" })).status).toBe(200);
-    expect(last().headers["x-jwt-nested"]).toBe("client");
+    expect(last().headers["x-jwt-nested"]).toBeUndefined();
+  });
+
+  it("removes client-sent payload and claim headers (only a verified token sets them), with or without a token", async () => {
+    await get(proxy, "/spoof", { "x-jwt-payload": "forged", "x-jwt-foo": "forged", "x-other": "kept" });
+    expect(last().headers["x-jwt-payload"]).toBeUndefined();
+    expect(last().headers["x-jwt-foo"]).toBeUndefined();
+    expect(last().headers["x-other"]).toBe("kept");
+    await get(proxy, "/spoof2", { authorization: `Bearer ${demoJwt()}`, "x-jwt-payload": "forged" });
+    expect(last().headers["x-jwt-payload"]).toBe(demoJwt().split(".")[1]);
   });
 
   it("passes the groups-scope token with list claims in request.auth.claims; a space-delimited scope becomes a list", async () => {

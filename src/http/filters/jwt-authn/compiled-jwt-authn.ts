@@ -53,6 +53,8 @@ function normAudience(a: string): string {
 export class CompiledJwtAuthn {
   readonly locations: Location[] = [];
   readonly bypassCorsPreflight: boolean;
+  /** Lower-case payload/claim header names: a client's own copies are removed first (Envoy's sanitizePayloadHeaders). */
+  private readonly payloadHeaders: string[];
   private readonly hasParams: boolean;
   private readonly hasCookies: boolean;
 
@@ -77,12 +79,20 @@ export class CompiledJwtAuthn {
       for (const c of p.fromCookies ?? []) at(cookies, "cookie", c, "").providers.push(cp);
     }
     this.locations.push(...headers, ...params, ...cookies);
+    const names = new Set<string>();
+    for (const p of Object.values(config.providers)) {
+      if (p.forwardPayloadHeader !== undefined) names.add(p.forwardPayloadHeader.toLowerCase());
+      for (const c of p.claimToHeaders ?? []) names.add(c.headerName.toLowerCase());
+    }
+    this.payloadHeaders = [...names];
     this.hasParams = params.length > 0;
     this.hasCookies = cookies.length > 0;
   }
 
   /** Finds the request's token, verifies it, and on success rewrites the headers as configured. */
   check(req: RequestHeaders, nowMs: number): JwtOutcome {
+    // Headers only a verified token may set: never let the client supply them.
+    for (const h of this.payloadHeaders) req.headers.remove(h);
     let query: URLSearchParams | undefined;
     let cookieMap: Map<string, string> | undefined;
     for (const loc of this.locations) {
