@@ -4,6 +4,7 @@
 import {
   HTTP_CONNECTION_MANAGER,
   HTTP_FAULT_FILTER,
+  HTTP_JWT_AUTHN_FILTER,
   HTTP_RBAC_FILTER,
   HTTP_ROUTER_FILTER,
   ISTIO_METADATA_EXCHANGE_FILTER,
@@ -25,6 +26,8 @@ import {
 } from "../../config/model/types.js";
 import { downstreamTlsContextJson, upstreamTlsContextJson } from "./tls-context-json.js";
 import type { AccessLogConfig, TracingConfig } from "../../config/model/telemetry.js";
+import type { JwtAuthentication } from "../../config/model/jwt-authn.js";
+import { jwtAuthnJson } from "./jwt-authn-json.js";
 import type { RbacConfig } from "../../config/model/rbac.js";
 import { rbacJson } from "./rbac-json.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
@@ -92,6 +95,7 @@ function istioStatsJson(s: IstioStatsConfig | undefined): Json {
 
 function httpFilterJson(f: HttpFilterConfig): Json {
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
+  if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };
   if (f.name === HTTP_RBAC_FILTER) return { name: f.name, typed_config: rbacJson((f.typedConfig ?? {}) as RbacConfig, false) };
   const type = HTTP_FILTER_TYPES[f.name];
   return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });

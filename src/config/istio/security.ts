@@ -7,6 +7,7 @@
 import type { SourceDocument } from "../load/load-sources.js";
 import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
 import type { DocIssues } from "./doc-issues.js";
+import type { JwksLookup } from "./jwks-lookup.js";
 import type { ConfigRef } from "./parsed-config.js";
 import { SpecReader } from "./spec-reader.js";
 import { applyAuthorizationPolicies, parseAuthorizationPolicy, type ParsedAuthorizationPolicy } from "./authorization-policy.js";
@@ -84,6 +85,8 @@ export interface SecurityContext {
   summary: string[];
   /** Errors/warnings not tied to one document (`<options>`). */
   optionError(message: string): void;
+  /** RequestAuthentication jwksUri keys (the supervisor's resolver); absent = none fetched. */
+  jwks?: JwksLookup;
 }
 
 /** Applies the security resources to the translated snapshot, in istiod's order. */

@@ -46,6 +46,7 @@ import { parseSidecar, selectSidecar } from "./sidecar.js";
 import { SpecReader } from "./spec-reader.js";
 import { parseVirtualService } from "./virtual-service.js";
 import { parseWorkloadEntry } from "./workload-entry.js";
+import type { JwksLookup } from "./jwks-lookup.js";
 import { checkClientTls, destinationRuleTls } from "./cluster-tls.js";
 import { serviceMtlsDisabled } from "./peer-authentication.js";
 import { applySecurity, DEFAULT_TRUST_DOMAIN, SecurityResources, type SecurityOptions } from "./security.js";
@@ -93,6 +94,8 @@ export interface TranslateOptions {
    * Default DEFAULT_TELEMETRY_FILTERS (on); tests of other features may turn them off.
    */
   telemetryFilters?: boolean;
+  /** RequestAuthentication jwksUri keys (the supervisor's JwksResolver); absent = jwksUri providers stay pending. */
+  jwks?: JwksLookup;
   /**
    * `--intercept`: build what istiod builds for a sidecar behind istio-iptables (virtualOutbound,
    * virtualInbound, per-port outbound listeners, passthrough clusters). Absent = off.
@@ -377,6 +380,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     clusters,
     summary,
     optionError: (message) => errors.push({ file: "<options>", line: 0, path: "", message, severity: "error" }),
+    ...(opts.jwks !== undefined ? { jwks: opts.jwks } : {}),
   });
 
   const telemetryWarnings = new Set<string>();

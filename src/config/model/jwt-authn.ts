@@ -45,8 +45,10 @@ export interface JwtProvider {
   forwardPayloadHeader?: string;
   /** Claims copied into headers (Istio outputClaimToHeaders). */
   claimToHeaders?: Array<{ headerName: string; claimName: string }>;
-  /** Dynamic metadata key for the payload (istiod: the issuer). */
+  /** Dynamic metadata key for the payload (istiod: `payload`). */
   payloadInMetadata?: string;
+  /** Claims whose space-delimited string value is split into a list (istiod: `permission`, `scope`). */
+  normalizePayloadInMetadata?: { spaceDelimitedClaims: string[] };
   /** Envoy clock_skew_seconds; default 60. */
   clockSkewSeconds?: number;
 }

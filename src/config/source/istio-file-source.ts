@@ -1,13 +1,15 @@
 // IstioFileSource: Istio YAML files and folders as a config source. Each refresh reads every path
 // (and the --mesh-config file), translates (the in-process istiod) and pushes the result as one
 // state-of-the-world update of listeners, route configurations and clusters, or the
-// read/translation errors (refused by the sink).
+// read/translation errors (refused by the sink). RequestAuthentication jwksUri keys come from its
+// JwksResolver; when they arrive or change, the source re-translates and pushes.
 
 import type { Logger } from "../../common/logger.js";
 import { translate, type TranslateOptions } from "../istio/translate.js";
 import { loadConfigSources } from "../load/load-sources.js";
 import { loadMeshConfigFile } from "../load/load-mesh-config.js";
 import { formatConfigError } from "../model/config-error.js";
+import { JwksResolver } from "../../security/jwks/jwks-resolver.js";
 import { stateOfTheWorld, type ConfigSink, type ConfigSource, type ConfigUpdate, type UpdateResult } from "./config-source.js";
 
 export class IstioFileSource implements ConfigSource {
@@ -16,6 +18,8 @@ export class IstioFileSource implements ConfigSource {
   private reads = 0;
   /** Refreshes run one after another, so an older read never lands after a newer one. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** RequestAuthentication jwksUri keys: fetched here, inlined by translation; new keys re-translate. */
+  private readonly jwks: JwksResolver;
 
   constructor(
     private readonly paths: string[],
@@ -23,7 +27,9 @@ export class IstioFileSource implements ConfigSource {
     private readonly log: Logger,
     /** `--mesh-config`: re-read on every refresh, like the config paths. */
     private readonly meshConfigPath?: string,
-  ) {}
+  ) {
+    this.jwks = new JwksResolver({ log, onChange: () => void this.refresh("jwks").catch(() => {}) });
+  }
 
   start(sink: ConfigSink): Promise<UpdateResult> {
     this.sink = sink;
@@ -50,12 +56,17 @@ export class IstioFileSource implements ConfigSource {
     for (const w of loaded.errors.filter((e) => e.severity === "warning")) this.log.warn(formatConfigError(w));
     // Translating documents that failed to load would only add knock-on errors.
     if (loadErrors.length > 0) return { origin: this.name, updates: [], errors: loadErrors };
-    const result = translate(loaded.documents, mesh?.doc !== undefined ? { ...this.options, meshConfig: mesh.doc } : this.options);
+    const opts: TranslateOptions = { jwks: this.jwks, ...this.options };
+    const mark = this.jwks.mark();
+    const result = translate(loaded.documents, mesh?.doc !== undefined ? { ...opts, meshConfig: mesh.doc } : opts);
+    // jwksUris no longer referenced stop being fetched.
+    this.jwks.retainSince(mark);
     for (const w of result.warnings) this.log.warn(formatConfigError(w));
     return { origin: this.name, updates: stateOfTheWorld(version, result.snapshot), errors: result.errors.filter((e) => e.severity !== "warning") };
   }
 
   close(): void {
     this.sink = undefined;
+    this.jwks.close();
   }
 }

@@ -8,6 +8,7 @@ import { routerFilterFactory } from "../../router/router-filter.js";
 import type { NodeIdentity } from "../../observability/node-identity.js";
 import { faultFilterFactory } from "./fault/fault-filter.js";
 import type { HttpFilterFactory, HttpFilterScope } from "./http-filter.js";
+import { jwtAuthnFilterFactory } from "./jwt-authn/jwt-authn-filter.js";
 import { rbacFilterFactory } from "./rbac/rbac-filter.js";
 import { istioStatsFilterFactory } from "./istio-stats/istio-stats-filter.js";
 import { peerMetadataFilterFactory } from "./peer-metadata/peer-metadata-filter.js";
@@ -39,5 +40,11 @@ export class HttpFilterRegistry {
  * standalone default identity without one) and stats, Envoy's fault filter and the router.
  */
 export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
-  return new HttpFilterRegistry().register(peerMetadataFilterFactory(node)).register(rbacFilterFactory).register(faultFilterFactory).register(istioStatsFilterFactory).register(routerFilterFactory);
+  return new HttpFilterRegistry()
+    .register(peerMetadataFilterFactory(node))
+    .register(jwtAuthnFilterFactory)
+    .register(rbacFilterFactory)
+    .register(faultFilterFactory)
+    .register(istioStatsFilterFactory)
+    .register(routerFilterFactory);
 }
