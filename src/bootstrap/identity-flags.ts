@@ -33,6 +33,8 @@ export interface IdentitySettings {
   trustDomain: string;
   /** --service-account; with --certs absent = the certificate's SPIFFE URI SAN says. */
   serviceAccount?: string;
+  /** --credentials-dir: where DestinationRule tls `credentialName`s are looked up as files. */
+  credentialsDir?: string;
 }
 
 export const certsFlag: FlagSpec = {
@@ -64,7 +66,13 @@ export const workloadKeyFlag: FlagSpec = {
   help: "with --ca-address: the workload key, ec (ECDSA P-256) or rsa (2048 bits; istio-agent's default unless ECC_SIGNATURE_ALGORITHM=ECDSA)",
 };
 
-export const identityFlags: FlagSpec[] = [certsFlag, trustDomainFlag, serviceAccountFlag, caAddressFlag, caRootFlag, caTokenFileFlag, clusterIdFlag, workloadKeyFlag];
+export const credentialsDirFlag: FlagSpec = {
+  name: "credentials-dir",
+  value: "<dir>",
+  default: "none (credentialName is refused)",
+  help: "where DestinationRule tls credentialName NAME is read from: DIR/NAME/ holding tls.crt, tls.key, ca.crt (a mounted kubernetes.io/tls Secret) or cert, key, cacert (Istio's generic Secret); the CA may also come from DIR/NAME-cacert/",
+};
+export const identityFlags: FlagSpec[] = [certsFlag, trustDomainFlag, serviceAccountFlag, caAddressFlag, caRootFlag, caTokenFileFlag, clusterIdFlag, workloadKeyFlag, credentialsDirFlag];
 
 const DNS_LABELS = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -83,6 +91,11 @@ export function identityFromFlags(parsed: ParsedFlags, env: Readonly<Record<stri
   const sa = v("service-account");
   if (sa !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) throw usageError(`--service-account: "${sa}" is not a valid service account name`);
   const settings: IdentitySettings = { trustDomain };
+  const credentialsDir = v("credentials-dir");
+  if (credentialsDir !== undefined) {
+    if (credentialsDir === "") throw usageError("--credentials-dir: expected a folder");
+    settings.credentialsDir = credentialsDir;
+  }
   if (certs !== undefined) {
     if (certs === "") throw usageError("--certs: expected a folder");
     settings.source = { kind: "certs", dir: certs };

@@ -303,7 +303,7 @@ export function translateOptionsFrom(s: TranslationSettings): {
     otel: s.otel,
   };
   // Without identity flags translation's own default (cluster.local, no identity) applies.
-  const identityGiven = s.identity.source !== undefined || s.identity.trustDomain !== defaultTrustDomain;
+  const identityGiven = s.identity.source !== undefined || s.identity.trustDomain !== defaultTrustDomain || s.identity.credentialsDir !== undefined;
   return {
     ...o,
     ...(s.rootNamespace !== undefined ? { rootNamespace: s.rootNamespace } : {}),
@@ -314,7 +314,7 @@ export function translateOptionsFrom(s: TranslationSettings): {
 
 /** What translation knows of the identity: the trust domain, and whether a certificate will exist. */
 export function securityOptionsFrom(id: IdentitySettings): SecurityOptions {
-  return { trustDomain: id.trustDomain, hasIdentity: id.source !== undefined };
+  return { trustDomain: id.trustDomain, hasIdentity: id.source !== undefined, ...(id.credentialsDir !== undefined ? { credentialsDir: id.credentialsDir } : {}) };
 }
 
 /** OTEL_* → OtelEnv; a bad value is a usage error naming the variable. */

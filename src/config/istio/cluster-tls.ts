@@ -4,6 +4,7 @@
 // mTLS: ISTIO_MUTUAL to endpoints labelled `tlsMode: istio`, plaintext to the others.
 
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   ROOT_CA_SECRET,
   TLS_TRANSPORT_SOCKET,
@@ -87,7 +88,45 @@ function istioMutual(sans: readonly string[], sni: string, insecureSkipVerify: b
   };
 }
 
-/** SIMPLE / MUTUAL with files (credentialName is refused at parse time). */
+/** The files of a `credentialName` under --credentials-dir, as a mounted Secret lays them out. */
+export interface CredentialFiles {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+/**
+ * `credentialName` NAME as files: DIR/NAME/ holding `tls.crt`, `tls.key`, `ca.crt` (a
+ * kubernetes.io/tls Secret mounted as a volume) or `cert`, `key`, `cacert` (Istio's generic
+ * Secret); the CA may also be in DIR/NAME-cacert/ (Istio's separate CA Secret).
+ */
+export function credentialFiles(dir: string, name: string): CredentialFiles {
+  const first = (folder: string, names: readonly string[]): string | undefined => names.map((n) => join(dir, folder, n)).find((f) => existsSync(f));
+  const out: CredentialFiles = {};
+  const cert = first(name, ["tls.crt", "cert"]);
+  const key = first(name, ["tls.key", "key"]);
+  const ca = first(name, ["ca.crt", "cacert"]) ?? first(`${name}-cacert`, ["ca.crt", "cacert"]);
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  if (ca !== undefined) out.ca = ca;
+  return out;
+}
+
+/** The settings with `credentialName` replaced by the files it names (resolvable: checkClientTls said so). */
+function withCredentialFiles(tls: ClientTlsSettings, dir: string | undefined): ClientTlsSettings {
+  if (tls.credentialName === undefined || dir === undefined) return tls;
+  const f = credentialFiles(dir, tls.credentialName);
+  const out: ClientTlsSettings = { ...tls };
+  delete out.credentialName;
+  if (tls.mode === "MUTUAL") {
+    if (f.cert !== undefined) out.clientCertificate = f.cert;
+    if (f.key !== undefined) out.privateKey = f.key;
+  }
+  if (f.ca !== undefined) out.caCertificates = f.ca;
+  return out;
+}
+
+/** SIMPLE / MUTUAL with files (a credentialName resolved to files first). */
 function fileTls(tls: ClientTlsSettings, defaultSans: readonly string[]): UpstreamTlsContext {
   const ctx: UpstreamTlsContext = { commonTlsContext: { tlsParams: { tlsMinimumProtocolVersion: "TLSv1_2", tlsMaximumProtocolVersion: "TLSv1_3" } } };
   if (tls.sni !== undefined) ctx.sni = tls.sni;
@@ -130,8 +169,9 @@ export function applyClusterTls(cluster: Cluster, tls: ClientTlsSettings | undef
       return;
     case "SIMPLE":
     case "MUTUAL":
-      if (tls.credentialName !== undefined) return;
-      cluster.transportSocket = tlsSocket(fileTls(tls, serviceAccounts(svc, td)));
+      // An unresolvable credentialName was refused (checkClientTls).
+      if (tls.credentialName !== undefined && o.security.credentialsDir === undefined) return;
+      cluster.transportSocket = tlsSocket(fileTls(withCredentialFiles(tls, o.security.credentialsDir), serviceAccounts(svc, td)));
       return;
   }
 }
@@ -152,7 +192,22 @@ export const ISTIO_MUTUAL_NEEDS_IDENTITY = "ISTIO_MUTUAL needs a workload certif
 /** What can only be judged once the proxy's identity and host are known. */
 export function checkClientTls(tls: ClientTlsSettings, security: SecurityOptions, error: (path: Array<string | number>, message: string) => void): void {
   if (tls.mode === "ISTIO_MUTUAL" && !security.hasIdentity) error([...tls.path, "mode"], ISTIO_MUTUAL_NEEDS_IDENTITY);
-  if ((tls.mode === "SIMPLE" || tls.mode === "MUTUAL") && tls.credentialName === undefined && tls.caCertificates === undefined && tls.insecureSkipVerify !== true && systemCaBundle() === undefined) {
+  const fileOrCred = tls.mode === "SIMPLE" || tls.mode === "MUTUAL";
+  let ca = tls.caCertificates;
+  if (fileOrCred && tls.credentialName !== undefined) {
+    const name = tls.credentialName;
+    const where = [...tls.path, "credentialName"];
+    if (security.credentialsDir === undefined) {
+      error(where, `credentialName ${name}: run with --credentials-dir DIR to read it from DIR/${name}/ (tls.crt, tls.key, ca.crt), or give the files (clientCertificate, privateKey, caCertificates)`);
+      return;
+    }
+    const f = credentialFiles(security.credentialsDir, name);
+    if (tls.mode === "MUTUAL" && (f.cert === undefined || f.key === undefined)) {
+      error(where, `credentialName ${name}: no client certificate and key in ${join(security.credentialsDir, name)} (looked for tls.crt + tls.key, cert + key)`);
+    }
+    ca = f.ca;
+  }
+  if (fileOrCred && ca === undefined && tls.insecureSkipVerify !== true && systemCaBundle() === undefined) {
     error(tls.path, `no caCertificates and no system CA bundle (looked for ${SYSTEM_CA_BUNDLES.join(", ")}): the server cannot be verified`);
   }
 }

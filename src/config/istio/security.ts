@@ -27,6 +27,8 @@ export interface SecurityOptions {
    * PERMISSIVE serves plaintext only, auto mTLS is off.
    */
   hasIdentity: boolean;
+  /** `--credentials-dir`: DestinationRule tls `credentialName` NAME is read from DIR/NAME/. Absent = credentialName is refused. */
+  credentialsDir?: string;
 }
 
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";

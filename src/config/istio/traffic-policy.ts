@@ -89,9 +89,7 @@ function parseClientTls(r: SpecReader, v: unknown, p: FieldPath): ClientTlsSetti
     if (out.clientCertificate !== undefined || out.caCertificates !== undefined || out.privateKey !== undefined || out.caCrl !== undefined) {
       r.issues.error(p, "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
     }
-    // Outrigger reads no Kubernetes secrets (istiod itself ignores credentialName on a sidecar
-    // unless the DestinationRule has a workloadSelector).
-    r.issues.error([...p, "credentialName"], "credentialName is not supported: Outrigger reads no Kubernetes secrets; give the files instead (clientCertificate, privateKey, caCertificates)");
+    // Looked up as files under --credentials-dir once the proxy's options are known (cluster-tls.ts).
   } else if (out.mode === "MUTUAL") {
     if (out.clientCertificate === undefined) r.issues.error(p, "client certificate required for mutual tls");
     if (out.privateKey === undefined) r.issues.error(p, "private key required for mutual tls");

@@ -1,6 +1,9 @@
 // DestinationRule tls and auto mTLS → cluster transport sockets as istiod builds them, their
 // validation, and how /config_dump shows them.
 
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { clusterJson, loadAssignmentJson } from "../../../src/admin/config-dump/cluster-json.js";
 import type { Cluster, UpstreamTlsContext } from "../../../src/config/model/types.js";
@@ -164,7 +167,7 @@ describe("DestinationRule tls", () => {
 });
 
 describe("DestinationRule tls validation", () => {
-  it("istiod's rules, Outrigger's refusals (credentialName, caCrl) and ISTIO_MUTUAL without a certificate, as file:line: path: message", () => {
+  it("istiod's rules, Outrigger's refusals (credentialName without --credentials-dir, caCrl) and ISTIO_MUTUAL without a certificate, as file:line: path: message", () => {
     const body = [
       "  trafficPolicy:",
       "    tls: {mode: MUTUAL}",
@@ -184,13 +187,50 @@ describe("DestinationRule tls validation", () => {
       "mesh/config.yaml:42: spec.trafficPolicy.tls: client certificate required for mutual tls",
       "mesh/config.yaml:42: spec.trafficPolicy.tls: private key required for mutual tls",
       "mesh/config.yaml:45: spec.trafficPolicy.portLevelSettings[0].tls: cannot specify client certificates or CA certificate or CA CRL If credentialName is set",
-      "mesh/config.yaml:45: spec.trafficPolicy.portLevelSettings[0].tls.credentialName: credentialName is not supported: Outrigger reads no Kubernetes secrets; give the files instead (clientCertificate, privateKey, caCertificates)",
       "mesh/config.yaml:47: spec.trafficPolicy.portLevelSettings[1].tls: cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true",
       "mesh/config.yaml:47: spec.trafficPolicy.portLevelSettings[1].tls.caCrl: caCrl is not supported: certificate revocation lists are not checked, so the setting would be silently ignored",
+      "mesh/config.yaml:45: spec.trafficPolicy.portLevelSettings[0].tls.credentialName: credentialName api-cert: run with --credentials-dir DIR to read it from DIR/api-cert/ (tls.crt, tls.key, ca.crt), or give the files (clientCertificate, privateKey, caCertificates)",
       "mesh/config.yaml:52: spec.subsets[0].trafficPolicy.tls.mode: ISTIO_MUTUAL needs a workload certificate: run with --certs DIR or --ca-address HOST:PORT",
     ]);
     expect(r.warningMessages).toContain('mesh/config.yaml:52: warning: spec.subsets[0].trafficPolicy.tls.bogus: unknown field "bogus" ignored');
     expect(r.warningMessages.filter((w) => w.includes("not enforced"))).toEqual([]);
+  });
+});
+
+describe("credentialName as files under --credentials-dir", () => {
+  const dir = mkdtempSync(join(tmpdir(), "outrigger-creds-"));
+  // A mounted kubernetes.io/tls Secret, and Istio's generic Secret whose CA lives in NAME-cacert.
+  mkdirSync(join(dir, "client-tls"));
+  for (const f of ["tls.crt", "tls.key", "ca.crt"]) writeFileSync(join(dir, "client-tls", f), "x");
+  mkdirSync(join(dir, "generic"));
+  for (const f of ["cert", "key"]) writeFileSync(join(dir, "generic", f), "x");
+  mkdirSync(join(dir, "generic-cacert"));
+  writeFileSync(join(dir, "generic-cacert", "cacert"), "x");
+  const withCreds = { security: { trustDomain: "cluster.local", hasIdentity: false, credentialsDir: dir } };
+
+  it("MUTUAL reads the certificate, key and CA of a kubernetes.io/tls layout", () => {
+    const r = run(reviews + dr("  trafficPolicy:\n    tls: {mode: MUTUAL, credentialName: client-tls, sni: api.internal}"), withCreds);
+    expect(r.messages).toEqual([]);
+    const t = tlsOf(r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]);
+    expect(t?.sni).toBe("api.internal");
+    expect(t?.commonTlsContext.tlsCertificates).toEqual([{ certificateChain: { filename: join(dir, "client-tls", "tls.crt") }, privateKey: { filename: join(dir, "client-tls", "tls.key") } }]);
+    expect(t?.commonTlsContext.validationContext?.trustedCa).toEqual({ filename: join(dir, "client-tls", "ca.crt") });
+  });
+
+  it("Istio's generic layout (cert, key) with the CA in NAME-cacert; SIMPLE takes only the CA", () => {
+    const r = run(reviews + dr("  trafficPolicy:\n    tls: {mode: MUTUAL, credentialName: generic}\n    portLevelSettings:\n    - port: {number: 9443}\n      tls: {mode: SIMPLE, credentialName: generic}"), withCreds);
+    expect(r.messages).toEqual([]);
+    const http = tlsOf(r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]);
+    expect(http?.commonTlsContext.tlsCertificates?.[0]?.certificateChain).toEqual({ filename: join(dir, "generic", "cert") });
+    expect(http?.commonTlsContext.validationContext?.trustedCa).toEqual({ filename: join(dir, "generic-cacert", "cacert") });
+    const tcp = tlsOf(r.snapshot.clusters["outbound|9443||reviews.shop.svc.cluster.local"]);
+    expect(tcp?.commonTlsContext.tlsCertificates).toBeUndefined();
+    expect(tcp?.commonTlsContext.validationContext?.trustedCa).toEqual({ filename: join(dir, "generic-cacert", "cacert") });
+  });
+
+  it("a credentialName with no certificate and key for MUTUAL is refused with where it looked", () => {
+    const r = run(reviews + dr("  trafficPolicy:\n    tls: {mode: MUTUAL, credentialName: missing}"), withCreds);
+    expect(r.messages).toEqual([`mesh/config.yaml:42: spec.trafficPolicy.tls.credentialName: credentialName missing: no client certificate and key in ${join(dir, "missing")} (looked for tls.crt + tls.key, cert + key)`]);
   });
 });
 
