@@ -19,7 +19,8 @@ import type { ConfigRef } from "./parsed-config.js";
 import type { ParsedSecurity, SecurityContext } from "./security.js";
 import type { Obj, SpecReader } from "./spec-reader.js";
 import { BLACK_HOLE_CLUSTER } from "./virtual-listeners.js";
-import { labelsMatch, parseWorkloadSelector } from "./workload-selector.js";
+import { labelsMatch } from "./workload-selector.js";
+import { parsePolicyTarget, TARGETED_NOT_APPLIED } from "./policy-target.js";
 
 export type AuthzAction = "ALLOW" | "DENY" | "AUDIT" | "CUSTOM";
 const ACTIONS: readonly AuthzAction[] = ["ALLOW", "DENY", "AUDIT", "CUSTOM"];
@@ -178,15 +179,7 @@ export function parseAuthorizationPolicy(r: SpecReader, spec: unknown, ref: Conf
   const o = r.obj(spec ?? {}, [], ["selector", "targetRef", "targetRefs", "action", "provider", "rules"]);
   if (!o) return undefined;
   const action = r.enumOf(o, "action", [], ACTIONS) ?? "ALLOW";
-  const out: ParsedAuthorizationPolicy = { ref, action, rules: [], ...(createdAt !== undefined ? { createdAt } : {}) };
-  if (o["selector"] !== undefined && o["selector"] !== null) out.selector = parseWorkloadSelector(r, o["selector"], ["selector"], "matchLabels") ?? {};
-  const targeted = (o["targetRef"] ?? null) !== null || (r.arr(o, "targetRefs", []) ?? []).length > 0;
-  if (targeted) {
-    if (out.selector !== undefined) r.issues.error([], "only one of targetRefs or workloadSelector can be set");
-    if ((o["targetRef"] ?? null) !== null && (o["targetRefs"] ?? null) !== null) r.issues.error([], "only one of targetRef or targetRefs can be set");
-    r.issues.warn(["targetRefs"], "targetRef(s) select gateways and waypoints: the policy never applies to a sidecar");
-    out.targeted = true;
-  }
+  const out: ParsedAuthorizationPolicy = { ref, action, rules: [], ...(createdAt !== undefined ? { createdAt } : {}), ...parsePolicyTarget(r, o) };
   const provider = o["provider"];
   if (action === "CUSTOM") {
     const po = r.obj(provider, ["provider"], ["name"]);
@@ -214,7 +207,7 @@ const RBAC_ACTION = { AUDIT: "LOG", DENY: "DENY", ALLOW: "ALLOW" } as const;
 
 /** Whether `p` applies to this proxy, or why not. */
 function selects(p: ParsedAuthorizationPolicy, ctx: SecurityContext): string | undefined {
-  if (p.targeted === true) return "targetRef(s): applies to gateways / waypoints, not to this sidecar";
+  if (p.targeted === true) return TARGETED_NOT_APPLIED;
   const ns = p.ref.namespace;
   if (ns !== ctx.namespace && ns !== ctx.rootNamespace) return `namespace ${ns}: not this proxy's (${ctx.namespace})`;
   if (p.selector !== undefined && !labelsMatch(p.selector, ctx.proxyLabels)) return "selector does not match this proxy's labels";

@@ -18,7 +18,8 @@ import type { JwksLookup } from "./jwks-lookup.js";
 import type { ConfigRef } from "./parsed-config.js";
 import type { ParsedSecurity, SecurityContext } from "./security.js";
 import type { SpecReader } from "./spec-reader.js";
-import { labelsMatch, parseWorkloadSelector } from "./workload-selector.js";
+import { labelsMatch } from "./workload-selector.js";
+import { parsePolicyTarget, TARGETED_NOT_APPLIED } from "./policy-target.js";
 
 /** istiod's JWKS fetch timeout when a rule sets none (PILOT_JWT_... default 5 s). */
 export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
@@ -156,15 +157,7 @@ function parseRule(r: SpecReader, v: unknown, p: FieldPath): JwtRule | undefined
 export function parseRequestAuthentication(r: SpecReader, spec: unknown, ref: ConfigRef, createdAt?: string): ParsedRequestAuthentication | undefined {
   const o = r.obj(spec ?? {}, [], ["selector", "targetRef", "targetRefs", "jwtRules"]);
   if (!o) return undefined;
-  const out: ParsedRequestAuthentication = { ref, jwtRules: [], ...(createdAt !== undefined ? { createdAt } : {}) };
-  if (o["selector"] !== undefined && o["selector"] !== null) out.selector = parseWorkloadSelector(r, o["selector"], ["selector"], "matchLabels") ?? {};
-  const targeted = (o["targetRef"] ?? null) !== null || (r.arr(o, "targetRefs", []) ?? []).length > 0;
-  if (targeted) {
-    if (out.selector !== undefined) r.issues.error([], "only one of targetRefs or workloadSelector can be set");
-    if ((o["targetRef"] ?? null) !== null && (o["targetRefs"] ?? null) !== null) r.issues.error([], "only one of targetRef or targetRefs can be set");
-    r.issues.warn(["targetRefs"], "targetRef(s) select gateways and waypoints: the policy never applies to a sidecar");
-    out.targeted = true;
-  }
+  const out: ParsedRequestAuthentication = { ref, jwtRules: [], ...(createdAt !== undefined ? { createdAt } : {}), ...parsePolicyTarget(r, o) };
   const rules = r.arr(o, "jwtRules", []);
   (rules ?? []).forEach((v, i) => {
     const rule = parseRule(r, v, ["jwtRules", i]);
@@ -174,7 +167,7 @@ export function parseRequestAuthentication(r: SpecReader, spec: unknown, ref: Co
 }
 
 function selects(p: ParsedRequestAuthentication, ctx: SecurityContext): string | undefined {
-  if (p.targeted === true) return "targetRef(s): applies to gateways / waypoints, not to this sidecar";
+  if (p.targeted === true) return TARGETED_NOT_APPLIED;
   const ns = p.ref.namespace;
   if (ns !== ctx.namespace && ns !== ctx.rootNamespace) return `namespace ${ns}: not this proxy's (${ctx.namespace})`;
   if (p.selector !== undefined && !labelsMatch(p.selector, ctx.proxyLabels)) return "selector does not match this proxy's labels";
