@@ -51,6 +51,8 @@ export interface ParsedMeshConfig {
   defaultProviders: { tracing: string[]; metrics: string[]; accessLogging: string[] };
   /** `enableAutoMtls`; absent = not set (istiod's default is true). */
   enableAutoMtls?: boolean;
+  /** `trustDomain`: the SPIFFE trust domain istiod uses (SANs, principals); absent = not set. */
+  trustDomain?: string;
 }
 
 /** istiod's built-in providers (DefaultMeshConfig): user providers with the same name replace them. */
@@ -160,6 +162,11 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
   }
   const autoMtls = r.bool(o, "enableAutoMtls", []);
   if (autoMtls !== undefined) m.enableAutoMtls = autoMtls;
+  const td = r.str(o, "trustDomain", []);
+  if (td !== undefined && td !== "") {
+    if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(td)) m.trustDomain = td;
+    else r.issues.error(["trustDomain"], `"${td}" is not a valid trust domain (lower-case DNS name)`);
+  }
   const root = r.str(o, "rootNamespace", []);
   if (root !== undefined && root !== "") m.rootNamespace = root;
   if (o["enableEnvoyAccessLogService"] === true) issues.warn(["enableEnvoyAccessLogService"], "the Envoy access log service (gRPC ALS) is not supported by outrigger; ignored");

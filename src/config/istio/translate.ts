@@ -236,7 +236,10 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfiguration> = {};
   let ic = opts.intercept;
-  const securityOpts = opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false };
+  // istiod's trust domain is MeshConfig.trustDomain; an explicit --trust-domain (not the default) wins.
+  const givenSecurity = opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false };
+  const meshTrustDomain = meshChoice.mesh.trustDomain;
+  const securityOpts = givenSecurity.trustDomain === DEFAULT_TRUST_DOMAIN && meshTrustDomain !== undefined ? { ...givenSecurity, trustDomain: meshTrustDomain } : givenSecurity;
   const autoMtls = meshChoice.mesh.enableAutoMtls ?? true;
   for (const d of drs) for (const t of destinationRuleTls(d.value)) checkClientTls(t, securityOpts, (path, message) => d.issues.error(path, message));
   if (securityOpts.hasIdentity) summary.push(`auto mTLS: ${autoMtls ? "on (ISTIO_MUTUAL to endpoints labelled security.istio.io/tlsMode: istio)" : "off (MeshConfig enableAutoMtls: false)"}`);

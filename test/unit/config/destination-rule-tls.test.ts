@@ -197,6 +197,26 @@ describe("DestinationRule tls validation", () => {
   });
 });
 
+describe("the trust domain", () => {
+  const meshMap = (td: string): string =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    trustDomain: ${td}\n---\n`;
+  const sansOf = (r: ReturnType<typeof run>): unknown =>
+    (r.snapshot.clusters["outbound|9080||reviews.shop.svc.cluster.local"]!.transportSocketMatches![0]!.transportSocket.typedConfig as UpstreamTlsContext).commonTlsContext.combinedValidationContext?.defaultValidationContext.matchTypedSubjectAltNames;
+
+  it("MeshConfig trustDomain names the service accounts' SPIFFE IDs, as istiod; an explicit --trust-domain wins", () => {
+    const r = run(meshMap("example.org") + reviews, identity);
+    expect(r.messages).toEqual([]);
+    expect(sansOf(r)).toContainEqual({ sanType: "URI", matcher: { exact: "spiffe://example.org/ns/shop/sa/reviews" } });
+    const flag = run(meshMap("example.org") + reviews, { security: { trustDomain: "corp.internal", hasIdentity: true } });
+    expect(sansOf(flag)).toContainEqual({ sanType: "URI", matcher: { exact: "spiffe://corp.internal/ns/shop/sa/reviews" } });
+  });
+
+  it("a MeshConfig trustDomain that is not a DNS name is an error at its line", () => {
+    const r = run(meshMap("Not_A_Domain") + reviews, identity);
+    expect(r.messages.join("\n")).toMatch(/trustDomain: "Not_A_Domain" is not a valid trust domain/);
+  });
+});
+
 describe("credentialName as files under --credentials-dir", () => {
   const dir = mkdtempSync(join(tmpdir(), "outrigger-creds-"));
   // A mounted kubernetes.io/tls Secret, and Istio's generic Secret whose CA lives in NAME-cacert.
