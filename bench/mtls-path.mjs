@@ -6,6 +6,8 @@
 // (resumed) connections inbound. Certificates are made with the openssl CLI. Interleaved rounds;
 // only same-round ratios are reported.
 // Usage: node bench/mtls-path.mjs   (BENCH_ROUNDS=3 BENCH_DURATION=5 BENCH_CONNECTIONS=32 BENCH_NO_BUILD=1)
+// BENCH_PROFILE=1 runs outrigger with --cpu-prof (profiles in bench/.work/mtls-prof-<date>/, top
+// functions printed at the end); BENCH_ONLY=inbound|outbound|handshakes measures only that pair.
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +20,15 @@ import { ensureNginx, ensureWrk } from './lib/nginx.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 import { runWrk } from './lib/saturate.mjs';
 import { ChildRegistry } from './lib/children.mjs';
+import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const durationS = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const handshakeConcurrency = Number(process.env.BENCH_HANDSHAKE_CONCURRENCY ?? 8);
+const only = process.env.BENCH_ONLY;
+const profileDir = process.env.BENCH_PROFILE === '1' ? path.join(fileURLToPath(new URL('.', import.meta.url)), '.work', `mtls-prof-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
 const log = (m) => process.stderr.write(`[mtls] ${m}\n`);
 const TD = 'cluster.local';
 const NS = 'bench';
@@ -180,7 +185,8 @@ spec:
     hosts: ["./*"]
 `);
   writeFileSync(path.join(work, 'mesh.yaml'), 'accessLogFile: ""\n');
-  const outrigger = registry.spawn('outrigger', process.execPath, [path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const outrigger = registry.spawn('outrigger', process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
     '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(ports.admin), '--stats-port', '0', '--health-port', '0',
     '--no-watch', '--log-level', 'warn']);
 
@@ -195,7 +201,7 @@ spec:
   const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${ports.orOut}`, connections, durationS });
   const handshakes = (port) => handshakeRate(port, tlsClient);
 
-  const targets = [
+  const allTargets = [
     { name: 'inbound outrigger', run: () => inbound(ports.orIn), pid: outrigger.child.pid },
     { name: 'inbound nginx', run: () => inbound(ports.ngIn), pid: ngProxy.child.pid },
     { name: 'outbound outrigger', run: () => outbound(ports.orOut), pid: outrigger.child.pid },
@@ -203,6 +209,7 @@ spec:
     { name: 'handshakes outrigger', run: () => handshakes(ports.orIn), pid: outrigger.child.pid },
     { name: 'handshakes nginx', run: () => handshakes(ports.ngIn), pid: ngProxy.child.pid },
   ];
+  const targets = only ? allTargets.filter((t) => t.name.startsWith(`${only} `)) : allTargets;
   log('warm-up (and proof each path answers 200 through mTLS)');
   for (const t of targets) check(t.name, await t.run());
   const results = [];
@@ -219,6 +226,12 @@ spec:
     results.push(round);
   }
   console.log(render(results, targets, nginx.version));
+  if (profileDir) {
+    // Profiles are written only on a normal exit.
+    await registry.stop(outrigger, 15_000);
+    const files = listProfiles([profileDir]);
+    console.log(files.length === 0 ? 'no .cpuprofile written' : `\nProfiles in ${path.relative(repoRoot, profileDir)}${summarise(files, 30, repoRoot)}`);
+  }
 }
 
 function check(name, r) {
@@ -289,6 +302,7 @@ function render(results, targets, nginxVersion) {
   for (const t of targets) lines.push(`| ${t.name} | ${median(results.map((x) => x[t.name].rps)).toFixed(0)} | ${median(results.map((x) => x[t.name].cpuUsPerReq)).toFixed(1)} |`);
   lines.push('', '| ratio inside each round: Outrigger ÷ nginx | CPU each, median [min–max] | rate, median [min–max] |', '|---|---|---|');
   for (const kind of ['inbound', 'outbound', 'handshakes']) {
+    if (!results[0][`${kind} outrigger`]) continue;
     lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} nginx`].rps))} |`);
   }
   return lines.join('\n');
