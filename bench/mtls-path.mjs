@@ -7,7 +7,8 @@
 // only same-round ratios are reported.
 // Usage: node bench/mtls-path.mjs   (BENCH_ROUNDS=3 BENCH_DURATION=5 BENCH_CONNECTIONS=32 BENCH_NO_BUILD=1)
 // BENCH_PROFILE=1 runs outrigger with --cpu-prof (profiles in bench/.work/mtls-prof-<date>/, top
-// functions printed at the end); BENCH_ONLY=inbound|outbound|handshakes measures only that pair.
+// functions printed at the end); BENCH_ONLY=inbound|outbound|handshakes measures only that pair;
+// BENCH_BASELINE_DIR=<another built checkout> adds its outrigger to every round ("… baseline").
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const durationS = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const handshakeConcurrency = Number(process.env.BENCH_HANDSHAKE_CONCURRENCY ?? 8);
 const only = process.env.BENCH_ONLY;
+const baselineDir = process.env.BENCH_BASELINE_DIR ? path.resolve(process.env.BENCH_BASELINE_DIR) : undefined;
 const profileDir = process.env.BENCH_PROFILE === '1' ? path.join(fileURLToPath(new URL('.', import.meta.url)), '.work', `mtls-prof-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
 const log = (m) => process.stderr.write(`[mtls] ${m}\n`);
 const TD = 'cluster.local';
@@ -116,7 +118,7 @@ async function main() {
   }
   const pki = makePki();
   const ports = {};
-  for (const k of ['app', 'mtlsServer', 'orIn', 'orOut', 'ngIn', 'ngOut', 'admin']) ports[k] = await freePort();
+  for (const k of ['app', 'mtlsServer', 'orIn', 'orOut', 'ngIn', 'ngOut', 'admin', 'blIn', 'blOut', 'blAdmin']) ports[k] = await freePort();
 
   // The plaintext app, and the mTLS server outbound traffic goes to (both nginx, static answers).
   const app = await startNginx('app', `  server { listen 127.0.0.1:${ports.app}; location / { return 200 '${BODY}'; } }\n`);
@@ -147,9 +149,10 @@ async function main() {
     }
   }\n`);
 
-  const configDir = path.join(work, 'config');
-  mkdirSync(configDir);
-  writeFileSync(path.join(configDir, 'bench.yaml'), `apiVersion: security.istio.io/v1
+  const writeConfig = (name, inPort, outPort) => {
+    const dir = path.join(work, name);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'bench.yaml'), `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: ${NS}}
 spec: {mtls: {mode: STRICT}}
@@ -161,7 +164,7 @@ spec:
   hosts: [${SERVER_HOST}]
   location: MESH_INTERNAL
   resolution: STATIC
-  ports: [{number: ${ports.orOut}, name: http, protocol: HTTP}]
+  ports: [{number: ${outPort}, name: http, protocol: HTTP}]
   subjectAltNames: [spiffe://${TD}/ns/${NS}/sa/server]
   endpoints: [{address: 127.0.0.1, ports: {http: ${ports.mtlsServer}}}]
 ---
@@ -177,20 +180,25 @@ kind: Sidecar
 metadata: {name: default, namespace: ${NS}}
 spec:
   ingress:
-  - port: {number: ${ports.orIn}, name: http, protocol: HTTP}
+  - port: {number: ${inPort}, name: http, protocol: HTTP}
     defaultEndpoint: 127.0.0.1:${ports.app}
   egress:
-  - port: {number: ${ports.orOut}, name: http, protocol: HTTP}
+  - port: {number: ${outPort}, name: http, protocol: HTTP}
     bind: 127.0.0.1
     hosts: ["./*"]
 `);
+    return dir;
+  };
   writeFileSync(path.join(work, 'mesh.yaml'), 'accessLogFile: ""\n');
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const outrigger = registry.spawn('outrigger', process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
-    '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(ports.admin), '--stats-port', '0', '--health-port', '0',
+  const startOutrigger = (name, root, configDir, adminPort, prof) => registry.spawn(name, process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), path.join(root, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
+    '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(adminPort), '--stats-port', '0', '--health-port', '0',
     '--no-watch', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn']);
+  const outrigger = startOutrigger('outrigger', repoRoot, writeConfig('config', ports.orIn, ports.orOut), ports.admin, profileDir);
+  // BENCH_BASELINE_DIR: another checkout (built) measured in the same rounds, as "… baseline".
+  const baseline = baselineDir ? startOutrigger('baseline', baselineDir, writeConfig('config-baseline', ports.blIn, ports.blOut), ports.blAdmin) : undefined;
 
-  for (const [name, port, entry] of [['app', ports.app, app], ['nginx proxy (outbound)', ports.ngOut, ngProxy], ['outrigger (outbound)', ports.orOut, outrigger]]) {
+  for (const [name, port, entry] of [['app', ports.app, app], ['nginx proxy (outbound)', ports.ngOut, ngProxy], ['outrigger (outbound)', ports.orOut, outrigger], ...(baseline ? [['baseline (outbound)', ports.blOut, baseline]] : [])]) {
     const ready = await waitFor200(port, '/', { entry, timeoutMs: 15_000, host: SERVER_HOST });
     if (!ready.ok) throw new Error(`${name} did not answer 200 on :${port}: ${ready.reason}\n${entry.output.slice(-1500)}`);
   }
@@ -198,17 +206,17 @@ spec:
 
   const tlsClient = { cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key), ca: readFileSync(pki.root), ALPNProtocols: ISTIO_HTTP11_ALPN };
   const inbound = (port) => autocannonTls(port, tlsClient);
-  const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${ports.orOut}`, connections, durationS });
+  const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${port}`, connections, durationS });
   const handshakes = (port) => handshakeRate(port, tlsClient);
 
-  const allTargets = [
-    { name: 'inbound outrigger', run: () => inbound(ports.orIn), pid: outrigger.child.pid },
-    { name: 'inbound nginx', run: () => inbound(ports.ngIn), pid: ngProxy.child.pid },
-    { name: 'outbound outrigger', run: () => outbound(ports.orOut), pid: outrigger.child.pid },
-    { name: 'outbound nginx', run: () => outbound(ports.ngOut), pid: ngProxy.child.pid },
-    { name: 'handshakes outrigger', run: () => handshakes(ports.orIn), pid: outrigger.child.pid },
-    { name: 'handshakes nginx', run: () => handshakes(ports.ngIn), pid: ngProxy.child.pid },
-  ];
+  // One kind's targets next to each other, so its same-round ratios compare measurements made minutes apart at most.
+  const run = { inbound, outbound, handshakes };
+  const allTargets = [];
+  for (const [kind, [orPort, ngPort, blPort]] of Object.entries({ inbound: [ports.orIn, ports.ngIn, ports.blIn], outbound: [ports.orOut, ports.ngOut, ports.blOut], handshakes: [ports.orIn, ports.ngIn, ports.blIn] })) {
+    allTargets.push({ name: `${kind} outrigger`, run: () => run[kind](orPort), pid: outrigger.child.pid });
+    allTargets.push({ name: `${kind} nginx`, run: () => run[kind](ngPort), pid: ngProxy.child.pid });
+    if (baseline) allTargets.push({ name: `${kind} baseline`, run: () => run[kind](blPort), pid: baseline.child.pid });
+  }
   const targets = only ? allTargets.filter((t) => t.name.startsWith(`${only} `)) : allTargets;
   log('warm-up (and proof each path answers 200 through mTLS)');
   for (const t of targets) check(t.name, await t.run());
@@ -312,6 +320,14 @@ function render(results, targets, nginxVersion) {
   for (const kind of ['inbound', 'outbound', 'handshakes']) {
     if (!results[0][`${kind} outrigger`]) continue;
     lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} nginx`].rps))} |`);
+  }
+  if (results[0][`inbound baseline`] || results[0][`outbound baseline`] || results[0][`handshakes baseline`]) {
+    lines.push('', '| ratio inside each round: Outrigger ÷ baseline | CPU each, median [min–max] | rate, median [min–max] |', '|---|---|---|');
+    for (const kind of ['inbound', 'outbound', 'handshakes']) {
+      if (!results[0][`${kind} baseline`]) continue;
+      lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} baseline`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} baseline`].rps))} |`);
+      lines.push(`| ${kind}: baseline ÷ nginx | ${fmt(results.map((x) => x[`${kind} baseline`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} baseline`].rps / x[`${kind} nginx`].rps))} |`);
+    }
   }
   return lines.join('\n');
 }
