@@ -6,6 +6,9 @@
 // (resumed) connections inbound. Certificates are made with the openssl CLI. Interleaved rounds;
 // only same-round ratios are reported.
 // Usage: node bench/mtls-path.mjs   (BENCH_ROUNDS=3 BENCH_DURATION=5 BENCH_CONNECTIONS=32 BENCH_NO_BUILD=1)
+// BENCH_PROFILE=1 runs outrigger with --cpu-prof (profiles in bench/.work/mtls-prof-<date>/, top
+// functions printed at the end); BENCH_ONLY=inbound|outbound|handshakes measures only that pair;
+// BENCH_BASELINE_DIR=<another built checkout> adds its outrigger to every round ("… baseline").
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +21,16 @@ import { ensureNginx, ensureWrk } from './lib/nginx.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 import { runWrk } from './lib/saturate.mjs';
 import { ChildRegistry } from './lib/children.mjs';
+import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const durationS = Number(process.env.BENCH_DURATION ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const handshakeConcurrency = Number(process.env.BENCH_HANDSHAKE_CONCURRENCY ?? 8);
+const only = process.env.BENCH_ONLY;
+const baselineDir = process.env.BENCH_BASELINE_DIR ? path.resolve(process.env.BENCH_BASELINE_DIR) : undefined;
+const profileDir = process.env.BENCH_PROFILE === '1' ? path.join(fileURLToPath(new URL('.', import.meta.url)), '.work', `mtls-prof-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
 const log = (m) => process.stderr.write(`[mtls] ${m}\n`);
 const TD = 'cluster.local';
 const NS = 'bench';
@@ -111,7 +118,7 @@ async function main() {
   }
   const pki = makePki();
   const ports = {};
-  for (const k of ['app', 'mtlsServer', 'orIn', 'orOut', 'ngIn', 'ngOut', 'admin']) ports[k] = await freePort();
+  for (const k of ['app', 'mtlsServer', 'orIn', 'orOut', 'ngIn', 'ngOut', 'admin', 'blIn', 'blOut', 'blAdmin']) ports[k] = await freePort();
 
   // The plaintext app, and the mTLS server outbound traffic goes to (both nginx, static answers).
   const app = await startNginx('app', `  server { listen 127.0.0.1:${ports.app}; location / { return 200 '${BODY}'; } }\n`);
@@ -142,9 +149,10 @@ async function main() {
     }
   }\n`);
 
-  const configDir = path.join(work, 'config');
-  mkdirSync(configDir);
-  writeFileSync(path.join(configDir, 'bench.yaml'), `apiVersion: security.istio.io/v1
+  const writeConfig = (name, inPort, outPort) => {
+    const dir = path.join(work, name);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'bench.yaml'), `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: ${NS}}
 spec: {mtls: {mode: STRICT}}
@@ -156,7 +164,7 @@ spec:
   hosts: [${SERVER_HOST}]
   location: MESH_INTERNAL
   resolution: STATIC
-  ports: [{number: ${ports.orOut}, name: http, protocol: HTTP}]
+  ports: [{number: ${outPort}, name: http, protocol: HTTP}]
   subjectAltNames: [spiffe://${TD}/ns/${NS}/sa/server]
   endpoints: [{address: 127.0.0.1, ports: {http: ${ports.mtlsServer}}}]
 ---
@@ -172,19 +180,25 @@ kind: Sidecar
 metadata: {name: default, namespace: ${NS}}
 spec:
   ingress:
-  - port: {number: ${ports.orIn}, name: http, protocol: HTTP}
+  - port: {number: ${inPort}, name: http, protocol: HTTP}
     defaultEndpoint: 127.0.0.1:${ports.app}
   egress:
-  - port: {number: ${ports.orOut}, name: http, protocol: HTTP}
+  - port: {number: ${outPort}, name: http, protocol: HTTP}
     bind: 127.0.0.1
     hosts: ["./*"]
 `);
+    return dir;
+  };
   writeFileSync(path.join(work, 'mesh.yaml'), 'accessLogFile: ""\n');
-  const outrigger = registry.spawn('outrigger', process.execPath, [path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
-    '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(ports.admin), '--stats-port', '0', '--health-port', '0',
-    '--no-watch', '--log-level', 'warn']);
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const startOutrigger = (name, root, configDir, adminPort, prof) => registry.spawn(name, process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), path.join(root, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'mesh.yaml'),
+    '--certs', pki.certs, '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(adminPort), '--stats-port', '0', '--health-port', '0',
+    '--no-watch', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn']);
+  const outrigger = startOutrigger('outrigger', repoRoot, writeConfig('config', ports.orIn, ports.orOut), ports.admin, profileDir);
+  // BENCH_BASELINE_DIR: another checkout (built) measured in the same rounds, as "… baseline".
+  const baseline = baselineDir ? startOutrigger('baseline', baselineDir, writeConfig('config-baseline', ports.blIn, ports.blOut), ports.blAdmin) : undefined;
 
-  for (const [name, port, entry] of [['app', ports.app, app], ['nginx proxy (outbound)', ports.ngOut, ngProxy], ['outrigger (outbound)', ports.orOut, outrigger]]) {
+  for (const [name, port, entry] of [['app', ports.app, app], ['nginx proxy (outbound)', ports.ngOut, ngProxy], ['outrigger (outbound)', ports.orOut, outrigger], ...(baseline ? [['baseline (outbound)', ports.blOut, baseline]] : [])]) {
     const ready = await waitFor200(port, '/', { entry, timeoutMs: 15_000, host: SERVER_HOST });
     if (!ready.ok) throw new Error(`${name} did not answer 200 on :${port}: ${ready.reason}\n${entry.output.slice(-1500)}`);
   }
@@ -192,17 +206,18 @@ spec:
 
   const tlsClient = { cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key), ca: readFileSync(pki.root), ALPNProtocols: ISTIO_HTTP11_ALPN };
   const inbound = (port) => autocannonTls(port, tlsClient);
-  const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${ports.orOut}`, connections, durationS });
+  const outbound = (port) => runWrk(wrk.bin, { port, host: `${SERVER_HOST}:${port}`, connections, durationS });
   const handshakes = (port) => handshakeRate(port, tlsClient);
 
-  const targets = [
-    { name: 'inbound outrigger', run: () => inbound(ports.orIn), pid: outrigger.child.pid },
-    { name: 'inbound nginx', run: () => inbound(ports.ngIn), pid: ngProxy.child.pid },
-    { name: 'outbound outrigger', run: () => outbound(ports.orOut), pid: outrigger.child.pid },
-    { name: 'outbound nginx', run: () => outbound(ports.ngOut), pid: ngProxy.child.pid },
-    { name: 'handshakes outrigger', run: () => handshakes(ports.orIn), pid: outrigger.child.pid },
-    { name: 'handshakes nginx', run: () => handshakes(ports.ngIn), pid: ngProxy.child.pid },
-  ];
+  // One kind's targets next to each other, so its same-round ratios compare measurements made minutes apart at most.
+  const run = { inbound, outbound, handshakes };
+  const allTargets = [];
+  for (const [kind, [orPort, ngPort, blPort]] of Object.entries({ inbound: [ports.orIn, ports.ngIn, ports.blIn], outbound: [ports.orOut, ports.ngOut, ports.blOut], handshakes: [ports.orIn, ports.ngIn, ports.blIn] })) {
+    allTargets.push({ name: `${kind} outrigger`, run: () => run[kind](orPort), pid: outrigger.child.pid });
+    allTargets.push({ name: `${kind} nginx`, run: () => run[kind](ngPort), pid: ngProxy.child.pid });
+    if (baseline) allTargets.push({ name: `${kind} baseline`, run: () => run[kind](blPort), pid: baseline.child.pid });
+  }
+  const targets = only ? allTargets.filter((t) => t.name.startsWith(`${only} `)) : allTargets;
   log('warm-up (and proof each path answers 200 through mTLS)');
   for (const t of targets) check(t.name, await t.run());
   const results = [];
@@ -219,10 +234,18 @@ spec:
     results.push(round);
   }
   console.log(render(results, targets, nginx.version));
+  if (profileDir) {
+    // Profiles are written only on a normal exit.
+    await registry.stop(outrigger, 15_000);
+    const files = listProfiles([profileDir]);
+    console.log(files.length === 0 ? 'no .cpuprofile written' : `\nProfiles in ${path.relative(repoRoot, profileDir)}${summarise(files, 30, repoRoot)}`);
+  }
 }
 
 function check(name, r) {
   if (r.failed) throw new Error(`${name}: ${r.failed}`);
+  // A failed new connection is reported (count and first reason, in the log and the table), not fatal.
+  if (r.resumed !== undefined && (r.non2xx ?? 0) === 0) return r;
   if ((r.non2xx ?? 0) > 0 || (r.errors ?? 0) > 0) throw new Error(`${name}: ${r.non2xx ?? 0} non-2xx, ${r.errors ?? 0} errors`);
   if (!r.completed) r.completed = Math.round((r.rps ?? 0) * durationS);
   return r;
@@ -247,6 +270,7 @@ async function handshakeRate(port, tlsOptions) {
   let completed = 0;
   let resumed = 0;
   let errors = 0;
+  let firstError;
   const loop = async () => {
     let session;
     while (Date.now() < deadline) {
@@ -263,19 +287,24 @@ async function handshakeRate(port, tlsOptions) {
           s.on('data', (d) => {
             if (head.length < 16) head += d.toString('latin1');
           });
-          s.on('end', () => resolve({ ok: head.startsWith('HTTP/1.1 200'), reused: s.isSessionReused() }));
+          s.on('end', () => resolve({ ok: head.startsWith('HTTP/1.1 200'), head, reused: s.isSessionReused() }));
           s.on('error', reject);
         });
-        if (!r.ok) errors++;
+        if (!r.ok) {
+          errors++;
+          firstError ??= `answer ${JSON.stringify(r.head.slice(0, 40))}`;
+        }
         completed++;
         if (r.reused) resumed++;
-      } catch {
+      } catch (e) {
         errors++;
+        firstError ??= e.message;
       }
     }
   };
   const start = Date.now();
   await Promise.all(Array.from({ length: handshakeConcurrency }, loop));
+  if (firstError !== undefined) log(`handshakes on :${port}: first error: ${firstError}`);
   return { rps: completed / ((Date.now() - start) / 1000), completed, resumed, errors };
 }
 
@@ -285,11 +314,20 @@ function render(results, targets, nginxVersion) {
   const lines = [`## mTLS: Outrigger vs nginx doing the same TLS work (${new Date().toISOString()})`, '',
     `Machine: ${os.cpus()[0]?.model ?? 'unknown'} × ${os.availableParallelism()}, Node ${process.version}, nginx ${nginxVersion}. ${rounds} rounds × ${durationS} s; outrigger 1 worker, nginx 1 worker.`,
     `Inbound: autocannon -c${connections} over mTLS (client certificate, ALPN ${ISTIO_HTTP11_ALPN.join(',')}) → proxy (STRICT) → plaintext app. Outbound: wrk -c${connections} plaintext → proxy → mTLS (ISTIO_MUTUAL / proxy_ssl_certificate, session reuse) → nginx with ssl_verify_client. Handshakes: ${handshakeConcurrency} loops of new connections, one request each, sessions resumed.`, '',
-    '| target | per second (median) | proxy CPU µs each (median) |', '|---|---|---|'];
-  for (const t of targets) lines.push(`| ${t.name} | ${median(results.map((x) => x[t.name].rps)).toFixed(0)} | ${median(results.map((x) => x[t.name].cpuUsPerReq)).toFixed(1)} |`);
+    '| target | per second (median) | proxy CPU µs each (median) | failed (all rounds) |', '|---|---|---|---|'];
+  for (const t of targets) lines.push(`| ${t.name} | ${median(results.map((x) => x[t.name].rps)).toFixed(0)} | ${median(results.map((x) => x[t.name].cpuUsPerReq)).toFixed(1)} | ${results.reduce((a, x) => a + (x[t.name].errors ?? 0), 0)} |`);
   lines.push('', '| ratio inside each round: Outrigger ÷ nginx | CPU each, median [min–max] | rate, median [min–max] |', '|---|---|---|');
   for (const kind of ['inbound', 'outbound', 'handshakes']) {
+    if (!results[0][`${kind} outrigger`]) continue;
     lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} nginx`].rps))} |`);
+  }
+  if (results[0][`inbound baseline`] || results[0][`outbound baseline`] || results[0][`handshakes baseline`]) {
+    lines.push('', '| ratio inside each round: Outrigger ÷ baseline | CPU each, median [min–max] | rate, median [min–max] |', '|---|---|---|');
+    for (const kind of ['inbound', 'outbound', 'handshakes']) {
+      if (!results[0][`${kind} baseline`]) continue;
+      lines.push(`| ${kind} | ${fmt(results.map((x) => x[`${kind} outrigger`].cpuUsPerReq / x[`${kind} baseline`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} outrigger`].rps / x[`${kind} baseline`].rps))} |`);
+      lines.push(`| ${kind}: baseline ÷ nginx | ${fmt(results.map((x) => x[`${kind} baseline`].cpuUsPerReq / x[`${kind} nginx`].cpuUsPerReq))} | ${fmt(results.map((x) => x[`${kind} baseline`].rps / x[`${kind} nginx`].rps))} |`);
+    }
   }
   return lines.join('\n');
 }

@@ -423,13 +423,19 @@ forces it. The "Settings" line of each run says which was used.
 `;
 
 const MARK = '<!-- bench-run -->';
+/** Sections written by other benches (bench/mtls-path.mjs results, by hand): kept as they are, above the runs. */
+const PINNED = '<!-- pinned -->';
 
-/** Puts this run first below the header, keeping the last few runs. */
+/** Puts this run first below the header (and the pinned sections), keeping the last few runs. */
 export function writeResultsMd(file, md) {
   let previous = [];
+  let pinned = '';
   if (existsSync(file)) {
-    previous = readFileSync(file, 'utf8').split(MARK).slice(1).map((s) => s.trim()).filter(Boolean);
+    const parts = readFileSync(file, 'utf8').split(MARK);
+    previous = parts.slice(1).map((s) => s.trim()).filter(Boolean);
+    const at = parts[0].indexOf(PINNED);
+    if (at >= 0) pinned = `${parts[0].slice(at).trim()}\n\n`;
   }
   const runs = [md.trim(), ...previous].slice(0, 5);
-  writeFileSync(file, `${HEADER}\n${runs.map((r) => `${MARK}\n${r}\n`).join('\n')}`);
+  writeFileSync(file, `${HEADER}\n${pinned}${runs.map((r) => `${MARK}\n${r}\n`).join('\n')}`);
 }

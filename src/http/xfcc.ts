@@ -8,7 +8,7 @@
 // `By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=…;Subject="";URI=spiffe://cluster.local/ns/shop/sa/productpage`.
 
 import type { ForwardClientCertDetails, HttpConnectionManager } from "../config/model/types.js";
-import type { DownstreamTlsInfo } from "../listener/connection-info.js";
+import type { DownstreamTlsInfo, PeerCertificateInfo } from "../listener/connection-info.js";
 import type { HeaderList } from "./header-list.js";
 
 export const XFCC = "x-forwarded-client-cert";
@@ -19,6 +19,12 @@ type Detail = "Cert" | "Chain" | "Subject" | "URI" | "DNS";
 export interface XfccConfig {
   mode: ForwardClientCertDetails;
   details: readonly Detail[];
+  /**
+   * This hop's element per peer certificate (with the `By=` list it was made with): the downstream
+   * TLS factory shares one PeerCertificateInfo among the connections presenting the same
+   * certificate, so the element (a URL-encoded PEM with `Cert`) is built once, not per request.
+   */
+  elements: WeakMap<PeerCertificateInfo, { by: readonly string[]; value: string }>;
 }
 
 export function compileXfcc(hcm: HttpConnectionManager): XfccConfig {
@@ -29,7 +35,7 @@ export function compileXfcc(hcm: HttpConnectionManager): XfccConfig {
   if (s.subject === true) details.push("Subject");
   if (s.uri === true) details.push("URI");
   if (s.dns === true) details.push("DNS");
-  return { mode: hcm.forwardClientCertDetails ?? "SANITIZE", details };
+  return { mode: hcm.forwardClientCertDetails ?? "SANITIZE", details, elements: new WeakMap() };
 }
 
 /** Applies the HCM's XFCC handling to a request's headers on a connection with `tls` (undefined = plaintext). */
@@ -42,10 +48,27 @@ export function mutateXfcc(headers: HeaderList, cfg: XfccConfig, tls: Downstream
     return;
   }
   if (mode === "FORWARD_ONLY") return;
+  const by = tls!.localUriSans;
+  let e = cfg.elements.get(peer);
+  if (e === undefined || e.by !== by) cfg.elements.set(peer, (e = { by, value: element(cfg.details, by, peer) }));
+  const value = e.value;
+  if (mode === "APPEND_FORWARD") {
+    // Envoy's appendForwardedClientCert: onto the existing value (all instances joined) with ",".
+    const existing = headers.getJoined(XFCC);
+    if (existing !== undefined && existing !== "") {
+      headers.set(XFCC, `${existing},${value}`);
+      return;
+    }
+  }
+  headers.set(XFCC, value);
+}
+
+/** This hop's element: `By=…;Hash=…` then the configured details. */
+function element(details: readonly Detail[], localUriSans: readonly string[], peer: PeerCertificateInfo): string {
   const parts: string[] = [];
-  for (const by of tls!.localUriSans) parts.push(`By=${by}`);
+  for (const by of localUriSans) parts.push(`By=${by}`);
   if (peer.sha256 !== "") parts.push(`Hash=${peer.sha256}`);
-  for (const d of cfg.details) {
+  for (const d of details) {
     switch (d) {
       case "Cert":
         if (peer.pem !== "") parts.push(`Cert="${encodeURIComponent(peer.pem)}"`);
@@ -67,14 +90,5 @@ export function mutateXfcc(headers: HeaderList, cfg: XfccConfig, tls: Downstream
         break;
     }
   }
-  const value = parts.join(";");
-  if (mode === "APPEND_FORWARD") {
-    // Envoy's appendForwardedClientCert: onto the existing value (all instances joined) with ",".
-    const existing = headers.getJoined(XFCC);
-    if (existing !== undefined && existing !== "") {
-      headers.set(XFCC, `${existing},${value}`);
-      return;
-    }
-  }
-  headers.set(XFCC, value);
+  return parts.join(";");
 }

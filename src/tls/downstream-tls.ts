@@ -17,6 +17,7 @@ import type { ListenerStats } from "../observability/stats/listener-stats.js";
 import { TLS_TRANSPORT_SOCKET } from "../config/model/types.js";
 import { resolveTlsContext, type ResolvedTlsContext } from "./tls-context.js";
 import { verifyDownstreamPeer } from "./downstream-verify.js";
+import { PeerVerificationCache } from "./peer-verification-cache.js";
 
 /**
  * Bound on a downstream TLS handshake. Envoy has none of its own (a listener's
@@ -84,6 +85,9 @@ class DownstreamTls implements TransportSocketFactory {
     this.withoutAlpn = base;
   }
 
+  /** Per-certificate verification outcomes of this factory's connections (its context, its matchers). */
+  private readonly peers = new PeerVerificationCache();
+
   /** TLSSocket options, made once: with the ALPN list, and without (no ALPN to negotiate). */
   private readonly withAlpn: TLSSocketOptions;
   private readonly withoutAlpn: TLSSocketOptions;
@@ -126,7 +130,7 @@ class DownstreamTls implements TransportSocketFactory {
     tls.once("close", () => fail("connection closed during the handshake", "connectionError"));
     tls.once("secure", () => {
       if (settled) return;
-      const v = verifyDownstreamPeer(tls, ctx, this.requireClientCert);
+      const v = verifyDownstreamPeer(tls, ctx, this.requireClientCert, this.peers);
       if (v.failure !== undefined) {
         fail(v.failure.reason, v.failure.counter);
         return;

@@ -186,6 +186,30 @@ describe("downstream mTLS with openssl s_client", () => {
   });
 });
 
+describe("per-certificate verification cache", () => {
+  it("connections presenting the same certificate share its facts; another certificate gets its own; a refused one is refused and counted every time", async () => {
+    const { proxy, app, ssl } = await tlsProxy(istioInboundTls({ sanPrefix: "spiffe://cluster.local/ns/shop/" }));
+    const ok = { cert: client.certFile, key: client.keyFile, caFile: rootFile };
+    for (let i = 0; i < 2; i++) expect((await sClient(proxy.port, ok)).response).toMatch(/^HTTP\/1.1 200/);
+    expect((await sClient(proxy.port, { cert: interClient.certFile, key: interClient.keyFile, caFile: rootFile, chain: chainFile(interClient, "cache-inter-chain.pem") })).response).toMatch(/^HTTP\/1.1 200/);
+    const [a, b, c] = proxy.streams.map((s) => s.downstreamTls!);
+    // Shared, not recomputed: the very same object, with the facts of that certificate.
+    expect(b!.peerCertificate).toBe(a!.peerCertificate);
+    expect(a!.peerCertificate!.serial).toBe(client.serial);
+    expect(a!.peerPrincipal).toBe("cluster.local/ns/shop/sa/productpage");
+    expect(c!.peerCertificate).not.toBe(a!.peerCertificate);
+    expect(c!.peerCertificate!.serial).toBe(interClient.serial);
+    expect(c!.peerPrincipal).toBe("cluster.local/ns/shop/sa/ratings");
+    const other = issueLeaf(root, { spiffe: "spiffe://cluster.local/ns/other/sa/productpage" });
+    for (let i = 0; i < 2; i++) expect((await sClient(proxy.port, { cert: other.certFile, key: other.keyFile, caFile: rootFile })).response).toBe("");
+    expect(ssl("fail_verify_san")).toBe(2);
+    // The chain check is never cached: a certificate from another root with the same SAN is refused.
+    expect((await sClient(proxy.port, { cert: strangerClient.certFile, key: strangerClient.keyFile, caFile: rootFile })).response).toBe("");
+    expect(ssl("fail_verify_error")).toBe(1);
+    expect(app.requests).toHaveLength(3);
+  });
+});
+
 describe("ALPN as Envoy's server", () => {
   const creds = (): { cert: string; key: string; caFile: string } => ({ cert: client.certFile, key: client.keyFile, caFile: rootFile });
 

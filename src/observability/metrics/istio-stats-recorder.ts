@@ -11,6 +11,7 @@ import type { NodeIdentity } from "../node-identity.js";
 import { formatResponseFlags, type StreamInfo } from "../stream-info.js";
 import type { StreamStatsRecorder, TelemetryChainConfig } from "../telemetry.js";
 import type { WorkloadMetadata } from "../workload-metadata.js";
+import type { DownstreamTlsInfo, PeerCertificateInfo } from "../../listener/connection-info.js";
 import { grpcStatusLabel, isGrpcContentType, localLabels, peerLabels, serviceFromCluster, UNKNOWN, type ServiceLabels, type WorkloadLabels } from "./istio-labels.js";
 import type { IstioMetrics } from "./istio-metrics.js";
 import { observe, type CounterFamily, type CounterSeries, type HistogramFamily, type HistogramSeries, type Labels } from "./metric-families.js";
@@ -28,6 +29,13 @@ export class IstioStatsWorkerContext {
   private readonly peers = new WeakMap<WorkloadMetadata, { id: number; labels: WorkloadLabels }>();
   private nextPeerId = 1;
   private readonly services = new Map<string, ServiceLabels | null>();
+  /**
+   * mTLS label pairs per peer certificate (the downstream TLS factory shares one
+   * PeerCertificateInfo among the connections presenting a certificate), with a small id per
+   * distinct (source, destination) pair for request keys: nothing is built per request.
+   */
+  private readonly mtlsByPeer = new WeakMap<PeerCertificateInfo, MutualTls & { by: readonly string[] }>();
+  private readonly mtlsIds = new Map<string, number>();
 
   constructor(
     readonly metrics: IstioMetrics,
@@ -35,6 +43,27 @@ export class IstioStatsWorkerContext {
     readonly timers: Timers,
   ) {
     this.local = localLabels(node);
+  }
+
+  /**
+   * Istio's stats plugin on the server side: a TLS connection whose client presented a certificate
+   * is `mutual_tls`, with source_principal = the peer's URI SAN and destination_principal = ours
+   * (`spiffe://cluster.local/ns/NS/sa/SA`). Plaintext or TLS without a client certificate: none.
+   */
+  mutualTls(tls: DownstreamTlsInfo | undefined): MutualTls | undefined {
+    const peer = tls?.peerCertificate;
+    if (peer === undefined) return undefined;
+    const by = tls!.localUriSans;
+    let e = this.mtlsByPeer.get(peer);
+    if (e === undefined || e.by !== by) {
+      const source = peer.uriSans[0] ?? UNKNOWN;
+      const destination = by[0] ?? UNKNOWN;
+      const pair = `${source}\x02${destination}`;
+      let id = this.mtlsIds.get(pair);
+      if (id === undefined) this.mtlsIds.set(pair, (id = this.mtlsIds.size + 1));
+      this.mtlsByPeer.set(peer, (e = { by, source, destination, key: `\x01m${id}` }));
+    }
+    return e;
   }
 
   /** A peer's labels and a small id for request keys, computed once per exchanged metadata object. */
@@ -112,9 +141,9 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
     const flags = formatResponseFlags(info.responseFlags);
     const peer = info.peer === undefined ? undefined : this.ctx.peer(info.peer);
     const exprValues = this.evaluate(info);
-    const mtls = this.server ? mutualTls(info) : undefined;
+    const mtls = this.server ? this.ctx.mutualTls(info.downstreamTls) : undefined;
     let key = `${this.serviceKey(info)}\x01${peer?.id ?? 0}\x01${info.responseCode}\x01${grpc ? "g" : "h"}${grpcStatus}\x01${flags}`;
-    if (mtls !== undefined) key += `\x01m${mtls.source}\x02${mtls.destination}`;
+    if (mtls !== undefined) key += mtls.key;
     if (exprValues !== undefined) key += `\x01${exprValues.join("\x01")}`;
     let b = this.bound.get(key) as HttpBound | undefined;
     if (b === undefined) {
@@ -276,9 +305,9 @@ export class IstioStatsRecorder implements StreamStatsRecorder {
     const flags = formatResponseFlags(info.responseFlags);
     const peer = info.peer === undefined ? undefined : this.ctx.peer(info.peer);
     const exprValues = this.evaluate(info);
-    const mtls = this.server ? mutualTls(info) : undefined;
+    const mtls = this.server ? this.ctx.mutualTls(info.downstreamTls) : undefined;
     let key = `t${this.serviceKey(info)}\x01${peer?.id ?? 0}\x01${flags}`;
-    if (mtls !== undefined) key += `\x01m${mtls.source}\x02${mtls.destination}`;
+    if (mtls !== undefined) key += mtls.key;
     if (exprValues !== undefined) key += `\x01${exprValues.join("\x01")}`;
     let b = this.bound.get(key) as TcpBound | undefined;
     if (b === undefined) {
@@ -381,18 +410,8 @@ export type { HistogramFamily };
 interface MutualTls {
   source: string;
   destination: string;
-}
-
-/**
- * Istio's stats plugin on the server side: a TLS connection whose client presented a certificate
- * is `mutual_tls`, with source_principal = the peer's URI SAN and destination_principal = ours
- * (`spiffe://cluster.local/ns/NS/sa/SA`). Plaintext or TLS without a client certificate: none.
- */
-function mutualTls(info: StreamInfo): MutualTls | undefined {
-  const tls = info.downstreamTls;
-  const peer = tls?.peerCertificate;
-  if (peer === undefined) return undefined;
-  return { source: peer.uriSans[0] ?? UNKNOWN, destination: tls!.localUriSans[0] ?? UNKNOWN };
+  /** This pair's part of a request key. */
+  key: string;
 }
 
 /** connection_security_policy: outbound is always `unknown` (Istio's client side does not know). */

@@ -56,4 +56,20 @@ describe("mutateXfcc", () => {
     expect(run(hcm("ALWAYS_FORWARD_ONLY"), undefined, ["By=up"])).toEqual(["By=up"]);
     expect(run(hcm("FORWARD_ONLY"), tls(), ["By=up"])).toEqual(["By=up"]);
   });
+
+  it("the element is made once per certificate and reused, per local identity and per certificate", () => {
+    const cfg = hcm("SANITIZE_SET", { uri: true });
+    const t = tls();
+    expect(run(cfg, t)).toEqual(["By=spiffe://td/ns/a/sa/server;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
+    // Another connection presenting the same certificate (the factory shares its facts object).
+    expect(run(cfg, { ...t })).toEqual(["By=spiffe://td/ns/a/sa/server;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
+    // The same certificate on a chain with another local identity gets its own By=.
+    expect(run(cfg, { ...t, localUriSans: ["spiffe://td/ns/a/sa/other"] })).toEqual(["By=spiffe://td/ns/a/sa/other;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
+    // Another certificate gets its own element.
+    expect(run(cfg, tls({ sha256: "cd34", uriSans: ["spiffe://td/ns/c/sa/x"] }))).toEqual(["By=spiffe://td/ns/a/sa/server;Hash=cd34;URI=spiffe://td/ns/c/sa/x"]);
+    // APPEND_FORWARD still appends the cached element to what arrived.
+    const append = hcm("APPEND_FORWARD", { uri: true });
+    expect(run(append, t, ["By=x"])).toEqual(["By=x,By=spiffe://td/ns/a/sa/server;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
+    expect(run(append, t, ["By=y"])).toEqual(["By=y,By=spiffe://td/ns/a/sa/server;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
+  });
 });
