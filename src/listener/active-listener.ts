@@ -137,11 +137,14 @@ export class ActiveListener {
     if (this.timeoutOf === compiled && this.timeout !== undefined) return this.timeout;
     const model = compiled.model;
     this.timeoutOf = compiled;
+    const matcher = compiled.matcher;
     this.timeout = {
       ms: model.listenerFiltersTimeoutMs ?? DEFAULT_LISTENER_FILTERS_TIMEOUT_MS,
       continueOnTimeout: model.continueOnListenerFiltersTimeout === true,
       timers: this.host.timers,
       onTimeout: this.countPreCxTimeout,
+      // A connection no chain would take as it stands (plaintext on a TLS-only port) waits longer.
+      keepWaiting: { unless: (info) => matcher.select(info) !== undefined || model.defaultFilterChain !== undefined, closeAfterMs: DEFAULT_LISTENER_FILTERS_TIMEOUT_MS },
     };
     return this.timeout;
   }

@@ -88,6 +88,15 @@ export interface ListenerFiltersTimeout {
   timers: Timers;
   /** Counts Envoy's `downstream_pre_cx_timeout`. */
   onTimeout?: () => void;
+  /**
+   * With continueOnTimeout: whether chain matching could take the connection with what was learnt
+   * so far. When it could not (a STRICT mTLS port whose ClientHello is late on a busy machine: as
+   * plaintext it would find no chain and be closed), the filters keep waiting until
+   * `closeAfterMs` after the accept, then the connection is closed. istiod writes no timeout at
+   * all there (`listener_filters_timeout: 0s`); this keeps the short detection timeout for ports
+   * that can go on as plaintext without losing slow TLS clients on ports that cannot.
+   */
+  keepWaiting?: { unless: (info: ConnectionInfo) => boolean; closeAfterMs: number };
 }
 
 /**
@@ -122,7 +131,7 @@ export function runListenerFilters(filters: readonly ListenerFilter[], socket: S
     if (!calledSync && !finished) abort = r;
   };
   if (timeout !== undefined && timeout.ms > 0) {
-    timer = timeout.timers.set(() => {
+    const expire = (proceed: boolean): void => {
       timer = undefined;
       if (finished) return;
       timeout.onTimeout?.();
@@ -130,7 +139,17 @@ export function runListenerFilters(filters: readonly ListenerFilter[], socket: S
       abort = undefined;
       // Aborted first, so the bytes peeked so far are back in the socket before the chain reads it.
       if (a) a();
-      finish(timeout.continueOnTimeout);
+      finish(proceed);
+    };
+    timer = timeout.timers.set(() => {
+      timer = undefined;
+      if (finished) return;
+      const wait = timeout.keepWaiting;
+      if (timeout.continueOnTimeout && wait !== undefined && wait.closeAfterMs > timeout.ms && !wait.unless(info)) {
+        timer = timeout.timers.set(() => expire(false), wait.closeAfterMs - timeout.ms);
+        return;
+      }
+      expire(timeout.continueOnTimeout);
     }, timeout.ms);
   }
   next(true);

@@ -183,6 +183,33 @@ describe("listener filter timeout", () => {
     await waitFor(() => Buffer.concat(db.got).toString() === "GET / HTTP/1.1\r\n");
   });
 
+  it("a TLS-only listener (STRICT) keeps waiting for a late ClientHello past the detection timeout, and closes after Envoy's 15 s", async () => {
+    const timers = new RecordingTimers();
+    const tlsApp = await recorder("");
+    const port = await freePort();
+    await start(
+      { version: "t/1", listeners: [listener(port, [TLS_INSPECTOR], [tcpChain("mtls", "app", { transportProtocol: "tls" })], { listenerFiltersTimeoutMs: 100, continueOnListenerFiltersTimeout: true })], routeConfigs: {}, clusters: { app: cluster("app", [tlsApp.port]) } },
+      timers,
+    );
+    const late = new TcpTestClient(port);
+    await waitFor(() => timers.waiting().includes(100));
+    timers.advance(100);
+    // As plaintext no chain would take it: instead of closing, the inspector waits on.
+    await waitFor(() => timers.waiting().includes(14_900));
+    const tls = tlsConnect({ socket: late.socket, rejectUnauthorized: false, servername: "late.example" });
+    tls.on("error", () => {});
+    await waitFor(() => tlsApp.got.length > 0 && tlsApp.got[0]![0] === 0x16);
+    expect(parseClientHello(Buffer.concat(tlsApp.got))).toMatchObject({ serverName: "late.example" });
+    tls.destroy();
+    const silent = new TcpTestClient(port);
+    await waitFor(() => timers.waiting().includes(100));
+    timers.advance(100);
+    await waitFor(() => timers.waiting().includes(14_900));
+    timers.advance(14_900);
+    await silent.closed;
+    expect(silent.data).toBe("");
+  });
+
   it("without continue, the timeout closes the connection", async () => {
     const { timers, db, port } = await serverFirst({ listenerFiltersTimeoutMs: 1_000 });
     const c = new TcpTestClient(port);
