@@ -294,4 +294,46 @@ describe("RBAC on the peer identity and the request's JWT (stand-in transport an
     expect(stats.snapshot().counters["tcp.rbac.denied"]).toBe(1);
     expect(stats.snapshot().counters["tcp.rbac.allowed"]).toBe(1);
   });
+
+  it("HTTP: serviceAccounts (`ns/sa`, or `sa` in the policy's namespace) match the peer's SPIFFE identity in any trust domain, never a longer account name", async () => {
+    const up = await startEchoUpstream("app");
+    closers.push(() => up.close());
+    const mtls = new FakeMtls();
+    const transports = new TransportSocketRegistry().register(mtls.name, () => mtls);
+    const port = await freePort();
+    const l = httpListener({ address: "127.0.0.1", port, direction: "INBOUND", routeConfigName: "rc" });
+    l.filterChains[0]!.transportSocket = { name: mtls.name };
+    const hcm = l.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
+    const configs = buildRbacConfigs(
+      [
+        policy("sa", "ALLOW", [{ from: [{ serviceAccounts: ["default/sleep", "local-sa"] }] }]),
+        policy("not-sa", "DENY", [{ from: [{ notServiceAccounts: ["default/sleep", "local-sa"] }], to: [{ paths: ["/strict"] }] }]),
+      ],
+      false,
+    );
+    hcm.httpFilters = [...configs.map((c) => ({ name: HTTP_RBAC_FILTER, typedConfig: c })), ...hcm.httpFilters];
+    const snap: Snapshot = {
+      version: "sa/1",
+      listeners: [l],
+      routeConfigs: { rc: { name: "rc", virtualHosts: [{ name: "vh", domains: ["*"], routes: [route("default", { route: { cluster: "app" } })] }] } },
+      clusters: { app: cluster("app", [up.port]) },
+    };
+    proxy = await startProxy(snap, { runtime: { transportSockets: transports } });
+    const get = async (peer: string | undefined, path = "/"): Promise<number> => {
+      mtls.peer = peer;
+      const r = await fetch(proxy!.url(path), { headers: { connection: "close" } });
+      await r.text();
+      return r.status;
+    };
+    expect(await get("cluster.local/ns/default/sa/sleep")).toBe(200);
+    expect(await get("other.domain/ns/default/sa/sleep", "/strict")).toBe(200);
+    // `local-sa` is in the policy's namespace (foo).
+    expect(await get("cluster.local/ns/foo/sa/local-sa", "/strict")).toBe(200);
+    expect(await get("cluster.local/ns/default/sa/local-sa")).toBe(403);
+    expect(await get("cluster.local/ns/default/sa/sleep-v2")).toBe(403);
+    expect(await get("cluster.local/ns/default2/sa/sleep")).toBe(403);
+    expect(await get(undefined)).toBe(403);
+    expect(proxy.streams.at(-1)!.responseCodeDetails).toBe("rbac_access_denied_matched_policy[none]");
+    expect(up.requests.length).toBe(3);
+  });
 });

@@ -39,12 +39,12 @@ export interface ParsedAuthorizationPolicy {
   rules: AuthzRule[];
 }
 
-const SOURCE_FIELDS = ["principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"] as const;
+const SOURCE_FIELDS = ["principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces", "notNamespaces", "serviceAccounts", "notServiceAccounts", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"] as const;
 const OPERATION_FIELDS = ["hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"] as const;
 const IP_FIELDS = new Set(["ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks"]);
 
 /** The condition keys istiod accepts (pkg/config/security ValidateAttribute). */
-const PLAIN_KEYS = new Set(["source.ip", "remote.ip", "source.namespace", "source.principal", "request.auth.principal", "request.auth.audiences", "request.auth.presenter", "destination.ip", "destination.port", "connection.sni"]);
+const PLAIN_KEYS = new Set(["source.ip", "remote.ip", "source.namespace", "source.serviceAccount", "source.principal", "request.auth.principal", "request.auth.audiences", "request.auth.presenter", "destination.ip", "destination.port", "connection.sni"]);
 const IP_KEYS = new Set(["source.ip", "remote.ip", "destination.ip"]);
 
 function validIpOrCidr(v: string): boolean {
@@ -71,6 +71,24 @@ function values(r: SpecReader, o: Obj, key: string, p: FieldPath): string[] | un
   return vs;
 }
 
+/** istiod security.CheckServiceAccount: `sa` or `ns/sa`, no wildcard, at most 320 characters. */
+function serviceAccountError(v: string): string | undefined {
+  if (v.includes("*")) return "wildcard not allowed";
+  const slash = v.indexOf("/");
+  if (slash !== v.lastIndexOf("/")) return `expected format 'serviceAccount' or 'namespace/serviceAccount', found "${v}"`;
+  if (v.length > 320) return `value cannot exceed 320 characters, found "${v}"`;
+  if (slash === 0) return `expected format 'serviceAccount' or 'namespace/serviceAccount', found empty namespace "${v}"`;
+  if (slash === v.length - 1) return `expected format 'serviceAccount' or 'namespace/serviceAccount', found empty serviceAccount "${v}"`;
+  return undefined;
+}
+
+function checkServiceAccounts(r: SpecReader, vs: string[] | undefined, p: FieldPath, key: string | undefined): void {
+  (vs ?? []).forEach((v, i) => {
+    const why = v === "" ? undefined : serviceAccountError(v);
+    if (why !== undefined) r.issues.error(key === undefined ? p : [...p, key, i], `${why} in ${key ?? "source.serviceAccount"}`);
+  });
+}
+
 function checkWildcard(r: SpecReader, vs: string[] | undefined, p: FieldPath, key: string): void {
   (vs ?? []).forEach((v, i) => {
     const inner = v.length > 1 ? v.slice(1, -1) : "";
@@ -83,17 +101,20 @@ function parseSource(r: SpecReader, v: unknown, p: FieldPath): AuthzSource | und
     r.issues.error(p, "`from.source` must not be nil");
     return undefined;
   }
-  const o = r.obj(v, p, [...SOURCE_FIELDS, "serviceAccounts", "notServiceAccounts"]);
+  const o = r.obj(v, p, SOURCE_FIELDS);
   if (!o) return undefined;
   const s: AuthzSource = {};
   for (const k of SOURCE_FIELDS) {
     const vs = values(r, o, k, p);
     if (vs === undefined) continue;
     if (IP_FIELDS.has(k)) vs.forEach((x, i) => x !== "" && !validIpOrCidr(x) && r.issues.error([...p, k, i], `invalid IP address or CIDR range: "${x}"`));
+    else if (k === "serviceAccounts" || k === "notServiceAccounts") checkServiceAccounts(r, vs, p, k);
     else checkWildcard(r, vs, p, k);
     s[k] = vs;
   }
-  if (o["serviceAccounts"] !== undefined || o["notServiceAccounts"] !== undefined) r.issues.error(p, "serviceAccounts / notServiceAccounts are not supported by this proxy yet; use principals");
+  const n = (vs: string[] | undefined): number => vs?.length ?? 0;
+  // istiod: a service account already names the namespace and the principal.
+  if (n(s.principals) + n(s.notPrincipals) + n(s.namespaces) + n(s.notNamespaces) > 0 && n(s.serviceAccounts) + n(s.notServiceAccounts) > 0) r.issues.error(p, "cannot set serviceAccounts with namespaces or principals");
   if (Object.keys(s).length === 0 && Object.keys(o).length === 0) r.issues.error(p, "`from.source` must not be empty");
   return s;
 }
@@ -137,6 +158,7 @@ function parseCondition(r: SpecReader, v: unknown, p: FieldPath): AuthzCondition
   if (PLAIN_KEYS.has(key)) {
     if (IP_KEYS.has(key)) for (const x of all) if (!validIpOrCidr(x)) r.issues.error(p, `invalid IP address or CIDR range for ${key}: "${x}"`);
     if (key === "destination.port") for (const x of all) if (!validPort(x, 0)) r.issues.error(p, `invalid port for ${key}: "${x}"`);
+    if (key === "source.serviceAccount") checkServiceAccounts(r, all, p, undefined);
   } else if (key.startsWith("request.headers")) {
     if (headerName(key) === undefined) r.issues.error([...p, "key"], `invalid attribute ${key}: want request.headers[<name>]`);
   } else if (key.startsWith("request.auth.claims")) {
@@ -226,7 +248,7 @@ export function buildRbacRules(policies: readonly ParsedAuthorizationPolicy[], a
     p.rules.forEach((rule, i) => {
       const name = rbacPolicyName(p, i);
       try {
-        out.policies[name] = buildRbacPolicy(rule, forTCP, action === "ALLOW");
+        out.policies[name] = buildRbacPolicy(rule, forTCP, action === "ALLOW", p.ref.namespace);
       } catch (e) {
         if (!(e instanceof AuthzHttpOnlyError)) throw e;
         skipped?.(name, e.message);

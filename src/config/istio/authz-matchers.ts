@@ -4,7 +4,8 @@
 
 import type { HeaderMatcher, StringMatcher } from "../model/types.js";
 
-function quoteRegex(s: string): string {
+/** Go's regexp.QuoteMeta (what istiod uses). */
+export function quoteRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
 }
 
@@ -34,4 +35,16 @@ export function istioHostMatcher(v: string): HeaderMatcher {
 /** Source namespace as istiod matches it: a regex on the peer principal (`*` = `.*`). */
 export function namespaceRegex(ns: string): StringMatcher {
   return { safeRegex: `.*/ns/${ns.replace(/\*/g, ".*")}/.*` };
+}
+
+/**
+ * istiod serviceAccountRegex: `ns/sa` (or `sa` in the policy's namespace) as a regex on the peer's
+ * URI SAN — any trust domain, optional extra segments before `sa/` and after the account, and
+ * nothing glued to the account name (`sa-other` does not match `sa`).
+ */
+export function serviceAccountRegex(policyNamespace: string, v: string): StringMatcher {
+  const slash = v.indexOf("/");
+  const ns = slash < 0 ? policyNamespace : v.slice(0, slash);
+  const sa = slash < 0 ? v : v.slice(slash + 1);
+  return { safeRegex: `spiffe://.+/ns/${quoteRegex(ns)}/(.+/|)sa/${quoteRegex(sa)}(/.+)?` };
 }

@@ -8,7 +8,7 @@
 
 import type { RbacPermission, RbacPolicy, RbacPrincipal } from "../model/rbac.js";
 import type { CidrRange } from "../model/types.js";
-import { istioHeaderMatcher, istioHostMatcher, istioStringMatcher, namespaceRegex } from "./authz-matchers.js";
+import { istioHeaderMatcher, istioHostMatcher, istioStringMatcher, namespaceRegex, serviceAccountRegex } from "./authz-matchers.js";
 
 export const ISTIO_AUTHN = "istio_authn";
 
@@ -26,6 +26,9 @@ export interface AuthzSource {
   notRequestPrincipals?: string[];
   namespaces?: string[];
   notNamespaces?: string[];
+  /** `sa` (the policy's namespace) or `ns/sa`. */
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
   ipBlocks?: string[];
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
@@ -101,9 +104,16 @@ const principalGen = {
   remoteIp: (v: string): RbacPrincipal => ({ remoteIp: cidrOf(v) }),
 };
 
+/** istiod srcServiceAccountGenerator: `sa` alone is in the policy's namespace. */
+function serviceAccountGen(policyNamespace: string): Gen<RbacPrincipal> {
+  return (v) => ({ authenticated: { principalName: serviceAccountRegex(policyNamespace, v) } });
+}
+
 /** The generator of a `when` key on the principal side, or undefined when it is a permission key. */
-function whenPrincipal(key: string): Gen<RbacPrincipal> | undefined {
+function whenPrincipal(key: string, policyNamespace: string): Gen<RbacPrincipal> | undefined {
   switch (key) {
+    case "source.serviceAccount":
+      return serviceAccountGen(policyNamespace);
     case "source.ip":
       return principalGen.srcIp;
     case "remote.ip":
@@ -196,20 +206,21 @@ function has(vs: string[] | undefined, nvs: string[] | undefined): boolean {
  * The Envoy policy for one rule, or throws HttpOnly (an ALLOW rule that cannot apply to TCP: the
  * caller drops the rule) — the message says why.
  */
-export function buildRbacPolicy(rule: AuthzRule, forTCP: boolean, allow: boolean): RbacPolicy {
+export function buildRbacPolicy(rule: AuthzRule, forTCP: boolean, allow: boolean, policyNamespace = ""): RbacPolicy {
   const basePrincipal: Array<Field<RbacPrincipal>> = [];
   const basePermission: Array<Field<RbacPermission>> = [];
   for (const w of rule.when) {
-    const pg = whenPrincipal(w.key);
+    const pg = whenPrincipal(w.key, policyNamespace);
     if (pg !== undefined) basePrincipal.push({ key: w.key, gen: pg, values: w.values, notValues: w.notValues });
     else basePermission.push({ key: w.key, gen: whenPermission(w.key), values: w.values, notValues: w.notValues });
   }
   const principalLists: Array<Array<Field<RbacPrincipal>>> = [];
   for (const s of rule.from) {
     const f: Array<Field<RbacPrincipal>> = [];
-    // istiod's insertFront order: principals, requestPrincipals, namespaces, remoteIpBlocks, ipBlocks, then the when conditions.
+    // istiod's insertFront order: principals, requestPrincipals, serviceAccounts, namespaces, remoteIpBlocks, ipBlocks, then the when conditions.
     if (has(s.principals, s.notPrincipals)) f.push({ key: "source.principal", gen: principalGen.principal, values: s.principals, notValues: s.notPrincipals });
     if (has(s.requestPrincipals, s.notRequestPrincipals)) f.push({ key: "requestPrincipals", gen: httpOnly("requestPrincipals", (v) => authnMetadata(["request.auth.principal"], v, false)), values: s.requestPrincipals, notValues: s.notRequestPrincipals });
+    if (has(s.serviceAccounts, s.notServiceAccounts)) f.push({ key: "source.serviceAccount", gen: serviceAccountGen(policyNamespace), values: s.serviceAccounts, notValues: s.notServiceAccounts });
     if (has(s.namespaces, s.notNamespaces)) f.push({ key: "source.namespace", gen: principalGen.namespace, values: s.namespaces, notValues: s.notNamespaces });
     if (has(s.remoteIpBlocks, s.notRemoteIpBlocks)) f.push({ key: "remote.ip", gen: principalGen.remoteIp, values: s.remoteIpBlocks, notValues: s.notRemoteIpBlocks });
     if (has(s.ipBlocks, s.notIpBlocks)) f.push({ key: "source.ip", gen: principalGen.srcIp, values: s.ipBlocks, notValues: s.notIpBlocks });

@@ -247,7 +247,28 @@ describe("AuthorizationPolicy translation", () => {
     expect(bad("hdr", "  rules: [{when: [{key: 'request.headers[]', values: [x]}]}]")).toEqual([expect.stringContaining("want request.headers[<name>]")]);
     expect(bad("empty", "  rules: [{to: [{operation: {methods: ['']}}]}]")).toEqual([expect.stringContaining("empty value not allowed")]);
     expect(bad("wild", "  rules: [{from: [{source: {principals: ['a*b']}}]}]")).toEqual([expect.stringContaining('wildcard "*" is only supported as a prefix or suffix')]);
-    expect(bad("tmpl", "  rules: [{to: [{operation: {paths: ['/a/{*}/b']}}]}]")).toEqual([expect.stringContaining("path templates")]);
+    expect(bad("sa-ns", "  rules: [{from: [{source: {serviceAccounts: [a/b], namespaces: [x]}}]}]")).toEqual([expect.stringContaining("cannot set serviceAccounts with namespaces or principals")]);
+    expect(bad("sa-pr", "  rules: [{from: [{source: {notServiceAccounts: [a/b], principals: [x]}}]}]")).toEqual([expect.stringContaining("cannot set serviceAccounts with namespaces or principals")]);
+    expect(bad("sa-wild", "  rules: [{from: [{source: {serviceAccounts: ['a/*']}}]}]")).toEqual([expect.stringContaining("wildcard not allowed in serviceAccounts")]);
+    expect(bad("sa-fmt", "  rules: [{from: [{source: {serviceAccounts: [a/b/c]}}]}]")).toEqual([expect.stringContaining(`expected format 'serviceAccount' or 'namespace/serviceAccount', found "a/b/c"`)]);
+    expect(bad("sa-ns0", "  rules: [{from: [{source: {serviceAccounts: [/b]}}]}]")).toEqual([expect.stringContaining("found empty namespace")]);
+    expect(bad("sa-sa0", "  rules: [{when: [{key: source.serviceAccount, values: [a/]}]}]")).toEqual([expect.stringContaining("found empty serviceAccount")]);
+    expect(bad("sa-long", `  rules: [{from: [{source: {serviceAccounts: [${"a".repeat(321)}]}}]}]`)).toEqual([expect.stringContaining("value cannot exceed 320 characters")]);
+  });
+
+  it("serviceAccounts / notServiceAccounts / source.serviceAccount: istiod's regex on the peer principal, `sa` alone in the policy's namespace, after requestPrincipals and before ipBlocks", () => {
+    const r = run(sidecar + ap("sa", "  rules:\n  - from: [{source: {serviceAccounts: [other/sleep, my.sa], notServiceAccounts: [foo/bad], ipBlocks: [10.0.0.0/8]}}]\n    when: [{key: source.serviceAccount, values: [x]}]"), opts);
+    expect(r.messages).toEqual([]);
+    const re = (ns: string, sa: string) => ({ authenticated: { principalName: { safeRegex: `spiffe://.+/ns/${ns}/(.+/|)sa/${sa}(/.+)?` } } });
+    for (const ls of [httpRbac(r.snapshot.listeners)[0]!, tcpRbac(r.snapshot.listeners)[0]!]) {
+      expect(ls.rules!.policies["ns[foo]-policy[sa]-rule[0]"]!.principals).toEqual([
+        {
+          andIds: {
+            ids: [{ orIds: { ids: [re("other", "sleep"), re("foo", "my\\.sa")] } }, { notId: { orIds: { ids: [re("foo", "bad")] } } }, { orIds: { ids: [{ directRemoteIp: { addressPrefix: "10.0.0.0", prefixLen: 8 } }] } }, { orIds: { ids: [re("foo", "x")] } }],
+          },
+        },
+      ]);
+    }
   });
 
   it("HTTP-only fields on TCP: an ALLOW rule is dropped (port denied), a DENY rule loses them (here: denies the whole port)", () => {
