@@ -107,6 +107,30 @@ describe("HTTP RBAC filter", () => {
     expect(c[`http.${statPrefix}.rbac.denied`] ?? 0).toBe(0);
   });
 
+  it("path templates: `{*}` one segment, `{**}` the rest, matched on the path without the query; notPaths with a template", async () => {
+    const stats = new StatsStore();
+    const configs = buildRbacConfigs(
+      [policy("deny-tmpl", "DENY", [{ to: [{ notPaths: ["/public/{**}"] }], when: [{ key: "request.headers[x-deny]", values: ["yes"] }] }]), policy("allow-tmpl", "ALLOW", [{ to: [{ paths: ["/api/{*}/info", "/files/{**}"] }] }])],
+      false,
+    );
+    const { proxy: p, up } = await httpProxy(configs, stats);
+    const status = async (path: string, headers: Record<string, string> = {}): Promise<number> => {
+      const r = await fetch(p.url(path), { headers });
+      await r.text();
+      return r.status;
+    };
+    expect(await status("/api/v1/info")).toBe(200);
+    expect(await status("/api/v1/info?x=/y")).toBe(200);
+    expect(await status("/api/v1/v2/info")).toBe(403);
+    expect(p.streams.at(-1)!.responseCodeDetails).toBe("rbac_access_denied_matched_policy[none]");
+    expect(await status("/files/")).toBe(200);
+    expect(await status("/files/a/b/c.txt")).toBe(200);
+    expect(await status("/files")).toBe(403);
+    expect(await status("/files/a", { "x-deny": "yes" })).toBe(403);
+    expect(p.streams.at(-1)!.responseCodeDetails).toBe("rbac_access_denied_matched_policy[ns[foo]-policy[deny-tmpl]-rule[0]]");
+    expect(up.requests.map((r) => r.url)).toEqual(["/api/v1/info", "/api/v1/info?x=/y", "/files/", "/files/a/b/c.txt"]);
+  });
+
   it("a config the engine cannot evaluate refuses the snapshot with the policy's name", async () => {
     const bad: RbacConfig = { rules: { action: "ALLOW", policies: { p: { permissions: [{ metadata: { filter: "other", path: ["k"], value: { presentMatch: true } } }], principals: [{ any: true }] } } } };
     await expect(httpProxy([bad], new StatsStore())).rejects.toThrow('metadata matcher on filter "other" is not supported');

@@ -21,6 +21,7 @@ function permissionJson(p: RbacPermission): Json {
   if (p.notRule !== undefined) return { not_rule: permissionJson(p.notRule) };
   if (p.header !== undefined) return { header: headerMatcher(p.header) };
   if (p.urlPath !== undefined) return { url_path: { path: stringMatcher(p.urlPath.path) } };
+  if (p.uriTemplate !== undefined) return { uri_template: { name: "uri-template", typed_config: { "@type": typeUrl("envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig"), path_template: p.uriTemplate.pathTemplate } } };
   if (p.destinationIp !== undefined) return { destination_ip: cidrRange(p.destinationIp) };
   if (p.destinationPort !== undefined) return { destination_port: p.destinationPort };
   if (p.requestedServerName !== undefined) return { requested_server_name: stringMatcher(p.requestedServerName) };

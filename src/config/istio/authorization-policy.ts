@@ -20,6 +20,7 @@ import type { ParsedSecurity, SecurityContext } from "./security.js";
 import type { Obj, SpecReader } from "./spec-reader.js";
 import { BLACK_HOLE_CLUSTER } from "./virtual-listeners.js";
 import { labelsMatch } from "./workload-selector.js";
+import { isPathTemplate, pathTemplateError } from "./authz-path-template.js";
 import { parsePolicyTarget, TARGETED_NOT_APPLIED } from "./policy-target.js";
 
 export type AuthzAction = "ALLOW" | "DENY" | "AUDIT" | "CUSTOM";
@@ -133,9 +134,11 @@ function parseOperation(r: SpecReader, v: unknown, p: FieldPath): AuthzOperation
     if (k === "ports" || k === "notPorts") vs.forEach((x, i) => x !== "" && !validPort(x, 1) && r.issues.error([...p, k, i], `invalid port: "${x}"`));
     else if (k === "paths" || k === "notPaths") {
       vs.forEach((x, i) => {
-        if (x.includes("{")) r.issues.error([...p, k, i], `path templates ("${x}") are not supported by this proxy`);
+        const why = x === "" ? undefined : pathTemplateError(x, k);
+        if (why !== undefined) r.issues.error([...p, k, i], why);
       });
-      checkWildcard(r, vs.filter((x) => !x.includes("{")), p, k);
+      // A template's `*` handling is the template's own; other paths take istiod's wildcard rule.
+      checkWildcard(r, vs.filter((x) => !isPathTemplate(x)), p, k);
     } else checkWildcard(r, vs, p, k);
     op[k] = vs;
   }

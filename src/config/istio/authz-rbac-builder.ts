@@ -8,6 +8,7 @@
 
 import type { RbacPermission, RbacPolicy, RbacPrincipal } from "../model/rbac.js";
 import type { CidrRange } from "../model/types.js";
+import { envoyPathTemplate, isPathTemplate } from "./authz-path-template.js";
 import { istioHeaderMatcher, istioHostMatcher, istioStringMatcher, namespaceRegex, serviceAccountRegex } from "./authz-matchers.js";
 
 export const ISTIO_AUTHN = "istio_authn";
@@ -159,7 +160,7 @@ function whenPermission(key: string): Gen<RbacPermission> {
 const permissionGen = {
   host: httpOnly<RbacPermission>("hosts", (v) => ({ header: istioHostMatcher(v) })),
   method: httpOnly<RbacPermission>("methods", (v) => ({ header: istioHeaderMatcher(":method", v) })),
-  path: httpOnly<RbacPermission>("paths", (v) => ({ urlPath: { path: istioStringMatcher(v) } })),
+  path: httpOnly<RbacPermission>("paths", (v) => (isPathTemplate(v) ? { uriTemplate: { pathTemplate: envoyPathTemplate(v) } } : { urlPath: { path: istioStringMatcher(v) } })),
   port: ((v: string) => ({ destinationPort: Number(v) })) as Gen<RbacPermission>,
 };
 

@@ -38,6 +38,12 @@ export interface RbacPermission {
   header?: HeaderMatcher;
   /** Matched against the path without query (Envoy url_path). */
   urlPath?: { path: StringMatcher };
+  /**
+   * Envoy uri_template (a TypedExtensionConfig `uri-template` holding a UriTemplateMatchConfig):
+   * the path without query against a template, `*` one segment, `**` the rest. istiod writes it
+   * for AuthorizationPolicy paths with `{*}` / `{**}`.
+   */
+  uriTemplate?: { pathTemplate: string };
   destinationIp?: CidrRange;
   destinationPort?: number;
   /** TLS SNI of the downstream connection. */

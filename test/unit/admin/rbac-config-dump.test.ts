@@ -46,4 +46,17 @@ describe("config_dump of RBAC filters", () => {
     });
     expect(hf[1]!.typed_config).toMatchObject({ rules: { policies: { "ns[foo]-policy[allow]-rule[0]": { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ url_path: { path: { exact: "/a" } } }] } }] } }], principals: [{ and_ids: { ids: [{ or_ids: { ids: [{ direct_remote_ip: { address_prefix: "10.0.0.0", prefix_len: 8 } }] } }] } }] } } } });
   });
+
+  it("a path template is Envoy's uri_template extension (istiod's `uri-template` UriTemplateMatchConfig)", () => {
+    const yaml =
+      doc("Sidecar", "default", "foo", "  ingress:\n  - port: {number: 8080, protocol: HTTP, name: http}\n    defaultEndpoint: 127.0.0.1:18080") +
+      doc("AuthorizationPolicy", "tmpl", "foo", "  rules: [{to: [{operation: {paths: ['/a/{*}/b/{**}']}}]}]", "security.istio.io/v1");
+    const r = run(yaml, { namespace: "foo", proxyLabels: { app: "x" } });
+    expect(r.messages).toEqual([]);
+    const http = listenerJson(r.snapshot.listeners.find((l) => l.name === "0.0.0.0_8080")!) as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config?: unknown }> } }> }> };
+    const hf = http.filter_chains[0]!.filters[0]!.typed_config.http_filters.find((f) => f.name === "envoy.filters.http.rbac")!;
+    expect(hf.typed_config).toMatchObject({
+      rules: { policies: { "ns[foo]-policy[tmpl]-rule[0]": { permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ uri_template: { name: "uri-template", typed_config: { "@type": "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig", path_template: "/a/*/b/**" } } }] } }] } }] } } },
+    });
+  });
 });

@@ -247,6 +247,11 @@ describe("AuthorizationPolicy translation", () => {
     expect(bad("hdr", "  rules: [{when: [{key: 'request.headers[]', values: [x]}]}]")).toEqual([expect.stringContaining("want request.headers[<name>]")]);
     expect(bad("empty", "  rules: [{to: [{operation: {methods: ['']}}]}]")).toEqual([expect.stringContaining("empty value not allowed")]);
     expect(bad("wild", "  rules: [{from: [{source: {principals: ['a*b']}}]}]")).toEqual([expect.stringContaining('wildcard "*" is only supported as a prefix or suffix')]);
+    expect(bad("tmpl-any", "  rules: [{to: [{operation: {paths: ['/a/{**}/{*}']}}]}]")).toEqual([expect.stringContaining("invalid or unsupported path a/{**}/{*}, found in paths. {**} is not the last operator")]);
+    expect(bad("tmpl-brace", "  rules: [{to: [{operation: {notPaths: ['/a/{b}']}}]}]")).toEqual([expect.stringContaining("Contains '{' or '}' beyond a supported path template")]);
+    expect(bad("tmpl-lit", "  rules: [{to: [{operation: {paths: ['/a b/{*}']}}]}]")).toEqual([expect.stringContaining("Contains segment a b with invalid string literal")]);
+    expect(bad("tmpl-star", "  rules: [{to: [{operation: {paths: ['/a/*/{*}']}}]}]")).toEqual([expect.stringContaining("Contains segment * with invalid string literal")]);
+    expect(bad("tmpl-slash", "  rules: [{to: [{operation: {paths: ['a/{*}']}}]}]")).toEqual([expect.stringContaining('must start with "/"')]);
     expect(bad("sa-ns", "  rules: [{from: [{source: {serviceAccounts: [a/b], namespaces: [x]}}]}]")).toEqual([expect.stringContaining("cannot set serviceAccounts with namespaces or principals")]);
     expect(bad("sa-pr", "  rules: [{from: [{source: {notServiceAccounts: [a/b], principals: [x]}}]}]")).toEqual([expect.stringContaining("cannot set serviceAccounts with namespaces or principals")]);
     expect(bad("sa-wild", "  rules: [{from: [{source: {serviceAccounts: ['a/*']}}]}]")).toEqual([expect.stringContaining("wildcard not allowed in serviceAccounts")]);
@@ -269,6 +274,21 @@ describe("AuthorizationPolicy translation", () => {
         },
       ]);
     }
+  });
+
+  it("path templates become Envoy uri_template permissions ({*} → *, {**} → **); plain paths stay url_path", () => {
+    const r = run(sidecar + ap("tmpl", "  rules: [{to: [{operation: {paths: ['/path/template/{*}', '/{**}/path/template', /plain*], notPaths: ['/not-path/template/{*}']}}]}]"), opts);
+    expect(r.messages).toEqual([]);
+    expect(httpRbac(r.snapshot.listeners)[0]!.rules!.policies["ns[foo]-policy[tmpl]-rule[0]"]!.permissions).toEqual([
+      {
+        andRules: {
+          rules: [
+            { orRules: { rules: [{ uriTemplate: { pathTemplate: "/path/template/*" } }, { uriTemplate: { pathTemplate: "/**/path/template" } }, { urlPath: { path: { prefix: "/plain" } } }] } },
+            { notRule: { orRules: { rules: [{ uriTemplate: { pathTemplate: "/not-path/template/*" } }] } } },
+          ],
+        },
+      },
+    ]);
   });
 
   it("HTTP-only fields on TCP: an ALLOW rule is dropped (port denied), a DENY rule loses them (here: denies the whole port)", () => {

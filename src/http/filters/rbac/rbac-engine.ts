@@ -11,6 +11,7 @@ import { compileHeaderMatcher } from "../../../router/header-matcher.js";
 import { MatchContext } from "../../../router/match-context.js";
 import type { RequestView } from "../../../router/request-view.js";
 import { compileStringMatcher, type StringPredicate } from "../../../router/string-matcher.js";
+import { compileUriTemplate } from "./uri-template.js";
 
 /** What one evaluation looks at. HTTP fields are absent for a network (TCP) check. */
 export class RbacInput {
@@ -171,6 +172,10 @@ export function compilePermission(p: RbacPermission, where: string): Pred {
   if (p.header !== undefined) return headerPred(p.header, where);
   if (p.urlPath !== undefined) {
     const m = compileStringMatcher(p.urlPath.path, `${where} url_path`);
+    return (i) => i.http && m(i.match.pathOnly());
+  }
+  if (p.uriTemplate !== undefined) {
+    const m = compileUriTemplate(p.uriTemplate.pathTemplate, `${where} uri_template`);
     return (i) => i.http && m(i.match.pathOnly());
   }
   if (p.destinationIp !== undefined) return cidrPred(p.destinationIp, (i) => i.localIp());
