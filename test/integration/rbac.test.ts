@@ -131,6 +131,39 @@ describe("HTTP RBAC filter", () => {
     expect(up.requests.map((r) => r.url)).toEqual(["/api/v1/info", "/api/v1/info?x=/y", "/files/", "/files/a/b/c.txt"]);
   });
 
+  it("dry-run policies (shadow rules) never decide: counted under istiod's prefixes next to an enforced policy of the same action", async () => {
+    const stats = new StatsStore();
+    const configs = buildRbacConfigs(
+      [
+        { ...policy("dry-deny-admin", "DENY", [{ to: [{ paths: ["/admin*"] }] }]), dryRun: true },
+        { ...policy("dry-allow-get", "ALLOW", [{ to: [{ methods: ["GET"] }] }]), dryRun: true },
+        policy("allow-not-secret", "ALLOW", [{ to: [{ notPaths: ["/secret"] }] }]),
+      ],
+      false,
+    );
+    const { proxy: p, up, statPrefix } = await httpProxy(configs, stats);
+    const status = async (path: string, method = "GET"): Promise<number> => {
+      const r = await fetch(p.url(path), { method, ...(method === "POST" ? { body: "x" } : {}) });
+      await r.text();
+      return r.status;
+    };
+    expect(await status("/admin/x")).toBe(200);
+    expect(await status("/x", "POST")).toBe(200);
+    expect(await status("/secret")).toBe(403);
+    // The enforced ALLOW policy decides; the dry-run ALLOW policy in the same filter did not match POST.
+    expect(p.streams.at(-1)!.responseCodeDetails).toBe("rbac_access_denied_matched_policy[none]");
+    expect(up.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["GET /admin/x", "POST /x"]);
+    const c = stats.snapshot().counters;
+    const rbac = `http.${statPrefix}.rbac.`;
+    expect(c[`${rbac}istio_dry_run_deny_shadow_denied`]).toBe(1);
+    expect(c[`${rbac}istio_dry_run_deny_shadow_allowed`]).toBe(2);
+    expect(c[`${rbac}istio_dry_run_allow_shadow_allowed`]).toBe(2);
+    expect(c[`${rbac}istio_dry_run_allow_shadow_denied`]).toBe(1);
+    // Only the enforced ALLOW filter counts allowed/denied; the DENY filter has no enforced rules.
+    expect(c[`${rbac}allowed`]).toBe(2);
+    expect(c[`${rbac}denied`]).toBe(1);
+  });
+
   it("a config the engine cannot evaluate refuses the snapshot with the policy's name", async () => {
     const bad: RbacConfig = { rules: { action: "ALLOW", policies: { p: { permissions: [{ metadata: { filter: "other", path: ["k"], value: { presentMatch: true } } }], principals: [{ any: true }] } } } };
     await expect(httpProxy([bad], new StatsStore())).rejects.toThrow('metadata matcher on filter "other" is not supported');
@@ -195,6 +228,20 @@ describe("network RBAC filter", () => {
     await d.closed;
     expect(second.app.sockets.length).toBe(0);
     expect(stats2.snapshot().counters["tcp.rbac.denied"]).toBe(1);
+  });
+
+  it("a dry-run DENY of the whole port lets the connection through and counts tcp.rbac.istio_dry_run_deny_shadow_denied", async () => {
+    const stats = new StatsStore();
+    const { p, app } = await tcpProxyWith(buildRbacConfigs([{ ...policy("dry-deny-all", "DENY", [{}]), dryRun: true }], true), stats);
+    const c = new TcpTestClient(p.port);
+    c.socket.write("ping");
+    await c.received("ping");
+    c.socket.end();
+    await c.closed;
+    expect(app.sockets.length).toBe(1);
+    const counters = stats.snapshot().counters;
+    expect(counters["tcp.rbac.istio_dry_run_deny_shadow_denied"]).toBe(1);
+    expect(counters["tcp.rbac.denied"] ?? 0).toBe(0);
   });
 
   it("only network RBAC may precede the terminal filter", async () => {

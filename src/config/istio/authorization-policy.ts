@@ -37,6 +37,8 @@ export interface ParsedAuthorizationPolicy {
   action: AuthzAction;
   /** CUSTOM: the extension provider's name. */
   provider?: string;
+  /** The `istio.io/dry-run` annotation is true: shadow rules, evaluated and counted, never enforced. */
+  dryRun?: boolean;
   rules: AuthzRule[];
 }
 
@@ -199,7 +201,16 @@ function parseRule(r: SpecReader, v: unknown, p: FieldPath): AuthzRule {
   return rule;
 }
 
-export function parseAuthorizationPolicy(r: SpecReader, spec: unknown, ref: ConfigRef, createdAt?: string): ParsedAuthorizationPolicy | undefined {
+export const DRY_RUN_ANNOTATION = "istio.io/dry-run";
+
+/** Go's strconv.ParseBool, which istiod applies to the annotation. */
+function parseGoBool(v: string): boolean | undefined {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return false;
+  return undefined;
+}
+
+export function parseAuthorizationPolicy(r: SpecReader, spec: unknown, ref: ConfigRef, createdAt?: string, annotations?: Record<string, string>): ParsedAuthorizationPolicy | undefined {
   const before = r.issues.errorCount;
   const o = r.obj(spec ?? {}, [], ["selector", "targetRef", "targetRefs", "action", "provider", "rules"]);
   if (!o) return undefined;
@@ -216,6 +227,13 @@ export function parseAuthorizationPolicy(r: SpecReader, spec: unknown, ref: Conf
     r.issues.error(["provider"], "provider can only be used with CUSTOM action");
   }
   (r.arr(o, "rules", []) ?? []).forEach((x, i) => out.rules.push(parseRule(r, x, ["rules", i])));
+  const dryRun = annotations?.[DRY_RUN_ANNOTATION];
+  if (dryRun !== undefined) {
+    const b = parseGoBool(dryRun);
+    // istiod logs the parse error and enforces the policy.
+    if (b === undefined) r.issues.warn([], `metadata.annotations["${DRY_RUN_ANNOTATION}"]: failed to parse "${dryRun}" as a boolean: the policy is enforced`);
+    else if (b) out.dryRun = true;
+  }
   if (action === "AUDIT") r.issues.warn(["action"], "AUDIT policies are evaluated and counted (rbac.logged), never enforced; this proxy writes no audit log");
   return r.issues.errorCount > before ? undefined : out;
 }
@@ -261,18 +279,54 @@ export function buildRbacRules(policies: readonly ParsedAuthorizationPolicy[], a
   return out;
 }
 
-/** The RBAC configs for one chain kind, in istiod's filter order (AUDIT, DENY, ALLOW). */
+/** istiod's shadow_rules_stat_prefix (model.RBACShadowRulesAllowStatPrefix / …Deny…). */
+export const DRY_RUN_ALLOW_PREFIX = "istio_dry_run_allow_";
+export const DRY_RUN_DENY_PREFIX = "istio_dry_run_deny_";
+
+/**
+ * istiod's shadowRuleStatPrefix(shadowRules): the prefix follows the shadow rules' action, and
+ * without shadow rules Go reads the nil message's action as ALLOW, so every filter istiod writes
+ * carries `istio_dry_run_allow_` unless it has DENY (deny prefix) or AUDIT (none) shadow rules.
+ */
+function shadowStatPrefix(shadow: RbacRules | undefined): string | undefined {
+  switch (shadow?.action ?? "ALLOW") {
+    case "ALLOW":
+      return DRY_RUN_ALLOW_PREFIX;
+    case "DENY":
+      return DRY_RUN_DENY_PREFIX;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The RBAC configs for one chain kind, in istiod's filter order (AUDIT, DENY, ALLOW): per action,
+ * the enforced policies are `rules` and the dry-run ones `shadowRules` of the same filter.
+ */
 export function buildRbacConfigs(policies: readonly ParsedAuthorizationPolicy[], forTCP: boolean, skipped?: (name: string, why: string) => void): RbacConfig[] {
   const out: RbacConfig[] = [];
   for (const action of ["AUDIT", "DENY", "ALLOW"] as const) {
+    const group = policies.filter((p) => p.action === action);
     const rules = buildRbacRules(
-      policies.filter((p) => p.action === action),
+      group.filter((p) => p.dryRun !== true),
       action,
       forTCP,
       skipped,
     );
-    if (rules === undefined) continue;
-    out.push(forTCP ? { statPrefix: "tcp.", rules } : { rules });
+    const shadowRules = buildRbacRules(
+      group.filter((p) => p.dryRun === true),
+      action,
+      forTCP,
+      skipped,
+    );
+    if (rules === undefined && shadowRules === undefined) continue;
+    const prefix = shadowStatPrefix(shadowRules);
+    out.push({
+      ...(forTCP ? { statPrefix: "tcp." } : {}),
+      ...(rules !== undefined ? { rules } : {}),
+      ...(shadowRules !== undefined ? { shadowRules } : {}),
+      ...(prefix !== undefined ? { shadowRulesStatPrefix: prefix } : {}),
+    });
   }
   return out;
 }
@@ -327,7 +381,7 @@ export function applyAuthorizationPolicies(resources: ReadonlyArray<ParsedSecuri
       continue;
     }
     applied.push(localTrustDomain(p, ctx.security.trustDomain));
-    const what = p.action === "AUDIT" ? "AUDIT (logged, not enforced)" : p.action;
+    const what = (p.action === "AUDIT" ? "AUDIT (logged, not enforced)" : p.action) + (p.dryRun === true ? " dry-run (shadow rules, not enforced)" : "");
     ctx.summary.push(`${res.line}: ${what}, ${p.rules.length === 0 ? (p.action === "ALLOW" ? "no rules (denies every request)" : "no rules (matches nothing)") : `${p.rules.length} rule(s)`} on inbound HTTP and TCP`);
   }
   if (applied.length === 0) return;

@@ -65,7 +65,7 @@ export class SecurityResources {
         break;
       }
       case "AuthorizationPolicy": {
-        const v = parseAuthorizationPolicy(r, doc.spec, ref, doc.metadata.creationTimestamp);
+        const v = parseAuthorizationPolicy(r, doc.spec, ref, doc.metadata.creationTimestamp, doc.metadata.annotations);
         if (v) this.authorizationPolicies.push({ value: v, issues, line });
         break;
       }

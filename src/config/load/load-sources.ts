@@ -14,7 +14,7 @@ export interface SourceDocument {
   index: number;
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string };
   spec: unknown;
   /** A ConfigMap's `data` (the `istio` ConfigMap carries the MeshConfig under `data.mesh`). */
   data?: unknown;
@@ -136,6 +136,12 @@ function toDocument(
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(meta["labels"])) labels[k] = String(v);
     metadata.labels = labels;
+  }
+  // Annotations that change behaviour (AuthorizationPolicy `istio.io/dry-run`).
+  if (isPlainObject(meta["annotations"])) {
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(meta["annotations"])) annotations[k] = String(v);
+    metadata.annotations = annotations;
   }
   const doc: SourceDocument = { file, index, apiVersion, kind, metadata, spec: value["spec"], lineOf: at };
   if (value["data"] !== undefined) doc.data = value["data"];

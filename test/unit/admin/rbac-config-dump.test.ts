@@ -27,10 +27,11 @@ describe("config_dump of RBAC filters", () => {
           },
         },
       },
+      shadow_rules_stat_prefix: "istio_dry_run_allow_",
       stat_prefix: "tcp.",
     });
     // The ALLOW rule's HTTP-only path drops it on TCP: an empty ALLOW set.
-    expect(filters[1]!.typed_config).toEqual({ "@type": "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC", rules: { policies: {} }, stat_prefix: "tcp." });
+    expect(filters[1]!.typed_config).toEqual({ "@type": "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC", rules: { policies: {} }, shadow_rules_stat_prefix: "istio_dry_run_allow_", stat_prefix: "tcp." });
     const http = listenerJson(r.snapshot.listeners.find((l) => l.name === "0.0.0.0_8080")!) as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config?: unknown }> } }> }> };
     const hf = http.filter_chains[0]!.filters[0]!.typed_config.http_filters.filter((f) => f.name === "envoy.filters.http.rbac");
     expect(hf.map((f) => (f.typed_config as { rules: { action?: string } }).rules.action)).toEqual(["DENY", undefined]);

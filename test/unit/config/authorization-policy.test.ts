@@ -56,8 +56,9 @@ describe("AuthorizationPolicy translation", () => {
     const r = run(sidecar + ap("allow-nothing", "  {}"), opts);
     expect(r.messages).toEqual([]);
     const never = { permissions: [{ notRule: any }], principals: [{ notId: any }] };
-    expect(httpRbac(r.snapshot.listeners)).toEqual([{ rules: { action: "ALLOW", policies: { "ns[foo]-policy[allow-nothing]-rule[0]": never } } }]);
-    expect(tcpRbac(r.snapshot.listeners)).toEqual([{ statPrefix: "tcp.", rules: { action: "ALLOW", policies: { "ns[foo]-policy[allow-nothing]-rule[0]": never } } }]);
+    // istiod writes the dry-run stat prefix on every RBAC filter (no shadow rules: Go reads the nil rules' action as ALLOW).
+    expect(httpRbac(r.snapshot.listeners)).toEqual([{ rules: { action: "ALLOW", policies: { "ns[foo]-policy[allow-nothing]-rule[0]": never } }, shadowRulesStatPrefix: "istio_dry_run_allow_" }]);
+    expect(tcpRbac(r.snapshot.listeners)).toEqual([{ statPrefix: "tcp.", rules: { action: "ALLOW", policies: { "ns[foo]-policy[allow-nothing]-rule[0]": never } }, shadowRulesStatPrefix: "istio_dry_run_allow_" }]);
     // Network RBAC comes before tcp_proxy; the HTTP filter sits before the router.
     expect(tcpChain(r.snapshot.listeners).filters.map((f) => f.name)).toEqual(["envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy"]);
     const hcm = listener(r.snapshot.listeners, "0.0.0.0_8080").filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
@@ -291,17 +292,47 @@ describe("AuthorizationPolicy translation", () => {
     ]);
   });
 
+  it("istio.io/dry-run: dry-run policies are the shadow rules of their action's filter (istiod's dry-run-mix), with istiod's stat prefixes; a bad value warns and enforces", () => {
+    const annotated = (name: string, value: string, body: string): string =>
+      `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: foo\n  annotations:\n    "istio.io/dry-run": "${value}"\nspec:\n${body}\n---\n`;
+    const allowRule = (path: string) => ({ permissions: [{ andRules: { rules: [{ orRules: { rules: [{ urlPath: { path: { exact: path } } }] } }] } }], principals: [{ andIds: { ids: [any] } }] });
+    const r = run(
+      sidecar +
+        annotated("httpbin-1", "true", "  rules: [{to: [{operation: {paths: [/allow]}}]}]") +
+        annotated("httpbin-2", "false", "  rules: [{to: [{operation: {paths: [/another]}}]}]") +
+        annotated("deny-dry", "True", "  action: DENY\n  rules: [{to: [{operation: {paths: [/deny]}}]}]"),
+      opts,
+    );
+    expect(r.messages).toEqual([]);
+    expect(httpRbac(r.snapshot.listeners)).toEqual([
+      { shadowRules: { action: "DENY", policies: { "ns[foo]-policy[deny-dry]-rule[0]": allowRule("/deny") } }, shadowRulesStatPrefix: "istio_dry_run_deny_" },
+      { rules: { action: "ALLOW", policies: { "ns[foo]-policy[httpbin-2]-rule[0]": allowRule("/another") } }, shadowRules: { action: "ALLOW", policies: { "ns[foo]-policy[httpbin-1]-rule[0]": allowRule("/allow") } }, shadowRulesStatPrefix: "istio_dry_run_allow_" },
+    ]);
+    // TCP: the DENY dry-run rule loses its path (denies the port, in shadow); the ALLOW rules are dropped.
+    expect(tcpRbac(r.snapshot.listeners)).toEqual([
+      { statPrefix: "tcp.", shadowRules: { action: "DENY", policies: { "ns[foo]-policy[deny-dry]-rule[0]": { permissions: [{ andRules: { rules: [any] } }], principals: [{ andIds: { ids: [any] } }] } } }, shadowRulesStatPrefix: "istio_dry_run_deny_" },
+      { statPrefix: "tcp.", rules: { action: "ALLOW", policies: {} }, shadowRules: { action: "ALLOW", policies: {} }, shadowRulesStatPrefix: "istio_dry_run_allow_" },
+    ]);
+    expect(r.summary).toContain("AuthorizationPolicy foo/httpbin-1: ALLOW dry-run (shadow rules, not enforced), 1 rule(s) on inbound HTTP and TCP");
+
+    const bad = run(sidecar + annotated("b", "yes", "  action: DENY\n  rules: [{}]"), opts);
+    expect(bad.messages).toEqual([]);
+    expect(bad.warningMessages).toEqual([expect.stringContaining(`metadata.annotations["istio.io/dry-run"]: failed to parse "yes" as a boolean: the policy is enforced`)]);
+    expect(httpRbac(bad.snapshot.listeners)[0]!.rules!.action).toBe("DENY");
+    expect(httpRbac(bad.snapshot.listeners)[0]!.shadowRules).toBeUndefined();
+  });
+
   it("HTTP-only fields on TCP: an ALLOW rule is dropped (port denied), a DENY rule loses them (here: denies the whole port)", () => {
     const allowGet = run(sidecar + sample("authz-tcp/tcp-policy-allow-get-port-9000.yaml"), { namespace: "foo", proxyLabels: { app: "tcp-echo" } });
     expect(allowGet.messages).toEqual([]);
-    expect(tcpRbac(allowGet.snapshot.listeners)).toEqual([{ statPrefix: "tcp.", rules: { action: "ALLOW", policies: {} } }]);
+    expect(tcpRbac(allowGet.snapshot.listeners)).toEqual([{ statPrefix: "tcp.", rules: { action: "ALLOW", policies: {} }, shadowRulesStatPrefix: "istio_dry_run_allow_" }]);
     expect(allowGet.summary).toContain('AuthorizationPolicy rule ns[foo]-policy[tcp-policy]-rule[0]: "methods" is HTTP only: the ALLOW rule is skipped on TCP filter chains');
     // The HTTP chain keeps the rule.
     expect(Object.keys(httpRbac(allowGet.snapshot.listeners)[0]!.rules!.policies)).toEqual(["ns[foo]-policy[tcp-policy]-rule[0]"]);
 
     const denyGet = run(sidecar + sample("authz-tcp/tcp-policy-deny-get-port-9000.yaml"), { namespace: "foo", proxyLabels: { app: "tcp-echo" } });
     expect(tcpRbac(denyGet.snapshot.listeners)).toEqual([
-      { statPrefix: "tcp.", rules: { action: "DENY", policies: { "ns[foo]-policy[tcp-policy]-rule[0]": { permissions: [{ andRules: { rules: [{ orRules: { rules: [{ destinationPort: 9000 }] } }] } }], principals: [{ andIds: { ids: [any] } }] } } } },
+      { statPrefix: "tcp.", rules: { action: "DENY", policies: { "ns[foo]-policy[tcp-policy]-rule[0]": { permissions: [{ andRules: { rules: [{ orRules: { rules: [{ destinationPort: 9000 }] } }] } }], principals: [{ andIds: { ids: [any] } }] } } }, shadowRulesStatPrefix: "istio_dry_run_allow_" },
     ]);
     const ports = run(sidecar + sample("authz-tcp/tcp-policy-allow-ports-9000-9001.yaml"), { namespace: "foo", proxyLabels: { app: "tcp-echo" } });
     expect(tcpRbac(ports.snapshot.listeners)[0]!.rules!.policies["ns[foo]-policy[tcp-policy]-rule[0]"]!.permissions).toEqual([{ andRules: { rules: [{ orRules: { rules: [{ destinationPort: 9000 }, { destinationPort: 9001 }] } }] } }]);
