@@ -28,8 +28,11 @@ export interface CompiledChain {
 
 /** A non-terminal network filter that admits or refuses a connection (TLS facts are known by then). */
 export interface ConnectionAdmission {
-  /** false = close the connection (the filter counted and logged why). */
-  admit(info: ConnectionInfo): boolean;
+  /**
+   * undefined admits; a string refuses (the filter counted it): Envoy's connection termination
+   * details (`rbac_access_denied_matched_policy[…]`), handed to the terminal filter for its access log.
+   */
+  admit(info: ConnectionInfo): string | undefined;
 }
 
 /** A listener's per-snapshot runtime parts. */
@@ -186,9 +189,11 @@ export class ActiveListener {
       const admission = c.admission;
       if (admission !== undefined) {
         for (const a of admission) {
-          if (!a.admit(info)) {
+          const refused = a.admit(info);
+          if (refused !== undefined) {
             stream.destroy();
             if (stream !== socket) socket.destroy();
+            c.filter.onRefused?.(info, refused);
             return;
           }
         }

@@ -31,6 +31,11 @@ export interface NetworkFilterFactory {
   update(config: NetworkFilter, env: NetworkFilterEnv): void;
   /** The listener starts (or stops) draining gracefully. */
   setDraining(draining: boolean): void;
+  /**
+   * A filter before this one (network RBAC) closed the connection: in Envoy this filter had the
+   * connection too, so its access log records it with the refusal's termination details.
+   */
+  onRefused?(info: ConnectionInfo, terminationDetails: string): void;
 }
 
 /** What a network filter factory may use: the worker's services and this snapshot's parts. */

@@ -1,7 +1,8 @@
 // Network RBAC (envoy.filters.network.rbac): istiod puts it before tcp_proxy on inbound TCP chains
 // for AuthorizationPolicy. Compiled once per snapshot into a ConnectionAdmission: the decision is
 // made when the transport is up (TLS peer known), and a denied connection is closed before the
-// terminal filter sees a byte. Stats: `<stat_prefix>rbac.{allowed,denied,shadow_allowed,shadow_denied}`
+// terminal filter sees a byte; the terminal filter (tcp_proxy) still access-logs it with Envoy's
+// %CONNECTION_TERMINATION_DETAILS%. Stats: `<stat_prefix>rbac.{allowed,denied,shadow_allowed,shadow_denied}`
 // (istiod's stat_prefix `tcp.` → `tcp.rbac.denied`).
 
 import { NETWORK_RBAC_FILTER, type NetworkFilter } from "../config/model/types.js";
@@ -13,21 +14,18 @@ import type { ConnectionInfo } from "./connection-info.js";
 
 export class NetworkRbacAdmission implements ConnectionAdmission {
   private readonly input = new RbacInput();
-  /** The last denial's response code details (`rbac_access_denied_matched_policy[…]`), for logs and tests. */
-  lastDenied: string | undefined;
 
   constructor(
     private readonly rbac: CompiledRbac,
     private readonly onDenied?: (info: ConnectionInfo, details: string) => void,
   ) {}
 
-  admit(info: ConnectionInfo): boolean {
+  /** Envoy's network RBAC: a denial's connection termination details are `rbac_access_denied_matched_policy[<policy>|none]`. */
+  admit(info: ConnectionInfo): string | undefined {
     const denied = this.rbac.check(this.input.resetConnection(info));
     this.input.clear();
-    if (denied === undefined) return true;
-    this.lastDenied = denied;
-    this.onDenied?.(info, denied);
-    return false;
+    if (denied !== undefined) this.onDenied?.(info, denied);
+    return denied;
   }
 }
 

@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { TCP_PROXY, type NetworkFilter, type TcpProxy } from "../config/model/types.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
+import { StreamInfoBuilder } from "../observability/stream-info.js";
 import { TcpClusterChoice } from "./tcp-cluster-choice.js";
 import { TcpProxySession, type TcpProxyRoute } from "./tcp-proxy-session.js";
 
@@ -31,6 +32,28 @@ export class TcpProxyFactory implements NetworkFilterFactory {
   }
 
   setDraining(): void {}
+
+  /**
+   * Network RBAC refused the connection before it reached us: one record (kind "tcp", its cluster,
+   * no upstream host: nothing was connected or relayed) for the access log and metrics, with the refusal as Envoy's
+   * %CONNECTION_TERMINATION_DETAILS%. Envoy's RBAC sets no response flag.
+   */
+  onRefused(info: ConnectionInfo, terminationDetails: string): void {
+    const route = this.route;
+    const si = new StreamInfoBuilder(route.services.clock);
+    si.telemetry = route.telemetry;
+    si.direction = route.direction;
+    si.downstreamTls = info.tls;
+    si.connectionTerminationDetails = terminationDetails;
+    // Envoy's tcp_proxy picked its cluster when the connection arrived, before RBAC decided.
+    si.clusterName = route.clusters.pick(route.services.random);
+    si.withoutRequest("tcp", "-");
+    si.downstreamRemoteAddress = `${info.remoteIp}:${info.remotePort}`;
+    si.downstreamLocalAddress = `${info.localIp}:${info.localPort}`;
+    si.listenerName = route.listenerName;
+    si.filterChainName = route.filterChainName;
+    route.services.onStream(si.finish(0));
+  }
 }
 
 function routeOf(config: NetworkFilter, env: NetworkFilterEnv): TcpProxyRoute {

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { defaultLimits } from "../../src/bootstrap/bootstrap.js";
 import { createLogger } from "../../src/common/logger.js";
 import { seededRandom } from "../../src/common/random.js";
-import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type AccessLogConfig, type Snapshot } from "../../src/config/model/types.js";
+import { buildRbacConfigs } from "../../src/config/istio/authorization-policy.js";
+import { HTTP_CONNECTION_MANAGER, NETWORK_RBAC_FILTER, TCP_PROXY, type AccessLogConfig, type NetworkFilter, type Snapshot } from "../../src/config/model/types.js";
 import { AccessLogFiles } from "../../src/observability/access-log/access-log-files.js";
 import type { FileIo } from "../../src/observability/access-log/file-io.js";
 import { fileAccessLogFactory } from "../../src/observability/access-log/file-access-logger.js";
@@ -254,6 +255,30 @@ describe("access log (TCP)", () => {
     const s = p.streams[0]!;
     expect(readFileSync(path, "utf8")).toBe(
       `[2026-11-30T17:00:00.123Z] "- - -" 0 - - - "-" 5 5 1500 - "-" "-" "-" "-" "127.0.0.1:${u.port}" outbound|3306||mysql.db.svc.cluster.local ${s.upstreamLocalAddress} 127.0.0.1:${p.port} ${s.downstreamRemoteAddress} - -\n`,
+    );
+  });
+});
+
+describe("access log (TCP refused by network RBAC)", () => {
+  it("a connection closed by network RBAC is logged by the chain's tcp_proxy with Envoy's %CONNECTION_TERMINATION_DETAILS%, no flag, no upstream", async () => {
+    const path = join(tmp(), "tcp-rbac.log");
+    const u = await startRawUpstream((s) => s.on("data", (d) => s.write(d)));
+    ups.push(u);
+    const snap = withAccessLog(await tcpSnapshot(tcpProxyConfig({ cluster: "inbound|3306||" }), [cluster("inbound|3306||", [u.port])]), [text(path)]);
+    const chain = snap.listeners[0]!.filterChains[0]!;
+    const deny = buildRbacConfigs([{ ref: { kind: "AuthorizationPolicy", name: "deny-lo", namespace: "foo", file: "t.yaml" }, action: "DENY", rules: [{ from: [{ ipBlocks: ["127.0.0.0/8"] }], to: [], when: [] }] }], true);
+    chain.filters = [...deny.map((c): NetworkFilter => ({ name: NETWORK_RBAC_FILTER, typedConfig: c })), ...chain.filters];
+    const p = await start(snap);
+    const c = new TcpTestClient(p.port);
+    await c.closed;
+    await waitFor(() => p.streams.length === 1);
+    await p.flush();
+    const s = p.streams[0]!;
+    expect(s.connectionTerminationDetails).toBe("rbac_access_denied_matched_policy[ns[foo]-policy[deny-lo]-rule[0]]");
+    expect(u.sockets.length).toBe(0);
+    expect(p.stats.snapshot().counters["tcp.rbac.denied"]).toBe(1);
+    expect(readFileSync(path, "utf8")).toBe(
+      `[2026-11-30T17:00:00.123Z] "- - -" 0 - - rbac_access_denied_matched_policy[ns[foo]-policy[deny-lo]-rule[0]] "-" 0 0 0 - "-" "-" "-" "-" "-" inbound|3306|| - 127.0.0.1:${p.port} ${s.downstreamRemoteAddress} - -\n`,
     );
   });
 });
