@@ -48,6 +48,17 @@ export function upstreamTlsFactory(config: UpstreamTlsContext, secrets: Readonly
 }
 
 function noop(): void {}
+
+/** OpenSSL's group names → BoringSSL's (SSL_get_curve_name), as Envoy's `ssl.curves.<name>` shows them. */
+const CURVE_NAMES: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521", secp224r1: "P-224", X25519: "X25519", X25519MLKEM768: "X25519MLKEM768" };
+
+/** The key exchange group of a client connection; undefined when Node does not say (RSA key exchange, resumption without one). */
+function curveName(tls: TLSSocket): string | undefined {
+  const k = tls.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
+  const name = k?.name;
+  if (name === undefined || name === "") return undefined;
+  return CURVE_NAMES[name] ?? name;
+}
 /** Envoy checks SANs only through its matchers, never the host name (unlike Node's default). */
 function noServerIdentityCheck(): undefined {
   return undefined;
@@ -127,10 +138,13 @@ class UpstreamTlsTransport implements TransportSocketFactory {
       ssl?.handshake.inc();
       if (reused) ssl?.sessionReused.inc();
       const ctx = this.ctx;
+      const version = tls.getProtocol() ?? "";
+      const cipher = tls.getCipher().name;
+      ssl?.negotiated?.(version, cipher, curveName(tls));
       (tls as { [UPSTREAM_TLS_INFO]?: UpstreamTlsFacts })[UPSTREAM_TLS_INFO] = new UpstreamTlsFacts(
         tls,
-        tls.getProtocol() ?? "",
-        tls.getCipher().name,
+        version,
+        cipher,
         ctx.localUriSans,
         ctx.localDnsSans,
         ctx.localSubject,
