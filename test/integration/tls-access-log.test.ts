@@ -14,7 +14,8 @@ import { TextFormatter } from "../../src/observability/access-log/text-formatter
 import { compileStartTimeFormat } from "../../src/observability/access-log/start-time-format.js";
 import { issueLeaf, makeIntermediateCa, makeRootCa, pkiDir, type Ca, type Leaf } from "../helpers/pki.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
-import { istioMutualContext, istioSecrets, startOpensslServer, tlsSocketConfig } from "../helpers/tls-upstreams.js";
+import { istioMutualContext, istioSecrets, startOpensslServer, startTlsEcho, tlsSocketConfig } from "../helpers/tls-upstreams.js";
+import { tcpProxyConfig, tcpSnapshot, TcpTestClient } from "../helpers/tcp.js";
 import { hcmOfListener } from "../helpers/model.js";
 import { sClient } from "../helpers/tls-clients.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
@@ -181,5 +182,20 @@ describe("upstream TLS operators", () => {
     await waitFor(() => p.streams.length === 1, 5_000, "the StreamInfo");
     const ops = ["TLS_VERSION", "TLS_CIPHER", "TLS_SESSION_ID", "PEER_URI_SAN", "PEER_DNS_SAN", "PEER_SUBJECT", "PEER_ISSUER", "LOCAL_URI_SAN", "LOCAL_DNS_SAN", "LOCAL_SUBJECT", "PEER_CERT", "PEER_CERT_V_START", "PEER_CERT_V_END"];
     expect(new TextFormatter(ops.map((o) => `%UPSTREAM_${o}%`).join(" ")).format(p.streams[0]!)).toBe(ops.map(() => "-").join(" "));
+  });
+
+  it("a TCP proxy session over upstream mTLS carries the upstream connection's facts, logged after the close", async () => {
+    const up = await startTlsEcho(server, { alpn: ["istio"] });
+    const snap = await tcpSnapshot(tcpProxyConfig(), [cluster("backend", [up.port], { transportSocket: tlsSocketConfig(istioMutualContext({ san: SERVER_ID })) })]);
+    snap.secrets = istioSecrets(server, root);
+    const p = await startProxy(snap);
+    cleanups.push(() => up.close(), () => p.close());
+    const c = new TcpTestClient(p.port);
+    c.socket.write("ping");
+    await c.received("ping");
+    c.socket.end();
+    await c.closed;
+    await waitFor(() => p.streams.length === 1, 5_000, "the TCP StreamInfo");
+    expect(new TextFormatter("%UPSTREAM_TLS_VERSION% %UPSTREAM_PEER_URI_SAN% [%UPSTREAM_PEER_SUBJECT%] %UPSTREAM_LOCAL_URI_SAN%").format(p.streams[0]!)).toBe(`TLSv1.3 ${SERVER_ID} [CN=reviews] ${SERVER_ID}`);
   });
 });
