@@ -25,6 +25,9 @@ export interface XfccConfig {
    * certificate, so the element (a URL-encoded PEM with `Cert`) is built once, not per request.
    */
   elements: WeakMap<PeerCertificateInfo, { by: readonly string[]; value: string }>;
+  /** `Chain` is configured: elements are per connection (its chain), in connectionElements. */
+  chain: boolean;
+  connectionElements: WeakMap<DownstreamTlsInfo, string>;
 }
 
 export function compileXfcc(hcm: HttpConnectionManager): XfccConfig {
@@ -35,7 +38,7 @@ export function compileXfcc(hcm: HttpConnectionManager): XfccConfig {
   if (s.subject === true) details.push("Subject");
   if (s.uri === true) details.push("URI");
   if (s.dns === true) details.push("DNS");
-  return { mode: hcm.forwardClientCertDetails ?? "SANITIZE", details, elements: new WeakMap() };
+  return { mode: hcm.forwardClientCertDetails ?? "SANITIZE", details, elements: new WeakMap(), chain: s.chain === true, connectionElements: new WeakMap() };
 }
 
 /** Applies the HCM's XFCC handling to a request's headers on a connection with `tls` (undefined = plaintext). */
@@ -49,9 +52,18 @@ export function mutateXfcc(headers: HeaderList, cfg: XfccConfig, tls: Downstream
   }
   if (mode === "FORWARD_ONLY") return;
   const by = tls!.localUriSans;
-  let e = cfg.elements.get(peer);
-  if (e === undefined || e.by !== by) cfg.elements.set(peer, (e = { by, value: element(cfg.details, by, peer) }));
-  const value = e.value;
+  let value: string;
+  if (cfg.chain) {
+    // The chain is the connection's (two clients may send one leaf with different intermediates):
+    // the element is made once per connection, not per certificate.
+    let v = cfg.connectionElements.get(tls!);
+    if (v === undefined) cfg.connectionElements.set(tls!, (v = element(cfg.details, by, peer, tls!.peerChainPem || peer.pem)));
+    value = v;
+  } else {
+    let e = cfg.elements.get(peer);
+    if (e === undefined || e.by !== by) cfg.elements.set(peer, (e = { by, value: element(cfg.details, by, peer) }));
+    value = e.value;
+  }
   if (mode === "APPEND_FORWARD") {
     // Envoy's appendForwardedClientCert: onto the existing value (all instances joined) with ",".
     const existing = headers.getJoined(XFCC);
@@ -64,7 +76,7 @@ export function mutateXfcc(headers: HeaderList, cfg: XfccConfig, tls: Downstream
 }
 
 /** This hop's element: `By=…;Hash=…` then the configured details. */
-function element(details: readonly Detail[], localUriSans: readonly string[], peer: PeerCertificateInfo): string {
+function element(details: readonly Detail[], localUriSans: readonly string[], peer: PeerCertificateInfo, chainPem = peer.pem): string {
   const parts: string[] = [];
   for (const by of localUriSans) parts.push(`By=${by}`);
   if (peer.sha256 !== "") parts.push(`Hash=${peer.sha256}`);
@@ -74,8 +86,8 @@ function element(details: readonly Detail[], localUriSans: readonly string[], pe
         if (peer.pem !== "") parts.push(`Cert="${encodeURIComponent(peer.pem)}"`);
         break;
       case "Chain":
-        // The peer's chain as it was sent; we keep the verified leaf only (see README).
-        if (peer.pem !== "") parts.push(`Chain="${encodeURIComponent(peer.pem)}"`);
+        // The certificates the client sent, leaf first (the leaf alone when the chain is unknown).
+        if (chainPem !== "") parts.push(`Chain="${encodeURIComponent(chainPem)}"`);
         break;
       case "Subject":
         // Present even when the subject is empty (Istio workload certificates): `Subject=""`.

@@ -38,6 +38,16 @@ export interface DownstreamTlsInfo {
   sessionReused: boolean;
   /** Our certificate's URI SANs (XFCC `By=`). */
   localUriSans: string[];
+  /** Our certificate's DNS SANs and RFC 2253 subject (%DOWNSTREAM_LOCAL_DNS_SAN% / _SUBJECT%). */
+  localDnsSans?: string[];
+  localSubject?: string;
+  /** Lower-case hex TLS session id (%DOWNSTREAM_TLS_SESSION_ID%); computed on first read. */
+  readonly sessionId?: string;
+  /**
+   * The certificates the client sent, leaf first, in PEM (XFCC `Chain=`); computed on first read
+   * (only XFCC with `chain` asks for it).
+   */
+  readonly peerChainPem?: string;
   /** The client's verified certificate; absent when it sent none. */
   peerCertificate?: PeerCertificateInfo;
   /**
@@ -58,6 +68,11 @@ export interface PeerCertificateInfo {
   serial: string;
   /** The certificate in PEM (XFCC `Cert=`, URL-encoded there). */
   pem: string;
+  /** RFC 2253 issuer (%DOWNSTREAM_PEER_ISSUER%). */
+  issuer?: string;
+  /** Validity bounds, ms since the epoch (%DOWNSTREAM_PEER_CERT_V_START% / _V_END%). */
+  validFrom?: number;
+  validTo?: number;
 }
 
 export function connectionInfoOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined }): ConnectionInfo {

@@ -48,6 +48,8 @@ export interface UpstreamSslCounters {
   readonly failVerifySan: CounterLike;
   readonly failVerifyNoCert: CounterLike;
   readonly sessionReused: CounterLike;
+  /** `ssl.versions.<v>`, `ssl.ciphers.<c>`, `ssl.curves.<g>` (when the group is known) of a completed handshake. */
+  negotiated?(version: string, cipher: string, curve: string | undefined): void;
 }
 
 /**

@@ -3,6 +3,7 @@
 // on the data path reports per-request facts. Built by the stream, finished once, delivered to
 // the worker's sink.
 
+import type { UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { HeaderList } from "../http/header-list.js";
 import type { ActiveSpan, CompiledTelemetry } from "./telemetry.js";
@@ -102,6 +103,8 @@ export interface StreamInfo {
   telemetry: CompiledTelemetry | undefined;
   /** The downstream connection's TLS (mTLS peer, principal); undefined = plaintext. */
   downstreamTls: DownstreamTlsInfo | undefined;
+  /** TLS facts of the upstream connection that carried the (last) attempt; undefined for plaintext. */
+  upstreamTls: UpstreamTlsInfo | undefined;
   /** The request's verified JWT (Istio request.auth.*), set by jwt_authn; undefined = none. */
   requestAuth: RequestAuthInfo | undefined;
 }
@@ -202,6 +205,7 @@ export class StreamInfoBuilder implements StreamInfo {
   span: ActiveSpan | undefined = undefined;
   telemetry: CompiledTelemetry | undefined = undefined;
   downstreamTls: DownstreamTlsInfo | undefined = undefined;
+  upstreamTls: UpstreamTlsInfo | undefined = undefined;
   requestAuth: RequestAuthInfo | undefined = undefined;
 
   constructor(clock: { now(): number; monotonic(): number }) {

@@ -348,6 +348,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const now = info.elapsed();
     info.markAt("upstreamConnectComplete", now);
     info.upstreamLocalAddress = enc.localAddress;
+    info.upstreamTls = enc.upstreamTls;
     this.state = St.AwaitingHeaders;
     this.upstreamStart = now;
     const headers = this.upstreamHeaders!;

@@ -5,6 +5,7 @@
 // resets. Connect failures close the downstream without a byte, as Envoy does. One StreamInfo
 // record (kind "tcp") when both sides are gone.
 
+import { upstreamTlsInfoOf } from "../tls/upstream-tls-info.js";
 import type { Duplex } from "node:stream";
 import { ErrorCode, type ProxyError } from "../common/errors.js";
 import type { WorkerServices } from "../http/listener-context.js";
@@ -158,6 +159,7 @@ export class TcpProxySession implements DownstreamConnection {
     cluster.outlier.report(host, CONNECT_SUCCESS_FINAL);
     this.si.mark("upstreamConnectComplete");
     this.si.upstreamLocalAddress = conn.localAddress;
+    this.si.upstreamTls = upstreamTlsInfoOf(conn.stream);
     this.route.telemetry.stats?.connectionOpened?.(this.si);
     this.upstream = conn;
     this.upstreamClosed = false;

@@ -18,6 +18,7 @@ import { TLS_TRANSPORT_SOCKET } from "../config/model/types.js";
 import { resolveTlsContext, type ResolvedTlsContext } from "./tls-context.js";
 import { verifyDownstreamPeer } from "./downstream-verify.js";
 import { PeerVerificationCache } from "./peer-verification-cache.js";
+import { DownstreamTlsFacts } from "./downstream-tls-info.js";
 
 /**
  * Bound on a downstream TLS handshake. Envoy has none of its own (a listener's
@@ -143,16 +144,20 @@ class DownstreamTls implements TransportSocketFactory {
       const version = tls.getProtocol() ?? "";
       const reused = tls.isSessionReused();
       const alpn = tls.alpnProtocol;
-      info.tls = {
+      const facts = new DownstreamTlsFacts(
+        tls,
         version,
-        cipher: cipher.name,
-        alpn: typeof alpn === "string" ? alpn : "",
-        sni: (tls as unknown as { servername?: string | false }).servername || "",
-        sessionReused: reused,
-        localUriSans: ctx.localUriSans,
-        ...(v.peer !== undefined ? { peerCertificate: v.peer } : {}),
-        ...(v.principal !== undefined ? { peerPrincipal: v.principal } : {}),
-      };
+        cipher.name,
+        typeof alpn === "string" ? alpn : "",
+        (tls as unknown as { servername?: string | false }).servername || "",
+        reused,
+        ctx.localUriSans,
+        ctx.localDnsSans,
+        ctx.localSubject,
+      );
+      if (v.peer !== undefined) facts.peerCertificate = v.peer;
+      if (v.principal !== undefined) facts.peerPrincipal = v.principal;
+      info.tls = facts;
       stats?.ssl.handshakeDone(version, cipher.name, reused, v.peer !== undefined);
       done(tls);
     });

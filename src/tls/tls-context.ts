@@ -21,6 +21,9 @@ export interface ResolvedTlsContext {
   validation: PeerValidation | undefined;
   /** Our certificate's URI SANs (XFCC `By=`); [] without a certificate. */
   localUriSans: string[];
+  /** Our certificate's DNS SANs and RFC 2253 subject ([] / "" without a certificate). */
+  localDnsSans: string[];
+  localSubject: string;
   /** Serial of our certificate (hex), for /certs and logs; "" without one. */
   localSerial: string;
   /** Digest of everything that shapes a connection made with this context (pool keying). */
@@ -124,17 +127,22 @@ export function resolveTlsContext(ctx: CommonTlsContext, secrets: Readonly<Recor
     throw new Error(`${where}: ${(e as Error).message}`);
   }
   let localUriSans: string[] = [];
+  let localDnsSans: string[] = [];
+  let localSubject = "";
   let localSerial = "";
   if (cert !== undefined) {
     const leaf = new X509Certificate(cert);
-    localUriSans = parseSubjectAltNames(leaf.subjectAltName).uri;
+    const sans = parseSubjectAltNames(leaf.subjectAltName);
+    localUriSans = sans.uri;
+    localDnsSans = sans.dns;
+    localSubject = rfc2253Name(leaf.subject);
     localSerial = leaf.serialNumber.toLowerCase();
   }
   const hashKey = createHash("sha256")
     .update(JSON.stringify([cert ?? "", trustedCa, ctx.alpnProtocols ?? [], minVersion, maxVersion, p, rules ?? null]))
     .digest("hex")
     .slice(0, 16);
-  return { secureContext, alpn: ctx.alpnProtocols ?? [], minVersion, maxVersion, validation, localUriSans, localSerial, hashKey };
+  return { secureContext, alpn: ctx.alpnProtocols ?? [], minVersion, maxVersion, validation, localUriSans, localDnsSans, localSubject, localSerial, hashKey };
 }
 
 /**
@@ -179,15 +187,18 @@ export function peerCertificateInfo(der: Buffer): PeerCertificateInfo & { x509: 
     x509,
     uriSans: sans.uri,
     dnsSans: sans.dns,
-    subject: rfc2253Subject(x509.subject),
+    subject: rfc2253Name(x509.subject),
     sha256: createHash("sha256").update(der).digest("hex"),
     serial: x509.serialNumber.toLowerCase(),
     pem: x509.toString(),
+    issuer: rfc2253Name(x509.issuer),
+    validFrom: Date.parse(x509.validFrom),
+    validTo: Date.parse(x509.validTo),
   };
 }
 
-/** Node prints the subject one `K=V` per line, most significant first; RFC 2253 is the reverse, comma-joined. */
-function rfc2253Subject(subject: string | undefined): string {
+/** Node prints a name one `K=V` per line, most significant first; RFC 2253 is the reverse, comma-joined. */
+export function rfc2253Name(subject: string | undefined): string {
   if (subject === undefined || subject === "") return "";
   return subject
     .split("\n")

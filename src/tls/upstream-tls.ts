@@ -5,7 +5,7 @@
 // ACCEPT_UNTRUSTED, then the SAN matchers; no validation context = no check — before the pool
 // may write a byte of the request. Failures carry Envoy's transport failure reason.
 
-import { createHash } from "node:crypto";
+import { createHash, type X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { TLS_TRANSPORT_SOCKET, type Secret, type UpstreamTlsContext } from "../config/model/types.js";
@@ -13,6 +13,7 @@ import type { PeerCertificateInfo } from "../listener/connection-info.js";
 import type { TlsSessionStore, TransportFailure, TransportSocketFactory, UpstreamSslCounters, UpstreamTransportOptions } from "../listener/transport-socket.js";
 import { parseSubjectAltNames, resolveTlsContext, sansMatch, TLS_CERTIFICATE_VERIFY_FAILED, type ResolvedTlsContext } from "./tls-context.js";
 import { handshakeFailureReason } from "./upstream-tls-failure.js";
+import { PeerCertificateCache, UPSTREAM_TLS_INFO, UpstreamTlsFacts } from "./upstream-tls-info.js";
 
 /** The ALPN lists offered per codec; Istio mTLS contexts get istio.alpn's overrides. */
 export interface UpstreamAlpn {
@@ -47,6 +48,17 @@ export function upstreamTlsFactory(config: UpstreamTlsContext, secrets: Readonly
 }
 
 function noop(): void {}
+
+/** OpenSSL's group names → BoringSSL's (SSL_get_curve_name), as Envoy's `ssl.curves.<name>` shows them. */
+const CURVE_NAMES: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521", secp224r1: "P-224", X25519: "X25519", X25519MLKEM768: "X25519MLKEM768" };
+
+/** The key exchange group of a client connection; undefined when Node does not say (RSA key exchange, resumption without one). */
+function curveName(tls: TLSSocket): string | undefined {
+  const k = tls.getEphemeralKeyInfo() as { type?: string; name?: string } | null;
+  const name = k?.name;
+  if (name === undefined || name === "") return undefined;
+  return CURVE_NAMES[name] ?? name;
+}
 /** Envoy checks SANs only through its matchers, never the host name (unlike Node's default). */
 function noServerIdentityCheck(): undefined {
   return undefined;
@@ -54,6 +66,8 @@ function noServerIdentityCheck(): undefined {
 
 class UpstreamTlsTransport implements TransportSocketFactory {
   readonly name = TLS_TRANSPORT_SOCKET;
+  /** The servers' certificates' facts, made once per certificate (for the access log). */
+  private readonly peers = new PeerCertificateCache();
 
   constructor(
     private readonly ctx: ResolvedTlsContext,
@@ -111,7 +125,9 @@ class UpstreamTlsTransport implements TransportSocketFactory {
       // A resumed session was verified when it was established, under this same context (the
       // session key holds its hashKey); BoringSSL does not verify again either.
       const reused = tls.isSessionReused();
-      const failure = reused ? undefined : this.verify(tls, ssl);
+      // Read once: Node 24 returns the peer certificate to the first call only.
+      const peer = { cert: tls.getPeerX509Certificate() };
+      const failure = reused ? undefined : this.verify(tls, peer.cert, ssl);
       if (failure !== undefined) {
         fail(TLS_CERTIFICATE_VERIFY_FAILED, `${opts.host}: ${failure}`);
         return;
@@ -121,6 +137,19 @@ class UpstreamTlsTransport implements TransportSocketFactory {
       tls.removeListener("close", onClose);
       ssl?.handshake.inc();
       if (reused) ssl?.sessionReused.inc();
+      const ctx = this.ctx;
+      const version = tls.getProtocol() ?? "";
+      const cipher = tls.getCipher().name;
+      ssl?.negotiated?.(version, cipher, curveName(tls));
+      (tls as { [UPSTREAM_TLS_INFO]?: UpstreamTlsFacts })[UPSTREAM_TLS_INFO] = new UpstreamTlsFacts(
+        tls,
+        version,
+        cipher,
+        ctx.localUriSans,
+        ctx.localDnsSans,
+        ctx.localSubject,
+        this.peers.of(peer.cert),
+      );
       done(undefined, tls);
     };
     tls.once("secureConnect", onSecure);
@@ -129,7 +158,7 @@ class UpstreamTlsTransport implements TransportSocketFactory {
   }
 
   /** Envoy's server checks; a message when the server is refused (its counter moved). */
-  private verify(tls: TLSSocket, ssl: UpstreamSslCounters | undefined): string | undefined {
+  private verify(tls: TLSSocket, cert: X509Certificate | undefined, ssl: UpstreamSslCounters | undefined): string | undefined {
     const v = this.ctx.validation;
     if (v === undefined) return undefined;
     // Envoy: without a trusted CA a presented certificate's chain is not verified (SANs still are).
@@ -138,7 +167,6 @@ class UpstreamTlsTransport implements TransportSocketFactory {
       return `certificate verification failed: ${String(tls.authorizationError)}`;
     }
     if (v.sanMatchers.length === 0) return undefined;
-    const cert = tls.getPeerX509Certificate();
     if (cert === undefined) {
       ssl?.failVerifyNoCert.inc();
       return "the server sent no certificate";

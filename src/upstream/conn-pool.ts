@@ -3,6 +3,7 @@
 // out a codec-neutral request encoder once a connection can carry the request, and decodes the
 // response into the request's callbacks. HTTP/1 is the first implementation; HTTP/2 slots in here.
 
+import type { UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { ProxyError } from "../common/errors.js";
 import type { HeaderList } from "../http/header-list.js";
 import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http/http-message.js";
@@ -34,6 +35,8 @@ export interface RequestEncoder {
   resetStream(): void;
   /** Local `ip:port` of the upstream connection. */
   readonly localAddress: string;
+  /** TLS facts of the upstream connection; undefined for plaintext. */
+  readonly upstreamTls?: UpstreamTlsInfo | undefined;
 }
 
 export interface PoolReadyInfo {

@@ -26,6 +26,8 @@ export interface SClientOptions {
   sessIn?: string;
   servername?: string;
   tls12?: boolean;
+  /** Offer no session ticket (the server then makes a session id). */
+  noTicket?: boolean;
   /** Bytes written once connected; default one GET with `connection: close`. */
   request?: string;
 }
@@ -41,6 +43,7 @@ export function sClient(port: number, o: SClientOptions = {}): Promise<SClientRe
   if (o.sessIn !== undefined) args.push("-sess_in", o.sessIn);
   if (o.servername !== undefined) args.push("-servername", o.servername);
   if (o.tls12 === true) args.push("-tls1_2");
+  if (o.noTicket === true) args.push("-no_ticket");
   return new Promise((resolve, reject) => {
     const p = spawn("openssl", args, { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";

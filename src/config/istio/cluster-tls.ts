@@ -3,6 +3,7 @@
 // DestinationRule tls DISABLE / SIMPLE / MUTUAL / ISTIO_MUTUAL, or — with no tls setting — auto
 // mTLS: ISTIO_MUTUAL to endpoints labelled `tlsMode: istio`, plaintext to the others.
 
+import type { MeshTlsConfig } from "./mesh-tls-config.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -127,8 +128,12 @@ function withCredentialFiles(tls: ClientTlsSettings, dir: string | undefined): C
 }
 
 /** SIMPLE / MUTUAL with files (a credentialName resolved to files first). */
-function fileTls(tls: ClientTlsSettings, defaultSans: readonly string[]): UpstreamTlsContext {
+function fileTls(tls: ClientTlsSettings, defaultSans: readonly string[], tlsDefaults: MeshTlsConfig | undefined): UpstreamTlsContext {
   const ctx: UpstreamTlsContext = { commonTlsContext: { tlsParams: { tlsMinimumProtocolVersion: "TLSv1_2", tlsMaximumProtocolVersion: "TLSv1_3" } } };
+  // istiod applyTLSDefaults: MeshConfig tlsDefaults curves and ciphers (SIMPLE / MUTUAL only).
+  const params = ctx.commonTlsContext.tlsParams!;
+  if (tlsDefaults?.ecdhCurves !== undefined) params.ecdhCurves = [...tlsDefaults.ecdhCurves];
+  if (tlsDefaults?.cipherSuites !== undefined) params.cipherSuites = [...tlsDefaults.cipherSuites];
   if (tls.sni !== undefined) ctx.sni = tls.sni;
   if (tls.mode === "MUTUAL" && tls.clientCertificate !== undefined && tls.privateKey !== undefined) {
     ctx.commonTlsContext.tlsCertificates = [{ certificateChain: { filename: tls.clientCertificate }, privateKey: { filename: tls.privateKey } }];
@@ -171,7 +176,7 @@ export function applyClusterTls(cluster: Cluster, tls: ClientTlsSettings | undef
     case "MUTUAL":
       // An unresolvable credentialName was refused (checkClientTls).
       if (tls.credentialName !== undefined && o.security.credentialsDir === undefined) return;
-      cluster.transportSocket = tlsSocket(fileTls(withCredentialFiles(tls, o.security.credentialsDir), serviceAccounts(svc, td)));
+      cluster.transportSocket = tlsSocket(fileTls(withCredentialFiles(tls, o.security.credentialsDir), serviceAccounts(svc, td), o.security.tlsDefaults));
       return;
   }
 }

@@ -5,6 +5,7 @@
 // `transportProtocol: tls` + Istio's ALPNs with a DownstreamTlsContext, plaintext chains on
 // `raw_buffer`, and under PERMISSIVE a TLS chain without termination (other TLS passes through).
 
+import type { MeshTlsConfig } from "./mesh-tls-config.js";
 import { HTTP_CONNECTION_MANAGER, TCP_PROXY, type FilterChain, type FilterChainMatch, type Listener } from "../model/types.js";
 import { inboundTlsContext } from "./inbound-tls-context.js";
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS } from "./interception.js";
@@ -73,7 +74,7 @@ export function isTcpChain(c: FilterChain): boolean {
  * The chains for `mode`, cloned from the plaintext templates. `base` is the port's own match
  * (destination port, prefix ranges); transport protocol and ALPN come from the option.
  */
-export function buildModeChains(templates: PortChains, mode: ChainMode, base: FilterChainMatch, trustDomain: string): FilterChain[] {
+export function buildModeChains(templates: PortChains, mode: ChainMode, base: FilterChainMatch, trustDomain: string, meshMtls?: MeshTlsConfig): FilterChain[] {
   const out: FilterChain[] = [];
   for (const opt of chainOptions(mode, chainProtocol(templates))) {
     const t = opt.protocol === "HTTP" ? templates.http : templates.tcp;
@@ -81,7 +82,7 @@ export function buildModeChains(templates: PortChains, mode: ChainMode, base: Fi
     const match: FilterChainMatch = { ...base, transportProtocol: opt.transportProtocol };
     if (opt.alpn) match.applicationProtocols = [...opt.alpn];
     const chain: FilterChain = { name: t.name, filterChainMatch: match, filters: structuredClone(t.filters) };
-    if (opt.tls) chain.transportSocket = { name: "envoy.transport_sockets.tls", typedConfig: inboundTlsContext(opt.protocol, trustDomain) };
+    if (opt.tls) chain.transportSocket = { name: "envoy.transport_sockets.tls", typedConfig: inboundTlsContext(opt.protocol, trustDomain, meshMtls) };
     out.push(chain);
   }
   return out;

@@ -3,6 +3,7 @@
 // against the root (`ROOTCA`) and a URI SAN in the trust domain, client certificate required.
 
 import { ROOT_CA_SECRET, WORKLOAD_SECRET, type DownstreamTlsContext } from "../model/types.js";
+import type { MeshTlsConfig } from "./mesh-tls-config.js";
 
 /** istiod's SupportedCiphers (pilot/pkg/security/authn/utils): the inbound mTLS cipher list. */
 export const ISTIO_INBOUND_CIPHERS = [
@@ -19,11 +20,18 @@ export const INBOUND_HTTP_TLS_ALPN = ["h2", "http/1.1"];
 /** util.ALPNDownstreamWithMxc: an mTLS TCP chain's TLS (metadata exchange on). */
 export const INBOUND_TCP_TLS_ALPN = ["istio-peer-exchange", "h2", "http/1.1"];
 
-/** HTTP or TCP chain: only the ALPN differs, as in istiod. */
-export function inboundTlsContext(protocol: "HTTP" | "TCP", trustDomain: string): DownstreamTlsContext {
+/**
+ * HTTP or TCP chain: only the ALPN differs, as in istiod. MeshConfig `meshMTLS` sets the minimum
+ * version (TLSV1_3) and replaces the cipher list (BuildInboundTLS).
+ */
+export function inboundTlsContext(protocol: "HTTP" | "TCP", trustDomain: string, meshMtls?: MeshTlsConfig): DownstreamTlsContext {
   return {
     commonTlsContext: {
-      tlsParams: { tlsMinimumProtocolVersion: "TLSv1_2", tlsMaximumProtocolVersion: "TLSv1_3", cipherSuites: [...ISTIO_INBOUND_CIPHERS] },
+      tlsParams: {
+        tlsMinimumProtocolVersion: meshMtls?.minProtocolVersion ?? "TLSv1_2",
+        tlsMaximumProtocolVersion: "TLSv1_3",
+        cipherSuites: [...(meshMtls?.cipherSuites ?? ISTIO_INBOUND_CIPHERS)],
+      },
       alpnProtocols: [...(protocol === "HTTP" ? INBOUND_HTTP_TLS_ALPN : INBOUND_TCP_TLS_ALPN)],
       tlsCertificateSdsSecretConfigs: [{ name: WORKLOAD_SECRET }],
       combinedValidationContext: {

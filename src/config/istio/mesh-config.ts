@@ -9,6 +9,7 @@ import type { DocIssues, FieldPath } from "./doc-issues.js";
 import { parseDurationMs } from "./duration.js";
 import { parseExtensionProvider, type ExtensionProvider } from "./extension-providers.js";
 import { isObj, SpecReader, typeName, type Obj } from "./spec-reader.js";
+import { parseMeshTlsConfig, type MeshTlsConfig } from "./mesh-tls-config.js";
 
 /** istio-system: MeshConfig rootNamespace default (constants.IstioSystemNamespace). */
 export const DEFAULT_ROOT_NAMESPACE = "istio-system";
@@ -53,6 +54,10 @@ export interface ParsedMeshConfig {
   enableAutoMtls?: boolean;
   /** `trustDomain`: the SPIFFE trust domain istiod uses (SANs, principals); absent = not set. */
   trustDomain?: string;
+  /** `meshMTLS`: inbound mTLS minimum version and ciphers (see mesh-tls-config.ts). */
+  meshMTLS?: MeshTlsConfig;
+  /** `tlsDefaults`: DestinationRule SIMPLE / MUTUAL curves and ciphers. */
+  tlsDefaults?: MeshTlsConfig;
 }
 
 /** istiod's built-in providers (DefaultMeshConfig): user providers with the same name replace them. */
@@ -167,6 +172,10 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
     if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(td)) m.trustDomain = td;
     else r.issues.error(["trustDomain"], `"${td}" is not a valid trust domain (lower-case DNS name)`);
   }
+  const meshMtls = parseMeshTlsConfig(r, o["meshMTLS"], "meshMTLS");
+  if (meshMtls !== undefined) m.meshMTLS = meshMtls;
+  const tlsDefaults = parseMeshTlsConfig(r, o["tlsDefaults"], "tlsDefaults");
+  if (tlsDefaults !== undefined) m.tlsDefaults = tlsDefaults;
   const root = r.str(o, "rootNamespace", []);
   if (root !== undefined && root !== "") m.rootNamespace = root;
   if (o["enableEnvoyAccessLogService"] === true) issues.warn(["enableEnvoyAccessLogService"], "the Envoy access log service (gRPC ALS) is not supported by outrigger; ignored");

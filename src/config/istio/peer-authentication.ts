@@ -9,7 +9,7 @@ import type { FilterChain, FilterChainMatch, Listener } from "../model/types.js"
 import type { FieldPath } from "./doc-issues.js";
 import { buildModeChains, ensureTlsInspector, isHttpChain, isTcpChain, setInboundClientCertDetails, type ChainMode, type PortChains } from "./inbound-mtls-chains.js";
 import type { ConfigRef } from "./parsed-config.js";
-import type { ParsedSecurity, SecurityContext } from "./security.js";
+import type { ParsedSecurity, SecurityContext, SecurityOptions } from "./security.js";
 import type { SpecReader } from "./spec-reader.js";
 import { VIRTUAL_INBOUND_LISTENER } from "./virtual-listeners.js";
 import { labelsMatch, parseWorkloadSelector } from "./workload-selector.js";
@@ -159,13 +159,12 @@ export function applyPeerAuthentication(resources: ReadonlyArray<ParsedSecurity<
   // Without a certificate nothing can be terminated: plaintext chains only (STRICT is an error above).
   const chainMode = (m: Exclude<MtlsMode, "UNSET">): ChainMode => (hasIdentity ? m : "DISABLE");
   const modeFor = (port: number): Exclude<MtlsMode, "UNSET"> => eff.perPort.get(port) ?? eff.mode;
-  const td = ctx.security.trustDomain;
 
   const touched: number[] = [];
   for (const l of ctx.listeners) {
     if (l.trafficDirection !== "INBOUND") continue;
-    if (l.name === VIRTUAL_INBOUND_LISTENER) applyToVirtualInbound(l, eff, (port) => chainMode(port === 0 ? eff.mode : modeFor(port)), td, touched);
-    else applyToBoundInbound(l, chainMode(modeFor(l.port)), td, touched);
+    if (l.name === VIRTUAL_INBOUND_LISTENER) applyToVirtualInbound(l, eff, (port) => chainMode(port === 0 ? eff.mode : modeFor(port)), ctx.security, touched);
+    else applyToBoundInbound(l, chainMode(modeFor(l.port)), ctx.security, touched);
     // istiod sets XFCC handling on every inbound HCM; without a certificate no peer can present
     // one, and the plaintext listeners stay exactly as before the security API existed.
     if (hasIdentity) setInboundClientCertDetails(l.filterChains);
@@ -179,7 +178,10 @@ export function applyPeerAuthentication(resources: ReadonlyArray<ParsedSecurity<
 }
 
 /** Chains of virtualInbound: per-port (`0.0.0.0_<port>` with a destination port) and the passthrough. */
-function applyToVirtualInbound(l: Listener, eff: EffectivePeerAuthentication, chainMode: (port: number) => ChainMode, td: string, touched: number[]): void {
+/** What an inbound mTLS context is made from: the trust domain and MeshConfig meshMTLS. */
+type InboundTlsOptions = Pick<SecurityOptions, "trustDomain" | "meshMtls">;
+
+function applyToVirtualInbound(l: Listener, eff: EffectivePeerAuthentication, chainMode: (port: number) => ChainMode, tls: InboundTlsOptions, touched: number[]): void {
   const groups = new Map<number, { chains: PortChains; base: FilterChainMatch; original: FilterChain[] }>();
   const keep: Array<FilterChain | number> = [];
   l.filterChains.forEach((c) => {
@@ -220,7 +222,7 @@ function applyToVirtualInbound(l: Listener, eff: EffectivePeerAuthentication, ch
     const mode = chainMode(k);
     // Plaintext chains stay as translation built them (the tls_inspector then has nothing to
     // route on TLS for that port, as when istiod disables it there); synthesized ports are built.
-    const chains = mode === "DISABLE" && g.original.length > 0 ? g.original : buildModeChains(g.chains, mode, g.base, td);
+    const chains = mode === "DISABLE" && g.original.length > 0 ? g.original : buildModeChains(g.chains, mode, g.base, tls.trustDomain, tls.meshMtls);
     out.push(...chains);
     touched.push(k);
   }
@@ -258,7 +260,7 @@ function disableTlsInspectorWhereUnused(l: Listener): void {
 }
 
 /** A bound inbound listener (Sidecar ingress without interception): one port, one chain. */
-function applyToBoundInbound(l: Listener, mode: ChainMode, td: string, touched: number[]): void {
+function applyToBoundInbound(l: Listener, mode: ChainMode, tls: InboundTlsOptions, touched: number[]): void {
   const chains: PortChains = {};
   for (const c of l.filterChains) {
     if (isHttpChain(c)) chains.http ??= c;
@@ -269,7 +271,7 @@ function applyToBoundInbound(l: Listener, mode: ChainMode, td: string, touched: 
   // DISABLE: plaintext as translation built it.
   if (mode === "DISABLE") return;
   const first = l.filterChains[0] as FilterChain;
-  l.filterChains = buildModeChains(chains, mode, baseMatch(first.filterChainMatch), td);
+  l.filterChains = buildModeChains(chains, mode, baseMatch(first.filterChainMatch), tls.trustDomain, tls.meshMtls);
   ensureTlsInspector(l);
 }
 

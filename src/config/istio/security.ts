@@ -4,6 +4,7 @@
 // the parsed resources and applies them in istiod's order once the listeners exist: peer
 // authentication builds the inbound chains' TLS, then JWT and RBAC filters go on every inbound chain.
 
+import type { MeshTlsConfig } from "./mesh-tls-config.js";
 import type { SourceDocument } from "../load/load-sources.js";
 import type { Cluster, Listener, RouteConfiguration } from "../model/types.js";
 import type { DocIssues } from "./doc-issues.js";
@@ -29,6 +30,9 @@ export interface SecurityOptions {
   hasIdentity: boolean;
   /** `--credentials-dir`: DestinationRule tls `credentialName` NAME is read from DIR/NAME/. Absent = credentialName is refused. */
   credentialsDir?: string;
+  /** MeshConfig `meshMTLS` (inbound mTLS contexts) and `tlsDefaults` (SIMPLE / MUTUAL clusters). */
+  meshMtls?: MeshTlsConfig;
+  tlsDefaults?: MeshTlsConfig;
 }
 
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";

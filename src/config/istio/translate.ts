@@ -239,7 +239,11 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   // istiod's trust domain is MeshConfig.trustDomain; an explicit --trust-domain (not the default) wins.
   const givenSecurity = opts.security ?? { trustDomain: DEFAULT_TRUST_DOMAIN, hasIdentity: false };
   const meshTrustDomain = meshChoice.mesh.trustDomain;
-  const securityOpts = givenSecurity.trustDomain === DEFAULT_TRUST_DOMAIN && meshTrustDomain !== undefined ? { ...givenSecurity, trustDomain: meshTrustDomain } : givenSecurity;
+  const securityOpts: SecurityOptions = {
+    ...(givenSecurity.trustDomain === DEFAULT_TRUST_DOMAIN && meshTrustDomain !== undefined ? { ...givenSecurity, trustDomain: meshTrustDomain } : givenSecurity),
+    ...(meshChoice.mesh.meshMTLS !== undefined ? { meshMtls: meshChoice.mesh.meshMTLS } : {}),
+    ...(meshChoice.mesh.tlsDefaults !== undefined ? { tlsDefaults: meshChoice.mesh.tlsDefaults } : {}),
+  };
   const autoMtls = meshChoice.mesh.enableAutoMtls ?? true;
   for (const d of drs) for (const t of destinationRuleTls(d.value)) checkClientTls(t, securityOpts, (path, message) => d.issues.error(path, message));
   if (securityOpts.hasIdentity) summary.push(`auto mTLS: ${autoMtls ? "on (ISTIO_MUTUAL to endpoints labelled security.istio.io/tlsMode: istio)" : "off (MeshConfig enableAutoMtls: false)"}`);

@@ -5,6 +5,7 @@
 // and decides whether the connection may be reused. A reused connection that the server closed
 // before answering a bodiless request is replaced once by a fresh one (the classic 503 UC race).
 
+import { upstreamTlsInfoOf, type UpstreamTlsInfo } from "../../tls/upstream-tls-info.js";
 import type { ProxyError } from "../../common/errors.js";
 import type { RequestEncoder, ResponseDecoder } from "../../upstream/conn-pool.js";
 import type { UpstreamConnection, UpstreamHandler } from "../../upstream/upstream-connection.js";
@@ -73,6 +74,10 @@ export class Http1ClientStream implements RequestEncoder, UpstreamHandler {
 
   get localAddress(): string {
     return this.conn.localAddress;
+  }
+
+  get upstreamTls(): UpstreamTlsInfo | undefined {
+    return upstreamTlsInfoOf(this.conn.socket);
   }
 
   // ---------------------------------------------------------------- request (encoder)

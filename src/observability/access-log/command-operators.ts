@@ -6,6 +6,7 @@
 
 import { hostname } from "node:os";
 import type { HeaderList } from "../../http/header-list.js";
+import type { PeerCertificateInfo } from "../../listener/connection-info.js";
 import type { StreamInfo, StreamTimings } from "../stream-info.js";
 import { justPort, withoutPort, withPort } from "./address-format.js";
 import { longFlags, shortFlags } from "./envoy-response-flags.js";
@@ -107,6 +108,58 @@ function joined(values: readonly string[] | undefined): string | undefined {
 
 const simple = (fn: Operator): OperatorSpec => ({ syntax: Syntax.CommandOnly, create: () => fn });
 
+/** What both sides' TLS facts have in common (ConnectionInfo.tls, StreamInfo.upstreamTls). */
+interface TlsFacts {
+  readonly version: string;
+  readonly cipher: string;
+  readonly localUriSans: readonly string[];
+  readonly localDnsSans?: readonly string[] | undefined;
+  readonly localSubject?: string | undefined;
+  readonly peerCertificate?: PeerCertificateInfo | undefined;
+  readonly sessionId?: string | undefined;
+}
+
+/** A certificate validity bound: Envoy's START_TIME default format, or the given strftime format. */
+function certTime(get: (i: StreamInfo) => number | undefined): OperatorSpec {
+  return {
+    syntax: Syntax.ParamsOptional,
+    create(arg) {
+      const f = arg === "" ? defaultStartTime : compileStartTimeFormat(arg);
+      return (i) => {
+        const t = get(i);
+        return t === undefined || Number.isNaN(t) ? undefined : f(t);
+      };
+    },
+  };
+}
+
+/**
+ * Envoy's TLS operators of one side (`DOWNSTREAM_…` / `UPSTREAM_…`), with its formats: SANs joined
+ * with ",", RFC 2253 names, lower-case hex session id, URL-encoded PEM; `-` on a plaintext
+ * connection or when the certificate lacks the field.
+ */
+function tlsOperators(side: "DOWNSTREAM" | "UPSTREAM", tls: (i: StreamInfo) => TlsFacts | undefined): Record<string, OperatorSpec> {
+  return {
+    [`${side}_PEER_URI_SAN`]: simple((i) => joined(tls(i)?.peerCertificate?.uriSans)),
+    [`${side}_PEER_DNS_SAN`]: simple((i) => joined(tls(i)?.peerCertificate?.dnsSans)),
+    [`${side}_LOCAL_URI_SAN`]: simple((i) => joined(tls(i)?.localUriSans)),
+    [`${side}_LOCAL_DNS_SAN`]: simple((i) => joined(tls(i)?.localDnsSans)),
+    [`${side}_LOCAL_SUBJECT`]: simple((i) => nonEmpty(tls(i)?.localSubject)),
+    [`${side}_PEER_SUBJECT`]: simple((i) => nonEmpty(tls(i)?.peerCertificate?.subject)),
+    [`${side}_PEER_ISSUER`]: simple((i) => nonEmpty(tls(i)?.peerCertificate?.issuer)),
+    [`${side}_TLS_SESSION_ID`]: simple((i) => nonEmpty(tls(i)?.sessionId)),
+    [`${side}_TLS_VERSION`]: simple((i) => nonEmpty(tls(i)?.version)),
+    [`${side}_TLS_CIPHER`]: simple((i) => nonEmpty(tls(i)?.cipher)),
+    // URL-encoded PEM, as Envoy's urlEncodedPemEncodedPeerCertificate.
+    [`${side}_PEER_CERT`]: simple((i) => {
+      const pem = tls(i)?.peerCertificate?.pem;
+      return pem === undefined || pem === "" ? undefined : encodeURIComponent(pem);
+    }),
+    [`${side}_PEER_CERT_V_START`]: certTime((i) => tls(i)?.peerCertificate?.validFrom),
+    [`${side}_PEER_CERT_V_END`]: certTime((i) => tls(i)?.peerCertificate?.validTo),
+  };
+}
+
 const OPERATORS: Record<string, OperatorSpec> = {
   START_TIME: {
     syntax: Syntax.ParamsOptional,
@@ -173,20 +226,10 @@ const OPERATORS: Record<string, OperatorSpec> = {
   DOWNSTREAM_DIRECT_LOCAL_PORT: simple((i) => justPort(i.downstreamLocalAddress)),
 
   REQUESTED_SERVER_NAME: simple((i) => nonEmpty(i.requestedServerName)),
-  // Downstream TLS facts (Envoy's formats; `-` on plaintext or when the certificate lacks the field).
-  DOWNSTREAM_PEER_URI_SAN: simple((i) => joined(i.downstreamTls?.peerCertificate?.uriSans)),
-  DOWNSTREAM_PEER_DNS_SAN: simple((i) => joined(i.downstreamTls?.peerCertificate?.dnsSans)),
-  DOWNSTREAM_LOCAL_URI_SAN: simple((i) => joined(i.downstreamTls?.localUriSans)),
-  DOWNSTREAM_PEER_SUBJECT: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.subject)),
-  DOWNSTREAM_TLS_VERSION: simple((i) => nonEmpty(i.downstreamTls?.version)),
-  DOWNSTREAM_TLS_CIPHER: simple((i) => nonEmpty(i.downstreamTls?.cipher)),
+  ...tlsOperators("DOWNSTREAM", (i) => i.downstreamTls),
   DOWNSTREAM_PEER_FINGERPRINT_256: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.sha256)),
   DOWNSTREAM_PEER_SERIAL: simple((i) => nonEmpty(i.downstreamTls?.peerCertificate?.serial)),
-  // URL-encoded PEM, as Envoy's urlEncodedPemEncodedPeerCertificate.
-  DOWNSTREAM_PEER_CERT: simple((i) => {
-    const pem = i.downstreamTls?.peerCertificate?.pem;
-    return pem === undefined || pem === "" ? undefined : encodeURIComponent(pem);
-  }),
+  ...tlsOperators("UPSTREAM", (i) => i.upstreamTls),
   ROUTE_NAME: simple((i) => nonEmpty(i.routeName)),
   // Virtual clusters are not in the model: no stream ever matches one.
   VIRTUAL_CLUSTER_NAME: simple(() => undefined),

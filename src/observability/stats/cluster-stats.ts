@@ -35,7 +35,12 @@ export class ClusterSslStats implements UpstreamSslCounters {
   readonly failVerifySan: Counter;
   readonly failVerifyNoCert: Counter;
   readonly sessionReused: Counter;
-  constructor(store: StatsStore, prefix: string) {
+  /** `ssl.versions.TLSv1.3`, `ssl.ciphers.…`, `ssl.curves.X25519`: few distinct values, kept by name. */
+  private readonly byName = new Map<string, Counter>();
+  constructor(
+    private readonly store: StatsStore,
+    private readonly prefix: string,
+  ) {
     const c = (n: string): Counter => store.counter(`${prefix}ssl.${n}`);
     this.handshake = c("handshake");
     this.connectionError = c("connection_error");
@@ -43,6 +48,21 @@ export class ClusterSslStats implements UpstreamSslCounters {
     this.failVerifySan = c("fail_verify_san");
     this.failVerifyNoCert = c("fail_verify_no_cert");
     this.sessionReused = c("session_reused");
+  }
+
+  negotiated(version: string, cipher: string, curve: string | undefined): void {
+    this.named("versions." + version).inc();
+    this.named("ciphers." + cipher).inc();
+    if (curve !== undefined) this.named("curves." + curve).inc();
+  }
+
+  private named(suffix: string): Counter {
+    let c = this.byName.get(suffix);
+    if (c === undefined) {
+      c = this.store.counter(`${this.prefix}ssl.${suffix}`);
+      this.byName.set(suffix, c);
+    }
+    return c;
   }
 }
 

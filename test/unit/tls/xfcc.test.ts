@@ -73,3 +73,27 @@ describe("mutateXfcc", () => {
     expect(run(append, t, ["By=y"])).toEqual(["By=y,By=spiffe://td/ns/a/sa/server;Hash=ab12;URI=spiffe://td/ns/b/sa/client"]);
   });
 });
+
+describe("mutateXfcc Chain", () => {
+  it("is the connection's chain (one leaf, two chains: two elements), made once per connection", () => {
+    const cfg = hcm("SANITIZE_SET", { chain: true });
+    const peer = tls().peerCertificate!;
+    let reads = 0;
+    const conn = (chain: string): DownstreamTlsInfo => ({
+      ...tls(),
+      peerCertificate: peer,
+      get peerChainPem() {
+        reads++;
+        return chain;
+      },
+    });
+    const a = conn("A\n");
+    const b = conn("B\n");
+    expect(run(cfg, a)).toEqual(['By=spiffe://td/ns/a/sa/server;Hash=ab12;Chain="A%0A"']);
+    expect(run(cfg, a)).toEqual(['By=spiffe://td/ns/a/sa/server;Hash=ab12;Chain="A%0A"']);
+    expect(run(cfg, b)).toEqual(['By=spiffe://td/ns/a/sa/server;Hash=ab12;Chain="B%0A"']);
+    expect(reads).toBe(2);
+    // No chain known (plain info): the leaf alone.
+    expect(run(cfg, tls())).toEqual([`By=spiffe://td/ns/a/sa/server;Hash=ab12;Chain="${encodeURIComponent(peer.pem)}"`]);
+  });
+});
