@@ -17,7 +17,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor200 } from './lib/net-util.mjs';
-import { ensureNginx, ensureWrk } from './lib/nginx.mjs';
+import { commonHead, ensureNginx, ensureWrk } from './lib/nginx.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 import { runWrk } from './lib/saturate.mjs';
 import { ChildRegistry } from './lib/children.mjs';
@@ -75,23 +75,6 @@ function makePki() {
   return { root, client, proxy, server, certs };
 }
 
-function nginxHead(prefix) {
-  mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
-  return `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp/client_body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fastcgi;
-  uwsgi_temp_path ${prefix}/tmp/uwsgi;
-  scgi_temp_path ${prefix}/tmp/scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-`;
-}
 
 const BODY = 'x'.repeat(1024);
 
@@ -99,7 +82,8 @@ async function startNginx(name, body) {
   const prefix = path.join(work, name);
   mkdirSync(prefix, { recursive: true });
   const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(conf, `${nginxHead(prefix)}${body}}\n`);
+  mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
+  writeFileSync(conf, `${commonHead(prefix)}${body}}\n`);
   const entry = registry.spawn(name, nginxBin, ['-p', prefix, '-c', conf, '-g', 'daemon off;']);
   return entry;
 }

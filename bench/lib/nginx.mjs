@@ -105,7 +105,8 @@ function exists(p) {
   }
 }
 
-function commonHead(prefix) {
+/** The head of every bench nginx config: one worker, no access log, temp paths under `prefix`, long keep-alive; ends inside `http {`. */
+export function commonHead(prefix) {
   const isRoot = process.getuid?.() === 0;
   return `# Written by bench/lib/nginx.mjs; prefix ${prefix}
 ${isRoot ? 'user root; # the prefix lives under the repo, which nobody may not be able to read\n' : ''}worker_processes 1;

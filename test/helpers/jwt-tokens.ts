@@ -3,8 +3,9 @@
 
 import { createPrivateKey, generateKeyPairSync, sign, constants, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { sharedPath } from "./shared-dir.js";
 
-const SAMPLES = "/work/shared/istio-samples/istio/security/tools/jwt/samples";
+const SAMPLES = sharedPath("istio-samples", "istio", "security", "tools", "jwt", "samples");
 export const ISTIO_ISSUER = "testing@secure.istio.io";
 export const ISTIO_KID = "DHFbpoIUqrY8t2zpA2qXfCmr5VO5ZEr4RzHU_-envvQ";
 export const istioJwks = (): string => readFileSync(`${SAMPLES}/jwks.json`, "utf8");

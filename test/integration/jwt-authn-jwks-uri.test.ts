@@ -13,8 +13,9 @@ import type { JwtAuthentication } from "../../src/config/model/jwt-authn.js";
 import type { HttpConnectionManager, Listener } from "../../src/config/model/types.js";
 import { IstioFileSource } from "../../src/config/source/istio-file-source.js";
 import type { ConfigUpdate, UpdateResult } from "../../src/config/source/config-source.js";
+import { sharedPath } from "../helpers/shared-dir.js";
 
-const JWKS_FILE = "/work/shared/istio-samples/istio/security/tools/jwt/samples/jwks.json";
+const JWKS_FILE = sharedPath("istio-samples", "istio", "security", "tools", "jwt", "samples", "jwks.json");
 
 function jwtOf(u: ConfigUpdate): JwtAuthentication | undefined {
   const up = u.updates.find((x) => x.type === "listener");

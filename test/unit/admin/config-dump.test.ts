@@ -11,9 +11,10 @@ import { testBootstrap } from "../../helpers/admin.js";
 import { dumpParts } from "../../helpers/config-dump.js";
 import { cluster } from "../../helpers/proxy.js";
 import { harness } from "../cli/cli-harness.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
-const dumps = "/work/shared/envoy-config-dumps";
-const samples = "/work/shared/istio-samples/istio/samples/bookinfo/networking";
+const dumps = sharedPath("envoy-config-dumps");
+const samples = sharedPath("istio-samples", "istio", "samples", "bookinfo", "networking");
 
 // Bookinfo's reviews and details as ServiceEntries (Kubernetes Services are not translated yet).
 const services = `apiVersion: networking.istio.io/v1

@@ -6,23 +6,15 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { RbacConfig } from "../../../src/config/model/rbac.js";
 import type { FilterChain, HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
-import { doc, run } from "./helpers.js";
+import { doc, httpbinOpts, httpbinSidecar, run } from "./helpers.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
-const SAMPLES = "/work/shared/istio-samples/istio.io/docs-tasks";
+const SAMPLES = sharedPath("istio-samples", "istio.io", "docs-tasks");
 const sample = (p: string): string => readFileSync(`${SAMPLES}/${p}`, "utf8") + "\n---\n";
 
 // HTTP 8080 and TCP 9000 / 9001 inbound ports of workload app=httpbin in foo.
-const sidecar = doc(
-  "Sidecar",
-  "default",
-  "foo",
-  `  ingress:
-  - port: {number: 8080, protocol: HTTP, name: http}
-    defaultEndpoint: 127.0.0.1:18080
-  - port: {number: 9000, protocol: TCP, name: tcp}
-    defaultEndpoint: 127.0.0.1:19000`,
-);
-const opts = { namespace: "foo", proxyLabels: { app: "httpbin" } };
+const sidecar = httpbinSidecar;
+const opts = httpbinOpts;
 const ap = (name: string, body: string, ns = "foo"): string => doc("AuthorizationPolicy", name, ns, body, "security.istio.io/v1");
 
 function listener(ls: Listener[], name: string): Listener {

@@ -51,3 +51,16 @@ export const reviewsSE = se(
   - {address: 10.0.0.2, labels: {version: v2}, locality: us-east/b, ports: {http: 19082}}
   - {address: 10.0.0.3, labels: {version: v3}, locality: us-east/a, weight: 3}`,
 );
+
+/** The security tasks' workload: app=httpbin in foo, inbound HTTP 8080 and TCP 9000 (Sidecar ingress). */
+export const httpbinSidecar = doc(
+  "Sidecar",
+  "default",
+  "foo",
+  `  ingress:
+  - port: {number: 8080, protocol: HTTP, name: http}
+    defaultEndpoint: 127.0.0.1:18080
+  - port: {number: 9000, protocol: TCP, name: tcp}
+    defaultEndpoint: 127.0.0.1:19000`,
+);
+export const httpbinOpts = { namespace: "foo", proxyLabels: { app: "httpbin" } };

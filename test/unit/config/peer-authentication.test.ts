@@ -8,6 +8,7 @@ import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
 import { defaultInterception } from "../../../src/config/istio/interception.js";
 import type { FilterChain, Listener } from "../../../src/config/model/types.js";
 import { doc, run, se } from "./helpers.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
 type J = Record<string, any>;
 const identity = { security: { trustDomain: "cluster.local", hasIdentity: true } };
@@ -262,7 +263,7 @@ describe("PeerAuthentication validation (istiod's rules)", () => {
   });
 
   it("the Istio docs' PeerAuthentication samples translate cleanly, and apply as the docs say", () => {
-    const dir = "/work/shared/istio-samples/istio.io/docs-tasks/authn-policy/";
+    const dir = sharedPath("istio-samples", "istio.io", "docs-tasks", "authn-policy") + "/";
     const files = readdirSync(dir).filter((f) => f.startsWith("peerauthentication-"));
     expect(files.length).toBe(5);
     for (const f of files) {

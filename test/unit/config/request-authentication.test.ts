@@ -7,22 +7,14 @@ import { describe, expect, it } from "vitest";
 import type { JwtAuthentication } from "../../../src/config/model/jwt-authn.js";
 import type { HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
 import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
-import { doc, run } from "./helpers.js";
+import { doc, httpbinOpts, httpbinSidecar, run } from "./helpers.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
-const SAMPLES = "/work/shared/istio-samples/istio.io/docs-tasks";
-const JWKS = readFileSync("/work/shared/istio-samples/istio/security/tools/jwt/samples/jwks.json", "utf8");
+const SAMPLES = sharedPath("istio-samples", "istio.io", "docs-tasks");
+const JWKS = readFileSync(sharedPath("istio-samples", "istio", "security", "tools", "jwt", "samples", "jwks.json"), "utf8");
 
-const sidecar = doc(
-  "Sidecar",
-  "default",
-  "foo",
-  `  ingress:
-  - port: {number: 8080, protocol: HTTP, name: http}
-    defaultEndpoint: 127.0.0.1:18080
-  - port: {number: 9000, protocol: TCP, name: tcp}
-    defaultEndpoint: 127.0.0.1:19000`,
-);
-const opts = { namespace: "foo", proxyLabels: { app: "httpbin" } };
+const sidecar = httpbinSidecar;
+const opts = httpbinOpts;
 const ra = (name: string, body: string, ns = "foo"): string => doc("RequestAuthentication", name, ns, body, "security.istio.io/v1");
 
 function hcm(ls: Listener[]): HttpConnectionManager {

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Explanation } from "../../../src/router/explain.js";
 import { harness } from "../cli/cli-harness.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
-const samples = "/work/shared/istio-samples/istio/samples/bookinfo/networking";
+const samples = sharedPath("istio-samples", "istio", "samples", "bookinfo", "networking");
 
 const serviceEntry = (name: string, port: number, versions: string[]): string => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

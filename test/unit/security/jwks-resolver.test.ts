@@ -8,8 +8,9 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/common/logger.js";
 import { JwksResolver } from "../../../src/security/jwks/jwks-resolver.js";
+import { sharedPath } from "../../helpers/shared-dir.js";
 
-const JWKS = readFileSync("/work/shared/istio-samples/istio/security/tools/jwt/samples/jwks.json", "utf8");
+const JWKS = readFileSync(sharedPath("istio-samples", "istio", "security", "tools", "jwt", "samples", "jwks.json"), "utf8");
 
 interface JwksServer {
   url: string;
