@@ -1,17 +1,16 @@
 // The supervisor's public face: what the CLI and the admin server see of a running proxy.
 
 import type { ClusterStatus } from "../admin/cluster-status.js";
-import type { Bootstrap } from "../bootstrap/bootstrap.js";
 import type { LogLevel } from "../common/logger.js";
 import type { MergedStats } from "../admin/stats-routes.js";
-import type { Snapshot } from "../config/model/types.js";
+import type { ConfigDumpInput } from "../admin/config-dump/config-dump.js";
 import type { HostStatsSnapshot } from "../observability/stats/host-stats.js";
 
 export interface AdminState {
   /** True once every listener of the current snapshot is bound in every worker. */
   isReady(): boolean;
   /** The current snapshot (the Envoy-shaped model) plus bootstrap facts, for /config_dump. */
-  configDump(): { bootstrap: Bootstrap; snapshot: Snapshot | null; lastReloadError: string | null; lastUpdated?: string | undefined };
+  configDump(): ConfigDumpInput;
   /** Every cluster's circuit-breaker use and host health across all workers, for /clusters. */
   clusters?(): ClusterStatus[];
   /** Every worker's per-host stats summed (Envoy's HostStats: rq_total, cx_active, …), for /clusters. */

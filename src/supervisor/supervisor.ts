@@ -173,7 +173,7 @@ class SupervisorImpl implements Supervisor {
     this.exited = new Promise((res) => (this.resolveExit = res));
     this.admin = {
       isReady: () => this.isReady && !this.draining,
-      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated }),
+      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated, resourceMeta: (t) => this.store.meta(t) }),
       clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
       stats: () => this.stats(),
       hostStats: async () => (await this.statsCollector.collect()).envoy.hosts ?? {},

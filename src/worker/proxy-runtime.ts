@@ -9,7 +9,7 @@ import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
 import type { Timers } from "../common/timers.js";
-import { HTTP_CONNECTION_MANAGER, NETWORK_RBAC_FILTER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, NETWORK_RBAC_FILTER, NOOP_NETWORK_FILTER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
 import type { WorkerServices } from "../http/listener-context.js";
@@ -324,9 +324,12 @@ export class ProxyRuntime {
       }
       const terminal = chain.filters[chain.filters.length - 1];
       if (terminal === undefined) throw new Error(`${where}: has no network filters`);
-      // Non-terminal filters: only network RBAC (istiod's AuthorizationPolicy on TCP), as admission checks.
+      if (terminal.name === NOOP_NETWORK_FILTER) throw new Error(`${where}: the terminal network filter ${terminal.noop.filterName} is not supported`);
+      // Non-terminal filters: network RBAC (istiod's AuthorizationPolicy on TCP) as admission
+      // checks; filters carried but not run (NoopNetworkFilter) are skipped.
       const admission: ConnectionAdmission[] = [];
       for (const f of chain.filters.slice(0, -1)) {
+        if (f.name === NOOP_NETWORK_FILTER) continue;
         if (f.name !== NETWORK_RBAC_FILTER) throw new Error(`${where}: only ${NETWORK_RBAC_FILTER} may come before the terminal network filter, got ${chain.filters.map((x) => x.name).join(", ")}`);
         try {
           admission.push(networkRbacAdmission(f, this.services.stats, (info, details) => this.log.debug(`listener ${model.name} chain ${label}: ${info.remoteIp}:${info.remotePort} closed, ${details}`)));

@@ -6,6 +6,7 @@
 
 import type { Bootstrap } from "../../bootstrap/bootstrap.js";
 import type { Snapshot } from "../../config/model/types.js";
+import type { ResourceMeta, ResourceType } from "../../config/source/config-source.js";
 import { bootstrapJson } from "./bootstrap-json.js";
 import { clusterJson, loadAssignmentJson } from "./cluster-json.js";
 import { typeUrl, type Json } from "./envoy-json.js";
@@ -19,6 +20,13 @@ export interface ConfigDumpInput {
   lastReloadError: string | null;
   /** When the serving snapshot was applied (ISO time); every resource shows it as last_updated. */
   lastUpdated?: string | undefined;
+  /**
+   * Per resource: version_info, last_updated and static or dynamic (the snapshot store's), so
+   * static_* and dynamic_* entries carry their own. Absent = every resource dynamic, updated at lastUpdated.
+   */
+  resourceMeta?: ((type: ResourceType) => ReadonlyMap<string, ResourceMeta>) | undefined;
+  /** Run from an Envoy bootstrap (`outrigger-envoy -c`, `run --bootstrap`): that bootstrap as read (proto JSON), shown in BootstrapConfigDump. */
+  envoyBootstrap?: Json | undefined;
 }
 
 export interface ConfigDump {

@@ -223,7 +223,33 @@ export const NETWORK_RBAC_FILTER = "envoy.filters.network.rbac";
 export type NetworkFilter =
   | { name: typeof HTTP_CONNECTION_MANAGER; typedConfig: HttpConnectionManager }
   | { name: typeof TCP_PROXY; typedConfig: TcpProxy }
-  | { name: typeof NETWORK_RBAC_FILTER; typedConfig: RbacConfig };
+  | { name: typeof NETWORK_RBAC_FILTER; typedConfig: RbacConfig }
+  | NoopNetworkFilter;
+
+/**
+ * A filter istiod sends that Outrigger accepts but does not run (telemetry-only, or Istio's
+ * internals such as `istio_authn`): kept with its original Envoy config so `/config_dump` shows
+ * it and the decoder's note is logged. The data path skips it. Never terminal.
+ */
+export interface NoopFilter {
+  /** The filter's Envoy typed_config as received (proto JSON with its `@type`); absent when it had none. */
+  typedConfig?: Record<string, unknown>;
+  /** Why it does nothing here (shown in /config_dump and logged once per snapshot). */
+  reason: string;
+}
+
+/** The model name of every network filter that is carried but not run; its Envoy name is `noop.filterName`. */
+export const NOOP_NETWORK_FILTER = "outrigger.noop";
+
+/** A non-terminal network filter carried but not run (see NoopFilter), e.g. istiod's TCP `istio.metadata_exchange`. */
+export interface NoopNetworkFilter {
+  name: typeof NOOP_NETWORK_FILTER;
+  typedConfig?: undefined;
+  noop: NoopFilter & {
+    /** Envoy's filter name as received (`istio_authn`, `istio.metadata_exchange`, …). */
+    filterName: string;
+  };
+}
 
 export const HTTP_FAULT_FILTER = "envoy.filters.http.fault";
 export const HTTP_ROUTER_FILTER = "envoy.filters.http.router";
@@ -235,13 +261,46 @@ export const ISTIO_STATS_FILTER = "istio.stats";
 export const HTTP_JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
 /** Envoy's HTTP RBAC (Istio AuthorizationPolicy); after jwt_authn. */
 export const HTTP_RBAC_FILTER = "envoy.filters.http.rbac";
+/** Envoy's CORS filter: answers preflights and adds the CORS response headers per the route's / virtual host's CorsPolicy. */
+export const HTTP_CORS_FILTER = "envoy.filters.http.cors";
+/** Istio's ALPN override (outbound HCMs): upstream mTLS offers istio-http/1.1 / istio-h2 by codec. */
+export const ISTIO_ALPN_FILTER = "istio.alpn";
+/** Envoy's gRPC statistics filter (istiod puts it in every HTTP chain). */
+export const HTTP_GRPC_STATS_FILTER = "envoy.filters.http.grpc_stats";
+
+/** istio.alpn's FilterConfig: the ALPN list offered upstream per upstream protocol. */
+export interface IstioAlpnConfig {
+  alpnOverride: Array<{ upstreamProtocol: "HTTP10" | "HTTP11" | "HTTP2"; alpnOverride: string[] }>;
+}
+
+/** Envoy's CorsPolicy (route or virtual host `typed_per_filter_config["envoy.filters.http.cors"]`; Istio VirtualService `corsPolicy`). */
+export interface CorsPolicy {
+  allowOriginStringMatch: StringMatcher[];
+  /** Comma-separated, as Envoy keeps them. */
+  allowMethods?: string;
+  allowHeaders?: string;
+  exposeHeaders?: string;
+  /** Seconds, as a string (Envoy's max_age). */
+  maxAge?: string;
+  allowCredentials?: boolean;
+  /** Envoy allow_private_network_access. */
+  allowPrivateNetworkAccess?: boolean;
+  /** Absent = true: a preflight the policy does not allow is still answered (not forwarded). Istio `unmatchedPreflights: FORWARD` sets false. */
+  forwardNotMatchingPreflights?: boolean;
+  /** Envoy filter_enabled (percent); absent = 100%. */
+  filterEnabled?: FractionalPercent;
+  /** Envoy shadow_enabled; absent = none. */
+  shadowEnabled?: FractionalPercent;
+}
 
 /** One entry of an HTTP connection manager's filter chain; the router is always last. */
 export interface HttpFilterConfig {
   /** Envoy's filter name (`envoy.filters.http.fault`, `envoy.filters.http.router`, …). */
   name: string;
   /** The filter's own config (`istio.stats`: IstioStatsConfig, …); absent = the filter's defaults. */
-  typedConfig?: IstioStatsConfig | PeerMetadataConfig | JwtAuthentication | RbacConfig;
+  typedConfig?: IstioStatsConfig | PeerMetadataConfig | JwtAuthentication | RbacConfig | IstioAlpnConfig;
+  /** Set when the filter is carried but not run (the HTTP filter registry skips it); see NoopFilter. */
+  noop?: NoopFilter;
 }
 
 /** Envoy HCM forward_client_cert_details. Absent = SANITIZE (Envoy's default: x-forwarded-client-cert removed). */
@@ -284,6 +343,11 @@ export interface TcpProxy {
 export interface RouteConfiguration {
   name: string;
   virtualHosts: VirtualHost[];
+  /**
+   * Envoy ignore_port_in_host_matching: the request's `:authority` port is ignored when choosing
+   * the virtual host (istiod >= 1.28 writes portless domains with it). Absent = false.
+   */
+  ignorePortInHostMatching?: boolean;
 }
 
 export interface VirtualHost {
@@ -292,6 +356,8 @@ export interface VirtualHost {
   /** Envoy domain forms: exact `a.b`, `a.b:9080`, wildcard `*.b`, `*`. Lower-case. */
   domains: string[];
   routes: Route[];
+  /** Per-virtual-host config of HTTP filters (CORS); a route's own entry wins. */
+  typedPerFilterConfig?: { [HTTP_CORS_FILTER]?: CorsPolicy };
 }
 
 /** One Envoy route: exactly one match (Istio expands each `match[]` block into its own route). */
@@ -308,7 +374,7 @@ export interface Route {
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
   /** Per-route config of HTTP filters, by filter name (Istio's `fault` → the fault filter's). */
-  typedPerFilterConfig?: { [HTTP_FAULT_FILTER]?: FaultPolicy };
+  typedPerFilterConfig?: { [HTTP_FAULT_FILTER]?: FaultPolicy; [HTTP_CORS_FILTER]?: CorsPolicy };
   /** Where the rule came from, for config_dump readers (`shop/reviews-vs http[0] match[1]`). */
   source?: string;
 }
@@ -599,9 +665,16 @@ export interface LocalityLbEndpoints {
 }
 
 export interface LbEndpoint {
-  /** IP address, or a DNS name for STRICT_DNS / LOGICAL_DNS clusters. */
+  /** IP address, or a DNS name for STRICT_DNS / LOGICAL_DNS clusters ("" with `pipe`). */
   address: string;
+  /** 0 with `pipe`. */
   port: number;
+  /**
+   * Envoy's Pipe address: a Unix domain socket path (the bootstrap's `xds-grpc` / `sds-grpc`
+   * clusters). Connections go to the path; `address`/`port` are "" / 0. Relative paths are resolved
+   * against the working directory when the bootstrap is read.
+   */
+  pipe?: string;
   /** Default 1. */
   weight: number;
   labels: Record<string, string>;

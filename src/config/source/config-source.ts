@@ -35,7 +35,15 @@ export const RESOURCE_TYPES: readonly ResourceType[] = ["listener", "routeConfig
 export type ResourceUpdate = {
   [T in ResourceType]:
     | { type: T; version: string; kind: "state-of-the-world"; resources: Record<string, ResourceOfType[T]> }
-    | { type: T; version: string; kind: "delta"; upserted: Record<string, ResourceOfType[T]>; removed: string[] };
+    | {
+        type: T;
+        version: string;
+        kind: "delta";
+        upserted: Record<string, ResourceOfType[T]>;
+        removed: string[];
+        /** Delta xDS: each upserted resource's own version (Resource.version); absent = `version`. */
+        resourceVersions?: Record<string, string>;
+      };
 }[ResourceType];
 
 /** What a source pushes: per-type updates applied together (all or none), or decoding errors. */
@@ -45,6 +53,23 @@ export interface ConfigUpdate {
   updates: ResourceUpdate[];
   /** Problems found while reading/decoding (severity "error" refuses the whole update). */
   errors?: ConfigError[];
+  /**
+   * The bootstrap's static_resources: kept apart from dynamic ones — a state-of-the-world update
+   * of another origin never removes them, and no later update may replace them (Envoy refuses to
+   * update a static listener or cluster by xDS). `/config_dump` lists them as static_*.
+   */
+  static?: boolean;
+}
+
+/** What `/config_dump` shows about one resource: its version_info and last_updated, static or dynamic. */
+export interface ResourceMeta {
+  /** The origin of the update that last changed it (`files`, `xds:ads`, `bootstrap`, …). */
+  origin: string;
+  /** version_info: the update's version, or the resource's own (delta). */
+  version: string;
+  /** When it last changed (ISO 8601). An update that leaves it byte-for-byte equal keeps the old time and version. */
+  lastUpdated: string;
+  static: boolean;
 }
 
 export interface UpdateResult {

@@ -6,9 +6,10 @@
 
 import type { ConfigError } from "../model/config-error.js";
 import type { Cluster, Snapshot } from "../model/types.js";
-import { RESOURCE_TYPES, type ConfigUpdate, type ResourceOfType, type ResourceType } from "./config-source.js";
+import { RESOURCE_TYPES, type ConfigUpdate, type ResourceMeta, type ResourceOfType, type ResourceType } from "./config-source.js";
 
 type Resources = { [T in ResourceType]: Map<string, ResourceOfType[T]> };
+type Metas = { [T in ResourceType]: Map<string, ResourceMeta> };
 
 export interface StoreResult {
   accepted: boolean;
@@ -27,13 +28,26 @@ function copy(r: Resources): Resources {
   return out;
 }
 
+function emptyMetas(): Metas {
+  return { listener: new Map(), routeConfiguration: new Map(), cluster: new Map(), endpoint: new Map(), secret: new Map() };
+}
+
 export class SnapshotStore {
   private current = emptyResources();
+  private metas = emptyMetas();
   private versions: Partial<Record<ResourceType, string>> = {};
   private snapshotNow: Snapshot | null = null;
 
-  /** `nextVersion`: the version stamp of each accepted snapshot. */
-  constructor(private readonly nextVersion: () => string) {}
+  /** `nextVersion`: the version stamp of each accepted snapshot; `now`: the clock of last_updated. */
+  constructor(
+    private readonly nextVersion: () => string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** version_info / last_updated / static of each current resource of a type, by name. */
+  meta(type: ResourceType): ReadonlyMap<string, ResourceMeta> {
+    return this.metas[type];
+  }
 
   get snapshot(): Snapshot | null {
     return this.snapshotNow;
@@ -48,18 +62,42 @@ export class SnapshotStore {
     const errors = (update.errors ?? []).filter((e) => e.severity !== "warning");
     if (errors.length > 0) return { accepted: false, errors };
     const next = copy(this.current);
+    const isStatic = update.static === true;
+    const staticErrors: ConfigError[] = [];
     for (const u of update.updates) {
       const map = next[u.type] as Map<string, unknown>;
+      const metas = this.metas[u.type];
+      const touch = (name: string): boolean => {
+        if (metas.get(name)?.static !== true) return true;
+        staticErrors.push({ file: update.origin, line: 0, path: `${u.type}[${JSON.stringify(name)}]`, message: `${JSON.stringify(name)} is a static resource of the bootstrap and cannot be updated`, severity: "error" });
+        return false;
+      };
       if (u.kind === "state-of-the-world") {
-        map.clear();
-        for (const [k, v] of Object.entries(u.resources)) map.set(k, v);
+        // A state of the world replaces the dynamic resources; static ones (the bootstrap's) stay.
+        for (const name of [...map.keys()]) if (metas.get(name)?.static !== true || isStatic) map.delete(name);
+        for (const [k, v] of Object.entries(u.resources)) if (isStatic || touch(k)) map.set(k, v);
       } else {
-        for (const name of u.removed) map.delete(name);
-        for (const [k, v] of Object.entries(u.upserted)) map.set(k, v);
+        for (const name of u.removed) if (!map.has(name) || touch(name)) map.delete(name);
+        for (const [k, v] of Object.entries(u.upserted)) if (isStatic || touch(k)) map.set(k, v);
       }
     }
+    if (staticErrors.length > 0) return { accepted: false, errors: staticErrors };
     const problems = validate(next, update.origin);
     if (problems.length > 0) return { accepted: false, errors: problems };
+    const stamp = this.now().toISOString();
+    for (const u of update.updates) {
+      const metas = this.metas[u.type];
+      const before = this.current[u.type] as Map<string, unknown>;
+      const after = next[u.type] as Map<string, unknown>;
+      for (const name of [...metas.keys()]) if (!after.has(name)) metas.delete(name);
+      const changed = u.kind === "state-of-the-world" ? Object.keys(u.resources) : Object.keys(u.upserted);
+      for (const name of changed) {
+        const old = metas.get(name);
+        if (old !== undefined && JSON.stringify(before.get(name)) === JSON.stringify(after.get(name))) continue;
+        const version = (u.kind === "delta" ? u.resourceVersions?.[name] : undefined) ?? u.version;
+        metas.set(name, { origin: update.origin, version, lastUpdated: stamp, static: isStatic });
+      }
+    }
     this.current = next;
     for (const u of update.updates) this.versions[u.type] = u.version;
     this.snapshotNow = build(next, this.nextVersion());

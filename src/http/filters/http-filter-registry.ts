@@ -21,13 +21,16 @@ export class HttpFilterRegistry {
     return this;
   }
 
-  /** The factories for a connection manager's filter list; the router must come last. */
+  /**
+   * The factories for a connection manager's filter list; the router must come last. Filters
+   * carried but not run (`noop`, see NoopFilter) are left out.
+   */
   build(configs: readonly HttpFilterConfig[], scope?: HttpFilterScope): HttpFilterFactory[] {
     if (configs.length === 0 || configs[configs.length - 1]!.name !== HTTP_ROUTER_FILTER) {
       throw new Error(`http filters must end with ${HTTP_ROUTER_FILTER} (got ${configs.map((c) => c.name).join(", ") || "none"})`);
     }
-    return configs.map((c, i) => {
-      if (c.name === HTTP_ROUTER_FILTER && i !== configs.length - 1) throw new Error(`${HTTP_ROUTER_FILTER} must be the last http filter`);
+    return configs.filter((c) => c.noop === undefined || c.name === HTTP_ROUTER_FILTER).map((c, i, run) => {
+      if (c.name === HTTP_ROUTER_FILTER && i !== run.length - 1) throw new Error(`${HTTP_ROUTER_FILTER} must be the last http filter`);
       const f = this.byName.get(c.name);
       if (f === undefined) throw new Error(`http filter ${c.name} is not supported`);
       return f.configure !== undefined && scope !== undefined ? f.configure(c, scope) : f;

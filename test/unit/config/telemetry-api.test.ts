@@ -161,7 +161,7 @@ extensionProviders:
   });
 
   it("names spans as istio-agent's service cluster does: app label, else workload; tracingServiceName and serviceCluster change it", () => {
-    const base = (extra: string, labels: Record<string, string>): string => translateWith({ mesh: MESH.replace("metrics: [prometheus]", "metrics: [prometheus], tracing: [otel]") + extra, proxyLabels: labels }).snapshot.listeners.flatMap((l) => l.filterChains.flatMap((c) => c.filters.map((f) => ("tracing" in f.typedConfig ? (f.typedConfig.tracing?.provider.serviceName ?? "") : ""))))
+    const base = (extra: string, labels: Record<string, string>): string => translateWith({ mesh: MESH.replace("metrics: [prometheus]", "metrics: [prometheus], tracing: [otel]") + extra, proxyLabels: labels }).snapshot.listeners.flatMap((l) => l.filterChains.flatMap((c) => c.filters.map((f) => (f.typedConfig !== undefined && "tracing" in f.typedConfig ? (f.typedConfig.tracing?.provider.serviceName ?? "") : ""))))
       .find((n) => n !== "")!;
     expect(base("", { app: "reviews" })).toBe("reviews.shop");
     expect(base("", {})).toBe("outrigger.shop");
