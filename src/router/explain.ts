@@ -270,7 +270,7 @@ function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
   }
   const rcName = terminal.typedConfig.routeConfigName;
   out.routeConfig = rcName;
-  const rc = s.routeConfigs[rcName];
+  const rc = terminal.typedConfig.routeConfig ?? s.routeConfigs[rcName];
   if (rc === undefined) {
     out.outcome = `route configuration ${JSON.stringify(rcName)} does not exist: 404 (NR)`;
     return out;

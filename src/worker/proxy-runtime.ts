@@ -343,7 +343,17 @@ export class ProxyRuntime {
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`);
       }
-      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.tracker, routeTables: tables, chainName: chain.name, draining: this.drains(model) };
+      // An inline route_config is compiled for its chain alone (two listeners' inline configs may share a name).
+      const inline = terminal.name === HTTP_CONNECTION_MANAGER ? terminal.typedConfig.routeConfig : undefined;
+      let routeTables = tables;
+      if (inline !== undefined) {
+        try {
+          routeTables = new Map([[inline.name, RouteTable.compile(inline)]]);
+        } catch (e) {
+          throw new Error(`${where}: route_config ${JSON.stringify(inline.name)}: ${(e as Error).message}`);
+        }
+      }
+      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.tracker, routeTables, chainName: chain.name, draining: this.drains(model) };
       const prev = prevByName.get(chain.name);
       let filter;
       try {

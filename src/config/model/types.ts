@@ -309,8 +309,13 @@ export type ForwardClientCertDetails = "SANITIZE" | "FORWARD_ONLY" | "APPEND_FOR
 export interface HttpConnectionManager {
   /** Envoy stat_prefix, e.g. `outbound_0.0.0.0_9080`. */
   statPrefix: string;
-  /** Name of the route configuration in `Snapshot.routeConfigs` (RDS). */
+  /** Name of the route configuration in `Snapshot.routeConfigs` (RDS); with `routeConfig`, that inline config's name. */
   routeConfigName: string;
+  /**
+   * Envoy's inline `route_config` (istiod's inbound HCMs, the bootstrap's 15021/15090 listeners):
+   * when set, the connection manager routes by it and `Snapshot.routeConfigs` is not consulted.
+   */
+  routeConfig?: RouteConfiguration;
   /** HTTP filters in decode order (encode runs them in reverse); the router is last. */
   httpFilters: HttpFilterConfig[];
   /** Access logs written when each stream ends (Envoy's HCM access_log); absent = none. */
