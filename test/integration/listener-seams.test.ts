@@ -126,6 +126,28 @@ describe("filter chains", () => {
     expect(await get(port)).toMatchObject({ status: 200, name: "a" });
   });
 
+  it("an inline route_config routes its chain alone (another listener's RDS config of the same name is not used); noop filters are carried, not run", async () => {
+    const a = await upstream("a");
+    const b = await upstream("b");
+    const inlinePort = await freePort();
+    const rdsPort = await freePort();
+    const inline = httpListener({ address: "127.0.0.1", port: inlinePort, direction: "INBOUND", routeConfigName: "rc-a" });
+    const hcm = inline.filterChains[0]!.filters[0]!;
+    if (hcm.name !== "envoy.filters.network.http_connection_manager") throw new Error("expected an HCM");
+    // Named like the RDS config that routes to a, but its own routes go to b.
+    hcm.typedConfig.routeConfig = { name: "rc-a", virtualHosts: [{ name: "vh", domains: ["*"], routes: [route("default", { route: { cluster: "b" } })] }] };
+    hcm.typedConfig.httpFilters.unshift({ name: "envoy.filters.http.grpc_stats", noop: { reason: "gRPC statistics are not collected", typedConfig: { "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig" } } });
+    inline.filterChains[0]!.filters.unshift({ name: "outrigger.noop", noop: { filterName: "istio_authn", reason: "Istio-internal" } });
+    const rds = httpListener({ address: "127.0.0.1", port: rdsPort, direction: "OUTBOUND", routeConfigName: "rc-a" });
+    proxy = await startProxy(twoRouteSnapshot([inline, rds], a, b));
+    expect(await get(inlinePort)).toMatchObject({ status: 200, name: "b" });
+    expect(await get(rdsPort)).toMatchObject({ status: 200, name: "a" });
+    // A noop filter cannot end a chain.
+    const bad = httpListener({ address: "127.0.0.1", port: inlinePort, direction: "INBOUND", routeConfigName: "rc-a" });
+    bad.filterChains[0]!.filters = [{ name: "outrigger.noop", noop: { filterName: "envoy.filters.network.mongo_proxy", reason: "x" } }];
+    expect((await proxy.runtime.apply(twoRouteSnapshot([bad], a, b))).errors.join("\n")).toMatch(/the terminal network filter envoy.filters.network.mongo_proxy is not supported/);
+  });
+
   it("a reload that keeps a chain keeps its keep-alive connections, which route by the new config", async () => {
     const a = await upstream("a");
     const b = await upstream("b");

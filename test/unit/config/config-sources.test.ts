@@ -200,4 +200,45 @@ describe("SnapshotStore", () => {
     expect(Object.keys(s.snapshot!.clusters)).toEqual(["a"]);
     expect(s.apply(update([], [{ ...decode, severity: "warning" }])).accepted).toBe(true);
   });
+  it("keeps the bootstrap's static resources through other origins' state of the world, and refuses to replace or remove them", () => {
+    let t = 0;
+    const s = new SnapshotStore(
+      () => "v",
+      () => new Date(Date.UTC(2026, 0, 1, 0, 0, ++t)),
+    );
+    const statics: ConfigUpdate = { origin: "bootstrap", static: true, updates: [{ type: "cluster", version: "", kind: "state-of-the-world", resources: { agent: cluster("agent") } }] };
+    expect(s.apply(statics).accepted).toBe(true);
+    let r = s.apply(update([{ type: "cluster", version: "c1", kind: "state-of-the-world", resources: { a: cluster("a") } }]));
+    expect(Object.keys(r.snapshot!.clusters).sort()).toEqual(["a", "agent"]);
+    r = s.apply(update([{ type: "cluster", version: "c2", kind: "state-of-the-world", resources: { b: cluster("b") } }]));
+    expect(Object.keys(r.snapshot!.clusters).sort()).toEqual(["agent", "b"]);
+    const replace = s.apply(update([{ type: "cluster", version: "c3", kind: "state-of-the-world", resources: { agent: cluster("agent", { connectTimeoutMs: 5 }) } }]));
+    expect(replace.accepted).toBe(false);
+    expect(replace.errors.map((e) => `${e.path}: ${e.message}`)).toEqual(['cluster["agent"]: "agent" is a static resource of the bootstrap and cannot be updated']);
+    expect(s.apply(update([{ type: "cluster", version: "c3", kind: "delta", upserted: {}, removed: ["agent"] }])).accepted).toBe(false);
+    // Removing a name nobody has is not an error.
+    expect(s.apply(update([{ type: "cluster", version: "c3", kind: "delta", upserted: {}, removed: ["nope"] }])).accepted).toBe(true);
+    expect(Object.keys(s.snapshot!.clusters).sort()).toEqual(["agent", "b"]);
+  });
+
+  it("records each resource's version_info and last_updated, unchanged resources keeping theirs; delta resources their own versions", () => {
+    let t = 0;
+    const s = new SnapshotStore(
+      () => "v",
+      () => new Date(Date.UTC(2026, 0, 1, 0, 0, ++t)),
+    );
+    s.apply({ origin: "bootstrap", static: true, updates: [{ type: "cluster", version: "", kind: "state-of-the-world", resources: { agent: cluster("agent") } }] });
+    s.apply(update([{ type: "cluster", version: "c1", kind: "state-of-the-world", resources: { a: cluster("a"), b: cluster("b") } }]));
+    s.apply(update([{ type: "cluster", version: "c2", kind: "state-of-the-world", resources: { a: cluster("a"), b: cluster("b", { connectTimeoutMs: 7 }) } }]));
+    const meta = s.meta("cluster");
+    expect(meta.get("agent")).toEqual({ origin: "bootstrap", version: "", lastUpdated: "2026-01-01T00:00:01.000Z", static: true });
+    expect(meta.get("a")).toEqual({ origin: "xds", version: "c1", lastUpdated: "2026-01-01T00:00:02.000Z", static: false });
+    expect(meta.get("b")).toEqual({ origin: "xds", version: "c2", lastUpdated: "2026-01-01T00:00:03.000Z", static: false });
+    s.apply(update([{ type: "cluster", version: "d1", kind: "delta", upserted: { c: cluster("c") }, removed: ["a"], resourceVersions: { c: "rv-c" } }]));
+    expect(meta.get("c")).toMatchObject({ version: "rv-c", lastUpdated: "2026-01-01T00:00:04.000Z" });
+    expect(meta.has("a")).toBe(false);
+    // A refused update changes no meta.
+    s.apply(update([{ type: "cluster", version: "bad", kind: "state-of-the-world", resources: { c: cluster("c", { name: "x" }) } }]));
+    expect(meta.get("c")).toMatchObject({ version: "rv-c" });
+  });
 });
