@@ -119,6 +119,14 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   "envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto",
   "envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3/client_side_weighted_round_robin.proto",
   "envoy/extensions/load_balancing_policies/cluster_provided/v3/cluster_provided.proto",
+  // Well-known types (protobufjs's bundled definitions), so an Any may hold any of them.
+  "google/protobuf/any.proto",
+  "google/protobuf/duration.proto",
+  "google/protobuf/timestamp.proto",
+  "google/protobuf/struct.proto",
+  "google/protobuf/wrappers.proto",
+  "google/protobuf/field_mask.proto",
+  "google/protobuf/empty.proto",
   // TypedStruct (udpa and xds).
   "udpa/type/v1/typed_struct.proto",
   "xds/type/v3/typed_struct.proto",
