@@ -9,10 +9,10 @@ import type { Snapshot } from "../../config/model/types.js";
 import type { ResourceMeta, ResourceType } from "../../config/source/config-source.js";
 import { bootstrapJson } from "./bootstrap-json.js";
 import { clusterJson, loadAssignmentJson } from "./cluster-json.js";
-import { typeUrl, type Json } from "./envoy-json.js";
+import { compact, typeUrl, type Json } from "./envoy-json.js";
 import { listenerJson } from "./listener-json.js";
 import { routeConfigJson } from "./route-config-json.js";
-import { secretJson } from "./secret-json.js";
+import { REDACTED_BYTES, secretJson } from "./secret-json.js";
 
 export interface ConfigDumpInput {
   bootstrap: Bootstrap;
@@ -27,6 +27,11 @@ export interface ConfigDumpInput {
   resourceMeta?: ((type: ResourceType) => ReadonlyMap<string, ResourceMeta>) | undefined;
   /** Run from an Envoy bootstrap (`outrigger-envoy -c`, `run --bootstrap`): that bootstrap as read (proto JSON), shown in BootstrapConfigDump. */
   envoyBootstrap?: Json | undefined;
+  /**
+   * The version of each type's last accepted update (the snapshot store's versionOf): the top-level
+   * version_info of the Clusters and Listeners dumps. Absent = the snapshot's version.
+   */
+  typeVersion?: ((type: ResourceType) => string | undefined) | undefined;
 }
 
 export interface ConfigDump {
@@ -94,6 +99,13 @@ export interface ConfigDumpOptions {
   nameRegex?: RegExp | undefined;
 }
 
+/** Where a resource sits in the dump and what it shows: static (bootstrap) or dynamic with its own version. */
+interface Placed {
+  static: boolean;
+  version: string | undefined;
+  lastUpdated: string;
+}
+
 export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions = {}): ConfigDump {
   const s = input.snapshot;
   const version = s?.version;
@@ -104,35 +116,74 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
   const listeners = dyn(s?.listeners ?? []);
   const routes = dyn(Object.values(s?.routeConfigs ?? {}));
   const secrets = dyn(Object.values(s?.secrets ?? {}));
+  // Per resource: the snapshot store's meta when given (static_resources of the bootstrap are static_*,
+  // every other resource dynamic with the version and time of the update that last changed it).
+  const place = (type: ResourceType, name: string): Placed => {
+    const m = input.resourceMeta?.(type).get(name);
+    if (m === undefined) return { static: false, version, lastUpdated: updated };
+    return { static: m.static, version: m.version, lastUpdated: m.lastUpdated };
+  };
+  const typeVersion = (type: ResourceType): string | undefined => input.typeVersion?.(type) ?? version;
+  const split = <T extends { name: string }>(type: ResourceType, items: readonly T[]) => {
+    const st: Array<{ item: T; p: Placed }> = [];
+    const dy: Array<{ item: T; p: Placed }> = [];
+    for (const item of items) {
+      const p = place(type, item.name);
+      (p.static ? st : dy).push({ item, p });
+    }
+    return { st, dy };
+  };
+  const bootstrapDump: Json =
+    input.envoyBootstrap !== undefined
+      ? { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: redactBootstrap(input.envoyBootstrap), last_updated: updated }
+      : { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated };
+  const cl = split("cluster", clusters);
   const configs: Json[] = [
-    { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated },
+    bootstrapDump,
     {
       "@type": typeUrl(ADMIN + "ClustersConfigDump"),
-      version_info: version,
-      dynamic_active_clusters: clusters.map((c) => ({ version_info: version, cluster: clusterJson(c), last_updated: updated })),
+      version_info: typeVersion("cluster"),
+      static_clusters: cl.st.map(({ item, p }) => ({ cluster: clusterJson(item), last_updated: p.lastUpdated })),
+      dynamic_active_clusters: cl.dy.map(({ item, p }) => compact({ version_info: p.version, cluster: clusterJson(item), last_updated: p.lastUpdated })),
     },
   ];
   if (opts.includeEds === true) {
+    // Envoy's cluster manager: a cluster added by the API lists its endpoints as dynamic, a bootstrap one as static.
+    const endpoint = (item: (typeof clusters)[number], p: Placed): Json => {
+      const e = input.resourceMeta?.("endpoint").get(item.name);
+      return compact({
+        version_info: p.static ? undefined : (e?.version ?? p.version),
+        endpoint_config: loadAssignmentJson(item.name, item.loadAssignment, true),
+        last_updated: e?.lastUpdated ?? p.lastUpdated,
+      });
+    };
     configs.push({
       "@type": typeUrl(ADMIN + "EndpointsConfigDump"),
-      dynamic_endpoint_configs: clusters.map((c) => ({ version_info: version, endpoint_config: loadAssignmentJson(c.name, c.loadAssignment, true), last_updated: updated })),
+      static_endpoint_configs: cl.st.map(({ item, p }) => endpoint(item, p)),
+      dynamic_endpoint_configs: cl.dy.map(({ item, p }) => endpoint(item, p)),
     });
   }
+  const ls = split("listener", listeners);
+  const rs = split("routeConfiguration", routes);
+  const ss = split("secret", secrets);
   configs.push(
     {
       "@type": typeUrl(ADMIN + "ListenersConfigDump"),
-      version_info: version,
-      dynamic_listeners: listeners.map((l) => ({ name: l.name, active_state: { version_info: version, listener: listenerJson(l), last_updated: updated } })),
+      version_info: typeVersion("listener"),
+      static_listeners: ls.st.map(({ item, p }) => ({ listener: listenerJson(item), last_updated: p.lastUpdated })),
+      dynamic_listeners: ls.dy.map(({ item, p }) => ({ name: item.name, active_state: compact({ version_info: p.version, listener: listenerJson(item), last_updated: p.lastUpdated }) })),
     },
     { "@type": typeUrl(ADMIN + "ScopedRoutesConfigDump") },
     {
       "@type": typeUrl(ADMIN + "RoutesConfigDump"),
-      dynamic_route_configs: routes.map((r) => ({ version_info: version, route_config: routeConfigJson(r), last_updated: updated })),
+      static_route_configs: rs.st.map(({ item, p }) => ({ route_config: routeConfigJson(item), last_updated: p.lastUpdated })),
+      dynamic_route_configs: rs.dy.map(({ item, p }) => compact({ version_info: p.version, route_config: routeConfigJson(item), last_updated: p.lastUpdated })),
     },
     {
       "@type": typeUrl(ADMIN + "SecretsConfigDump"),
+      static_secrets: ss.st.map(({ item, p }) => ({ name: item.name, last_updated: p.lastUpdated, secret: secretJson(item) })),
       // istio-agent serves `default` and `ROOTCA` over SDS: Envoy lists them as dynamic, active.
-      dynamic_active_secrets: secrets.map((x) => ({ name: x.name, version_info: version, last_updated: updated, secret: secretJson(x) })),
+      dynamic_active_secrets: ss.dy.map(({ item, p }) => compact({ name: item.name, version_info: p.version, last_updated: p.lastUpdated, secret: secretJson(item) })),
     },
   );
   // proto3 JSON leaves out unset fields (no version yet) and empty repeated fields.
@@ -140,6 +191,29 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
     for (const [k, v] of Object.entries(c)) if (v === undefined || (Array.isArray(v) && v.length === 0)) delete c[k];
   }
   return { configs };
+}
+
+/**
+ * The Envoy bootstrap as read, with every inline private key (and any other secret-bearing field
+ * Envoy marks sensitive: TLS session ticket keys, HMAC secrets, OAuth/credential values under
+ * `generic_secret`) replaced by `[redacted]`, as Envoy's MessageUtil::redact does for /config_dump.
+ */
+export function redactBootstrap(bootstrap: Json): Json {
+  return redactSensitive(bootstrap) as Json;
+}
+
+/** Fields annotated `(udpa.annotations.sensitive) = true` that istiod-style bootstraps can carry inline. */
+const SENSITIVE_FIELDS = new Set(["private_key", "password", "keys", "secret", "session_ticket_keys", "hmac_secret", "key"]);
+
+function redactSensitive(v: unknown, sensitive = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => redactSensitive(x, sensitive));
+  if (v === null || typeof v !== "object") return v;
+  const out: Json = {};
+  for (const [k, x] of Object.entries(v as Json)) {
+    if (sensitive && (k === "inline_bytes" || k === "inline_string")) out[k] = k === "inline_bytes" ? REDACTED_BYTES : "[redacted]";
+    else out[k] = redactSensitive(x, sensitive || (SENSITIVE_FIELDS.has(k) && typeof x === "object" && x !== null));
+  }
+  return out;
 }
 
 /** A `?resource=` / `?mask=` error with Envoy's status and text. */

@@ -177,6 +177,8 @@ function toPlain(type: protobuf.Type, json: unknown, path: string, options: Json
   for (const [key, value] of Object.entries(json)) {
     const field = idx.byJsonKey.get(key);
     const fpath = at(path, key);
+    // A JS object's undefined property is absent, as JSON.stringify would leave it out.
+    if (value === undefined) continue;
     if (field === undefined) {
       if (options.allowUnknownFields === true) continue;
       throw new ProtoJsonError(fpath, `unknown field (${full.slice(1)} has no field "${key}")`);
@@ -345,7 +347,7 @@ function specialToPlain(type: protobuf.Type, json: unknown, path: string, option
       if (!isPlainObject(json)) throw new ProtoJsonError(path, `expected an object (google.protobuf.Struct), got ${kindOf(json)}`);
       const valueType = type.fields["fields"]!.resolve().resolvedType as protobuf.Type;
       const fields: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(json)) fields[k] = jsonValueToPlain(valueType, v, at(path, k));
+      for (const [k, v] of Object.entries(json)) if (v !== undefined) fields[k] = jsonValueToPlain(valueType, v, at(path, k));
       return { fields };
     }
     case ".google.protobuf.ListValue": {
@@ -372,7 +374,7 @@ function jsonValueToPlain(valueType: protobuf.Type, json: unknown, path: string)
   if (Array.isArray(json)) return { [valueFieldName(valueType, 6)]: { values: json.map((v, i) => jsonValueToPlain(valueType, v, `${path}[${i}]`)) } };
   if (isPlainObject(json)) {
     const fields: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(json)) fields[k] = jsonValueToPlain(valueType, v, at(path, k));
+    for (const [k, v] of Object.entries(json)) if (v !== undefined) fields[k] = jsonValueToPlain(valueType, v, at(path, k));
     return { [valueFieldName(valueType, 5)]: { fields } };
   }
   throw new ProtoJsonError(path, `${kindOf(json)} is not JSON`);
