@@ -15,6 +15,11 @@ import { lookupMessageType } from "./proto-registry.js";
 export interface JsonToMessageOptions {
   /** Envoy --allow-unknown-static-fields: unknown fields are dropped instead of refused. */
   allowUnknownFields?: boolean;
+  /**
+   * Collect every problem instead of stopping at the first: each is reported here and the offending
+   * field (or Any) is left out of the result. For listing everything wrong with a resource at once.
+   */
+  onProblem?: (problem: ProtoJsonError) => void;
 }
 
 /** An input that does not fit the proto; `path` is the dotted field path ("" = the message itself). */
@@ -181,31 +186,39 @@ function toPlain(type: protobuf.Type, json: unknown, path: string, options: Json
     if (value === undefined) continue;
     if (field === undefined) {
       if (options.allowUnknownFields === true) continue;
-      throw new ProtoJsonError(fpath, `unknown field (${full.slice(1)} has no field "${key}")`);
+      const problem = new ProtoJsonError(fpath, `unknown field (${full.slice(1)} has no field "${key}")`);
+      if (options.onProblem === undefined) throw problem;
+      options.onProblem(problem);
+      continue;
     }
     if (Object.hasOwn(out, field.name)) throw new ProtoJsonError(fpath, `field "${field.name}" is given twice (as its proto and its JSON name)`);
-    field.resolve();
-    if (value === null && !(field.resolvedType instanceof protobuf.Type && field.resolvedType.fullName === ".google.protobuf.Value" && !field.repeated && !field.map)) continue;
-    if (field.partOf !== null && !field.partOf.name.startsWith("_")) {
-      const other = oneofSet.get(field.partOf.name);
-      if (other !== undefined)
-        throw new ProtoJsonError(fpath, `"${field.name}" and "${other}" are both set, but only one of oneof "${field.partOf.name}" may be`);
-      oneofSet.set(field.partOf.name, field.name);
-    }
-    if (field instanceof protobuf.MapField) {
-      if (!isPlainObject(value)) throw new ProtoJsonError(fpath, `expected an object (a map), got ${kindOf(value)}`);
-      const m: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        const kpath = `${fpath}[${JSON.stringify(k)}]`;
-        checkMapKey(field.keyType, k, kpath);
-        m[k] = valueToPlain(field, v, kpath, options);
+    try {
+      field.resolve();
+      if (value === null && !(field.resolvedType instanceof protobuf.Type && field.resolvedType.fullName === ".google.protobuf.Value" && !field.repeated && !field.map)) continue;
+      if (field.partOf !== null && !field.partOf.name.startsWith("_")) {
+        const other = oneofSet.get(field.partOf.name);
+        if (other !== undefined)
+          throw new ProtoJsonError(fpath, `"${field.name}" and "${other}" are both set, but only one of oneof "${field.partOf.name}" may be`);
+        oneofSet.set(field.partOf.name, field.name);
       }
-      out[field.name] = m;
-    } else if (field.repeated) {
-      if (!Array.isArray(value)) throw new ProtoJsonError(fpath, `expected an array, got ${kindOf(value)}`);
-      out[field.name] = value.map((v, i) => valueToPlain(field, v, `${fpath}[${i}]`, options));
-    } else {
-      out[field.name] = valueToPlain(field, value, fpath, options);
+      if (field instanceof protobuf.MapField) {
+        if (!isPlainObject(value)) throw new ProtoJsonError(fpath, `expected an object (a map), got ${kindOf(value)}`);
+        const m: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) {
+          const kpath = `${fpath}[${JSON.stringify(k)}]`;
+          checkMapKey(field.keyType, k, kpath);
+          m[k] = valueToPlain(field, v, kpath, options);
+        }
+        out[field.name] = m;
+      } else if (field.repeated) {
+        if (!Array.isArray(value)) throw new ProtoJsonError(fpath, `expected an array, got ${kindOf(value)}`);
+        out[field.name] = value.map((v, i) => valueToPlain(field, v, `${fpath}[${i}]`, options));
+      } else {
+        out[field.name] = valueToPlain(field, value, fpath, options);
+      }
+    } catch (err) {
+      if (options.onProblem === undefined || !(err instanceof ProtoJsonError)) throw err;
+      options.onProblem(err);
     }
   }
   return out;
@@ -574,4 +587,16 @@ function anyJson(typeUrl: string, type: protobuf.Type, message: protobuf.Message
   const body = fromMessage(type, message, path);
   if (SPECIAL.has(type.fullName)) return { "@type": typeUrl, value: body };
   return { "@type": typeUrl, ...(body as Json) };
+}
+
+/** Every problem of `json` as the message `typeName` (empty = it encodes), not only the first. */
+export function protoJsonProblems(typeName: string, json: unknown, options: Omit<JsonToMessageOptions, "onProblem"> = {}): ProtoJsonError[] {
+  const problems: ProtoJsonError[] = [];
+  try {
+    jsonToBytes(typeName, json, { ...options, onProblem: (p) => problems.push(p) });
+  } catch (err) {
+    if (!(err instanceof ProtoJsonError)) throw err;
+    problems.push(err);
+  }
+  return problems;
 }
