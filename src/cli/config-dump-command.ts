@@ -5,6 +5,7 @@ import { parseFlags, renderHelp } from "../bootstrap/flag-parser.js";
 import type { CommandSpec } from "../bootstrap/flag-parser.js";
 import { bootstrapFromFlags, securityOptionsFrom, translationFlags } from "../bootstrap/parse-run-flags.js";
 import { buildConfigDump } from "../admin/config-dump/config-dump.js";
+import { envoyResources } from "../admin/config-dump/envoy-resources.js";
 import type { Command } from "./command.js";
 import { reportProblems, translateConfig } from "./translate-config.js";
 
@@ -18,9 +19,15 @@ export const configDumpCommandSpec: CommandSpec = {
     "Print the translated configuration as JSON in Envoy's ConfigDump shape, as the admin",
     "/config_dump?include_eds shows it ({configs: [bootstrap, clusters, endpoints, listeners,",
     "scoped routes, routes, secrets]}), without starting anything.",
+    "With --envoy, print instead the Envoy v3 resources istiod would push, in its push order",
+    "({resources: [clusters, load assignments of EDS clusters, listeners, route configurations,",
+    "secrets]}, each an Any with its @type; private keys redacted).",
     "Config errors are printed on stderr as `file:line: path: message`; exit 1.",
   ].join("\n"),
-  flags: translationFlags,
+  flags: [
+    ...translationFlags,
+    { name: "envoy", help: "print {resources: [Any…]}: the config as Envoy v3 resources in istiod's push order (CDS, EDS, LDS, RDS, SDS)" },
+  ],
 };
 
 export const configDumpCommand: Command = {
@@ -56,6 +63,10 @@ export const configDumpCommand: Command = {
     if (t.errors.length > 0 || t.result === undefined) return 1;
     // A fixed version keeps the output diffable between runs; a running proxy stamps time/sequence.
     const snapshot = { version: offlineVersion, ...t.result.snapshot };
+    if (parsed.switches.has("envoy")) {
+      ctx.stdout(JSON.stringify({ resources: envoyResources(snapshot) }, null, 2) + "\n");
+      return 0;
+    }
     ctx.stdout(JSON.stringify(buildConfigDump({ bootstrap, snapshot, lastReloadError: null }, { includeEds: true }), null, 2) + "\n");
     return 0;
   },
