@@ -68,6 +68,15 @@ export function messageToJson(typeName: string, bytes: Uint8Array): unknown {
   return fromMessage(type, decodeBytes(type, bytes, typeName), "");
 }
 
+/**
+ * Protobuf bytes of `typeName` → the protobufjs message, Anys left as `{type_url, value: bytes}`:
+ * for a DiscoveryResponse whose resources are decoded (and NACKed) one by one with anyToJson.
+ */
+export function decodeMessage(typeName: string, bytes: Uint8Array): protobuf.Message & Record<string, unknown> {
+  const type = messageType(typeName);
+  return decodeBytes(type, bytes, typeName) as protobuf.Message & Record<string, unknown>;
+}
+
 /** A protobufjs message → canonical proto JSON (for callers that decoded themselves). */
 export function protobufMessageToJson(type: protobuf.Type, message: protobuf.Message): unknown {
   return fromMessage(type, message, "");

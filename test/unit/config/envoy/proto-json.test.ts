@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { anyToJson, jsonToAny, jsonToBytes, messageToJson, normalizeProtoJson } from "../../../../src/config/envoy/proto-json.js";
+import { anyToJson, decodeMessage, jsonToAny, jsonToBytes, messageToJson, normalizeProtoJson } from "../../../../src/config/envoy/proto-json.js";
 import { sharedPath } from "../../../helpers/shared-dir.js";
 
 type J = Record<string, unknown>;
@@ -150,6 +150,35 @@ describe("proto JSON: input forms", () => {
   it("maps with message values", () => {
     const j = { typed_per_filter_config: { "envoy.filters.http.fault": { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", max_active_faults: 3 } }, name: "v", domains: ["*"] };
     expect(normalizeProtoJson("envoy.config.route.v3.VirtualHost", j)).toEqual(j);
+  });
+});
+
+describe("proto JSON: xDS messages", () => {
+  it("a DiscoveryRequest with node metadata encodes; a DiscoveryResponse's resources stay raw Anys until decoded one by one", () => {
+    const req = { version_info: "", node: { id: "sidecar~10.0.0.1~a.b~b.svc.cluster.local", metadata: { ISTIO_VERSION: "1.24.0", LABELS: { app: "a" } } }, resource_names: [], type_url: "type.googleapis.com/envoy.config.cluster.v3.Cluster", response_nonce: "" };
+    expect(messageToJson("envoy.service.discovery.v3.DiscoveryRequest", jsonToBytes("envoy.service.discovery.v3.DiscoveryRequest", req))).toEqual({
+      node: req.node,
+      type_url: req.type_url,
+    });
+    const cluster = { "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster", name: "c", type: "EDS" };
+    const bytes = jsonToBytes("envoy.service.discovery.v3.DiscoveryResponse", {
+      version_info: "2026-01-01T00:00:00Z/1",
+      resources: [cluster, { "@type": "type.googleapis.com/envoy.config.listener.v3.Listener", name: "l" }],
+      type_url: cluster["@type"],
+      nonce: "n1",
+    });
+    const res = decodeMessage("envoy.service.discovery.v3.DiscoveryResponse", bytes);
+    const resources = res["resources"] as Array<{ type_url: string; value: Uint8Array }>;
+    expect(res["nonce"]).toBe("n1");
+    expect(resources.map((r) => r.type_url)).toEqual([cluster["@type"], "type.googleapis.com/envoy.config.listener.v3.Listener"]);
+    expect(anyToJson(resources[0]!.type_url, resources[0]!.value)).toEqual(cluster);
+    const delta = { system_version_info: "", resources: [{ name: "c", version: "1", resource: cluster }], removed_resources: ["old"], nonce: "d1", type_url: cluster["@type"] };
+    expect(messageToJson("envoy.service.discovery.v3.DeltaDiscoveryResponse", jsonToBytes("envoy.service.discovery.v3.DeltaDiscoveryResponse", delta))).toEqual({
+      resources: [{ name: "c", version: "1", resource: cluster }],
+      removed_resources: ["old"],
+      nonce: "d1",
+      type_url: cluster["@type"],
+    });
   });
 });
 
