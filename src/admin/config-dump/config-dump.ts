@@ -5,7 +5,7 @@
 // name_regex) follows Envoy's config_dump_handler.
 
 import type { Bootstrap } from "../../bootstrap/bootstrap.js";
-import type { Snapshot } from "../../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, type Listener, type RouteConfiguration, type Snapshot } from "../../config/model/types.js";
 import type { ResourceMeta, ResourceType } from "../../config/source/config-source.js";
 import { bootstrapJson } from "./bootstrap-json.js";
 import { clusterJson, loadAssignmentJson } from "./cluster-json.js";
@@ -176,7 +176,14 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
     { "@type": typeUrl(ADMIN + "ScopedRoutesConfigDump") },
     {
       "@type": typeUrl(ADMIN + "RoutesConfigDump"),
-      static_route_configs: rs.st.map(({ item, p }) => ({ route_config: routeConfigJson(item), last_updated: p.lastUpdated })),
+      // Envoy lists inline route configurations (an HCM's route_config: istiod's inbound chains, the
+      // bootstrap's 15021/15090 listeners) among the static ones, one per connection manager.
+      static_route_configs: [
+        ...rs.st.map(({ item, p }) => ({ route_config: routeConfigJson(item), last_updated: p.lastUpdated })),
+        ...inlineRouteConfigs(s?.listeners ?? [])
+          .filter(({ rc }) => named(rc.name))
+          .map(({ listener, rc }) => ({ route_config: routeConfigJson(rc), last_updated: place("listener", listener).lastUpdated })),
+      ],
       dynamic_route_configs: rs.dy.map(({ item, p }) => compact({ version_info: p.version, route_config: routeConfigJson(item), last_updated: p.lastUpdated })),
     },
     {
@@ -191,6 +198,15 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
     for (const [k, v] of Object.entries(c)) if (v === undefined || (Array.isArray(v) && v.length === 0)) delete c[k];
   }
   return { configs };
+}
+
+/** Every HCM's inline route configuration, with its listener's name. */
+function inlineRouteConfigs(listeners: readonly Listener[]): Array<{ listener: string; rc: RouteConfiguration }> {
+  const out: Array<{ listener: string; rc: RouteConfiguration }> = [];
+  for (const l of listeners)
+    for (const chain of [...l.filterChains, ...(l.defaultFilterChain !== undefined ? [l.defaultFilterChain] : [])])
+      for (const f of chain.filters) if (f.name === HTTP_CONNECTION_MANAGER && f.typedConfig.routeConfig !== undefined) out.push({ listener: l.name, rc: f.typedConfig.routeConfig });
+  return out;
 }
 
 /**

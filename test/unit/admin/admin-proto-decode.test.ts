@@ -10,10 +10,12 @@ import { clusterStatus } from "../../../src/admin/cluster-status.js";
 import { buildConfigDump } from "../../../src/admin/config-dump/config-dump.js";
 import { serverState } from "../../../src/admin/server-state.js";
 import { createLogger } from "../../../src/common/logger.js";
-import type { Snapshot } from "../../../src/config/model/types.js";
+import { httpListener } from "../../../src/config/model/listener-defaults.js";
+import type { HttpConnectionManager, Snapshot } from "../../../src/config/model/types.js";
 import type { ResourceMeta, ResourceType } from "../../../src/config/source/config-source.js";
 import type { AdminState } from "../../../src/supervisor/supervisor-api.js";
 import { issueLeaf, makeRootCa, pkiDir } from "../../helpers/pki.js";
+import { route } from "../../helpers/proxy.js";
 import { normalizeProtoJson } from "../../../src/config/envoy/proto-json.js";
 import { testBootstrap } from "../../helpers/admin.js";
 import { sharedPath } from "../../helpers/shared-dir.js";
@@ -129,6 +131,20 @@ describe("config_dump: static and dynamic resources with their own meta", () => 
     expect(b.node).toEqual(envoyBootstrap.node);
     expect(b.static_resources.secrets[0].tls_certificate).toEqual({ certificate_chain: { inline_string: "CERT" }, private_key: { inline_string: "[redacted]" } });
     expect(b.static_resources.clusters).toEqual(envoyBootstrap.static_resources.clusters);
+  });
+});
+
+describe("config_dump: inline route configurations", () => {
+  it("are listed in static_route_configs (Envoy's static route config providers), with their listener's last_updated", () => {
+    const l = httpListener({ address: "0.0.0.0", port: 15021, direction: "INBOUND", routeConfigName: "health" });
+    const hcm = l.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
+    hcm.routeConfig = { name: "health", virtualHosts: [{ name: "backend", domains: ["*"], routes: [route("ready", { route: { cluster: "agent" } })] }] };
+    const snapshot: Snapshot = { version: "v", listeners: [l], routeConfigs: {}, clusters: {} };
+    const dump = buildConfigDump({ bootstrap: testBootstrap(), snapshot, lastReloadError: null, lastUpdated: "2026-01-02T03:04:05Z" });
+    const routes = dump.configs.find((c) => c["@type"] === "type.googleapis.com/envoy.admin.v3.RoutesConfigDump")!;
+    expect(routes["static_route_configs"]).toEqual([{ route_config: expect.objectContaining({ name: "health" }), last_updated: "2026-01-02T03:04:05Z" }]);
+    expect(routes["dynamic_route_configs"]).toBeUndefined();
+    expect(() => normalizeProtoJson("envoy.admin.v3.ConfigDump", dump as unknown as J)).not.toThrow();
   });
 });
 
