@@ -12,7 +12,8 @@ import { clusterJson, loadAssignmentJson } from "./cluster-json.js";
 import { compact, typeUrl, type Json } from "./envoy-json.js";
 import { listenerJson } from "./listener-json.js";
 import { routeConfigJson } from "./route-config-json.js";
-import { REDACTED_BYTES, secretJson } from "./secret-json.js";
+import { secretJson } from "./secret-json.js";
+import { redactSensitive } from "../../config/envoy/redact-sensitive.js";
 
 export interface ConfigDumpInput {
   bootstrap: Bootstrap;
@@ -209,27 +210,9 @@ function inlineRouteConfigs(listeners: readonly Listener[]): Array<{ listener: s
   return out;
 }
 
-/**
- * The Envoy bootstrap as read, with every inline private key (and any other secret-bearing field
- * Envoy marks sensitive: TLS session ticket keys, HMAC secrets, OAuth/credential values under
- * `generic_secret`) replaced by `[redacted]`, as Envoy's MessageUtil::redact does for /config_dump.
- */
+/** The Envoy bootstrap as read, its sensitive fields (private keys, passwords, …) redacted as Envoy's /config_dump does. */
 export function redactBootstrap(bootstrap: Json): Json {
-  return redactSensitive(bootstrap) as Json;
-}
-
-/** Fields annotated `(udpa.annotations.sensitive) = true` that istiod-style bootstraps can carry inline. */
-const SENSITIVE_FIELDS = new Set(["private_key", "password", "keys", "secret", "session_ticket_keys", "hmac_secret", "key"]);
-
-function redactSensitive(v: unknown, sensitive = false): unknown {
-  if (Array.isArray(v)) return v.map((x) => redactSensitive(x, sensitive));
-  if (v === null || typeof v !== "object") return v;
-  const out: Json = {};
-  for (const [k, x] of Object.entries(v as Json)) {
-    if (sensitive && (k === "inline_bytes" || k === "inline_string")) out[k] = k === "inline_bytes" ? REDACTED_BYTES : "[redacted]";
-    else out[k] = redactSensitive(x, sensitive || (SENSITIVE_FIELDS.has(k) && typeof x === "object" && x !== null));
-  }
-  return out;
+  return redactSensitive("envoy.config.bootstrap.v3.Bootstrap", bootstrap);
 }
 
 /** A `?resource=` / `?mask=` error with Envoy's status and text. */
