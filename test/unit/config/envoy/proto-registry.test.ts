@@ -3,6 +3,10 @@ import { lookupMessageType, protoRoot, protoRootLoadMs } from "../../../../src/c
 
 // Every message type a sidecar meets (drop-in-envoy.md §4.2, §5), the bootstrap, xDS/SDS and admin.
 const REQUIRED = [
+  "envoy.extensions.matching.common_inputs.network.v3.DestinationIPInput",
+  "xds.type.matcher.v3.IPMatcher",
+  "envoy.extensions.compression.gzip.compressor.v3.Gzip",
+  "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
   "envoy.config.listener.v3.Listener",
   "envoy.config.route.v3.RouteConfiguration",
   "envoy.config.cluster.v3.Cluster",
