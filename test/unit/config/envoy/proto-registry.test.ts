@@ -74,6 +74,7 @@ describe("proto registry", () => {
   it("loads Envoy's, xds/udpa's and Istio's protos well under a second, once", () => {
     const root = protoRoot();
     expect(protoRootLoadMs()).toBeGreaterThan(0);
+    // ~200–350 ms measured alone (Node 24); the bound leaves room for a loaded 2-core CI machine.
     expect(protoRootLoadMs()).toBeLessThan(1500);
     expect(protoRoot()).toBe(root);
     for (const name of REQUIRED) expect(lookupMessageType(name), name).toBeDefined();
