@@ -42,6 +42,6 @@ describe("redactSensitive (Envoy's MessageUtil::redact by the protos' sensitive 
     // Still a valid Bootstrap.
     expect(() => normalizeProtoJson("envoy.config.bootstrap.v3.Bootstrap", r as never)).not.toThrow();
     // The input is not modified.
-    expect(bootstrap.static_resources.secrets[0]!.tls_certificate.private_key).toEqual({ inline_bytes: "S0VZ" });
+    expect(bootstrap.static_resources.secrets[0]!.tls_certificate?.private_key).toEqual({ inline_bytes: "S0VZ" });
   });
 });
