@@ -160,7 +160,19 @@ describe("admin endpoints decode as envoy.admin.v3 messages", () => {
     const state: AdminState = {
       isReady: () => true,
       configDump: () => ({ bootstrap: testBootstrap(), snapshot, lastReloadError: null, lastUpdated: "2026-01-02T03:04:05Z" }),
-      clusters: () => Object.values(snapshot.clusters).map((c) => clusterStatus(c, undefined)),
+      // Hosts with stats, one ejected, a priority and a locality: every field /clusters can print.
+      clusters: () =>
+        Object.values(snapshot.clusters).map((c) => {
+          const cs = clusterStatus(c, undefined);
+          cs.hosts.forEach((h, i) => {
+            h.stats = Array.from({ length: 32 }, (_, k) => k * 7 + i);
+            h.ejected = i === 0;
+            h.priority = i;
+            h.region = "us-east";
+            h.zone = "a";
+          });
+          return cs;
+        }),
     };
     const control: AdminControl = {
       bootstrap: testBootstrap(),
