@@ -45,11 +45,11 @@ const LISTENER_FILTER_TYPES: Record<string, string> = {
 
 const HTTP_FILTER_TYPES: Record<string, string> = {
   [HTTP_FAULT_FILTER]: "envoy.extensions.filters.http.fault.v3.HTTPFault",
+  [HTTP_CORS_FILTER]: "envoy.extensions.filters.http.cors.v3.Cors",
   [HTTP_ROUTER_FILTER]: "envoy.extensions.filters.http.router.v3.Router",
   // Istio >= 1.22 writes the native peer-metadata filter under the old filter name.
   [ISTIO_METADATA_EXCHANGE_FILTER]: "io.istio.http.peer_metadata.Config",
   [ISTIO_STATS_FILTER]: "stats.PluginConfig",
-  [HTTP_CORS_FILTER]: "envoy.extensions.filters.http.cors.v3.Cors",
 };
 
 const TRANSPORT_SOCKET_TYPES: Record<string, string> = {
