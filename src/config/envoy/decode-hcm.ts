@@ -6,7 +6,7 @@
 
 import type { ForwardClientCertDetails, HttpConnectionManager, TrafficDirection } from "../model/types.js";
 import { decodeAccessLogs } from "./decode-access-log.js";
-import { at, bool, checkFields, DecodeState, enumOf, isObject, obj, str, typedConfig } from "./decode-common.js";
+import { at, bool, checkFields, DecodeState, durationMs, enumOf, isObject, obj, str, typedConfig } from "./decode-common.js";
 import type { Json } from "./decoded.js";
 import { decodeHttpFilters } from "./decode-http-filters.js";
 import { decodeRouteConfiguration } from "./decode-route-config.js";
@@ -34,6 +34,7 @@ const QUIET = [
   "internal_address_config",
   "generate_request_id",
   "preserve_external_request_id",
+  "stream_idle_timeout",
 ];
 
 export function decodeHcm(o: Json, path: string, st: DecodeState, direction: TrafficDirection | undefined): HttpConnectionManager | undefined {
@@ -113,6 +114,8 @@ function quietFields(o: Json, path: string, st: DecodeState): void {
   if (o.internal_address_config !== undefined) st.note(at(path, "internal_address_config"), "internal_address_config is not supported: Envoy's default internal ranges (loopback, RFC 1918, ULA) apply");
   if (bool(o.generate_request_id, at(path, "generate_request_id"), st) === false) st.note(at(path, "generate_request_id"), "request IDs are always generated when missing");
   if (bool(o.preserve_external_request_id, at(path, "preserve_external_request_id"), st) === true) st.note(at(path, "preserve_external_request_id"), "preserve_external_request_id is not configurable");
+  const idle = durationMs(o.stream_idle_timeout, at(path, "stream_idle_timeout"), st);
+  if (idle !== undefined && idle !== 0) st.note(at(path, "stream_idle_timeout"), "stream_idle_timeout is not supported: streams are not closed for idleness");
   if (Array.isArray(o.upgrade_configs)) {
     const types = o.upgrade_configs.map((u) => (isObject(u) ? String(u.upgrade_type) : "?"));
     if (types.length > 0) st.note(at(path, "upgrade_configs"), `HTTP upgrades (${types.join(", ")}) are not supported: the Upgrade header is hop-by-hop and removed`);

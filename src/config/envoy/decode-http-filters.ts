@@ -17,7 +17,7 @@ import {
   type HttpFilterConfig,
   type TrafficDirection,
 } from "../model/types.js";
-import { at, bool, checkFields, DecodeState, list, obj, str, typedConfig } from "./decode-common.js";
+import { at, bool, checkFields, DecodeState, isObject, list, obj, str, typedConfig } from "./decode-common.js";
 import type { Json } from "./decoded.js";
 import { ALPN_TYPE, decodeIstioAlpn, decodeIstioStats, isWasmType, nullVmPlugin, PEER_METADATA_TYPES, STATS_TYPE } from "./decode-istio-filters.js";
 import { decodeJwtAuthn } from "./decode-jwt-authn.js";
@@ -161,7 +161,8 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
 /** http_filters → the model's list; the router must be present and last. */
 export function decodeHttpFilters(v: unknown, path: string, st: DecodeState, opts: FilterDecodeOptions): HttpFilterConfig[] {
   const out: HttpFilterConfig[] = [];
-  const items = list(v, path, st);
+  // Protobuf's JSON parser takes a lone value for a repeated field; Istio <= 1.5 bootstraps wrote `http_filters: {name: envoy.router}`.
+  const items = isObject(v) ? [v] : list(v, path, st);
   items.forEach((f, i) => {
     const d = httpFilter(f, at(path, i), st, opts);
     if (d !== undefined) out.push(d);

@@ -4,7 +4,7 @@
 // The same decoder serves xDS (LDS), the bootstrap's static listeners and the Istio YAML path;
 // README "Joining a mesh: xDS and Envoy's bootstrap" lists what is an error and what a note.
 
-import type { Listener, ListenerFilterConfig, ListenerFilterName, TrafficDirection } from "../model/types.js";
+import type { FilterChain, Listener, ListenerFilterConfig, ListenerFilterName, TrafficDirection } from "../model/types.js";
 import { at, bool, checkFields, DecodeState, durationMs, enumOf, list, obj, socketAddress, str, typedConfig, uint } from "./decode-common.js";
 import type { DecodeContext, Decoded, Json } from "./decoded.js";
 import { decodeFilterChain } from "./decode-filter-chain.js";
@@ -45,7 +45,6 @@ const LISTENER_NOTED: Record<string, string> = {
   stat_prefix: "stat_prefix is not supported: stats are named after the listener",
   ignore_global_conn_limit: "ignore_global_conn_limit is not supported; ignored",
   max_connections_to_accept_per_socket_event: "max_connections_to_accept_per_socket_event is not supported; ignored",
-  deprecated_v1: "deprecated_v1 is not supported; ignored",
   bind_to_port_addresses: "ignored",
 };
 
@@ -106,12 +105,25 @@ function listenerFilter(v: unknown, path: string, st: DecodeState, internal: boo
   return f;
 }
 
+/**
+ * A chain of an internal listener: it never runs here, so what Outrigger could not run in it is a
+ * note, and such a chain is left out rather than refusing the whole listener.
+ */
+function inertChain(v: unknown, path: string, st: DecodeState, dir: TrafficDirection | undefined, index: number): FilterChain | undefined {
+  const sub = new DecodeState(st.ctx);
+  const c = decodeFilterChain(v, path, sub, dir, index);
+  st.notes.push(...sub.notes);
+  if (sub.errors.length === 0) return c;
+  for (const e of sub.errors) st.note(path, `left out (internal listener, never receives connections here): ${e}`);
+  return undefined;
+}
+
 function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
   checkFields(
     o,
     "",
     st,
-    ["name", "address", "additional_addresses", "traffic_direction", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout", "use_original_dst", "bind_to_port", "transparent", "filter_chains", "default_filter_chain", "internal_listener"],
+    ["name", "address", "additional_addresses", "traffic_direction", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout", "use_original_dst", "bind_to_port", "transparent", "filter_chains", "default_filter_chain", "internal_listener", "deprecated_v1"],
     LISTENER_FATAL,
     LISTENER_NOTED,
   );
@@ -137,7 +149,7 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
     filterChains: [],
   };
   const dir = direction === "UNSPECIFIED" ? undefined : trafficDirection;
-  l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => decodeFilterChain(c, at("filter_chains", i), st, dir, i) ?? []);
+  l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => (internal ? inertChain(c, at("filter_chains", i), st, dir, i) : decodeFilterChain(c, at("filter_chains", i), st, dir, i)) ?? []);
   if (o.default_filter_chain !== undefined) {
     const d = decodeFilterChain(o.default_filter_chain, "default_filter_chain", st, dir, l.filterChains.length);
     if (d !== undefined) l.defaultFilterChain = d;
@@ -161,6 +173,13 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
   for (const [k, field] of Object.entries(flags)) {
     const b = bool(o[k], k, st);
     if (b !== undefined) l[field] = b;
+  }
+  // The v2 API's way to say bind_to_port (istiod <= 1.4 wrote it on its per-port outbound listeners).
+  if (o.deprecated_v1 !== undefined) {
+    const dv = obj(o.deprecated_v1, "deprecated_v1", st) ?? {};
+    checkFields(dv, "deprecated_v1", st, ["bind_to_port"]);
+    const b = bool(dv.bind_to_port, "deprecated_v1.bind_to_port", st);
+    if (b !== undefined && l.bindToPort === undefined) l.bindToPort = b;
   }
   // An internal listener has no socket of its own.
   if (internal) l.bindToPort = false;
