@@ -3,15 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { decodeListener } from "../../../src/config/envoy/decode-listener.js";
 import type { Json } from "../../../src/config/envoy/decoded.js";
-import type { HttpConnectionManager, Listener, TcpProxy } from "../../../src/config/model/types.js";
+import type { Listener, TcpProxy } from "../../../src/config/model/types.js";
 
 const T = (t: string): string => `type.googleapis.com/${t}`;
 const ctx = { origin: "xds" as const };
-const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": T("envoy.extensions.filters.http.router.v3.Router") } };
 
-function hcm(extra: Json = {}, filters: Json[] = [ROUTER]): Json {
-  return { name: "envoy.filters.network.http_connection_manager", typed_config: { "@type": T("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"), stat_prefix: "outbound_0.0.0.0_80", rds: { route_config_name: "80", config_source: { ads: {}, resource_api_version: "V3" } }, http_filters: filters, ...extra } };
-}
 function tcp(extra: Json = {}): Json {
   return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": T("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"), stat_prefix: "s", cluster: "c", ...extra } };
 }
@@ -28,7 +24,6 @@ function errors(json: Json): string[] {
   if (r.ok) throw new Error("decoded, expected errors");
   return r.errors;
 }
-const hcmOf = (l: Listener, chain = 0): HttpConnectionManager => (l.filterChains[chain]!.filters.at(-1) as { typedConfig: HttpConnectionManager }).typedConfig;
 const tcpOf = (l: Listener): TcpProxy => (l.filterChains[0]!.filters.at(-1) as { typedConfig: TcpProxy }).typedConfig;
 
 describe("Listener", () => {
