@@ -116,7 +116,13 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
   }
   const key = type ?? name;
   const filter = type !== undefined ? (TYPE_TO_FILTER[type] ?? (PEER_METADATA_TYPES.has(type) ? ISTIO_METADATA_EXCHANGE_FILTER : undefined)) : NAME_TO_FILTER[name];
-  if (disabled) return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st);
+  if (disabled) {
+    // A security filter enabled per route must not silently become a no-op: the route would go unchecked.
+    if (filter === HTTP_RBAC_FILTER || filter === HTTP_JWT_AUTHN_FILTER || (filter === undefined && !optional && NOOP_HTTP_FILTERS[key] === undefined && NOOP_HTTP_FILTERS[name] === undefined)) {
+      return st.error(at(path, "disabled"), `http filter ${name}: a filter disabled by default and enabled per route is not supported by Outrigger`);
+    }
+    return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st);
+  }
   const noopReason = NOOP_HTTP_FILTERS[filter ?? key] ?? NOOP_HTTP_FILTERS[name];
   if (noopReason !== undefined) return noop(filter ?? name, raw, noopReason, path, st);
   switch (filter) {

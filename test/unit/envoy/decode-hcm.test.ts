@@ -210,6 +210,9 @@ describe("HTTP filters", () => {
     expect(errs({}, [{ name: "my-plugin", typed_config: { "@type": T("envoy.extensions.filters.http.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.v8", code: { remote: {} } } } } }, ROUTER])).toEqual([
       `${p}.typed_config: Wasm filters are not supported by Outrigger (runtime envoy.wasm.runtime.v8); only Istio's null-VM plugins envoy.wasm.stats, envoy.wasm.metadata_exchange are understood`,
     ]);
+    expect(errs({}, [{ name: "envoy.filters.http.rbac", disabled: true, typed_config: { "@type": T("envoy.extensions.filters.http.rbac.v3.RBAC") } }, ROUTER])).toEqual([
+      `${p}.disabled: http filter envoy.filters.http.rbac: a filter disabled by default and enabled per route is not supported by Outrigger`,
+    ]);
     expect(errs({}, [{ name: "ecds", config_discovery: { config_source: { ads: {} } } }, ROUTER])).toEqual([`${p}.config_discovery: http filter ecds: extension config discovery (ECDS) is not supported by Outrigger`]);
     expect(errs({}, [{ name: "envoy.filters.http.fault", typed_config: { "@type": T("envoy.extensions.filters.http.fault.v3.HTTPFault"), abort: { http_status: 503 } } }, ROUTER])).toEqual([
       `${p}.typed_config.abort: filter-level fault abort is not supported (faults are per route: typed_per_filter_config)`,
