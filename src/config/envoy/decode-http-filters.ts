@@ -65,6 +65,10 @@ export const NOOP_HTTP_FILTERS: Record<string, string> = {
   "io.istio.network.authn.Config": "istio_authn: the peer identity comes from the TLS handshake",
   "io.istio.http.connect_baggage.Config": "connect_baggage (HBONE) is not supported",
   "io.istio.http.connect_authority.Config": "connect_authority (HBONE) is not supported",
+  // pilot-agent's bootstrap puts brotli/zstd/gzip compressors on the 15090 Prometheus listener.
+  "envoy.extensions.filters.http.compressor.v3.Compressor": "response compression is not supported: responses are sent uncompressed (identity), which every client accepts",
+  // istiod >= 1.22's connect_authority on the HBONE (15008) listener.
+  "envoy.extensions.filters.http.set_filter_state.v3.Config": "set_filter_state (HBONE connect_authority) is not supported",
   "envoy.wasm.null.stackdriver": "Stackdriver telemetry is not supported",
   "envoy.wasm.attributegen": "attribute generation (telemetry) is not supported",
 };

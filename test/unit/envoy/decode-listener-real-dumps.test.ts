@@ -148,3 +148,29 @@ describe("real istiod listeners (Istio 1.4 era, v2)", () => {
     expect(tcps.length).toBeGreaterThan(10);
   });
 });
+
+describe("pilot-agent's rendered bootstrap: the static 15090 (Prometheus) and 15021 (health) listeners", () => {
+  const boot = JSON.parse(readFileSync(new URL("../../fixtures/istio-dumps/bootstrap-default-golden.json", import.meta.url), "utf8")) as { static_resources: { listeners: Json[] } };
+  const r = decodeAll(boot.static_resources.listeners);
+
+  it("decode, the compressors carried as no-ops", () => {
+    expect(r.errors).toEqual([]);
+    expect([...r.listeners.keys()]).toEqual(["0.0.0.0_15090", "0.0.0.0_15021"]);
+    const prom = r.listeners.get("0.0.0.0_15090")!.filterChains[0]!.filters[0]!;
+    expect(prom.name === HTTP_CONNECTION_MANAGER && prom.typedConfig.httpFilters.map((f) => [f.name, f.noop?.reason])).toEqual([
+      ["envoy.filters.http.compressor.brotli", "response compression is not supported: responses are sent uncompressed (identity), which every client accepts"],
+      ["envoy.filters.http.compressor.zstd", "response compression is not supported: responses are sent uncompressed (identity), which every client accepts"],
+      ["envoy.filters.http.compressor.gzip", "response compression is not supported: responses are sent uncompressed (identity), which every client accepts"],
+      ["envoy.filters.http.router", undefined],
+    ]);
+    const c = "response compression is not supported: responses are sent uncompressed (identity), which every client accepts";
+    expect(r.notes).toEqual({
+      "bypass_overload_manager :: not supported by Outrigger; ignored": 2,
+      [`filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.compressor.brotli is carried but not run: ${c}`]: 1,
+      [`filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.compressor.gzip is carried but not run: ${c}`]: 1,
+      [`filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.compressor.zstd is carried but not run: ${c}`]: 1,
+      "ignore_global_conn_limit :: ignore_global_conn_limit is not supported; ignored": 2,
+      "traffic_direction :: unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)": 2,
+    });
+  });
+});
