@@ -8,7 +8,21 @@ import { describe, expect, it } from "vitest";
 import { decodeListener } from "../../../src/config/envoy/decode-listener.js";
 import type { Json } from "../../../src/config/envoy/decoded.js";
 import { HTTP_CONNECTION_MANAGER, NOOP_NETWORK_FILTER, TCP_PROXY, type Listener } from "../../../src/config/model/types.js";
+import { builtInHttpFilters } from "../../../src/http/filters/http-filter-registry.js";
 import { sharedPath } from "../../helpers/shared-dir.js";
+
+/** Every decoded connection manager's HTTP filters build in the worker's registry (no-ops skipped, istio.alpn native). */
+function expectRunnable(listeners: Iterable<Listener>): number {
+  let built = 0;
+  for (const l of listeners)
+    for (const c of [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])])
+      for (const f of c.filters)
+        if (f.name === HTTP_CONNECTION_MANAGER) {
+          expect(() => builtInHttpFilters().build(f.typedConfig.httpFilters), `${l.name}/${c.name}`).not.toThrow();
+          built++;
+        }
+  return built;
+}
 
 /** Every inline route_config → rds with the same name (see the header). */
 function withoutInlineRoutes(v: unknown): unknown {
@@ -88,6 +102,10 @@ describe("real istiod listeners (2023, v3)", () => {
     });
   });
 
+  it("every decoded HTTP filter chain builds in the worker's filter registry", () => {
+    expect(expectRunnable(r.listeners.values())).toBeGreaterThan(10);
+  });
+
   it("maps the shapes istiod writes onto the model", () => {
     const outbound = r.listeners.get("0.0.0.0_9080")!;
     expect(outbound).toMatchObject({ address: "0.0.0.0", port: 9080, trafficDirection: "OUTBOUND", bindToPort: false, continueOnListenerFiltersTimeout: true });
@@ -131,6 +149,10 @@ describe("real istiod listeners (Istio 1.4 era, v2)", () => {
       "filter_chains[].filters[].typed_config.tracing.operation_name :: operation_name is not supported; the span name is the route's": 5,
       "traffic_direction :: unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)": 3,
     });
+  });
+
+  it("every decoded HTTP filter chain builds in the worker's filter registry (Mixer skipped)", () => {
+    expect(expectRunnable(r.listeners.values())).toBeGreaterThan(3);
   });
 
   it("keeps deprecated_v1.bind_to_port, the 1.4 listener filter names and the v2 HCM/tcp_proxy", () => {
