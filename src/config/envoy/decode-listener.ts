@@ -148,7 +148,7 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
     listenerFilters: list(o.listener_filters, "listener_filters", st).flatMap((f, i) => listenerFilter(f, at("listener_filters", i), st, internal) ?? []),
     filterChains: [],
   };
-  const dir = direction === "UNSPECIFIED" ? undefined : trafficDirection;
+  const dir = trafficDirection;
   l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => (internal ? inertChain(c, at("filter_chains", i), st, dir, i) : decodeFilterChain(c, at("filter_chains", i), st, dir, i)) ?? []);
   if (o.default_filter_chain !== undefined) {
     const d = decodeFilterChain(o.default_filter_chain, "default_filter_chain", st, dir, l.filterChains.length);
