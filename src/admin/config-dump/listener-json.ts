@@ -110,7 +110,7 @@ function istioAlpnJson(c: IstioAlpnConfig): Json {
 
 function httpFilterJson(f: HttpFilterConfig): Json {
   // A filter carried but not run goes back exactly as it was received.
-  if (f.noop !== undefined) return compact({ name: f.name, typed_config: f.noop.typedConfig });
+  if (f.noop !== undefined) return compact({ name: f.name, typed_config: f.noop.typedConfig, is_optional: f.noop.isOptional, disabled: f.noop.disabled });
   if (f.name === ISTIO_ALPN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: istioAlpnJson(f.typedConfig as IstioAlpnConfig) };
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
   if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };

@@ -15,6 +15,7 @@ import {
   ISTIO_METADATA_EXCHANGE_FILTER,
   ISTIO_STATS_FILTER,
   type HttpFilterConfig,
+  type NoopFilter,
   type TrafficDirection,
 } from "../model/types.js";
 import { at, bool, checkFields, DecodeState, isObject, list, obj, str, typedConfig } from "./decode-common.js";
@@ -86,9 +87,12 @@ interface FilterDecodeOptions {
   direction: TrafficDirection | undefined;
 }
 
-function noop(name: string, raw: Json | undefined, reason: string, path: string, st: DecodeState): HttpFilterConfig {
+function noop(name: string, raw: Json | undefined, reason: string, path: string, st: DecodeState, entry: Json = {}): HttpFilterConfig {
   st.note(path, `${name} is carried but not run: ${reason}`);
-  return raw !== undefined ? { name, noop: { typedConfig: raw, reason } } : { name, noop: { reason } };
+  const n: NoopFilter = raw !== undefined ? { typedConfig: raw, reason } : { reason };
+  if (entry.disabled === true) n.disabled = true;
+  if (entry.is_optional === true) n.isOptional = true;
+  return { name, noop: n };
 }
 
 function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecodeOptions): HttpFilterConfig | undefined {
@@ -101,7 +105,7 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
   const raw = obj(o.typed_config, at(path, "typed_config"), st);
   const tp = at(path, "typed_config");
   if (o.config_discovery !== undefined) {
-    if (optional) return noop(name, undefined, "its config comes from extension config discovery (ECDS), which Outrigger does not have", path, st);
+    if (optional) return noop(name, undefined, "its config comes from extension config discovery (ECDS), which Outrigger does not have", path, st, o);
     return st.error(at(path, "config_discovery"), `http filter ${name}: extension config discovery (ECDS) is not supported by Outrigger`);
   }
   const tc = raw !== undefined ? typedConfig(raw, tp, st) : undefined;
@@ -110,13 +114,14 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
   let fieldsPath = raw !== undefined ? tp : at(path, "config");
   // Istio's null-VM Wasm plugins are its native filters.
   if (type !== undefined && isWasmType(type)) {
-    const plugin = nullVmPlugin(fields, tp, st);
-    if (plugin === undefined) return optional ? noop(name, raw, "a Wasm filter (Outrigger runs no Wasm)", path, st) : undefined;
+    // An optional filter's unusable Wasm is no error: decode it aside and keep it as a no-op.
+    const plugin = nullVmPlugin(fields, tp, optional ? new DecodeState(st.ctx) : st);
+    if (plugin === undefined) return optional ? noop(name, raw, "a Wasm filter (Outrigger runs no Wasm)", path, st, o) : undefined;
     fieldsPath = at(tp, "config.configuration");
     if (plugin.code === "envoy.wasm.stats") [type, fields] = [STATS_TYPE, plugin.configuration];
     else if (plugin.code === "envoy.wasm.metadata_exchange") [type, fields] = ["io.istio.http.peer_metadata.Config", {}];
-    else if (NOOP_HTTP_FILTERS[plugin.code] !== undefined) return noop(name, raw, NOOP_HTTP_FILTERS[plugin.code]!, path, st);
-    else return optional ? noop(name, raw, `null-VM Wasm plugin ${plugin.code} is not supported`, path, st) : st.error(tp, `http filter ${name}: null-VM Wasm plugin ${plugin.code} is not supported by Outrigger`);
+    else if (NOOP_HTTP_FILTERS[plugin.code] !== undefined) return noop(name, raw, NOOP_HTTP_FILTERS[plugin.code]!, path, st, o);
+    else return optional ? noop(name, raw, `null-VM Wasm plugin ${plugin.code} is not supported`, path, st, o) : st.error(tp, `http filter ${name}: null-VM Wasm plugin ${plugin.code} is not supported by Outrigger`);
   }
   const key = type ?? name;
   const filter = type !== undefined ? (TYPE_TO_FILTER[type] ?? (PEER_METADATA_TYPES.has(type) ? ISTIO_METADATA_EXCHANGE_FILTER : undefined)) : NAME_TO_FILTER[name];
@@ -125,10 +130,10 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
     if (filter === HTTP_RBAC_FILTER || filter === HTTP_JWT_AUTHN_FILTER || (filter === undefined && !optional && NOOP_HTTP_FILTERS[key] === undefined && NOOP_HTTP_FILTERS[name] === undefined)) {
       return st.error(at(path, "disabled"), `http filter ${name}: a filter disabled by default and enabled per route is not supported by Outrigger`);
     }
-    return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st);
+    return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st, o);
   }
   const noopReason = NOOP_HTTP_FILTERS[filter ?? key] ?? NOOP_HTTP_FILTERS[name];
-  if (noopReason !== undefined) return noop(filter ?? name, raw, noopReason, path, st);
+  if (noopReason !== undefined) return noop(filter ?? name, raw, noopReason, path, st, o);
   switch (filter) {
     case HTTP_ROUTER_FILTER:
       checkFields(fields, fieldsPath, st, [], {}, {
@@ -164,7 +169,7 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
     case ISTIO_ALPN_FILTER:
       return { name: ISTIO_ALPN_FILTER, typedConfig: decodeIstioAlpn(fields, fieldsPath, st) };
   }
-  if (optional) return noop(name, raw, `${type ?? name} is not supported by Outrigger (is_optional)`, path, st);
+  if (optional) return noop(name, raw, `${type ?? name} is not supported by Outrigger (is_optional)`, path, st, o);
   return st.error(type !== undefined ? at(tp, "@type") : at(path, "name"), `http filter ${name}${type !== undefined ? ` (${type})` : ""} is not supported by Outrigger`);
 }
 

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { decodeListener } from "../../../src/config/envoy/decode-listener.js";
 import type { Json } from "../../../src/config/envoy/decoded.js";
-import type { HttpConnectionManager } from "../../../src/config/model/types.js";
+import { listenerJson } from "../../../src/admin/config-dump/listener-json.js";
+import type { HttpConnectionManager, Listener } from "../../../src/config/model/types.js";
 
 const T = (t: string): string => `type.googleapis.com/${t}`;
 const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": T("envoy.extensions.filters.http.router.v3.Router") } };
@@ -191,15 +192,23 @@ describe("HTTP filters", () => {
     const lua = { name: "envoy.filters.http.lua", is_optional: true, typed_config: { "@type": T("envoy.extensions.filters.http.lua.v3.Lua") } };
     const off = { name: "envoy.filters.http.fault", disabled: true, typed_config: { "@type": T("envoy.extensions.filters.http.fault.v3.HTTPFault") } };
     const authn = { name: "istio_authn", typed_config: { "@type": T("istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig"), policy: {} } };
-    const { value, notes } = hcm({}, [grpc, lua, off, authn, ROUTER]);
+    const v8 = { name: "my-optional-plugin", is_optional: true, typed_config: { "@type": T("envoy.extensions.filters.http.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.v8" } } } };
+    const { value, notes } = hcm({}, [grpc, lua, off, authn, v8, ROUTER]);
     expect(value.httpFilters).toEqual([
       { name: "envoy.filters.http.grpc_stats", noop: { typedConfig: grpc.typed_config, reason: "gRPC statistics are not collected (HTTP/2 is not supported yet)" } },
-      { name: "envoy.filters.http.lua", noop: { typedConfig: lua.typed_config, reason: "envoy.extensions.filters.http.lua.v3.Lua is not supported by Outrigger (is_optional)" } },
-      { name: "envoy.filters.http.fault", noop: { typedConfig: off.typed_config, reason: "disabled by default (enabled per route), and per-route enabling is not supported" } },
+      { name: "envoy.filters.http.lua", noop: { typedConfig: lua.typed_config, reason: "envoy.extensions.filters.http.lua.v3.Lua is not supported by Outrigger (is_optional)", isOptional: true } },
+      { name: "envoy.filters.http.fault", noop: { typedConfig: off.typed_config, reason: "disabled by default (enabled per route), and per-route enabling is not supported", disabled: true } },
       { name: "istio_authn", noop: { typedConfig: authn.typed_config, reason: "istio_authn: the peer identity comes from the TLS handshake and request.auth.* from jwt_authn" } },
+      { name: "my-optional-plugin", noop: { typedConfig: v8.typed_config, reason: "a Wasm filter (Outrigger runs no Wasm)", isOptional: true } },
       { name: "envoy.filters.http.router" },
     ]);
-    expect(notes).toHaveLength(4);
+    expect(notes).toHaveLength(5);
+    // /config_dump writes them back as received, and they decode to the same no-ops.
+    const model: Listener = { name: "l", address: "0.0.0.0", port: 15006, trafficDirection: "INBOUND", listenerFilters: [], filterChains: [{ name: "c", filterChainMatch: {}, filters: [{ name: "envoy.filters.network.http_connection_manager", typedConfig: value }] }] };
+    const json = listenerJson(model) as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Json[] } }> }> };
+    expect(json.filter_chains[0]!.filters[0]!.typed_config.http_filters.slice(0, 5)).toEqual([grpc, lua, off, authn, v8].map((f) => ({ name: f.name, ...(f.typed_config ? { typed_config: f.typed_config } : {}), ...("is_optional" in f ? { is_optional: true } : {}), ...("disabled" in f ? { disabled: true } : {}) })));
+    const again = decodeListener(json as Json, { origin: "xds" });
+    expect(again.ok && (again.value.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager).httpFilters).toEqual(value.httpFilters);
   });
 
   it("refuses filters it cannot run: ext_authz, a real Wasm VM, ECDS, filter-level faults, remote-only JWT features", () => {
