@@ -159,6 +159,16 @@ describe("network filters", () => {
     expect(notes.map((n) => n.path)).toEqual(["filter_chains[0].filters[0]"]);
   });
 
+  it("the null-VM Wasm and TypedStruct forms of Istio's TCP filters (Istio 1.6-1.11)", () => {
+    const stats = { name: "istio.stats", typed_config: { "@type": T("envoy.extensions.filters.network.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.null", code: { local: { inline_string: "envoy.wasm.stats" } } }, configuration: { "@type": T("google.protobuf.StringValue"), value: '{"metrics":[{"name":"tcp_connections_opened_total","tags_to_remove":["source_version"]}]}' } } } };
+    const mx = { name: "istio.metadata_exchange", typed_config: { "@type": T("udpa.type.v1.TypedStruct"), type_url: T("envoy.tcp.metadataexchange.config.MetadataExchange"), value: { protocol: "istio-peer-exchange" } } };
+    const { value } = ok({ ...listener([mx, stats, tcp()]), traffic_direction: "INBOUND" });
+    expect(value.filterChains[0]!.filters.map((f) => f.name)).toEqual(["outrigger.noop", "envoy.filters.network.tcp_proxy"]);
+    expect(tcpOf(value).istioStats).toEqual({ reporter: "destination", metrics: [{ name: "tcp_connections_opened_total", tagsToRemove: ["source_version"] }] });
+    const bad = { name: "istio.stats", typed_config: { ...stats.typed_config, config: { ...stats.typed_config.config, configuration: { "@type": T("google.protobuf.StringValue"), value: "{metrics" } } } };
+    expect(errors(listener([bad, tcp()]))[0]).toMatch(/^filter_chains\[0\]\.filters\[0\]\.typed_config\.config\.configuration\.value: not valid JSON: /);
+  });
+
   it("network RBAC with istiod's principals (filter_state peer principal, legacy header exact_match)", () => {
     const rbac = {
       name: "envoy.filters.network.rbac",
