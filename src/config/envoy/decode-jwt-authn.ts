@@ -70,7 +70,10 @@ function provider(v: unknown, path: string, st: DecodeState): JwtProvider | unde
     checkFields(ho, hp, st, ["uri", "cluster", "timeout"]);
     const uri = str(ho.uri, at(hp, "uri"), st);
     if (uri === undefined) return st.error(at(hp, "uri"), "required");
-    const remote: NonNullable<JwtProvider["remoteJwks"]> = { httpUri: { uri, timeoutMs: durationMs(ho.timeout, at(hp, "timeout"), st) ?? 1000 } };
+    // Envoy's HttpUri.timeout is required (proto validation).
+    const timeoutMs = durationMs(ho.timeout, at(hp, "timeout"), st);
+    if (timeoutMs === undefined) return st.error(at(hp, "timeout"), "required");
+    const remote: NonNullable<JwtProvider["remoteJwks"]> = { httpUri: { uri, timeoutMs } };
     const cluster = str(ho.cluster, at(hp, "cluster"), st);
     if (cluster !== undefined) remote.httpUri = { uri, cluster, timeoutMs: remote.httpUri.timeoutMs };
     const cache = durationMs(ro.cache_duration, at(rp, "cache_duration"), st);

@@ -76,6 +76,9 @@ export function decodeTracing(v: unknown, path: string, st: DecodeState): Tracin
   const uo = obj(hs.http_uri, at(hp, "http_uri"), st) ?? {};
   const endpoint = str(uo.uri, at(at(hp, "http_uri"), "uri"), st);
   if (endpoint === undefined) return st.error(at(at(hp, "http_uri"), "uri"), "required");
+  // Envoy's HttpUri.timeout is required (proto validation), as istiod always writes it.
+  const timeoutMs = durationMs(uo.timeout, at(at(hp, "http_uri"), "timeout"), st);
+  if (timeoutMs === undefined) return st.error(at(at(hp, "http_uri"), "timeout"), "required");
   const headers: Record<string, string> = {};
   list(hs.request_headers_to_add, at(hp, "request_headers_to_add"), st).forEach((h, i) => {
     const ho = obj(obj(h, at(at(hp, "request_headers_to_add"), i), st)?.header, at(at(at(hp, "request_headers_to_add"), i), "header"), st);
@@ -93,7 +96,7 @@ export function decodeTracing(v: unknown, path: string, st: DecodeState): Tracin
       serviceName: str(tc.fields.service_name, at(tp, "service_name"), st) ?? "",
       endpoint,
       headers,
-      timeoutMs: durationMs(uo.timeout, at(at(hp, "http_uri"), "timeout"), st) ?? 0,
+      timeoutMs,
     },
     // Envoy's default random_sampling is 100%.
     randomSamplingPercentage: num(obj(o.random_sampling, at(path, "random_sampling"), st)?.value, at(path, "random_sampling"), st) ?? 100,

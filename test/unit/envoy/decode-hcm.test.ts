@@ -229,6 +229,12 @@ describe("HTTP filters", () => {
     expect(errs({}, [{ name: "envoy.filters.http.jwt_authn", typed_config: { "@type": T("envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"), providers: { a: { issuer: "i", local_jwks: { inline_string: "{}" }, subjects: { prefix: "x" } } } } }, ROUTER])).toEqual([
       `${p}.typed_config.providers.a.subjects: JWT subject constraints are not supported by Outrigger`,
     ]);
+    expect(errs({}, [{ name: "envoy.filters.http.jwt_authn", typed_config: { "@type": T("envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"), providers: { a: { issuer: "i", remote_jwks: { http_uri: { uri: "https://i/jwks" } } } } } }, ROUTER])).toEqual([
+      `${p}.typed_config.providers.a.remote_jwks.http_uri.timeout: required`,
+    ]);
+    expect(errs({ tracing: { provider: { name: "envoy.tracers.opentelemetry", typed_config: { "@type": T("envoy.config.trace.v3.OpenTelemetryConfig"), http_service: { http_uri: { uri: "http://otel:4318/v1/traces" } } } } } })).toEqual([
+      `${P}.tracing.provider.typed_config.http_service.http_uri.timeout: required`,
+    ]);
     expect(errs({}, [{ name: "envoy.filters.http.jwt_authn", typed_config: { "@type": T("envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"), providers: { a: { issuer: "i", local_jwks: { filename: "/jwks.json" } } } } }, ROUTER])).toEqual([
       `${p}.typed_config.providers.a.local_jwks: only an inline_string local JWKS is supported`,
     ]);
