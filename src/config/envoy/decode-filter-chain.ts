@@ -49,6 +49,9 @@ export const NOOP_NETWORK_FILTERS: Record<string, string> = {
   "istio.mixer.v1.config.client.TcpClientConfig": "Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's TCP metrics are recorded natively",
   mixer: "Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's TCP metrics are recorded natively",
   "envoy.wasm.metadata_exchange": "Istio's TCP metadata exchange is not supported; peer identity comes from the TLS handshake",
+  // Untyped (no typed_config) entries, by name.
+  "istio.metadata_exchange": "Istio's TCP metadata exchange is not supported; peer identity comes from the TLS handshake",
+  istio_authn: "istio_authn: the peer identity comes from the TLS handshake",
 };
 
 function filterChainMatch(v: unknown, path: string, st: DecodeState): FilterChainMatch {

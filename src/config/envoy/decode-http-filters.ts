@@ -64,6 +64,7 @@ export const NOOP_HTTP_FILTERS: Record<string, string> = {
   mixer: "Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's standard metrics are recorded natively",
   "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig": "istio_authn: the peer identity comes from the TLS handshake and request.auth.* from jwt_authn",
   "io.istio.network.authn.Config": "istio_authn: the peer identity comes from the TLS handshake",
+  istio_authn: "istio_authn: the peer identity comes from the TLS handshake and request.auth.* from jwt_authn",
   "io.istio.http.connect_baggage.Config": "connect_baggage (HBONE) is not supported",
   "io.istio.http.connect_authority.Config": "connect_authority (HBONE) is not supported",
   // pilot-agent's bootstrap puts brotli/zstd/gzip compressors on the 15090 Prometheus listener.
@@ -131,6 +132,13 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
       return st.error(at(path, "disabled"), `http filter ${name}: a filter disabled by default and enabled per route is not supported by Outrigger`);
     }
     return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st, o);
+  }
+  // Istio <= 1.5's istio_authn enforced origin (JWT) authentication itself: a no-op would let tokenless requests in.
+  if (type === "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig") {
+    const policy = obj(fields.policy, at(fieldsPath, "policy"), st) ?? {};
+    if (Array.isArray(policy.origins) && policy.origins.length > 0 && policy.origin_is_optional !== true) {
+      return st.error(at(fieldsPath, "policy.origins"), "istio_authn origin (JWT) authentication of Istio <= 1.5 is not supported by Outrigger");
+    }
   }
   const noopReason = NOOP_HTTP_FILTERS[filter ?? key] ?? NOOP_HTTP_FILTERS[name];
   if (noopReason !== undefined) return noop(filter ?? name, raw, noopReason, path, st, o);

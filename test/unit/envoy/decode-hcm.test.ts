@@ -222,6 +222,9 @@ describe("HTTP filters", () => {
     expect(errs({}, [{ name: "envoy.filters.http.rbac", disabled: true, typed_config: { "@type": T("envoy.extensions.filters.http.rbac.v3.RBAC") } }, ROUTER])).toEqual([
       `${p}.disabled: http filter envoy.filters.http.rbac: a filter disabled by default and enabled per route is not supported by Outrigger`,
     ]);
+    expect(errs({}, [{ name: "istio_authn", typed_config: { "@type": T("istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig"), policy: { origins: [{ jwt: { issuer: "https://a" } }], principal_binding: "USE_ORIGIN" } } }, ROUTER])).toEqual([
+      `${p}.typed_config.policy.origins: istio_authn origin (JWT) authentication of Istio <= 1.5 is not supported by Outrigger`,
+    ]);
     expect(errs({}, [{ name: "ecds", config_discovery: { config_source: { ads: {} } } }, ROUTER])).toEqual([`${p}.config_discovery: http filter ecds: extension config discovery (ECDS) is not supported by Outrigger`]);
     expect(errs({}, [{ name: "envoy.filters.http.fault", typed_config: { "@type": T("envoy.extensions.filters.http.fault.v3.HTTPFault"), abort: { http_status: 503 } } }, ROUTER])).toEqual([
       `${p}.typed_config.abort: filter-level fault abort is not supported (faults are per route: typed_per_filter_config)`,
