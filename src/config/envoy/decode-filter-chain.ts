@@ -111,6 +111,10 @@ function networkFilter(v: unknown, path: string, st: DecodeState, direction: Tra
     else return st.error(tp, `network filter ${name}: null-VM Wasm plugin ${plugin.code} is not supported by Outrigger`);
   }
   const kind = type !== undefined ? NETWORK_TYPES[type] : NETWORK_NAMES[name];
+  // Mixer's TCP client could also close connections (policy checks): only its report-only form is a no-op.
+  if (type === "istio.mixer.v1.config.client.TcpClientConfig" && fields.disable_check_calls !== true) {
+    return st.error(at(tp, "disable_check_calls"), "Mixer policy checks are not supported by Outrigger (only report-only Mixer, disable_check_calls: true)");
+  }
   const reason = NOOP_NETWORK_FILTERS[type ?? name] ?? NOOP_NETWORK_FILTERS[name];
   if (kind === undefined && reason !== undefined) return noopNetwork(name, raw, reason, path, st);
   switch (kind) {

@@ -140,6 +140,12 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
       return st.error(at(fieldsPath, "policy.origins"), "istio_authn origin (JWT) authentication of Istio <= 1.5 is not supported by Outrigger");
     }
   }
+  // Mixer's HTTP client could also deny requests (policy checks): only its report-only form is a no-op.
+  if (type === "istio.mixer.v1.config.client.HttpClientConfig") {
+    const services = obj(fields.service_configs, at(fieldsPath, "service_configs"), st) ?? {};
+    const checking = Object.entries(services).filter(([, c]) => !(typeof c === "object" && c !== null && (c as Json).disable_check_calls === true));
+    if (checking.length > 0) return st.error(at(fieldsPath, "service_configs"), `Mixer policy checks (service configs ${checking.map(([k]) => k).join(", ")} without disable_check_calls) are not supported by Outrigger`);
+  }
   const noopReason = NOOP_HTTP_FILTERS[filter ?? key] ?? NOOP_HTTP_FILTERS[name];
   if (noopReason !== undefined) return noop(filter ?? name, raw, noopReason, path, st, o);
   switch (filter) {

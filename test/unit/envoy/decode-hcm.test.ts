@@ -225,6 +225,9 @@ describe("HTTP filters", () => {
     expect(errs({}, [{ name: "istio_authn", typed_config: { "@type": T("istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig"), policy: { origins: [{ jwt: { issuer: "https://a" } }], principal_binding: "USE_ORIGIN" } } }, ROUTER])).toEqual([
       `${p}.typed_config.policy.origins: istio_authn origin (JWT) authentication of Istio <= 1.5 is not supported by Outrigger`,
     ]);
+    expect(errs({}, [{ name: "mixer", typed_config: { "@type": T("istio.mixer.v1.config.client.HttpClientConfig"), service_configs: { default: {} } } }, ROUTER])).toEqual([
+      `${p}.typed_config.service_configs: Mixer policy checks (service configs default without disable_check_calls) are not supported by Outrigger`,
+    ]);
     expect(errs({}, [{ name: "ecds", config_discovery: { config_source: { ads: {} } } }, ROUTER])).toEqual([`${p}.config_discovery: http filter ecds: extension config discovery (ECDS) is not supported by Outrigger`]);
     expect(errs({}, [{ name: "envoy.filters.http.fault", typed_config: { "@type": T("envoy.extensions.filters.http.fault.v3.HTTPFault"), abort: { http_status: 503 } } }, ROUTER])).toEqual([
       `${p}.typed_config.abort: filter-level fault abort is not supported (faults are per route: typed_per_filter_config)`,

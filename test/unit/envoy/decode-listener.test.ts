@@ -159,6 +159,12 @@ describe("network filters", () => {
     expect(notes.map((n) => n.path)).toEqual(["filter_chains[0].filters[0]"]);
   });
 
+  it("Mixer's TCP client is a no-op only when report-only", () => {
+    const mixer = (extra: Json) => ({ name: "mixer", typed_config: { "@type": T("istio.mixer.v1.config.client.TcpClientConfig"), transport: {}, ...extra } });
+    expect(ok(listener([mixer({ disable_check_calls: true }), tcp()])).value.filterChains[0]!.filters[0]!.name).toBe("outrigger.noop");
+    expect(errors(listener([mixer({}), tcp()]))).toEqual(["filter_chains[0].filters[0].typed_config.disable_check_calls: Mixer policy checks are not supported by Outrigger (only report-only Mixer, disable_check_calls: true)"]);
+  });
+
   it("the null-VM Wasm and TypedStruct forms of Istio's TCP filters (Istio 1.6-1.11)", () => {
     const stats = { name: "istio.stats", typed_config: { "@type": T("envoy.extensions.filters.network.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.null", code: { local: { inline_string: "envoy.wasm.stats" } } }, configuration: { "@type": T("google.protobuf.StringValue"), value: '{"metrics":[{"name":"tcp_connections_opened_total","tags_to_remove":["source_version"]}]}' } } } };
     const mx = { name: "istio.metadata_exchange", typed_config: { "@type": T("udpa.type.v1.TypedStruct"), type_url: T("envoy.tcp.metadataexchange.config.MetadataExchange"), value: { protocol: "istio-peer-exchange" } } };
