@@ -84,6 +84,11 @@ function listenerFilter(v: unknown, path: string, st: DecodeState, internal: boo
   const name = str(o.name, at(path, "name"), st) ?? "";
   const tc = o.typed_config !== undefined ? typedConfig(o.typed_config, at(path, "typed_config"), st) : undefined;
   const filter = LISTENER_FILTERS[tc?.type ?? name];
+  // istiod adds original_src (mark 1337) to TPROXY inbound listeners: connections still flow, only from the proxy's own address.
+  if (filter === undefined && (tc?.type === "envoy.extensions.filters.listener.original_src.v3.OriginalSrc" || name === "envoy.filters.listener.original_src" || name === "envoy.listener.original_src")) {
+    st.note(path, "original_src is not supported: upstream connections come from the proxy's address, not the client's");
+    return undefined;
+  }
   if (filter === undefined) {
     // An internal listener never receives connections here: what it would run does not matter.
     if (internal) {

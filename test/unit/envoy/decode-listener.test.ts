@@ -62,6 +62,12 @@ describe("Listener", () => {
     });
   });
 
+  it("istiod's TPROXY original_src listener filter is a note: connections come from the proxy's address", () => {
+    const { value, notes } = ok(listener([tcp()], { listener_filters: [{ name: "envoy.filters.listener.original_src", typed_config: { "@type": T("envoy.extensions.filters.listener.original_src.v3.OriginalSrc"), mark: 1337 } }] }));
+    expect(value.listenerFilters).toEqual([]);
+    expect(notes).toEqual([{ path: "listener_filters[0]", message: "original_src is not supported: upstream connections come from the proxy's address, not the client's" }]);
+  });
+
   it("decodes every filter_chain_match field and a default chain", () => {
     const match = {
       destination_port: 8080,
