@@ -308,3 +308,11 @@ describe("filter_enabled and shadow_enabled", () => {
     expect(counters(s)).toEqual({ valid: 1, invalid: 1 });
   });
 });
+
+describe("bad policies", () => {
+  it("a safe_regex RE2 cannot compile refuses the snapshot, naming the route and the matcher", async () => {
+    const u = await upstream();
+    const snap = await snapshotWith(oneRoute({ allowOriginStringMatch: [{ exact: "a" }, { safeRegex: "(" }] })(), [cluster("c", [u.port])]);
+    await expect(startProxy(snap)).rejects.toThrow(/virtual host "vh": route "r" \[0\]: cors allowOriginStringMatch\[1\]: safeRegex/);
+  });
+});

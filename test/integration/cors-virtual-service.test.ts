@@ -31,7 +31,7 @@ async function sampleProxy(extraCors = ""): Promise<TestProxy> {
   const port = await freePort();
   const r = translate(documents, { namespace: "testns", proxyLabels: {}, domainSuffix: "cluster.local", defaultOutbound: { address: "127.0.0.1", port } });
   expect(r.errors.map(formatConfigError)).toEqual([]);
-  proxy = await startProxy(r.snapshot);
+  proxy = await startProxy({ version: "cors/1", ...r.snapshot });
   return proxy;
 }
 
