@@ -5,7 +5,7 @@
 // README "Joining a mesh: xDS and Envoy's bootstrap" lists what is an error and what a note.
 
 import type { FilterChain, Listener, ListenerFilterConfig, ListenerFilterName, TrafficDirection } from "../model/types.js";
-import { at, bool, checkFields, DecodeState, durationMs, enumOf, list, obj, socketAddress, str, typedConfig, uint } from "./decode-common.js";
+import { at, bool, checkFields, DecodeState, durationMs, enumOf, isObject, list, obj, socketAddress, str, typedConfig, uint } from "./decode-common.js";
 import type { DecodeContext, Decoded, Json } from "./decoded.js";
 import { decodeFilterChain } from "./decode-filter-chain.js";
 
@@ -110,8 +110,20 @@ function listenerFilter(v: unknown, path: string, st: DecodeState, internal: boo
   return f;
 }
 
+/** Whether a chain's connection manager accepts CONNECT upgrades (istiod's HBONE `connect_terminate`). */
+function terminatesConnect(chains: unknown): boolean {
+  if (!Array.isArray(chains)) return false;
+  return chains.some((c) =>
+    isObject(c) && Array.isArray(c.filters) &&
+    c.filters.some((f) => {
+      const tc = isObject(f) ? f.typed_config : undefined;
+      return isObject(tc) && Array.isArray(tc.upgrade_configs) && tc.upgrade_configs.some((u) => isObject(u) && typeof u.upgrade_type === "string" && u.upgrade_type.toUpperCase() === "CONNECT");
+    }),
+  );
+}
+
 /**
- * A chain of an internal listener: it never runs here, so what Outrigger could not run in it is a
+ * A chain of an internal (or HBONE) listener: it never runs here, so what Outrigger could not run in it is a
  * note, and such a chain is left out rather than refusing the whole listener.
  */
 function inertChain(v: unknown, path: string, st: DecodeState, dir: TrafficDirection | undefined, index: number): FilterChain | undefined {
@@ -119,7 +131,7 @@ function inertChain(v: unknown, path: string, st: DecodeState, dir: TrafficDirec
   const c = decodeFilterChain(v, path, sub, dir, index);
   st.notes.push(...sub.notes);
   if (sub.errors.length === 0) return c;
-  for (const e of sub.errors) st.note(path, `left out (internal listener, never receives connections here): ${e}`);
+  for (const e of sub.errors) st.note(path, `left out (the listener never receives connections here): ${e}`);
   return undefined;
 }
 
@@ -133,6 +145,12 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
     LISTENER_NOTED,
   );
   const internal = o.internal_listener !== undefined;
+  // istiod's `connect_terminate` (15008): HBONE, mTLS then HTTP/2 CONNECT. Outrigger cannot terminate
+  // it, so the listener is kept unbound (peers get a refused connection on that port) instead of
+  // refusing every listener of the update.
+  const hbone = !internal && terminatesConnect(o.filter_chains);
+  if (hbone) st.note("filter_chains", "HBONE termination (HTTP CONNECT tunnels) is not supported: the listener is not bound");
+  const inert = internal || hbone;
   let address = { address: "", port: 0 };
   if (internal && o.address === undefined) {
     st.note("internal_listener", "an internal listener (HBONE / waypoint plumbing) takes connections only from internal upstreams, which Outrigger does not have: it never receives any");
@@ -154,12 +172,12 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
     filterChains: [],
   };
   const dir = trafficDirection;
-  l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => (internal ? inertChain(c, at("filter_chains", i), st, dir, i) : decodeFilterChain(c, at("filter_chains", i), st, dir, i)) ?? []);
+  l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => (inert ? inertChain(c, at("filter_chains", i), st, dir, i) : decodeFilterChain(c, at("filter_chains", i), st, dir, i)) ?? []);
   if (o.default_filter_chain !== undefined) {
     const d = decodeFilterChain(o.default_filter_chain, "default_filter_chain", st, dir, l.filterChains.length);
     if (d !== undefined) l.defaultFilterChain = d;
   }
-  if (l.filterChains.length === 0 && l.defaultFilterChain === undefined && !internal && st.errors.length === 0) st.error("filter_chains", "a listener needs at least one filter chain or a default_filter_chain");
+  if (l.filterChains.length === 0 && l.defaultFilterChain === undefined && !inert && st.errors.length === 0) st.error("filter_chains", "a listener needs at least one filter chain or a default_filter_chain");
   const extra: NonNullable<Listener["additionalAddresses"]> = [];
   list(o.additional_addresses, "additional_addresses", st).forEach((x, i) => {
     const p = at("additional_addresses", i);
@@ -187,7 +205,7 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
     if (b !== undefined && l.bindToPort === undefined) l.bindToPort = b;
   }
   // An internal listener has no socket of its own.
-  if (internal) l.bindToPort = false;
+  if (inert) l.bindToPort = false;
   return l;
 }
 

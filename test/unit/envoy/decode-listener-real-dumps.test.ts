@@ -97,8 +97,9 @@ describe("real istiod listeners (2023, v3)", () => {
       "internal_listener :: an internal listener (HBONE / waypoint plumbing) takes connections only from internal upstreams, which Outrigger does not have: it never receives any": 2,
       "listener_filters[] :: listener filter set_dst_address of an internal listener is not run": 2,
       "filter_chains[].filters[].typed_config.http_filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 1,
-      "filter_chains[] :: left out (internal listener, never receives connections here): filter_chains[0].filters[0].typed_config.http_filters[2].typed_config.@type: http filter envoy.filters.http.ext_authz (envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not supported by Outrigger": 1,
-      "filter_chains[] :: left out (internal listener, never receives connections here): filter_chains[0].filters[0].typed_config.tunneling_config: tcp_proxy tunneling (HTTP CONNECT / HBONE) is not supported by Outrigger": 1,
+      "filter_chains :: HBONE termination (HTTP CONNECT tunnels) is not supported: the listener is not bound": 1,
+      "filter_chains[] :: left out (the listener never receives connections here): filter_chains[0].filters[0].typed_config.http_filters[2].typed_config.@type: http filter envoy.filters.http.ext_authz (envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not supported by Outrigger": 1,
+      "filter_chains[] :: left out (the listener never receives connections here): filter_chains[0].filters[0].typed_config.tunneling_config: tcp_proxy tunneling (HTTP CONNECT / HBONE) is not supported by Outrigger": 1,
     });
   });
 
@@ -126,7 +127,9 @@ describe("real istiod listeners (2023, v3)", () => {
     // istio.stats before tcp_proxy becomes the proxy's Istio stats; the reporter follows the direction.
     const tcp = vo.filterChains.flatMap((c) => c.filters).find((f) => f.name === TCP_PROXY)!;
     expect(tcp.typedConfig).toMatchObject({ istioStats: { reporter: "source", metrics: [] }, idleTimeoutMs: 3_600_000, maxConnectAttempts: 1 });
+    // HBONE termination cannot be served: the listener stays unbound rather than refusing the update.
     const ct = r.listeners.get("connect_terminate")!;
+    expect(ct).toMatchObject({ address: "0.0.0.0", port: 15008, bindToPort: false });
     expect(ct.filterChains[0]!.transportSocket?.typedConfig).toMatchObject({ requireClientCertificate: true, commonTlsContext: { tlsParams: { tlsMinimumProtocolVersion: "TLSv1_3" }, tlsCertificateSdsSecretConfigs: [{ name: "default" }] } });
     expect(ct.filterChains[0]!.filters[0]).toMatchObject({ name: NOOP_NETWORK_FILTER, noop: { filterName: "istio_authn", typedConfig: { "@type": "type.googleapis.com/udpa.type.v1.TypedStruct", type_url: "type.googleapis.com/io.istio.network.authn.Config" } } });
     expect(r.listeners.get("main_internal")).toMatchObject({ address: "", port: 0, bindToPort: false, filterChains: [] });
