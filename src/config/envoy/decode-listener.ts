@@ -174,7 +174,7 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
   const dir = trafficDirection;
   l.filterChains = list(o.filter_chains, "filter_chains", st).flatMap((c, i) => (inert ? inertChain(c, at("filter_chains", i), st, dir, i) : decodeFilterChain(c, at("filter_chains", i), st, dir, i)) ?? []);
   if (o.default_filter_chain !== undefined) {
-    const d = decodeFilterChain(o.default_filter_chain, "default_filter_chain", st, dir, l.filterChains.length);
+    const d = (inert ? inertChain : decodeFilterChain)(o.default_filter_chain, "default_filter_chain", st, dir, l.filterChains.length);
     if (d !== undefined) l.defaultFilterChain = d;
   }
   if (l.filterChains.length === 0 && l.defaultFilterChain === undefined && !inert && st.errors.length === 0) st.error("filter_chains", "a listener needs at least one filter chain or a default_filter_chain");
