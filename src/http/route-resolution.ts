@@ -5,6 +5,7 @@
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { Random } from "../common/random.js";
 import { HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type HeaderValueOption, type RequestMirrorPolicy, type RetryPolicy, type WeightedCluster } from "../config/model/types.js";
+import type { CompiledCorsPolicy } from "../router/compiled-cors-policy.js";
 import { CompiledRetryPolicy } from "../router/retry-state.js";
 import type { RequestView } from "../router/request-view.js";
 import type { RouteTable } from "../router/route-table.js";
@@ -15,6 +16,8 @@ import type { RequestHeaders } from "./http-message.js";
 interface Named {
   routeName?: string | undefined;
   virtualHostName?: string | undefined;
+  /** The matched route's CORS policy (merged with its virtual host's); set on routes that forward, as Envoy's CORS filter only acts on route entries. */
+  cors?: CompiledCorsPolicy | undefined;
 }
 
 export interface LocalDecision extends Named {
@@ -86,17 +89,18 @@ export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders,
   }
   const action = route.route;
   if (action === undefined) return { kind: "local", code: ErrorCode.NoRoute, routeName: route.name, virtualHostName: matched.virtualHostName };
+  const cors = matched.cors;
 
   let wc: WeightedCluster | undefined;
   let clusterName: string;
   if (matched.clusterPicker !== undefined) {
     wc = matched.clusterPicker.pick(random);
-    if (wc === undefined) return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName };
+    if (wc === undefined) return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName, cors };
     clusterName = wc.name;
   } else if (action.cluster !== undefined) {
     clusterName = action.cluster;
   } else {
-    return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName };
+    return { kind: "local", code: ErrorCode.NoCluster, routeName: route.name, virtualHostName: matched.virtualHostName, cors };
   }
 
   let path = req.path;
@@ -133,6 +137,7 @@ export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders,
     hashPolicy: action.hashPolicy,
     routeName: route.name,
     virtualHostName: matched.virtualHostName,
+    cors,
     applyResponseHeaders: hasResponseMutations
       ? (h) => {
           applyHeaderMutations(h, wcAdd, wcRemove);

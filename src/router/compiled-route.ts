@@ -2,7 +2,8 @@
 // actions into ready helpers (cluster picker, rewrite, redirect). It is what RouteTable.match
 // returns, so a match allocates nothing.
 
-import type { Route } from "../config/model/types.js";
+import { HTTP_CORS_FILTER, type CorsPolicy, type Route } from "../config/model/types.js";
+import { CompiledCorsPolicy } from "./compiled-cors-policy.js";
 import { compileHeaderMatcher, type ContextPredicate } from "./header-matcher.js";
 import type { MatchContext } from "./match-context.js";
 import { compilePathMatcher, type PathPredicate } from "./path-matcher.js";
@@ -23,6 +24,8 @@ export interface MatchedRoute {
   readonly rewrite: PathRewrite | undefined;
   /** Set when the route is a redirect. */
   readonly redirect: Redirect | undefined;
+  /** The CORS policy of the route merged with its virtual host's; undefined = neither has one. */
+  readonly cors: CompiledCorsPolicy | undefined;
 }
 
 /** The first failing condition of a route: its path specifier, or match.headers[index] / match.queryParameters[index]. */
@@ -34,12 +37,13 @@ export class CompiledRoute implements MatchedRoute {
   readonly clusterPicker: WeightedClusterPicker | undefined;
   readonly rewrite: PathRewrite | undefined;
   readonly redirect: Redirect | undefined;
+  readonly cors: CompiledCorsPolicy | undefined;
   private readonly path: PathPredicate;
   private readonly headers: readonly ContextPredicate[];
   private readonly queries: readonly ContextPredicate[];
 
   /** `where` prefixes compile errors, e.g. `route configuration "80": virtual host "a": route "r" [0]`. */
-  constructor(route: Route, virtualHostName: string, where: string) {
+  constructor(route: Route, virtualHostName: string, where: string, virtualHostCors?: CorsPolicy) {
     this.route = route;
     this.virtualHostName = virtualHostName;
     const m = route.match;
@@ -53,6 +57,7 @@ export class CompiledRoute implements MatchedRoute {
       action?.weightedClusters !== undefined ? WeightedClusterPicker.create(action.weightedClusters) : undefined;
     this.rewrite = action !== undefined ? PathRewrite.compile(action, m, `${where}: route`) : undefined;
     this.redirect = route.redirect !== undefined ? Redirect.compile(route.redirect, m) : undefined;
+    this.cors = CompiledCorsPolicy.compile(route.typedPerFilterConfig?.[HTTP_CORS_FILTER], virtualHostCors, where);
   }
 
   /**

@@ -2,7 +2,7 @@
 // authority; match runs its routes in order and returns the first that matches. Pure and
 // synchronous: built once per snapshot per worker, then consulted on every request.
 
-import type { RouteConfiguration, VirtualHost } from "../config/model/types.js";
+import { HTTP_CORS_FILTER, type RouteConfiguration, type VirtualHost } from "../config/model/types.js";
 import { CompiledRoute, type MatchedRoute } from "./compiled-route.js";
 import { MatchContext } from "./match-context.js";
 import type { RequestView } from "./request-view.js";
@@ -35,8 +35,9 @@ export class RouteTable {
     const vhosts: CompiledVirtualHost[] = [];
     for (const vh of rc.virtualHosts) {
       const where = `route configuration ${JSON.stringify(rc.name)}: virtual host ${JSON.stringify(vh.name)}`;
+      const vhCors = vh.typedPerFilterConfig?.[HTTP_CORS_FILTER];
       const routes = vh.routes.map(
-        (r, i) => new CompiledRoute(r, vh.name, `${where}: route ${JSON.stringify(r.name)} [${i}]`),
+        (r, i) => new CompiledRoute(r, vh.name, `${where}: route ${JSON.stringify(r.name)} [${i}]`, vhCors),
       );
       const compiled: CompiledVirtualHost = { name: vh.name, virtualHost: vh, routes };
       for (const d of vh.domains) selector.add(d, compiled, where);

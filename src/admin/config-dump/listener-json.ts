@@ -3,7 +3,7 @@
 
 import {
   HTTP_CONNECTION_MANAGER,
-  HTTP_FAULT_FILTER,
+  HTTP_CORS_FILTER, HTTP_FAULT_FILTER,
   HTTP_JWT_AUTHN_FILTER,
   HTTP_RBAC_FILTER,
   HTTP_ROUTER_FILTER,
@@ -40,6 +40,7 @@ const LISTENER_FILTER_TYPES: Record<string, string> = {
 
 const HTTP_FILTER_TYPES: Record<string, string> = {
   [HTTP_FAULT_FILTER]: "envoy.extensions.filters.http.fault.v3.HTTPFault",
+  [HTTP_CORS_FILTER]: "envoy.extensions.filters.http.cors.v3.Cors",
   [HTTP_ROUTER_FILTER]: "envoy.extensions.filters.http.router.v3.Router",
   // Istio >= 1.22 writes the native peer-metadata filter under the old filter name.
   [ISTIO_METADATA_EXCHANGE_FILTER]: "io.istio.http.peer_metadata.Config",

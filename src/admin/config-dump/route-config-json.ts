@@ -3,7 +3,8 @@
 // filter's per-route config. The Istio rule a route came from (`source`) has no Envoy field: it
 // goes under metadata.filter_metadata.outrigger.
 
-import { HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type RedirectAction, type RetryPolicy, type Route, type RouteAction, type RouteConfiguration, type RouteMatch, type VirtualHost, type WeightedCluster } from "../../config/model/types.js";
+import { corsPolicyJson } from "./cors-json.js";
+import { HTTP_CORS_FILTER, HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type RedirectAction, type RetryPolicy, type Route, type RouteAction, type RouteConfiguration, type RouteMatch, type VirtualHost, type WeightedCluster } from "../../config/model/types.js";
 import { compact, duration, fractionalPercent, headerMatcher, headerValueOptions, nonEmpty, outriggerMetadata, stringMatcher, typeUrl, type Json } from "./envoy-json.js";
 
 /** Envoy's RedirectResponseCode names; MOVED_PERMANENTLY (301) is the zero value. */
@@ -106,6 +107,7 @@ export function faultJson(f: FaultPolicy): Json {
 
 export function routeJson(r: Route): Json {
   const fault = r.typedPerFilterConfig?.[HTTP_FAULT_FILTER];
+  const cors = r.typedPerFilterConfig?.[HTTP_CORS_FILTER];
   return compact({
     name: r.name,
     match: matchJson(r.match),
@@ -117,12 +119,15 @@ export function routeJson(r: Route): Json {
     request_headers_to_remove: nonEmpty(r.requestHeadersToRemove),
     response_headers_to_add: headerValueOptions(r.responseHeadersToAdd),
     response_headers_to_remove: nonEmpty(r.responseHeadersToRemove),
-    typed_per_filter_config: fault !== undefined ? { [HTTP_FAULT_FILTER]: faultJson(fault) } : undefined,
+    typed_per_filter_config: fault !== undefined || cors !== undefined
+      ? compact({ [HTTP_FAULT_FILTER]: fault !== undefined ? faultJson(fault) : undefined, [HTTP_CORS_FILTER]: cors !== undefined ? corsPolicyJson(cors) : undefined })
+      : undefined,
   });
 }
 
 function virtualHostJson(v: VirtualHost): Json {
-  return { name: v.name, domains: v.domains, routes: v.routes.map(routeJson) };
+  const cors = v.typedPerFilterConfig?.[HTTP_CORS_FILTER];
+  return compact({ name: v.name, domains: v.domains, routes: v.routes.map(routeJson), typed_per_filter_config: cors !== undefined ? { [HTTP_CORS_FILTER]: corsPolicyJson(cors) } : undefined });
 }
 
 export function routeConfigJson(rc: RouteConfiguration): Json {

@@ -1,10 +1,10 @@
 // istiod's HTTP filter order (pilot/pkg/networking/core/listener_builder.go): metadata exchange,
-// jwt_authn, rbac, fault, istio.stats, router. Security filters are added to connection managers
+// jwt_authn, rbac, fault, cors, istio.stats, router. Security filters are added to connection managers
 // that already exist, each at its place, whatever was added before.
 
-import { HTTP_FAULT_FILTER, HTTP_JWT_AUTHN_FILTER, HTTP_RBAC_FILTER, HTTP_ROUTER_FILTER, ISTIO_METADATA_EXCHANGE_FILTER, ISTIO_STATS_FILTER, type HttpConnectionManager, type HttpFilterConfig } from "../model/types.js";
+import { HTTP_CORS_FILTER, HTTP_FAULT_FILTER, HTTP_JWT_AUTHN_FILTER, HTTP_RBAC_FILTER, HTTP_ROUTER_FILTER, ISTIO_METADATA_EXCHANGE_FILTER, ISTIO_STATS_FILTER, type HttpConnectionManager, type HttpFilterConfig } from "../model/types.js";
 
-const ORDER = [ISTIO_METADATA_EXCHANGE_FILTER, HTTP_JWT_AUTHN_FILTER, HTTP_RBAC_FILTER, HTTP_FAULT_FILTER, ISTIO_STATS_FILTER, HTTP_ROUTER_FILTER];
+const ORDER = [ISTIO_METADATA_EXCHANGE_FILTER, HTTP_JWT_AUTHN_FILTER, HTTP_RBAC_FILTER, HTTP_FAULT_FILTER, HTTP_CORS_FILTER, ISTIO_STATS_FILTER, HTTP_ROUTER_FILTER];
 
 function rank(name: string): number {
   const i = ORDER.indexOf(name);

@@ -1,7 +1,7 @@
 // The validated, normalised form of each supported Istio resource: hosts resolved, durations in
 // ms, enums checked. The builders work on these, never on raw YAML.
 
-import type { FaultPolicy, FractionalPercent, HeaderValueOption, StringMatcher } from "../model/types.js";
+import type { CorsPolicy, FaultPolicy, FractionalPercent, HeaderValueOption, StringMatcher } from "../model/types.js";
 import type { TrafficPolicy } from "./istio-traffic-policy.js";
 import type { Protocol } from "./protocol.js";
 
@@ -150,6 +150,8 @@ export interface ParsedHttpRoute {
   /** `retries` as written; absent = Istio's default policy. */
   retries?: ParsedRetries;
   fault?: FaultPolicy;
+  /** `corsPolicy`, translated as istiod does (the route's typed_per_filter_config["envoy.filters.http.cors"]). */
+  cors?: CorsPolicy;
   /** `mirror` then `mirrors[]`, with istiod's percentage already resolved; 0% mirrors are dropped. */
   mirrors: ParsedMirror[];
 }

@@ -13,7 +13,7 @@ import type {
   RouteMatch,
   WeightedCluster,
 } from "../model/types.js";
-import { HTTP_FAULT_FILTER } from "../model/types.js";
+import { HTTP_CORS_FILTER, HTTP_FAULT_FILTER } from "../model/types.js";
 import { outboundClusterName } from "./cluster-builder.js";
 import type { DestinationRuleIndex } from "./destination-rule-index.js";
 import { consistentHashForDestination, hashPolicyFor } from "./hash-policy.js";
@@ -129,6 +129,7 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
   // istiod leaves timeout and retries in place on faulted routes (the API note about them being
   // off applies to the fault's own synthetic responses, which are never retried).
   if (rule.fault) route.typedPerFilterConfig = { [HTTP_FAULT_FILTER]: structuredClone(rule.fault) };
+  if (rule.cors) route.typedPerFilterConfig = { ...route.typedPerFilterConfig, [HTTP_CORS_FILTER]: structuredClone(rule.cors) };
   if (rule.redirect) {
     const rd = rule.redirect;
     const action: RedirectAction = { responseCode: rd.redirectCode as RedirectResponseCode };

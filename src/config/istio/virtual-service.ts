@@ -1,8 +1,9 @@
 // VirtualService validation and parsing with istiod's rules (`tcp` rules in tcp-route.ts, `tls` rules in
-// tls-route.ts). `delegate` and `corsPolicy` are recognised but not supported yet (warnings); timeout, retries,
-// fault and mirrors are parsed for the route builder.
+// tls-route.ts, `corsPolicy` in cors-policy.ts). `delegate` is recognised but not supported yet (a warning);
+// timeout, retries, fault, mirrors and corsPolicy are parsed for the route builder.
 
 import type { FieldPath } from "./doc-issues.js";
+import { parseCorsPolicy } from "./cors-policy.js";
 import { parseDuration } from "./duration.js";
 import { parseHeaderOperations } from "./header-operations.js";
 import { resolveShortName, hostsMatch, isIpAddress } from "./host-name.js";
@@ -240,8 +241,8 @@ function parseHttpRoute(r: SpecReader, v: unknown, p: FieldPath, index: number, 
   if (fault) out.fault = fault;
   parseMirrors(r, o, p, ctx, out);
   if (o["corsPolicy"] !== undefined && o["corsPolicy"] !== null) {
-    checkCors(r, o["corsPolicy"], [...p, "corsPolicy"]);
-    r.issues.warn([...p, "corsPolicy"], "corsPolicy is not supported yet and is ignored");
+    const cors = parseCorsPolicy(r, o["corsPolicy"], [...p, "corsPolicy"]);
+    if (cors) out.cors = cors;
   }
   return out;
 }
@@ -598,16 +599,3 @@ function faultPercentage(o: Obj, allowPercentInt: boolean): FractionalPercent {
   return { numerator: typeof n === "number" ? Math.trunc(n) : 0, denominator: "HUNDRED" };
 }
 
-function checkCors(r: SpecReader, v: unknown, p: FieldPath): void {
-  const o = r.obj(v, p, ["allowOrigins", "allowOrigin", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials", "unmatchedPreflights"]);
-  if (!o) return;
-  (r.arr(o, "allowOrigins", p) ?? []).forEach((m, i) => parseStringMatch(r, m, [...p, "allowOrigins", i], false));
-  (r.strArr(o, "allowMethods", p) ?? []).forEach((m, i) => {
-    if (!HTTP_METHODS.includes(m)) r.issues.error([...p, "allowMethods", i], `"${m}" is not a supported HTTP method`);
-  });
-  if (o["maxAge"] !== undefined) {
-    const d = parseDuration(o["maxAge"]);
-    if ("error" in d) r.issues.error([...p, "maxAge"], d.error);
-    else if (d.ms % 1000 !== 0) r.issues.error([...p, "maxAge"], "max_age duration is accurate only to seconds precision");
-  }
-}

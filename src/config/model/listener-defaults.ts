@@ -1,7 +1,7 @@
 // Builders for the listener shapes istiod generates, shared by every config source and by tests:
-// one filter chain with the HTTP connection manager (fault filter, then router) — Envoy's names.
+// one filter chain with the HTTP connection manager (fault and CORS filters, then router) — Envoy's names.
 
-import { HTTP_CONNECTION_MANAGER, HTTP_FAULT_FILTER, HTTP_ROUTER_FILTER, TCP_PROXY, type FilterChain, type HttpConnectionManager, type IstioStatsConfig, type Listener, type TcpProxy, type TrafficDirection } from "./types.js";
+import { HTTP_CONNECTION_MANAGER, HTTP_CORS_FILTER, HTTP_FAULT_FILTER, HTTP_ROUTER_FILTER, TCP_PROXY, type FilterChain, type HttpConnectionManager, type IstioStatsConfig, type Listener, type TcpProxy, type TrafficDirection } from "./types.js";
 
 /** `istio.stats` as istiod configures it by default: the reporter from the direction, no overrides. */
 export function defaultIstioStats(direction: TrafficDirection): IstioStatsConfig {
@@ -21,7 +21,8 @@ function statPrefixFor(direction: TrafficDirection, name: string): string {
 
 /** istiod's HTTP filter chain for sidecars, reduced to the filters Outrigger runs. */
 export function defaultHttpFilters(): HttpConnectionManager["httpFilters"] {
-  return [{ name: HTTP_FAULT_FILTER }, { name: HTTP_ROUTER_FILTER }];
+  // istiod puts the CORS filter in every HTTP chain, right after fault; policies live on routes.
+  return [{ name: HTTP_FAULT_FILTER }, { name: HTTP_CORS_FILTER }, { name: HTTP_ROUTER_FILTER }];
 }
 
 export function httpFilterChain(name: string, statPrefix: string, routeConfigName: string): FilterChain {

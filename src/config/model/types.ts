@@ -285,7 +285,7 @@ export interface CorsPolicy {
   allowCredentials?: boolean;
   /** Envoy allow_private_network_access. */
   allowPrivateNetworkAccess?: boolean;
-  /** Absent = true: a preflight the policy does not allow is still answered (not forwarded). Istio `unmatchedPreflights: FORWARD` sets false. */
+  /** Absent = true (Envoy's default): a preflight from an origin the policy does not allow is forwarded upstream; false = answered locally (200 without CORS headers). Istio `unmatchedPreflights: IGNORE` sets false, anything else true. */
   forwardNotMatchingPreflights?: boolean;
   /** Envoy filter_enabled (percent); absent = 100%. */
   filterEnabled?: FractionalPercent;

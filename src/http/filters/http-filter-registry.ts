@@ -6,6 +6,7 @@ import type { HttpFilterConfig } from "../../config/model/types.js";
 import { HTTP_ROUTER_FILTER } from "../../config/model/types.js";
 import { routerFilterFactory } from "../../router/router-filter.js";
 import type { NodeIdentity } from "../../observability/node-identity.js";
+import { corsFilterFactory } from "./cors/cors-filter.js";
 import { faultFilterFactory } from "./fault/fault-filter.js";
 import type { HttpFilterFactory, HttpFilterScope } from "./http-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn/jwt-authn-filter.js";
@@ -40,7 +41,7 @@ export class HttpFilterRegistry {
 
 /**
  * The filters every worker runs: Istio's metadata exchange (sending `node`'s identity; a
- * standalone default identity without one) and stats, Envoy's fault filter and the router.
+ * standalone default identity without one) and stats, Envoy's fault and CORS filters and the router.
  */
 export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
   return new HttpFilterRegistry()
@@ -48,6 +49,7 @@ export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
     .register(jwtAuthnFilterFactory)
     .register(rbacFilterFactory)
     .register(faultFilterFactory)
+    .register(corsFilterFactory)
     .register(istioStatsFilterFactory)
     .register(routerFilterFactory);
 }
