@@ -224,9 +224,9 @@ export function routeAction(v: unknown, path: string, st: DecodeState): RouteAct
   // v2 called host_rewrite_literal `host_rewrite`.
   const host = str(o.host_rewrite_literal ?? o.host_rewrite, at(path, o.host_rewrite_literal !== undefined ? "host_rewrite_literal" : "host_rewrite"), st);
   if (host !== undefined && host !== "") a.hostRewriteLiteral = host;
-  // Envoy's default route timeout is 15 s; 0s disables it.
+  // Envoy's default route timeout is 15 s; 0s disables it (what istiod writes without a VirtualService timeout).
   const timeout = o.timeout === undefined ? 15_000 : durationMs(o.timeout, at(path, "timeout"), st);
-  if (timeout !== undefined && timeout > 0) a.timeoutMs = timeout;
+  if (timeout !== undefined) a.timeoutMs = timeout;
   if (o.retry_policy !== undefined) {
     const rp = retryPolicy(o.retry_policy, at(path, "retry_policy"), st);
     if (rp !== undefined) a.retryPolicy = rp;
