@@ -52,6 +52,6 @@ export function decodeSecret(json: Json, ctx: DecodeContext): Decoded<Secret> {
     const trustedCa = pem(vc.trusted_ca, "validation_context.trusted_ca", st);
     if (trustedCa !== undefined) s.validationContext = { trustedCa };
   }
-  if (tc === undefined && vc === undefined && st.errors.length === 0) st.error("", "one of tls_certificate, validation_context is required");
+  if (tc === undefined && vc === undefined && st.errors.length === 0) st.error("secret", "one of tls_certificate, validation_context is required");
   return st.result(s);
 }
