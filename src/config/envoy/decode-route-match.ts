@@ -1,6 +1,7 @@
 // envoy.config.route.v3.RouteMatch → the model's RouteMatch: one path specifier, case_sensitive,
 // header and query-parameter matchers; grpc becomes the content-type header match Envoy applies.
 // Match conditions the data path cannot evaluate are errors: dropping one would widen the route.
+// A CONNECT route (connect_matcher) is kept but matches only CONNECT, which is never routed here.
 
 import type { HeaderMatcher, QueryParameterMatcher, RouteMatch } from "../model/types.js";
 import { at, bool, checkFields, fractionalPercent, headerMatcher, list, obj, regexOf, str, stringMatcher, type DecodeState } from "./decode-common.js";
@@ -77,7 +78,12 @@ export function routeMatch(v: unknown, path: string, st: DecodeState): RouteMatc
       break;
     }
     case "connect_matcher":
-      return st.error(p, "CONNECT routes are not supported by Outrigger");
+      // Envoy: the route takes CONNECT requests only (istiod's HBONE connect_terminate listener).
+      // Outrigger does not proxy CONNECT, so the route stays in place but never serves a request;
+      // refusing it would refuse the whole listener.
+      m.headers.push({ name: ":method", stringMatch: { exact: "CONNECT" } });
+      st.note(p, "CONNECT requests are not proxied by Outrigger: this route never matches");
+      break;
     case "path_match_policy":
       return st.error(p, "URI template path matching is not supported by Outrigger");
   }

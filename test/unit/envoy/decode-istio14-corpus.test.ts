@@ -3,6 +3,7 @@
 // and endpoint set of Bookinfo's productpage sidecar decodes, with notes for what is not honoured.
 // The proto helper's normalizeProtoJson maps jsonName → proto names in production; this test does
 // the same with a plain key rewrite (these files have no map keys with capitals).
+// Also: every inline route configuration of a 2023 istiod sidecar's listener dump (snake_case).
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -86,5 +87,28 @@ describe("Istio 1.4-era productpage sidecar (rds/cds/eds.json)", () => {
       for (const ep of d.value.endpoints[0]!.lbEndpoints) expect(ep.healthStatus).toBe("HEALTHY");
     }
     expect(hosts).toBeGreaterThan(15);
+  });
+});
+
+describe("a 2023 istiod sidecar's inline route configurations (istioctl authz testdata listeners dump)", () => {
+  it("decodes every HCM route_config: bootstrap 15090/15021, virtualInbound's, and connect_terminate's CONNECT route", () => {
+    const dump = JSON.parse(readFileSync(sharedPath("envoy-config-dumps", "istio-istioctl-authz-testdata-listeners.configdump.json"), "utf8")) as Json;
+    const found: Json[] = [];
+    const walk = (x: unknown): void => {
+      if (Array.isArray(x)) return x.forEach(walk);
+      if (typeof x !== "object" || x === null) return;
+      const o = x as Json;
+      if (typeof o.route_config === "object" && o.route_config !== null) found.push(o.route_config as Json);
+      Object.values(o).forEach(walk);
+    };
+    walk(dump);
+    expect(found.length).toBe(8);
+    const decoded = found.map((rc, i) => ok(decodeRouteConfiguration(rc, ctx), `route_config ${i}`));
+    expect(decoded[0]!.value.virtualHosts[0]!.routes[0]).toMatchObject({ match: { prefix: "/stats/prometheus" }, route: { cluster: "prometheus_stats", timeoutMs: 15_000 } });
+    const inbound = decoded.find((d) => d.value.name === "inbound|80||")!;
+    expect(inbound.value.virtualHosts[0]!.routes[0]).toMatchObject({ name: "default", route: { cluster: "inbound|80||", timeoutMs: 0 } });
+    expect(inbound.notes.some((n) => n.includes("max_stream_duration"))).toBe(true);
+    const connect = decoded.find((d) => d.value.virtualHosts[0]!.routes[0]!.route?.cluster === "main_internal")!;
+    expect(connect.value.virtualHosts[0]!.routes[0]!.match.headers).toEqual([{ name: ":method", stringMatch: { exact: "CONNECT" } }]);
   });
 });

@@ -50,8 +50,11 @@ describe("RouteConfiguration decoder", () => {
     expect(first(rcWith({ match: { prefix: "/", runtime_fraction: { default_value: { numerator: 100 } } }, route: { cluster: "c" } })).match.prefix).toBe("/");
   });
 
-  it("match errors name the field", () => {
-    expect(errors(rcWith({ match: { connect_matcher: {} }, route: { cluster: "c" } }))).toEqual(["virtual_hosts[0].routes[0].match.connect_matcher: CONNECT routes are not supported by Outrigger"]);
+  it("match errors name the field; a CONNECT route is kept but never matches", () => {
+    const connect = decode(rcWith({ match: { connect_matcher: {} }, route: { cluster: "c" } }));
+    expect(connect.value.virtualHosts[0]!.routes[0]!.match).toEqual({ caseSensitive: true, headers: [{ name: ":method", stringMatch: { exact: "CONNECT" } }], queryParameters: [] });
+    expect(connect.notes).toContain("virtual_hosts[0].routes[0].match.connect_matcher: CONNECT requests are not proxied by Outrigger: this route never matches");
+    expect(errors(rcWith({ match: { path_match_policy: {} }, route: { cluster: "c" } }))).toEqual(["virtual_hosts[0].routes[0].match.path_match_policy: URI template path matching is not supported by Outrigger"]);
     expect(errors(rcWith({ match: { prefix: "/", path: "/x" }, route: { cluster: "c" } }))[0]).toContain("virtual_hosts[0].routes[0].match: exactly one of prefix, path");
     expect(errors(rcWith({ match: { prefix: "/", runtime_fraction: { default_value: { numerator: 50 } } }, route: { cluster: "c" } }))[0]).toContain("match.runtime_fraction: matching a fraction of requests is not supported");
     expect(errors(rcWith({ match: { prefix: "/", headers: [{ name: "a", range_match: { start: 1, end: 2 } }] }, route: { cluster: "c" } }))).toEqual(["virtual_hosts[0].routes[0].match.headers[0].range_match: header range_match is not supported by Outrigger"]);
