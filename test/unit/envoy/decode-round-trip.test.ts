@@ -68,7 +68,7 @@ function roundTripCluster(c: Cluster): void {
   expect(decoded).toEqual(resolvedFilenames(plain(unlimitedSpelled(c))));
 }
 
-function everyRouteConfig(s: Snapshot): RouteConfiguration[] {
+function everyRouteConfig(s: Pick<Snapshot, "listeners" | "routeConfigs">): RouteConfiguration[] {
   const inline = s.listeners.flatMap((l) => [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]).flatMap((fc) => fc.filters.flatMap((f) => (f.name === HTTP_CONNECTION_MANAGER && f.typedConfig.routeConfig ? [f.typedConfig.routeConfig] : [])));
   return [...Object.values(s.routeConfigs), ...inline];
 }
