@@ -15,6 +15,7 @@ export function istioHttpFilters(direction: "INBOUND" | "OUTBOUND"): HttpConnect
   return [
     { name: "istio.metadata_exchange", typedConfig: { removeHeaders: true } },
     { name: "envoy.filters.http.fault" },
+    { name: "envoy.filters.http.cors" },
     { name: "istio.stats", typedConfig: { reporter: direction === "INBOUND" ? "destination" : "source", metrics: [] } },
     { name: "envoy.filters.http.router" },
   ];

@@ -54,7 +54,7 @@ describe("AuthorizationPolicy translation", () => {
     // Network RBAC comes before tcp_proxy; the HTTP filter sits before the router.
     expect(tcpChain(r.snapshot.listeners).filters.map((f) => f.name)).toEqual(["envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy"]);
     const hcm = listener(r.snapshot.listeners, "0.0.0.0_8080").filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
-    expect(hcm.httpFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.rbac", "envoy.filters.http.fault", "istio.stats", "envoy.filters.http.router"]);
+    expect(hcm.httpFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.rbac", "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"]);
     expect(r.summary.some((l) => l.includes("allow-nothing") && l.includes("denies every request"))).toBe(true);
   });
 

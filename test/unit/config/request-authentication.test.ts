@@ -38,7 +38,7 @@ describe("RequestAuthentication translation", () => {
       rules: [{ match: { prefix: "/" }, requires: { requiresAny: { requirements: [{ providerName: "origins-0" }, { allowMissing: {} }] } } }],
       bypassCorsPreflight: true,
     });
-    expect(hcm(r.snapshot.listeners).httpFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.fault", "istio.stats", "envoy.filters.http.router"]);
+    expect(hcm(r.snapshot.listeners).httpFilters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"]);
     // Not on the TCP chain, nor outbound.
     expect(r.snapshot.listeners.filter((l) => l.trafficDirection !== "INBOUND").some((l) => JSON.stringify(l).includes("jwt_authn"))).toBe(false);
   });

@@ -27,10 +27,10 @@ describe("without a mesh config", () => {
 
   it("with telemetryFilters adds istiod's metadata exchange and stats filters (a standard install reports to prometheus)", () => {
     const r = translateWith({ telemetryFilters: true });
-    expect(filterNames(hcm(r, "OUTBOUND"))).toEqual([ISTIO_METADATA_EXCHANGE_FILTER, "envoy.filters.http.fault", ISTIO_STATS_FILTER, "envoy.filters.http.router"]);
+    expect(filterNames(hcm(r, "OUTBOUND"))).toEqual([ISTIO_METADATA_EXCHANGE_FILTER, "envoy.filters.http.fault", "envoy.filters.http.cors", ISTIO_STATS_FILTER, "envoy.filters.http.router"]);
     expect(hcm(r, "OUTBOUND").httpFilters[0]!.typedConfig).toEqual({ removeHeaders: true });
-    expect(hcm(r, "OUTBOUND").httpFilters[2]!.typedConfig).toEqual({ reporter: "source", metrics: [] });
-    expect(hcm(r, "INBOUND").httpFilters[2]!.typedConfig).toEqual({ reporter: "destination", metrics: [] });
+    expect(hcm(r, "OUTBOUND").httpFilters[3]!.typedConfig).toEqual({ reporter: "source", metrics: [] });
+    expect(hcm(r, "INBOUND").httpFilters[3]!.typedConfig).toEqual({ reporter: "destination", metrics: [] });
     expect(tcp(r, "INBOUND").istioStats).toEqual({ reporter: "destination", metrics: [] });
     expect(tcp(r, "OUTBOUND").istioStats).toEqual({ reporter: "source", metrics: [] });
   });
@@ -273,7 +273,7 @@ extensionProviders:
       "mesh.yaml:1: warning: defaultProviders.metrics: no default metrics provider: Istio's standard metrics are off unless a Telemetry resource names one (Istio's Helm install sets defaultProviders.metrics: [prometheus])",
     ]);
     const r = translateWith({ mesh: "accessLogFile: /dev/stdout\n", telemetryFilters: true });
-    expect(filterNames(hcm(r, "INBOUND"))).toEqual([ISTIO_METADATA_EXCHANGE_FILTER, "envoy.filters.http.fault", "envoy.filters.http.router"]);
+    expect(filterNames(hcm(r, "INBOUND"))).toEqual([ISTIO_METADATA_EXCHANGE_FILTER, "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
     expect(tcp(r, "INBOUND").istioStats).toBeUndefined();
   });
 });
