@@ -3,7 +3,11 @@
 
 import {
   HTTP_CONNECTION_MANAGER,
-  HTTP_CORS_FILTER, HTTP_FAULT_FILTER,
+  HTTP_CORS_FILTER,
+  ISTIO_ALPN_FILTER,
+  NOOP_NETWORK_FILTER,
+  type IstioAlpnConfig,
+  HTTP_FAULT_FILTER,
   HTTP_JWT_AUTHN_FILTER,
   HTTP_RBAC_FILTER,
   HTTP_ROUTER_FILTER,
@@ -31,6 +35,7 @@ import { jwtAuthnJson } from "./jwt-authn-json.js";
 import type { RbacConfig } from "../../config/model/rbac.js";
 import { rbacJson } from "./rbac-json.js";
 import { cidrRange, compact, duration, nonEmpty, socketAddress, typeUrl, type Json } from "./envoy-json.js";
+import { routeConfigJson } from "./route-config-json.js";
 
 const LISTENER_FILTER_TYPES: Record<string, string> = {
   "envoy.filters.listener.original_dst": "envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
@@ -91,10 +96,22 @@ function istioStatsJson(s: IstioStatsConfig | undefined): Json {
         compact({ name: m.name, drop: m.drop === true ? true : undefined, tags_to_remove: nonEmpty(m.tagsToRemove), dimensions: m.dimensions }),
       ),
     ),
+    tcp_reporting_duration: s?.tcpReportingDurationMs !== undefined ? duration(s.tcpReportingDurationMs) : undefined,
   });
 }
 
+/** istio.alpn's FilterConfig (HTTP10 is the enum's zero value, left out). */
+function istioAlpnJson(c: IstioAlpnConfig): Json {
+  return {
+    "@type": typeUrl("istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig"),
+    alpn_override: c.alpnOverride.map((a) => compact({ upstream_protocol: a.upstreamProtocol === "HTTP10" ? undefined : a.upstreamProtocol, alpn_override: a.alpnOverride })),
+  };
+}
+
 function httpFilterJson(f: HttpFilterConfig): Json {
+  // A filter carried but not run goes back exactly as it was received.
+  if (f.noop !== undefined) return compact({ name: f.name, typed_config: f.noop.typedConfig, is_optional: f.noop.isOptional, disabled: f.noop.disabled });
+  if (f.name === ISTIO_ALPN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: istioAlpnJson(f.typedConfig as IstioAlpnConfig) };
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
   if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };
   if (f.name === HTTP_RBAC_FILTER) return { name: f.name, typed_config: rbacJson((f.typedConfig ?? {}) as RbacConfig, false) };
@@ -144,11 +161,18 @@ function tracingJson(t: TracingConfig): Json {
   };
 }
 
+function withoutType(j: Json): Json {
+  const { "@type": _t, ...rest } = j;
+  return rest;
+}
+
 function hcmJson(h: HttpConnectionManager): Json {
   return compact({
     "@type": typeUrl("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"),
     stat_prefix: h.statPrefix,
-    rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: h.routeConfigName },
+    // An inline route configuration is written as Envoy's route_config (its own "@type" left out: it is a field, not an Any).
+    rds: h.routeConfig === undefined ? { config_source: ADS_CONFIG_SOURCE, route_config_name: h.routeConfigName } : undefined,
+    route_config: h.routeConfig !== undefined ? withoutType(routeConfigJson(h.routeConfig)) : undefined,
     http_filters: h.httpFilters.map(httpFilterJson),
     // SANITIZE is the enum's zero value.
     forward_client_cert_details: h.forwardClientCertDetails !== undefined && h.forwardClientCertDetails !== "SANITIZE" ? h.forwardClientCertDetails : undefined,
@@ -181,6 +205,8 @@ function networkFiltersJson(f: NetworkFilter): Json[] {
     return out;
   }
   if (f.name === NETWORK_RBAC_FILTER) return [{ name: f.name, typed_config: rbacJson(f.typedConfig, true) }];
+  // A filter carried but not run goes back under its Envoy name, as received.
+  if (f.name === NOOP_NETWORK_FILTER) return [compact({ name: f.noop.filterName, typed_config: f.noop.typedConfig })];
   return [{ name: (f as { name: string }).name }];
 }
 

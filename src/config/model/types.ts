@@ -236,6 +236,9 @@ export interface NoopFilter {
   typedConfig?: Record<string, unknown>;
   /** Why it does nothing here (shown in /config_dump and logged once per snapshot). */
   reason: string;
+  /** The HTTP filter entry's `disabled: true` / `is_optional: true` as received, so /config_dump writes them back. */
+  disabled?: true;
+  isOptional?: true;
 }
 
 /** The model name of every network filter that is carried but not run; its Envoy name is `noop.filterName`. */

@@ -12,6 +12,7 @@ import type { HttpFilterFactory, HttpFilterScope } from "./http-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn/jwt-authn-filter.js";
 import { rbacFilterFactory } from "./rbac/rbac-filter.js";
 import { istioStatsFilterFactory } from "./istio-stats/istio-stats-filter.js";
+import { istioAlpnFilterFactory } from "./istio-alpn/istio-alpn-filter.js";
 import { peerMetadataFilterFactory } from "./peer-metadata/peer-metadata-filter.js";
 
 export class HttpFilterRegistry {
@@ -51,5 +52,6 @@ export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
     .register(faultFilterFactory)
     .register(corsFilterFactory)
     .register(istioStatsFilterFactory)
+    .register(istioAlpnFilterFactory)
     .register(routerFilterFactory);
 }
