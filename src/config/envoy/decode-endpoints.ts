@@ -30,7 +30,8 @@ function endpointAddress(v: unknown, path: string, st: DecodeState): Pick<LbEndp
 function labelsOf(v: unknown, path: string, st: DecodeState): Record<string, string> {
   const m = obj(v, path, st);
   const fm = m !== undefined && isObject(m.filter_metadata) ? m.filter_metadata : {};
-  const source = isObject(fm.outrigger) && isObject(fm.outrigger.labels) ? fm.outrigger.labels : isObject(fm["envoy.transport_socket_match"]) ? fm["envoy.transport_socket_match"] : {};
+  // Envoy matches transport sockets on `envoy.transport_socket_match`; Outrigger's dump adds every label under `outrigger.labels`.
+  const source = { ...(isObject(fm["envoy.transport_socket_match"]) ? fm["envoy.transport_socket_match"] : {}), ...(isObject(fm.outrigger) && isObject(fm.outrigger.labels) ? fm.outrigger.labels : {}) };
   const labels: Record<string, string> = {};
   for (const [k, x] of Object.entries(source)) {
     if (typeof x === "string") labels[k] = x;
@@ -85,9 +86,9 @@ export function localityLbEndpoints(v: unknown, path: string, st: DecodeState): 
     const priority = uint(o.priority ?? 0, at(p, "priority"), st, 128) ?? 0;
     const g: LocalityLbEndpoints = { locality, priority, lbEndpoints: [] };
     if (o.load_balancing_weight !== undefined) {
+      // Envoy's own /config_dump prints an unset locality weight as 0: read it as unset.
       const w = uint(o.load_balancing_weight, at(p, "load_balancing_weight"), st);
-      if (w !== undefined && w < 1) st.error(at(p, "load_balancing_weight"), "must be at least 1");
-      else if (w !== undefined) g.loadBalancingWeight = w;
+      if (w !== undefined && w > 0) g.loadBalancingWeight = w;
     }
     list(o.lb_endpoints, at(p, "lb_endpoints"), st).forEach((e, j) => {
       const ep = lbEndpoint(e, at(at(p, "lb_endpoints"), j), st);
