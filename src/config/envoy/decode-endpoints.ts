@@ -46,7 +46,10 @@ function lbEndpoint(v: unknown, path: string, st: DecodeState): LbEndpoint | und
   checkFields(o, path, st, ["endpoint", "health_status", "load_balancing_weight", "metadata"], { endpoint_name: "named endpoints are not supported by Outrigger" });
   const e = obj(o.endpoint, at(path, "endpoint"), st);
   if (e === undefined) return st.error(at(path, "endpoint"), "an endpoint is required");
-  checkFields(e, at(path, "endpoint"), st, ["address"], {}, {
+  // Envoy's dump prints an empty health_check_config on every endpoint: nothing to ignore then.
+  const hc = e.health_check_config;
+  const handled = isObject(hc) && Object.keys(hc).length === 0 ? ["address", "health_check_config"] : ["address"];
+  checkFields(e, at(path, "endpoint"), st, handled, {}, {
     health_check_config: "active health checks are not supported; ignored",
     hostname: "the endpoint hostname is not used; ignored",
     additional_addresses: "additional endpoint addresses are not supported (no happy eyeballs); ignored",
