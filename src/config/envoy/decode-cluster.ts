@@ -168,6 +168,8 @@ function clusterInto(o: Json, st: DecodeState): Cluster | undefined {
     // EDS resources are keyed by cluster name here; istiod always names them so.
     if (sn !== undefined && sn !== "" && sn !== name) st.error("eds_cluster_config.service_name", `an EDS service name other than the cluster's own (${JSON.stringify(sn)}) is not supported by Outrigger`);
     if (o.load_assignment !== undefined) st.note("load_assignment", "ignored for an EDS cluster: endpoints come from EDS");
+    const src = eds !== undefined ? obj(eds.eds_config, "eds_cluster_config.eds_config", st) : undefined;
+    if (src !== undefined && src.ads === undefined) st.note("eds_cluster_config.eds_config", "only ADS is supported: the endpoints are requested on the ADS stream");
   } else {
     if (o.eds_cluster_config !== undefined) st.note("eds_cluster_config", `ignored for a ${type} cluster`);
     if (o.load_assignment !== undefined) {

@@ -55,6 +55,7 @@ describe("Cluster decoder", () => {
     expect(bad(cluster({ cluster_type: { name: "envoy.clusters.aggregate" } }))).toEqual(["cluster_type: custom cluster types (aggregate, dynamic forward proxy, …) are not supported by Outrigger"]);
     expect(bad(cluster({ lb_subset_config: {} }))).toEqual(["lb_subset_config: subset load balancing is not supported by Outrigger"]);
     expect(bad(cluster({ type: "EDS", eds_cluster_config: { service_name: "other" } }))[0]).toContain("eds_cluster_config.service_name");
+    expect(ok(cluster({ type: "EDS", eds_cluster_config: { eds_config: { api_config_source: { api_type: "GRPC" } } } })).notes).toEqual(["eds_cluster_config.eds_config: only ADS is supported: the endpoints are requested on the ADS stream"]);
     expect(bad(cluster({ type: "LOGICAL_DNS", load_assignment: { endpoints: [{ lb_endpoints: [ep("a.example", 80), ep("b.example", 80)] }] } }))).toEqual(["load_assignment: a LOGICAL_DNS cluster needs exactly one locality with exactly one endpoint"]);
     expect(bad(cluster({ type: "MAGIC" }))[0]).toContain("type: expected one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, ORIGINAL_DST");
     expect(bad(decodeCluster({}, ctx))).toEqual(["name: a cluster name is required"]);
