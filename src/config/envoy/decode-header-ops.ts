@@ -35,6 +35,8 @@ export function headerValueOptions(v: unknown, path: string, st: DecodeState): H
       if (a === undefined) return;
       action = a;
     }
+    // Envoy substitutes command operators (%DOWNSTREAM_REMOTE_ADDRESS%, …) in header values; the data path sends values as written.
+    if (/%[A-Z][A-Z0-9_]*(\([^)]*\))?(:\d+)?%/.test(value)) st.note(at(p, "header.value"), `Envoy's command operators are not substituted: ${JSON.stringify(value)} is sent as written`);
     out.push({ key, value, appendAction: action });
   });
   return out;

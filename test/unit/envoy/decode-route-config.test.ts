@@ -90,6 +90,7 @@ describe("RouteConfiguration decoder", () => {
     expect(first({ ...json, most_specific_header_mutations_wins: true }).requestHeadersToAdd.map((x) => x.key)).toEqual(["global", "vhost", "route"]);
     expect(errors(rcWith({ ...toC, request_headers_to_add: [{ header: { key: "a", value: "b" }, append: true, append_action: "APPEND_IF_EXISTS_OR_ADD" }] }))).toEqual(["virtual_hosts[0].routes[0].request_headers_to_add[0]: append and append_action cannot both be set"]);
     expect(errors(rcWith({ ...toC, response_headers_to_add: [{ header: { key: "a", value: "b" }, append_action: "ADD_IF_ABSENT" }] }))[0]).toContain("response_headers_to_add[0].append_action: ADD_IF_ABSENT is not supported");
+    expect(decode(rcWith({ ...toC, request_headers_to_add: [{ header: { key: "x-ip", value: "%DOWNSTREAM_REMOTE_ADDRESS%" } }] })).notes).toEqual(['virtual_hosts[0].routes[0].request_headers_to_add[0].header.value: Envoy\'s command operators are not substituted: "%DOWNSTREAM_REMOTE_ADDRESS%" is sent as written']);
   });
 
   it("a virtual host's retry policy applies to its routes without one", () => {
