@@ -13,6 +13,8 @@ import { clusterLoadAssignmentInto, localityLbEndpoints } from "./decode-endpoin
 import { decodeTransportSocketInto, decodeUpstreamTlsContextInto } from "./decode-tls-context.js";
 import type { DecodeContext, Decoded, Json } from "./decoded.js";
 
+const INTERNAL_UPSTREAM = "type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport";
+
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 
 /** Fields read here and in decode-cluster-options.ts. */
@@ -212,8 +214,14 @@ function clusterInto(o: Json, st: DecodeState): Cluster | undefined {
     if (common.locality_weighted_lb_config !== undefined) c.localityWeightedLb = true;
   }
 
-  // TLS: transport_socket, or v2's tls_context.
-  if (o.transport_socket !== undefined) {
+  // TLS: transport_socket, or v2's tls_context. An internal_upstream socket (ambient waypoints,
+  // HBONE) hands connections to an Envoy internal listener, which Outrigger does not have: the
+  // cluster is kept (so routes to it answer 503 UH, not NC, and the rest of the update is used)
+  // and its internal endpoints are dropped by the endpoint decoder.
+  const tsType = isObject(o.transport_socket) && isObject(o.transport_socket.typed_config) ? o.transport_socket.typed_config["@type"] : undefined;
+  if (tsType === INTERNAL_UPSTREAM) {
+    st.note("transport_socket", "internal_upstream (Envoy internal listeners) is not supported: the cluster has no reachable endpoint");
+  } else if (o.transport_socket !== undefined) {
     const ts = decodeTransportSocketInto(o.transport_socket, "upstream", "transport_socket", st);
     if (ts !== undefined) c.transportSocket = ts;
   } else if (o.tls_context !== undefined) {

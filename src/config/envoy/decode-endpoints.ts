@@ -54,6 +54,11 @@ function lbEndpoint(v: unknown, path: string, st: DecodeState): LbEndpoint | und
     hostname: "the endpoint hostname is not used; ignored",
     additional_addresses: "additional endpoint addresses are not supported (no happy eyeballs); ignored",
   });
+  if (isObject(e.address) && e.address.envoy_internal_address !== undefined) {
+    // An Envoy internal listener (ambient HBONE tunnels): nothing Outrigger can connect to.
+    st.note(at(path, "endpoint.address.envoy_internal_address"), "Envoy internal listeners are not supported: endpoint left out");
+    return undefined;
+  }
   const addr = endpointAddress(e.address, at(path, "endpoint.address"), st);
   if (addr === undefined) return undefined;
   const weight = uint(o.load_balancing_weight ?? 1, at(path, "load_balancing_weight"), st) ?? 1;
