@@ -116,7 +116,7 @@ function hashPolicy(v: unknown, path: string, st: DecodeState): HashPolicy | und
   return h;
 }
 
-function mirrorPolicy(v: unknown, path: string, st: DecodeState): RequestMirrorPolicy | undefined {
+export function mirrorPolicy(v: unknown, path: string, st: DecodeState): RequestMirrorPolicy | undefined {
   const o = obj(v, path, st);
   if (o === undefined) return undefined;
   checkFields(o, path, st, ["cluster", "runtime_fraction", "disable_shadow_host_suffix_append", "runtime_key"], { cluster_header: "mirroring to a cluster named by a header is not supported by Outrigger" }, { trace_sampled: "trace_sampled is not supported; the mirrored request keeps the sampling decision" });
@@ -162,6 +162,16 @@ function weightedClusters(v: unknown, path: string, st: DecodeState): WeightedCl
     if (total !== undefined && total !== sum) return st.error(at(path, "total_weight"), `the cluster weights add up to ${sum}, not ${total}`);
   }
   if (sum === 0) return st.error(at(path, "clusters"), "the sum of the weights must be greater than 0");
+  return out;
+}
+
+/** A request_mirror_policies list (route, virtual host or route configuration). */
+export function mirrorPolicies(v: unknown, path: string, st: DecodeState): RequestMirrorPolicy[] {
+  const out: RequestMirrorPolicy[] = [];
+  list(v, path, st).forEach((m, i) => {
+    const x = mirrorPolicy(m, at(path, i), st);
+    if (x !== undefined) out.push(x);
+  });
   return out;
 }
 
@@ -237,11 +247,7 @@ export function routeAction(v: unknown, path: string, st: DecodeState): RouteAct
     if (x !== undefined) hp.push(x);
   });
   if (hp.length > 0) a.hashPolicy = hp;
-  const mirrors: RequestMirrorPolicy[] = [];
-  list(o.request_mirror_policies, at(path, "request_mirror_policies"), st).forEach((m, i) => {
-    const x = mirrorPolicy(m, at(at(path, "request_mirror_policies"), i), st);
-    if (x !== undefined) mirrors.push(x);
-  });
+  const mirrors = mirrorPolicies(o.request_mirror_policies, at(path, "request_mirror_policies"), st);
   if (isObject(o.request_mirror_policy)) {
     const x = mirrorPolicy(o.request_mirror_policy, at(path, "request_mirror_policy"), st);
     if (x !== undefined) mirrors.push(x);

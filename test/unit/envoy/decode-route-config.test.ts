@@ -93,9 +93,11 @@ describe("RouteConfiguration decoder", () => {
     expect(decode(rcWith({ ...toC, request_headers_to_add: [{ header: { key: "x-ip", value: "%DOWNSTREAM_REMOTE_ADDRESS%" } }] })).notes).toEqual(['virtual_hosts[0].routes[0].request_headers_to_add[0].header.value: Envoy\'s command operators are not substituted: "%DOWNSTREAM_REMOTE_ADDRESS%" is sent as written']);
   });
 
-  it("a virtual host's retry policy applies to its routes without one", () => {
+  it("a virtual host's retry policy, and the most specific mirror policies, apply to routes without their own", () => {
     const d = decode({ name: "rc", virtual_hosts: [{ name: "vh", domains: ["*"], retry_policy: { retry_on: "5xx", num_retries: 3 }, routes: [toC, { match: { prefix: "/" }, route: { cluster: "c", retry_policy: { retry_on: "reset" } } }] }] });
     expect(d.value.virtualHosts[0]!.routes.map((r) => r.route?.retryPolicy?.retryOn)).toEqual([["5xx"], ["reset"]]);
+    const m = decode({ name: "rc", request_mirror_policies: [{ cluster: "global" }], virtual_hosts: [{ name: "a", domains: ["a"], request_mirror_policies: [{ cluster: "vh" }], routes: [toC, { match: { prefix: "/" }, route: { cluster: "c", request_mirror_policies: [{ cluster: "own" }] } }] }, { name: "b", domains: ["b"], routes: [toC] }] });
+    expect(m.value.virtualHosts.map((v) => v.routes.map((r) => r.route?.requestMirrorPolicies?.map((x) => x.cluster)))).toEqual([[["vh"], ["own"]], [["global"]]]);
   });
 
   it("direct responses: inline, base64 and file bodies; over max_direct_response_body_size_bytes or unreadable → error", () => {
