@@ -191,9 +191,9 @@ function headerValue(view: RequestView, name: string): string | undefined {
 }
 
 /** The domain of `vh` that would take `authority` on its own, if any (same selector as the data path). */
-function matchingDomain(vh: CompiledVirtualHost, authority: string): string | undefined {
+function matchingDomain(vh: CompiledVirtualHost, authority: string, ignorePort: boolean): string | undefined {
   for (const d of vh.virtualHost.domains) {
-    const sel = new VirtualHostSelector<true>();
+    const sel = new VirtualHostSelector<true>({ ignorePort });
     sel.add(d, true);
     if (sel.select(authority) === true) return d;
   }
@@ -282,7 +282,7 @@ function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
   out.otherVirtualHosts = table.virtualHosts
     .filter((v) => v !== vh)
     .map((v) => {
-      const d = matchingDomain(v, req.authority);
+      const d = matchingDomain(v, req.authority, rc.ignorePortInHostMatching === true);
       return {
         name: v.name,
         reason: d !== undefined

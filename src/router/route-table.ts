@@ -31,7 +31,7 @@ export class RouteTable {
 
   /** Compile every matcher, regex and picker now; throws Error naming the field on bad config. */
   static compile(rc: RouteConfiguration): RouteTable {
-    const selector = new VirtualHostSelector<CompiledVirtualHost>();
+    const selector = new VirtualHostSelector<CompiledVirtualHost>({ ignorePort: rc.ignorePortInHostMatching === true });
     const vhosts: CompiledVirtualHost[] = [];
     for (const vh of rc.virtualHosts) {
       const where = `route configuration ${JSON.stringify(rc.name)}: virtual host ${JSON.stringify(vh.name)}`;

@@ -1,7 +1,9 @@
 // VirtualHostSelector: picks the virtual host for an authority with Envoy's precedence
 // (RouteMatcher::findVirtualHost): exact domain > longest suffix wildcard ("*.foo.com",
 // "*-bar.foo.com") > longest prefix wildcard ("foo.*") > "*". Case-insensitive; the authority is
-// matched as sent, port included (Istio emits both "host" and "host:port" domains).
+// matched as sent, port included (Istio emits both "host" and "host:port" domains) — unless the
+// route configuration sets ignore_port_in_host_matching: then the port is stripped first (istiod
+// >= 1.28 writes portless domains with it).
 
 import { asciiToLower } from "./ascii-case.js";
 
@@ -18,6 +20,9 @@ export class VirtualHostSelector<T> {
   private readonly prefixes: WildcardBucket<T>[] = [];
   private defaultValue: T | undefined;
   private readonly seen = new Set<string>();
+
+  /** `ignorePort`: Envoy's ignore_port_in_host_matching. */
+  constructor(private readonly options: { ignorePort?: boolean } = {}) {}
 
   /**
    * Register `value` under `domain`. Throws on a duplicate domain (Envoy rejects the route
@@ -45,7 +50,7 @@ export class VirtualHostSelector<T> {
 
   select(authority: string): T | undefined {
     if (this.exact.size === 0 && this.suffixes.length === 0 && this.prefixes.length === 0) return this.defaultValue;
-    const host = asciiToLower(authority);
+    const host = asciiToLower(this.options.ignorePort === true ? stripPort(authority) : authority);
     const hit = this.exact.get(host);
     if (hit !== undefined) return hit;
     const len = host.length;
@@ -72,4 +77,18 @@ function addWildcard<T>(buckets: WildcardBucket<T>[], fixed: string, value: T): 
     buckets.sort((x, y) => y.length - x.length);
   }
   b.byFixedPart.set(fixed, value);
+}
+
+/**
+ * Envoy's HeaderUtility::stripPortFromHost: drop a trailing `:port` (a number) after the host; an
+ * IPv6 literal keeps its colons (`[::1]:80` → `[::1]`, `[::1]` unchanged).
+ */
+export function stripPort(authority: string): string {
+  const colon = authority.lastIndexOf(":");
+  if (colon < 0) return authority;
+  const v6End = authority.lastIndexOf("]");
+  if (v6End >= 0 && v6End > colon) return authority;
+  const port = authority.slice(colon + 1);
+  if (!/^\d{1,10}$/.test(port) || Number(port) > 4_294_967_295) return authority;
+  return authority.slice(0, colon);
 }

@@ -6,6 +6,8 @@ import type { Cluster, ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } 
 import { compact, duration, nonEmpty, outriggerMetadata, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 import { ADS_CONFIG_SOURCE, transportSocketJson } from "./listener-json.js";
 
+const UINT32_MAX = 4_294_967_295;
+
 const UPSTREAM_TRANSPORT_SOCKET_TYPES: Record<string, string> = {
   "envoy.transport_sockets.raw_buffer": "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
   "envoy.transport_sockets.tls": "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
@@ -14,7 +16,7 @@ const UPSTREAM_TRANSPORT_SOCKET_TYPES: Record<string, string> = {
 /** Envoy's default (zero) values are left out, as proto3 JSON does. */
 function lbEndpointJson(ep: LbEndpoint): Json {
   return compact({
-    endpoint: { address: socketAddress(ep.address, ep.port) },
+    endpoint: { address: ep.pipe !== undefined ? { pipe: { path: ep.pipe } } : socketAddress(ep.address, ep.port) },
     health_status: ep.healthStatus,
     // Envoy matches transport_socket_matches against this metadata key (istiod writes tlsMode there).
     metadata: Object.keys(ep.labels).length > 0 ? outriggerMetadata({ labels: ep.labels }, ep.labels["tlsMode"] !== undefined ? { "envoy.transport_socket_match": { tlsMode: ep.labels["tlsMode"] } } : {}) : undefined,
@@ -65,9 +67,9 @@ export function clusterJson(c: Cluster): Json {
     lb_policy: c.lbPolicy === "ROUND_ROBIN" ? undefined : c.lbPolicy,
     // EDS clusters get their endpoints from EDS: they show in the EndpointsConfigDump (?include_eds).
     load_assignment: c.type !== "EDS" && c.type !== "ORIGINAL_DST" ? loadAssignmentJson(c.name, c.loadAssignment, false) : undefined,
-    circuit_breakers: cb !== undefined
-      ? { thresholds: [{ max_connections: cb.maxConnections, max_pending_requests: cb.maxPendingRequests, max_requests: cb.maxRequests, max_retries: cb.maxRetries, track_remaining: true }] }
-      : undefined,
+    // No thresholds in the model = no limit in the data path: shown as Envoy must be told it
+    // (Envoy's own defaults for an unset circuit_breakers are 1024 / 1024 / 1024 / 3).
+    circuit_breakers: { thresholds: [{ max_connections: cb?.maxConnections ?? UINT32_MAX, max_pending_requests: cb?.maxPendingRequests ?? UINT32_MAX, max_requests: cb?.maxRequests ?? UINT32_MAX, max_retries: cb?.maxRetries ?? UINT32_MAX, track_remaining: true }] },
     dns_refresh_rate: c.dnsRefreshRateMs !== undefined ? duration(c.dnsRefreshRateMs) : undefined,
     outlier_detection: od !== undefined
       ? compact({
@@ -100,7 +102,15 @@ export function clusterJson(c: Cluster): Json {
       : undefined,
     transport_socket: c.transportSocket !== undefined ? transportSocketJson(c.transportSocket, UPSTREAM_TRANSPORT_SOCKET_TYPES) : undefined,
     transport_socket_matches: nonEmpty(c.transportSocketMatches?.map((m) => ({ name: m.name, match: { ...m.match }, transport_socket: transportSocketJson(m.transportSocket, UPSTREAM_TRANSPORT_SOCKET_TYPES) }))),
-    metadata: outriggerMetadata({}, istioMetadata(c)),
+    // istiod's metadata carries the subset only with a service; inbound clusters keep theirs here.
+    metadata: outriggerMetadata({ subset: c.serviceHost === undefined ? c.subset : undefined }, istioMetadata(c)),
+    filters: nonEmpty(c.filters?.map((f) => compact({ name: f.filterName, typed_config: f.typedConfig }))),
+    upstream_bind_config: c.upstreamBindConfig !== undefined
+      ? compact({
+          source_address: { address: c.upstreamBindConfig.sourceAddress, port_value: 0 },
+          extra_source_addresses: nonEmpty(c.upstreamBindConfig.extraSourceAddresses?.map((a) => ({ address: { address: a, port_value: 0 } }))),
+        })
+      : undefined,
     upstream_connection_options: ka !== undefined
       ? {
           tcp_keepalive: compact({

@@ -114,7 +114,8 @@ export function routeJson(r: Route): Json {
     route: r.route !== undefined ? routeActionJson(r.route) : undefined,
     redirect: r.redirect !== undefined ? redirectJson(r.redirect) : undefined,
     direct_response: r.directResponse !== undefined ? compact({ status: r.directResponse.status, body: r.directResponse.body !== undefined ? { inline_string: r.directResponse.body } : undefined }) : undefined,
-    metadata: outriggerMetadata({ source: r.source }),
+    // A redirect's derivePort has no Envoy field (istiod resolves it into port_redirect).
+    metadata: outriggerMetadata({ source: r.source, derive_port: r.redirect?.derivePort }),
     request_headers_to_add: headerValueOptions(r.requestHeadersToAdd),
     request_headers_to_remove: nonEmpty(r.requestHeadersToRemove),
     response_headers_to_add: headerValueOptions(r.responseHeadersToAdd),
@@ -137,5 +138,6 @@ export function routeConfigJson(rc: RouteConfiguration): Json {
     virtual_hosts: rc.virtualHosts.map(virtualHostJson),
     // istiod writes false: routes may name clusters CDS has not delivered yet.
     validate_clusters: false,
+    ...(rc.ignorePortInHostMatching === true ? { ignore_port_in_host_matching: true } : {}),
   };
 }

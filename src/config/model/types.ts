@@ -589,6 +589,11 @@ export interface Cluster {
   httpProtocolOptions?: HttpProtocolOptions;
   /** Envoy upstream_connection_options (Istio connectionPool.tcp.tcpKeepalive). */
   upstreamConnectionOptions?: { tcpKeepalive: TcpKeepalive };
+  /**
+   * Envoy's upstream network filters (istiod: `istio.metadata_exchange` on clusters to mesh
+   * services): carried with their original config so `/config_dump` shows them, not run.
+   */
+  filters?: Array<NoopFilter & { filterName: string }>;
   /** Envoy dns_refresh_rate for STRICT_DNS / LOGICAL_DNS clusters; absent = Envoy's 5 000 ms. */
   dnsRefreshRateMs?: number;
   /**
