@@ -74,8 +74,12 @@ class XdsClient implements XdsSource {
 
   start(sink: ConfigSink): Promise<UpdateResult> {
     if (this.sink !== undefined) return Promise.reject(new Error("the xDS client is already started"));
+    try {
+      this.node = nodeToMessage(this.options.node);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     this.sink = sink;
-    this.node = nodeToMessage(this.options.node);
     const first = new Promise<UpdateResult>((resolve) => (this.resolveFirst = resolve));
     const { Ads } = discoveryServices();
     this.ads = new DiscoveryStream({
