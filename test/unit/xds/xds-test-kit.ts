@@ -183,7 +183,11 @@ export class RecordingSink implements ConfigSink {
         : await this.inner.sink.push(update);
     this.pushes.push({ update, result });
     const i = this.pushes.length - 1;
-    this.waiters = this.waiters.filter((w) => (i >= w.from && w.pred(update) ? (w.resolve(update), false) : true));
+    // Waiters run once the client has taken the answer in (its commit runs in the microtasks after
+    // this push resolves; setImmediate comes after them), so they see the client's new state.
+    setImmediate(() => {
+      this.waiters = this.waiters.filter((w) => (i >= w.from && w.pred(update) ? (w.resolve(update), false) : true));
+    });
     return result;
   }
 
