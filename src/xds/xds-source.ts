@@ -193,6 +193,7 @@ class XdsClient implements XdsSource {
     if (dups.size > 0) return [...errors, ...[...dups].map((n) => `duplicate ${type} resource name ${JSON.stringify(n)} in one response`)];
 
     // Pass 2: decode; valid ones go into a copy of what is held.
+    const prior = this.held[type] as Map<string, Entry>;
     const held = cloneHeld(this.held);
     const map = held[type] as Map<string, Entry>;
     const named = new Set<string>();
@@ -226,7 +227,7 @@ class XdsClient implements XdsSource {
     const released = this.pruneDependents(held);
     const result = await this.push(origin, held, released, false, type, r.versionInfo);
     if (result !== undefined && !result.accepted) return [...errors, ...result.errors.map(formatConfigError)];
-    for (const f of fresh) this.logNotes(type, f.name, f.entry);
+    for (const f of fresh) this.logNotes(type, f.name, f.entry, prior.get(f.name));
     return errors;
   }
 
@@ -370,7 +371,9 @@ class XdsClient implements XdsSource {
     return this.sds;
   }
 
-  private logNotes(type: ResourceType, name: string, e: Entry): void {
+  /** Once per resource version: a SotW response re-sending an unchanged resource under a new version_info is not a new version of it. */
+  private logNotes(type: ResourceType, name: string, e: Entry, before: Entry | undefined): void {
+    if (e.notes.length === 0 || (before !== undefined && JSON.stringify(before.json) === JSON.stringify(e.json))) return;
     for (const n of e.notes) this.options.log.info(`${type} ${JSON.stringify(name)} version ${e.version}: ${n.path}: ${n.message}`);
   }
 }
