@@ -220,11 +220,25 @@ export class RecordingSink implements ConfigSink {
 export interface LogCapture {
   log: Logger;
   lines: string[];
+  /** Resolves when a line matching `re` has been logged (now or later). */
+  waitForLine(re: RegExp): Promise<string>;
 }
 
 export function captureLog(): LogCapture {
   const lines: string[] = [];
-  return { log: createLogger("debug", "xds-test", (l) => lines.push(l)), lines };
+  let waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
+  const log = createLogger("debug", "xds-test", (l) => {
+    lines.push(l);
+    waiters = waiters.filter((w) => (w.re.test(l) ? (w.resolve(l), false) : true));
+  });
+  return {
+    log,
+    lines,
+    waitForLine: (re) => {
+      const seen = lines.find((l) => re.test(l));
+      return seen !== undefined ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ re, resolve }));
+    },
+  };
 }
 
 export const NODE: Json = {
