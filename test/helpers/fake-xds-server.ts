@@ -21,6 +21,7 @@
 //     await s.nextRequest(type, pred?)   the next request of that type (a cursor per type)
 //     await s.waitFor(pred)              the first request ever matching pred
 //     s.acks(type) / s.nacks(type)       the ACKs / NACKs so far
+//   s.mute(type)  stop answering that type's requests (recorded still), for initial fetch timeouts
 //   Streams: s.dropStreams()  ends every open call with UNAVAILABLE; s.openStreams; await s.waitForStreams(n)
 //   s.close()   stops the server and removes the temp dir.
 // Encoding uses protobufjs (Root.lookupType(…).fromObject/encode) over the grpc-js-xds proto tree.
@@ -139,6 +140,7 @@ export class FakeXdsServer {
   private waiters: Waiter[] = [];
   private readonly cursors = new Map<string, number>();
   private streamWaiters: Array<{ n: number; resolve: () => void }> = [];
+  private readonly muted = new Set<ResourceType>();
 
   private constructor(
     private readonly server: grpc.Server,
@@ -340,7 +342,7 @@ export class FakeXdsServer {
       ...(m.node !== undefined && m.node !== null ? { node: nodeFromMessage(m.node as Record<string, unknown>) } : {}),
     };
     this.record(rec);
-    if (type === undefined) return;
+    if (type === undefined || this.muted.has(type)) return;
     const wildcardType = type === "cluster" || type === "listener";
     if (sub === undefined) {
       sub = { wildcard: false, names: new Set(), has: new Map(), lastNames: [] };
@@ -374,6 +376,11 @@ export class FakeXdsServer {
     const want = [...(sub.wildcard ? m2.keys() : sub.names)].filter((n) => m2.has(n) && sub.has.get(n) !== m2.get(n)!.version);
     const gone = first ? Object.keys(initial).filter((n) => !m2.has(n)) : [];
     if (want.length > 0 || gone.length > 0 || (first && sub.wildcard)) this.sendDelta(s, type, want, gone);
+  }
+
+  /** Stops answering requests of a type (a control plane slow to answer); pushes still go out. */
+  mute(type: ResourceType): void {
+    this.muted.add(type);
   }
 
   // ---- waiting -----------------------------------------------------------------------------

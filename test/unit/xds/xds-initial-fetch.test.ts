@@ -76,3 +76,17 @@ it("refuses a node whose metadata is not an object, naming the field", async () 
   c.close();
   expect(server.requests).toEqual([]);
 });
+
+it("goes on without CDS/LDS when their initial fetch timeout passes with no answer", async () => {
+  server = await FakeXdsServer.start();
+  server.mute("cluster");
+  server.mute("listener");
+  const { log, lines } = captureLog();
+  const sink = new RecordingSink();
+  client = createXdsSource({ ...options(server, "sotw", log), initialFetchTimeoutMs: { cds: 20, lds: 0, eds: 0, rds: 0, sds: 0 } });
+  const r = await client.start(sink);
+  expect(r.accepted).toBe(true);
+  expect(sink.pushes).toHaveLength(1);
+  expect(sink.pushes[0]!.update.updates).toEqual([]);
+  expect(lines.some((l) => /CDS initial fetch timeout \(20 ms\) passed with no response/.test(l))).toBe(true);
+});

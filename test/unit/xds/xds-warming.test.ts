@@ -76,3 +76,27 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     expect(client.warming().clusters).toEqual([]);
   });
 });
+
+describe.each(["sotw", "delta"] as const)("xDS subscriptions follow the resources (%s)", (mode) => {
+  it("keeps assignments a per-name response leaves out, and unsubscribes the assignment of a removed cluster", async () => {
+    server = await FakeXdsServer.start();
+    server.set("cluster", [edsCluster("c1"), edsCluster("c2")]);
+    server.set("endpoint", [assignment("c1", ["10.0.0.1", 80]), assignment("c2", ["10.0.0.2", 80])]);
+    server.set("listener", []);
+    const sink = new RecordingSink();
+    client = createXdsSource(options(server, mode, captureLog().log));
+    await client.start(sink);
+    await sink.waitFor(() => sink.names("endpoint").length === 2);
+    // An EDS response carrying c2 only (SotW EDS is per name): c1's assignment stays.
+    server.upsert("endpoint", assignment("c2", ["10.0.0.3", 80]));
+    await sink.waitFor(() => sink.store.snapshot!.clusters.c2!.loadAssignment.endpoints[0]!.lbEndpoints[0]!.address === "10.0.0.3");
+    expect(sink.store.snapshot!.clusters.c1!.loadAssignment.endpoints[0]!.lbEndpoints[0]!.address).toBe("10.0.0.1");
+    // c1 goes: its assignment is unsubscribed and dropped.
+    server.remove("cluster", "c1");
+    const unsub = await server.nextRequest("endpoint", (r) => (mode === "sotw" ? r.kind === "subscription" && !r.resourceNames.includes("c1") : r.unsubscribe.includes("c1")));
+    if (mode === "sotw") expect(unsub.resourceNames).toEqual(["c2"]);
+    else expect(unsub.subscribe).toEqual([]);
+    expect(sink.names("cluster")).toEqual(["c2"]);
+    expect(sink.store.meta("endpoint").has("c1")).toBe(false);
+  });
+});
