@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createXdsSource, type XdsSource } from "../../../src/xds/xds-source.js";
-import { FakeXdsServer } from "../../helpers/fake-xds-server.js";
+import { FakeXdsServer, type RecordedRequest } from "../../helpers/fake-xds-server.js";
 import { assignment, captureLog, edsCluster, NODE, options, rdsListener, RecordingSink, routeConfig, staticCluster } from "./xds-test-kit.js";
 
 let server: FakeXdsServer | undefined;
@@ -31,7 +31,7 @@ describe.each(["sotw", "delta"] as const)("xDS initial fetch (%s)", (mode) => {
     expect(initial).toContain("endpoint");
     expect(initial).toContain("routeConfiguration");
     // EDS follows the CDS ACK, RDS the LDS ACK.
-    const idx = (pred: (r: (typeof server.requests)[number]) => boolean): number => server!.requests.findIndex(pred);
+    const idx = (pred: (r: RecordedRequest) => boolean): number => server!.requests.findIndex(pred);
     expect(idx((r) => r.type === "endpoint")).toBeGreaterThan(idx((r) => r.type === "cluster" && r.kind === "ack"));
     expect(idx((r) => r.type === "routeConfiguration")).toBeGreaterThan(idx((r) => r.type === "listener" && r.kind === "ack"));
 
