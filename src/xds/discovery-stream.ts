@@ -103,7 +103,9 @@ export class DiscoveryStream {
 
   private connect(): void {
     if (this.closed) return;
-    this.client ??= new this.opts.service(this.opts.target, grpc.credentials.createInsecure());
+    // No 4 MB cap (grpc-js' default): a large mesh's CDS/EDS responses exceed it, and Envoy's
+    // envoy_grpc client has no such limit.
+    this.client ??= new this.opts.service(this.opts.target, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
     const gen = ++this.generation;
     const method = (this.client as unknown as Record<string, () => Call>)[this.opts.method];
     if (method === undefined) throw new Error(`${this.opts.label}: the service has no method ${this.opts.method}`);

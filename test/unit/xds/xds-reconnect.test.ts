@@ -80,3 +80,29 @@ it("keeps retrying a control plane that cannot be reached, warning once per fail
   expect(lines.filter((l) => / warn .*ADS stream to .* ended/.test(l)).length).toBe(1);
   expect(sink.pushes).toEqual([]);
 });
+
+it("close() ends the streams and its timers: later pushes, drops and timeouts reach nothing", async () => {
+  const s = (server = await FakeXdsServer.start());
+  s.set("cluster", [edsCluster("waits")]);
+  s.set("listener", []);
+  const sink = new RecordingSink();
+  const { log, lines } = captureLog();
+  client = createXdsSource({ ...options(s, "delta", log), initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 20, rds: 0, sds: 0 } });
+  await client.start(sink);
+  await s.nextRequest("endpoint");
+  client.close();
+  const gone = s.waitFor((r) => r.stream > 1);
+  // The server sees the call end.
+  await new Promise<void>((resolve) => {
+    const check = (): void => (s.openStreams === 0 ? resolve() : void setImmediate(check));
+    check();
+  });
+  const pushes = sink.pushes.length;
+  s.upsert("cluster", edsCluster("other"));
+  s.dropStreams();
+  // Past the EDS timeout and several back-off periods: nothing happens (a real wait: proving absence needs time).
+  await new Promise((r) => setTimeout(r, 80));
+  expect(sink.pushes.length).toBe(pushes);
+  expect(lines.some((l) => l.includes("initial fetch timeout"))).toBe(false);
+  expect(await Promise.race([gone.then(() => "reconnected"), Promise.resolve("no")])).toBe("no");
+});
