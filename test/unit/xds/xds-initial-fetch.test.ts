@@ -90,3 +90,15 @@ it("goes on without CDS/LDS when their initial fetch timeout passes with no answ
   expect(sink.pushes[0]!.update.updates).toEqual([]);
   expect(lines.some((l) => /CDS initial fetch timeout \(20 ms\) passed with no response/.test(l))).toBe(true);
 });
+
+it("takes a CDS response larger than grpc-js' default 4 MB receive limit", async () => {
+  server = await FakeXdsServer.start();
+  const pad = "x".repeat(2000);
+  server.set("cluster", Array.from({ length: 2600 }, (_, i) => staticCluster(`outbound|80||svc-${i}.${pad}`)));
+  server.set("listener", []);
+  const sink = new RecordingSink();
+  client = createXdsSource(options(server, "sotw", captureLog().log));
+  await client.start(sink);
+  await sink.waitFor(() => sink.names("cluster").length === 2600);
+  expect(server.nacks("cluster")).toEqual([]);
+});
