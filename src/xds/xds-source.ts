@@ -220,7 +220,9 @@ class XdsClient implements XdsSource {
       fresh.push({ name: p.name, entry: { value: d.value, json: p.json, version, deps, notes: d.notes } });
     }
     // State of the world: LDS/CDS list everything, so a name left out is gone (a bad one keeps its last good version).
-    if (r.kind === "sotw" && (type === "cluster" || type === "listener")) for (const n of [...map.keys()]) if (!named.has(n)) map.delete(n);
+    // (Unless some resource could not even be named: it may be one held, so nothing is removed then.)
+    const unnamed = parsed.some((p) => p.name === undefined);
+    if (r.kind === "sotw" && (type === "cluster" || type === "listener") && !unnamed) for (const n of [...map.keys()]) if (!named.has(n)) map.delete(n);
     for (const n of r.removed) map.delete(n);
     for (const f of fresh) map.set(f.name, f.entry);
 

@@ -67,12 +67,14 @@ describe.each(["sotw", "delta"] as const)("xDS updates, removals, ACK and NACK (
   });
 
   it("NACKs every error of a response together, bytes that do not decode included", async () => {
-    const { s } = await started(mode);
+    const { s, sink } = await started(mode);
     s.respond("cluster", { resources: [staticCluster("bad-1"), { type_url: "type.googleapis.com/envoy.config.cluster.v3.Cluster", value: Uint8Array.from([0xff, 0xff, 0xff]) }, staticCluster("bad-2")] });
     const nack = await s.nextRequest("cluster", (r) => r.kind === "nack");
     expect(nack.errorDetail!.message).toMatch(/bad-1\.field/);
     expect(nack.errorDetail!.message).toMatch(/bad-2\.field/);
     expect(nack.errorDetail!.message).toMatch(/(resources\[1\]|raw-1)/);
+    // A resource that could not be named might be one already held: nothing is removed.
+    expect(sink.names("cluster")).toEqual(["a", "b"]);
   });
 
   it("NACKs a response naming a resource twice and applies none of it", async () => {
