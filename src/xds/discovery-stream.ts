@@ -17,6 +17,8 @@ export interface StreamHandler {
   onResponse(r: ParsedResponse): Promise<string[]>;
   /** Delta: the versions of what the client holds of a type (initial_resource_versions). */
   versionsOf(typeUrl: string): Record<string, string>;
+  /** A call ended (Envoy counts update_failure for every type the stream carries). */
+  onEnded?(typeUrls: string[]): void;
 }
 
 export interface DiscoveryStreamOptions {
@@ -132,6 +134,7 @@ export class DiscoveryStream {
     this.generation++;
     this.call?.cancel();
     this.call = undefined;
+    this.opts.handler.onEnded?.([...this.types].filter(([, t]) => t.requested).map(([url]) => url));
     const wait = this.backoff.next();
     // One line per failure streak: a control plane down for an hour does not flood the log.
     if (!this.failing) this.opts.log.warn(`${this.opts.label} stream to ${this.opts.target} ended (${why}); reconnecting with back-off, keeping the current config`);

@@ -29,8 +29,30 @@ import type { Entry, Held, Released } from "./warming.js";
 import { cloneHeld, emptyHeld, nextActive, warmingNames } from "./warming.js";
 import type { XdsSourceOptions } from "./xds-options.js";
 
-/** The xDS client: a ConfigSource that also tells what is warming and what the decoders noted. */
+/**
+ * Envoy's per-subscription stats (`cluster_manager.cds.*`, `listener_manager.lds.*`, EDS/RDS/SDS
+ * ones), per type: pilot-agent's readiness probe needs cds/lds `update_success` > 0 and reports a
+ * rejection when `update_rejected` > 0.
+ */
+export interface XdsTypeStats {
+  /** Responses received. */
+  updateAttempt: number;
+  /** Responses ACKed. */
+  updateSuccess: number;
+  /** Responses NACKed. */
+  updateRejected: number;
+  /** Stream failures while subscribed. */
+  updateFailure: number;
+  /** Initial fetch timeouts that passed. */
+  initFetchTimeout: number;
+  /** The last accepted version_info (delta: system_version_info). */
+  versionText: string;
+}
+
+/** The xDS client: a ConfigSource that also tells what is warming, what the decoders noted, and its stats. */
 export interface XdsSource extends ConfigSource {
+  /** Counters per resource type (a fresh copy). */
+  stats(): Record<ResourceType, XdsTypeStats>;
   /** Held clusters and listeners not yet active (waiting for EDS, RDS or a secret): config_dump's dynamic_warming_*. */
   warming(): { clusters: string[]; listeners: string[] };
   /** The decoders' notes on every held resource (each logged once per resource version). */
@@ -69,8 +91,38 @@ class XdsClient implements XdsSource {
   private resolveFirst: ((r: UpdateResult) => void) | undefined;
   private readonly responded = new Set<ResourceType>();
   private closed = false;
+  private readonly counters = Object.fromEntries(
+    RESOURCE_TYPES.map((t) => [t, { updateAttempt: 0, updateSuccess: 0, updateRejected: 0, updateFailure: 0, initFetchTimeout: 0, versionText: "" }]),
+  ) as Record<ResourceType, XdsTypeStats>;
 
   constructor(private readonly options: XdsSourceOptions) {}
+
+  stats(): Record<ResourceType, XdsTypeStats> {
+    return Object.fromEntries(RESOURCE_TYPES.map((t) => [t, { ...this.counters[t] }])) as Record<ResourceType, XdsTypeStats>;
+  }
+
+  /** One response: counted, then applied; its errors are the NACK. */
+  private async respond(origin: string, r: ParsedResponse): Promise<string[]> {
+    const type = resourceTypeOfUrl(r.typeUrl);
+    if (type !== undefined) this.counters[type].updateAttempt++;
+    this.options.log.debug(`${origin}: ${r.typeUrl} version ${JSON.stringify(r.versionInfo)} nonce ${r.nonce}: ${r.resources.length} resource(s)${r.removed.length > 0 ? `, ${r.removed.length} removed` : ""}`);
+    const errors = await this.apply(origin, r);
+    if (type !== undefined && !this.closed) {
+      if (errors.length > 0) this.counters[type].updateRejected++;
+      else {
+        this.counters[type].updateSuccess++;
+        this.counters[type].versionText = r.versionInfo;
+      }
+    }
+    return errors;
+  }
+
+  private streamEnded(urls: string[]): void {
+    for (const u of urls) {
+      const t = resourceTypeOfUrl(u);
+      if (t !== undefined) this.counters[t].updateFailure++;
+    }
+  }
 
   start(sink: ConfigSink): Promise<UpdateResult> {
     if (this.sink !== undefined) return Promise.reject(new Error("the xDS client is already started"));
@@ -91,7 +143,7 @@ class XdsClient implements XdsSource {
       node: this.node,
       nodeOnFirstMessageOnly: this.options.setNodeOnFirstMessageOnly,
       backoff: this.options.backoff ?? ENVOY_XDS_BACKOFF,
-      handler: { onResponse: (r) => this.enqueue(() => this.apply("xds:ads", r)), versionsOf: (url) => this.versionsOf(url, "ads") },
+      handler: { onResponse: (r) => this.enqueue(() => this.respond("xds:ads", r)), versionsOf: (url) => this.versionsOf(url, "ads"), onEnded: (u) => this.streamEnded(u) },
       log: this.options.log,
     });
     // Insertion order is the (re)request order: CDS, LDS early, then EDS, RDS, SDS once named.
@@ -104,6 +156,7 @@ class XdsClient implements XdsSource {
       const timer = setTimeout(() => {
         void this.enqueue(async () => {
           if (this.responded.has(t) || this.resolveFirst === undefined) return [];
+          this.counters[t].initFetchTimeout++;
           this.options.log.warn(`${t === "cluster" ? "CDS" : "LDS"} initial fetch timeout (${ms} ms) passed with no response; going on without it`);
           await this.push("xds:ads", this.held, this.released, true);
           return [];
@@ -346,6 +399,7 @@ class XdsClient implements XdsSource {
   private async timedOut(t: DepType, name: string, ms: number): Promise<string[]> {
     this.fetchTimers.delete(`${t}\u0000${name}`);
     if (this.held[t].has(name) || !this.wanted(this.held)[t].has(name)) return [];
+    this.counters[t].initFetchTimeout++;
     this.options.log.warn(`initial fetch timeout (${ms} ms) for ${t} ${JSON.stringify(name)}: what waits for it goes active without it`);
     const released: Released = { endpoint: new Set(this.released.endpoint), routeConfiguration: new Set(this.released.routeConfiguration), secret: new Set(this.released.secret) };
     released[t].add(name);
@@ -366,7 +420,7 @@ class XdsClient implements XdsSource {
       // pilot-agent's SDS server needs node.id on the first request of each stream; later ones may omit it.
       nodeOnFirstMessageOnly: true,
       backoff: this.options.backoff ?? ENVOY_XDS_BACKOFF,
-      handler: { onResponse: (r) => this.enqueue(() => this.apply("xds:sds", r)), versionsOf: (url) => this.versionsOf(url, "sds") },
+      handler: { onResponse: (r) => this.enqueue(() => this.respond("xds:sds", r)), versionsOf: (url) => this.versionsOf(url, "sds"), onEnded: (u) => this.streamEnded(u) },
       log: this.options.log,
     });
     this.sds.start();

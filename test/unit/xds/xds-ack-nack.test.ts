@@ -60,8 +60,14 @@ describe.each(["sotw", "delta"] as const)("xDS updates, removals, ACK and NACK (
     // The valid resources of the refused response were applied.
     expect(sink.names("cluster")).toEqual(["a", "b", "new-good"]);
     expect(lines.some((l) => /NACK .*Cluster.*bad-one/.test(l))).toBe(true);
+    const stats = client!.stats().cluster;
+    expect(stats.updateRejected).toBe(1);
+    expect(stats.updateSuccess).toBeGreaterThanOrEqual(1);
+    expect(stats.updateAttempt).toBe(stats.updateSuccess + stats.updateRejected);
     s.respond("cluster", { resources: [staticCluster("a"), staticCluster("b")], version: "v-ok" });
     const ack = await s.nextRequest("cluster", (r) => r.kind === "ack");
+    expect(client!.stats().cluster.updateSuccess).toBe(stats.updateSuccess + 1);
+    expect(client!.stats().cluster.versionText).toBe("v-ok");
     if (mode === "sotw") expect(ack.versionInfo).toBe("v-ok");
     expect(ack.errorDetail).toBeUndefined();
   });

@@ -89,6 +89,7 @@ it("goes on without CDS/LDS when their initial fetch timeout passes with no answ
   expect(sink.pushes).toHaveLength(1);
   expect(sink.pushes[0]!.update.updates).toEqual([]);
   expect(lines.some((l) => /CDS initial fetch timeout \(20 ms\) passed with no response/.test(l))).toBe(true);
+  expect(client.stats().cluster).toMatchObject({ initFetchTimeout: 1, updateSuccess: 0, updateAttempt: 0 });
 });
 
 it("takes a CDS response larger than grpc-js' default 4 MB receive limit", async () => {

@@ -60,6 +60,9 @@ describe.each(["sotw", "delta"] as const)("xDS reconnect (%s)", (mode) => {
     expect(lines.filter((l) => / warn .*ADS stream to .* ended/.test(l)).length).toBe(2);
     expect(lines.filter((l) => /ADS stream to .* is back/.test(l)).length).toBeGreaterThanOrEqual(1);
 
+    // Envoy counts update_failure per subscribed type and stream failure.
+    expect(client!.stats().cluster.updateFailure).toBe(2);
+    expect(client!.stats().listener.updateFailure).toBe(2);
     // Updates flow on the new stream.
     s.upsert("endpoint", assignment("c1", ["10.0.0.2", 80]));
     await sink.waitFor(() => sink.store.snapshot!.clusters.c1!.loadAssignment.endpoints[0]!.lbEndpoints[0]!.address === "10.0.0.2");

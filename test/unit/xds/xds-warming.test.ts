@@ -51,6 +51,8 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     expect(client.warming()).toEqual({ clusters: [], listeners: [] });
     expect(lines.some((l) => /initial fetch timeout \(30 ms\) for endpoint "never-eds"/.test(l))).toBe(true);
     expect(lines.some((l) => /initial fetch timeout \(30 ms\) for routeConfiguration "never-rds"/.test(l))).toBe(true);
+    expect(client.stats().endpoint.initFetchTimeout).toBe(1);
+    expect(client.stats().routeConfiguration.initFetchTimeout).toBe(1);
     // The assignment arriving later still applies.
     server.set("endpoint", [assignment("never-eds", ["10.9.9.9", 1])]);
     await sink.waitFor(() => sink.store.snapshot!.clusters["never-eds"]!.loadAssignment.endpoints.length === 1);
