@@ -149,16 +149,17 @@ class XdsClient implements XdsSource {
     // Insertion order is the (re)request order: CDS, LDS early, then EDS, RDS, SDS once named.
     for (const t of ["cluster", "listener"] as const) this.ads.subscribe(TYPE_URLS[t], "*");
     for (const t of DEP_TYPES) this.ads.subscribe(TYPE_URLS[t], []);
+    // grpc-js does not throw on a bad target: calls fail, and the stream retries with back-off (one warning).
     this.ads.start();
     // CDS/LDS initial fetch timeout: start() stops waiting for a silent control plane.
     for (const [t, ms] of [["cluster", this.options.initialFetchTimeoutMs.cds], ["listener", this.options.initialFetchTimeoutMs.lds]] as const) {
       if (ms <= 0) continue;
       const timer = setTimeout(() => {
         void this.enqueue(async () => {
-          if (this.responded.has(t) || this.resolveFirst === undefined) return [];
+          if (this.responded.has(t)) return [];
           this.counters[t].initFetchTimeout++;
           this.options.log.warn(`${t === "cluster" ? "CDS" : "LDS"} initial fetch timeout (${ms} ms) passed with no response; going on without it`);
-          await this.push("xds:ads", this.held, this.released, true);
+          if (this.resolveFirst !== undefined) await this.push("xds:ads", this.held, this.released, true);
           return [];
         });
       }, ms);
