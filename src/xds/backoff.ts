@@ -1,12 +1,24 @@
 // Envoy's reconnect back-off for xDS streams: jittered exponential (JitteredExponentialBackOffStrategy),
 // base 500 ms, max 30 s. Each attempt waits a uniformly random time in [0, min(max, base·2^n)).
 
+import type { Timers } from "../common/timers.js";
+
 export interface BackoffOptions {
   baseMs: number;
   maxMs: number;
 }
 
 export const ENVOY_XDS_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
+
+/** Real timers that never keep the process alive on their own (the proxy's lifetime is not the xDS client's). */
+export const unrefTimers: Timers = {
+  set: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export class Backoff {
   private attempt = 0;

@@ -6,6 +6,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../common/logger.js";
+import type { TimerHandle, Timers } from "../common/timers.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import type { DeltaDiscoveryResponseMessage, DiscoveryResponseMessage } from "./discovery-protos.js";
 import { deltaAck, deltaInitialRequest, deltaSubscriptionRequest, parseDeltaResponse } from "./delta-protocol.js";
@@ -35,6 +36,8 @@ export interface DiscoveryStreamOptions {
   backoff: BackoffOptions;
   handler: StreamHandler;
   log: Logger;
+  timers: Timers;
+  random: () => number;
 }
 
 interface TypeState {
@@ -61,12 +64,12 @@ export class DiscoveryStream {
   private started = false;
   private closed = false;
   private failing = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: TimerHandle | undefined;
   private queue: Promise<void> = Promise.resolve();
   private processing = false;
 
   constructor(private readonly opts: DiscoveryStreamOptions) {
-    this.backoff = new Backoff(opts.backoff);
+    this.backoff = new Backoff(opts.backoff, opts.random);
   }
 
   /** Sets a type's subscription (`"*"` = wildcard); sends the change when the call is up. Order of first calls = request order. */
@@ -94,7 +97,7 @@ export class DiscoveryStream {
 
   close(): void {
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.opts.timers.clear(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.generation++;
     this.call?.cancel();
@@ -140,11 +143,10 @@ export class DiscoveryStream {
     if (!this.failing) this.opts.log.warn(`${this.opts.label} stream to ${this.opts.target} ended (${why}); reconnecting with back-off, keeping the current config`);
     else this.opts.log.debug(`${this.opts.label} stream ended again (${why}); next attempt in ${wait} ms`);
     this.failing = true;
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.opts.timers.set(() => {
       this.reconnectTimer = undefined;
       this.connect();
     }, wait);
-    this.reconnectTimer.unref();
   }
 
   private async handle(gen: number, r: ParsedResponse): Promise<void> {

@@ -19,7 +19,8 @@ import { formatConfigError } from "../config/model/config-error.js";
 import type { Cluster, Listener } from "../config/model/types.js";
 import type { ConfigSink, ConfigSource, ConfigUpdate, ResourceType, ResourceUpdate, UpdateResult } from "../config/source/config-source.js";
 import { RESOURCE_TYPES } from "../config/source/config-source.js";
-import { ENVOY_XDS_BACKOFF } from "./backoff.js";
+import type { TimerHandle, Timers } from "../common/timers.js";
+import { ENVOY_XDS_BACKOFF, unrefTimers } from "./backoff.js";
 import { clusterDependencies, listenerDependencies, noDependencies } from "./dependencies.js";
 import { discoveryServices } from "./discovery-protos.js";
 import { DiscoveryStream } from "./discovery-stream.js";
@@ -79,8 +80,9 @@ class XdsClient implements XdsSource {
   private released: Released = { endpoint: new Set(), routeConfiguration: new Set(), secret: new Set() };
   /** The latest accepted version_info per type (the `version` of SotW pushes). */
   private typeVersion = new Map<ResourceType, string>();
-  private readonly fetchTimers = new Map<string, NodeJS.Timeout>();
-  private startTimers: NodeJS.Timeout[] = [];
+  private readonly fetchTimers = new Map<string, TimerHandle>();
+  private startTimers: TimerHandle[] = [];
+  private readonly timers: Timers;
   private sink: ConfigSink | undefined;
   private ads: DiscoveryStream | undefined;
   private sds: DiscoveryStream | undefined;
@@ -95,7 +97,9 @@ class XdsClient implements XdsSource {
     RESOURCE_TYPES.map((t) => [t, { updateAttempt: 0, updateSuccess: 0, updateRejected: 0, updateFailure: 0, initFetchTimeout: 0, versionText: "" }]),
   ) as Record<ResourceType, XdsTypeStats>;
 
-  constructor(private readonly options: XdsSourceOptions) {}
+  constructor(private readonly options: XdsSourceOptions) {
+    this.timers = options.timers ?? unrefTimers;
+  }
 
   stats(): Record<ResourceType, XdsTypeStats> {
     return Object.fromEntries(RESOURCE_TYPES.map((t) => [t, { ...this.counters[t] }])) as Record<ResourceType, XdsTypeStats>;
@@ -145,6 +149,8 @@ class XdsClient implements XdsSource {
       backoff: this.options.backoff ?? ENVOY_XDS_BACKOFF,
       handler: { onResponse: (r) => this.enqueue(() => this.respond("xds:ads", r)), versionsOf: (url) => this.versionsOf(url, "ads"), onEnded: (u) => this.streamEnded(u) },
       log: this.options.log,
+      timers: this.timers,
+      random: this.options.random ?? Math.random,
     });
     // Insertion order is the (re)request order: CDS, LDS early, then EDS, RDS, SDS once named.
     for (const t of ["cluster", "listener"] as const) this.ads.subscribe(TYPE_URLS[t], "*");
@@ -154,7 +160,7 @@ class XdsClient implements XdsSource {
     // CDS/LDS initial fetch timeout: start() stops waiting for a silent control plane.
     for (const [t, ms] of [["cluster", this.options.initialFetchTimeoutMs.cds], ["listener", this.options.initialFetchTimeoutMs.lds]] as const) {
       if (ms <= 0) continue;
-      const timer = setTimeout(() => {
+      const timer = this.timers.set(() => {
         void this.enqueue(async () => {
           if (this.responded.has(t)) return [];
           this.counters[t].initFetchTimeout++;
@@ -163,7 +169,6 @@ class XdsClient implements XdsSource {
           return [];
         });
       }, ms);
-      timer.unref();
       this.startTimers.push(timer);
     }
     return first;
@@ -178,9 +183,9 @@ class XdsClient implements XdsSource {
     this.closed = true;
     this.ads?.close();
     this.sds?.close();
-    for (const t of this.fetchTimers.values()) clearTimeout(t);
+    for (const t of this.fetchTimers.values()) this.timers.clear(t);
     this.fetchTimers.clear();
-    for (const t of this.startTimers) clearTimeout(t);
+    for (const t of this.startTimers) this.timers.clear(t);
     this.startTimers = [];
     this.resolveFirst?.({ accepted: false, errors: [{ file: "xds", line: 0, path: "", message: "the xDS client was closed before its first update", severity: "error" }], version: null });
     this.resolveFirst = undefined;
@@ -376,20 +381,18 @@ class XdsClient implements XdsSource {
         const waiting = !this.held[t].has(n) && !this.released[t].has(n);
         const timer = this.fetchTimers.get(key);
         if (!waiting && timer !== undefined) {
-          clearTimeout(timer);
+          this.timers.clear(timer);
           this.fetchTimers.delete(key);
         }
         const ms = this.options.initialFetchTimeoutMs[TIMEOUT_KEY[t]];
         if (waiting && timer === undefined && ms > 0) {
-          const h = setTimeout(() => void this.enqueue(() => this.timedOut(t, n, ms)), ms);
-          h.unref();
-          this.fetchTimers.set(key, h);
+          this.fetchTimers.set(key, this.timers.set(() => void this.enqueue(() => this.timedOut(t, n, ms)), ms));
         }
       }
       for (const [key, timer] of [...this.fetchTimers]) {
         const [kt, kn] = key.split("\u0000") as [string, string];
         if (kt === t && !wanted[t].has(kn)) {
-          clearTimeout(timer);
+          this.timers.clear(timer);
           this.fetchTimers.delete(key);
         }
       }
@@ -423,6 +426,8 @@ class XdsClient implements XdsSource {
       backoff: this.options.backoff ?? ENVOY_XDS_BACKOFF,
       handler: { onResponse: (r) => this.enqueue(() => this.respond("xds:sds", r)), versionsOf: (url) => this.versionsOf(url, "sds"), onEnded: (u) => this.streamEnded(u) },
       log: this.options.log,
+      timers: this.timers,
+      random: this.options.random ?? Math.random,
     });
     this.sds.start();
     return this.sds;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createXdsSource, type XdsSource } from "../../../src/xds/xds-source.js";
 import { FakeXdsServer } from "../../helpers/fake-xds-server.js";
+import { ManualTimers } from "../../helpers/manual-timers.js";
 import { assignment, captureLog, edsCluster, options, rdsListener, RecordingSink, routeConfig } from "./xds-test-kit.js";
 
 let server: FakeXdsServer | undefined;
@@ -84,28 +85,27 @@ it("keeps retrying a control plane that cannot be reached, warning once per fail
   expect(sink.pushes).toEqual([]);
 });
 
-it("close() ends the streams and its timers: later pushes, drops and timeouts reach nothing", async () => {
+it("close() ends the streams and clears every timer: nothing runs after it", async () => {
   const s = (server = await FakeXdsServer.start());
   s.set("cluster", [edsCluster("waits")]);
   s.set("listener", []);
   const sink = new RecordingSink();
-  const { log, lines } = captureLog();
-  client = createXdsSource({ ...options(s, "delta", log), initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 20, rds: 0, sds: 0 } });
+  const timers = new ManualTimers();
+  const { log, lines, waitForLine } = captureLog();
+  client = createXdsSource({ ...options(s, "delta", log), timers, random: () => 0.5, initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 20, rds: 0, sds: 0 } });
   await client.start(sink);
   await s.nextRequest("endpoint");
-  client.close();
-  const gone = s.waitFor((r) => r.stream > 1);
-  // The server sees the call end.
-  await new Promise<void>((resolve) => {
-    const check = (): void => (s.openStreams === 0 ? resolve() : void setImmediate(check));
-    check();
-  });
-  const pushes = sink.pushes.length;
-  s.upsert("cluster", edsCluster("other"));
+  // The EDS initial fetch timeout is pending; a dropped stream adds the reconnect back-off (half of base, jitter 0.5).
+  expect(timers.waiting()).toEqual([20]);
   s.dropStreams();
-  // Past the EDS timeout and several back-off periods: nothing happens (a real wait: proving absence needs time).
-  await new Promise((r) => setTimeout(r, 80));
+  await waitForLine(/ADS stream to .* ended/);
+  expect(timers.waiting()).toEqual([20, 2]);
+  const pushes = sink.pushes.length;
+  client.close();
+  expect(timers.waiting()).toEqual([]);
+  timers.advance(60_000);
+  await new Promise((r) => setImmediate(r));
+  expect(s.requests.some((r) => r.stream > 1)).toBe(false);
   expect(sink.pushes.length).toBe(pushes);
   expect(lines.some((l) => l.includes("initial fetch timeout"))).toBe(false);
-  expect(await Promise.race([gone.then(() => "reconnected"), Promise.resolve("no")])).toBe("no");
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createXdsSource, type XdsSource } from "../../../src/xds/xds-source.js";
 import { FakeXdsServer } from "../../helpers/fake-xds-server.js";
+import { ManualTimers } from "../../helpers/manual-timers.js";
 import { assignment, captureLog, edsCluster, inlineRouteListener, options, rdsListener, RecordingSink, routeConfig, staticCluster } from "./xds-test-kit.js";
 
 let server: FakeXdsServer | undefined;
@@ -44,8 +45,15 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     server.set("listener", [rdsListener("l", 0, "never-rds")]);
     const sink = new RecordingSink();
     const { log, lines } = captureLog();
-    client = createXdsSource(options(server, mode, log, { initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 30, rds: 30, sds: 0 } }));
+    const timers = new ManualTimers();
+    client = createXdsSource(options(server, mode, log, { timers, initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 30, rds: 30, sds: 0 } }));
     await client.start(sink);
+    await server.nextRequest("endpoint");
+    await server.nextRequest("routeConfiguration");
+    expect(client.warming()).toEqual({ clusters: ["never-eds"], listeners: ["l"] });
+    timers.advance(29);
+    expect(client.warming()).toEqual({ clusters: ["never-eds"], listeners: ["l"] });
+    timers.advance(1);
     await sink.waitFor(() => sink.names("cluster").includes("never-eds") && sink.names("listener").includes("l"));
     expect(sink.store.snapshot!.clusters["never-eds"]!.loadAssignment.endpoints).toEqual([]);
     expect(client.warming()).toEqual({ clusters: [], listeners: [] });
