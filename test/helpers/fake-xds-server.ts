@@ -13,7 +13,7 @@
 //                                 those secrets (pilot-agent's partial pushes)
 //   Raw responses (bad or duplicate resources): s.respond(type, {resources, version?, removed?, service?})
 //     resources: proto JSON, or {type_url, value} Anys with arbitrary bytes; sent to every stream
-//     of that service that asked for the type.
+//     of that service that asked for the type (delta: a raw Any's Resource is named `raw-<index>`).
 //   Requests: s.requests (every one, in arrival order), each a RecordedRequest: service, mode,
 //     stream (1, 2, … per call), typeUrl/type, versionInfo, nonce, resourceNames (SotW),
 //     subscribe/unsubscribe/initialResourceVersions (delta), errorDetail, node (JSON, when sent),

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createXdsSource, type XdsSource } from "../../../src/xds/xds-source.js";
 import { FakeXdsServer } from "../../helpers/fake-xds-server.js";
-import { assignment, caSecret, captureLog, certSecret, edsCluster, NODE, options, RecordingSink } from "./xds-test-kit.js";
+import { assignment, caSecret, captureLog, certSecret, edsCluster, NODE, options, RecordingSink, tlsListener } from "./xds-test-kit.js";
 
 let servers: FakeXdsServer[] = [];
 let client: XdsSource | undefined;
@@ -91,4 +91,21 @@ it("asks ADS for credentialName secrets (kubernetes://…) and SDS for the rest"
   expect(viaSds.resourceNames).toEqual(["ROOTCA"]);
   await ads.waitFor((r) => r.type === "secret" && r.kind === "ack");
   expect(client.warming().clusters).toEqual(["gw"]);
+});
+
+it("keeps a listener whose filter chain names an SDS secret warming until the secret arrives", async () => {
+  const ads = await fake();
+  const sds = await fake();
+  ads.set("cluster", []);
+  ads.set("listener", [tlsListener("virtualInbound", 0, "default")]);
+  const sink = new RecordingSink();
+  client = createXdsSource(options(ads, "delta", captureLog().log, { sds: { target: sds.target, clusterName: "sds-grpc" } }));
+  await client.start(sink);
+  await sds.nextRequest("secret");
+  await ads.waitFor((r) => r.type === "listener" && r.kind === "ack");
+  expect(client.warming().listeners).toEqual(["virtualInbound"]);
+  expect(sink.names("listener")).toEqual([]);
+  sds.upsertSecret(certSecret("default", "CERT-1"));
+  await sink.waitFor(() => sink.names("listener").includes("virtualInbound"));
+  expect(client.warming().listeners).toEqual([]);
 });

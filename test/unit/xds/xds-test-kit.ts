@@ -151,6 +151,17 @@ export function inlineRouteListener(name: string, port: number): Json {
   };
 }
 
+/** An inbound-style listener whose chain terminates mTLS with SDS secrets and routes inline. */
+export function tlsListener(name: string, port: number, cert: string): Json {
+  const l = inlineRouteListener(name, port);
+  const chain = (l.filter_chains as Json[])[0]!;
+  chain.transport_socket = {
+    name: "envoy.transport_sockets.tls",
+    typed_config: { "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", common_tls_context: { tls_certificate_sds_secret_configs: [{ name: cert, sds_config: { ads: {} } }] } },
+  };
+  return l;
+}
+
 export function routeConfig(name: string): Json {
   return { name, virtual_hosts: [{ name: "vh", domains: ["*"] }] };
 }
