@@ -91,7 +91,8 @@ class XdsClient implements XdsSource {
   private serial: Promise<unknown> = Promise.resolve();
   private lastResult: UpdateResult | undefined;
   private resolveFirst: ((r: UpdateResult) => void) | undefined;
-  private readonly responded = new Set<ResourceType>();
+  /** CDS/LDS: answered (ACK or NACK) or past their initial fetch timeout — Envoy's init targets. */
+  private readonly initDone = new Set<ResourceType>();
   private closed = false;
   private readonly counters = Object.fromEntries(
     RESOURCE_TYPES.map((t) => [t, { updateAttempt: 0, updateSuccess: 0, updateRejected: 0, updateFailure: 0, initFetchTimeout: 0, versionText: "" }]),
@@ -111,6 +112,8 @@ class XdsClient implements XdsSource {
     if (type !== undefined) this.counters[type].updateAttempt++;
     this.options.log.debug(`${origin}: ${r.typeUrl} version ${JSON.stringify(r.versionInfo)} nonce ${r.nonce}: ${r.resources.length} resource(s)${r.removed.length > 0 ? `, ${r.removed.length} removed` : ""}`);
     const errors = await this.apply(origin, r);
+    if (type === "cluster" || type === "listener") this.initDone.add(type);
+    await this.maybeInitialized(origin);
     if (type !== undefined && !this.closed) {
       if (errors.length > 0) this.counters[type].updateRejected++;
       else {
@@ -162,10 +165,11 @@ class XdsClient implements XdsSource {
       if (ms <= 0) continue;
       const timer = this.timers.set(() => {
         void this.enqueue(async () => {
-          if (this.responded.has(t)) return [];
+          if (this.initDone.has(t)) return [];
+          this.initDone.add(t);
           this.counters[t].initFetchTimeout++;
           this.options.log.warn(`${t === "cluster" ? "CDS" : "LDS"} initial fetch timeout (${ms} ms) passed with no response; going on without it`);
-          if (this.resolveFirst !== undefined) await this.push("xds:ads", this.held, this.released, true);
+          await this.maybeInitialized("xds:ads");
           return [];
         });
       }, ms);
@@ -223,7 +227,6 @@ class XdsClient implements XdsSource {
   private async apply(origin: string, r: ParsedResponse): Promise<string[]> {
     const type = resourceTypeOfUrl(r.typeUrl);
     if (type === undefined) return [`unsupported resource type ${r.typeUrl}`];
-    this.responded.add(type);
     const errors: string[] = [];
     // Pass 1: bytes → JSON and the name of each resource.
     const parsed: Array<{ name: string | undefined; where: string; json?: Json; version?: string }> = [];
@@ -292,6 +295,24 @@ class XdsClient implements XdsSource {
     return errors;
   }
 
+  /**
+   * Envoy's initialisation: CDS and LDS answered (or timed out) and no cluster or listener still
+   * warming (EDS, RDS, secrets, each bounded by its initial fetch timeout). Only then does start()
+   * resolve — with the last update's result (refused ones included, as Envoy's init completes on a
+   * rejected update too), or an empty update's when nothing was pushed yet.
+   */
+  private async maybeInitialized(origin: string): Promise<void> {
+    if (this.resolveFirst === undefined || this.closed) return;
+    if (!this.initDone.has("cluster") || !this.initDone.has("listener")) return;
+    const w = warmingNames(this.held, this.released);
+    if (w.clusters.length > 0 || w.listeners.length > 0) return;
+    const result = this.lastResult ?? (await this.push(origin, this.held, this.released, true));
+    if (result === undefined || this.closed) return;
+    this.options.log.info("xDS initialisation done (CDS and LDS received, nothing warming)");
+    this.resolveFirst?.(result);
+    this.resolveFirst = undefined;
+  }
+
   /** Drops held EDS/RDS/secrets nothing refers to any more, and timeouts of names no longer wanted. */
   private pruneDependents(held: Held): Released {
     const wanted = this.wanted(held);
@@ -345,13 +366,11 @@ class XdsClient implements XdsSource {
     }
     let result: UpdateResult | undefined;
     // The first response is always pushed, so start() learns the control plane answered.
-    if (updates.length > 0 || force || this.resolveFirst !== undefined) {
+    if (updates.length > 0 || force) {
       const update: ConfigUpdate = { origin, updates };
       result = await this.sink!.push(update);
       if (this.closed) return result;
       this.lastResult = result;
-      this.resolveFirst?.(result);
-      this.resolveFirst = undefined;
       if (!result.accepted) {
         this.options.log.warn(`xDS update refused: ${result.errors.map(formatConfigError).join("; ")}`);
         return result;
@@ -407,7 +426,9 @@ class XdsClient implements XdsSource {
     this.options.log.warn(`initial fetch timeout (${ms} ms) for ${t} ${JSON.stringify(name)}: what waits for it goes active without it`);
     const released: Released = { endpoint: new Set(this.released.endpoint), routeConfiguration: new Set(this.released.routeConfiguration), secret: new Set(this.released.secret) };
     released[t].add(name);
-    await this.push(t === "secret" && this.servedBySds(name) ? "xds:sds" : "xds:ads", cloneHeld(this.held), released, false);
+    const origin = t === "secret" && this.servedBySds(name) ? "xds:sds" : "xds:ads";
+    await this.push(origin, cloneHeld(this.held), released, false);
+    await this.maybeInitialized(origin);
     return [];
   }
 

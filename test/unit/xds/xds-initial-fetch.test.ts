@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createXdsSource, type XdsSource } from "../../../src/xds/xds-source.js";
 import { FakeXdsServer, type RecordedRequest } from "../../helpers/fake-xds-server.js";
+import { ManualTimers } from "../../helpers/manual-timers.js";
 import { assignment, captureLog, edsCluster, NODE, options, rdsListener, RecordingSink, routeConfig, staticCluster } from "./xds-test-kit.js";
 
 let server: FakeXdsServer | undefined;
@@ -77,14 +78,21 @@ it("refuses a node whose metadata is not an object, naming the field", async () 
   expect(server.requests).toEqual([]);
 });
 
-it("goes on without CDS/LDS when their initial fetch timeout passes with no answer", async () => {
+it("goes on without CDS/LDS when their initial fetch timeouts pass with no answer", async () => {
   server = await FakeXdsServer.start();
   server.mute("cluster");
   server.mute("listener");
-  const { log, lines } = captureLog();
+  const { log, lines, waitForLine } = captureLog();
   const sink = new RecordingSink();
-  client = createXdsSource({ ...options(server, "sotw", log), initialFetchTimeoutMs: { cds: 20, lds: 0, eds: 0, rds: 0, sds: 0 } });
-  const r = await client.start(sink);
+  const timers = new ManualTimers();
+  client = createXdsSource({ ...options(server, "sotw", log), timers, initialFetchTimeoutMs: { cds: 20, lds: 30, eds: 0, rds: 0, sds: 0 } });
+  const first = client.start(sink);
+  await server.nextRequest("listener");
+  timers.advance(20);
+  await waitForLine(/CDS initial fetch timeout/);
+  expect(sink.pushes).toEqual([]);
+  timers.advance(10);
+  const r = await first;
   expect(r.accepted).toBe(true);
   expect(sink.pushes).toHaveLength(1);
   expect(sink.pushes[0]!.update.updates).toEqual([]);
@@ -102,4 +110,19 @@ it("takes a CDS response larger than grpc-js' default 4 MB receive limit", async
   await client.start(sink);
   await sink.waitFor(() => sink.names("cluster").length === 2600);
   expect(server.nacks("cluster")).toEqual([]);
+});
+
+it("resolves start() with a refused first update too (Envoy's initialisation completes on a rejected one), NACKing it", async () => {
+  server = await FakeXdsServer.start();
+  server.set("cluster", [staticCluster("c")]);
+  server.set("listener", []);
+  const sink = new RecordingSink();
+  sink.refuse = "refused by the test sink";
+  client = createXdsSource(options(server, "delta", captureLog().log));
+  const r = await client.start(sink);
+  expect(r.accepted).toBe(false);
+  expect(r.errors[0]!.message).toBe("refused by the test sink");
+  const nack = await server.nextRequest("cluster", (x) => x.kind === "nack");
+  expect(nack.errorDetail!.message).toBe("xds:ads: refused by the test sink");
+  expect(client.stats().cluster.updateRejected).toBe(1);
 });

@@ -93,7 +93,7 @@ it("close() ends the streams and clears every timer: nothing runs after it", asy
   const timers = new ManualTimers();
   const { log, lines, waitForLine } = captureLog();
   client = createXdsSource({ ...options(s, "delta", log), timers, random: () => 0.5, initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 20, rds: 0, sds: 0 } });
-  await client.start(sink);
+  const first = client.start(sink);
   await s.nextRequest("endpoint");
   // The EDS initial fetch timeout is pending; a dropped stream adds the reconnect back-off (half of base, jitter 0.5).
   expect(timers.waiting()).toEqual([20]);
@@ -103,6 +103,8 @@ it("close() ends the streams and clears every timer: nothing runs after it", asy
   const pushes = sink.pushes.length;
   client.close();
   expect(timers.waiting()).toEqual([]);
+  // start() was still waiting for the cluster to warm: it says why it ends.
+  expect((await first).errors[0]!.message).toBe("the xDS client was closed before its first update");
   timers.advance(60_000);
   await new Promise((r) => setImmediate(r));
   expect(s.requests.some((r) => r.stream > 1)).toBe(false);

@@ -27,7 +27,7 @@ describe.each(["sotw", "delta"] as const)("SDS (ADS %s)", (mode) => {
     ads.set("listener", []);
     const sink = new RecordingSink();
     client = createXdsSource(options(ads, mode, captureLog().log, { sds: { target: sds.target, clusterName: "sds-grpc" } }));
-    await client.start(sink);
+    const first = client.start(sink);
     const req = await sds.nextRequest("secret");
     expect(req.service).toBe("sds");
     expect(req.mode).toBe("sotw");
@@ -47,6 +47,7 @@ describe.each(["sotw", "delta"] as const)("SDS (ADS %s)", (mode) => {
     await sink.waitFor(() => sink.names("cluster").includes("outbound|80||mtls"));
     expect(sink.names("secret")).toEqual(["ROOTCA", "default"]);
     expect(sink.pushes.some((p) => p.update.origin === "xds:sds")).toBe(true);
+    expect((await first).accepted).toBe(true);
 
     // Rotation: only `default` is pushed; ROOTCA stays.
     sds.upsertSecret(certSecret("default", "CERT-2"));
@@ -100,7 +101,7 @@ it("keeps a listener whose filter chain names an SDS secret warming until the se
   ads.set("listener", [tlsListener("virtualInbound", 0, "default")]);
   const sink = new RecordingSink();
   client = createXdsSource(options(ads, "delta", captureLog().log, { sds: { target: sds.target, clusterName: "sds-grpc" } }));
-  await client.start(sink);
+  const first = client.start(sink);
   await sds.nextRequest("secret");
   await ads.waitFor((r) => r.type === "listener" && r.kind === "ack");
   expect(client.warming().listeners).toEqual(["virtualInbound"]);
@@ -108,4 +109,5 @@ it("keeps a listener whose filter chain names an SDS secret warming until the se
   sds.upsertSecret(certSecret("default", "CERT-1"));
   await sink.waitFor(() => sink.names("listener").includes("virtualInbound"));
   expect(client.warming().listeners).toEqual([]);
+  expect((await first).accepted).toBe(true);
 });

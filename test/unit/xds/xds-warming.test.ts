@@ -20,7 +20,9 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     server.set("listener", [rdsListener("l-rds", 0, "80"), inlineRouteListener("l-inline", 0)]);
     const sink = new RecordingSink();
     client = createXdsSource(options(server, mode, captureLog().log));
-    await client.start(sink);
+    // start() resolves once Envoy's initialisation is done: nothing left warming.
+    let started = false;
+    const first = client.start(sink).then((r) => ((started = true), r));
     // EDS is asked by service_name; RDS by the HCM's route_config_name.
     const eds = await server.nextRequest("endpoint");
     expect(mode === "sotw" ? eds.resourceNames : eds.subscribe).toEqual(["svc-a"]);
@@ -29,6 +31,7 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     expect(sink.names("cluster")).toEqual(["static"]);
     expect(sink.names("listener")).toEqual(["l-inline"]);
     expect(client.warming()).toEqual({ clusters: ["outbound|80||a"], listeners: ["l-rds"] });
+    expect(started).toBe(false);
 
     server.set("endpoint", [assignment("svc-a", ["10.0.0.1", 80])]);
     await sink.waitFor(() => sink.names("cluster").includes("outbound|80||a"));
@@ -37,6 +40,7 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     await sink.waitFor(() => sink.names("listener").includes("l-rds"));
     expect(sink.names("routeConfiguration")).toEqual(["80"]);
     expect(client.warming()).toEqual({ clusters: [], listeners: [] });
+    expect((await first).accepted).toBe(true);
   });
 
   it("releases a warming cluster and listener when the EDS / RDS initial fetch timeout passes", async () => {
@@ -47,7 +51,7 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     const { log, lines } = captureLog();
     const timers = new ManualTimers();
     client = createXdsSource(options(server, mode, log, { timers, initialFetchTimeoutMs: { cds: 0, lds: 0, eds: 30, rds: 30, sds: 0 } }));
-    await client.start(sink);
+    const first = client.start(sink);
     await server.nextRequest("endpoint");
     await server.nextRequest("routeConfiguration");
     expect(client.warming()).toEqual({ clusters: ["never-eds"], listeners: ["l"] });
@@ -57,6 +61,7 @@ describe.each(["sotw", "delta"] as const)("xDS warming (%s)", (mode) => {
     await sink.waitFor(() => sink.names("cluster").includes("never-eds") && sink.names("listener").includes("l"));
     expect(sink.store.snapshot!.clusters["never-eds"]!.loadAssignment.endpoints).toEqual([]);
     expect(client.warming()).toEqual({ clusters: [], listeners: [] });
+    expect((await first).accepted).toBe(true);
     expect(lines.some((l) => /initial fetch timeout \(30 ms\) for endpoint "never-eds"/.test(l))).toBe(true);
     expect(lines.some((l) => /initial fetch timeout \(30 ms\) for routeConfiguration "never-rds"/.test(l))).toBe(true);
     expect(client.stats().endpoint.initFetchTimeout).toBe(1);
