@@ -4,6 +4,7 @@
 // response by the sink's answer.
 
 import type { Logger } from "../common/logger.js";
+import type { Timers } from "../common/timers.js";
 import type { Decoded, Json } from "../config/envoy/decoded.js";
 import type { ResourceOfType, ResourceType } from "../config/source/config-source.js";
 
@@ -51,4 +52,8 @@ export interface XdsSourceOptions {
   /** Reconnect back-off: Envoy's default base 500 ms, max 30 s (full jitter). */
   backoff?: { baseMs: number; maxMs: number };
   log: Logger;
+  /** Back-off and initial fetch timeout timers (tests: ManualTimers). Default: real ones, unref'd. */
+  timers?: Timers;
+  /** The back-off jitter's randomness, in [0, 1). Default Math.random. */
+  random?: () => number;
 }
