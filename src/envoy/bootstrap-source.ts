@@ -1,0 +1,33 @@
+// The config source of a proxy run from an Envoy bootstrap: the static_resources first (one static
+// update: they can never be replaced or removed by xDS), then the xDS client when the bootstrap
+// has dynamic_resources. Its first result is the xDS client's (Envoy's server stays INITIALIZING
+// until the first xDS config is applied), or the static update's when there is no xDS.
+
+import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
+
+export class BootstrapSource implements ConfigSource {
+  readonly name = "bootstrap";
+  private last: UpdateResult | undefined;
+
+  constructor(
+    private readonly staticUpdate: ConfigUpdate,
+    private readonly xds: ConfigSource | undefined,
+  ) {}
+
+  async start(sink: ConfigSink): Promise<UpdateResult> {
+    this.last = await sink.push(this.staticUpdate);
+    if (!this.last.accepted || this.xds === undefined) return this.last;
+    this.last = await this.xds.start(sink);
+    return this.last;
+  }
+
+  /** Static resources never change; the xDS client pushes on its own (its refresh answers its last result). */
+  async refresh(reason: string): Promise<UpdateResult> {
+    if (this.xds !== undefined) return this.xds.refresh(reason);
+    return this.last ?? { accepted: true, errors: [], version: null };
+  }
+
+  close(): void {
+    this.xds?.close();
+  }
+}
