@@ -12,7 +12,7 @@ import { defaultDeps, type CliContext } from "./cli-context.js";
 import { ExitCode } from "./command.js";
 import { runProxy } from "./run-command.js";
 import { commandLineOptionsJson, effectiveLogLevel, envoyCommandSpec, parseEnvoyFlags, type EnvoyOptions } from "../envoy/envoy-flags.js";
-import { prepareEnvoyRun } from "../envoy/prepare-envoy-run.js";
+import { prepareEnvoyRun, type PrepareEnvoyRunOptions } from "../envoy/prepare-envoy-run.js";
 
 export function contextWithDefaults(overrides: Partial<CliContext> & { cwd?: string }): CliContext & { cwd: string } {
   return {
@@ -27,7 +27,10 @@ export function contextWithDefaults(overrides: Partial<CliContext> & { cwd?: str
   };
 }
 
-export async function envoyMain(argv: readonly string[], overrides: Partial<CliContext> & { cwd?: string } = {}): Promise<number> {
+/** What tests replace: the resource decoder, the proto check and the xDS client (prepare-envoy-run.ts' defaults otherwise). */
+export type EnvoyDeps = Pick<PrepareEnvoyRunOptions, "decode" | "normalize" | "createXdsSource">;
+
+export async function envoyMain(argv: readonly string[], overrides: Partial<CliContext> & { cwd?: string; envoyDeps?: EnvoyDeps } = {}): Promise<number> {
   const ctx = contextWithDefaults(overrides);
   const program = "outrigger-envoy";
   let opts: EnvoyOptions;
@@ -56,6 +59,7 @@ export async function envoyMain(argv: readonly string[], overrides: Partial<CliC
       allowUnknownStaticFields: opts.allowUnknownStaticFields,
       flags: opts,
       cwd: ctx.cwd,
+      ...overrides.envoyDeps,
       settings: { workers, reusePort: ctx.reusePortBalances(), logLevel: effectiveLogLevel(opts), drainTimeoutMs: opts.drainTimeS * 1000 },
     });
   } catch (e) {

@@ -81,8 +81,12 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     clusters: () => supervisor?.admin.clusters?.() ?? [],
     hostStats: () => supervisor?.admin.hostStats?.() ?? Promise.resolve({}),
   };
-  // Before the workers exist there is nothing to merge: empty stats, not an error.
-  const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });
+  // Until the supervisor has started (its first config applied: with xDS, the control plane's first
+  // answer) there is nothing to merge — only what pilot-agent's readiness probe must find: Envoy's
+  // server.state INITIALIZING (3) and no workers started.
+  const stats = (): Promise<MergedStats> =>
+    supervisor?.admin.stats?.() ??
+    Promise.resolve({ envoy: { counters: {}, gauges: { "server.state": 3, "listener_manager.workers_started": 0 }, histograms: {}, unused: [] }, istio: [], entities: {} });
   const control: AdminControl = {
     bootstrap,
     ...(hooks.envoy !== undefined ? { envoy: { node: hooks.envoy.node, commandLineOptions: hooks.envoy.commandLineOptions } } : {}),
