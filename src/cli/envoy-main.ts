@@ -60,7 +60,7 @@ export async function envoyMain(argv: readonly string[], overrides: Partial<CliC
       flags: opts,
       cwd: ctx.cwd,
       ...overrides.envoyDeps,
-      settings: { workers, reusePort: ctx.reusePortBalances(), logLevel: effectiveLogLevel(opts), drainTimeoutMs: opts.drainTimeS * 1000 },
+      settings: { workers, reusePort: ctx.reusePortBalances(), logLevel: effectiveLogLevel(opts), drainTimeoutMs: opts.drainTimeS * 1000, accessLogFlush: { intervalMs: opts.fileFlushIntervalMs, minBytes: opts.fileFlushMinSizeKb * 1024 } },
     });
   } catch (e) {
     ctx.stderr(`${program}: error initializing configuration '${opts.configPath ?? "--config-yaml"}': ${(e as Error).message}\n`);

@@ -63,7 +63,7 @@ export const envoyCommandSpec: CommandSpec = {
     { name: "drain-strategy", value: "<gradual|immediate>", default: "gradual", help: "immediate: discourage every connection at once" },
     { name: "local-address-ip-version", value: "<v4|v6>", default: "v4", help: "the IP family of the local address" },
     { name: "file-flush-interval-msec", value: "<ms>", default: "10000", help: "access-log flush period" },
-    { name: "file-flush-min-size-kb", value: "<kb>", default: "64", help: "access-log flush size (accepted, ignored)" },
+    { name: "file-flush-min-size-kb", value: "<kb>", default: "64", help: "access-log buffer size written at once" },
     { name: "allow-unknown-static-fields", help: "unknown fields in the bootstrap are dropped (logged) instead of refused" },
     { name: "reject-unknown-dynamic-fields", help: "accepted" },
     { name: "ignore-unknown-dynamic-fields", help: "accepted" },

@@ -13,6 +13,8 @@ export interface OutriggerSettings {
   reusePort: boolean;
   logLevel: LogLevel;
   drainTimeoutMs: number;
+  /** --file-flush-interval-msec / --file-flush-min-size-kb (bytes); absent = Outrigger's defaults. */
+  accessLogFlush?: { intervalMs: number; minBytes: number } | undefined;
   /** Where the admin server listens; absent in the bootstrap = 127.0.0.1 on a free port. */
   admin?: { address: string; port: number } | undefined;
 }
@@ -63,5 +65,6 @@ export function outriggerBootstrap(node: Json, s: OutriggerSettings): Bootstrap 
     limits: defaultLimits,
     logLevel: s.logLevel,
     watch: false,
+    ...(s.accessLogFlush !== undefined ? { accessLogFlush: s.accessLogFlush } : {}),
   };
 }

@@ -116,5 +116,7 @@ describe("node and identity", () => {
     expect(b.statsPort).toBeUndefined();
     // Without SO_REUSEPORT balancing one worker serves.
     expect(outriggerBootstrap({}, { workers: 3, reusePort: false, logLevel: "info", drainTimeoutMs: 1 }).workers).toBe(1);
+    // --file-flush-interval-msec / --file-flush-min-size-kb reach the workers' access-log files.
+    expect(outriggerBootstrap({}, { workers: 1, reusePort: true, logLevel: "info", drainTimeoutMs: 1, accessLogFlush: { intervalMs: 1000, minBytes: 2048 } }).accessLogFlush).toEqual({ intervalMs: 1000, minBytes: 2048 });
   });
 });
