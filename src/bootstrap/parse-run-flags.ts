@@ -165,7 +165,7 @@ export const bootstrapFlag: FlagSpec = {
 
 export const runCommandSpec: CommandSpec = {
   name: "run",
-  usage: "outrigger run --config <file|dir> [--config <file|dir> ...] [flags]",
+  usage: "outrigger run --config <file|dir> [--config <file|dir> ...] [flags]  |  outrigger run --bootstrap <file> [flags]",
   description: [
     "Run the proxy: translate the Istio YAML, start the workers and the admin API.",
     "SIGHUP reloads the config (a bad config is refused and the old one keeps serving);",
