@@ -41,8 +41,11 @@ export const runCommand: Command = {
 export interface RunHooks {
   /** Called once the proxy is ready (after the start-up line). */
   onReady?(info: { supervisor: Supervisor; admin: AdminServer; log: Logger }): void;
-  /** Starts the supervisor instead of ctx.deps.startSupervisor (an Envoy bootstrap's sources). */
-  startSupervisor?(bootstrap: Bootstrap, log: Logger): Promise<Supervisor>;
+  /**
+   * Starts the supervisor instead of ctx.deps.startSupervisor (an Envoy bootstrap's sources);
+   * `created` hands it over before its first config is applied, so the admin reports on it meanwhile.
+   */
+  startSupervisor?(bootstrap: Bootstrap, log: Logger, created: (s: Supervisor) => void): Promise<Supervisor>;
   /** Run from an Envoy bootstrap: shown by /config_dump (bootstrap) and /server_info (node, command line). */
   envoy?: AdminControl["envoy"] & { bootstrap: Json };
   /** The program name in messages (`outrigger run`, `outrigger-envoy`). */
@@ -154,7 +157,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   }
 
   try {
-    supervisor = await (hooks.startSupervisor ?? ctx.deps.startSupervisor)(bootstrap, log);
+    supervisor = hooks.startSupervisor !== undefined ? await hooks.startSupervisor(bootstrap, log, (s) => (supervisor = s)) : await ctx.deps.startSupervisor(bootstrap, log);
   } catch (e) {
     const msg = (e as Error).message;
     ctx.stderr(`${program}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);

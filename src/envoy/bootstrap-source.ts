@@ -1,7 +1,8 @@
 // The config source of a proxy run from an Envoy bootstrap: the static_resources first (one static
 // update: they can never be replaced or removed by xDS), then the xDS client when the bootstrap
-// has dynamic_resources. Its first result is the xDS client's (Envoy's server stays INITIALIZING
-// until the first xDS config is applied), or the static update's when there is no xDS.
+// has dynamic_resources. Its first result is the first xDS update applied (Envoy's server stays
+// INITIALIZING until then, also through refused ones: the proxy keeps running and pilot-agent's
+// readiness reports the rejection), or the static update's when there is no xDS.
 
 import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
 
@@ -17,7 +18,17 @@ export class BootstrapSource implements ConfigSource {
   async start(sink: ConfigSink): Promise<UpdateResult> {
     this.last = await sink.push(this.staticUpdate);
     if (!this.last.accepted || this.xds === undefined) return this.last;
-    this.last = await this.xds.start(sink);
+    let accepted: (r: UpdateResult) => void = () => {};
+    const firstAccepted = new Promise<UpdateResult>((resolve) => (accepted = resolve));
+    const watching: ConfigSink = {
+      push: async (update) => {
+        const r = await sink.push(update);
+        if (r.accepted) accepted(r);
+        return r;
+      },
+    };
+    const first = await this.xds.start(watching);
+    this.last = first.accepted ? first : await firstAccepted;
     return this.last;
   }
 

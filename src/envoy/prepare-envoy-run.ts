@@ -35,7 +35,8 @@ export interface PrepareEnvoyRunOptions {
 export interface PreparedEnvoyRun {
   envoy: EnvoyBootstrap;
   bootstrap: Bootstrap;
-  startSupervisor(bootstrap: Bootstrap, log: Logger): Promise<Supervisor>;
+  /** `created` receives the supervisor before its first config (the xDS client's first update) is applied. */
+  startSupervisor(bootstrap: Bootstrap, log: Logger, created?: (s: Supervisor) => void): Promise<Supervisor>;
 }
 
 /** Reads and checks the bootstrap; throws BootstrapError with Envoy-like messages. */
@@ -48,7 +49,7 @@ export async function prepareEnvoyRun(o: PrepareEnvoyRunOptions): Promise<Prepar
   return {
     envoy,
     bootstrap,
-    async startSupervisor(b, log) {
+    async startSupervisor(b, log, created) {
       for (const n of envoy.notes) log.warn(`bootstrap: ${n}`);
       let xds: ConfigSource | undefined;
       if (envoy.xds !== undefined) {
@@ -56,9 +57,12 @@ export async function prepareEnvoyRun(o: PrepareEnvoyRunOptions): Promise<Prepar
         const xdsDecode = (ctx: DecodeContext): XdsSourceOptions["codec"]["decode"] => (type, j) => decode(type, j, ctx);
         xds = create({ ...envoy.xds, codec: { anyToJson, decode: xdsDecode({ origin: "xds", cwd: o.cwd }) }, log: log.child("xds") });
       }
-      const { startSupervisor } = await import("../supervisor/supervisor.js");
+      const { createSupervisor } = await import("../supervisor/supervisor.js");
       // The Bootstrap has no identity (--certs/--ca-address): secrets come over SDS (the xDS client).
-      return startSupervisor(b, log, { source: new BootstrapSource(envoy.staticUpdate, xds) });
+      const s = createSupervisor(b, log, { source: new BootstrapSource(envoy.staticUpdate, xds) });
+      created?.(s);
+      await s.start();
+      return s;
     },
   };
 }

@@ -196,6 +196,52 @@ describe("outrigger-envoy with pilot-agent's bootstrap", () => {
   }, 40_000);
 });
 
+describe("outrigger-envoy with a control plane that is refused first", () => {
+  it("keeps running INITIALIZING through a refused first update (counted as rejected), LIVE after the next", async () => {
+    const p = await ports();
+    const { dir } = await bootstrapFile(p, true);
+    let sinkOf: ConfigSink | undefined;
+    let firstResult: UpdateResult | undefined;
+    let resolveStart: (r: UpdateResult) => void = () => {};
+    const createXdsSource = (): ConfigSource => ({
+      name: "xds",
+      async start(sink: ConfigSink): Promise<UpdateResult> {
+        sinkOf = sink;
+        // A CDS response that tries to replace the bootstrap's static `agent` cluster: refused.
+        const c = cluster("agent", [p.agent]);
+        firstResult = await sink.push({ origin: "xds:ads", updates: [{ type: "cluster", version: "v1", kind: "state-of-the-world", resources: { agent: c } }] });
+        resolveStart(firstResult);
+        return firstResult;
+      },
+      refresh: () => Promise.resolve({ accepted: true, errors: [], version: null }),
+      close: () => {},
+    });
+    const started = new Promise<UpdateResult>((r) => (resolveStart = r));
+    const run = start(["-c", "envoy-rev.json", "--concurrency", "1"], dir, { createXdsSource });
+    const refused = await within(started, 20_000, "the first xDS update");
+    expect(refused.accepted).toBe(false);
+    expect(refused.errors.map((e) => e.message).join()).toContain('"agent" is a static resource of the bootstrap and cannot be updated');
+    const during = await agentStats(p.admin, configFilter);
+    expect(during.get("cluster_manager.cds.update_rejected")).toBe("1");
+    expect((await agentStats(p.admin, readinessFilter)).get("server.state")).toBe("3");
+    expect(run.out.stdout).not.toContain("outrigger ready");
+
+    const ok = cluster("outbound|80||svc", [p.agent]);
+    const second = await sinkOf!.push({ origin: "xds:ads", updates: [{ type: "cluster", version: "v2", kind: "state-of-the-world", resources: { [ok.name]: ok } }] });
+    expect(second.accepted).toBe(true);
+    await within(waitFor(() => run.out.stdout.includes("outrigger ready"), 20_000, "the ready line"), 25_000, "ready after the accepted update");
+    expect((await agentStats(p.admin, readinessFilter)).get("server.state")).toBe("0");
+    const after = await agentStats(p.admin, configFilter);
+    expect(after.get("cluster_manager.cds.update_success")).toBe("1");
+    expect(after.get("cluster_manager.cds.update_rejected")).toBe("1");
+    // The static cluster is still the bootstrap's.
+    expect((await get(p.health, "/healthz/ready")).body).toBe("agent saw /healthz/ready");
+
+    await fetch(`http://127.0.0.1:${p.admin}/quitquitquit`, { method: "POST" });
+    expect(await within(run.exited, 10_000, "exit")).toBe(0);
+  }, 40_000);
+});
+
 describe("outrigger-envoy exits 1 with Envoy-like messages", () => {
   async function runOnce(argv: string[], cwd = "/"): Promise<{ code: number; stdout: string; stderr: string }> {
     const out = { stdout: "", stderr: "" };
