@@ -145,8 +145,15 @@ describe("outrigger-envoy with pilot-agent's bootstrap", () => {
     expect(info.command_line_options).toMatchObject({ config_path: "envoy-rev.json", concurrency: 1, drain_time: "1s", drain_strategy: "Immediate", log_level: "warning", disable_hot_restart: true, allow_unknown_static_fields: true });
     const clusters = (await get(p.admin, "/clusters")).body;
     expect(clusters).toContain("xds-grpc::/tmp/XDS::");
+    // BootstrapConfigDump is the Envoy bootstrap as read.
     const dump = JSON.parse((await get(p.admin, "/config_dump")).body) as J;
-    expect(JSON.stringify(dump)).toContain("sidecar~1.2.3.4~foo~bar");
+    const boot = dump.configs.find((c: J) => String(c["@type"]).endsWith("BootstrapConfigDump"));
+    expect(boot.bootstrap).toEqual(json);
+
+    // pilot-agent's shutdown call: inbound listeners only (the static ones have no direction), graceful.
+    const drain = await fetch(`http://127.0.0.1:${p.admin}/drain_listeners?inboundonly&graceful&skip_exit`, { method: "POST" });
+    expect(drain.status).toBe(200);
+    expect((await get(p.health, "/healthz/ready")).status).toBe(200);
 
     const quit = await fetch(`http://127.0.0.1:${p.admin}/quitquitquit`, { method: "POST" });
     expect(quit.status).toBe(200);

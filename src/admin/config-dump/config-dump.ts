@@ -105,7 +105,7 @@ export function buildConfigDump(input: ConfigDumpInput, opts: ConfigDumpOptions 
   const routes = dyn(Object.values(s?.routeConfigs ?? {}));
   const secrets = dyn(Object.values(s?.secrets ?? {}));
   const configs: Json[] = [
-    { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated },
+    { "@type": typeUrl(ADMIN + "BootstrapConfigDump"), bootstrap: input.envoyBootstrap ?? bootstrapJson(input.bootstrap, input.lastReloadError, s), last_updated: updated },
     {
       "@type": typeUrl(ADMIN + "ClustersConfigDump"),
       version_info: version,
