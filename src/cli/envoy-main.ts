@@ -71,6 +71,9 @@ export async function envoyMain(argv: readonly string[], overrides: Partial<CliC
     ctx.stdout(`configuration '${opts.configPath ?? "--config-yaml"}' OK\n`);
     return ExitCode.Ok;
   }
+  // init_only: Envoy initializes and exits without serving; here the bootstrap read and checked is
+  // all there is to initialize without binding anything.
+  if (opts.mode === "init_only") return ExitCode.Ok;
   return runProxy(prepared.bootstrap, ctx, "envoy", {
     program,
     startSupervisor: prepared.startSupervisor,

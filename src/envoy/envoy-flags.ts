@@ -58,7 +58,7 @@ export const envoyCommandSpec: CommandSpec = {
   flags: [
     { name: "config-path", value: "<file>", help: "-c: the bootstrap file, JSON or YAML (by extension, else by content)" },
     { name: "config-yaml", value: "<yaml>", help: "bootstrap YAML/JSON merged over -c (messages merge, repeated fields append, scalars replace)" },
-    { name: "mode", value: "<serve|validate|init_only>", default: "serve", help: "validate: check the bootstrap and exit 0 or 1" },
+    { name: "mode", value: "<serve|validate|init_only>", default: "serve", help: "validate: check the bootstrap, print OK and exit 0, or exit 1; init_only: check it and exit 0 silently" },
     { name: "drain-time-s", value: "<s>", default: "600", help: "how long listeners drain (drain_listeners?graceful, shutdown)" },
     { name: "drain-strategy", value: "<gradual|immediate>", default: "gradual", help: "immediate: discourage every connection at once (Outrigger drains that way for gradual too)" },
     { name: "local-address-ip-version", value: "<v4|v6>", default: "v4", help: "the IP family of the local address" },

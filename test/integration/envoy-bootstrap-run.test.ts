@@ -277,6 +277,7 @@ describe("outrigger-envoy exits 1 with Envoy-like messages", () => {
     expect(ok).toMatchObject({ code: 0, stdout: "configuration 'envoy-rev.json' OK\n" });
     json.dynamic_resources.ads_config.api_type = "REST";
     await writeFile(join(dir, "bad.json"), JSON.stringify(json));
+    expect(await runOnce(["-c", "envoy-rev.json", "--mode", "init_only"], dir)).toMatchObject({ code: 0, stdout: "" });
     const bad = await runOnce(["-c", "bad.json", "--mode", "validate"], dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("dynamic_resources.ads_config.api_type: REST is not supported for ADS");

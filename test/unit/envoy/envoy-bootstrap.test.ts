@@ -58,6 +58,23 @@ describe("interpretBootstrap on pilot-agent's bootstrap", () => {
     expect(b.xds?.initialFetchTimeoutMs.lds).toBe(15_000);
   });
 
+  it("takes the SDS target from the cluster a static transport socket's sds_config names", () => {
+    const j = golden();
+    const sr = j.static_resources as { clusters: Json[] };
+    sr.clusters.push({
+      name: "my-sds",
+      type: "STATIC",
+      load_assignment: { cluster_name: "my-sds", endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: "@abstract-sds" } } } }] }] },
+    });
+    sr.clusters[0]!.transport_socket = {
+      name: "envoy.transport_sockets.tls",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default", sds_config: { api_config_source: { api_type: "GRPC", grpc_services: [{ envoy_grpc: { cluster_name: "my-sds" } }] } } }] } },
+    };
+    const b = interpretBootstrap(j, { flags, cwd: "/", decode: recordingDecode([]) });
+    // Abstract-namespace paths (@…) are kept as they are.
+    expect(b.xds?.sds).toEqual({ target: "unix:@abstract-sds", clusterName: "my-sds" });
+  });
+
   it("runs with no xDS when there are no dynamic_resources", () => {
     const j = golden();
     delete j.dynamic_resources;

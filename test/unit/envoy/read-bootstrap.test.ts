@@ -46,6 +46,12 @@ describe("mergeProtoJson", () => {
     });
   });
 
+  it("replaces map entries (node.metadata is a Struct) key by key instead of merging into them", () => {
+    const base = { node: { metadata: { LABELS: { app: "a", version: "v1" }, NAME: "p" } }, static_resources: { clusters: [] }, x: { typed_extension_protocol_options: { k: { "@type": "T", a: 1 } } } };
+    const over = { node: { metadata: { LABELS: { app: "b" } } }, x: { typed_extension_protocol_options: { k: { "@type": "T", b: 2 } } } };
+    expect(mergeProtoJson(base, over)).toEqual({ node: { metadata: { LABELS: { app: "b" }, NAME: "p" } }, static_resources: { clusters: [] }, x: { typed_extension_protocol_options: { k: { "@type": "T", b: 2 } } } });
+  });
+
   it("replaces an Any of another type instead of merging it", () => {
     const merged = mergeProtoJson({ t: { "@type": "A", a: 1 } }, { t: { "@type": "B", b: 2 } });
     expect(merged).toEqual({ t: { "@type": "B", b: 2 } });
