@@ -8,7 +8,7 @@ import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import { dataPathClock, systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
-import type { Timers } from "../common/timers.js";
+import type { TimerHandle, Timers } from "../common/timers.js";
 import { HTTP_CONNECTION_MANAGER, NETWORK_RBAC_FILTER, NOOP_NETWORK_FILTER, TCP_PROXY, type FilterChain, type Listener, type Secret, type Snapshot } from "../config/model/types.js";
 import { builtInHttpFilters, type HttpFilterRegistry } from "../http/filters/http-filter-registry.js";
 import { HttpConnectionManagerFactory } from "../http/http-connection-manager.js";
@@ -79,7 +79,16 @@ export interface ProxyRuntimeOptions {
   reusePort?: boolean;
   /** Shared open-connection counts; this runtime keeps slot `workerIndex` current. */
   activeConnections?: Int32Array;
+  /**
+   * Envoy's --drain-time-s for a listener a snapshot removes: it stops accepting at once, its
+   * connections are discouraged (HTTP/1 `connection: close`, idle ones closed) and whatever is
+   * still open after this long is closed. Default Envoy's 600 000 ms.
+   */
+  listenerDrainTimeMs?: number;
 }
+
+/** 600 s: Envoy's default --drain-time-s. */
+const DEFAULT_LISTENER_DRAIN_MS = 600_000;
 
 /** The network filters every worker knows; the connection manager runs `httpFilters`. */
 export function defaultNetworkFilters(httpFilters: HttpFilterRegistry = builtInHttpFilters()): NetworkFilterRegistry {
@@ -120,6 +129,11 @@ export class ProxyRuntime {
   private readonly listenerHost: ListenerHost;
   /** Adds/removes in `connections` and mirrors the count into the shared slot. */
   private readonly tracker: ConnectionTracker;
+  /** Open connections per listener (by its address key), so a removed listener drains its own. */
+  private readonly byListener = new Map<string, { tracker: ConnectionTracker; open: Set<DownstreamConnection> }>();
+  /** Removed listeners' drain deadlines still pending (cleared by close()). */
+  private readonly drainDeadlines = new Set<TimerHandle>();
+  private readonly listenerDrainTimeMs: number;
   private readonly reusePort: boolean;
   /** Which listeners drain gracefully (set by drainListeners; applies to listeners bound later too). */
   private drainScope: "none" | "inbound" | "all" = "none";
@@ -144,6 +158,7 @@ export class ProxyRuntime {
     this.transportSockets = opts.transportSockets ?? builtInTransportSockets();
     this.listenerFilterRegistry = opts.listenerFilters ?? builtInListenerFilters(opts.originalDst ?? kernelOriginalDst(() => this.socketOptions));
     this.reusePort = opts.reusePort ?? true;
+    this.listenerDrainTimeMs = opts.listenerDrainTimeMs ?? DEFAULT_LISTENER_DRAIN_MS;
     const counts = opts.activeConnections;
     const slot = this.workerIndex;
     this.tracker = {
@@ -250,7 +265,7 @@ export class ProxyRuntime {
       if (!wanted.has(key)) {
         al.close();
         this.listeners.delete(key);
-        this.log.info(`listener ${al.model.name} removed`);
+        this.drainRemoved(key, al);
       }
     }
     for (const [key, c] of compiled) {
@@ -353,7 +368,7 @@ export class ProxyRuntime {
           throw new Error(`${where}: route_config ${JSON.stringify(inline.name)}: ${(e as Error).message}`);
         }
       }
-      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.tracker, routeTables, chainName: chain.name, draining: this.drains(model) };
+      const env: NetworkFilterEnv = { listener: model, services: this.services, tracker: this.trackerFor(`${model.address}:${model.port}`), routeTables, chainName: chain.name, draining: this.drains(model) };
       const prev = prevByName.get(chain.name);
       let filter;
       try {
@@ -426,6 +441,52 @@ export class ProxyRuntime {
     return out;
   }
 
+  /** The connection tracker of the listener at `key`: counts in the worker's set and the listener's own. */
+  private trackerFor(key: string): ConnectionTracker {
+    let entry = this.byListener.get(key);
+    if (entry === undefined) {
+      const open = new Set<DownstreamConnection>();
+      entry = {
+        open,
+        tracker: {
+          add: (c) => {
+            open.add(c);
+            this.tracker.add(c);
+          },
+          delete: (c) => {
+            open.delete(c);
+            this.tracker.delete(c);
+          },
+        },
+      };
+      this.byListener.set(key, entry);
+    }
+    return entry.tracker;
+  }
+
+  /**
+   * A listener the snapshot removed (Envoy's listener drain): no new connections (already
+   * closed), open ones drain — HTTP/1 responses carry `connection: close`, idle connections
+   * close — and those still open after the drain time are closed.
+   */
+  private drainRemoved(key: string, al: ActiveListener): void {
+    const entry = this.byListener.get(key);
+    this.byListener.delete(key);
+    al.setDraining(true);
+    const open = entry?.open;
+    if (open === undefined || open.size === 0) {
+      this.log.info(`listener ${al.model.name} removed`);
+      return;
+    }
+    this.log.info(`listener ${al.model.name} removed: draining ${open.size} connection(s) for ${this.listenerDrainTimeMs} ms`);
+    for (const c of open) c.drain();
+    const handle = this.services.clock.set(() => {
+      this.drainDeadlines.delete(handle);
+      for (const c of open) c.destroySocket();
+    }, this.listenerDrainTimeMs);
+    this.drainDeadlines.add(handle);
+  }
+
   private drains(l: Listener): boolean {
     return this.drainScope === "all" || (this.drainScope === "inbound" && l.trafficDirection === "INBOUND");
   }
@@ -488,6 +549,8 @@ export class ProxyRuntime {
 
   close(): void {
     clearInterval(this.sweepTimer);
+    for (const h of this.drainDeadlines) this.services.clock.clear(h);
+    this.drainDeadlines.clear();
     this.ownShared?.close();
     for (const al of this.listeners.values()) al.close();
     this.listeners.clear();

@@ -49,6 +49,8 @@ const runtime = new ProxyRuntime({
   stats,
   reusePort: init.bootstrap.reusePort,
   activeConnections: init.activeConnections,
+  // A listener a snapshot removes drains for the drain period (Envoy's --drain-time-s).
+  listenerDrainTimeMs: init.bootstrap.drainTimeoutMs,
 });
 
 port.on("message", (m: ToWorker) => {

@@ -20,6 +20,7 @@ import { cluster, route, startProxy, type TestProxy } from "../helpers/proxy.js"
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 let proxy: TestProxy | undefined;
 const ups: EchoUpstream[] = [];
@@ -146,6 +147,59 @@ describe("filter chains", () => {
     const bad = httpListener({ address: "127.0.0.1", port: inlinePort, direction: "INBOUND", routeConfigName: "rc-a" });
     bad.filterChains[0]!.filters = [{ name: "outrigger.noop", noop: { filterName: "envoy.filters.network.mongo_proxy", reason: "x" } }];
     expect((await proxy.runtime.apply(twoRouteSnapshot([bad], a, b))).errors.join("\n")).toMatch(/the terminal network filter envoy.filters.network.mongo_proxy is not supported/);
+  });
+
+  it("a listener the snapshot removes drains: no new connections, in-flight responses carry connection: close, idle connections close, the rest close at the drain deadline", async () => {
+    const timers = new ManualTimers();
+    const held: Array<() => void> = [];
+    const slow = await startEchoUpstream("slow", (req, res) => {
+      if (req.url === "/hang") return; // never answers
+      held.push(() => res.writeHead(200, { "content-length": "2" }).end("ok"));
+    });
+    ups.push(slow);
+    const port = await freePort();
+    const keep = await freePort();
+    const snap = (listeners: Listener[]): Snapshot => ({ ...twoRouteSnapshot(listeners, slow, slow) });
+    const l = httpListener({ address: "127.0.0.1", port, direction: "OUTBOUND", routeConfigName: "rc-a" });
+    const other = httpListener({ address: "127.0.0.1", port: keep, direction: "OUTBOUND", routeConfigName: "rc-a" });
+    proxy = await startProxy(snap([l, other]), { timers, runtime: {} });
+    const open = (): Promise<{ socket: Socket; data: () => string; closed: Promise<void> }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port });
+        let out = "";
+        socket.on("data", (d: Buffer) => (out += d.toString("latin1")));
+        const closed = new Promise<void>((r) => socket.on("close", () => r()));
+        socket.on("error", () => {});
+        socket.once("connect", () => resolve({ socket, data: () => out, closed }));
+        socket.once("error", reject);
+      });
+    const inFlight = await open();
+    inFlight.socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    const hanging = await open();
+    hanging.socket.write("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
+    const idle = await open();
+    await waitFor(() => held.length === 1 && slow.requests.length === 2 && proxy!.runtime.connections.size === 3);
+    const r = await proxy.runtime.apply(snap([other]));
+    expect(r.ok).toBe(true);
+    // The idle keep-alive connection is closed; no new connection is accepted.
+    await idle.closed;
+    await expect(open().then((c) => c.closed)).rejects.toThrow(/ECONNREFUSED/);
+    // The in-flight exchange finishes, told to close.
+    held[0]!();
+    await inFlight.closed;
+    const [resp] = parseResponses(inFlight.data());
+    expect(resp).toMatchObject({ status: 200 });
+    expect(resp!.headers["connection"]).toBe("close");
+    // The hanging one stays until the drain deadline (Envoy's --drain-time-s, 600 s by default).
+    timers.advance(599_000);
+    expect(hanging.socket.destroyed).toBe(false);
+    timers.advance(1_000);
+    await hanging.closed;
+    // The other listener never noticed.
+    const still = get(keep);
+    await waitFor(() => held.length === 2);
+    held[1]!();
+    expect(await still).toMatchObject({ status: 200 });
   });
 
   it("a reload that keeps a chain keeps its keep-alive connections, which route by the new config", async () => {
