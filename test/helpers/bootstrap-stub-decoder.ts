@@ -11,11 +11,6 @@ import { cluster, route } from "./proxy.js";
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A pass-through proto check (the real one is proto-json.ts' normalizeProtoJson). */
-export function passThroughNormalize(_type: string, json: Json): Json {
-  return json;
-}
-
 export function stubDecode<T extends ResourceType>(type: T, json: Json, _ctx: DecodeContext): Decoded<ResourceOfType[T]> {
   const j = json as J;
   if (type === "cluster") {

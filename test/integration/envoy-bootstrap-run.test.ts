@@ -6,7 +6,8 @@
 // stays INITIALIZING until the xDS client's first update is applied.
 //
 // The resource decoders are stood in for (test/helpers/bootstrap-stub-decoder.ts) until the real
-// ones are merged; everything else is the production path (supervisor, workers, admin).
+// ones are merged; everything else is the production path (the Bootstrap proto check, supervisor,
+// workers, admin).
 
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
@@ -19,7 +20,7 @@ import { envoyMain, type EnvoyDeps } from "../../src/cli/envoy-main.js";
 
 import type { ConfigSink, ConfigSource, UpdateResult } from "../../src/config/source/config-source.js";
 import type { XdsSourceOptions } from "../../src/xds/xds-options.js";
-import { passThroughNormalize, stubDecode } from "../helpers/bootstrap-stub-decoder.js";
+import { stubDecode } from "../helpers/bootstrap-stub-decoder.js";
 import { freePort } from "../helpers/upstreams.js";
 import { rawExchange } from "../helpers/raw-client.js";
 import { waitFor, within } from "../helpers/wait.js";
@@ -80,7 +81,8 @@ function start(argv: string[], dir: string, deps: EnvoyDeps) {
     signals,
     cpuCount: () => 2,
     reusePortBalances: () => true,
-    envoyDeps: { decode: stubDecode, normalize: passThroughNormalize, ...deps },
+    // The real Bootstrap proto check; stand-in resource decoders.
+    envoyDeps: { decode: stubDecode, ...deps },
   });
   return { out, exited, signals };
 }
@@ -145,10 +147,14 @@ describe("outrigger-envoy with pilot-agent's bootstrap", () => {
     expect(info.command_line_options).toMatchObject({ config_path: "envoy-rev.json", concurrency: 1, drain_time: "1s", drain_strategy: "Immediate", log_level: "warning", disable_hot_restart: true, allow_unknown_static_fields: true });
     const clusters = (await get(p.admin, "/clusters")).body;
     expect(clusters).toContain("xds-grpc::/tmp/XDS::");
-    // BootstrapConfigDump is the Envoy bootstrap as read.
+    // BootstrapConfigDump is the Envoy bootstrap as read (canonical proto JSON: defaults such as
+    // codec_type AUTO left out, as Envoy prints them).
     const dump = JSON.parse((await get(p.admin, "/config_dump")).body) as J;
     const boot = dump.configs.find((c: J) => String(c["@type"]).endsWith("BootstrapConfigDump"));
-    expect(boot.bootstrap).toEqual(json);
+    expect(boot.bootstrap.node).toEqual(json.node);
+    expect(boot.bootstrap.admin.address).toEqual(json.admin.address);
+    expect(boot.bootstrap.stats_config).toEqual(json.stats_config);
+    expect(boot.bootstrap.static_resources.clusters.map((c: J) => c.name)).toEqual(["prometheus_stats", "agent", "sds-grpc", "xds-grpc"]);
 
     // pilot-agent's shutdown call: inbound listeners only (the static ones have no direction), graceful.
     const drain = await fetch(`http://127.0.0.1:${p.admin}/drain_listeners?inboundonly&graceful&skip_exit`, { method: "POST" });
@@ -252,7 +258,7 @@ describe("outrigger-envoy with a control plane that is refused first", () => {
 describe("outrigger-envoy exits 1 with Envoy-like messages", () => {
   async function runOnce(argv: string[], cwd = "/"): Promise<{ code: number; stdout: string; stderr: string }> {
     const out = { stdout: "", stderr: "" };
-    const code = await envoyMain(argv, { cwd, stdout: (s) => void (out.stdout += s), stderr: (s) => void (out.stderr += s), env: {}, envoyDeps: { decode: stubDecode, normalize: passThroughNormalize } });
+    const code = await envoyMain(argv, { cwd, stdout: (s) => void (out.stdout += s), stderr: (s) => void (out.stderr += s), env: {}, envoyDeps: { decode: stubDecode } });
     return { code, ...out };
   }
 

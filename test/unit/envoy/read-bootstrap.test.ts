@@ -111,4 +111,18 @@ describe("readBootstrap", () => {
     await expect(readBootstrap({ configPath: "list.yaml", allowUnknownStaticFields: false, cwd: d })).rejects.toThrow("the bootstrap must be an object (envoy.config.bootstrap.v3.Bootstrap), got a list");
     await expect(readBootstrap({ configYaml: "node: [", allowUnknownStaticFields: false, cwd: d })).rejects.toThrow("unable to parse YAML as proto (--config-yaml)");
   });
+
+  it("checks against the real Bootstrap proto: pilot-agent's bootstrap passes; unknown fields are refused with their path, or dropped", async () => {
+    const golden = new URL("../../fixtures/istio-dumps/bootstrap-default-golden.json", import.meta.url).pathname;
+    const json = await readBootstrap({ configPath: golden, allowUnknownStaticFields: false, cwd: "/" });
+    expect((json.node as Json).id).toBe("sidecar~1.2.3.4~foo~bar");
+    expect(((json.dynamic_resources as Json).ads_config as Json).api_type).toBe("DELTA_GRPC");
+    await expect(readBootstrap({ configYaml: "static_resources: {clusters: [{name: a, bogus: 2}]}", allowUnknownStaticFields: false, cwd: "/" })).rejects.toThrow(
+      'invalid bootstrap (envoy.config.bootstrap.v3.Bootstrap): static_resources.clusters[0].bogus: unknown field (envoy.config.cluster.v3.Cluster has no field "bogus")',
+    );
+    expect(await readBootstrap({ configYaml: "node: {id: x}\nfrobnicate: 1", allowUnknownStaticFields: true, cwd: "/" })).toEqual({ node: { id: "x" } });
+    await expect(readBootstrap({ configYaml: "admin: {address: {socket_address: {port_value: notaport}}}", allowUnknownStaticFields: false, cwd: "/" })).rejects.toThrow(
+      "admin.address.socket_address.port_value: expected an integer (uint32)",
+    );
+  });
 });
