@@ -39,6 +39,8 @@ export interface EnvoyOptions {
   skipDeprecatedLogs: boolean;
   enableCoreDump: boolean;
   baseId: number;
+  /** --restart-epoch: 0 only (a hot restart's later epochs need a parent process to take over from). */
+  restartEpoch: number;
   serviceCluster?: string;
   serviceNode?: string;
   serviceZone?: string;
@@ -76,6 +78,10 @@ export const envoyCommandSpec: CommandSpec = {
     { name: "skip-deprecated-logs", help: "accepted" },
     { name: "enable-core-dump", help: "accepted, ignored" },
     { name: "base-id", value: "<n>", default: "0", help: "accepted, ignored (hot restart)" },
+    { name: "use-dynamic-base-id", help: "accepted, ignored (hot restart)" },
+    { name: "restart-epoch", value: "<n>", default: "0", help: "accepted; only 0 (Outrigger never hot-restarts)" },
+    { name: "parent-shutdown-time-s", value: "<s>", help: "accepted, ignored (hot restart; pilot-agent passed it before 1.18)" },
+    { name: "cpuset-threads", help: "accepted, ignored (--concurrency or the CPUs available decide)" },
     { name: "service-cluster", value: "<name>", help: "node.cluster when the bootstrap has none" },
     { name: "service-node", value: "<id>", help: "node.id when the bootstrap has none" },
     { name: "service-zone", value: "<zone>", help: "node.locality.zone when the bootstrap has none" },
@@ -126,6 +132,7 @@ export function parseEnvoyFlags(argv: readonly string[]): EnvoyOptions {
     skipDeprecatedLogs: on("skip-deprecated-logs"),
     enableCoreDump: on("enable-core-dump"),
     baseId: int("base-id", v("base-id") ?? "0", 0, 2 ** 31),
+    restartEpoch: int("restart-epoch", v("restart-epoch") ?? "0", 0, 0),
     version: on("version"),
     help: p.help,
   };
@@ -143,6 +150,8 @@ export function parseEnvoyFlags(argv: readonly string[]): EnvoyOptions {
       opts.componentLogLevels.push({ component, level: oneOf("component-log-level", level, ENVOY_LOG_LEVELS) });
     }
   }
+  const pst = v("parent-shutdown-time-s");
+  if (pst !== undefined) int("parent-shutdown-time-s", pst, 0, 2 ** 31);
   const conc = v("concurrency");
   if (conc !== undefined) opts.concurrency = int("concurrency", conc, 1, 1024);
   const strings = [
@@ -202,6 +211,7 @@ export function effectiveLogLevel(opts: EnvoyOptions): LogLevel {
 export function commandLineOptionsJson(o: EnvoyOptions, concurrency: number): Record<string, unknown> {
   return {
     base_id: String(o.baseId),
+    restart_epoch: o.restartEpoch,
     concurrency,
     config_path: o.configPath ?? "",
     config_yaml: o.configYaml ?? "",

@@ -59,6 +59,10 @@ describe("parseEnvoyFlags", () => {
     expect(o).toMatchObject({ configPath: "b.json", logLevel: "debug", mode: "validate", fileFlushMinSizeKb: 128, baseId: 7, serviceCluster: "sc", serviceNode: "sn", serviceZone: "sz", logFormat: "%v", logPath: "/dev/null", rejectUnknownDynamicFields: true, localAddressIpVersion: "v6" });
   });
 
+  it("accepts older pilot-agents' hot-restart flags", () => {
+    expect(parseEnvoyFlags(["-c", "b", "--restart-epoch", "0", "--parent-shutdown-time-s", "60", "--use-dynamic-base-id", "--cpuset-threads"]).restartEpoch).toBe(0);
+  });
+
   it("needs -c or --config-yaml", () => {
     expect(() => parseEnvoyFlags(["--concurrency", "1"])).toThrow(/--config-path \(-c\) or --config-yaml/);
     expect(parseEnvoyFlags(["--config-yaml", "{}"]).configYaml).toBe("{}");
@@ -82,6 +86,8 @@ describe("parseEnvoyFlags", () => {
     [["-c", "b", "--reject-unknown-dynamic-fields", "--ignore-unknown-dynamic-fields"], /mutually exclusive/],
     [["-c", "b", "-c", "c"], /--config-path given more than once/],
     [["-c"], /--config-path needs a value/],
+    [["-c", "b", "--restart-epoch", "1"], /--restart-epoch: 1 is out of range 0..0/],
+    [["-c", "b", "--parent-shutdown-time-s", "x"], /--parent-shutdown-time-s: expected an integer/],
   ])("refuses %j", (argv, message) => {
     expect(() => parseEnvoyFlags(argv)).toThrow(message);
   });
