@@ -3,12 +3,15 @@
 // supervisor for the workers. One object per process, built by the run command.
 
 import type { Bootstrap } from "../bootstrap/bootstrap.js";
+import type { Json } from "../config/envoy/decoded.js";
 import type { LogLevel } from "../common/logger.js";
 import type { DrainListenersOptions, WorkerHeap } from "../supervisor/supervisor-api.js";
 import type { ServerState } from "./server-state.js";
 
 export interface AdminControl {
   readonly bootstrap: Bootstrap;
+  /** Run from an Envoy bootstrap: its node and Envoy's command line options, for /server_info. */
+  readonly envoy?: { node: Json; commandLineOptions: Json };
   /** Process start, ms since the epoch (server_info uptime). */
   readonly startedAtMs: number;
   serverState(): ServerState;

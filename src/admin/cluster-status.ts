@@ -19,6 +19,8 @@ export interface HostStatus {
   address: string;
   ip: string;
   port: number;
+  /** A Pipe host's Unix socket path (then `address` is the path, `ip` "" and `port` 0). */
+  pipe?: string | undefined;
   /** The DNS name a STRICT_DNS host was resolved from, else "". */
   hostname: string;
   weight: number;
@@ -72,6 +74,11 @@ export function clusterStatus(c: Cluster, view: ClusterSharedView | undefined): 
         continue;
       }
       const s = states[index];
+      if (ep.pipe !== undefined) {
+        // Envoy prints a Pipe host by its path (`xds-grpc::./etc/istio/proxy/XDS::cx_active::1`).
+        hosts.push({ ...base, address: ep.pipe, ip: "", port: 0, pipe: ep.pipe, hostname: "", ejected: s?.ejected ?? false, ejections: s?.ejections ?? 0 });
+        continue;
+      }
       hosts.push({ ...base, address: hostAddress(ep.address, ep.port), ip: ep.address, port: ep.port, hostname: isIP(ep.address) === 0 ? ep.address : "", ejected: s?.ejected ?? false, ejections: s?.ejections ?? 0 });
     }
   }
@@ -185,7 +192,7 @@ export function clustersJson(all: readonly ClusterStatus[]): unknown {
         const health: Record<string, unknown> = { eds_health_status: h.healthStatus };
         if (h.ejected) health.failed_outlier_check = true;
         const s: Record<string, unknown> = {
-          address: { socket_address: { address: h.ip, port_value: h.port } },
+          address: h.pipe !== undefined ? { pipe: { path: h.pipe } } : { socket_address: { address: h.ip, port_value: h.port } },
           stats: hostStatsJson(h.stats),
           health_status: health,
           weight: h.weight,

@@ -21,7 +21,7 @@ export function serverInfoJson(control: AdminControl, state: ServerState, nowMs:
     version: serverVersion(),
     state,
     hot_restart_version: "disabled",
-    command_line_options: {
+    command_line_options: control.envoy?.commandLineOptions ?? {
       base_id: "0",
       concurrency: b.workers,
       config_path: b.configPaths.join(","),
@@ -32,7 +32,7 @@ export function serverInfoJson(control: AdminControl, state: ServerState, nowMs:
       disable_hot_restart: true,
       local_address_ip_version: "v4",
     },
-    node: nodeJson(b),
+    node: control.envoy?.node ?? nodeJson(b),
     uptime_current_epoch: uptime,
     uptime_all_epochs: uptime,
   };

@@ -93,6 +93,11 @@ export interface Bootstrap {
   intercept?: Interception;
   /** --certs / --ca-address, --trust-domain, --service-account; absent = no workload identity. */
   identity?: IdentitySettings;
+  /**
+   * Access-log files: how often buffered lines are written (Envoy's --file-flush-interval-msec) and
+   * the buffer size written at once (--file-flush-min-size-kb, bytes); absent = 1 s and 64 KiB.
+   */
+  accessLogFlush?: { intervalMs: number; minBytes: number };
 }
 
 export const defaultLimits: DownstreamLimits = {

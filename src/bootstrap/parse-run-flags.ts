@@ -156,16 +156,23 @@ export const runFlags: FlagSpec[] = [
   { name: "no-watch", help: "do not reload when config files change (SIGHUP still reloads)" },
 ];
 
+/** `run --bootstrap`: an Envoy bootstrap instead of --config (src/cli/run-bootstrap-command.ts has its own flag table). */
+export const bootstrapFlag: FlagSpec = {
+  name: "bootstrap",
+  value: "<file>",
+  help: "run from an Envoy v3 bootstrap (JSON/YAML: static resources, ADS, admin address) instead of --config; then only --workers, --log-level, --drain-timeout and --admin-port apply",
+};
+
 export const runCommandSpec: CommandSpec = {
   name: "run",
-  usage: "outrigger run --config <file|dir> [--config <file|dir> ...] [flags]",
+  usage: "outrigger run --config <file|dir> [--config <file|dir> ...] [flags]  |  outrigger run --bootstrap <file> [flags]",
   description: [
     "Run the proxy: translate the Istio YAML, start the workers and the admin API.",
     "SIGHUP reloads the config (a bad config is refused and the old one keeps serving);",
     "SIGTERM/SIGINT drain as Istio's sidecar does (inbound listeners answer with connection: close,",
     "outbound keeps serving) for --drain-timeout, then exit; a second SIGINT exits at once.",
   ].join("\n"),
-  flags: runFlags,
+  flags: [bootstrapFlag, ...runFlags],
 };
 
 /** Bootstrap from `outrigger run` arguments; undefined when help was asked for. */

@@ -14,10 +14,12 @@ import { parseRunFlags, runCommandSpec } from "../bootstrap/parse-run-flags.js";
 import { createLogger } from "../common/logger.js";
 import type { LogLevel, Logger } from "../common/logger.js";
 import type { AdminState, Supervisor } from "../supervisor/supervisor-api.js";
+import type { Json } from "../config/envoy/decoded.js";
 import type { CliContext } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
 import { plural } from "./translate-config.js";
+import { runFromEnvoyBootstrap } from "./run-bootstrap-command.js";
 
 /** 130: the shell's code for "killed by SIGINT", used when a second SIGINT cuts the drain short. */
 const interruptedExitCode = 130;
@@ -26,6 +28,7 @@ export const runCommand: Command = {
   spec: runCommandSpec,
   summary: "run the proxy",
   async run(argv, ctx) {
+    if (argv.some((a) => a === "--bootstrap" || a.startsWith("--bootstrap="))) return runFromEnvoyBootstrap(argv, ctx);
     const bootstrap = parseRunFlags(argv, ctx);
     if (bootstrap === undefined) {
       ctx.stdout(renderHelp(runCommandSpec));
@@ -38,16 +41,26 @@ export const runCommand: Command = {
 export interface RunHooks {
   /** Called once the proxy is ready (after the start-up line). */
   onReady?(info: { supervisor: Supervisor; admin: AdminServer; log: Logger }): void;
+  /**
+   * Starts the supervisor instead of ctx.deps.startSupervisor (an Envoy bootstrap's sources);
+   * `created` hands it over before its first config is applied, so the admin reports on it meanwhile.
+   */
+  startSupervisor?(bootstrap: Bootstrap, log: Logger, created: (s: Supervisor) => void): Promise<Supervisor>;
+  /** Run from an Envoy bootstrap: shown by /config_dump (bootstrap) and /server_info (node, command line). */
+  envoy?: AdminControl["envoy"] & { bootstrap: Json };
+  /** The program name in messages (`outrigger run`, `outrigger-envoy`). */
+  program?: string;
 }
 
 /** Start, serve until a signal or a fatal error, stop. Shared by `run` and `demo`. */
 export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: string, hooks: RunHooks = {}): Promise<number> {
+  const program = hooks.program ?? `outrigger ${command}`;
   for (const p of bootstrap.configPaths) {
     try {
       await stat(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      ctx.stderr(`outrigger ${command}: config path ${code === "ENOENT" ? "not found" : `unreadable (${code ?? "error"})`}: ${p}\n`);
+      ctx.stderr(`${program}: config path ${code === "ENOENT" ? "not found" : `unreadable (${code ?? "error"})`}: ${p}\n`);
       return ExitCode.Failure;
     }
   }
@@ -67,14 +80,19 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   let quit: () => void = () => {};
   const state: AdminState = {
     isReady: () => supervisor?.admin.isReady() ?? false,
-    configDump: () => supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null },
+    configDump: () => ({ ...(supervisor?.admin.configDump() ?? { bootstrap, snapshot: null, lastReloadError: null }), ...(hooks.envoy !== undefined ? { envoyBootstrap: hooks.envoy.bootstrap } : {}) }),
     clusters: () => supervisor?.admin.clusters?.() ?? [],
     hostStats: () => supervisor?.admin.hostStats?.() ?? Promise.resolve({}),
   };
-  // Before the workers exist there is nothing to merge: empty stats, not an error.
-  const stats = (): Promise<MergedStats> => supervisor?.admin.stats?.() ?? Promise.resolve({ envoy: { counters: {}, gauges: {}, histograms: {}, unused: [] }, istio: [], entities: {} });
+  // Until the supervisor has started (its first config applied: with xDS, the control plane's first
+  // answer) there is nothing to merge — only what pilot-agent's readiness probe must find: Envoy's
+  // server.state INITIALIZING (3) and no workers started.
+  const stats = (): Promise<MergedStats> =>
+    supervisor?.admin.stats?.() ??
+    Promise.resolve({ envoy: { counters: {}, gauges: { "server.state": 3, "listener_manager.workers_started": 0 }, histograms: {}, unused: [] }, istio: [], entities: {} });
   const control: AdminControl = {
     bootstrap,
+    ...(hooks.envoy !== undefined ? { envoy: { node: hooks.envoy.node, commandLineOptions: hooks.envoy.commandLineOptions } } : {}),
     startedAtMs,
     serverState: () => serverState(state, draining, healthCheckFailed),
     notReadyReason: () => {
@@ -114,14 +132,14 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   try {
     admin = await startAdminServer({ address: bootstrap.adminAddress, port: bootstrap.adminPort, state, control, log: adminLog, isDraining: () => draining, routes: statsRoutes(stats) });
   } catch (e) {
-    ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+    ctx.stderr(`${program}: ${(e as Error).message}\n`);
     return ExitCode.Failure;
   }
   if (bootstrap.healthPort !== undefined) {
     try {
       health = await startHealthServer({ port: bootstrap.healthPort, control, log: adminLog });
     } catch (e) {
-      ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+      ctx.stderr(`${program}: ${(e as Error).message}\n`);
       await admin.close();
       return ExitCode.Failure;
     }
@@ -131,7 +149,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
     try {
       statsServer = await startAdminServer({ address: statsAddress, port: bootstrap.statsPort, state, log: log.child("stats"), routes: [prometheusRoute(stats)], coreRoutes: false, label: "stats endpoint" });
     } catch (e) {
-      ctx.stderr(`outrigger ${command}: ${(e as Error).message}\n`);
+      ctx.stderr(`${program}: ${(e as Error).message}\n`);
       await admin.close();
       await health?.close();
       return ExitCode.Failure;
@@ -139,10 +157,10 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
   }
 
   try {
-    supervisor = await ctx.deps.startSupervisor(bootstrap, log);
+    supervisor = hooks.startSupervisor !== undefined ? await hooks.startSupervisor(bootstrap, log, (s) => (supervisor = s)) : await ctx.deps.startSupervisor(bootstrap, log);
   } catch (e) {
     const msg = (e as Error).message;
-    ctx.stderr(`outrigger ${command}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
+    ctx.stderr(`${program}: cannot start:${msg.includes("\n") ? "\n" : " "}${msg}\n`);
     await admin.close();
     await health?.close();
     await statsServer?.close();
@@ -191,7 +209,7 @@ export async function runProxy(bootstrap: Bootstrap, ctx: CliContext, command: s
       if (statsServer !== undefined) log.info(`stats endpoint: http://${statsAddress}:${statsServer.port}/stats/prometheus`);
       hooks.onReady?.({ supervisor: sup, admin, log });
     } else if (first instanceof Error) {
-      ctx.stderr(`outrigger ${command}: cannot start: ${first.message}\n`);
+      ctx.stderr(`${program}: cannot start: ${first.message}\n`);
       startDrain("start-up failure");
     }
     const code = await Promise.race([sup.exited, interrupted]);

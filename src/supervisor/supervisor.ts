@@ -569,6 +569,15 @@ class SupervisorImpl implements Supervisor {
   }
 }
 
+/**
+ * The supervisor before its first config is applied; `start()` brings it up. For runs whose admin
+ * must answer while the first config is awaited (an Envoy bootstrap's xDS: INITIALIZING, the
+ * static listeners serving, refused updates counted).
+ */
+export function createSupervisor(bootstrap: Bootstrap, log: Logger, opts: SupervisorOptions = {}): Supervisor & { workers: Worker[]; start(): Promise<void> } {
+  return new SupervisorImpl(bootstrap, log, opts);
+}
+
 export async function startSupervisor(bootstrap: Bootstrap, log: Logger, opts: SupervisorOptions = {}): Promise<Supervisor & { workers: Worker[] }> {
   const s = new SupervisorImpl(bootstrap, log, opts);
   await s.start();

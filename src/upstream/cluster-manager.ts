@@ -148,7 +148,7 @@ export class ClusterRuntime implements RouterCluster {
     if (p === undefined) {
       const opts = tcpPoolOptions(this.model);
       opts.transport = host.transport ?? this.transport ?? rawBufferTransport;
-      p = new TcpConnPool(host.address, host.port, opts, this.gate);
+      p = new TcpConnPool(host.address, host.port, opts, this.gate, host.pipe);
       p.stats = this.stats;
       p.hostStats = host.stats;
       host.tcpPool = p;
@@ -336,7 +336,8 @@ export class ClusterManager {
     }
     const dns = (m.type === "STRICT_DNS" || m.type === "LOGICAL_DNS") && eps.some((e) => isIP(e.ep.address) === 0);
     if (!dns) {
-      this.setHosts(rt, eps.map((e) => ({ ep: e.ep, slot: e.index, address: e.ep.address, group: e.group })));
+      // A Pipe endpoint is known by its path (its address is "").
+      this.setHosts(rt, eps.map((e) => ({ ep: e.ep, slot: e.index, address: e.ep.pipe ?? e.ep.address, group: e.group })));
       return;
     }
     rt.dnsPending = true;
@@ -415,7 +416,7 @@ export class ClusterManager {
       const transport = rt.transportFor(e.ep.labels);
       let opts = optsByTransport.get(transport);
       if (opts === undefined) optsByTransport.set(transport, (opts = this.poolOptions(rt.model, transport)));
-      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts));
+      const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts), e.ep.pipe);
       h.transport = transport;
       // /clusters shows a LOGICAL_DNS host by its name, whatever it resolved to last.
       const statsKey = rt.model.type === "LOGICAL_DNS" && isIP(e.ep.address) === 0 ? hostKeyOf(e.ep.address, e.ep.port) : h.key;
@@ -470,10 +471,11 @@ export class ClusterManager {
     const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
     // Pools are per host × protocol (HTTP/1 today) × transport socket (its hashKey: plaintext and
     // mTLS connections to one address, or two TLS contexts, never share a connection).
-    const key = `${rt.poolScope}|${logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.hashKey ?? ""}`;
+    const key = `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.hashKey ?? ""}`;
     let p = this.pools.get(key);
     if (p === undefined) {
       p = new Http1Pool(address, ep.port, opts, rt.gate);
+      p.pipe = ep.pipe;
       this.pools.set(key, p);
     } else {
       p.updateOptions(opts);

@@ -71,6 +71,8 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   /** Where new connections go; a LOGICAL_DNS cluster re-points it at each resolution's first address. */
   address: string;
   readonly port: number;
+  /** A Unix socket path (Envoy's Pipe): connections go there instead of address:port. */
+  pipe: string | undefined = undefined;
   private readonly idle: UpstreamConnection[] = [];
   /** Connections open (idle + busy + connecting). */
   open = 0;
@@ -225,7 +227,7 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
     const host = this.hostStats;
     if (host !== null) host.cxTotal++;
     const src = this.source;
-    const socket = connect(src === undefined ? { host: this.address, port: this.port } : { host: this.address, port: this.port, localAddress: src });
+    const socket = connect(this.pipe !== undefined ? { path: this.pipe } : src === undefined ? { host: this.address, port: this.port } : { host: this.address, port: this.port, localAddress: src });
     socket.setNoDelay(true);
     let done = false;
     const clock = this.clock;

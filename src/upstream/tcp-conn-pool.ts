@@ -94,9 +94,12 @@ export class TcpConnPool {
 
   /** The local address to bind for this host (source_address, or the extra one of the host's family). */
   private readonly source: string | undefined;
-  constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null) {
+  /** A Unix socket path (Envoy's Pipe): connections go there instead of address:port. */
+  readonly pipe: string | undefined;
+  constructor(address: string, port: number, opts: TcpPoolOptions, gate: ConnectionGate | null, pipe?: string) {
     this.address = address;
     this.port = port;
+    this.pipe = pipe;
     this.opts = opts;
     this.source = sourceAddressFor(opts.sourceAddress, opts.extraSourceAddresses, address);
     this.gate = gate;
@@ -122,7 +125,9 @@ export class TcpConnPool {
     // allowHalfOpen: the upstream's FIN must not end our side, the downstream may still be sending.
     const src = this.source;
     const socket = connect(
-      src === undefined
+      this.pipe !== undefined
+        ? { path: this.pipe, allowHalfOpen: true, noDelay: true }
+        : src === undefined
         ? { host: this.address, port: this.port, allowHalfOpen: true, noDelay: true }
         : { host: this.address, port: this.port, allowHalfOpen: true, noDelay: true, localAddress: src },
     );

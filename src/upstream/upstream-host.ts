@@ -9,6 +9,8 @@ import type { TcpConnPool } from "./tcp-conn-pool.js";
 export class UpstreamHost {
   readonly address: string;
   readonly port: number;
+  /** A Unix socket path (Envoy's Pipe address): connections go there; `address` is the path too, `port` 0. */
+  readonly pipe: string | undefined;
   /** `address:port`, Envoy's %UPSTREAM_HOST%. */
   readonly key: string;
   readonly weight: number;
@@ -29,10 +31,12 @@ export class UpstreamHost {
    */
   isEjected: () => boolean = notEjected;
 
-  constructor(address: string, port: number, weight: number, labels: Record<string, string>, locality: Locality, pool: Http1Pool) {
+  constructor(address: string, port: number, weight: number, labels: Record<string, string>, locality: Locality, pool: Http1Pool, pipe?: string) {
     this.address = address;
     this.port = port;
-    this.key = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+    this.pipe = pipe;
+    // Envoy names a Pipe host by its path (PipeInstance::asString), in /clusters and %UPSTREAM_HOST%.
+    this.key = pipe !== undefined ? pipe : address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
     this.weight = weight;
     this.labels = labels;
     this.locality = locality;

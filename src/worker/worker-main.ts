@@ -33,7 +33,8 @@ const registry = new Registry();
 const stats = new StatsStore();
 
 /** This worker's access-log files (reopened on the admin API's /reopen_logs). */
-const accessLogFiles = new AccessLogFiles({ stats, log });
+const flush = init.bootstrap.accessLogFlush;
+const accessLogFiles = new AccessLogFiles({ stats, log, ...(flush !== undefined ? { flushIntervalMs: flush.intervalMs, minFlushBytes: flush.minBytes } : {}) });
 
 const runtime = new ProxyRuntime({
   limits: init.bootstrap.limits,

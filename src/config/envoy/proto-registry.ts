@@ -110,6 +110,11 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   "envoy/extensions/http/original_ip_detection/xff/v3/xff.proto",
   "envoy/extensions/http/header_formatters/preserve_case/v3/preserve_case.proto",
   "envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.proto",
+  // pilot-agent's bootstrap (1.29+): the 15090 listener's compressors, the overload manager's monitor.
+  "envoy/extensions/compression/brotli/compressor/v3/brotli.proto",
+  "envoy/extensions/compression/gzip/compressor/v3/gzip.proto",
+  "envoy/extensions/compression/zstd/compressor/v3/zstd.proto",
+  "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto",
   "envoy/extensions/http/stateful_session/cookie/v3/cookie.proto",
   "envoy/extensions/http/stateful_session/header/v3/header.proto",
   "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",

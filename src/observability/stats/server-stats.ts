@@ -20,6 +20,8 @@ export class ConfigUpdateStats {
 
   /** An update was applied (`accepted`) or refused; `version`: the snapshot serving afterwards. */
   record(update: ConfigUpdate, accepted: boolean, version: string | null): void {
+    // The bootstrap's static resources are not a CDS/LDS update (Envoy counts xDS responses only).
+    if (update.static === true) return;
     const types = new Set(update.updates.map((u) => u.type));
     // An update refused before decoding (a YAML error) names no type: both were refused.
     const none = types.size === 0;
