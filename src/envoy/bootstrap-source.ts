@@ -4,7 +4,9 @@
 // INITIALIZING until then, also through refused ones: the proxy keeps running and pilot-agent's
 // readiness reports the rejection), or the static update's when there is no xDS.
 
-import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
+import type { ConfigSink, ConfigSource, ConfigTypeCounts, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
+import { versionHash } from "../observability/stats/server-stats.js";
+import type { XdsSource } from "../xds/xds-source.js";
 
 export class BootstrapSource implements ConfigSource {
   readonly name = "bootstrap";
@@ -12,8 +14,25 @@ export class BootstrapSource implements ConfigSource {
 
   constructor(
     private readonly staticUpdate: ConfigUpdate,
-    private readonly xds: ConfigSource | undefined,
-  ) {}
+    private readonly xds: (ConfigSource & Partial<Pick<XdsSource, "stats">>) | undefined,
+  ) {
+    this.configStats = xds?.stats === undefined ? undefined : () => this.xdsCounts();
+  }
+
+  /**
+   * Envoy counts CDS/LDS responses (ACKed or NACKed), not snapshots: the xDS client's own counters
+   * (absent for a client without them — the supervisor then counts its pushes).
+   */
+  readonly configStats: (() => ConfigTypeCounts) | undefined;
+
+  private xdsCounts(): ConfigTypeCounts {
+    const s = this.xds?.stats?.();
+    const of = (t: "cluster" | "listener"): ConfigTypeCounts["cds"] => {
+      const c = s?.[t];
+      return c === undefined ? { attempt: 0, success: 0, rejected: 0, version: 0 } : { attempt: c.updateAttempt, success: c.updateSuccess, rejected: c.updateRejected, version: c.versionText === "" ? 0 : versionHash(c.versionText) };
+    };
+    return { cds: of("cluster"), lds: of("listener") };
+  }
 
   async start(sink: ConfigSink): Promise<UpdateResult> {
     this.last = await sink.push(this.staticUpdate);

@@ -173,7 +173,7 @@ class SupervisorImpl implements Supervisor {
     this.exited = new Promise((res) => (this.resolveExit = res));
     this.admin = {
       isReady: () => this.isReady && !this.draining,
-      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated, resourceMeta: (t) => this.store.meta(t) }),
+      configDump: () => ({ bootstrap: this.bootstrap, snapshot: this.snapshot, lastReloadError: this.lastReloadError, lastUpdated: this.lastUpdated, resourceMeta: (t) => this.store.meta(t), typeVersion: (t) => this.store.versionOf(t) }),
       clusters: () => Object.values(this.snapshot?.clusters ?? {}).map((c) => clusterStatus(c, this.shared.view(c.name))),
       stats: () => this.stats(),
       hostStats: async () => (await this.statsCollector.collect()).envoy.hosts ?? {},
@@ -346,7 +346,7 @@ class SupervisorImpl implements Supervisor {
       totalConnections: this.activeConnectionCount(),
       listeners: this.snapshot?.listeners.length ?? 0,
       clusters: this.admin.clusters?.() ?? [],
-      config: this.configStats,
+      config: this.source.configStats?.() ?? this.configStats,
       heapUsed: c.heapUsed + process.memoryUsage().heapUsed,
       heapTotal: c.heapTotal + process.memoryUsage().heapTotal,
       rss: process.memoryUsage.rss(),

@@ -5,9 +5,9 @@
 // workers_started, CDS/LDS update counts, /ready, /server_info. With dynamic_resources the server
 // stays INITIALIZING until the xDS client's first update is applied.
 //
-// The resource decoders are stood in for (test/helpers/bootstrap-stub-decoder.ts) until the real
-// ones are merged; everything else is the production path (the Bootstrap proto check, supervisor,
-// workers, admin).
+// Everything is the production path (the Bootstrap proto check, the resource decoders, supervisor,
+// workers, admin); only the xDS client is stood in for here (test/e2e/pilot-agent-lifecycle.test.ts
+// runs the real one against a fake control plane).
 
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
@@ -20,7 +20,6 @@ import { envoyMain, type EnvoyDeps } from "../../src/cli/envoy-main.js";
 
 import type { ConfigSink, ConfigSource, UpdateResult } from "../../src/config/source/config-source.js";
 import type { XdsSourceOptions } from "../../src/xds/xds-options.js";
-import { stubDecode } from "../helpers/bootstrap-stub-decoder.js";
 import { freePort } from "../helpers/upstreams.js";
 import { rawExchange } from "../helpers/raw-client.js";
 import { waitFor, within } from "../helpers/wait.js";
@@ -81,8 +80,7 @@ function start(argv: string[], dir: string, deps: EnvoyDeps) {
     signals,
     cpuCount: () => 2,
     reusePortBalances: () => true,
-    // The real Bootstrap proto check; stand-in resource decoders.
-    envoyDeps: { decode: stubDecode, ...deps },
+    envoyDeps: deps,
   });
   return { out, exited, signals };
 }
@@ -258,7 +256,7 @@ describe("outrigger-envoy with a control plane that is refused first", () => {
 describe("outrigger-envoy exits 1 with Envoy-like messages", () => {
   async function runOnce(argv: string[], cwd = "/"): Promise<{ code: number; stdout: string; stderr: string }> {
     const out = { stdout: "", stderr: "" };
-    const code = await envoyMain(argv, { cwd, stdout: (s) => void (out.stdout += s), stderr: (s) => void (out.stderr += s), env: {}, envoyDeps: { decode: stubDecode } });
+    const code = await envoyMain(argv, { cwd, stdout: (s) => void (out.stdout += s), stderr: (s) => void (out.stderr += s), env: {}, envoyDeps: {} });
     return { code, ...out };
   }
 

@@ -244,7 +244,7 @@ export function listenerJson(l: Listener): Json {
     use_original_dst: l.useOriginalDst,
     bind_to_port: l.bindToPort,
     transparent: l.transparent,
-    traffic_direction: l.trafficDirection,
+    traffic_direction: l.trafficDirection === "UNSPECIFIED" ? undefined : l.trafficDirection,
     // Listener.additional_addresses (field 33): AdditionalAddress{address}, each on the listener's port.
     additional_addresses: nonEmpty((l.additionalAddresses ?? []).map((a) => ({ address: socketAddress(a.address, l.port) }))),
   });

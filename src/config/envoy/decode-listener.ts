@@ -160,9 +160,8 @@ function decodeListenerInto(o: Json, st: DecodeState): Listener | undefined {
   }
   const name = str(o.name, "name", st);
   const direction = enumOf(o.traffic_direction ?? "UNSPECIFIED", ["UNSPECIFIED", "INBOUND", "OUTBOUND"] as const, "traffic_direction", st);
-  let trafficDirection: TrafficDirection = "INBOUND";
-  if (direction === "OUTBOUND") trafficDirection = "OUTBOUND";
-  else if (direction === "UNSPECIFIED") st.note("traffic_direction", "unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)");
+  // UNSPECIFIED stays unspecified: drain_listeners?inboundonly leaves such listeners (the bootstrap's 15021 / 15090) alone, as Envoy.
+  const trafficDirection: TrafficDirection = direction ?? "UNSPECIFIED";
   const l: Listener = {
     name: name !== undefined && name !== "" ? name : `${address.address}_${address.port}`,
     address: address.address,

@@ -133,6 +133,8 @@ function withTelemetryFilters(existing: readonly HttpFilterConfig[], d: Directio
  */
 export function applyTelemetry(listeners: Listener[], resolved: ResolvedTelemetry, telemetryFilters: boolean): void {
   for (const l of listeners) {
+    // The translator writes a direction on every listener; an unspecified one has no telemetry of its own.
+    if (l.trafficDirection === "UNSPECIFIED") continue;
     const d = resolved[l.trafficDirection satisfies TrafficDirection];
     const chains = l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
     for (const chain of chains) {

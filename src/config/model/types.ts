@@ -40,7 +40,7 @@ import type { RbacConfig } from "./rbac.js";
 export type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
 import type { AccessLogConfig, IstioStatsConfig, PeerMetadataConfig, TracingConfig } from "./telemetry.js";
 
-export type TrafficDirection = "INBOUND" | "OUTBOUND";
+export type TrafficDirection = "INBOUND" | "OUTBOUND" | "UNSPECIFIED";
 
 export interface Listener {
   /** Envoy-style name: `0.0.0.0_9080`, `127.0.0.1_15001`, … */

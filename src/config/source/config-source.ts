@@ -93,6 +93,18 @@ export interface ConfigSource {
   /** Re-read now (file change, SIGHUP). A source that pushes on its own answers with its last result. */
   refresh(reason: string): Promise<UpdateResult>;
   close(): void;
+  /**
+   * A control-plane source counts CDS/LDS responses itself (Envoy's `cluster_manager.cds.*` /
+   * `listener_manager.lds.*`: NACKs decided before the sink is asked included); the supervisor
+   * reports these instead of counting its own pushes. Absent = the supervisor counts pushes.
+   */
+  configStats?(): ConfigTypeCounts;
+}
+
+/** Envoy's `<cds|lds>.update_*` counters and `version` gauge (a hash of the version text). */
+export interface ConfigTypeCounts {
+  cds: { attempt: number; success: number; rejected: number; version: number };
+  lds: { attempt: number; success: number; rejected: number; version: number };
 }
 
 /** A whole snapshot's resources as one state-of-the-world update per type (how file-like sources push). */

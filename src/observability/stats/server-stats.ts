@@ -5,7 +5,7 @@
 // each scrape.
 
 import type { ClusterStatus } from "../../admin/cluster-status.js";
-import type { ConfigUpdate } from "../../config/source/config-source.js";
+import type { ConfigTypeCounts, ConfigUpdate } from "../../config/source/config-source.js";
 import type { StatsSnapshot } from "./stats-store.js";
 
 /** Envoy's envoy.admin.v3.ServerInfo.State as `server.state` reports it. */
@@ -60,7 +60,7 @@ export interface ServerFacts {
   totalConnections: number;
   listeners: number;
   clusters: readonly ClusterStatus[];
-  config: ConfigUpdateStats;
+  config: ConfigTypeCounts;
   /** V8 heaps of all isolates (bytes) and the process' resident set. */
   heapUsed: number;
   heapTotal: number;

@@ -84,7 +84,6 @@ describe("real istiod listeners (2023, v3)", () => {
 
   it("notes what is carried or ignored", () => {
     expect(r.notes).toEqual({
-      "traffic_direction :: unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)": 4,
       "filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.grpc_stats is carried but not run: gRPC statistics are not collected (HTTP/2 is not supported yet)": 13,
       "filter_chains[].filters[].typed_config.tracing :: tracing without a provider: no spans are exported": 13,
       "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 13,
@@ -150,7 +149,6 @@ describe("real istiod listeners (Istio 1.4 era, v2)", () => {
       "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 7,
       "filter_chains[].filters[] :: mixer is carried but not run: Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's TCP metrics are recorded natively": 13,
       "filter_chains[].filters[].typed_config.tracing.operation_name :: operation_name is not supported; the span name is the route's": 5,
-      "traffic_direction :: unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)": 3,
     });
   });
 
@@ -195,7 +193,6 @@ describe("pilot-agent's rendered bootstrap: the static 15090 (Prometheus) and 15
       [`filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.compressor.gzip is carried but not run: ${c}`]: 1,
       [`filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.compressor.zstd is carried but not run: ${c}`]: 1,
       "ignore_global_conn_limit :: ignore_global_conn_limit is not supported; ignored": 2,
-      "traffic_direction :: unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)": 2,
     });
   });
 });

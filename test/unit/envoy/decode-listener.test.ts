@@ -129,13 +129,10 @@ describe("Listener", () => {
     ]);
   });
 
-  it("notes fields it ignores, and unspecified traffic_direction", () => {
+  it("notes fields it ignores; an unspecified traffic_direction stays unspecified (drain_listeners?inboundonly leaves it up)", () => {
     const { value, notes } = ok({ ...listener([tcp()], { per_connection_buffer_limit_bytes: 32768 }), traffic_direction: undefined });
-    expect(value.trafficDirection).toBe("INBOUND");
-    expect(notes).toEqual([
-      { path: "per_connection_buffer_limit_bytes", message: "per_connection_buffer_limit_bytes is not supported: Node's stream buffering applies" },
-      { path: "traffic_direction", message: "unspecified: the listener counts as INBOUND (Istio stats reporter `destination`)" },
-    ]);
+    expect(value.trafficDirection).toBe("UNSPECIFIED");
+    expect(notes).toEqual([{ path: "per_connection_buffer_limit_bytes", message: "per_connection_buffer_limit_bytes is not supported: Node's stream buffering applies" }]);
   });
 });
 
