@@ -24,17 +24,17 @@
 //   s.mute(type)  stop answering that type's requests (recorded still), for initial fetch timeouts
 //   Streams: s.dropStreams()  ends every open call with UNAVAILABLE; s.openStreams; await s.waitForStreams(n)
 //   s.close()   stops the server and removes the temp dir.
-// Encoding uses protobufjs (Root.lookupType(…).fromObject/encode) over the grpc-js-xds proto tree.
+// Encoding uses the production proto JSON mapping (src/config/envoy/proto-json.ts: jsonToAny / anyToJson).
 
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import protobuf from "protobufjs";
 import type { Json } from "../../src/config/envoy/decoded.js";
+import { anyToJson, jsonToAny } from "../../src/config/envoy/proto-json.js";
 import { resourceTypeOfUrl, TYPE_URLS } from "../../src/config/envoy/type-urls.js";
 import type { ResourceType } from "../../src/config/source/config-source.js";
-import { discoveryServices, envoyProtoIncludeDirs } from "../../src/xds/discovery-protos.js";
+import { discoveryServices } from "../../src/xds/discovery-protos.js";
 import { nodeFromMessage } from "../../src/xds/struct-json.js";
 
 export interface AnyBytes {
@@ -60,51 +60,16 @@ export interface RecordedRequest {
   kind: "initial" | "ack" | "nack" | "subscription";
 }
 
-const RESOURCE_PROTOS = [
-  "envoy/config/listener/v3/listener.proto",
-  "envoy/config/route/v3/route.proto",
-  "envoy/config/cluster/v3/cluster.proto",
-  "envoy/config/endpoint/v3/endpoint.proto",
-  "envoy/extensions/transport_sockets/tls/v3/secret.proto",
-  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
-  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
-  "envoy/extensions/filters/http/router/v3/router.proto",
-];
-
-let root: protobuf.Root | undefined;
-
-/** The resource protos (immutable, loaded once per test process). */
-export function resourceRoot(): protobuf.Root {
-  if (root !== undefined) return root;
-  const dirs = envoyProtoIncludeDirs();
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => {
-    for (const d of dirs) {
-      const p = join(d, target);
-      if (existsSync(p)) return p;
-    }
-    return target;
-  };
-  r.loadSync(RESOURCE_PROTOS, { keepCase: true });
-  r.resolveAll();
-  root = r;
-  return r;
-}
-
-/** Proto JSON (with nested `@type` Anys) of a resource type → Any bytes. */
+/** Proto JSON (with nested `@type` Anys) of a resource type → Any bytes, through the real proto JSON mapping. */
 export function encodeResource(type: ResourceType, json: Json): AnyBytes {
-  const url = TYPE_URLS[type];
-  const t = resourceRoot().lookupType(url.slice(url.indexOf("/") + 1));
   const { "@type": _drop, ...fields } = json;
-  const err = t.verify(t.fromObject(fields));
-  if (err !== null) throw new Error(`fake xDS server: ${type}: ${err}`);
-  return { type_url: url, value: t.encode(t.fromObject(fields)).finish() };
+  const any = jsonToAny({ "@type": TYPE_URLS[type], ...fields });
+  return { type_url: any.type_url, value: any.value };
 }
 
-/** Any bytes → proto JSON (`@type` in nested Anys), what a ResourceCodec's anyToJson gives. */
+/** Any bytes → proto JSON (`@type` in nested Anys), what the production ResourceCodec's anyToJson gives. */
 export function decodeResourceBytes(typeUrl: string, value: Uint8Array): Json {
-  const t = resourceRoot().lookupType(typeUrl.slice(typeUrl.indexOf("/") + 1));
-  return t.toObject(t.decode(value), { json: true, longs: String, enums: String }) as Json;
+  return anyToJson(typeUrl, value);
 }
 
 function nameOf(type: ResourceType, json: Json): string {

@@ -1,11 +1,13 @@
 // IstioFileSource: Istio YAML files and folders as a config source. Each refresh reads every path
 // (and the --mesh-config file), translates (the in-process istiod) and pushes the result as one
-// state-of-the-world update of listeners, route configurations and clusters, or the
+// state-of-the-world update of listeners, route configurations and clusters — written as the Envoy
+// resources istiod would send and read back through the decoder the xDS client uses — or the
 // read/translation errors (refused by the sink). RequestAuthentication jwksUri keys come from its
 // JwksResolver; when they arrive or change, the source re-translates and pushes.
 
 import type { Logger } from "../../common/logger.js";
 import { translate, type TranslateOptions } from "../istio/translate.js";
+import { throughEnvoyResources } from "../envoy/through-envoy-resources.js";
 import { loadConfigSources } from "../load/load-sources.js";
 import { loadMeshConfigFile } from "../load/load-mesh-config.js";
 import { formatConfigError } from "../model/config-error.js";
@@ -62,7 +64,11 @@ export class IstioFileSource implements ConfigSource {
     // jwksUris no longer referenced stop being fetched.
     this.jwks.retainSince(mark);
     for (const w of result.warnings) this.log.warn(formatConfigError(w));
-    return { origin: this.name, updates: stateOfTheWorld(version, result.snapshot), errors: result.errors.filter((e) => e.severity !== "warning") };
+    // Through the Envoy resources istiod would send and the one decoder every source uses.
+    const through = throughEnvoyResources(result.snapshot, this.name);
+    for (const n of through.notes) this.log.warn(`${n.type} ${n.name}: ${n.note.path}: ${n.note.message}`);
+    const errors = [...result.errors.filter((e) => e.severity !== "warning"), ...through.errors];
+    return { origin: this.name, updates: stateOfTheWorld(version, through.resources), errors };
   }
 
   close(): void {
