@@ -9,7 +9,7 @@
 // SIGKILL pilot-agent ends it with.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
@@ -21,6 +21,7 @@ import { resourceTypeOfUrl } from "../../src/config/envoy/type-urls.js";
 import type { ResourceType } from "../../src/config/source/config-source.js";
 import { IstioFileSource } from "../../src/config/source/istio-file-source.js";
 import { FakeXdsServer } from "../helpers/fake-xds-server.js";
+import { pilotAgentBootstrap } from "../helpers/pilot-agent-bootstrap.js";
 import { meshYaml, repoRoot, tempDir, writeConfig } from "../helpers/cli-process.js";
 import { rawExchange } from "../helpers/raw-client.js";
 import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
@@ -94,18 +95,10 @@ describe("outrigger-envoy under pilot-agent's lifecycle", () => {
     const istiod = await FakeXdsServer.start();
     cleanups.push(() => istiod.close());
 
-    const json = JSON.parse(await readFile(new URL("../fixtures/istio-dumps/bootstrap-default-golden.json", import.meta.url), "utf8")) as J;
-    json.admin.address.socket_address.port_value = ports.admin;
-    for (const l of json.static_resources.listeners) {
-      l.address.socket_address.address = "127.0.0.1";
-      l.address.socket_address.port_value = l.name === "0.0.0.0_15021" ? ports.health : ports.stats;
-    }
+    const json = await pilotAgentBootstrap({ admin: ports.admin, health: ports.health, stats: ports.stats, agent: agent.port });
     for (const c of json.static_resources.clusters) {
-      const ep = c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address;
-      if (c.name === "agent") ep.socket_address.port_value = agent.port;
-      if (c.name === "prometheus_stats") ep.socket_address.port_value = ports.admin;
       // Relative to the working directory, as pilot-agent writes ./etc/istio/proxy/XDS.
-      if (c.name === "xds-grpc" || c.name === "sds-grpc") ep.pipe.path = `./${relative(cwd, istiod.socketPath)}`;
+      if (c.name === "xds-grpc" || c.name === "sds-grpc") c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.pipe.path = `./${relative(cwd, istiod.socketPath)}`;
     }
     expect(json.dynamic_resources.ads_config.api_type).toBe("DELTA_GRPC");
     await writeFile(join(cwd, "etc/istio/proxy/envoy-rev.json"), JSON.stringify(json));

@@ -11,7 +11,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventEmitter } from "node:events";
@@ -24,6 +24,7 @@ import { freePort } from "../helpers/upstreams.js";
 import { rawExchange } from "../helpers/raw-client.js";
 import { waitFor, within } from "../helpers/wait.js";
 import { cluster } from "../helpers/proxy.js";
+import { pilotAgentBootstrap } from "../helpers/pilot-agent-bootstrap.js";
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -51,17 +52,7 @@ async function fakeAgent(): Promise<number> {
 
 /** The golden bootstrap with every fixed port replaced (tests never bind 15000/15021/15090). */
 async function bootstrapFile(ports: Ports, keepDynamic: boolean): Promise<{ dir: string; json: J }> {
-  const json = JSON.parse(await readFile(new URL("../fixtures/istio-dumps/bootstrap-default-golden.json", import.meta.url), "utf8")) as J;
-  json.admin.address.socket_address.port_value = ports.admin;
-  for (const l of json.static_resources.listeners) {
-    l.address.socket_address.address = "127.0.0.1";
-    l.address.socket_address.port_value = l.name === "0.0.0.0_15021" ? ports.health : ports.stats;
-  }
-  for (const c of json.static_resources.clusters) {
-    const sa = c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
-    if (c.name === "agent") sa.port_value = ports.agent;
-    if (c.name === "prometheus_stats") sa.port_value = ports.admin;
-  }
+  const json = await pilotAgentBootstrap(ports);
   if (!keepDynamic) delete json.dynamic_resources;
   const dir = await mkdtemp(join(tmpdir(), "outrigger-envoy-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
