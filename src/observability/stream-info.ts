@@ -31,6 +31,7 @@ export const ResponseFlag = {
   DownstreamProtocolError: "DPE",
   UpstreamProtocolError: "UPE",
   NoClusterFound: "NC",
+  UnauthorizedExternalService: "UAEX",
 } as const;
 
 export type ResponseFlagValue = (typeof ResponseFlag)[keyof typeof ResponseFlag];
@@ -107,6 +108,8 @@ export interface StreamInfo {
   upstreamTls: UpstreamTlsInfo | undefined;
   /** The request's verified JWT (Istio request.auth.*), set by jwt_authn; undefined = none. */
   requestAuth: RequestAuthInfo | undefined;
+  /** Envoy's dynamic metadata written by filters, by filter name (RBAC shadow results); undefined = none. */
+  dynamicMetadata: Record<string, Record<string, string>> | undefined;
 }
 
 /** Istio's request.auth.* attributes from the JWT that jwt_authn verified. */
@@ -207,6 +210,7 @@ export class StreamInfoBuilder implements StreamInfo {
   downstreamTls: DownstreamTlsInfo | undefined = undefined;
   upstreamTls: UpstreamTlsInfo | undefined = undefined;
   requestAuth: RequestAuthInfo | undefined = undefined;
+  dynamicMetadata: Record<string, Record<string, string>> | undefined = undefined;
 
   constructor(clock: { now(): number; monotonic(): number }) {
     this.#clock = clock;

@@ -2,6 +2,8 @@
 // ListenersConfigDump.dynamic_listeners[].active_state.listener), network filters included.
 
 import {
+  HTTP_EXT_AUTHZ_FILTER,
+  type ExtAuthzConfig,
   HTTP_CONNECTION_MANAGER,
   HTTP_CORS_FILTER,
   ISTIO_ALPN_FILTER,
@@ -115,6 +117,8 @@ function httpFilterJson(f: HttpFilterConfig): Json {
   if (f.name === ISTIO_STATS_FILTER) return { name: f.name, typed_config: istioStatsJson(f.typedConfig as IstioStatsConfig | undefined) };
   if (f.name === HTTP_JWT_AUTHN_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: jwtAuthnJson(f.typedConfig as JwtAuthentication) };
   if (f.name === HTTP_RBAC_FILTER) return { name: f.name, typed_config: rbacJson((f.typedConfig ?? {}) as RbacConfig, false) };
+  // ext_authz runs fail-closed from its received config, which is what the dump shows.
+  if (f.name === HTTP_EXT_AUTHZ_FILTER && f.typedConfig !== undefined) return { name: f.name, typed_config: (f.typedConfig as ExtAuthzConfig).original };
   const type = HTTP_FILTER_TYPES[f.name];
   return compact({ name: f.name, typed_config: type !== undefined ? { "@type": typeUrl(type) } : undefined });
 }

@@ -5,6 +5,8 @@
 // NOOP_HTTP_FILTERS: those are carried as NoopFilters (original typed_config kept, with a reason).
 
 import {
+  HTTP_EXT_AUTHZ_FILTER,
+  type ExtAuthzConfig,
   HTTP_CORS_FILTER,
   HTTP_FAULT_FILTER,
   HTTP_GRPC_STATS_FILTER,
@@ -18,7 +20,7 @@ import {
   type NoopFilter,
   type TrafficDirection,
 } from "../model/types.js";
-import { at, bool, checkFields, DecodeState, isObject, list, obj, str, typedConfig } from "./decode-common.js";
+import { at, bool, checkFields, DecodeState, isObject, list, obj, str, stringMatcher, typedConfig } from "./decode-common.js";
 import type { Json } from "./decoded.js";
 import { ALPN_TYPE, decodeIstioAlpn, decodeIstioStats, isWasmType, nullVmPlugin, PEER_METADATA_TYPES, STATS_TYPE } from "./decode-istio-filters.js";
 import { decodeJwtAuthn } from "./decode-jwt-authn.js";
@@ -36,6 +38,7 @@ const TYPE_TO_FILTER: Record<string, string> = {
   "envoy.config.filter.http.rbac.v2.RBAC": HTTP_RBAC_FILTER,
   "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication": HTTP_JWT_AUTHN_FILTER,
   "envoy.config.filter.http.jwt_authn.v2alpha.JwtAuthentication": HTTP_JWT_AUTHN_FILTER,
+  "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz": HTTP_EXT_AUTHZ_FILTER,
   "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig": HTTP_GRPC_STATS_FILTER,
   "envoy.config.filter.http.grpc_stats.v2alpha.FilterConfig": HTTP_GRPC_STATS_FILTER,
   [STATS_TYPE]: ISTIO_STATS_FILTER,
@@ -128,7 +131,7 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
   const filter = type !== undefined ? (TYPE_TO_FILTER[type] ?? (PEER_METADATA_TYPES.has(type) ? ISTIO_METADATA_EXCHANGE_FILTER : undefined)) : NAME_TO_FILTER[name];
   if (disabled) {
     // A security filter enabled per route must not silently become a no-op: the route would go unchecked.
-    if (filter === HTTP_RBAC_FILTER || filter === HTTP_JWT_AUTHN_FILTER || (filter === undefined && !optional && NOOP_HTTP_FILTERS[key] === undefined && NOOP_HTTP_FILTERS[name] === undefined)) {
+    if (filter === HTTP_RBAC_FILTER || filter === HTTP_JWT_AUTHN_FILTER || filter === HTTP_EXT_AUTHZ_FILTER || (filter === undefined && !optional && NOOP_HTTP_FILTERS[key] === undefined && NOOP_HTTP_FILTERS[name] === undefined)) {
       return st.error(at(path, "disabled"), `http filter ${name}: a filter disabled by default and enabled per route is not supported by Outrigger`);
     }
     return noop(filter ?? name, raw, "disabled by default (enabled per route), and per-route enabling is not supported", path, st, o);
@@ -182,9 +185,53 @@ function httpFilter(v: unknown, path: string, st: DecodeState, opts: FilterDecod
       return { name: ISTIO_METADATA_EXCHANGE_FILTER, typedConfig: { removeHeaders: true } };
     case ISTIO_ALPN_FILTER:
       return { name: ISTIO_ALPN_FILTER, typedConfig: decodeIstioAlpn(fields, fieldsPath, st) };
+    case HTTP_EXT_AUTHZ_FILTER: {
+      const c = decodeExtAuthz(fields, fieldsPath, st, raw ?? {});
+      return c && { name: HTTP_EXT_AUTHZ_FILTER, typedConfig: c };
+    }
   }
   if (optional) return noop(name, raw, `${type ?? name} is not supported by Outrigger (is_optional)`, path, st, o);
   return st.error(type !== undefined ? at(tp, "@type") : at(path, "name"), `http filter ${name}${type !== undefined ? ` (${type})` : ""} is not supported by Outrigger`);
+}
+
+/** Envoy's HttpStatus codes by name (status_on_error.code), the ones an authorizer error plausibly uses. */
+const HTTP_STATUS_NAMES: Record<string, number> = {
+  BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, TooManyRequests: 429,
+  InternalServerError: 500, BadGateway: 502, ServiceUnavailable: 503, GatewayTimeout: 504,
+};
+
+/**
+ * ExtAuthz → the fail-closed model (ExtAuthzConfig): the authorization service is not called; the
+ * settings about calling it are kept only in `original`. failure_mode_allow true (Envoy lets
+ * requests through when the service fails) → the filter lets every request through.
+ */
+function decodeExtAuthz(o: Json, path: string, st: DecodeState, raw: Json): ExtAuthzConfig | undefined {
+  const c: ExtAuthzConfig = { original: raw };
+  const failOpen = bool(o.failure_mode_allow, at(path, "failure_mode_allow"), st) === true;
+  st.note(path, failOpen ? "ext_authz: the authorization service is not called; failure_mode_allow lets every request through, as Envoy does when the service fails" : "ext_authz runs fail-closed: the authorization service is not called, and the requests it applies to are refused as Envoy refuses them when the service cannot be reached (status_on_error, UAEX)");
+  if (failOpen) c.failureModeAllow = true;
+  const soe = obj(o.status_on_error, at(path, "status_on_error"), st);
+  if (soe !== undefined) {
+    const code = soe.code;
+    const n = typeof code === "number" ? code : typeof code === "string" ? (HTTP_STATUS_NAMES[code] ?? Number(code)) : NaN;
+    if (!Number.isInteger(n) || n < 200 || n > 599) return st.error(at(at(path, "status_on_error"), "code"), `status_on_error code ${JSON.stringify(code)} is not an HTTP status Outrigger knows`);
+    c.statusOnError = n;
+  }
+  const fem = obj(o.filter_enabled_metadata, at(path, "filter_enabled_metadata"), st);
+  if (fem !== undefined) {
+    const fp = at(path, "filter_enabled_metadata");
+    const keys = list(fem.path, at(fp, "path"), st);
+    const value = obj(fem.value, at(fp, "value"), st);
+    const key = keys.length === 1 && isObject(keys[0]) && typeof keys[0].key === "string" ? keys[0].key : undefined;
+    const matcher = value !== undefined && value.string_match !== undefined ? stringMatcher(value.string_match, at(at(fp, "value"), "string_match"), st) : undefined;
+    const filter = str(fem.filter, at(fp, "filter"), st);
+    if (key === undefined || matcher === undefined || filter === undefined || fem.invert === true) {
+      return st.error(fp, "filter_enabled_metadata: only a string match on one key of a filter's metadata (istiod's form) is supported");
+    }
+    c.filterEnabledMetadata = { filter, key, matcher };
+  }
+  if (o.filter_enabled !== undefined || o.deny_at_disable !== undefined) return st.error(path, "ext_authz filter_enabled / deny_at_disable runtime fractions are not supported by Outrigger");
+  return c;
 }
 
 /** http_filters → the model's list; the router must be present and last. */

@@ -268,6 +268,27 @@ export const HTTP_RBAC_FILTER = "envoy.filters.http.rbac";
 export const HTTP_CORS_FILTER = "envoy.filters.http.cors";
 /** Istio's ALPN override (outbound HCMs): upstream mTLS offers istio-http/1.1 / istio-h2 by codec. */
 export const ISTIO_ALPN_FILTER = "istio.alpn";
+/** Envoy's external authorization (istiod: AuthorizationPolicy action CUSTOM). */
+export const HTTP_EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
+
+/**
+ * Envoy's ExtAuthz as Outrigger runs it: **fail closed, without calling the authorizer** — a
+ * request the filter applies to is answered as Envoy answers when the authorization service cannot
+ * be reached with failure_mode_allow false (status_on_error, 403 by default, flag UAEX). istiod's
+ * CUSTOM policies scope it with filter_enabled_metadata (the shadow RBAC's effective policy id), so
+ * only the requests the CUSTOM policy selects are refused.
+ */
+export interface ExtAuthzConfig {
+  /** Envoy status_on_error; absent = 403. */
+  statusOnError?: number;
+  /** Envoy failure_mode_allow: the service's failure lets requests through — so every request passes here. */
+  failureModeAllow?: boolean;
+  /** Envoy filter_enabled_metadata in the one form istiod writes: a string at `filter`/`key` of the stream's dynamic metadata. Absent = every request. */
+  filterEnabledMetadata?: { filter: string; key: string; matcher: StringMatcher };
+  /** The ExtAuthz config as received (proto JSON with its "@type"), for /config_dump. */
+  original: Record<string, unknown>;
+}
+
 /** Envoy's gRPC statistics filter (istiod puts it in every HTTP chain). */
 export const HTTP_GRPC_STATS_FILTER = "envoy.filters.http.grpc_stats";
 
@@ -301,7 +322,7 @@ export interface HttpFilterConfig {
   /** Envoy's filter name (`envoy.filters.http.fault`, `envoy.filters.http.router`, …). */
   name: string;
   /** The filter's own config (`istio.stats`: IstioStatsConfig, …); absent = the filter's defaults. */
-  typedConfig?: IstioStatsConfig | PeerMetadataConfig | JwtAuthentication | RbacConfig | IstioAlpnConfig;
+  typedConfig?: IstioStatsConfig | PeerMetadataConfig | JwtAuthentication | RbacConfig | IstioAlpnConfig | ExtAuthzConfig;
   /** Set when the filter is carried but not run (the HTTP filter registry skips it); see NoopFilter. */
   noop?: NoopFilter;
 }

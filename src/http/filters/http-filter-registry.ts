@@ -11,6 +11,7 @@ import { faultFilterFactory } from "./fault/fault-filter.js";
 import type { HttpFilterFactory, HttpFilterScope } from "./http-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn/jwt-authn-filter.js";
 import { rbacFilterFactory } from "./rbac/rbac-filter.js";
+import { extAuthzFilterFactory } from "./ext-authz/ext-authz-filter.js";
 import { istioStatsFilterFactory } from "./istio-stats/istio-stats-filter.js";
 import { istioAlpnFilterFactory } from "./istio-alpn/istio-alpn-filter.js";
 import { peerMetadataFilterFactory } from "./peer-metadata/peer-metadata-filter.js";
@@ -49,6 +50,7 @@ export function builtInHttpFilters(node?: NodeIdentity): HttpFilterRegistry {
     .register(peerMetadataFilterFactory(node))
     .register(jwtAuthnFilterFactory)
     .register(rbacFilterFactory)
+    .register(extAuthzFilterFactory)
     .register(faultFilterFactory)
     .register(corsFilterFactory)
     .register(istioStatsFilterFactory)

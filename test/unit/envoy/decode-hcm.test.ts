@@ -211,10 +211,16 @@ describe("HTTP filters", () => {
     expect(again.ok && (again.value.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager).httpFilters).toEqual(value.httpFilters);
   });
 
-  it("refuses filters it cannot run: ext_authz, a real Wasm VM, ECDS, filter-level faults, remote-only JWT features", () => {
+  it("refuses filters it cannot run: ext_authz forms it cannot scope, a real Wasm VM, ECDS, filter-level faults, remote-only JWT features", () => {
     const p = `${P}.http_filters[0]`;
-    expect(errs({}, [{ name: "envoy.filters.http.ext_authz", typed_config: { "@type": T("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz") } }, ROUTER])).toEqual([
-      `${p}.typed_config.@type: http filter envoy.filters.http.ext_authz (envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not supported by Outrigger`,
+    const ext = (extra: Record<string, unknown>) => [{ name: "envoy.filters.http.ext_authz", typed_config: { "@type": T("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"), ...extra } }, ROUTER];
+    expect(errs({}, ext({ filter_enabled_metadata: { filter: "envoy.filters.http.rbac", path: [{ key: "a" }, { key: "b" }], value: { string_match: { prefix: "x" } } } }))).toEqual([
+      `${p}.typed_config.filter_enabled_metadata: filter_enabled_metadata: only a string match on one key of a filter's metadata (istiod's form) is supported`,
+    ]);
+    expect(errs({}, ext({ status_on_error: { code: "Teapot" } }))).toEqual([`${p}.typed_config.status_on_error.code: status_on_error code "Teapot" is not an HTTP status Outrigger knows`]);
+    expect(errs({}, ext({ filter_enabled: { default_value: { numerator: 50 } } }))).toEqual([`${p}.typed_config: ext_authz filter_enabled / deny_at_disable runtime fractions are not supported by Outrigger`]);
+    expect(errs({}, [{ name: "envoy.filters.http.ext_authz", disabled: true, typed_config: { "@type": T("envoy.extensions.filters.http.ext_authz.v3.ExtAuthz") } }, ROUTER])).toEqual([
+      `${p}.disabled: http filter envoy.filters.http.ext_authz: a filter disabled by default and enabled per route is not supported by Outrigger`,
     ]);
     expect(errs({}, [{ name: "my-plugin", typed_config: { "@type": T("envoy.extensions.filters.http.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.v8", code: { remote: {} } } } } }, ROUTER])).toEqual([
       `${p}.typed_config: Wasm filters are not supported by Outrigger (runtime envoy.wasm.runtime.v8); only Istio's null-VM plugins envoy.wasm.stats, envoy.wasm.metadata_exchange are understood`,

@@ -75,29 +75,33 @@ describe("real istiod listeners (2023, v3)", () => {
   const all = [...ld.static_listeners.map((s) => s.listener), ...ld.dynamic_listeners.map((d) => d.active_state.listener)];
   const r = decodeAll(all);
 
-  it("decodes every listener but virtualInbound, which carries ext_authz (CUSTOM authorization): refused, never skipped", () => {
+  it("decodes every listener, virtualInbound's ext_authz (CUSTOM authorization) included: it runs fail-closed", () => {
     expect(all).toHaveLength(29);
-    expect(r.errors).toEqual(
-      [1, 2, 6, 7].map((i) => `virtualInbound: filter_chains[${i}].filters[2].typed_config.http_filters[3].typed_config.@type: http filter envoy.filters.http.ext_authz (envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not supported by Outrigger`),
-    );
+    expect(r.errors).toEqual([]);
+    const vi = r.listeners.get("virtualInbound")!;
+    const ext = vi.filterChains.flatMap((c) => c.filters).flatMap((f) => (f.name === HTTP_CONNECTION_MANAGER ? f.typedConfig.httpFilters : [])).filter((f) => f.name === "envoy.filters.http.ext_authz");
+    expect(ext).toHaveLength(4);
+    expect(ext[0]!.typedConfig).toMatchObject({ filterEnabledMetadata: { filter: "envoy.filters.http.rbac", key: "istio_ext_authz_shadow_effective_policy_id", matcher: { prefix: "istio-ext-authz" } } });
   });
 
   it("notes what is carried or ignored", () => {
     expect(r.notes).toEqual({
-      "filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.grpc_stats is carried but not run: gRPC statistics are not collected (HTTP/2 is not supported yet)": 13,
-      "filter_chains[].filters[].typed_config.tracing :: tracing without a provider: no spans are exported": 13,
-      "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 13,
-      "filter_chains[].filters[] :: istio_authn is carried but not run: istio_authn: the peer identity comes from the TLS handshake": 1,
+      "filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.grpc_stats is carried but not run: gRPC statistics are not collected (HTTP/2 is not supported yet)": 17,
+      "filter_chains[].filters[].typed_config.tracing :: tracing without a provider: no spans are exported": 17,
+      "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 17,
+      "filter_chains[].filters[] :: istio.metadata_exchange is carried but not run: Istio's TCP metadata exchange (ALPN istio-peer-exchange) is not supported; peer identity comes from the TLS handshake": 8,
+      "filter_chains[].filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 4,
+      "filter_chains[].filters[] :: istio_authn is carried but not run: istio_authn: the peer identity comes from the TLS handshake": 8,
+      "filter_chains[].filters[].typed_config.server_name :: not supported by Outrigger; ignored": 6,
+      "filter_chains[].filters[].typed_config.http_filters[].typed_config :: ext_authz runs fail-closed: the authorization service is not called, and the requests it applies to are refused as Envoy refuses them when the service cannot be reached (status_on_error, UAEX)": 5,
+      "filter_chains[].filters[].typed_config.http_filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 5,
+      "filter_chains :: HBONE termination (HTTP CONNECT tunnels) is not supported: the listener is not bound": 1,
       "filter_chains[].filters[].typed_config.http2_protocol_options :: not supported by Outrigger; ignored": 1,
-      "filter_chains[].filters[].typed_config.server_name :: not supported by Outrigger; ignored": 2,
       "filter_chains[].filters[].typed_config.http_filters[] :: connect_baggage is carried but not run: connect_baggage (HBONE) is not supported": 1,
       "filter_chains[].filters[].typed_config.http_filters[] :: connect_authority is carried but not run: connect_authority (HBONE) is not supported": 1,
       "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (CONNECT) are not supported: the Upgrade header is hop-by-hop and removed": 1,
       "internal_listener :: an internal listener (HBONE / waypoint plumbing) takes connections only from internal upstreams, which Outrigger does not have: it never receives any": 2,
       "listener_filters[] :: listener filter set_dst_address of an internal listener is not run": 2,
-      "filter_chains[].filters[].typed_config.http_filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 1,
-      "filter_chains :: HBONE termination (HTTP CONNECT tunnels) is not supported: the listener is not bound": 1,
-      "filter_chains[] :: left out (the listener never receives connections here): filter_chains[0].filters[0].typed_config.http_filters[2].typed_config.@type: http filter envoy.filters.http.ext_authz (envoy.extensions.filters.http.ext_authz.v3.ExtAuthz) is not supported by Outrigger": 1,
       "filter_chains[] :: left out (the listener never receives connections here): filter_chains[0].filters[0].typed_config.tunneling_config: tcp_proxy tunneling (HTTP CONNECT / HBONE) is not supported by Outrigger": 1,
     });
   });
@@ -131,7 +135,7 @@ describe("real istiod listeners (2023, v3)", () => {
     expect(ct).toMatchObject({ address: "0.0.0.0", port: 15008, bindToPort: false });
     expect(ct.filterChains[0]!.transportSocket?.typedConfig).toMatchObject({ requireClientCertificate: true, commonTlsContext: { tlsParams: { tlsMinimumProtocolVersion: "TLSv1_3" }, tlsCertificateSdsSecretConfigs: [{ name: "default" }] } });
     expect(ct.filterChains[0]!.filters[0]).toMatchObject({ name: NOOP_NETWORK_FILTER, noop: { filterName: "istio_authn", typedConfig: { "@type": "type.googleapis.com/udpa.type.v1.TypedStruct", type_url: "type.googleapis.com/io.istio.network.authn.Config" } } });
-    expect(r.listeners.get("main_internal")).toMatchObject({ address: "", port: 0, bindToPort: false, filterChains: [] });
+    expect(r.listeners.get("main_internal")).toMatchObject({ address: "", port: 0, bindToPort: false });
   });
 });
 

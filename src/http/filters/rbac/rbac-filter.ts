@@ -42,6 +42,10 @@ export class CompiledRbac {
   readonly engine: RbacEngine | undefined;
   readonly shadow: RbacEngine | undefined;
 
+  /** Envoy's dynamic metadata keys of the shadow result (`<shadow_rules_stat_prefix>shadow_effective_policy_id`, `…shadow_engine_result`). */
+  private readonly shadowPolicyKey: string;
+  private readonly shadowResultKey: string;
+
   constructor(
     config: RbacConfig,
     readonly stats: RbacStats,
@@ -49,14 +53,26 @@ export class CompiledRbac {
   ) {
     this.engine = config.rules === undefined ? undefined : new RbacEngine(config.rules, where);
     this.shadow = config.shadowRules === undefined ? undefined : new RbacEngine(config.shadowRules, `${where} shadow`);
+    this.shadowPolicyKey = `${config.shadowRulesStatPrefix ?? ""}shadow_effective_policy_id`;
+    this.shadowResultKey = `${config.shadowRulesStatPrefix ?? ""}shadow_engine_result`;
   }
 
-  /** Runs shadow then enforced rules; returns the denying policy details, or undefined to allow. */
-  check(input: RbacInput): string | undefined {
+  /**
+   * Runs shadow then enforced rules; returns the denying policy details, or undefined to allow.
+   * With `metadata` (the stream's dynamic metadata of this filter), the shadow result is written
+   * there as Envoy does — istiod's CUSTOM (ext_authz) policies are selected through it.
+   */
+  check(input: RbacInput, metadata?: () => Record<string, string>): string | undefined {
     const shadow = this.shadow;
     if (shadow !== undefined) {
-      if (shadow.evaluate(input).allowed) this.stats.shadowAllowed.inc();
+      const r = shadow.evaluate(input);
+      if (r.allowed) this.stats.shadowAllowed.inc();
       else this.stats.shadowDenied.inc();
+      if (metadata !== undefined) {
+        const m = metadata();
+        if (r.policy !== undefined) m[this.shadowPolicyKey] = r.policy;
+        m[this.shadowResultKey] = r.allowed ? "allowed" : "denied";
+      }
     }
     const engine = this.engine;
     if (engine === undefined) return undefined;
@@ -86,7 +102,10 @@ class RbacFilter implements HttpFilter {
   decodeHeaders(): FilterStatus {
     const cb = this.cb;
     const input = this.input.resetRequest(cb.connection, cb.requestHeaders, cb.connection.remoteIp, cb.streamInfo.requestAuth);
-    const denied = this.rbac.check(input);
+    const denied = this.rbac.check(input, () => {
+      const all = (cb.streamInfo.dynamicMetadata ??= {});
+      return (all[HTTP_RBAC_FILTER] ??= {});
+    });
     input.clear();
     if (denied === undefined) return FilterStatus.Continue;
     cb.sendResponse(403, RBAC_DENIED_BODY, denied);
