@@ -111,8 +111,8 @@ describe("filter chains", () => {
     expect(await apply(alts)).toMatch(/filter chain outbound_127.0.0.1_\d+: transport socket envoy.transport_sockets.alts is not supported/);
     const rbac = base();
     const hcm = rbac.filterChains[0]!.filters[0]!;
-    if (hcm.name === "envoy.filters.network.http_connection_manager") hcm.typedConfig.httpFilters.unshift({ name: "envoy.filters.http.ext_authz" });
-    expect(await apply(rbac)).toMatch(/http filter envoy.filters.http.ext_authz is not supported/);
+    if (hcm.name === "envoy.filters.network.http_connection_manager") hcm.typedConfig.httpFilters.unshift({ name: "envoy.filters.http.local_ratelimit" });
+    expect(await apply(rbac)).toMatch(/http filter envoy.filters.http.local_ratelimit is not supported/);
     const noRouter = base();
     const hcm2 = noRouter.filterChains[0]!.filters[0]!;
     if (hcm2.name === "envoy.filters.network.http_connection_manager") hcm2.typedConfig.httpFilters.pop();
