@@ -2,6 +2,18 @@
 // HTTP filters, the router and upstream requests see. No wire format here: framing headers
 // (Transfer-Encoding, Connection and the other hop-by-hop headers) are the codecs' business;
 // a body's end is `endStream`, not a length.
+//
+// HTTP/2 in this model (http2-server-connection.ts downstream, http2-pool.ts upstream):
+// - `:method`, `:path`, `:scheme`, `:authority` are the fields below, never entries of `headers`;
+//   no pseudo-header is ever in a HeaderList.
+// - Host: the server codec puts `:authority` into `headers` as a `host` entry (first), so route
+//   matching, rewrites (`Host` set by hostRewrite) and HTTP/1 upstreams see one place. The client
+//   codec sends `headers`' `host` (or `authority` when absent) as `:authority` and no `host` header.
+// - Connection-specific headers (connection, keep-alive, proxy-connection, transfer-encoding,
+//   upgrade, `te` other than `trailers`) never reach an HTTP/2 peer; `te: trailers` passes (gRPC).
+// - Several `cookie` headers of an HTTP/2 request are joined with "; " (RFC 9113 §8.2.3).
+// - Trailers are HeaderLists delivered by encodeTrailers / onUpstreamTrailers; a trailers-only
+//   response (gRPC) is response headers with endStream.
 
 import type { HeaderList } from "./header-list.js";
 

@@ -315,7 +315,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.state = St.Connecting;
     const u = new UpstreamRequest(this, host);
     this.upstream = u;
-    u.start();
+    u.start(this.upstreamHeaders!);
     // Not handed a connection at once: the request waits for one (Envoy's pending request).
     if (this.upstream === u && this.state === St.Connecting) {
       this.pendingCounted = true;

@@ -75,7 +75,7 @@ export class ShadowRequest implements ResponseDecoder, PoolCallbacks {
       this.timer = undefined;
       this.drop();
     }, timeoutMs);
-    this.cancel = this.host.pool.newStream(this, this);
+    this.cancel = this.host.httpPool(this.headers).newStream(this, this);
   }
 
   onPoolReady(encoder: RequestEncoder): void {

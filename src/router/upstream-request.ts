@@ -5,7 +5,7 @@
 
 import type { ProxyError } from "../common/errors.js";
 import type { HeaderList } from "../http/header-list.js";
-import type { ResponseHeaders, StreamResetReason } from "../http/http-message.js";
+import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http/http-message.js";
 import type { Cancellable, PoolCallbacks, RequestEncoder, ResponseDecoder } from "../upstream/conn-pool.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
 
@@ -32,8 +32,9 @@ export class UpstreamRequest implements ResponseDecoder, PoolCallbacks {
     this.host = host;
   }
 
-  start(): void {
-    this.cancel = this.host.pool.newStream(this, this);
+  /** Asks the host's pool for the request's protocol (`req`: the headers this attempt will send). */
+  start(req: RequestHeaders): void {
+    this.cancel = this.host.httpPool(req).newStream(this, this);
   }
 
   /** Ends this attempt: withdraws a waiting request, or resets the stream (never reused). */

@@ -1,7 +1,8 @@
 // The connection-pool contract between the router's upstream requests and a host's connections
 // (Envoy's ConnectionPool::Instance). A pool is per host × protocol × transport socket; it hands
 // out a codec-neutral request encoder once a connection can carry the request, and decodes the
-// response into the request's callbacks. HTTP/1 is the first implementation; HTTP/2 slots in here.
+// response into the request's callbacks. HTTP/1 (http1-pool.ts: one request per connection at a
+// time) and HTTP/2 (http2-pool.ts: many streams multiplexed per connection) implement it.
 
 import type { UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { ProxyError } from "../common/errors.js";
@@ -53,7 +54,7 @@ export interface PoolCallbacks {
 /** Withdraws a request still waiting for a connection (no-op once it has one). */
 export type Cancellable = () => void;
 
-export type PoolProtocol = "http1";
+export type PoolProtocol = "http1" | "http2";
 
 export interface HttpConnPool {
   readonly protocol: PoolProtocol;

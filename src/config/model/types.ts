@@ -350,6 +350,27 @@ export interface HttpConnectionManager {
   forwardClientCertDetails?: ForwardClientCertDetails;
   /** Which fields of the client certificate go into XFCC besides By and Hash (istiod inbound: subject, dns, uri). */
   setCurrentClientCertDetails?: { subject?: boolean; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
+  /**
+   * Envoy codec_type. AUTO (absent) = HTTP/2 when the connection starts with the HTTP/2 preface or
+   * TLS negotiated ALPN `h2`, HTTP/1.x otherwise. HTTP1 / HTTP2 force one codec.
+   */
+  codecType?: "AUTO" | "HTTP1" | "HTTP2";
+  /** Envoy http2_protocol_options of downstream HTTP/2 connections (SETTINGS we send); absent = Envoy's defaults. */
+  http2ProtocolOptions?: Http2ProtocolOptions;
+  /**
+   * Envoy upgrade_configs: the upgrade types (`websocket`, …) this connection manager lets through
+   * (istiod: `[{upgradeType: "websocket"}]` on every HTTP connection manager). A request asking
+   * for any other upgrade is answered 403 with details `upgrade_failed`, as Envoy does. Absent = none.
+   */
+  upgradeConfigs?: UpgradeConfig[];
+}
+
+/** Envoy UpgradeConfig (connection manager or route level). */
+export interface UpgradeConfig {
+  /** Case-insensitive upgrade token, e.g. `websocket`. */
+  upgradeType: string;
+  /** Absent = true. On a route, false turns an upgrade the connection manager allows off. */
+  enabled?: boolean;
 }
 
 /** Envoy tcp_proxy: bytes both ways between the downstream connection and one upstream host. */
@@ -481,6 +502,19 @@ export interface RouteAction {
   hashPolicy?: HashPolicy[];
   /** Envoy request_mirror_policies (Istio `mirror` / `mirrors`). */
   requestMirrorPolicies?: RequestMirrorPolicy[];
+  /**
+   * Envoy max_stream_duration (istiod writes it on every route: `max_stream_duration` and
+   * `grpc_timeout_header_max` both the VirtualService timeout, 0 when unset). For a gRPC request
+   * carrying `grpc-timeout`, grpcTimeoutHeaderMaxMs set means: that header bounds the stream,
+   * capped at this value (0 = uncapped), minus grpcTimeoutHeaderOffsetMs. 0/absent maxStreamDurationMs = no bound.
+   */
+  maxStreamDuration?: { maxStreamDurationMs?: number; grpcTimeoutHeaderMaxMs?: number; grpcTimeoutHeaderOffsetMs?: number };
+  /** Envoy's deprecated max_grpc_timeout (Istio before 1.10): grpc-timeout replaces the route timeout, capped here (0 = uncapped). */
+  maxGrpcTimeoutMs?: number;
+  /** Envoy's deprecated grpc_timeout_offset. */
+  grpcTimeoutOffsetMs?: number;
+  /** Envoy route-level upgrade_configs: per upgrade type, enabled or not on this route. */
+  upgradeConfigs?: UpgradeConfig[];
 }
 
 /** Envoy FractionalPercent: numerator / denominator. */
@@ -638,11 +672,41 @@ export interface HttpProtocolOptions {
     /** Close upstream connections this old (once idle). */
     maxConnectionDurationMs?: number;
   };
-  /** explicit_http_config (Istio h2UpgradePolicy UPGRADE). Kept for config_dump: pools speak HTTP/1.1 for now. */
-  explicitHttpConfig?: { http2ProtocolOptions: Record<string, never> };
-  /** use_downstream_protocol_config (Istio useClientProtocol). Kept for config_dump, not enforced yet. */
-  useDownstreamProtocolConfig?: Record<string, never>;
+  /**
+   * explicit_http_config: the upstream protocol, exactly one of the two set (istiod: HTTP/2 for a
+   * port whose protocol is HTTP2 or GRPC, and for DestinationRule h2UpgradePolicy UPGRADE).
+   * Absent with no useDownstreamProtocolConfig = HTTP/1.1 (Envoy's default).
+   */
+  explicitHttpConfig?: { httpProtocolOptions?: Record<string, never>; http2ProtocolOptions?: Http2ProtocolOptions };
+  /**
+   * use_downstream_protocol_config: the upstream speaks the downstream's protocol (HTTP/2 for an
+   * HTTP/2 request, HTTP/1.1 otherwise). istiod: ports of unknown protocol (detection), the
+   * passthrough clusters, DestinationRule useClientProtocol.
+   */
+  useDownstreamProtocolConfig?: { httpProtocolOptions?: Record<string, never>; http2ProtocolOptions?: Http2ProtocolOptions };
 }
+
+/**
+ * Envoy Http2ProtocolOptions (downstream on the connection manager, upstream on a cluster), the
+ * fields Outrigger honours. Absent fields = Envoy's defaults (`HTTP2_DEFAULTS`).
+ */
+export interface Http2ProtocolOptions {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise (downstream) / streams we open per connection (upstream). Envoy default 2147483647. Istio maxConcurrentStreams. */
+  maxConcurrentStreams?: number;
+  /** SETTINGS_INITIAL_WINDOW_SIZE; Envoy default 268435456 (256 MiB). */
+  initialStreamWindowSize?: number;
+  /** Connection-level window; Envoy default 268435456 (256 MiB). */
+  initialConnectionWindowSize?: number;
+  /** Envoy allow_connect (extended CONNECT, RFC 8441). Kept for config_dump. */
+  allowConnect?: boolean;
+}
+
+/** Envoy's Http2ProtocolOptions defaults (envoy/config/core/v3/protocol.proto). */
+export const HTTP2_DEFAULTS = {
+  maxConcurrentStreams: 2147483647,
+  initialStreamWindowSize: 268435456,
+  initialConnectionWindowSize: 268435456,
+} as const;
 
 /** Envoy TcpKeepalive (seconds in Envoy, ms here; istiod truncates to whole seconds). */
 export interface TcpKeepalive {
