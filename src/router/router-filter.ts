@@ -10,6 +10,8 @@ import type { TimerHandle } from "../common/timers.js";
 import { HTTP_ROUTER_FILTER } from "../config/model/types.js";
 import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "../http/filters/http-filter.js";
 import type { HeaderList } from "../http/header-list.js";
+import { isGrpcRequest } from "../http/grpc/grpc-status.js";
+import { formatGrpcTimeout, grpcTimeoutOf } from "../http/grpc/grpc-timeout.js";
 import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http/http-message.js";
 import { isInternalAddress } from "../http/internal-address.js";
 import type { ForwardDecision } from "../http/route-resolution.js";
@@ -153,7 +155,22 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
    * them for internal callers (Envoy's rule: loopback and private addresses) and never go upstream.
    */
   private setTimeouts(d: ForwardDecision, h: HeaderList): void {
-    let global = d.timeoutMs;
+    // Envoy's finalTimeout. A route with max_stream_duration uses the "new" timeouts: the
+    // connection manager bounds the stream (active-stream.ts) and the route timeout is not armed.
+    // Otherwise a gRPC request on a route with max_grpc_timeout takes its grpc-timeout (minus the
+    // offset while that leaves something; absent = infinite) capped at that maximum (0 = none).
+    const legacyGrpc = d.maxStreamDuration === undefined && d.maxGrpcTimeoutMs !== undefined && isGrpcRequest(h);
+    let global = 0;
+    if (legacyGrpc) {
+      let t = grpcTimeoutOf(h) ?? 0;
+      const offset = d.grpcTimeoutOffsetMs;
+      if (offset !== undefined && offset < t) t -= offset;
+      const max = d.maxGrpcTimeoutMs!;
+      if (max !== 0 && (t === 0 || t > max)) t = max;
+      global = t;
+    } else if (d.maxStreamDuration === undefined) {
+      global = d.timeoutMs;
+    }
     let perTry = d.retryPolicy?.policy.perTryTimeoutMs ?? 0;
     const rq = h.get("x-envoy-upstream-rq-timeout-ms");
     const pt = h.get("x-envoy-upstream-rq-per-try-timeout-ms");
@@ -168,8 +185,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.globalTimeoutMs = global;
     this.perTryTimeoutMs = perTry;
     const expected = perTry > 0 ? perTry : global;
-    if (expected > 0) h.set("x-envoy-expected-rq-timeout-ms", String(expected));
-    else h.remove("x-envoy-expected-rq-timeout-ms");
+    if (expected > 0) {
+      h.set("x-envoy-expected-rq-timeout-ms", String(expected));
+      // The upstream gRPC server learns the deadline it really has (Envoy's setTimeoutHeaders).
+      if (legacyGrpc) h.set("grpc-timeout", formatGrpcTimeout(expected));
+    } else h.remove("x-envoy-expected-rq-timeout-ms");
   }
 
   /** The headers every attempt sends (Envoy's finalizeRequestHeaders), without the attempt count. */
