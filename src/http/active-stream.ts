@@ -214,6 +214,12 @@ export class ActiveStream implements FilterCallbacks {
     this.durationTimer = undefined;
     if (this.finished) return;
     this.httpStats?.rqMaxDurationReached.inc();
+    // Envoy records the details first; a response already under way can only be reset.
+    if (this.responseStarted && !this.canReplaceResponse()) {
+      this.streamInfo.responseCodeDetails = "max_duration_timeout";
+      this.resetStream();
+      return;
+    }
     this.sendLocalReply(ErrorCode.MaxStreamDuration, this.requestComplete ? "complete" : "incomplete");
   };
 

@@ -9,7 +9,7 @@ import { HTTP_FAULT_FILTER, type Route, type RouteAction } from "../../src/confi
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { hcmOfListener } from "../helpers/model.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
-import { parseResponses, rawExchange, type RawResponse } from "../helpers/raw-client.js";
+import { openSocket, parseResponses, rawExchange, type RawResponse } from "../helpers/raw-client.js";
 import { freePort, startRawUpstream, type RawUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -239,5 +239,33 @@ describe("grpc-timeout and the route's stream bounds", () => {
     expect(r.status).toBe(504);
     expect(r.body.toString()).toBe("upstream request timeout");
     expect(u.heads[0]).toContain("x-envoy-expected-rq-timeout-ms: 40");
+  });
+
+  it("a deadline that passes mid-response resets the stream (the connection closes), details max_duration_timeout", async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    const u = await raw((s) => {
+      s.once("data", () => s.write("HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n\r\n5\r\n\x00\x00\x00\x00\x00\r\n"));
+      s.on("close", () => upstreamClosed());
+    });
+    const p = await proxyWith([u.port], { maxStreamDuration: { grpcTimeoutHeaderMaxMs: 0 } });
+    const out = await rawExchange(p.port, `POST /pkg.Svc/Stream HTTP/1.1\r\nhost: svc\r\n${GRPC_HEADERS}grpc-timeout: 80m\r\ncontent-length: 0\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(out).not.toContain("\r\n0\r\n\r\n");
+    await closed;
+    await waitFor(() => p.streams.length === 1);
+    expect(p.streams[0]!.responseCodeDetails).toBe("max_duration_timeout");
+  });
+
+  it("a client that goes away closes the upstream request", async () => {
+    const u = await stalling();
+    const p = await proxyWith([u.port], { maxGrpcTimeoutMs: 0 });
+    const c = await openSocket(p.port);
+    c.write(`POST /pkg.Svc/Call HTTP/1.1\r\nhost: svc\r\n${GRPC_HEADERS}content-length: 5\r\n\r\n\x00\x00\x00\x00\x00`);
+    await waitFor(() => u.heads.length === 1, 5_000, "request upstream");
+    c.destroy();
+    await u.closed;
+    await waitFor(() => p.streams.length === 1);
+    expect(p.streams[0]!.responseFlags).toEqual(["DC"]);
   });
 });
