@@ -19,7 +19,7 @@ import { ResponseFlag } from "../observability/stream-info.js";
 import type { AttemptOutcome, LbContext, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
-import { RetryState, type FailureKind } from "./retry-state.js";
+import { HEADER_ONLY_RETRY_POLICY, RetryState, takeRetryHeaders, type CompiledRetryPolicy, type FailureKind } from "./retry-state.js";
 import { ShadowRequest } from "./shadow-request.js";
 import { UpstreamRequest, type UpstreamRequestParent } from "./upstream-request.js";
 
@@ -49,6 +49,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   private d: ForwardDecision | null = null;
   private cluster: RouterCluster | null = null;
   private retry: RetryState | null = null;
+  /** The route's compiled retry policy (or Envoy's defaults when only the request's headers ask for retries). */
+  private retryPolicy: CompiledRetryPolicy | undefined;
   private requestHeld = false;
   /** This attempt holds a retry from the cluster's max_retries budget. */
   private retryHeld = false;
@@ -129,9 +131,18 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       if (expect.toLowerCase() === "100-continue" && req.protocol === "HTTP/1.1") cb.encode100Continue();
     }
     this.setTimeouts(d, h);
+    const overrides = takeRetryHeaders(h);
     if (d.retryPolicy !== undefined) {
-      this.retry = new RetryState(d.retryPolicy, cb.services.random);
+      this.retryPolicy = d.retryPolicy;
+      this.retry = new RetryState(d.retryPolicy, cb.services.random, overrides);
       this.replayable = true;
+    } else if (overrides !== undefined) {
+      const r = new RetryState(HEADER_ONLY_RETRY_POLICY, cb.services.random, overrides);
+      if (r.enabled) {
+        this.retryPolicy = HEADER_ONLY_RETRY_POLICY;
+        this.retry = r;
+        this.replayable = true;
+      }
     }
     if (d.hashPolicy !== undefined && d.hashPolicy.length > 0) {
       const r = evaluateHashPolicies(d.hashPolicy, { headers: h, path: req.path, sourceIp: cb.downstreamRemoteIp, sourcePort: cb.downstreamRemotePort });
@@ -296,7 +307,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   private startAttempt(): void {
     const cluster = this.cluster!;
-    const compiled = this.retry !== null ? this.d!.retryPolicy! : undefined;
+    const compiled = this.retry !== null ? this.retryPolicy : undefined;
     const policy = compiled?.policy;
     const previousHosts = policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined;
     const ctx: LbContext =

@@ -22,8 +22,9 @@ function retries(retryOn: string[], extra: Partial<RetryPolicy> = {}): RetryPoli
 }
 
 /** An upstream answering its n-th request with `answers[n]` (the last one repeats). */
-async function scripted(answers: string[]): Promise<RawUpstream & { count: () => number }> {
+async function scripted(answers: string[]): Promise<RawUpstream & { count: () => number; heads: string[] }> {
   let n = 0;
+  const heads: string[] = [];
   const u = await startRawUpstream((s: Socket) => {
     let buf = "";
     s.on("data", (d: Buffer) => {
@@ -34,6 +35,7 @@ async function scripted(answers: string[]): Promise<RawUpstream & { count: () =>
         const cl = /content-length:\s*(\d+)/i.exec(buf.slice(0, i));
         const end = i + 4 + (cl === null ? 0 : Number(cl[1]));
         if (buf.length < end) return;
+        heads.push(buf.slice(0, i).toLowerCase());
         buf = buf.slice(end);
         s.write(answers[Math.min(n, answers.length - 1)]!);
         n++;
@@ -41,20 +43,20 @@ async function scripted(answers: string[]): Promise<RawUpstream & { count: () =>
     });
   });
   cleanups.push(() => u.close());
-  return Object.assign(u, { count: () => n });
+  return Object.assign(u, { count: () => n, heads });
 }
 
 const trailersOnly = (code: number): string => `HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: ${code}\r\ngrpc-message: try%20again\r\ncontent-length: 0\r\n\r\n`;
 const OK = "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 0\r\ncontent-length: 0\r\n\r\n";
 
-async function proxyWith(port: number, policy: RetryPolicy): Promise<TestProxy> {
-  const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", retryPolicy: policy } })] }], [cluster("c", [port])]);
+async function proxyWith(port: number, policy: RetryPolicy | undefined): Promise<TestProxy> {
+  const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...(policy !== undefined ? { retryPolicy: policy } : {}) } })] }], [cluster("c", [port])]);
   proxy = await startProxy(snap);
   return proxy;
 }
 
-async function call(p: TestProxy): Promise<Record<string, string>> {
-  const out = await rawExchange(p.port, "POST /pkg.Svc/Call HTTP/1.1\r\nhost: svc\r\ncontent-type: application/grpc\r\nte: trailers\r\ncontent-length: 5\r\n\r\n\x00\x00\x00\x00\x00", { responses: 1 });
+async function call(p: TestProxy, extra = ""): Promise<Record<string, string>> {
+  const out = await rawExchange(p.port, `POST /pkg.Svc/Call HTTP/1.1\r\nhost: svc\r\ncontent-type: application/grpc\r\nte: trailers\r\n${extra}content-length: 5\r\n\r\n\x00\x00\x00\x00\x00`, { responses: 1 });
   return parseResponses(out)[0]!.headers;
 }
 
@@ -103,6 +105,29 @@ describe("gRPC retry conditions", () => {
     const u = await scripted([trailersOnly(14), OK]);
     const p = await proxyWith(u.port, retries(["retriable-status-codes"], { retriableStatusCodes: [503, 14] }));
     expect((await call(p))["grpc-status"]).toBe("14");
+    expect(u.count()).toBe(1);
+  });
+
+  it("x-envoy-retry-grpc-on asks for retries on a route without a policy (Envoy's one retry), and never goes upstream", async () => {
+    const u = await scripted([trailersOnly(14), trailersOnly(14), OK]);
+    const p = await proxyWith(u.port, undefined);
+    expect((await call(p, "x-envoy-retry-grpc-on: unavailable\r\n"))["grpc-status"]).toBe("14");
+    expect(u.count()).toBe(2);
+    for (const h of u.heads) expect(h).not.toContain("x-envoy-retry-grpc-on");
+  });
+
+  it("x-envoy-max-retries sets the count; the headers add to the route's conditions", async () => {
+    const u = await scripted([trailersOnly(8), trailersOnly(8), trailersOnly(8), OK]);
+    const p = await proxyWith(u.port, retries(["unavailable"], { numRetries: 1 }));
+    expect((await call(p, "x-envoy-retry-grpc-on: resource-exhausted\r\nx-envoy-max-retries: 3\r\n"))["grpc-status"]).toBe("0");
+    expect(u.count()).toBe(4);
+    for (const h of u.heads) expect(h).not.toContain("x-envoy-max-retries");
+  });
+
+  it("without a retry header and without a policy, nothing is retried", async () => {
+    const u = await scripted([trailersOnly(14), OK]);
+    const p = await proxyWith(u.port, undefined);
+    expect((await call(p, "x-envoy-max-retries: 3\r\n"))["grpc-status"]).toBe("14");
     expect(u.count()).toBe(1);
   });
 });
