@@ -653,7 +653,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
           return;
         }
         this.cluster!.outlier.report(u.host, RESET);
-        this.attemptFailed(u.host, "reset", true, ErrorCode.UpstreamReset, detail);
+        this.attemptFailed(u.host, reason === "remote_refused_stream_reset" ? "refused-stream" : "reset", true, ErrorCode.UpstreamReset, detail);
         return;
       case St.Responding:
         if (reason === "protocol_error" && this.cb.canReplaceResponse()) {
