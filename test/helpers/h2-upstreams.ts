@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { createSecureServer, createServer, type Http2Server, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream, type Settings } from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 export type H2Handler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer) => void;
 
@@ -17,6 +17,8 @@ export interface H2Upstream {
   /** Streams open right now, and the most ever open at once. */
   inFlight(): number;
   maxInFlight(): number;
+  /** The accepted TCP sockets (to drop a connection without GOAWAY or RST_STREAM). */
+  sockets: Socket[];
   /** ALPN protocols the clients offered (TLS only). */
   alpnOffered: string[][];
   close(): Promise<void>;
@@ -55,6 +57,8 @@ export async function startH2Upstream(handler: H2Handler = echoH2, opts: H2Upstr
     opts.tls !== undefined
       ? createSecureServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ALPNCallback: ({ protocols }) => (alpnOffered.push(protocols), protocols.includes("h2") ? "h2" : undefined), ...(opts.settings ? { settings: opts.settings } : {}) })
       : createServer(opts.settings ? { settings: opts.settings } : {});
+  const sockets: Socket[] = [];
+  server.on(opts.tls !== undefined ? "secureConnection" : "connection", (sock: Socket) => sockets.push(sock));
   server.on("session", (s: ServerHttp2Session) => {
     sessions.push(s);
     s.on("error", () => {});
@@ -77,6 +81,7 @@ export async function startH2Upstream(handler: H2Handler = echoH2, opts: H2Upstr
   return {
     port: (server.address() as AddressInfo).port,
     sessions,
+    sockets,
     requests,
     inFlight: () => inFlight,
     maxInFlight: () => max,

@@ -1,6 +1,6 @@
 // The upstream HTTP/2 pool when things go wrong, over real sockets: GOAWAY with streams in flight
 // (streams above its last stream id refused and retried, zero failures), RST_STREAM REFUSED_STREAM
-// retried, other resets answered 503 UC, connect failure 503 UF, maxConnections with the pending
+// retried, other resets answered 503 UR, connect failure 503 UF, maxConnections with the pending
 // queue overflowing (503 UO), http2MaxRequests (503 UO), maxRequestsPerConnection replacing the
 // connection without a failure, the idle timeout closing a connection, a dropped connection.
 
@@ -126,7 +126,7 @@ describe("HTTP/2 upstream failures", () => {
     expect(counter(stats, "upstream_rq_retry")).toBe(1);
   });
 
-  it("a RST_STREAM other than REFUSED_STREAM is not retried by istiod's policy: 503 UC; the connection stays usable", async () => {
+  it("a RST_STREAM other than REFUSED_STREAM is not retried by istiod's policy: 503 UR (remote reset); the connection stays usable", async () => {
     let n = 0;
     const { up } = await setup(
       (stream, headers, body) => {
@@ -137,8 +137,9 @@ describe("HTTP/2 upstream failures", () => {
     );
     const r = await send(proxy!.port);
     expect(r.status).toBe(503);
-    expect(r.body).toMatch(/^upstream connect error or disconnect\/reset before headers\. reset reason: /);
-    expect(proxy!.streams[0]!.responseFlags).toContain("UC");
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: remote reset");
+    expect(proxy!.streams[0]!.responseFlags).toContain("UR");
+    expect(proxy!.streams[0]!.responseCodeDetails).toBe("upstream_reset_before_response_started{remote_reset}");
     expect((await send(proxy!.port)).status).toBe(200);
     expect(up!.sessions).toHaveLength(1);
   });
@@ -153,10 +154,13 @@ describe("HTTP/2 upstream failures", () => {
     const b = send(proxy!.port);
     await waitFor(() => up!.requests.length === 2, 5_000, "both streams at the upstream");
     drop = false;
-    up!.sessions[0]!.destroy();
+    // The TCP connection dies (no GOAWAY, no RST_STREAM): every stream on it is terminated.
+    up!.sockets[0]!.destroy();
     const [ra, rb] = await Promise.all([a, b]);
     expect([ra.status, rb.status]).toEqual([503, 503]);
-    expect(ra.body).toContain("connection termination");
+    expect(ra.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+    expect(rb.body).toBe(ra.body);
+    expect(proxy!.streams.map((i) => i.responseFlags.includes("UC"))).toEqual([true, true]);
     expect((await send(proxy!.port)).status).toBe(200);
     expect(up!.sessions).toHaveLength(2);
   });

@@ -209,7 +209,8 @@ export class Http2ClientStream implements RequestEncoder {
     if (this.state !== St.Done) {
       this.state = St.Done;
       const code = s.rstCode;
-      if (code !== undefined && code !== constants.NGHTTP2_NO_ERROR && !this.host.session.destroyed) this.host.countRxReset();
+      // A stream that closes early on a live session was reset by the peer (any code, NO_ERROR too).
+      if (!this.host.session.destroyed) this.host.countRxReset();
       this.decoder.onUpstreamReset(resetReason(code, this.host.session.destroyed), undefined);
     }
     this.release();
