@@ -138,4 +138,51 @@ describe("HTTP/2 upstream pool", () => {
     h.release();
     expect((await Promise.all(all)).map((r) => r.status)).toEqual(Array(7).fill(200));
   });
+
+  it("large bodies both ways through the proxy (HTTP/1.1 downstream, HTTP/2 upstream) arrive intact", async () => {
+    const download = randomBytes(16 * 1024 * 1024);
+    const { up } = await setup((stream, headers, body) => {
+      if (headers[":path"] === "/down") {
+        stream.respond({ ":status": 200, "content-length": download.length });
+        stream.end(download);
+        return;
+      }
+      echoH2(stream, headers, body);
+    }, { cluster: explicitH2({ initialStreamWindowSize: 65_535 }) });
+    const upload = randomBytes(16 * 1024 * 1024);
+    const [u, d] = await Promise.all([send(proxy!.port, { method: "POST", path: "/up", body: upload }), send(proxy!.port, { path: "/down" })]);
+    expect(u.status).toBe(200);
+    const seen = JSON.parse(u.body.toString()) as { bodyLength: number; sha256: string };
+    expect(seen.bodyLength).toBe(upload.length);
+    expect(seen.sha256).toBe(createHash("sha256").update(upload).digest("hex"));
+    expect(d.status).toBe(200);
+    expect(d.body.length).toBe(download.length);
+    expect(createHash("sha256").update(d.body).digest("hex")).toBe(createHash("sha256").update(download).digest("hex"));
+    expect(up.sessions).toHaveLength(1);
+  });
+
+  it("use-downstream-protocol: an HTTP/1.1 request goes upstream as HTTP/1.1", async () => {
+    const h1: EchoUpstream = await startEchoUpstream("h1");
+    ups.push(h1);
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c" } })] }],
+      [cluster("c", [h1.port], { httpProtocolOptions: { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } } })],
+    );
+    proxy = await startProxy(snap);
+    const r = await send(proxy.port);
+    expect(r.status).toBe(200);
+    expect(h1.requests[0]!.httpVersion).toBe("1.1");
+  });
+
+  it("the upstream's response headers and status come back as sent (several set-cookie kept apart)", async () => {
+    await setup((stream) => {
+      stream.respond({ ":status": 201, "x-a": "1", "set-cookie": ["a=1", "b=2"], "content-length": "2" });
+      stream.end("ok");
+    });
+    const r = await send(proxy!.port);
+    expect(r.status).toBe(201);
+    expect(r.headers["x-a"]).toBe("1");
+    expect(r.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    expect(r.body.toString()).toBe("ok");
+  });
 });
