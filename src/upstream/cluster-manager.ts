@@ -320,11 +320,21 @@ export class ClusterManager {
       // Pools of these hosts are the cluster's own (not shared by endpoint): a destination is only
       // known per connection, and the hosts go away with the cluster.
       const opts = this.poolOptions(m, rt.transport ?? rawBufferTransport);
-      rt.originalDstHosts = new OriginalDstHosts((ip, port) => {
-        const p = new Http1Pool(ip, port, opts, rt.gate);
-        p.stats = rt.stats;
-        return p;
-      });
+      const h2opts: Http2PoolOptions = { ...opts, http2: http2OptionsOf(m) };
+      rt.originalDstHosts = new OriginalDstHosts(
+        (ip, port) => {
+          const p = new Http1Pool(ip, port, opts, rt.gate);
+          p.stats = rt.stats;
+          return p;
+        },
+        undefined,
+        upstreamProtocolOf(m),
+        (ip, port) => {
+          const p = new Http2Pool(ip, port, h2opts, rt.gate);
+          p.stats = rt.stats;
+          return p;
+        },
+      );
       return;
     }
     const eps: ModelEndpoint[] = [];

@@ -95,4 +95,20 @@ describe("upstream protocol choice", () => {
     );
     expect(failed).toBe("overflow");
   });
+
+  it("ORIGINAL_DST (PassthroughCluster) hosts follow the cluster's protocol too", () => {
+    const m = manager();
+    const c: Cluster = {
+      name: "PassthroughCluster",
+      type: "ORIGINAL_DST",
+      lbPolicy: "CLUSTER_PROVIDED",
+      connectTimeoutMs: 1000,
+      loadAssignment: { endpoints: [] },
+      httpProtocolOptions: { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } },
+    };
+    m.update({ PassthroughCluster: c });
+    const h = m.get("PassthroughCluster")!.chooseHost({ originalDst: { ip: "10.1.2.3", port: 8080 } } as never)!;
+    expect(h.httpPool(req("HTTP/2")).protocol).toBe("http2");
+    expect(h.httpPool(req("HTTP/1.1")).protocol).toBe("http1");
+  });
 });
