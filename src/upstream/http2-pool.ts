@@ -21,7 +21,7 @@ import type { HostStats } from "../observability/stats/host-stats.js";
 import { upstreamTlsInfoOf, type UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseDecoder } from "./conn-pool.js";
 import { dialUpstream, type DialTarget } from "./dial-upstream.js";
-import { DEFAULT_MAX_IDLE_MS, type PoolOptions } from "./http1-pool.js";
+import type { PoolOptions } from "./http1-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { sourceAddressFor } from "./source-address.js";
 
@@ -497,7 +497,9 @@ export class Http2Pool implements HttpConnPool, GatedPool {
   /** Closes connections idle (no streams) past the idle timeout, drains those past their maximum duration. */
   sweep(now: number): void {
     this.now = now;
-    const limit = Math.min(this.opts.idleTimeoutMs, DEFAULT_MAX_IDLE_MS);
+    // No 4 s cap as for HTTP/1: a server's idle close is a GOAWAY here, and a stream that races it
+    // is refused (retriable), so Envoy's idle timeout (1 h by default) applies as configured.
+    const limit = this.opts.idleTimeoutMs;
     for (const c of [...this.conns]) {
       if (!c.ready || c.closed) continue;
       c.countBytes();

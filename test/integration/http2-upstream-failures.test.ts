@@ -14,6 +14,7 @@ import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../hel
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
 import { freePort } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const U = ISTIO_DEFAULT_THRESHOLD;
 
@@ -62,7 +63,7 @@ function send(port: number, path = "/"): Promise<Reply> {
   });
 }
 
-async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstream?: H2UpstreamOptions; action?: Partial<RouteAction>; port?: number } = {}): Promise<{ up: H2Upstream | undefined; stats: StatsStore }> {
+async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstream?: H2UpstreamOptions; action?: Partial<RouteAction>; port?: number; timers?: ManualTimers } = {}): Promise<{ up: H2Upstream | undefined; stats: StatsStore }> {
   let up: H2Upstream | undefined;
   let port = o.port;
   if (port === undefined) {
@@ -72,7 +73,7 @@ async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstre
   }
   const stats = new StatsStore();
   const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...o.action } })] }], [cluster("c", [port], o.cluster ?? h2())]);
-  proxy = await startProxy(snap, { runtime: { stats } });
+  proxy = await startProxy(snap, { runtime: { stats }, ...(o.timers !== undefined ? { timers: o.timers, clock: o.timers } : {}) });
   return { up, stats };
 }
 
@@ -247,6 +248,41 @@ describe("HTTP/2 upstream failures", () => {
     expect(counter(stats, "upstream_cx_idle_timeout")).toBe(1);
     await waitFor(() => counter(stats, "upstream_cx_destroy_local") === 1, 5_000, "connection destroyed locally");
     expect((await send(proxy!.port)).status).toBe(200);
+    expect(up!.sessions).toHaveLength(2);
+  });
+
+  it("maxConnectionDuration: an older connection takes no new stream; the one in flight finishes, then it closes", async () => {
+    const timers = new ManualTimers();
+    const held: Array<() => void> = [];
+    const { up, stats } = await setup(
+      (stream, headers, body) => {
+        if (headers[":path"] === "/hold") held.push(() => echoH2(stream, headers, body));
+        else echoH2(stream, headers, body);
+      },
+      { cluster: h2({ commonHttpProtocolOptions: { maxConnectionDurationMs: 1_000 } }), timers },
+    );
+    expect((await send(proxy!.port)).status).toBe(200);
+    const inFlight = send(proxy!.port, "/hold");
+    await waitFor(() => held.length === 1, 5_000, "held stream");
+    timers.advance(1_500);
+    // Past its maximum duration: the next request goes to a new connection.
+    expect((await send(proxy!.port)).status).toBe(200);
+    expect(up!.sessions).toHaveLength(2);
+    expect(counter(stats, "upstream_cx_max_duration_reached")).toBe(1);
+    expect(up!.sessions[0]!.closed).toBe(false);
+    held[0]!();
+    expect((await inFlight).status).toBe(200);
+    await waitFor(() => counter(stats, "upstream_cx_destroy_local") === 1, 5_000, "the old connection closed once its stream ended");
+  });
+
+  it("GOAWAY from an upstream that is shutting down: requests after it go to a new connection with no failure", async () => {
+    const { up } = await setup(echoH2, { action: { retryPolicy: istioRetries } });
+    expect((await send(proxy!.port)).status).toBe(200);
+    const closed = new Promise<void>((r) => up!.sessions[0]!.once("close", () => r()));
+    up!.sessions[0]!.close();
+    await closed;
+    const replies = await Promise.all(Array.from({ length: 5 }, () => send(proxy!.port)));
+    expect(replies.map((r) => r.status)).toEqual(Array(5).fill(200));
     expect(up!.sessions).toHaveLength(2);
   });
 });
