@@ -12,7 +12,7 @@ import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { ISTIO_DEFAULT_THRESHOLD } from "../../src/upstream/shared/shared-cluster-resources.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
-import { freePort } from "../helpers/upstreams.js";
+import { freePort, startRawUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 
@@ -284,5 +284,42 @@ describe("HTTP/2 upstream failures", () => {
     const replies = await Promise.all(Array.from({ length: 5 }, () => send(proxy!.port)));
     expect(replies.map((r) => r.status)).toEqual(Array(5).fill(200));
     expect(up!.sessions).toHaveLength(2);
+  });
+
+  it("a response that breaks HTTP/2's rules (a connection header) is a protocol error: 502 UPE", async () => {
+    const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
+      const h = Buffer.alloc(9);
+      h.writeUIntBE(payload.length, 0, 3);
+      h[3] = type;
+      h[4] = flags;
+      h.writeUInt32BE(stream, 5);
+      return Buffer.concat([h, payload]);
+    };
+    // HPACK: indexed `:status: 200` (static 8), then a literal `connection: close` (never allowed in HTTP/2).
+    const block = Buffer.concat([Buffer.from([0x88, 0x00, 10]), Buffer.from("connection"), Buffer.from([5]), Buffer.from("close")]);
+    const raw = await startRawUpstream((sock) => {
+      let buf = Buffer.alloc(0);
+      let off = 24; // the client preface
+      sock.write(frame(4, 0, 0, Buffer.alloc(0))); // our SETTINGS
+      sock.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= off + 9) {
+          const len = buf.readUIntBE(off, 3);
+          if (buf.length < off + 9 + len) return;
+          const type = buf[off + 3]!;
+          const flags = buf[off + 4]!;
+          const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
+          off += 9 + len;
+          if (type === 4 && (flags & 1) === 0) sock.write(frame(4, 1, 0, Buffer.alloc(0)));
+          if (type === 1) sock.write(frame(1, 0x4 | 0x1, id, block));
+        }
+      });
+    });
+    ups.push(raw);
+    await setup(echoH2, { port: raw.port });
+    const r = await send(proxy!.port);
+    expect(r.status).toBe(502);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
+    expect(proxy!.streams[0]!.responseFlags).toContain("UPE");
   });
 });
