@@ -71,6 +71,8 @@ export class Http2Connection implements Http2StreamHost {
   active = 0;
   /** Streams ever handed out (max_requests_per_connection). */
   total = 0;
+  /** The last stream id of a GOAWAY received (streams above it never reached the app). */
+  goawayLastStreamId = 0x7fffffff;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS). */
   peerLimit = 0xffffffff;
   createdAt = 0;
@@ -405,8 +407,13 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     this.servePending();
   }
 
-  /** @internal GOAWAY from the upstream: no new streams here; streams above its last id are refused by nghttp2. */
-  onGoaway(c: Http2Connection): void {
+  /**
+   * @internal GOAWAY from the upstream: no new streams here; streams above its last id are
+   * refused (nghttp2 closes them with REFUSED_STREAM; after an error GOAWAY node:http2 destroys
+   * the whole session, and the recorded id still tells them apart).
+   */
+  onGoaway(c: Http2Connection, lastStreamId: number): void {
+    if (lastStreamId < c.goawayLastStreamId) c.goawayLastStreamId = lastStreamId;
     if (!c.draining) {
       c.draining = true;
       if (!c.ready) {
@@ -540,9 +547,9 @@ function onRemoteSettings(this: TaggedSession, settings: Settings): void {
   if (c !== undefined) poolOf(c).onSettings(c, settings);
 }
 
-function onGoaway(this: TaggedSession): void {
+function onGoaway(this: TaggedSession, _code: number, lastStreamId: number): void {
   const c = ownerOf(this);
-  if (c !== undefined) poolOf(c).onGoaway(c);
+  if (c !== undefined) poolOf(c).onGoaway(c, lastStreamId);
 }
 
 function onSessionClose(this: TaggedSession): void {

@@ -110,6 +110,28 @@ describe("HTTP/2 upstream failures", () => {
     expect(up!.sessions).toHaveLength(2);
   });
 
+  it("GOAWAY with an error code: node:http2 ends the connection; streams above its last id are still refused and retried, the ones below are terminated (503 UC)", async () => {
+    const held: ServerHttp2Stream[] = [];
+    let goawaySent = false;
+    const { up } = await setup(
+      (stream, headers, body) => {
+        if (goawaySent) return echoH2(stream, headers, body);
+        held.push(stream);
+      },
+      { action: { retryPolicy: istioRetries } },
+    );
+    const all = [send(proxy!.port, "/1"), send(proxy!.port, "/2"), send(proxy!.port, "/3")];
+    await waitFor(() => held.length === 3, 5_000, "3 streams held");
+    const ids = held.map((h) => h.id!).sort((a, b) => a - b);
+    goawaySent = true;
+    up!.sessions[0]!.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, ids[0]!);
+    const replies = await Promise.all(all);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 503]);
+    const failed = replies.find((r) => r.status === 503)!;
+    expect(failed.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+    expect(up!.sessions).toHaveLength(2);
+  });
+
   it("RST_STREAM REFUSED_STREAM is retried (refused-stream) on the same connection", async () => {
     let n = 0;
     const { up, stats } = await setup(
