@@ -99,6 +99,10 @@ export class Http2Connection implements Http2StreamHost {
     this.stats?.http2.rxReset.inc();
   }
 
+  countRefused(): void {
+    this.stats?.http2.streamRefusedErrors.inc();
+  }
+
   countTxReset(): void {
     this.stats?.http2.txReset.inc();
   }

@@ -146,6 +146,7 @@ describe("HTTP/2 upstream failures", () => {
     expect(up!.requests.map((h) => h["x-envoy-attempt-count"])).toEqual(["1", "2"]);
     expect(up!.sessions).toHaveLength(1);
     expect(counter(stats, "http2.rx_reset")).toBe(1);
+    expect(counter(stats, "http2.stream_refused_errors")).toBe(1);
     expect(counter(stats, "upstream_rq_retry")).toBe(1);
   });
 
