@@ -4,6 +4,7 @@
 // Envoy's text; deadlines and cancellation reset the upstream stream (the server sees it cancelled);
 // retries on a trailers-only UNAVAILABLE; fault aborts.
 
+import { connect as h2connect, constants as h2c, type IncomingHttpHeaders } from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
 import { HTTP_FAULT_FILTER, type Cluster, type Route, type RouteAction, type RetryPolicy } from "../../src/config/model/types.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
@@ -274,5 +275,62 @@ describe("deadlines and cancellation reset the upstream stream", () => {
     await waitFor(() => b.stalled === 1, 5_000, "the call reached the server");
     call.cancel();
     await waitFor(() => b.cancelled.length === 1, 5_000, "server-side cancellation");
+  });
+});
+
+describe("over HTTP/2 on the wire", () => {
+  it("a local reply is one HEADERS frame with END_STREAM: 200, application/grpc, grpc-status, grpc-message, no body", async () => {
+    const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "grpc" } })] }], [cluster("grpc", [], H2)]);
+    proxy = await startProxy(snap);
+    const session = h2connect(`http://127.0.0.1:${proxy.port}`);
+    closers.push(() => session.close());
+    const req = session.request({ ":method": "POST", ":path": "/pkg.Svc/Call", "content-type": "application/grpc", te: "trailers" });
+    req.end(Buffer.alloc(5));
+    const [headers, flags] = await new Promise<[IncomingHttpHeaders, number]>((resolve) => req.on("response", (h, f) => resolve([h, f])));
+    let dataBytes = 0;
+    req.on("data", (d: Buffer) => (dataBytes += d.length));
+    await new Promise<void>((r) => req.on("close", () => r()));
+    expect(flags & h2c.NGHTTP2_FLAG_END_STREAM).toBe(h2c.NGHTTP2_FLAG_END_STREAM);
+    expect(headers[":status"]).toBe(200);
+    expect(headers["content-type"]).toBe("application/grpc");
+    expect(headers["grpc-status"]).toBe("14");
+    expect(headers["grpc-message"]).toBe("no healthy upstream");
+    expect(headers["content-length"]).toBeUndefined();
+    expect(dataBytes).toBe(0);
+  });
+
+  it("a local reply to a call still streaming ends that stream only: the connection serves the next call", async () => {
+    const b = await backend();
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("sum", { route: { cluster: "empty" } }, { prefix: "/pkg.Svc/Sum" }), route("r", { route: { cluster: "grpc" } })] }],
+      [cluster("empty", [], H2), cluster("grpc", [b.srv.port], H2)],
+    );
+    proxy = await startProxy(snap);
+    const c = client(proxy);
+    const sum = method("Sum", "clientStream");
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      const s = c.makeClientStreamRequest(sum.path, sum.requestSerialize, sum.responseDeserialize, (e) => resolve(e!));
+      s.write(Buffer.alloc(4));
+    });
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toBe("no healthy upstream");
+    const r = await unary(c, "Call", Buffer.from("again"));
+    expect(r.value!.toString()).toBe("echo:again");
+  });
+});
+
+describe("inbound: the sidecar in front of a gRPC app", () => {
+  it("calls reach the app and its trailers come back; a local reply is still a gRPC answer", async () => {
+    const b = await backend();
+    const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "grpc" } }, { prefix: "/pkg.Svc/" })] }], [cluster("grpc", [b.srv.port], H2)]);
+    snap.listeners[0]!.trafficDirection = "INBOUND";
+    proxy = await startProxy(snap);
+    const c = client(proxy);
+    const r = await unary(c, "Call", Buffer.from("in"));
+    expect(r.value!.toString()).toBe("echo:in");
+    expect(r.status!.metadata.get("x-server-trailer")).toEqual(["t1"]);
+    const m = method("Call", "unary");
+    const miss = await new Promise<grpc.ServiceError>((resolve) => c.makeUnaryRequest("/other.Svc/Call", m.requestSerialize, m.responseDeserialize, Buffer.from("x"), (e) => resolve(e!)));
+    expect(miss.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 });
