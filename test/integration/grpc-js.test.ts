@@ -124,6 +124,7 @@ describe("gRPC calls through the proxy (grpc-js both sides)", () => {
     expect(s.protocol).toBe("HTTP/2");
     expect(s.responseCode).toBe(200);
     expect(s.responseTrailers?.get("grpc-status")).toBe("0");
+    expect(s.grpcStatus).toBe(0);
   });
 
   it("server streaming, client streaming and bidi", async () => {
@@ -185,6 +186,9 @@ describe("gRPC calls through the proxy (grpc-js both sides)", () => {
     expect(err.details).toBe("stream broke");
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.attemptCount).toBe(1);
+    expect(p.streams[0]!.grpcStatus).toBe(14);
+    // As on the wire: grpc-js percent-encodes the message.
+    expect(p.streams[0]!.grpcMessage).toBe("stream%20broke");
   });
 
   it("retries a trailers-only UNAVAILABLE under retryOn unavailable", async () => {
@@ -242,6 +246,7 @@ describe("local replies as the grpc-js client sees them", () => {
     expect(r.error?.details).toBe(details);
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.responseCode).toBe(200);
+    expect(p.streams[0]!.grpcStatus).toBe(code);
   });
 });
 
