@@ -6,7 +6,9 @@
 
 import { connect as h2connect, constants as h2c, type IncomingHttpHeaders } from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { HTTP_FAULT_FILTER, type Cluster, type Route, type RouteAction, type RetryPolicy } from "../../src/config/model/types.js";
+import { buildRbacConfigs } from "../../src/config/istio/authorization-policy.js";
+import { hcmOfListener } from "../helpers/model.js";
+import { HTTP_FAULT_FILTER, HTTP_RBAC_FILTER, type Cluster, type Route, type RouteAction, type RetryPolicy } from "../../src/config/model/types.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { grpc, grpcClient, method, startGrpcServer, unary, type GrpcTestServer } from "../helpers/grpc-peers.js";
 import { freePort } from "../helpers/upstreams.js";
@@ -238,6 +240,18 @@ describe("local replies as the grpc-js client sees them", () => {
       async () => proxyTo(1, { extra: { typedPerFilterConfig: { [HTTP_FAULT_FILTER]: { abort: { httpStatus: 403, percentage: { numerator: 100, denominator: "HUNDRED" } } } } } }),
       grpc.status.PERMISSION_DENIED,
       "fault filter abort",
+    ],
+    [
+      "RBAC denial → PERMISSION_DENIED 'RBAC: access denied'",
+      async () => {
+        const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "grpc" } })] }], [cluster("grpc", [1], H2)]);
+        const rbac = buildRbacConfigs([{ ref: { kind: "AuthorizationPolicy", name: "deny-svc", namespace: "foo", file: "t.yaml" }, action: "DENY", rules: [{ from: [], to: [{ paths: ["/pkg.Svc/*"] }], when: [] }] }], false);
+        const hcm = hcmOfListener(snap.listeners[0]!);
+        hcm.httpFilters = [...rbac.map((c) => ({ name: HTTP_RBAC_FILTER, typedConfig: c })), ...hcm.httpFilters];
+        return (proxy = await startProxy(snap));
+      },
+      grpc.status.PERMISSION_DENIED,
+      "RBAC: access denied",
     ],
   ])("%s", async (_name, make, code, details) => {
     const p = await make();
