@@ -96,8 +96,15 @@ export class Http2ServerConnection implements DownstreamConnection {
     tracker.add(this);
     // A TLS socket without ALPN (prior knowledge over TLS, or codec_type HTTP2) would make Node
     // look for an HTTP/1 fallback: the connection manager already chose HTTP/2.
-    const tlsSocket = socket as Duplex & { alpnProtocol?: string | false };
+    const tlsSocket = socket as Duplex & { alpnProtocol?: string | false; secureConnecting?: boolean };
     if (tlsSocket.alpnProtocol === false || tlsSocket.alpnProtocol === "http/1.1") tlsSocket.alpnProtocol = "h2";
+    // The transport socket finished the handshake before handing the socket over, but a server
+    // TLSSocket made outside tls.Server keeps `secureConnecting` set, and Node's session would wait
+    // for a `secureConnect` that never comes.
+    if (info.tls !== undefined && tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    // A client's FIN ends the connection, as in Envoy (listener sockets allow half-open for the
+    // TCP proxy, so Node's session would otherwise wait on a socket nobody writes to).
+    socket.once("end", () => this.destroySocket());
     codec.open(this, socket);
     if (this.session === undefined) {
       this.destroySocket();
@@ -116,7 +123,8 @@ export class Http2ServerConnection implements DownstreamConnection {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, flags: number, raw: string[]): void {
-    const d = decodeHttp2Request(raw, this.info.tls !== undefined);
+    const limits = this.ctx.services.limits;
+    const d = decodeHttp2Request(raw, this.info.tls !== undefined, limits.maxRequestHeadersKb * 1024, limits.maxHeadersCount);
     const enc = new Http2StreamEncoder(this, stream);
     this.open.add(enc);
     this.codecStats.streamsActive.add(1);
@@ -125,8 +133,13 @@ export class Http2ServerConnection implements DownstreamConnection {
       return;
     }
     enc.start(d.req, (flags & END_STREAM) !== 0, d.originalPath);
-    // A listener draining with this connection open: the drain sequence starts with its first
-    // stream, as Envoy's connection manager does when its drain decision says close.
+  }
+
+  /**
+   * A response's headers are going out: on a draining listener the drain sequence starts here,
+   * where Envoy's connection manager asks its drain decision (each response while draining).
+   */
+  onResponseHeaders(): void {
     if (this.ctx.draining && this.goaway === 0) this.startDrain();
   }
 
@@ -166,17 +179,18 @@ export class Http2ServerConnection implements DownstreamConnection {
     const s = this.session;
     if (this.goaway === 2 || s === undefined || s.destroyed) return;
     this.goaway = 2;
-    // Node's default last-stream-id is the last stream it accepted.
-    this.sendGoaway(undefined);
+    this.codecStats.goawaySent.inc();
+    // Without streams, closing the session sends the final GOAWAY (Node terminates the nghttp2
+    // session with it); otherwise it goes now and the last stream to end closes the session.
     if (this.open.size === 0) s.close();
+    else s.goaway(http2.constants.NGHTTP2_NO_ERROR);
   }
 
-  private sendGoaway(lastStreamId: number | undefined): void {
+  private sendGoaway(lastStreamId: number): void {
     const s = this.session!;
     if (s.closed || s.destroyed) return;
     this.codecStats.goawaySent.inc();
-    if (lastStreamId === undefined) s.goaway(http2.constants.NGHTTP2_NO_ERROR);
-    else s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamId);
+    s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamId);
   }
 
   private onPeerGoaway(): void {
