@@ -21,8 +21,13 @@ import type { ListenerContext } from "./listener-context.js";
  * 2^31-1: "no new streams soon") and the final one (the real last stream id).
  */
 export const HTTP2_DRAIN_TIMEOUT_MS = 5_000;
-/** The shutdown notice's last-stream-id (RFC 9113 §6.8: 2^31-1, then the real one). */
-const SHUTDOWN_NOTICE_LAST_STREAM_ID = 2 ** 31 - 1;
+/**
+ * The shutdown notice (RFC 9113 §6.8, nghttp2_submit_shutdown_notice): GOAWAY, NO_ERROR,
+ * last-stream-id 2^31-1. Node has no call for it: session.goaway() makes nghttp2 refuse every new
+ * stream at once, which would fail the requests a client sent before it saw the notice. It is
+ * written on the socket as one whole frame; nghttp2's own writes are whole frames too.
+ */
+const SHUTDOWN_NOTICE = Buffer.from([0, 0, 8, 7, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /**
@@ -167,7 +172,8 @@ export class Http2ServerConnection implements DownstreamConnection {
     const s = this.session;
     if (this.goaway !== 0 || s === undefined || s.destroyed) return;
     this.goaway = 1;
-    this.sendGoaway(SHUTDOWN_NOTICE_LAST_STREAM_ID);
+    this.codecStats.goawaySent.inc();
+    this.socket.write(SHUTDOWN_NOTICE);
     const clock = this.ctx.services.clock;
     this.drainTimer = clock.set(() => {
       this.drainTimer = undefined;
@@ -184,13 +190,6 @@ export class Http2ServerConnection implements DownstreamConnection {
     // session with it); otherwise it goes now and the last stream to end closes the session.
     if (this.open.size === 0) s.close();
     else s.goaway(http2.constants.NGHTTP2_NO_ERROR);
-  }
-
-  private sendGoaway(lastStreamId: number): void {
-    const s = this.session!;
-    if (s.closed || s.destroyed) return;
-    this.codecStats.goawaySent.inc();
-    s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamId);
   }
 
   private onPeerGoaway(): void {

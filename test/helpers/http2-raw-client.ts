@@ -113,7 +113,7 @@ export class RawHttp2Client {
       if (f !== undefined) return f;
       if (this.closed) throw new Error("connection closed before the frame arrived");
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${ms} ms`);
+      if (left <= 0) throw new Error(`no matching frame within ${ms} ms (received: ${this.frames.map((f) => `${f.type}/${f.flags}/${f.streamId}`).join(" ")})`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiters.push(() => {

@@ -328,7 +328,7 @@ describe("resets", () => {
 });
 
 describe("GOAWAY", () => {
-  it("a draining listener: GOAWAY(2^31-1) with the first response, in-flight streams complete, the final GOAWAY after the drain timeout, then close", async () => {
+  it("a draining listener: GOAWAY(2^31-1) with the first response, in-flight streams complete, the client that honours it closes", async () => {
     const timers = new ManualTimers();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
