@@ -170,7 +170,7 @@ export class Http2ServerConnection implements DownstreamConnection {
    */
   private startDrain(): void {
     const s = this.session;
-    if (this.goaway !== 0 || s === undefined || s.destroyed) return;
+    if (this.goaway !== 0 || s === undefined || s.closed || s.destroyed || this.socket.writableEnded) return;
     this.goaway = 1;
     this.codecStats.goawaySent.inc();
     this.socket.write(SHUTDOWN_NOTICE);

@@ -256,6 +256,39 @@ describe("flow control", () => {
   });
 });
 
+describe("flow control with a slow upstream", () => {
+  it("an upload the upstream does not read yet pauses its stream only: other streams on the connection are served meanwhile", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const u = await echo((req, res) => {
+      if (req.url === "/quick") {
+        res.end("quick");
+        return;
+      }
+      // Reads nothing until released: the proxy must stop reading this stream, not buffer it all.
+      req.pause();
+      void gate.then(() => {
+        const h = createHash("sha256");
+        req.on("data", (c: Buffer) => h.update(c));
+        req.on("end", () => res.end(h.digest("hex")));
+        req.resume();
+      });
+    });
+    const p = await proxyTo(u.port);
+    const s = h2(p.port);
+    const body = randomBytes(40 * 1024 * 1024);
+    const upload = request(s, { ":method": "POST", ":path": "/upload" }, body);
+    await waitFor(() => u.requests.length === 1, 5_000, "the upload to reach the upstream");
+    const quick = await request(s, { ":path": "/quick" });
+    expect(quick.status).toBe(200);
+    expect(quick.body.toString()).toBe("quick");
+    release();
+    const r = await within(upload, 30_000, "the upload's answer");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(sha(body));
+  });
+});
+
 describe("resets", () => {
   it("a client RST_STREAM mid-response aborts the upstream request, is logged DR, and leaves the connection serving", async () => {
     let upstreamClosed: Promise<boolean> | undefined;
