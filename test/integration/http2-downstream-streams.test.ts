@@ -38,7 +38,7 @@ interface ProxyOptions {
   hcm?: Partial<HttpConnectionManager>;
   timers?: ManualTimers;
   edit?: (s: Snapshot) => void;
-  runtime?: Parameters<typeof startProxy>[1]["runtime"];
+  runtime?: NonNullable<Parameters<typeof startProxy>[1]>["runtime"];
 }
 
 async function snapshotTo(port: number): Promise<Snapshot> {
