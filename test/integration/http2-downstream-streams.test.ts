@@ -289,6 +289,25 @@ describe("flow control with a slow upstream", () => {
   });
 });
 
+describe("expect: 100-continue", () => {
+  it("is answered with a 100 HEADERS frame before the body is sent, and not forwarded", async () => {
+    const u = await echo();
+    const p = await proxyTo(u.port);
+    const s = h2(p.port);
+    const st = s.request({ ":method": "POST", ":path": "/continue", expect: "100-continue" }, { endStream: false });
+    st.on("error", () => {});
+    await within(new Promise<void>((r) => st.once("continue", () => r())), 5_000, "the 100 Continue");
+    const chunks: Buffer[] = [];
+    st.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((r) => st.on("end", () => r()));
+    st.end("after-continue");
+    await within(ended, 5_000, "the response");
+    const seen = JSON.parse(Buffer.concat(chunks).toString()) as { headers: Record<string, string>; bodyLength: number };
+    expect(seen.bodyLength).toBe(14);
+    expect(seen.headers.expect).toBeUndefined();
+  });
+});
+
 describe("resets", () => {
   it("a client RST_STREAM mid-response aborts the upstream request, is logged DR, and leaves the connection serving", async () => {
     let upstreamClosed: Promise<boolean> | undefined;
