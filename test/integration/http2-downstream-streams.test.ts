@@ -181,6 +181,65 @@ describe("trailers", () => {
   });
 });
 
+describe("a real gRPC client (@grpc/grpc-js)", () => {
+  it("a unary call through the downstream codec: message, metadata and the OK status in trailers; a trailers-only error status", async () => {
+    const seen = { trailers: [] as HeaderList[], bodies: [] as number[] };
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        const answer = (): void => {
+          if (cb.requestHeaders.path === "/test.Echo/Fail") {
+            cb.encodeHeaders({ status: 200, headers: HeaderList.from([["content-type", "application/grpc"], ["grpc-status", "14"], ["grpc-message", "no healthy upstream"]]) }, true);
+            return;
+          }
+          const msg = Buffer.from("pong");
+          const frame = Buffer.alloc(5 + msg.length);
+          frame.writeUInt32BE(msg.length, 1);
+          msg.copy(frame, 5);
+          seen.bodies.push(Number(cb.requestHeaders.headers.get("x-md") === "v"));
+          cb.encodeHeaders({ status: 200, headers: HeaderList.from([["content-type", "application/grpc"], ["x-answer-md", "yes"]]) }, false);
+          cb.encodeData(frame, false);
+          cb.encodeTrailers(HeaderList.from([["grpc-status", "0"], ["grpc-message", ""]]));
+        };
+        return {
+          decodeHeaders: (_r, end) => (end && answer(), FilterStatus.StopIteration),
+          decodeData: (_d, end) => (end && answer(), FilterStatus.StopIteration),
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const grpc = await import("@grpc/grpc-js");
+    const id = (b: Buffer): Buffer => b;
+    const Client = grpc.makeGenericClientConstructor(
+      {
+        Ping: { path: "/test.Echo/Ping", requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+        Fail: { path: "/test.Echo/Fail", requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+      },
+      "Echo",
+    );
+    const client = new Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure()) as unknown as {
+      Ping(req: Buffer, md: InstanceType<typeof grpc.Metadata>, cb: (err: { code: number; details: string } | null, res?: Buffer) => void): { on(ev: "metadata", f: (m: InstanceType<typeof grpc.Metadata>) => void): void };
+      Fail(req: Buffer, cb: (err: { code: number; details: string } | null, res?: Buffer) => void): void;
+      close(): void;
+    };
+    cleanups.push(() => client.close());
+    const md = new grpc.Metadata();
+    md.set("x-md", "v");
+    let answerMd: string | undefined;
+    const res = await new Promise<Buffer>((resolve, reject) => {
+      const call = client.Ping(Buffer.from("ping"), md, (err, r) => (err ? reject(new Error(err.details)) : resolve(r!)));
+      call.on("metadata", (m) => (answerMd = m.get("x-answer-md")[0] as string | undefined));
+    });
+    expect(res.toString()).toBe("pong");
+    expect(answerMd).toBe("yes");
+    expect(seen.bodies).toEqual([1]);
+    const err = await new Promise<{ code: number; details: string }>((resolve) => client.Fail(Buffer.from("x"), (e) => resolve(e!)));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toBe("no healthy upstream");
+    expect(p.streams.map((si) => si.protocol)).toEqual(["HTTP/2", "HTTP/2"]);
+  });
+});
+
 describe("flow control", () => {
   it("a 24 MiB upload and a 24 MiB download pass whole (checksums equal)", async () => {
     const down = randomBytes(24 * 1024 * 1024);
