@@ -124,7 +124,8 @@ export function httpProtocolOptionsFor(policy: TrafficPolicy | undefined, upstre
   if ((cp?.http?.maxRequestsPerConnection ?? 0) > 0) common.maxRequestsPerConnection = cp?.http?.maxRequestsPerConnection as number;
   if (cp?.tcp?.maxConnectionDurationMs !== undefined) common.maxConnectionDurationMs = cp.tcp.maxConnectionDurationMs;
   const out: HttpProtocolOptions = {};
-  if (Object.keys(common).length > 0) out.commonHttpProtocolOptions = common;
+  // istiod writes the (maybe empty) common options whenever one of these or maxConcurrentStreams is set.
+  if (Object.keys(common).length > 0 || (cp?.http?.maxConcurrentStreams ?? 0) > 0) out.commonHttpProtocolOptions = common;
   Object.assign(out, upstreamProtocolFor(cp?.http, upstream));
   return Object.keys(out).length > 0 ? out : undefined;
 }
