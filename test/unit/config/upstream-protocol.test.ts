@@ -60,6 +60,17 @@ describe("outbound clusters: the port's protocol", () => {
   });
 });
 
+describe("Istio's sample: the local ext-authz ServiceEntries (samples/extauthz/local-ext-authz.yaml)", () => {
+  it("the GRPC port's cluster speaks HTTP/2 and the HTTP one HTTP/1.1, as istiod's cluster builder writes them", () => {
+    const text = readFileSync(sharedPath("istio-samples", "istio", "samples", "extauthz", "local-ext-authz.yaml"), "utf8");
+    const r = run(text, { namespace: "default" });
+    expect(r.messages).toEqual([]);
+    expect(r.snapshot.clusters["outbound|9000||ext-authz-grpc.local"]!.httpProtocolOptions).toEqual(H2);
+    expect(r.snapshot.clusters["outbound|8000||ext-authz-http.local"]!.httpProtocolOptions).toBeUndefined();
+    expect(r.summary).toContain("cluster outbound|9000||ext-authz-grpc.local upstream protocol: HTTP/2 (port protocol GRPC)");
+  });
+});
+
 describe("outbound clusters: DestinationRule and MeshConfig", () => {
   it("h2UpgradePolicy UPGRADE upgrades every port the port left unset (TCP too, as istiod), never a detected one", () => {
     const r = run(api + dr("{h2UpgradePolicy: UPGRADE}"));
