@@ -10,7 +10,7 @@
 //
 // Needs build/helm/helm (`node scripts/helm/fetch-helm.mjs`, run by .ci/run) and a built dist/
 // (npm test builds it); a missing helm FAILS the suite.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,13 +149,11 @@ describe("default values: a working example workload", () => {
       { name: "outrigger-config", mountPath: "/etc/outrigger/config", readOnly: true },
       { name: "istio-envoy", mountPath: "/etc/istio/proxy" },
       { name: "istio-data", mountPath: "/var/lib/istio/data" },
-      { name: "outrigger-tmp", mountPath: "/tmp" },
     ]);
     expect(spec.volumes).toEqual([
       { name: "outrigger-config", configMap: { name: "demo-outrigger-config" } },
       { name: "istio-envoy", emptyDir: { medium: "Memory" } },
       { name: "istio-data", emptyDir: {} },
-      { name: "outrigger-tmp", emptyDir: {} },
     ]);
   });
 
@@ -176,6 +174,29 @@ describe("default values: a working example workload", () => {
     expect(app.securityContext.runAsUser).not.toBe(1337);
     expect(app.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(app.command.slice(0, 2)).toEqual(["node", "-e"]);
+  });
+
+  it("the demo app's command serves HTTP (run here with node, on a free port)", async () => {
+    const app = byName(podSpec(ms).containers, "app")!;
+    const child = spawn(process.execPath, app.command.slice(1), { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const port = await new Promise<number>((resolvePort, reject) => {
+        const timer = setTimeout(() => reject(new Error("the demo app did not start within 10 s")), 10_000);
+        let out = "";
+        child.stdout!.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /example app on :(\d+)/.exec(out);
+          if (m) { clearTimeout(timer); resolvePort(Number(m[1])); }
+        });
+        child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`the demo app exited (${code})`)); });
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/hello?x=1`, { headers: { "x-probe": "chart" } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Record<string, any>;
+      expect(body).toMatchObject({ method: "GET", url: "/hello?x=1", headers: { "x-probe": "chart" } });
+    } finally {
+      child.kill();
+    }
   });
 
   it("the ConfigMap's Istio YAML passes `outrigger validate --intercept` for this workload", () => {
@@ -531,7 +552,7 @@ describe("your own Deployment: the chart as a dependency and its named templates
     expect(spec.initContainers[0].args).toEqual(ISTIO_INIT_ARGS);
     expect(spec.containers.map((c: Container) => c.name)).toEqual(["reviews"]);
     expect(byName(spec.initContainers, "outrigger")!.args).toContain("app=reviews,version=v1");
-    expect(spec.volumes.map((v: any) => v.name)).toEqual(["outrigger-config", "istio-envoy", "istio-data", "outrigger-tmp"]);
+    expect(spec.volumes.map((v: any) => v.name)).toEqual(["outrigger-config", "istio-envoy", "istio-data"]);
     expect(find(ms, "Deployment").spec.template.metadata.annotations["prometheus.io/port"]).toBe("15090");
   });
 

@@ -202,8 +202,6 @@ prometheus.io/path: /stats/prometheus
     mountPath: /etc/istio/proxy
   - name: istio-data
     mountPath: /var/lib/istio/data
-  - name: outrigger-tmp
-    mountPath: /tmp
 {{- end -}}
 
 {{- define "outrigger.sidecar.initContainers" -}}
@@ -228,8 +226,6 @@ prometheus.io/path: /stats/prometheus
   emptyDir:
     medium: Memory
 - name: istio-data
-  emptyDir: {}
-- name: outrigger-tmp
   emptyDir: {}
 {{- end -}}
 
