@@ -225,6 +225,19 @@ describe("switches", () => {
     expect(byName(spec.containers, "outrigger")!.securityContext.runAsUser).toBe(1337);
   });
 
+  it("holdApplicationUntilProxyStarts: a regular proxy container comes first with a postStart wait; a native sidecar needs none", () => {
+    const ms = template({ "sidecar.native": false, "sidecar.holdApplicationUntilProxyStarts": true });
+    validateAll(ms);
+    const spec = podSpec(ms);
+    expect(spec.containers.map((c: Container) => c.name)).toEqual(["outrigger", "app"]);
+    const cmd = spec.containers[0].lifecycle.postStart.exec.command;
+    expect(cmd.slice(0, 2)).toEqual(["node", "-e"]);
+    expect(cmd[2]).toContain("http://127.0.0.1:15021/healthz/ready");
+    const native = podSpec(template({ "sidecar.holdApplicationUntilProxyStarts": true }));
+    expect(byName(native.initContainers, "outrigger")!.lifecycle).toBeUndefined();
+    expect(byName(podSpec(template({ "sidecar.native": false })).containers, "outrigger")!.lifecycle).toBeUndefined();
+  });
+
   it("native sidecars need Kubernetes 1.29: refused on 1.28 with the way out, regular container accepted", () => {
     const r = helm(["template", "demo", CHART, "--kube-version", "1.28.0"]);
     expect(r.status).not.toBe(0);
