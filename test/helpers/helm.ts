@@ -2,7 +2,7 @@
 // state in a temporary home, parses what it renders, and checks manifests against the Kubernetes
 // schemas of the kubernetes-models package (a devDependency).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,7 @@ export function requireHelm(): void {
 }
 
 const home = mkdtempSync(join(tmpdir(), "outrigger-helm-home-"));
+process.once("exit", () => rmSync(home, { recursive: true, force: true }));
 const helmEnv = {
   ...process.env,
   HELM_CACHE_HOME: join(home, "cache"),
