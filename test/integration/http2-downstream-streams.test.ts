@@ -181,6 +181,50 @@ describe("trailers", () => {
   });
 });
 
+describe("trailers through the router to an HTTP/2 upstream", () => {
+  it("request trailers reach the upstream after the body; response trailers come back", async () => {
+    const server = http2.createServer();
+    const got: { body: string; trailers: Record<string, unknown> | undefined }[] = [];
+    server.on("stream", (st) => {
+      const chunks: Buffer[] = [];
+      let trailers: Record<string, unknown> | undefined;
+      st.on("trailers", (t) => (trailers = { ...t }));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => {
+        got.push({ body: Buffer.concat(chunks).toString(), trailers });
+        st.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        st.on("wantTrailers", () => st.sendTrailers({ "grpc-status": "0", "x-sum": "42" }));
+        st.end("answer");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const p = await proxyTo(port, { edit: (snap) => Object.assign(snap.clusters.c!, { httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } } }) });
+    const s = h2(p.port);
+    const r = await new Promise<H2Response>((resolve, reject) => {
+      const st = s.request({ ":method": "POST", ":path": "/svc/Call", "content-type": "application/grpc", te: "trailers" }, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers({ "x-client-sum": "7" }));
+      const chunks: Buffer[] = [];
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      st.on("response", (h) => (head = h));
+      st.on("trailers", (t) => (trailers = t));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks), trailers }));
+      st.on("error", reject);
+      st.end("question");
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("answer");
+    expect(r.trailers?.["grpc-status"]).toBe("0");
+    expect(r.trailers?.["x-sum"]).toBe("42");
+    expect(got).toHaveLength(1);
+    expect(got[0]!.body).toBe("question");
+    expect(got[0]!.trailers?.["x-client-sum"]).toBe("7");
+  });
+});
+
 describe("a real gRPC client (@grpc/grpc-js)", () => {
   it("a unary call through the downstream codec: message, metadata and the OK status in trailers; a trailers-only error status", async () => {
     const seen = { trailers: [] as HeaderList[], bodies: [] as number[] };
