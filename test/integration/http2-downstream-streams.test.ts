@@ -38,7 +38,7 @@ interface ProxyOptions {
   hcm?: Partial<HttpConnectionManager>;
   timers?: ManualTimers;
   edit?: (s: Snapshot) => void;
-  runtime?: Parameters<typeof startProxy>[1]["runtime"];
+  runtime?: NonNullable<Parameters<typeof startProxy>[1]>["runtime"];
 }
 
 async function snapshotTo(port: number): Promise<Snapshot> {
@@ -181,6 +181,109 @@ describe("trailers", () => {
   });
 });
 
+describe("trailers through the router to an HTTP/2 upstream", () => {
+  it("request trailers reach the upstream after the body; response trailers come back", async () => {
+    const server = http2.createServer();
+    const got: { body: string; trailers: Record<string, unknown> | undefined }[] = [];
+    server.on("stream", (st) => {
+      const chunks: Buffer[] = [];
+      let trailers: Record<string, unknown> | undefined;
+      st.on("trailers", (t) => (trailers = { ...t }));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => {
+        got.push({ body: Buffer.concat(chunks).toString(), trailers });
+        st.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        st.on("wantTrailers", () => st.sendTrailers({ "grpc-status": "0", "x-sum": "42" }));
+        st.end("answer");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const p = await proxyTo(port, { edit: (snap) => Object.assign(snap.clusters.c!, { httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } } }) });
+    const s = h2(p.port);
+    const r = await new Promise<H2Response>((resolve, reject) => {
+      const st = s.request({ ":method": "POST", ":path": "/svc/Call", "content-type": "application/grpc", te: "trailers" }, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers({ "x-client-sum": "7" }));
+      const chunks: Buffer[] = [];
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      st.on("response", (h) => (head = h));
+      st.on("trailers", (t) => (trailers = t));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks), trailers }));
+      st.on("error", reject);
+      st.end("question");
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("answer");
+    expect(r.trailers?.["grpc-status"]).toBe("0");
+    expect(r.trailers?.["x-sum"]).toBe("42");
+    expect(got).toHaveLength(1);
+    expect(got[0]!.body).toBe("question");
+    expect(got[0]!.trailers?.["x-client-sum"]).toBe("7");
+  });
+});
+
+describe("a real gRPC client (@grpc/grpc-js)", () => {
+  it("a unary call through the downstream codec: message, metadata and the OK status in trailers; a trailers-only error status", async () => {
+    const seen = { trailers: [] as HeaderList[], bodies: [] as number[] };
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        const answer = (): void => {
+          if (cb.requestHeaders.path === "/test.Echo/Fail") {
+            cb.encodeHeaders({ status: 200, headers: HeaderList.from([["content-type", "application/grpc"], ["grpc-status", "14"], ["grpc-message", "no healthy upstream"]]) }, true);
+            return;
+          }
+          const msg = Buffer.from("pong");
+          const frame = Buffer.alloc(5 + msg.length);
+          frame.writeUInt32BE(msg.length, 1);
+          msg.copy(frame, 5);
+          seen.bodies.push(Number(cb.requestHeaders.headers.get("x-md") === "v"));
+          cb.encodeHeaders({ status: 200, headers: HeaderList.from([["content-type", "application/grpc"], ["x-answer-md", "yes"]]) }, false);
+          cb.encodeData(frame, false);
+          cb.encodeTrailers(HeaderList.from([["grpc-status", "0"], ["grpc-message", ""]]));
+        };
+        return {
+          decodeHeaders: (_r, end) => (end && answer(), FilterStatus.StopIteration),
+          decodeData: (_d, end) => (end && answer(), FilterStatus.StopIteration),
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const grpc = await import("@grpc/grpc-js");
+    const id = (b: Buffer): Buffer => b;
+    const Client = grpc.makeGenericClientConstructor(
+      {
+        Ping: { path: "/test.Echo/Ping", requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+        Fail: { path: "/test.Echo/Fail", requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+      },
+      "Echo",
+    );
+    const client = new Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure()) as unknown as {
+      Ping(req: Buffer, md: InstanceType<typeof grpc.Metadata>, cb: (err: { code: number; details: string } | null, res?: Buffer) => void): { on(ev: "metadata", f: (m: InstanceType<typeof grpc.Metadata>) => void): void };
+      Fail(req: Buffer, cb: (err: { code: number; details: string } | null, res?: Buffer) => void): void;
+      close(): void;
+    };
+    cleanups.push(() => client.close());
+    const md = new grpc.Metadata();
+    md.set("x-md", "v");
+    let answerMd: string | undefined;
+    const res = await new Promise<Buffer>((resolve, reject) => {
+      const call = client.Ping(Buffer.from("ping"), md, (err, r) => (err ? reject(new Error(err.details)) : resolve(r!)));
+      call.on("metadata", (m) => (answerMd = m.get("x-answer-md")[0] as string | undefined));
+    });
+    expect(res.toString()).toBe("pong");
+    expect(answerMd).toBe("yes");
+    expect(seen.bodies).toEqual([1]);
+    const err = await new Promise<{ code: number; details: string }>((resolve) => client.Fail(Buffer.from("x"), (e) => resolve(e!)));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toBe("no healthy upstream");
+    expect(p.streams.map((si) => si.protocol)).toEqual(["HTTP/2", "HTTP/2"]);
+  });
+});
+
 describe("flow control", () => {
   it("a 24 MiB upload and a 24 MiB download pass whole (checksums equal)", async () => {
     const down = randomBytes(24 * 1024 * 1024);
@@ -286,6 +389,25 @@ describe("flow control with a slow upstream", () => {
     const r = await within(upload, 30_000, "the upload's answer");
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe(sha(body));
+  });
+});
+
+describe("expect: 100-continue", () => {
+  it("is answered with a 100 HEADERS frame before the body is sent, and not forwarded", async () => {
+    const u = await echo();
+    const p = await proxyTo(u.port);
+    const s = h2(p.port);
+    const st = s.request({ ":method": "POST", ":path": "/continue", expect: "100-continue" }, { endStream: false });
+    st.on("error", () => {});
+    await within(new Promise<void>((r) => st.once("continue", () => r())), 5_000, "the 100 Continue");
+    const chunks: Buffer[] = [];
+    st.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((r) => st.on("end", () => r()));
+    st.end("after-continue");
+    await within(ended, 5_000, "the response");
+    const seen = JSON.parse(Buffer.concat(chunks).toString()) as { headers: Record<string, string>; bodyLength: number };
+    expect(seen.bodyLength).toBe(14);
+    expect(seen.headers.expect).toBeUndefined();
   });
 });
 
