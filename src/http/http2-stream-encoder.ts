@@ -171,7 +171,11 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onWantTrailers(): void {
     const t = this.responseTrailers;
     // No trailers came after all: an empty DATA frame with END_STREAM ends the stream (Node's way).
-    this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    try {
+      this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    } catch {
+      this.refused();
+    }
   }
 
   // ---------------------------------------------------------------- ServerStreamEncoder
@@ -182,7 +186,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.conn.onResponseHeaders();
     if (endStream) {
       this.responded = true;
-      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, END_NO_DATE);
+      this.respond(res, END_NO_DATE);
       return;
     }
     this.pending = res;
@@ -194,7 +198,26 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.pending = null;
     this.responded = true;
     const wait = trailersKnown || this.expectsTrailers(res);
-    this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, wait ? TRAILERS_NO_DATE : NO_DATE);
+    this.respond(res, wait ? TRAILERS_NO_DATE : NO_DATE);
+  }
+
+  /**
+   * Node validates what HTTP/2 cannot carry (a value with a control byte, a name that is not a
+   * token); the stream is reset then (it closes, and the ActiveStream with it), never the worker.
+   */
+  private respond(res: ResponseHeaders, options: RespondOptions): void {
+    try {
+      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, options);
+    } catch {
+      this.refused();
+    }
+  }
+
+  private refused(): void {
+    if (this.stream.destroyed) return;
+    this.localReset = true;
+    this.conn.codecStats.txReset.inc();
+    this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   private expectsTrailers(res: ResponseHeaders): boolean {
@@ -207,7 +230,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   encodeData(data: Buffer, endStream: boolean): boolean {
     const stream = this.stream;
     if (stream.destroyed) return true;
-    if (this.pending !== null) this.flushHeaders(false);
+    if (this.pending !== null) {
+      this.flushHeaders(false);
+      if (this.localReset) return true;
+    }
     if (endStream) {
       if (data.length > 0) stream.end(data);
       else stream.end();
@@ -223,13 +249,16 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     const stream = this.stream;
     if (stream.destroyed) return;
     this.responseTrailers = trailers;
-    if (this.pending !== null) this.flushHeaders(true);
+    if (this.pending !== null) {
+      this.flushHeaders(true);
+      if (this.localReset) return;
+    }
     // Headers went out without waiting for trailers (not gRPC): they are dropped, as on HTTP/1.
     stream.end();
   }
 
   encode100Continue(): void {
-    if (!this.stream.destroyed && !this.responded) this.stream.additionalHeaders({ ":status": 100 });
+    if (!this.stream.destroyed && !this.responded && !this.stream.headersSent) this.stream.additionalHeaders({ ":status": 100 });
   }
 
   readDisable(disable: boolean): void {

@@ -463,6 +463,34 @@ describe("resets", () => {
     expect(again.status).toBe(200);
   });
 
+  it("a response HTTP/2 cannot carry (status 101 here) resets its stream, not the worker or the connection", async () => {
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        return {
+          decodeHeaders: () => {
+            if (cb.requestHeaders.path === "/bad") {
+              cb.encodeHeaders({ status: 101, headers: HeaderList.from([["x-a", "1"]]) }, false);
+              cb.encodeData(Buffer.from("x"), true);
+            } else cb.sendResponse(200, "fine", "direct_response");
+            return FilterStatus.StopIteration;
+          },
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const s = h2(p.port);
+    const err = await request(s, { ":path": "/bad" }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string },
+    );
+    expect(err?.code).toBe("ERR_HTTP2_STREAM_ERROR");
+    expect(stat(p, "http2.tx_reset")).toBe(1);
+    const ok = await request(s, { ":path": "/good" });
+    expect(ok.status).toBe(200);
+    expect(ok.body.toString()).toBe("fine");
+  });
+
   it("the connection closing under open streams ends them as downstream connection terminations (DC)", async () => {
     let seen = 0;
     const u = await echo((_req, res) => {
