@@ -616,7 +616,7 @@ describe("limits and malformed requests", () => {
     expect((await request(s, { ":path": "/small" })).status).toBe(200);
   });
 
-  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 400; the connection keeps serving", async () => {
+  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 404 (no route matches it, as in Envoy); the connection keeps serving", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
     const c = await RawHttp2Client.open(p.port);
@@ -630,14 +630,17 @@ describe("limits and malformed requests", () => {
     expect(await rstCode(5)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
     c.write(headersFrame(7, [[":method", "CONNECT"], [":authority", "db:5432"]], true));
     const h7 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 7);
-    // HPACK static table index 12 is `:status: 400`.
-    expect(h7.payload[0]).toBe(0x80 | 12);
+    // HPACK static table index 13 is `:status: 404`.
+    expect(h7.payload[0]).toBe(0x80 | 13);
     c.write(headersFrame(9, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/fine"]], true));
     const h9 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 9);
     // Index 8: `:status: 200`.
     expect(h9.payload[0]).toBe(0x80 | 8);
     expect(u.requests.map((r) => r.url)).toEqual(["/fine"]);
-    expect(p.streams.find((si) => si.responseCode === 400)?.method).toBe("CONNECT");
+    const connect = p.streams.find((si) => si.responseCode === 404)!;
+    expect(connect.method).toBe("CONNECT");
+    expect(connect.responseFlags).toEqual(["NR"]);
+    expect(connect.responseCodeDetails).toBe("route_not_found");
   });
 
   it("a stream over SETTINGS_MAX_CONCURRENT_STREAMS before the client ACKed them is refused (REFUSED_STREAM); after, it is a connection error (nghttp2, as in Envoy)", async () => {
