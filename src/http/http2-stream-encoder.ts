@@ -268,7 +268,8 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
 
   readDisable(disable: boolean): void {
     const stream = this.stream;
-    if (stream.destroyed) return;
+    // Nothing left to read: pausing would only keep Node from closing the finished stream.
+    if (stream.destroyed || this.requestEnded) return;
     if (disable) stream.pause();
     else stream.resume();
   }
