@@ -463,6 +463,34 @@ describe("resets", () => {
     expect(again.status).toBe(200);
   });
 
+  it("a response HTTP/2 cannot carry (status 101 here) resets its stream, not the worker or the connection", async () => {
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        return {
+          decodeHeaders: () => {
+            if (cb.requestHeaders.path === "/bad") {
+              cb.encodeHeaders({ status: 101, headers: HeaderList.from([["x-a", "1"]]) }, false);
+              cb.encodeData(Buffer.from("x"), true);
+            } else cb.sendResponse(200, "fine", "direct_response");
+            return FilterStatus.StopIteration;
+          },
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const s = h2(p.port);
+    const err = await request(s, { ":path": "/bad" }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string },
+    );
+    expect(err?.code).toBe("ERR_HTTP2_STREAM_ERROR");
+    expect(stat(p, "http2.tx_reset")).toBe(1);
+    const ok = await request(s, { ":path": "/good" });
+    expect(ok.status).toBe(200);
+    expect(ok.body.toString()).toBe("fine");
+  });
+
   it("the connection closing under open streams ends them as downstream connection terminations (DC)", async () => {
     let seen = 0;
     const u = await echo((_req, res) => {
@@ -538,6 +566,26 @@ describe("GOAWAY", () => {
     expect(u.requests.map((r) => r.url)).toEqual(["/before", "/after-notice"]);
   });
 
+  it("an idle connection on a listener that starts draining gets the GOAWAY(2^31-1) at once; a stream it still sends is served; the final GOAWAY follows", async () => {
+    const timers = new ManualTimers();
+    const u = await echo();
+    const p = await proxyTo(u.port, { timers });
+    const c = await RawHttp2Client.open(p.port);
+    cleanups.push(() => c.close());
+    await c.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
+    p.runtime.drainListeners(false);
+    const notice = await c.waitFrame((f) => f.type === FrameType.GOAWAY);
+    expect(notice.payload.readUInt32BE(0) & 0x7fffffff).toBe(2 ** 31 - 1);
+    c.write(headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/raced"]], true));
+    const h1 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+    expect(h1.payload[0]).toBe(0x80 | 8);
+    await waitFor(() => p.streams.length === 1, 5_000, "the stream record");
+    timers.advance(5_000);
+    const last = await c.waitFrame((f) => f.type === FrameType.GOAWAY && f !== notice);
+    expect(last.payload.readUInt32BE(0) & 0x7fffffff).toBe(1);
+    await waitFor(() => c.closed, 5_000, "the server to close the connection");
+  });
+
   it("the idle timeout closes a connection without streams with a GOAWAY", async () => {
     const u = await echo();
     const p = await proxyTo(u.port, { limits: { idleTimeoutMs: 1_000 } });
@@ -588,7 +636,7 @@ describe("limits and malformed requests", () => {
     expect((await request(s, { ":path": "/small" })).status).toBe(200);
   });
 
-  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 400; the connection keeps serving", async () => {
+  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 404 (no route matches it, as in Envoy); the connection keeps serving", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
     const c = await RawHttp2Client.open(p.port);
@@ -602,14 +650,17 @@ describe("limits and malformed requests", () => {
     expect(await rstCode(5)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
     c.write(headersFrame(7, [[":method", "CONNECT"], [":authority", "db:5432"]], true));
     const h7 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 7);
-    // HPACK static table index 12 is `:status: 400`.
-    expect(h7.payload[0]).toBe(0x80 | 12);
+    // HPACK static table index 13 is `:status: 404`.
+    expect(h7.payload[0]).toBe(0x80 | 13);
     c.write(headersFrame(9, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/fine"]], true));
     const h9 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 9);
     // Index 8: `:status: 200`.
     expect(h9.payload[0]).toBe(0x80 | 8);
     expect(u.requests.map((r) => r.url)).toEqual(["/fine"]);
-    expect(p.streams.find((si) => si.responseCode === 400)?.method).toBe("CONNECT");
+    const connect = p.streams.find((si) => si.responseCode === 404)!;
+    expect(connect.method).toBe("CONNECT");
+    expect(connect.responseFlags).toEqual(["NR"]);
+    expect(connect.responseCodeDetails).toBe("route_not_found");
   });
 
   it("a stream over SETTINGS_MAX_CONCURRENT_STREAMS before the client ACKed them is refused (REFUSED_STREAM); after, it is a connection error (nghttp2, as in Envoy)", async () => {
