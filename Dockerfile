@@ -71,9 +71,13 @@ COPY package.json ./
 COPY proto/ proto/
 COPY examples/ examples/
 COPY bin/ bin/
-# Stable paths: `outrigger`, and `outrigger-envoy` for pilot-agent's proxyConfig.binaryPath.
-RUN ln -s /usr/local/lib/outrigger/bin/outrigger.js /usr/local/bin/outrigger \
- && ln -s /usr/local/lib/outrigger/bin/outrigger-envoy.js /usr/local/bin/outrigger-envoy
+# Stable paths: `outrigger`, and `outrigger-envoy` for pilot-agent's proxyConfig.binaryPath. Real
+# files, not symlinks, so they survive a `COPY --from` into another image (Dockerfile.istio-proxy):
+# each loads its bin in the same process (no child: signals reach the proxy).
+RUN for b in outrigger outrigger-envoy; do \
+      printf '#!/usr/local/bin/node\n// %s at a stable path: runs /usr/local/lib/outrigger/bin/%s.js in this process.\nimport("/usr/local/lib/outrigger/bin/%s.js");\n' "$b" "$b" "$b" >/usr/local/bin/$b \
+      && chmod 0755 /usr/local/bin/$b; \
+    done
 # pilot-agent starts its proxy binary in / with `-c etc/istio/proxy/envoy-rev.json` (relative).
 WORKDIR /
 USER 1337:1337
