@@ -87,8 +87,10 @@ export class PodmanPod {
     this.peerIf = `oid${id}`.slice(0, 15);
   }
 
-  async create(): Promise<void> {
-    await must("podman", ["pod", "create", "--name", this.name, "--network", "none"], 120_000);
+  /** `hostname`: the pod's (Kubernetes sets it to the pod's name). */
+  async create(hostname?: string): Promise<void> {
+    const host = hostname !== undefined ? ["--hostname", hostname] : [];
+    await must("podman", ["pod", "create", "--name", this.name, "--network", "none", ...host], 120_000);
     await must("podman", ["pod", "start", this.name], 60_000);
     const infra = (await must("podman", ["pod", "inspect", "--format", "{{.InfraContainerID}}", this.name])).trim();
     const pid = (await must("podman", ["inspect", "--format", "{{.State.Pid}}", infra])).trim();
