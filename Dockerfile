@@ -3,7 +3,9 @@
 # istio-proxy (uid/gid 1337) on a read-only root filesystem. No HEALTHCHECK: Kubernetes probes
 # GET :15021/healthz/ready. README "## Run as a sidecar" / "### Images".
 #
-#   podman build -t outrigger .                                  # or docker build
+#   docker build -t outrigger .
+#   podman build -t outrigger --build-arg NODE_SOURCE=base .     # podman 4 (buildah) must be told
+#                                                   # the default: it skips stages by --build-arg only
 #   podman build -t outrigger --build-arg BASE_IMAGE=localhost/outrigger-base:bookworm \
 #     --build-arg NODE_SOURCE=local .                            # a base without Node (what CI does)
 #   … --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt   # optional: CAs for npm's HTTPS
@@ -16,17 +18,22 @@ ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 #        build/containers/npm, which scripts/containers/node-dist.sh fills.
 ARG NODE_SOURCE=base
 
+# (Each stage sets something: buildah cannot use a stage without instructions as a base.)
 FROM ${BASE_IMAGE} AS node-base
+ENV OUTRIGGER_NODE_SOURCE=base
 
 FROM ${BASE_IMAGE} AS node-local
+ENV OUTRIGGER_NODE_SOURCE=local
 COPY build/containers/node/bin/node /usr/local/bin/node
 COPY build/containers/node/LICENSE /usr/local/share/doc/node/LICENSE
 
 FROM node-${NODE_SOURCE} AS node
 
 FROM node AS npm-base
+ENV OUTRIGGER_NPM_SOURCE=base
 
 FROM node AS npm-local
+ENV OUTRIGGER_NPM_SOURCE=local
 COPY build/containers/npm/ /usr/local/lib/node_modules/npm/
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 
