@@ -18,7 +18,7 @@ ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 #        build/containers/npm, which scripts/containers/node-dist.sh fills.
 ARG NODE_SOURCE=base
 
-# (Each stage sets something: buildah cannot use a stage without instructions as a base.)
+# (OUTRIGGER_NODE_SOURCE / OUTRIGGER_NPM_SOURCE record in the image where its Node came from.)
 FROM ${BASE_IMAGE} AS node-base
 ENV OUTRIGGER_NODE_SOURCE=base
 
