@@ -214,6 +214,13 @@ describe("the images in a podman pod: init (NET_ADMIN only), Outrigger (uid 1337
     expect(write.stderr).toMatch(/Read-only file system/);
   });
 
+  it("the init image in TPROXY mode works with NET_ADMIN and NET_RAW (in a container of its own, network none)", async () => {
+    const r = await podman(["run", "--rm", "--network", "none", "--user", "0", "--cap-drop", "all", "--cap-add", "net_admin", "--cap-add", "net_raw", INIT_IMAGE, "-m", "TPROXY"], 60_000);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/ISTIO_TPROXY/);
+    expect(r.stdout + r.stderr).toMatch(/capture rules installed \(TPROXY/);
+  });
+
   it("SIGTERM reaches the proxy: it drains and exits 0 by itself (podman stop does not need SIGKILL)", async () => {
     const start = Date.now();
     ok(await podman(["stop", "--time", "20", proxy], 40_000), "podman stop");
