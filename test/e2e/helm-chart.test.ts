@@ -225,6 +225,19 @@ describe("switches", () => {
     expect(byName(spec.containers, "outrigger")!.securityContext.runAsUser).toBe(1337);
   });
 
+  it("holdApplicationUntilProxyStarts: a regular proxy container comes first with a postStart wait; a native sidecar needs none", () => {
+    const ms = template({ "sidecar.native": false, "sidecar.holdApplicationUntilProxyStarts": true });
+    validateAll(ms);
+    const spec = podSpec(ms);
+    expect(spec.containers.map((c: Container) => c.name)).toEqual(["outrigger", "app"]);
+    const cmd = spec.containers[0].lifecycle.postStart.exec.command;
+    expect(cmd.slice(0, 2)).toEqual(["node", "-e"]);
+    expect(cmd[2]).toContain("http://127.0.0.1:15021/healthz/ready");
+    const native = podSpec(template({ "sidecar.holdApplicationUntilProxyStarts": true }));
+    expect(byName(native.initContainers, "outrigger")!.lifecycle).toBeUndefined();
+    expect(byName(podSpec(template({ "sidecar.native": false })).containers, "outrigger")!.lifecycle).toBeUndefined();
+  });
+
   it("native sidecars need Kubernetes 1.29: refused on 1.28 with the way out, regular container accepted", () => {
     const r = helm(["template", "demo", CHART, "--kube-version", "1.28.0"]);
     expect(r.status).not.toBe(0);
@@ -459,13 +472,18 @@ describe("with Istio: the injection template", () => {
   /**
    * Executes the template with helm's Go template engine (sprig included, as in istiod). The few
    * istiod-only functions it uses are swapped for their sprig equivalents: fromJSON → fromJson,
-   * protoToJSON → toJson (ProxyConfig as protojson), isset → hasKey.
+   * protoToJSON → toJson (ProxyConfig as protojson), isset → hasKey; istiod's environment
+   * (`env`, which helm leaves out) comes from `IstiodEnv`.
    */
   function runIstioTemplate(data: Record<string, unknown>): Manifest {
     const dir = join(work, `istiod-shim-${Math.random().toString(36).slice(2)}`);
     mkdirSync(join(dir, "templates"), { recursive: true });
     writeFileSync(join(dir, "Chart.yaml"), "apiVersion: v2\nname: istiod-shim\nversion: 0.0.0\n");
-    const body = tmpl.replaceAll("fromJSON", "fromJson").replaceAll("protoToJSON .ProxyConfig", "toJson .ProxyConfig").replaceAll("isset .ObjectMeta", "hasKey .ObjectMeta");
+    const body = tmpl
+      .replaceAll("fromJSON", "fromJson")
+      .replaceAll("protoToJSON .ProxyConfig", "toJson .ProxyConfig")
+      .replaceAll("isset .ObjectMeta", "hasKey .ObjectMeta")
+      .replaceAll('(env "ENABLE_NATIVE_SIDECARS" "false")', '(.IstiodEnv.ENABLE_NATIVE_SIDECARS | default "false")'); // helm has no env
     writeFileSync(join(dir, "templates", "overlay.yaml"), `{{- with .Values }}\n${body}\n{{- end }}\n`);
     writeFileSync(join(dir, "values.json"), JSON.stringify(data));
     const r = helm(["template", "x", dir, "-f", join(dir, "values.json")]);
@@ -511,9 +529,25 @@ describe("with Istio: the injection template", () => {
     });
     expect(Object.keys(overlay.spec)).toEqual(["containers"]);
     const proxy = overlay.spec.containers[0];
-    expect(proxy.image).toBe("registry.example/custom:1");
+    expect(proxy.image).toBeUndefined(); // what istiod's `sidecar` made of the annotation stays
     expect(proxy.resources).toBeUndefined();
     expect(JSON.parse(proxy.env[0].value)).toEqual({ ...own, binaryPath: "/usr/local/bin/outrigger-envoy", drainDuration: "45s" });
+  });
+
+  it("legacyNativeSidecarEnv (Istio < 1.27): native from istiod's ENABLE_NATIVE_SIDECARS and the pod's annotation, as those versions' template", () => {
+    const [m] = template({ "istio.injectionTemplate.enabled": true, "example.enabled": false, "istio.injectionTemplate.legacyNativeSidecarEnv": true });
+    const saved = tmpl;
+    tmpl = m!.data["outrigger.tmpl"];
+    try {
+      const where = (env: Record<string, string>, annotations: Record<string, string>): string[] =>
+        Object.keys(runIstioTemplate({ ObjectMeta: { Annotations: annotations, Labels: {} }, IstiodEnv: env, ProxyConfig: {} }).spec);
+      expect(where({}, {})).toEqual(["containers"]);
+      expect(where({ ENABLE_NATIVE_SIDECARS: "true" }, {})).toEqual(["initContainers"]);
+      expect(where({ ENABLE_NATIVE_SIDECARS: "true" }, { "sidecar.istio.io/nativeSidecar": "false" })).toEqual(["containers"]);
+      expect(where({}, { "sidecar.istio.io/nativeSidecar": "true" })).toEqual(["initContainers"]);
+    } finally {
+      tmpl = saved;
+    }
   });
 
   it("setResources=false and concurrency null leave istiod's", () => {

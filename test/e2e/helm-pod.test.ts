@@ -142,6 +142,14 @@ describe.skipIf(optedOut)("the chart's example pod, run in a network namespace",
     expect(r.body).toMatch(/^envoy_server_state 0$/m);
   });
 
+  it("holdApplicationUntilProxyStarts' postStart hook (regular-container mode) returns 0 against the ready proxy", async () => {
+    const held = find(template({ "sidecar.native": false, "sidecar.holdApplicationUntilProxyStarts": true }), "Deployment").spec.template.spec;
+    const proxy = held.containers[0];
+    const hook = proxy.lifecycle.postStart.exec.command.map((x: string) => (x === "node" ? process.execPath : x));
+    const r = await inNs(t.pod, ["setpriv", `--reuid=${proxy.securityContext.runAsUser}`, `--regid=${proxy.securityContext.runAsGroup}`, "--clear-groups", "timeout", "70", ...hook]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it("the app's outbound call is captured and passed through (the proxy's uid is not)", async () => {
     const app = spec.containers.find((c: Container) => c.name === "app");
     const before = await inNs(t.pod, ["curl", "-sS", "--max-time", "5", "http://127.0.0.1:15000/stats?filter=^cluster\\.PassthroughCluster\\.upstream_cx_total$"]);

@@ -1,9 +1,8 @@
 // Runs the helm that `.ci/run` fetched (scripts/helm/fetch-helm.mjs → build/helm/helm) with its
-// state in a temporary home, parses what it renders, and checks manifests against the Kubernetes
+// state in build/helm/home, parses what it renders, and checks manifests against the Kubernetes
 // schemas of the kubernetes-models package (a devDependency).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as models from "kubernetes-models";
@@ -20,7 +19,8 @@ export function requireHelm(): void {
   }
 }
 
-const home = mkdtempSync(join(tmpdir(), "outrigger-helm-home-"));
+// helm's cache/config/data: inside the clone (git-ignored build/), never the user's home
+const home = join(ROOT, "build", "helm", "home");
 const helmEnv = {
   ...process.env,
   HELM_CACHE_HOME: join(home, "cache"),

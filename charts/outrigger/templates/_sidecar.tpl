@@ -154,6 +154,15 @@ prometheus.io/path: /stats/prometheus
         fieldPath: spec.serviceAccountName
   - name: ISTIO_META_INTERCEPTION_MODE
     value: {{ $v.sidecar.interception.mode }}
+  {{- if and $v.sidecar.holdApplicationUntilProxyStarts (not $v.sidecar.native) }}
+  lifecycle:
+    postStart:
+      exec:
+        command:
+        - node
+        - -e
+        - {{ include "outrigger.sidecar.waitReady" . | quote }}
+  {{- end }}
   {{- if $v.sidecar.startupProbe.enabled }}
   startupProbe:
     httpGet:
@@ -202,6 +211,20 @@ prometheus.io/path: /stats/prometheus
     mountPath: /etc/istio/proxy
   - name: istio-data
     mountPath: /var/lib/istio/data
+{{- end -}}
+
+{{- /* The proxy's postStart with holdApplicationUntilProxyStarts, as Istio's `pilot-agent wait`:
+returns once 15021 /healthz/ready answers 200 (every 500 ms, each try 500 ms, at most 60 s). The
+kubelet starts the next container only after it, so the proxy must come first in containers. */ -}}
+{{- define "outrigger.sidecar.waitReady" -}}
+const url = "http://127.0.0.1:15021/healthz/ready", deadline = Date.now() + 60000;
+(async () => {
+  for (;;) {
+    try { const r = await fetch(url, { signal: AbortSignal.timeout(500) }); await r.arrayBuffer(); if (r.status === 200) process.exit(0); } catch {}
+    if (Date.now() > deadline) { console.error("the proxy is not ready after 60 s: " + url); process.exit(1); }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+})();
 {{- end -}}
 
 {{- define "outrigger.sidecar.initContainers" -}}
