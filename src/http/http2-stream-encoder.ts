@@ -6,7 +6,7 @@
 // the stream, and nghttp2 withholds WINDOW_UPDATE.
 
 import * as http2 from "node:http2";
-import { StreamInfoBuilder } from "../observability/stream-info.js";
+import { ResponseFlag, StreamInfoBuilder, type ResponseFlagValue } from "../observability/stream-info.js";
 import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
 import { decodeHttp2Trailers, encodeHttp2Headers, type Http2RequestError } from "./codec/http2-server-headers.js";
 import { httpDate } from "./date-header.js";
@@ -30,11 +30,14 @@ const kEncoder = Symbol("http2StreamEncoder");
 
 type StreamWithEncoder = http2.ServerHttp2Stream & { [kEncoder]: Http2StreamEncoder };
 
-/** Envoy's answer to a header block that cannot become a request. */
-const REJECT_DETAILS: Record<Http2RequestError, string> = {
-  missing_host_header: "missing_host_header",
-  invalid_path: "path_normalization_failed",
-  connect_unsupported: "connect_unsupported",
+/**
+ * Envoy's answer to a header block that cannot become a request. A classic CONNECT has no
+ * `:path`, so no ordinary route matches it: Envoy answers 404 route_not_found (NR).
+ */
+const REJECT: Record<Exclude<Http2RequestError, "header_overflow">, { status: number; details: string; flag?: ResponseFlagValue }> = {
+  missing_host_header: { status: 400, details: "missing_host_header" },
+  invalid_path: { status: 400, details: "path_normalization_failed" },
+  connect_unsupported: { status: 404, details: "route_not_found", flag: ResponseFlag.NoRouteFound },
 };
 
 export class Http2StreamEncoder implements ServerStreamEncoder {
@@ -52,12 +55,15 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   private aboveLimit = false;
   /** We reset the stream (RST_STREAM sent by us, not the peer). */
   private localReset = false;
+  /** The stream was aborted while its connection was still open: the peer's RST_STREAM. */
+  private peerReset = false;
 
   constructor(conn: Http2ServerConnection, stream: http2.ServerHttp2Stream) {
     this.conn = conn;
     this.stream = stream;
     (stream as StreamWithEncoder)[kEncoder] = this;
     stream.on("close", onStreamClose);
+    stream.on("aborted", onStreamAborted);
     stream.on("error", noop);
   }
 
@@ -77,8 +83,15 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     s.decodeHeaders(req, endStream, originalPath);
   }
 
-  /** A header block Envoy answers with 400 (no host, a path that does not normalise, CONNECT). */
+  /** A header block Envoy answers locally (no host, a path that does not normalise, CONNECT) or resets (over the header limits). */
   rejectRequest(why: Http2RequestError, raw: readonly string[]): void {
+    if (why === "header_overflow") {
+      // Envoy's codec fails the header callback: nghttp2 resets the stream with INTERNAL_ERROR.
+      this.conn.codecStats.headerOverflow.inc();
+      this.localReset = true;
+      this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
     const ctx = this.conn.ctx;
     const si = new StreamInfoBuilder(ctx.services.clock).withoutRequest("http", "HTTP/2");
     for (let i = 0; i < raw.length; i += 2) {
@@ -86,8 +99,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
       else if (raw[i] === ":path") si.path = raw[i + 1]!;
       else if (raw[i] === ":authority") si.authority = raw[i + 1]!;
     }
-    si.responseCode = 400;
-    si.responseCodeDetails = REJECT_DETAILS[why];
+    const answer = REJECT[why];
+    si.responseCode = answer.status;
+    si.responseCodeDetails = answer.details;
+    if (answer.flag !== undefined) si.addFlag(answer.flag);
     si.downstreamRemoteAddress = this.conn.remoteAddress;
     si.downstreamLocalAddress = this.conn.localAddress;
     si.listenerName = ctx.name;
@@ -96,7 +111,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     si.telemetry = ctx.telemetry;
     const stream = this.stream;
     if (!stream.destroyed) {
-      stream.respond([":status", "400", "content-length", "0", "date", httpDate(ctx.services.clock.now()), "server", ctx.serverName], END_NO_DATE);
+      stream.respond([":status", String(answer.status), "content-length", "0", "date", httpDate(ctx.services.clock.now()), "server", ctx.serverName], END_NO_DATE);
       // The request body, if any, is not wanted: read and dropped until the client ends.
       stream.resume();
     }
@@ -128,9 +143,8 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onClose(): void {
     const s = this.active;
     if (s !== null && !s.done) {
-      const session = this.conn.session;
       // The peer reset this stream alone (RST_STREAM) while the connection lives: Envoy's DR.
-      const remote = !this.localReset && session !== undefined && !session.destroyed && !this.conn.closed;
+      const remote = this.peerReset && !this.localReset;
       if (remote) {
         this.conn.codecStats.rxReset.inc();
         this.conn.httpStats.rqRxReset.inc();
@@ -138,6 +152,12 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
       s.onResetStream(remote);
     }
     this.conn.streamClosed(this);
+  }
+
+  /** Node aborts a stream that ends before its response did: by the peer's RST_STREAM, or with its connection. */
+  onAborted(): void {
+    const session = this.conn.session;
+    this.peerReset = session !== undefined && !session.closed && !session.destroyed && !this.conn.closed;
   }
 
   /** The connection closed under this stream. */
@@ -156,17 +176,22 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onWantTrailers(): void {
     const t = this.responseTrailers;
     // No trailers came after all: an empty DATA frame with END_STREAM ends the stream (Node's way).
-    this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    try {
+      this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    } catch {
+      this.refused();
+    }
   }
 
   // ---------------------------------------------------------------- ServerStreamEncoder
 
   encodeHeaders(res: ResponseHeaders, endStream: boolean, _close: boolean): void {
-    // `close` is HTTP/1's: an HTTP/2 stream ends alone; the connection stays.
+    // `close` is HTTP/1's: an HTTP/2 stream ends alone; the connection stays (or drains).
     if (this.stream.destroyed) return;
+    this.conn.onResponseHeaders();
     if (endStream) {
       this.responded = true;
-      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, END_NO_DATE);
+      this.respond(res, END_NO_DATE);
       return;
     }
     this.pending = res;
@@ -178,7 +203,26 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.pending = null;
     this.responded = true;
     const wait = trailersKnown || this.expectsTrailers(res);
-    this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, wait ? TRAILERS_NO_DATE : NO_DATE);
+    this.respond(res, wait ? TRAILERS_NO_DATE : NO_DATE);
+  }
+
+  /**
+   * Node validates what HTTP/2 cannot carry (a value with a control byte, a name that is not a
+   * token); the stream is reset then (it closes, and the ActiveStream with it), never the worker.
+   */
+  private respond(res: ResponseHeaders, options: RespondOptions): void {
+    try {
+      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, options);
+    } catch {
+      this.refused();
+    }
+  }
+
+  private refused(): void {
+    if (this.stream.destroyed) return;
+    this.localReset = true;
+    this.conn.codecStats.txReset.inc();
+    this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   private expectsTrailers(res: ResponseHeaders): boolean {
@@ -191,7 +235,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   encodeData(data: Buffer, endStream: boolean): boolean {
     const stream = this.stream;
     if (stream.destroyed) return true;
-    if (this.pending !== null) this.flushHeaders(false);
+    if (this.pending !== null) {
+      this.flushHeaders(false);
+      if (this.localReset) return true;
+    }
     if (endStream) {
       if (data.length > 0) stream.end(data);
       else stream.end();
@@ -207,18 +254,22 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     const stream = this.stream;
     if (stream.destroyed) return;
     this.responseTrailers = trailers;
-    if (this.pending !== null) this.flushHeaders(true);
+    if (this.pending !== null) {
+      this.flushHeaders(true);
+      if (this.localReset) return;
+    }
     // Headers went out without waiting for trailers (not gRPC): they are dropped, as on HTTP/1.
     stream.end();
   }
 
   encode100Continue(): void {
-    if (!this.stream.destroyed && !this.responded) this.stream.additionalHeaders({ ":status": 100 });
+    if (!this.stream.destroyed && !this.responded && !this.stream.headersSent) this.stream.additionalHeaders({ ":status": 100 });
   }
 
   readDisable(disable: boolean): void {
     const stream = this.stream;
-    if (stream.destroyed) return;
+    // Nothing left to read: pausing would only keep Node from closing the finished stream.
+    if (stream.destroyed || this.requestEnded) return;
     if (disable) stream.pause();
     else stream.resume();
   }
@@ -283,6 +334,10 @@ function onStreamEnd(this: http2.ServerHttp2Stream): void {
 
 function onStreamClose(this: http2.ServerHttp2Stream): void {
   (this as StreamWithEncoder)[kEncoder].onClose();
+}
+
+function onStreamAborted(this: http2.ServerHttp2Stream): void {
+  (this as StreamWithEncoder)[kEncoder].onAborted();
 }
 
 function onStreamDrain(this: http2.ServerHttp2Stream): void {
