@@ -377,20 +377,26 @@ function explainRoute(s: Snapshot, req: ExplainRequest, why: Readonly<Record<str
 }
 
 /**
- * Envoy's gRPC timeout rules for a route, in words. The deprecated max_grpc_timeout (what istiod
- * writes on sidecar routes) replaces the route timeout of a gRPC request with its grpc-timeout,
- * capped (0 = uncapped; no header = the cap, or none). max_stream_duration.grpc_timeout_header_max
- * (istiod's inbound routes) bounds the stream by grpc-timeout, the route timeout still applying.
+ * Envoy's gRPC timeout rules for a route, in words, as the data path applies them. A route with
+ * max_stream_duration (istiod's inbound routes) uses Envoy's "new timeouts": the connection
+ * manager bounds the stream (grpc-timeout of a gRPC request when grpc_timeout_header_max is set,
+ * capped unless 0) and the route timeout and max_grpc_timeout are not used. Otherwise the
+ * deprecated max_grpc_timeout (what istiod writes on sidecar routes) replaces the route timeout of
+ * a gRPC request with its grpc-timeout, capped (0 = uncapped; no header = the cap, or none).
  */
 function grpcTimeoutRule(a: RouteAction): string | undefined {
   const fmt = (n: number): string => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
   const cap = (max: number, offset: number | undefined): string => `${max > 0 ? `capped at ${fmt(max)}` : "uncapped"}${offset !== undefined && offset > 0 ? `, less ${fmt(offset)}` : ""}`;
+  const msd = a.maxStreamDuration;
+  if (msd !== undefined) {
+    const bound = msd.maxStreamDurationMs !== undefined && msd.maxStreamDurationMs > 0 ? `streams are bounded at ${fmt(msd.maxStreamDurationMs)}` : "streams are unbounded";
+    const grpc = msd.grpcTimeoutHeaderMaxMs !== undefined ? `; gRPC requests: grpc-timeout bounds the stream, ${cap(msd.grpcTimeoutHeaderMaxMs, msd.grpcTimeoutHeaderOffsetMs)}` : "";
+    return `${bound}${grpc}; the route timeout does not apply (max_stream_duration)`;
+  }
   if (a.maxGrpcTimeoutMs !== undefined) {
     const max = a.maxGrpcTimeoutMs;
     return `gRPC requests: grpc-timeout replaces the route timeout, ${cap(max, a.grpcTimeoutOffsetMs)}; without the header ${max > 0 ? fmt(max) : "no timeout"} (max_grpc_timeout)`;
   }
-  const msd = a.maxStreamDuration;
-  if (msd?.grpcTimeoutHeaderMaxMs !== undefined) return `gRPC requests: grpc-timeout bounds the stream, ${cap(msd.grpcTimeoutHeaderMaxMs, msd.grpcTimeoutHeaderOffsetMs)}, the route timeout still applies (max_stream_duration.grpc_timeout_header_max)`;
   return undefined;
 }
 

@@ -88,7 +88,7 @@ describe("explain: upstream protocol and gRPC timeouts", () => {
   it("inbound: the app's gRPC port is reached over HTTP/2; the route bounds streams by grpc-timeout, uncapped (max_stream_duration)", async () => {
     const x = await explainJson(["--authority", "anything", "--port", "9000"]);
     expect(x.clusters.map((c) => c.upstreamProtocol)).toEqual(["HTTP/2 (port protocol GRPC)"]);
-    expect(x.action?.grpcTimeout).toBe("gRPC requests: grpc-timeout bounds the stream, uncapped, the route timeout still applies (max_stream_duration.grpc_timeout_header_max)");
+    expect(x.action?.grpcTimeout).toBe("streams are unbounded; gRPC requests: grpc-timeout bounds the stream, uncapped; the route timeout does not apply (max_stream_duration)");
     expect(x.action?.retries).toBeUndefined();
   });
 
@@ -129,7 +129,7 @@ describe("explain: upstream protocol and gRPC timeouts", () => {
     };
     const h2 = explainRequest(s, { authority: "x", path: "/h2", port: 8000 });
     expect(h2.clusters[0]!.upstreamProtocol).toBe("HTTP/2 (explicit_http_config), max concurrent streams 7");
-    expect(h2.action).toMatchObject({ maxStreamDurationMs: 30_000, grpcTimeout: "gRPC requests: grpc-timeout bounds the stream, capped at 5s, less 100ms, the route timeout still applies (max_stream_duration.grpc_timeout_header_max)" });
+    expect(h2.action).toMatchObject({ maxStreamDurationMs: 30_000, grpcTimeout: "streams are bounded at 30s; gRPC requests: grpc-timeout bounds the stream, capped at 5s, less 100ms; the route timeout does not apply (max_stream_duration)" });
     const down = explainRequest(s, { authority: "x", path: "/down", port: 8000 });
     expect(down.clusters[0]!.upstreamProtocol).toBe("downstream's protocol (use_downstream_protocol_config)");
     expect(down.action?.grpcTimeout).toBe("gRPC requests: grpc-timeout replaces the route timeout, uncapped; without the header no timeout (max_grpc_timeout)");
