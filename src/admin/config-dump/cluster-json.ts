@@ -5,6 +5,7 @@
 import type { Cluster, ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from "../../config/model/types.js";
 import { compact, duration, nonEmpty, outriggerMetadata, socketAddress, typeUrl, type Json } from "./envoy-json.js";
 import { ADS_CONFIG_SOURCE, transportSocketJson } from "./listener-json.js";
+import { httpVersionsJson } from "./http2-options-json.js";
 
 const UINT32_MAX = 4_294_967_295;
 
@@ -132,8 +133,8 @@ export function clusterJson(c: Cluster): Json {
                   max_connection_duration: hpo.commonHttpProtocolOptions.maxConnectionDurationMs !== undefined ? duration(hpo.commonHttpProtocolOptions.maxConnectionDurationMs) : undefined,
                 })
               : undefined,
-            explicit_http_config: hpo.explicitHttpConfig !== undefined ? { http2_protocol_options: {} } : undefined,
-            use_downstream_protocol_config: hpo.useDownstreamProtocolConfig !== undefined ? {} : undefined,
+            explicit_http_config: hpo.explicitHttpConfig !== undefined ? httpVersionsJson(hpo.explicitHttpConfig) : undefined,
+            use_downstream_protocol_config: hpo.useDownstreamProtocolConfig !== undefined ? httpVersionsJson(hpo.useDownstreamProtocolConfig) : undefined,
           }),
         }
       : undefined,

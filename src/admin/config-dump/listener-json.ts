@@ -1,6 +1,7 @@
 // A model Listener as Envoy's envoy.config.listener.v3.Listener JSON (what /config_dump shows under
 // ListenersConfigDump.dynamic_listeners[].active_state.listener), network filters included.
 
+import { http2OptionsJson, upgradeConfigsJson } from "./http2-options-json.js";
 import {
   HTTP_EXT_AUTHZ_FILTER,
   type ExtAuthzConfig,
@@ -183,6 +184,10 @@ function hcmJson(h: HttpConnectionManager): Json {
     set_current_client_cert_details: h.setCurrentClientCertDetails !== undefined ? compact({ ...h.setCurrentClientCertDetails }) : undefined,
     access_log: nonEmpty(h.accessLog?.map(accessLogJson)),
     tracing: h.tracing !== undefined ? compact(tracingJson(h.tracing)) : undefined,
+    // AUTO is the enum's zero value.
+    codec_type: h.codecType !== undefined && h.codecType !== "AUTO" ? h.codecType : undefined,
+    http2_protocol_options: h.http2ProtocolOptions !== undefined ? http2OptionsJson(h.http2ProtocolOptions) : undefined,
+    upgrade_configs: upgradeConfigsJson(h.upgradeConfigs),
   });
 }
 

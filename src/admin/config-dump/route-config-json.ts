@@ -4,6 +4,7 @@
 // goes under metadata.filter_metadata.outrigger.
 
 import { corsPolicyJson } from "./cors-json.js";
+import { upgradeConfigsJson } from "./http2-options-json.js";
 import { HTTP_CORS_FILTER, HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type RedirectAction, type RetryPolicy, type Route, type RouteAction, type RouteConfiguration, type RouteMatch, type VirtualHost, type WeightedCluster } from "../../config/model/types.js";
 import { compact, duration, fractionalPercent, headerMatcher, headerValueOptions, nonEmpty, outriggerMetadata, stringMatcher, typeUrl, type Json } from "./envoy-json.js";
 
@@ -83,6 +84,16 @@ function routeActionJson(a: RouteAction): Json {
       ),
     ),
     hash_policy: nonEmpty(a.hashPolicy?.map(hashPolicyJson)),
+    upgrade_configs: upgradeConfigsJson(a.upgradeConfigs, true),
+    max_stream_duration: a.maxStreamDuration !== undefined
+      ? compact({
+          max_stream_duration: a.maxStreamDuration.maxStreamDurationMs !== undefined ? duration(a.maxStreamDuration.maxStreamDurationMs) : undefined,
+          grpc_timeout_header_max: a.maxStreamDuration.grpcTimeoutHeaderMaxMs !== undefined ? duration(a.maxStreamDuration.grpcTimeoutHeaderMaxMs) : undefined,
+          grpc_timeout_header_offset: a.maxStreamDuration.grpcTimeoutHeaderOffsetMs !== undefined ? duration(a.maxStreamDuration.grpcTimeoutHeaderOffsetMs) : undefined,
+        })
+      : undefined,
+    max_grpc_timeout: a.maxGrpcTimeoutMs !== undefined ? duration(a.maxGrpcTimeoutMs) : undefined,
+    grpc_timeout_offset: a.grpcTimeoutOffsetMs !== undefined ? duration(a.grpcTimeoutOffsetMs) : undefined,
   });
 }
 

@@ -5,6 +5,7 @@
 import type { Cluster, CircuitBreakers, HttpProtocolOptions, OutlierDetectionConfig } from "../model/types.js";
 import { at, bool, checkFields, durationMs, isObject, list, num, obj, typedConfig, uint, type DecodeState } from "./decode-common.js";
 import type { Json } from "./decoded.js";
+import { http1ProtocolOptions, http2ProtocolOptions } from "./decode-http2-options.js";
 
 const UINT32_MAX = 4_294_967_295;
 
@@ -184,23 +185,43 @@ export function httpProtocolOptions(o: Json, path: string, st: DecodeState): Htt
   const h: HttpProtocolOptions = {};
   const c = obj(o.common_http_protocol_options, at(path, "common_http_protocol_options"), st);
   if (c !== undefined) h.commonHttpProtocolOptions = commonHttpProtocolOptions(c, at(path, "common_http_protocol_options"), st);
+  const chosen = ["explicit_http_config", "use_downstream_protocol_config", "auto_config"].filter((k) => o[k] !== undefined);
+  if (chosen.length > 1) st.error(path, `only one of explicit_http_config, use_downstream_protocol_config, auto_config may be set (got ${chosen.join(", ")})`);
   const e = obj(o.explicit_http_config, at(path, "explicit_http_config"), st);
   if (e !== undefined) {
     const p = at(path, "explicit_http_config");
-    if (e.http2_protocol_options !== undefined) {
-      h.explicitHttpConfig = { http2ProtocolOptions: {} };
-      const h2 = obj(e.http2_protocol_options, at(p, "http2_protocol_options"), st) ?? {};
-      for (const k of Object.keys(h2)) st.note(at(at(p, "http2_protocol_options"), k), "HTTP/2 settings are not supported yet; ignored");
-      st.note(p, "upstream HTTP/2 is not supported yet: pools speak HTTP/1.1");
-    } else if (e.http3_protocol_options !== undefined) st.error(at(p, "http3_protocol_options"), "upstream HTTP/3 is not supported by Outrigger");
-    else if (e.http_protocol_options === undefined) st.error(p, "one of http_protocol_options, http2_protocol_options is required");
+    checkFields(e, p, st, ["http_protocol_options", "http2_protocol_options", "http3_protocol_options"]);
+    if (e.http3_protocol_options !== undefined) st.error(at(p, "http3_protocol_options"), "upstream HTTP/3 is not supported by Outrigger");
+    else if (e.http2_protocol_options !== undefined) {
+      const h2 = http2ProtocolOptions(e.http2_protocol_options, at(p, "http2_protocol_options"), st);
+      if (h2 !== undefined) h.explicitHttpConfig = { http2ProtocolOptions: h2 };
+    } else if (e.http_protocol_options !== undefined) {
+      const h1 = http1ProtocolOptions(e.http_protocol_options, at(p, "http_protocol_options"), st);
+      if (h1 !== undefined) h.explicitHttpConfig = { httpProtocolOptions: h1 };
+    } else st.error(p, "one of http_protocol_options, http2_protocol_options is required");
+    if (e.http_protocol_options !== undefined && e.http2_protocol_options !== undefined) st.error(p, "only one of http_protocol_options, http2_protocol_options may be set");
   }
-  if (o.use_downstream_protocol_config !== undefined) {
-    h.useDownstreamProtocolConfig = {};
-    st.note(at(path, "use_downstream_protocol_config"), "not enforced yet: pools speak HTTP/1.1");
+  const d = obj(o.use_downstream_protocol_config, at(path, "use_downstream_protocol_config"), st);
+  if (d !== undefined) h.useDownstreamProtocolConfig = useDownstreamHttpConfig(d, at(path, "use_downstream_protocol_config"), st);
+  const a = obj(o.auto_config, at(path, "auto_config"), st);
+  if (a !== undefined) {
+    // Envoy picks the protocol by ALPN with the upstream (TLS only); Outrigger's pools offer no
+    // ALPN choice, and HTTP/1.1 is what Envoy falls back to when the upstream does not answer h2.
+    useDownstreamHttpConfig(a, at(path, "auto_config"), st, ["alternate_protocols_cache_options"]);
+    st.note(at(path, "auto_config"), "ALPN protocol selection (auto_config) is not supported: the upstream is spoken to in HTTP/1.1");
   }
-  if (o.auto_config !== undefined) st.note(at(path, "auto_config"), "ALPN protocol selection is not supported yet: pools speak HTTP/1.1");
   return h;
+}
+
+/** UseDownstreamHttpConfig (and AutoHttpConfig's same two fields): both kept as written. */
+function useDownstreamHttpConfig(d: Json, path: string, st: DecodeState, more: readonly string[] = []): NonNullable<HttpProtocolOptions["useDownstreamProtocolConfig"]> {
+  checkFields(d, path, st, ["http_protocol_options", "http2_protocol_options", ...more], { http3_protocol_options: "upstream HTTP/3 is not supported by Outrigger" });
+  const out: NonNullable<HttpProtocolOptions["useDownstreamProtocolConfig"]> = {};
+  const h1 = http1ProtocolOptions(d.http_protocol_options, at(path, "http_protocol_options"), st);
+  if (h1 !== undefined) out.httpProtocolOptions = h1;
+  const h2 = http2ProtocolOptions(d.http2_protocol_options, at(path, "http2_protocol_options"), st);
+  if (h2 !== undefined) out.http2ProtocolOptions = h2;
+  return out;
 }
 
 export function commonHttpProtocolOptions(c: Json, path: string, st: DecodeState): NonNullable<HttpProtocolOptions["commonHttpProtocolOptions"]> {

@@ -11,6 +11,7 @@ import { circuitBreakers, commonHttpProtocolOptions, loadBalancing, outlierDetec
 import { at, checkFields, durationMs, enumOf, isObject, list, num, obj, str, uint, DecodeState } from "./decode-common.js";
 import { clusterLoadAssignmentInto, localityLbEndpoints } from "./decode-endpoints.js";
 import { decodeTransportSocketInto, decodeUpstreamTlsContextInto } from "./decode-tls-context.js";
+import { http1ProtocolOptions, http2ProtocolOptions } from "./decode-http2-options.js";
 import type { DecodeContext, Decoded, Json } from "./decoded.js";
 
 const INTERNAL_UPSTREAM = "type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport";
@@ -235,19 +236,18 @@ function clusterInto(o: Json, st: DecodeState): Cluster | undefined {
   let hpo: HttpProtocolOptions | undefined = typedExtensionProtocolOptions(o.typed_extension_protocol_options, "typed_extension_protocol_options", st);
   if (o.http2_protocol_options !== undefined || o.common_http_protocol_options !== undefined || o.max_requests_per_connection !== undefined || o.protocol_selection !== undefined || o.http_protocol_options !== undefined) {
     hpo ??= {};
-    if (o.http2_protocol_options !== undefined) {
-      hpo.explicitHttpConfig = { http2ProtocolOptions: {} };
-      st.note("http2_protocol_options", "upstream HTTP/2 is not supported yet: pools speak HTTP/1.1");
-    }
-    if (o.http_protocol_options !== undefined) st.note("http_protocol_options", "HTTP/1.1 settings are not supported; ignored");
+    // v2: http2_protocol_options on the cluster = explicit HTTP/2 (USE_CONFIGURED_PROTOCOL), or
+    // the HTTP/2 half of USE_DOWNSTREAM_PROTOCOL.
+    const h2 = http2ProtocolOptions(o.http2_protocol_options, "http2_protocol_options", st);
+    const h1 = http1ProtocolOptions(o.http_protocol_options, "http_protocol_options", st);
     const co = obj(o.common_http_protocol_options, "common_http_protocol_options", st);
     if (co !== undefined) hpo.commonHttpProtocolOptions = commonHttpProtocolOptions(co, "common_http_protocol_options", st);
     const mr = uint(o.max_requests_per_connection, "max_requests_per_connection", st);
     if (mr !== undefined) hpo.commonHttpProtocolOptions = { ...hpo.commonHttpProtocolOptions, maxRequestsPerConnection: mr };
-    if (o.protocol_selection === "USE_DOWNSTREAM_PROTOCOL" || o.protocol_selection === 1) {
-      hpo.useDownstreamProtocolConfig = {};
-      st.note("protocol_selection", "not enforced yet: pools speak HTTP/1.1");
-    }
+    const sel = enumOf(o.protocol_selection, ["USE_CONFIGURED_PROTOCOL", "USE_DOWNSTREAM_PROTOCOL"] as const, "protocol_selection", st);
+    if (sel === "USE_DOWNSTREAM_PROTOCOL") {
+      hpo.useDownstreamProtocolConfig = { ...(h1 !== undefined ? { httpProtocolOptions: h1 } : {}), ...(h2 !== undefined ? { http2ProtocolOptions: h2 } : {}) };
+    } else if (h2 !== undefined) hpo.explicitHttpConfig = { http2ProtocolOptions: h2 };
   }
   if (hpo !== undefined) c.httpProtocolOptions = hpo;
 

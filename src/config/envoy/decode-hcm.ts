@@ -6,7 +6,9 @@
 
 import type { ForwardClientCertDetails, HttpConnectionManager, TrafficDirection } from "../model/types.js";
 import { decodeAccessLogs } from "./decode-access-log.js";
-import { at, bool, checkFields, DecodeState, durationMs, enumOf, isObject, obj, str, typedConfig } from "./decode-common.js";
+import { at, bool, checkFields, DecodeState, durationMs, enumOf, obj, str, typedConfig } from "./decode-common.js";
+import { http2ProtocolOptions } from "./decode-http2-options.js";
+import { upgradeConfigs } from "./decode-upgrade-configs.js";
 import type { Json } from "./decoded.js";
 import { decodeHttpFilters } from "./decode-http-filters.js";
 import { decodeRouteConfiguration } from "./decode-route-config.js";
@@ -25,6 +27,7 @@ const QUIET = [
   "forward_client_cert_details",
   "set_current_client_cert_details",
   "codec_type",
+  "http2_protocol_options",
   "request_id_extension",
   "normalize_path",
   "use_remote_address",
@@ -93,14 +96,20 @@ export function decodeHcm(o: Json, path: string, st: DecodeState, direction: Tra
     }
     h.setCurrentClientCertDetails = d;
   }
+  const codec = enumOf(o.codec_type, ["AUTO", "HTTP1", "HTTP2", "HTTP3"] as const, at(path, "codec_type"), st);
+  if (codec === "HTTP3") st.note(at(path, "codec_type"), "HTTP3 (QUIC) is not supported: connections are served as AUTO (HTTP/1.1 or HTTP/2)");
+  else if (codec === "HTTP1" || codec === "HTTP2") h.codecType = codec;
+  const h2 = http2ProtocolOptions(o.http2_protocol_options, at(path, "http2_protocol_options"), st);
+  if (h2 !== undefined) h.http2ProtocolOptions = h2;
+  const up = upgradeConfigs(o.upgrade_configs, at(path, "upgrade_configs"), st, false);
+  if (up !== undefined) h.upgradeConfigs = up;
   quietFields(o, path, st);
   return h;
 }
 
+
 /** The QUIET fields whose value Outrigger does not honour get their note here. */
 function quietFields(o: Json, path: string, st: DecodeState): void {
-  const codec = enumOf(o.codec_type, ["AUTO", "HTTP1", "HTTP2", "HTTP3"] as const, at(path, "codec_type"), st);
-  if (codec === "HTTP2" || codec === "HTTP3") st.note(at(path, "codec_type"), `${codec} is not supported yet: connections are served as HTTP/1.1`);
   if (o.request_id_extension !== undefined) {
     const tc = typedConfig(obj(o.request_id_extension, at(path, "request_id_extension"), st)?.typed_config, at(path, "request_id_extension.typed_config"), st);
     if (tc !== undefined && tc.type !== "envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig") st.note(at(path, "request_id_extension"), `request ID extension ${tc.type} is not supported: UUID request IDs are generated`);
@@ -116,8 +125,4 @@ function quietFields(o: Json, path: string, st: DecodeState): void {
   if (bool(o.preserve_external_request_id, at(path, "preserve_external_request_id"), st) === true) st.note(at(path, "preserve_external_request_id"), "preserve_external_request_id is not configurable");
   const idle = durationMs(o.stream_idle_timeout, at(path, "stream_idle_timeout"), st);
   if (idle !== undefined && idle !== 0) st.note(at(path, "stream_idle_timeout"), "stream_idle_timeout is not supported: streams are not closed for idleness");
-  if (Array.isArray(o.upgrade_configs)) {
-    const types = o.upgrade_configs.map((u) => (isObject(u) ? String(u.upgrade_type) : "?"));
-    if (types.length > 0) st.note(at(path, "upgrade_configs"), `HTTP upgrades (${types.join(", ")}) are not supported: the Upgrade header is hop-by-hop and removed`);
-  }
 }

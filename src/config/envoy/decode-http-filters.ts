@@ -62,7 +62,7 @@ const NAME_TO_FILTER: Record<string, string> = {
  * records natively or does not have, and Istio internals whose work Outrigger does elsewhere.
  */
 export const NOOP_HTTP_FILTERS: Record<string, string> = {
-  [HTTP_GRPC_STATS_FILTER]: "gRPC statistics are not collected (HTTP/2 is not supported yet)",
+  [HTTP_GRPC_STATS_FILTER]: "gRPC statistics (grpc_stats counters) are not collected",
   "istio.mixer.v1.config.client.HttpClientConfig": "Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's standard metrics are recorded natively",
   mixer: "Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's standard metrics are recorded natively",
   "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig": "istio_authn: the peer identity comes from the TLS handshake and request.auth.* from jwt_authn",

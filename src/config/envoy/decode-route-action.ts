@@ -1,11 +1,12 @@
 // envoy.config.route.v3.RouteAction → the model's RouteAction: destination (cluster or weighted
 // clusters), rewrites, timeout, retry policy, hash policy and mirrors, with Envoy's defaults.
-// Routing choices the data path cannot make (cluster_header, metadata_match, …) are errors;
-// stream-level tunables the data path does not have yet are notes.
+// max stream duration and gRPC timeout rules, route-level upgrades. Routing choices the data path
+// cannot make (cluster_header, metadata_match, …) are errors; tunables it lacks are notes.
 
 import type { HashPolicy, RequestMirrorPolicy, RetryPolicy, RouteAction, WeightedCluster } from "../model/types.js";
 import { at, bool, checkFields, durationMs, enumOf, fractionalPercent, headerMatcher, isObject, list, obj, regexOf, str, typedConfig, uint, type DecodeState } from "./decode-common.js";
 import { HEADER_OPS_FIELDS, headerOps } from "./decode-header-ops.js";
+import { upgradeConfigs } from "./decode-upgrade-configs.js";
 
 const PREVIOUS_HOSTS = new Set(["envoy.retry_host_predicates.previous_hosts", "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"]);
 const PREVIOUS_PRIORITIES = new Set(["envoy.retry_priorities.previous_priorities", "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig"]);
@@ -180,7 +181,7 @@ const CLUSTER_SPECIFIERS = ["cluster", "weighted_clusters", "cluster_header", "c
 export function routeAction(v: unknown, path: string, st: DecodeState): RouteAction | undefined {
   const o = obj(v, path, st);
   if (o === undefined) return undefined;
-  checkFields(o, path, st, ["cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite_literal", "host_rewrite", "timeout", "retry_policy", "hash_policy", "request_mirror_policies", "request_mirror_policy", "cluster_not_found_response_code", "cors"], {
+  checkFields(o, path, st, ["cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite_literal", "host_rewrite", "timeout", "retry_policy", "hash_policy", "request_mirror_policies", "request_mirror_policy", "cluster_not_found_response_code", "cors", "max_stream_duration", "max_grpc_timeout", "grpc_timeout_offset", "upgrade_configs"], {
     cluster_header: "a cluster named by a request header is not supported by Outrigger",
     cluster_specifier_plugin: "cluster specifier plugins are not supported by Outrigger",
     inline_cluster_specifier_plugin: "cluster specifier plugins are not supported by Outrigger",
@@ -190,10 +191,6 @@ export function routeAction(v: unknown, path: string, st: DecodeState): RouteAct
     host_rewrite_path_regex: "host rewrite from the path is not supported by Outrigger",
   }, {
     idle_timeout: "per-route stream idle_timeout is not supported yet; the connection manager's applies",
-    max_stream_duration: "max_stream_duration is not supported yet",
-    max_grpc_timeout: "max_grpc_timeout is not supported yet (grpc-timeout is not read)",
-    grpc_timeout_offset: "grpc_timeout_offset is not supported yet",
-    upgrade_configs: "upgrade_configs are not supported yet: upgrades follow the connection manager",
     auto_host_rewrite: "auto_host_rewrite is not supported: the Host header is kept",
     priority: "route priority is not supported: the default priority's circuit breakers apply",
     rate_limits: "rate limits are not supported; ignored",
@@ -253,5 +250,31 @@ export function routeAction(v: unknown, path: string, st: DecodeState): RouteAct
     if (x !== undefined) mirrors.push(x);
   }
   if (mirrors.length > 0) a.requestMirrorPolicies = mirrors;
+  if (o.max_stream_duration !== undefined) {
+    const msd = maxStreamDuration(o.max_stream_duration, at(path, "max_stream_duration"), st);
+    if (msd !== undefined) a.maxStreamDuration = msd;
+  }
+  // Deprecated (Istio before 1.10 wrote max_grpc_timeout); kept as written for the router and config_dump.
+  const mgt = durationMs(o.max_grpc_timeout, at(path, "max_grpc_timeout"), st);
+  if (mgt !== undefined) a.maxGrpcTimeoutMs = mgt;
+  const gto = durationMs(o.grpc_timeout_offset, at(path, "grpc_timeout_offset"), st);
+  if (gto !== undefined) a.grpcTimeoutOffsetMs = gto;
+  const up = upgradeConfigs(o.upgrade_configs, at(path, "upgrade_configs"), st, true);
+  if (up !== undefined) a.upgradeConfigs = up;
   return a;
+}
+
+/** RouteAction.MaxStreamDuration: the three durations as written (0 = no bound / uncapped). */
+function maxStreamDuration(v: unknown, path: string, st: DecodeState): NonNullable<RouteAction["maxStreamDuration"]> | undefined {
+  const o = obj(v, path, st);
+  if (o === undefined) return undefined;
+  checkFields(o, path, st, ["max_stream_duration", "grpc_timeout_header_max", "grpc_timeout_header_offset"]);
+  const out: NonNullable<RouteAction["maxStreamDuration"]> = {};
+  const m = durationMs(o.max_stream_duration, at(path, "max_stream_duration"), st);
+  if (m !== undefined) out.maxStreamDurationMs = m;
+  const g = durationMs(o.grpc_timeout_header_max, at(path, "grpc_timeout_header_max"), st);
+  if (g !== undefined) out.grpcTimeoutHeaderMaxMs = g;
+  const off = durationMs(o.grpc_timeout_header_offset, at(path, "grpc_timeout_header_offset"), st);
+  if (off !== undefined) out.grpcTimeoutHeaderOffsetMs = off;
+  return out;
 }

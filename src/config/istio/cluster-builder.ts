@@ -26,11 +26,11 @@ export function buildOutboundClusters(services: MeshService[], drs: DestinationR
       // Every port with a listener protocol (HTTP, TCP, TLS, sniffed); UDP gets none.
       if (listenerProtocol(port.protocol) === "NONE") continue;
       const endpoints = serviceEndpoints(svc, port);
-      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, port.number, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
+      const base = makeCluster(outboundClusterName(port.number, "", svc.hostname), svc, port, "", endpoints, effectiveTrafficPolicy(dr?.trafficPolicy, undefined, port.number), ctx);
       out[base.name] = base;
       for (const subset of dr?.subsets ?? []) {
         const selected = endpoints.filter((e) => labelsMatch(subset.labels, e.labels));
-        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, port.number, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number), ctx);
+        const c = makeCluster(outboundClusterName(port.number, subset.name, svc.hostname), svc, port, subset.name, selected, effectiveTrafficPolicy(dr?.trafficPolicy, subset.trafficPolicy, port.number), ctx);
         out[c.name] = c;
       }
     }
@@ -70,7 +70,8 @@ function clusterType(svc: MeshService): ClusterType {
   return svc.resolution === "DNS_ROUND_ROBIN" ? "LOGICAL_DNS" : "STRICT_DNS";
 }
 
-function makeCluster(name: string, svc: MeshService, port: number, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
+function makeCluster(name: string, svc: MeshService, servicePort: ParsedPort, subset: string, eps: ResolvedEndpoint[], policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): Cluster {
+  const port = servicePort.number;
   const type = clusterType(svc);
   const cluster: Cluster = {
     name,
@@ -81,7 +82,7 @@ function makeCluster(name: string, svc: MeshService, port: number, subset: strin
     serviceHost: svc.hostname,
     subset,
   };
-  applyTrafficPolicy(cluster, policy, ctx);
+  applyTrafficPolicy(cluster, policy, ctx, servicePort.protocol);
   if (ctx.tls !== undefined) applyClusterTls(cluster, policy?.tls, svc, port, subset, ctx.tls);
   return cluster;
 }

@@ -14,8 +14,12 @@ import type { CircuitBreakers, Cluster, HttpProtocolOptions, Locality, OutlierDe
 import type { OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js";
 import type { ClusterTlsOptions } from "./cluster-tls.js";
 import { applyLocalityLb, effectiveLocalityLbSetting, usesLocalityWeightedLb } from "./locality-lb.js";
+import type { Protocol } from "./protocol.js";
+import { upstreamProtocolFor, type MeshH2UpgradePolicy, type UpstreamProtocolInput } from "./upstream-protocol.js";
 
 export interface ClusterPolicyContext {
+  /** MeshConfig h2UpgradePolicy; absent = DO_NOT_UPGRADE. */
+  meshH2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
   proxyLocality: Locality;
   proxyLabels: Record<string, string>;
   /** Upstream TLS (DestinationRule tls, auto mTLS); absent = plaintext clusters. */
@@ -62,12 +66,15 @@ export function outlierDetectionFor(od: OutlierDetection): OutlierDetectionConfi
   };
 }
 
-/** Applies the policy to an outbound cluster built with defaults (type, endpoints grouped by locality). */
-export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext): void {
+/**
+ * Applies the policy to an outbound cluster built with defaults (type, endpoints grouped by
+ * locality); `protocol` is the service port's (undefined = detection), which picks the upstream protocol.
+ */
+export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined, ctx: ClusterPolicyContext, protocol: Protocol | undefined): void {
   const cp = policy?.connectionPool;
   c.circuitBreakers = circuitBreakersFor(policy);
   if (cp?.tcp?.connectTimeoutMs !== undefined) c.connectTimeoutMs = cp.tcp.connectTimeoutMs;
-  const hpo = httpProtocolOptionsFor(policy);
+  const hpo = httpProtocolOptionsFor(policy, { protocol, direction: "outbound", meshH2UpgradePolicy: ctx.meshH2UpgradePolicy });
   if (hpo !== undefined) c.httpProtocolOptions = hpo;
   const ka = cp?.tcp?.tcpKeepalive;
   if (ka) {
@@ -106,10 +113,10 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
 
 /**
  * istiod's HttpProtocolOptions for a cluster: idle timeout (http, else tcp), max requests per
- * connection (only when > 0), max connection duration, and the upstream protocol choice.
- * Undefined when the policy sets none of them (Envoy's defaults apply).
+ * connection (only when > 0), max connection duration, and the upstream protocol (upstream-protocol.ts).
+ * Undefined when none of them is set (Envoy's defaults apply: HTTP/1.1).
  */
-export function httpProtocolOptionsFor(policy: TrafficPolicy | undefined): HttpProtocolOptions | undefined {
+export function httpProtocolOptionsFor(policy: TrafficPolicy | undefined, upstream: UpstreamProtocolInput): HttpProtocolOptions | undefined {
   const cp = policy?.connectionPool;
   const common: NonNullable<HttpProtocolOptions["commonHttpProtocolOptions"]> = {};
   const idle = cp?.http?.idleTimeoutMs ?? cp?.tcp?.idleTimeoutMs;
@@ -117,10 +124,9 @@ export function httpProtocolOptionsFor(policy: TrafficPolicy | undefined): HttpP
   if ((cp?.http?.maxRequestsPerConnection ?? 0) > 0) common.maxRequestsPerConnection = cp?.http?.maxRequestsPerConnection as number;
   if (cp?.tcp?.maxConnectionDurationMs !== undefined) common.maxConnectionDurationMs = cp.tcp.maxConnectionDurationMs;
   const out: HttpProtocolOptions = {};
-  if (Object.keys(common).length > 0) out.commonHttpProtocolOptions = common;
-  // Validation refuses both together.
-  if (cp?.http?.useClientProtocol === true) out.useDownstreamProtocolConfig = {};
-  else if (cp?.http?.h2UpgradePolicy === "UPGRADE") out.explicitHttpConfig = { http2ProtocolOptions: {} };
+  // istiod writes the (maybe empty) common options whenever one of these or maxConcurrentStreams is set.
+  if (Object.keys(common).length > 0 || (cp?.http?.maxConcurrentStreams ?? 0) > 0) out.commonHttpProtocolOptions = common;
+  Object.assign(out, upstreamProtocolFor(cp?.http, upstream));
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -32,7 +32,8 @@ export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[], 
   const out: InterceptInbound = { chains: [], declaredPorts: [], clusters: [], routeConfigs: [], skipped: [] };
   for (const ing of [...ingress].sort((a, b) => a.port.number - b.port.number)) {
     const port = ing.port.number;
-    const proto = listenerProtocol(portProtocol(ing.port.protocol, ing.port.name));
+    const declared = portProtocol(ing.port.protocol, ing.port.name);
+    const proto = listenerProtocol(declared);
     if (proto === "NONE") {
       out.skipped.push({ ingress: ing, reason: `${ing.port.protocol ?? ""} is not supported` });
       continue;
@@ -42,7 +43,7 @@ export function buildInterceptInbound(ingress: readonly ParsedSidecarIngress[], 
     out.clusters.push(interceptedInboundCluster(ing, dualStack));
     const httpChain = (): FilterChain => {
       const c = httpFilterChain(name, `inbound_${name}`, clusterName);
-      out.routeConfigs.push(inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName));
+      out.routeConfigs.push(inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName, declared));
       return c;
     };
     const tcpChain = (): FilterChain => tcpProxyFilterChain(name, tcpProxyTo(clusterName));

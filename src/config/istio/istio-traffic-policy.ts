@@ -61,8 +61,11 @@ export interface ConnectionPoolSettings {
     maxRequestsPerConnection?: number;
     maxRetries?: number;
     idleTimeoutMs?: number;
+    /** DEFAULT, DO_NOT_UPGRADE or UPGRADE (validated). */
     h2UpgradePolicy?: string;
     useClientProtocol?: boolean;
+    /** HTTP/2 streams per upstream connection (explicit HTTP/2 clusters only; 0 = Envoy's default). */
+    maxConcurrentStreams?: number;
   };
 }
 

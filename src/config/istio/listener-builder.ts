@@ -8,6 +8,8 @@ import { inboundRetryPolicy } from "./retry-policy.js";
 import { hostCoveredBy, hostsMatch } from "./host-name.js";
 import type { ParsedSidecarEgress, ParsedSidecarIngress, ParsedVirtualService } from "./parsed-config.js";
 import type { MeshService } from "./service-registry.js";
+import { portProtocol, type Protocol } from "./protocol.js";
+import { upstreamProtocolFor } from "./upstream-protocol.js";
 
 /**
  * Egress listeners without an explicit bind listen on loopback: outrigger binds real sockets for
@@ -37,13 +39,19 @@ export function buildInbound(ing: ParsedSidecarIngress): InboundParts {
   const clusterName = inboundClusterName(port);
   return {
     listener: httpListener({ address: ing.bind, port, direction: "INBOUND", routeConfigName: clusterName }),
-    routeConfig: inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName),
+    routeConfig: inboundRouteConfig(clusterName, `inbound|http|${port}`, clusterName, portProtocol(ing.port.protocol, ing.port.name)),
     cluster: inboundCluster(ing),
   };
 }
 
-/** istiod's inbound route configuration: one virtual host for every domain, one default route to `cluster`. */
-export function inboundRouteConfig(name: string, virtualHostName: string, cluster: string): RouteConfiguration {
+/**
+ * istiod's inbound route configuration: one virtual host for every domain, one default route to
+ * `cluster` (BuildDefaultHTTPInboundRoute: no timeout, max_stream_duration 0s with
+ * grpc_timeout_header_max 0s, and the inbound retry policy except on gRPC ports, where
+ * reset-before-request retries break streaming).
+ */
+export function inboundRouteConfig(name: string, virtualHostName: string, cluster: string, protocol?: Protocol): RouteConfiguration {
+  const grpc = protocol === "GRPC" || protocol === "GRPC-WEB";
   return {
     name,
     virtualHosts: [
@@ -55,7 +63,7 @@ export function inboundRouteConfig(name: string, virtualHostName: string, cluste
             name: "default",
             match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] },
             // istiod's default inbound route: no timeout, retry only resets before the request was sent.
-            route: { cluster, timeoutMs: 0, retryPolicy: inboundRetryPolicy() },
+            route: { cluster, timeoutMs: 0, ...(grpc ? {} : { retryPolicy: inboundRetryPolicy() }), maxStreamDuration: { maxStreamDurationMs: 0, grpcTimeoutHeaderMaxMs: 0 } },
             requestHeadersToAdd: [],
             requestHeadersToRemove: [],
             responseHeadersToAdd: [],
@@ -67,12 +75,18 @@ export function inboundRouteConfig(name: string, virtualHostName: string, cluste
   };
 }
 
-/** The STATIC cluster `inbound|<port>||` to the app behind a Sidecar ingress port (HTTP or TCP). */
+/**
+ * The STATIC cluster `inbound|<port>||` to the app behind a Sidecar ingress port (HTTP or TCP),
+ * reached in the protocol its port declares (istiod's setUpstreamProtocol for inbound clusters:
+ * HTTP2 / GRPC / GRPC-WEB → HTTP/2, no protocol → the downstream's; no h2 upgrade inbound).
+ */
 export function inboundCluster(ing: ParsedSidecarIngress): Cluster {
   const port = ing.port.number;
   // No defaultEndpoint: the app is assumed to listen on the same port on loopback.
   const ep = ing.defaultEndpoint ?? { address: "127.0.0.1", port };
+  const upstream = upstreamProtocolFor(undefined, { protocol: portProtocol(ing.port.protocol, ing.port.name), direction: "inbound" });
   return {
+    ...(Object.keys(upstream).length > 0 ? { httpProtocolOptions: upstream } : {}),
     name: inboundClusterName(port),
     type: "STATIC",
     lbPolicy: "LEAST_REQUEST",

@@ -58,6 +58,8 @@ export interface ParsedMeshConfig {
   meshMTLS?: MeshTlsConfig;
   /** `tlsDefaults`: DestinationRule SIMPLE / MUTUAL curves and ciphers. */
   tlsDefaults?: MeshTlsConfig;
+  /** `h2UpgradePolicy`: UPGRADE = outbound HTTP ports speak HTTP/2 unless a DestinationRule says DO_NOT_UPGRADE; absent = DO_NOT_UPGRADE. */
+  h2UpgradePolicy?: "DO_NOT_UPGRADE" | "UPGRADE";
 }
 
 /** istiod's built-in providers (DefaultMeshConfig): user providers with the same name replace them. */
@@ -186,6 +188,13 @@ export function parseMeshConfig(issues: DocIssues, value: unknown): ParsedMeshCo
     if (mode === "REGISTRY_ONLY" || mode === 0) m.outboundTrafficPolicy = "REGISTRY_ONLY";
     else if (mode === "ALLOW_ANY" || mode === 1 || mode === undefined || mode === null) m.outboundTrafficPolicy = "ALLOW_ANY";
     else issues.error(["outboundTrafficPolicy", "mode"], `unsupported value ${typeName(mode)}, must be ALLOW_ANY or REGISTRY_ONLY`);
+  }
+  const h2 = o["h2UpgradePolicy"];
+  if (h2 !== undefined && h2 !== null) {
+    // protobuf JSON also takes the enum's number (DO_NOT_UPGRADE = 0, UPGRADE = 1).
+    if (h2 === "UPGRADE" || h2 === 1) m.h2UpgradePolicy = "UPGRADE";
+    else if (h2 === "DO_NOT_UPGRADE" || h2 === 0) m.h2UpgradePolicy = "DO_NOT_UPGRADE";
+    else issues.error(["h2UpgradePolicy"], `unsupported value ${JSON.stringify(h2)}, must be DO_NOT_UPGRADE or UPGRADE`);
   }
   const pdt = o["protocolDetectionTimeout"] ?? o["protocol_detection_timeout"];
   if (pdt !== undefined && pdt !== null) {

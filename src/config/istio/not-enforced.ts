@@ -10,21 +10,14 @@ type Obj = Record<string, unknown>;
 const present = (o: Obj | undefined, k: string): boolean => o !== undefined && o[k] !== undefined && o[k] !== null;
 const asObj = (v: unknown): Obj | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 
-/** HTTP/2-only connection pool settings: upstream connections are HTTP/1.1 today. */
-const HTTP2_ONLY = ["h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"];
-
 /** DestinationRule trafficPolicy fields that are validated but not enforced yet. */
 export function warnTrafficPolicyNotEnforced(r: SpecReader, policy: Obj, p: FieldPath): void {
   const lb = asObj(policy["loadBalancer"]);
   if (lb?.["simple"] === "PASSTHROUGH") r.issues.warn([...p, "loadBalancer", "simple"], "PASSTHROUGH needs original-destination capture, which is not supported yet: requests get 503 UH");
   const cp = asObj(policy["connectionPool"]);
   const tcp = asObj(cp?.["tcp"]);
-  const http = asObj(cp?.["http"]);
   const ka = asObj(tcp?.["tcpKeepalive"]);
   for (const k of ["probes", "interval"]) {
     if (present(ka, k)) r.issues.warn([...p, "connectionPool", "tcp", "tcpKeepalive", k], `tcpKeepalive.${k} stays at the OS default (Node sets only the keep-alive time)`);
-  }
-  for (const k of HTTP2_ONLY) {
-    if (present(http, k)) r.issues.warn([...p, "connectionPool", "http", k], `connectionPool.http.${k} has no effect yet: upstream connections are HTTP/1.1`);
   }
 }

@@ -27,13 +27,13 @@ export function fallthroughCluster(mode: OutboundTrafficPolicyMode): string {
 
 /**
  * istiod's catch-all virtual host, last in every outbound route configuration of an intercepting
- * sidecar: `allow_any` → PassthroughCluster (no timeout), or `block_all` → direct response 502.
+ * sidecar: `allow_any` → PassthroughCluster (no timeout, max_grpc_timeout 0s), or `block_all` → direct response 502.
  */
 export function catchAllVirtualHost(mode: OutboundTrafficPolicyMode): VirtualHost {
   const base = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
   const match = { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] };
   if (mode === "ALLOW_ANY") {
-    return { name: "allow_any", domains: ["*"], routes: [{ name: "allow_any", match, route: { cluster: PASSTHROUGH_CLUSTER, timeoutMs: 0 }, ...base }] };
+    return { name: "allow_any", domains: ["*"], routes: [{ name: "allow_any", match, route: { cluster: PASSTHROUGH_CLUSTER, timeoutMs: 0, maxGrpcTimeoutMs: 0 }, ...base }] };
   }
   return { name: "block_all", domains: ["*"], routes: [{ name: "block_all", match, directResponse: { status: 502 }, ...base }] };
 }

@@ -156,7 +156,9 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
     route.directResponse = { ...rule.directResponse };
     return route;
   }
-  const action: RouteAction = { timeoutMs: rule.timeoutMs ?? 0 };
+  // istiod's setTimeout for sidecars: the deprecated max_grpc_timeout = the route timeout (0 = a
+  // gRPC request's grpc-timeout header applies uncapped), not max_stream_duration ("regressions").
+  const action: RouteAction = { timeoutMs: rule.timeoutMs ?? 0, maxGrpcTimeoutMs: rule.timeoutMs ?? 0 };
   if (rule.rewrite?.uriRegexRewrite) action.regexRewrite = { pattern: rule.rewrite.uriRegexRewrite.match, substitution: rule.rewrite.uriRegexRewrite.rewrite };
   else if (rule.rewrite?.uri !== undefined) action.prefixRewrite = rule.rewrite.uri;
   const authority = rule.rewrite?.authority ?? rule.headers?.authority;
@@ -212,11 +214,12 @@ function translateRoute(vs: ParsedVirtualService, rule: ParsedHttpRoute, m: Pars
 }
 
 /**
- * istiod's default route for a service without a VirtualService: no timeout, the default retry
- * policy (previous-hosts predicate kept, as istiod does), and the DR's hash policy for the port.
+ * istiod's default route for a service without a VirtualService: no timeout (max_grpc_timeout 0s:
+ * grpc-timeout applies), the default retry policy (previous-hosts predicate kept, as istiod does),
+ * and the DR's hash policy for the port.
  */
 export function defaultRoute(cluster: string, hashPolicy?: HashPolicy): Route {
-  const action: RouteAction = { cluster, timeoutMs: 0, retryPolicy: convertRetryPolicy(undefined, false) as NonNullable<RouteAction["retryPolicy"]> };
+  const action: RouteAction = { cluster, timeoutMs: 0, retryPolicy: convertRetryPolicy(undefined, false) as NonNullable<RouteAction["retryPolicy"]>, maxGrpcTimeoutMs: 0 };
   if (hashPolicy) action.hashPolicy = [hashPolicy];
   return {
     name: "default",

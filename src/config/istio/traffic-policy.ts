@@ -164,7 +164,8 @@ function parseConnectionPool(r: SpecReader, v: unknown, p: FieldPath): Connectio
     if (c !== undefined) http.maxRequestsPerConnection = c;
     const d = nonNeg(r, h, "maxRetries", hp, "max retries");
     if (d !== undefined) http.maxRetries = d;
-    nonNeg(r, h, "maxConcurrentStreams", hp, "max concurrent streams");
+    const mcs = nonNeg(r, h, "maxConcurrentStreams", hp, "max concurrent streams");
+    if (mcs !== undefined) http.maxConcurrentStreams = mcs;
     const it = ms(r, h, "idleTimeout", hp);
     if (it !== undefined) http.idleTimeoutMs = it;
     const up = r.enumOf(h, "h2UpgradePolicy", hp, ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] as const);

@@ -248,7 +248,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   for (const d of drs) for (const t of destinationRuleTls(d.value)) checkClientTls(t, securityOpts, (path, message) => d.issues.error(path, message));
   if (securityOpts.hasIdentity) summary.push(`auto mTLS: ${autoMtls ? "on (ISTIO_MUTUAL to endpoints labelled security.istio.io/tlsMode: istio)" : "off (MeshConfig enableAutoMtls: false)"}`);
   else if (autoMtls && registry.some((s) => s.source.location === "MESH_INTERNAL")) summary.push("auto mTLS: off (no workload certificate: upstream connections are plaintext unless a DestinationRule sets SIMPLE or MUTUAL)");
-  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels, tls: { security: securityOpts, autoMtls, serviceMtlsDisabled: serviceMtlsDisabled(security.peerAuthentications, rootNs) } });
+  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { meshH2UpgradePolicy: meshChoice.mesh.h2UpgradePolicy, proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels, tls: { security: securityOpts, autoMtls, serviceMtlsDisabled: serviceMtlsDisabled(security.peerAuthentications, rootNs) } });
   const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
     services: registry.filter((s) => imp.service(s)),

@@ -39,7 +39,7 @@ export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): Cluster 
     connectTimeoutMs: ISTIO_CONNECT_TIMEOUT_MS,
     loadAssignment: { endpoints: [] },
     circuitBreakers: istioDefaultCircuitBreakers(),
-    httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: PASSTHROUGH_IDLE_TIMEOUT_MS }, useDownstreamProtocolConfig: {} },
+    httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: PASSTHROUGH_IDLE_TIMEOUT_MS }, useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } },
   };
 }
 

@@ -25,11 +25,16 @@ export function defaultHttpFilters(): HttpConnectionManager["httpFilters"] {
   return [{ name: HTTP_FAULT_FILTER }, { name: HTTP_CORS_FILTER }, { name: HTTP_ROUTER_FILTER }];
 }
 
+/** istiod enables WebSocket on every HTTP connection manager it builds (inbound and outbound). */
+export function istioUpgradeConfigs(): NonNullable<HttpConnectionManager["upgradeConfigs"]> {
+  return [{ upgradeType: "websocket" }];
+}
+
 export function httpFilterChain(name: string, statPrefix: string, routeConfigName: string): FilterChain {
   return {
     name,
     filterChainMatch: {},
-    filters: [{ name: HTTP_CONNECTION_MANAGER, typedConfig: { statPrefix, routeConfigName, httpFilters: defaultHttpFilters() } }],
+    filters: [{ name: HTTP_CONNECTION_MANAGER, typedConfig: { statPrefix, routeConfigName, httpFilters: defaultHttpFilters(), upgradeConfigs: istioUpgradeConfigs() } }],
   };
 }
 

@@ -20,7 +20,7 @@ spec:
   hosts: [ratings.example.com]
   location: MESH_INTERNAL
   resolution: STATIC
-  ports: [{number: 8080, name: http}]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
   endpoints: [{address: 10.0.0.7, labels: {version: v1}}]
 ---
 apiVersion: networking.istio.io/v1
@@ -57,6 +57,8 @@ function handBuilt(): { listeners: Listener[]; routeConfigs: Record<string, Rout
     source: "shop/ratings http[0]",
     route: {
       timeoutMs: 3000,
+      // istiod's sidecar routes: max_grpc_timeout = the route timeout.
+      maxGrpcTimeoutMs: 3000,
       cluster: CLUSTER,
       // Istio's default retry policy: 2 retries on connect-failure, refused-stream, …, 25 ms back-off.
       retryPolicy: {
@@ -91,6 +93,7 @@ function handBuilt(): { listeners: Listener[]; routeConfigs: Record<string, Rout
                   statPrefix: "outbound_127.0.0.1_15001",
                   routeConfigName: "outbound_http_proxy",
                   httpFilters: istioHttpFilters("OUTBOUND"),
+                  upgradeConfigs: [{ upgradeType: "websocket" }],
                 },
               },
             ],

@@ -35,7 +35,7 @@ describe("outboundTrafficPolicy with --intercept", () => {
     expect(lastVhost(r.snapshot.routeConfigs["9080"])).toEqual({
       name: "allow_any",
       domains: ["*"],
-      routes: [{ name: "allow_any", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "PassthroughCluster", timeoutMs: 0 }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
+      routes: [{ name: "allow_any", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "PassthroughCluster", timeoutMs: 0, maxGrpcTimeoutMs: 0 }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
     });
     // Inbound route configurations get no catch-all.
     expect(r.snapshot.routeConfigs["InboundPassthroughCluster"]!.virtualHosts.map((v) => v.name)).toEqual(["inbound|http|0"]);

@@ -164,7 +164,8 @@ describe("--intercept: clusters", () => {
       connectTimeoutMs: 10_000,
       loadAssignment: { endpoints: [] },
       circuitBreakers: { maxConnections: 4294967295, maxPendingRequests: 4294967295, maxRequests: 4294967295, maxRetries: 4294967295 },
-      httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: 300_000 }, useDownstreamProtocolConfig: {} },
+      // The downstream's protocol, both halves written (empty) as istiod writes them.
+      httpProtocolOptions: { commonHttpProtocolOptions: { idleTimeoutMs: 300_000 }, useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } },
     });
     expect(c["InboundPassthroughCluster"]).toEqual({ ...c["PassthroughCluster"], name: "InboundPassthroughCluster", upstreamBindConfig: { sourceAddress: "127.0.0.6" } });
     expect(c["BlackHoleCluster"]).toEqual({ name: "BlackHoleCluster", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs: 10_000, loadAssignment: { endpoints: [] } });

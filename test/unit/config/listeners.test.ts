@@ -45,7 +45,7 @@ describe("Sidecar listeners", () => {
         {
           name: "inbound|http|8080",
           domains: ["*"],
-          routes: [{ name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "inbound|8080||", timeoutMs: 0, retryPolicy: expect.objectContaining({ retryOn: ["reset-before-request"], numRetries: 2 }) }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
+          routes: [{ name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "inbound|8080||", timeoutMs: 0, retryPolicy: expect.objectContaining({ retryOn: ["reset-before-request"], numRetries: 2 }), maxStreamDuration: { maxStreamDurationMs: 0, grpcTimeoutHeaderMaxMs: 0 } }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] }],
         },
       ],
     });
@@ -157,7 +157,8 @@ function hcmListener(name: string, address: string, port: number, direction: "IN
         filters: [
           {
             name: "envoy.filters.network.http_connection_manager",
-            typedConfig: { statPrefix, routeConfigName, httpFilters: istioHttpFilters(direction) },
+            // istiod enables WebSocket on every HTTP connection manager.
+            typedConfig: { statPrefix, routeConfigName, httpFilters: istioHttpFilters(direction), upgradeConfigs: [{ upgradeType: "websocket" }] },
           },
         ],
       },

@@ -13,7 +13,7 @@ describe("fields that parse but are not enforced yet", () => {
             "  host: reviews",
             "  trafficPolicy:",
             "    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}",
-            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 10s, probes: 3}}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s, h2UpgradePolicy: UPGRADE}}",
+            "    connectionPool: {tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 10s, probes: 3}}, http: {http1MaxPendingRequests: 5, idleTimeout: 30s, h2UpgradePolicy: UPGRADE, maxConcurrentStreams: 10}}",
             "    outlierDetection: {consecutive5xxErrors: 3}",
             "    tls: {mode: ISTIO_MUTUAL}",
           ].join("\n"),
@@ -23,9 +23,9 @@ describe("fields that parse but are not enforced yet", () => {
     expect(r.errors).toEqual([]);
     const paths = r.warnings.map((w) => w.path);
     expect(paths).toEqual(
-      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes", "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy"]),
+      expect.arrayContaining(["spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes"]),
     );
-    // Enforced: load balancing incl. locality, circuit breakers, timeouts, outlier detection.
+    // Enforced: load balancing incl. locality, circuit breakers, timeouts, outlier detection, the upstream protocol.
     for (const p of [
       "spec.trafficPolicy.loadBalancer.simple",
       "spec.trafficPolicy.loadBalancer.localityLbSetting",
@@ -34,6 +34,8 @@ describe("fields that parse but are not enforced yet", () => {
       "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive",
       "spec.trafficPolicy.connectionPool.http.http1MaxPendingRequests",
       "spec.trafficPolicy.connectionPool.http.idleTimeout",
+      "spec.trafficPolicy.connectionPool.http.h2UpgradePolicy",
+      "spec.trafficPolicy.connectionPool.http.maxConcurrentStreams",
       "spec.trafficPolicy.outlierDetection",
       "spec.trafficPolicy.tls",
     ]) {

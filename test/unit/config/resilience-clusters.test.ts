@@ -88,9 +88,9 @@ describe("connection pool", () => {
     expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      tcp: {idleTimeout: 2m}\n      http: {idleTimeout: 30s}").httpProtocolOptions?.commonHttpProtocolOptions?.idleTimeoutMs).toBe(30000);
   });
 
-  it("h2UpgradePolicy UPGRADE → explicit HTTP/2 protocol options; useClientProtocol → downstream protocol (kept, not enforced yet)", () => {
+  it("h2UpgradePolicy UPGRADE → explicit HTTP/2 protocol options; useClientProtocol → downstream protocol", () => {
     expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {h2UpgradePolicy: UPGRADE}").httpProtocolOptions).toEqual({ explicitHttpConfig: { http2ProtocolOptions: {} } });
-    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {useClientProtocol: true}").httpProtocolOptions).toEqual({ useDownstreamProtocolConfig: {} });
+    expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {useClientProtocol: true}").httpProtocolOptions).toEqual({ useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } });
     expect(clusterOf("  trafficPolicy:\n    connectionPool:\n      http: {h2UpgradePolicy: DO_NOT_UPGRADE}").httpProtocolOptions).toBeUndefined();
   });
 

@@ -59,7 +59,8 @@ describe("retries", () => {
   it("services without a VirtualService get the default route with the same policy and no timeout", () => {
     const r = run(reviewsSE);
     const route = r.snapshot.routeConfigs["9080"]!.virtualHosts[0]!.routes[0]!;
-    expect(route.route).toEqual({ cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, retryPolicy: ISTIO_DEFAULT_RETRY });
+    // max_grpc_timeout 0s: a gRPC request's grpc-timeout applies, uncapped (istiod's setTimeout).
+    expect(route.route).toEqual({ cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, retryPolicy: ISTIO_DEFAULT_RETRY, maxGrpcTimeoutMs: 0 });
   });
 
   it("attempts: 0 → no retry policy at all (istiod returns nil)", () => {

@@ -152,9 +152,9 @@ describe("actions", () => {
     route: [{destination: {host: reviews}}]`),
     );
     expect(routes.map(({ route }) => ({ ...route, retryPolicy: undefined }))).toEqual([
-      { prefixRewrite: "/", hostRewriteLiteral: "new.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
-      { regexRewrite: { pattern: "^/v2/(.*)$", substitution: "/\\1" }, cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
-      { hostRewriteLiteral: "via-headers.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0 },
+      { prefixRewrite: "/", hostRewriteLiteral: "new.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, maxGrpcTimeoutMs: 0 },
+      { regexRewrite: { pattern: "^/v2/(.*)$", substitution: "/\\1" }, cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, maxGrpcTimeoutMs: 0 },
+      { hostRewriteLiteral: "via-headers.example.com", cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, maxGrpcTimeoutMs: 0 },
     ]);
   });
 
@@ -255,7 +255,7 @@ describe("virtual hosts and domains", () => {
       "reviews.shop.svc:9080",
     ]);
     expect(vhost(other, "9080", "reviews.shop.svc.cluster.local:9080").routes).toEqual([
-      { name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, retryPolicy: expect.objectContaining({ numRetries: 2 }) }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+      { name: "default", match: { prefix: "/", caseSensitive: true, headers: [], queryParameters: [] }, route: { cluster: "outbound|9080||reviews.shop.svc.cluster.local", timeoutMs: 0, retryPolicy: expect.objectContaining({ numRetries: 2 }), maxGrpcTimeoutMs: 0 }, requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
     ]);
   });
 

@@ -54,14 +54,13 @@ describe("HTTP connection manager", () => {
   });
 
   it("notes settings it does not honour", () => {
-    const { notes } = hcm({ use_remote_address: true, merge_slashes: true, codec_type: "HTTP2", upgrade_configs: [{ upgrade_type: "websocket" }], internal_address_config: {}, path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" });
+    const { notes } = hcm({ use_remote_address: true, merge_slashes: true, codec_type: "HTTP3", upgrade_configs: [{ upgrade_type: "websocket" }], internal_address_config: {}, path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" });
     expect(notes.map((n) => n.path)).toEqual([
       `${P}.codec_type`,
       `${P}.merge_slashes`,
       `${P}.path_with_escaped_slashes_action`,
       `${P}.use_remote_address`,
       `${P}.internal_address_config`,
-      `${P}.upgrade_configs`,
     ]);
   });
 
@@ -195,7 +194,7 @@ describe("HTTP filters", () => {
     const v8 = { name: "my-optional-plugin", is_optional: true, typed_config: { "@type": T("envoy.extensions.filters.http.wasm.v3.Wasm"), config: { vm_config: { runtime: "envoy.wasm.runtime.v8" } } } };
     const { value, notes } = hcm({}, [grpc, lua, off, authn, v8, ROUTER]);
     expect(value.httpFilters).toEqual([
-      { name: "envoy.filters.http.grpc_stats", noop: { typedConfig: grpc.typed_config, reason: "gRPC statistics are not collected (HTTP/2 is not supported yet)" } },
+      { name: "envoy.filters.http.grpc_stats", noop: { typedConfig: grpc.typed_config, reason: "gRPC statistics (grpc_stats counters) are not collected" } },
       { name: "envoy.filters.http.lua", noop: { typedConfig: lua.typed_config, reason: "envoy.extensions.filters.http.lua.v3.Lua is not supported by Outrigger (is_optional)", isOptional: true } },
       { name: "envoy.filters.http.fault", noop: { typedConfig: off.typed_config, reason: "disabled by default (enabled per route), and per-route enabling is not supported", disabled: true } },
       { name: "istio_authn", noop: { typedConfig: authn.typed_config, reason: "istio_authn: the peer identity comes from the TLS handshake and request.auth.* from jwt_authn" } },

@@ -50,7 +50,9 @@ describe("Istio 1.4-era productpage sidecar (rds/cds/eds.json)", () => {
     const notes = all.flatMap((x) => x.notes);
     expect(notes).toContain("virtual_hosts[0].routes[0].decorator: decorator is not supported: spans are named after the route");
     expect(notes.some((n) => n.includes('typed_per_filter_config["mixer"]') && n.includes("not run by Outrigger"))).toBe(true);
-    expect(notes.some((n) => n.includes("max_grpc_timeout"))).toBe(true);
+    // Istio 1.4 wrote max_grpc_timeout 0s (grpc-timeout uncapped) on every route: kept for the router.
+    expect(notes.some((n) => n.includes("max_grpc_timeout"))).toBe(false);
+    expect(details.routes[0]!.route).toMatchObject({ maxGrpcTimeoutMs: 0 });
   });
 
   it("decodes every cluster: EDS, ORIGINAL_DST (v2 CLUSTER_PROVIDED), STATIC with load_assignment or v2 hosts, STRICT_DNS with v2 http2_protocol_options", () => {
@@ -61,6 +63,7 @@ describe("Istio 1.4-era productpage sidecar (rds/cds/eds.json)", () => {
     const inbound = by.get("InboundPassthroughClusterIpv4")!.value;
     expect(inbound).toMatchObject({ type: "ORIGINAL_DST", lbPolicy: "CLUSTER_PROVIDED", upstreamBindConfig: { sourceAddress: "127.0.0.6" }, circuitBreakers: { maxConnections: 102400, maxRetries: 1024 } });
     const xds = by.get("xds-grpc")!;
+    // v2's cluster-level http2_protocol_options = explicit HTTP/2, its settings kept.
     expect(xds.value).toMatchObject({ type: "STRICT_DNS", dnsRefreshRateMs: 300_000, httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } }, upstreamConnectionOptions: { tcpKeepalive: { keepaliveTimeMs: 300_000 } } });
     expect(xds.value.loadAssignment.endpoints[0]!.lbEndpoints[0]).toMatchObject({ address: "172.31.71.181", port: 15010, weight: 1, healthStatus: "HEALTHY" });
     // The default-priority thresholds apply (unset fields at Envoy's defaults); HIGH is a note.
@@ -107,8 +110,12 @@ describe("a 2023 istiod sidecar's inline route configurations (istioctl authz te
     expect(decoded[0]!.value.virtualHosts[0]!.routes[0]).toMatchObject({ match: { prefix: "/stats/prometheus" }, route: { cluster: "prometheus_stats", timeoutMs: 15_000 } });
     const inbound = decoded.find((d) => d.value.name === "inbound|80||")!;
     expect(inbound.value.virtualHosts[0]!.routes[0]).toMatchObject({ name: "default", route: { cluster: "inbound|80||", timeoutMs: 0 } });
-    expect(inbound.notes.some((n) => n.includes("max_stream_duration"))).toBe(true);
+    expect(inbound.value.virtualHosts[0]!.routes[0]!.route).toMatchObject({ maxStreamDuration: { maxStreamDurationMs: 0, grpcTimeoutHeaderMaxMs: 0 } });
+    expect(inbound.notes.some((n) => n.includes("max_stream_duration"))).toBe(false);
     const connect = decoded.find((d) => d.value.virtualHosts[0]!.routes[0]!.route?.cluster === "main_internal")!;
     expect(connect.value.virtualHosts[0]!.routes[0]!.match.headers).toEqual([{ name: ":method", stringMatch: { exact: "CONNECT" } }]);
+    // The route-level CONNECT upgrade is kept for config_dump; Outrigger proxies no CONNECT.
+    expect(connect.value.virtualHosts[0]!.routes[0]!.route?.upgradeConfigs).toEqual([{ upgradeType: "CONNECT" }]);
+    expect(connect.notes).toContain("virtual_hosts[0].routes[0].route.upgrade_configs[0].upgrade_type: CONNECT requests are not proxied by Outrigger (HBONE termination is not supported)");
   });
 });

@@ -86,9 +86,8 @@ describe("real istiod listeners (2023, v3)", () => {
 
   it("notes what is carried or ignored", () => {
     expect(r.notes).toEqual({
-      "filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.grpc_stats is carried but not run: gRPC statistics are not collected (HTTP/2 is not supported yet)": 17,
+      "filter_chains[].filters[].typed_config.http_filters[] :: envoy.filters.http.grpc_stats is carried but not run: gRPC statistics (grpc_stats counters) are not collected": 17,
       "filter_chains[].filters[].typed_config.tracing :: tracing without a provider: no spans are exported": 17,
-      "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 17,
       "filter_chains[].filters[] :: istio.metadata_exchange is carried but not run: Istio's TCP metadata exchange (ALPN istio-peer-exchange) is not supported; peer identity comes from the TLS handshake": 8,
       "filter_chains[].filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 4,
       "filter_chains[].filters[] :: istio_authn is carried but not run: istio_authn: the peer identity comes from the TLS handshake": 8,
@@ -96,10 +95,9 @@ describe("real istiod listeners (2023, v3)", () => {
       "filter_chains[].filters[].typed_config.http_filters[].typed_config :: ext_authz runs fail-closed: the authorization service is not called, and the requests it applies to are refused as Envoy refuses them when the service cannot be reached (status_on_error, UAEX)": 5,
       "filter_chains[].filters[].typed_config.http_filters[].typed_config.disable_host_header_fallback :: disable_host_header_fallback is not supported; ignored": 5,
       "filter_chains :: HBONE termination (HTTP CONNECT tunnels) is not supported: the listener is not bound": 1,
-      "filter_chains[].filters[].typed_config.http2_protocol_options :: not supported by Outrigger; ignored": 1,
       "filter_chains[].filters[].typed_config.http_filters[] :: connect_baggage is carried but not run: connect_baggage (HBONE) is not supported": 1,
       "filter_chains[].filters[].typed_config.http_filters[] :: connect_authority is carried but not run: connect_authority (HBONE) is not supported": 1,
-      "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (CONNECT) are not supported: the Upgrade header is hop-by-hop and removed": 1,
+      "filter_chains[].filters[].typed_config.upgrade_configs[].upgrade_type :: CONNECT requests are not proxied by Outrigger (HBONE termination is not supported)": 1,
       "internal_listener :: an internal listener (HBONE / waypoint plumbing) takes connections only from internal upstreams, which Outrigger does not have: it never receives any": 2,
       "listener_filters[] :: listener filter set_dst_address of an internal listener is not run": 2,
       "filter_chains[] :: left out (the listener never receives connections here): filter_chains[0].filters[0].typed_config.tunneling_config: tcp_proxy tunneling (HTTP CONNECT / HBONE) is not supported by Outrigger": 1,
@@ -150,7 +148,6 @@ describe("real istiod listeners (Istio 1.4 era, v2)", () => {
       "filter_chains[].filters[].typed_config.server_name :: not supported by Outrigger; ignored": 2,
       "filter_chains[].filters[].typed_config.http_filters[] :: mixer is carried but not run: Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's standard metrics are recorded natively": 7,
       "filter_chains[].filters[].typed_config.tracing :: tracing without a provider: no spans are exported": 7,
-      "filter_chains[].filters[].typed_config.upgrade_configs :: HTTP upgrades (websocket) are not supported: the Upgrade header is hop-by-hop and removed": 7,
       "filter_chains[].filters[] :: mixer is carried but not run: Mixer (Istio <= 1.7 telemetry/policy) is not supported; Istio's TCP metrics are recorded natively": 13,
       "filter_chains[].filters[].typed_config.tracing.operation_name :: operation_name is not supported; the span name is the route's": 5,
     });

@@ -1,0 +1,59 @@
+// envoy.config.core.v3.Http2ProtocolOptions (a connection manager's downstream HTTP/2, a cluster's
+// upstream HTTP/2) → the model's Http2ProtocolOptions: the SETTINGS Outrigger honours, with
+// Envoy's bounds checked; the frame-flood and keepalive knobs are notes (nghttp2's own limits apply).
+
+import type { Http2ProtocolOptions } from "../model/types.js";
+import { at, bool, checkFields, obj, uint, type DecodeState } from "./decode-common.js";
+
+/** Envoy's validation bounds (protocol.proto): streams 1..2^31-1, windows 65535..2^31-1. */
+const MAX_31 = 2_147_483_647;
+const MIN_WINDOW = 65_535;
+
+const IGNORED: Readonly<Record<string, string>> = {
+  hpack_table_size: "hpack_table_size is not supported; the HPACK table stays at 4096 bytes",
+  allow_metadata: "METADATA frames are not supported; ignored",
+  max_outbound_frames: "outbound frame flood limits are nghttp2's; ignored",
+  max_outbound_control_frames: "outbound frame flood limits are nghttp2's; ignored",
+  max_consecutive_inbound_frames_with_empty_payload: "inbound frame flood limits are nghttp2's; ignored",
+  max_inbound_priority_frames_per_stream: "inbound frame flood limits are nghttp2's; ignored",
+  max_inbound_window_update_frames_per_data_frame_sent: "inbound frame flood limits are nghttp2's; ignored",
+  stream_error_on_invalid_http_messaging: "an invalid HTTP/2 message resets its stream (Envoy's default); ignored",
+  override_stream_error_on_invalid_http_message: "an invalid HTTP/2 message resets its stream (Envoy's default); ignored",
+  custom_settings_parameters: "custom SETTINGS parameters are not supported; ignored",
+  connection_keepalive: "HTTP/2 PING keepalive is not supported; ignored",
+  use_oghttp2_codec: "the codec is always nghttp2's; ignored",
+  max_metadata_size: "METADATA frames are not supported; ignored",
+};
+
+/** A message that is present (even `{}`) yields options; absent yields undefined. */
+export function http2ProtocolOptions(v: unknown, path: string, st: DecodeState): Http2ProtocolOptions | undefined {
+  const o = obj(v, path, st);
+  if (o === undefined) return undefined;
+  checkFields(o, path, st, ["max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size", "allow_connect"], {}, IGNORED);
+  const out: Http2ProtocolOptions = {};
+  const bounded = (k: string, min: number): number | undefined => {
+    const n = uint(o[k], at(path, k), st);
+    if (n === undefined) return undefined;
+    if (n < min || n > MAX_31) return st.error(at(path, k), `expected an integer between ${min} and ${MAX_31}, got ${n}`);
+    return n;
+  };
+  const mcs = bounded("max_concurrent_streams", 1);
+  if (mcs !== undefined) out.maxConcurrentStreams = mcs;
+  const isw = bounded("initial_stream_window_size", MIN_WINDOW);
+  if (isw !== undefined) out.initialStreamWindowSize = isw;
+  const icw = bounded("initial_connection_window_size", MIN_WINDOW);
+  if (icw !== undefined) out.initialConnectionWindowSize = icw;
+  const ac = bool(o.allow_connect, at(path, "allow_connect"), st);
+  if (ac === true) out.allowConnect = true;
+  return out;
+}
+
+/** envoy.config.core.v3.Http1ProtocolOptions: present means HTTP/1.1; its knobs are notes. */
+export function http1ProtocolOptions(v: unknown, path: string, st: DecodeState): Record<string, never> | undefined {
+  const o = obj(v, path, st);
+  if (o === undefined) return undefined;
+  checkFields(o, path, st, [], {}, {
+    header_key_format: "header_key_format is not supported; ignored",
+  });
+  return {};
+}
