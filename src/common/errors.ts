@@ -19,6 +19,8 @@ export const ErrorCode = {
   UpstreamConnectFailure: "UPSTREAM_CONNECT_FAILURE",
   UpstreamConnectTimeout: "UPSTREAM_CONNECT_TIMEOUT",
   UpstreamReset: "UPSTREAM_RESET",
+  /** The upstream reset the stream (HTTP/2 RST_STREAM); the detail is Envoy's reason words (`remote reset`, `remote refused stream reset`). */
+  UpstreamRemoteReset: "UPSTREAM_REMOTE_RESET",
   UpstreamProtocolError: "UPSTREAM_PROTOCOL_ERROR",
   UpstreamTimeout: "UPSTREAM_TIMEOUT",
   UpstreamOverflow: "UPSTREAM_OVERFLOW",

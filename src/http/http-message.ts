@@ -38,5 +38,9 @@ export interface ResponseHeaders {
   headers: HeaderList;
 }
 
-/** Why a stream ended early, in Envoy's reset reason words. */
-export type StreamResetReason = "connection_termination" | "connection_failure" | "local_reset" | "protocol_error" | "overflow" | "remote_reset";
+/**
+ * Why a stream ended early, in Envoy's reset reason words. `remote_refused_stream_reset`: an
+ * HTTP/2 upstream refused the stream (REFUSED_STREAM, or above a GOAWAY's last stream id): it
+ * never reached the app, and retry_on `refused-stream` retries it.
+ */
+export type StreamResetReason = "connection_termination" | "connection_failure" | "local_reset" | "protocol_error" | "overflow" | "remote_reset" | "remote_refused_stream_reset";

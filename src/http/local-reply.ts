@@ -51,6 +51,16 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
         flag: ResponseFlag.UpstreamConnectionTermination,
         details: "upstream_reset_before_response_started{connection_termination}",
       };
+    case ErrorCode.UpstreamRemoteReset: {
+      // Envoy's UR: an HTTP/2 upstream's RST_STREAM (reset reason words: Http::Utility::resetReasonToString).
+      const words = detail ?? "remote reset";
+      return {
+        status: 503,
+        body: `${UPSTREAM_RESET_PREFIX}${reason}${words}`,
+        flag: ResponseFlag.UpstreamRemoteReset,
+        details: `upstream_reset_before_response_started{${words.replaceAll(" ", "_")}}`,
+      };
+    }
     case ErrorCode.UpstreamProtocolError:
       // Envoy's router answers a ProtocolError reset with 502, other resets with 503.
       return {

@@ -46,7 +46,9 @@ export type FailureKind =
   /** The connection broke after (part of) the request was sent. */
   | "reset"
   /** The per-try timeout fired before response headers. */
-  | "per-try-timeout";
+  | "per-try-timeout"
+  /** An HTTP/2 upstream refused the stream (REFUSED_STREAM, GOAWAY): the app never saw it. */
+  | "refused-stream";
 
 /** A compiled RetryPolicy, shared by every request on the route. */
 export class CompiledRetryPolicy {
@@ -125,6 +127,8 @@ export class RetryState {
   wouldRetryFailure(kind: FailureKind, requestSent: boolean): boolean {
     const on = this.p.on;
     if (kind === "per-try-timeout") return (on & (On.X5xx | On.GatewayError | On.Reset)) !== 0;
+    // Envoy: RemoteRefusedStreamReset is retried under refused-stream, else as any reset.
+    if (kind === "refused-stream" && on & On.RefusedStream) return true;
     if (kind === "connect-failure") return (on & (On.ConnectFailure | On.X5xx | On.GatewayError | On.Reset | On.ResetBeforeRequest)) !== 0;
     if (on & (On.X5xx | On.GatewayError | On.Reset)) return true;
     return !requestSent && (on & On.ResetBeforeRequest) !== 0;

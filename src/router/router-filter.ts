@@ -653,7 +653,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
           return;
         }
         this.cluster!.outlier.report(u.host, RESET);
-        this.attemptFailed(u.host, "reset", true, ErrorCode.UpstreamReset, detail);
+        if (reason === "remote_refused_stream_reset") this.attemptFailed(u.host, "refused-stream", true, ErrorCode.UpstreamRemoteReset, "remote refused stream reset");
+        else if (reason === "remote_reset") this.attemptFailed(u.host, "reset", true, ErrorCode.UpstreamRemoteReset, "remote reset");
+        else this.attemptFailed(u.host, "reset", true, ErrorCode.UpstreamReset, detail);
         return;
       case St.Responding:
         if (reason === "protocol_error" && this.cb.canReplaceResponse()) {
@@ -666,6 +668,9 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
         if (reason === "protocol_error") {
           info.addFlag(ResponseFlag.UpstreamProtocolError);
           info.responseCodeDetails = "upstream_reset_after_response_started{protocol_error}";
+        } else if (reason === "remote_reset" || reason === "remote_refused_stream_reset") {
+          info.addFlag(ResponseFlag.UpstreamRemoteReset);
+          info.responseCodeDetails = `upstream_reset_after_response_started{${reason}}`;
         } else {
           info.addFlag(ResponseFlag.UpstreamConnectionTermination);
           info.responseCodeDetails = "upstream_reset_after_response_started{connection_termination}";

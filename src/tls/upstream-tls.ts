@@ -26,9 +26,13 @@ export interface UpstreamAlpn {
  * ALPN per codec. A context whose list has an `istio…` value is Istio mTLS: HTTP connections
  * offer what istio.alpn sets (`istio-http/1.1, istio, http/1.1`; `istio-h2, istio, h2`), TCP
  * offers the list without `istio-peer-exchange` — a peer that agrees to it expects the TCP
- * metadata-exchange preamble, which Outrigger does not write.
+ * metadata-exchange preamble, which Outrigger does not write. A context without ALPN offers
+ * none, except `h2` on HTTP/2 connections.
  */
 export function upstreamAlpn(alpn: readonly string[]): UpstreamAlpn {
+  // Envoy's HTTP/2 pool gives the transport an ALPN fallback of `h2`, used when the context sets
+  // none (AlpnDecoratingTransportSocketOptions): an HTTP/2 server behind plain TLS agrees to h2.
+  if (alpn.length === 0) return { "http/1.1": [], h2: ["h2"], tcp: [] };
   if (!alpn.some((p) => p.startsWith("istio"))) return { "http/1.1": [...alpn], h2: [...alpn], tcp: [...alpn] };
   return {
     "http/1.1": ["istio-http/1.1", "istio", "http/1.1"],

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { dnsRefreshRateMs, ENVOY_MAX_RING_SIZE, ENVOY_MIN_RING_SIZE, maxRequestsPerConnection, upstreamIdleTimeoutMs } from "../config/model/defaults.js";
-import type { Cluster, LbEndpoint, LocalityLbEndpoints, Secret } from "../config/model/types.js";
+import type { Cluster, Http2ProtocolOptions, LbEndpoint, LocalityLbEndpoints, Secret } from "../config/model/types.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { Random } from "../common/random.js";
@@ -15,6 +15,7 @@ import type { TimerHandle, Timers } from "../common/timers.js";
 import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js";
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
+import { Http2Pool, type Http2PoolOptions } from "./http2-pool.js";
 import { TcpConnPool, type TcpPoolOptions } from "./tcp-conn-pool.js";
 import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
@@ -30,7 +31,7 @@ import { ConnectionGate } from "./shared/connection-gate.js";
 import { claimHostSlot } from "./shared/host-slot-table.js";
 import { OutlierDetector } from "./shared/outlier-detector.js";
 import { SharedClusterResources } from "./shared/shared-cluster-resources.js";
-import { UpstreamHost } from "./upstream-host.js";
+import { UpstreamHost, type UpstreamProtocol } from "./upstream-host.js";
 import { OriginalDstHosts } from "./original-dst-hosts.js";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 import { rawBufferTransport, TransportSocketRegistry, type TransportSocketEnv, type TransportSocketFactory } from "../listener/transport-socket.js";
@@ -185,7 +186,7 @@ interface ResolvedEndpoint {
 
 export class ClusterManager {
   private readonly clusters = new Map<string, ClusterRuntime>();
-  private readonly pools = new Map<string, Http1Pool>();
+  private readonly pools = new Map<string, Http1Pool | Http2Pool>();
   private readonly random: Random;
   private readonly log: Logger;
   private readonly workerIndex: number;
@@ -319,11 +320,21 @@ export class ClusterManager {
       // Pools of these hosts are the cluster's own (not shared by endpoint): a destination is only
       // known per connection, and the hosts go away with the cluster.
       const opts = this.poolOptions(m, rt.transport ?? rawBufferTransport);
-      rt.originalDstHosts = new OriginalDstHosts((ip, port) => {
-        const p = new Http1Pool(ip, port, opts, rt.gate);
-        p.stats = rt.stats;
-        return p;
-      });
+      const h2opts: Http2PoolOptions = { ...opts, http2: http2OptionsOf(m) };
+      rt.originalDstHosts = new OriginalDstHosts(
+        (ip, port) => {
+          const p = new Http1Pool(ip, port, opts, rt.gate);
+          p.stats = rt.stats;
+          return p;
+        },
+        undefined,
+        upstreamProtocolOf(m),
+        (ip, port) => {
+          const p = new Http2Pool(ip, port, h2opts, rt.gate);
+          p.stats = rt.stats;
+          return p;
+        },
+      );
       return;
     }
     const eps: ModelEndpoint[] = [];
@@ -406,6 +417,8 @@ export class ClusterManager {
   private setHosts(rt: ClusterRuntime, eps: ResolvedEndpoint[]): void {
     // Pool options per transport socket (transport socket matches give hosts different ones).
     const optsByTransport = new Map<TransportSocketFactory, PoolOptions>();
+    const h2OptsByTransport = new Map<TransportSocketFactory, Http2PoolOptions>();
+    const protocol = upstreamProtocolOf(rt.model);
     const now = this.clock.monotonic();
     const known = rt.hostTimes;
     const times = new Map<string, number>();
@@ -418,12 +431,19 @@ export class ClusterManager {
       if (opts === undefined) optsByTransport.set(transport, (opts = this.poolOptions(rt.model, transport)));
       const h = new UpstreamHost(e.address, e.ep.port, e.ep.weight > 0 ? e.ep.weight : 1, e.ep.labels, e.group.locality, this.pool(rt, e, opts), e.ep.pipe);
       h.transport = transport;
+      if (protocol !== "http1") {
+        let o2 = h2OptsByTransport.get(transport);
+        if (o2 === undefined) h2OptsByTransport.set(transport, (o2 = { ...opts, http2: http2OptionsOf(rt.model) }));
+        h.http2Pool = this.http2Pool(rt, e, o2);
+        h.upstreamProtocol = protocol;
+      }
       // /clusters shows a LOGICAL_DNS host by its name, whatever it resolved to last.
       const statsKey = rt.model.type === "LOGICAL_DNS" && isIP(e.ep.address) === 0 ? hostKeyOf(e.ep.address, e.ep.port) : h.key;
       h.stats = this.stats.hosts.of(rt.name, statsKey);
       statsKeys.add(statsKey);
       // A pool shared by clusters counts its connections under the host that last claimed it.
       h.pool.hostStats = h.stats;
+      if (h.http2Pool !== undefined) h.http2Pool.hostStats = h.stats;
       if (e.slot !== undefined) rt.detector?.attach(h, e.slot);
       const t = known === undefined ? -Infinity : (known.get(h.key) ?? now);
       times.set(h.key, t);
@@ -472,7 +492,7 @@ export class ClusterManager {
     // Pools are per host × protocol (HTTP/1 today) × transport socket (its hashKey: plaintext and
     // mTLS connections to one address, or two TLS contexts, never share a connection).
     const key = `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.hashKey ?? ""}`;
-    let p = this.pools.get(key);
+    let p = this.pools.get(key) as Http1Pool | undefined;
     if (p === undefined) {
       p = new Http1Pool(address, ep.port, opts, rt.gate);
       p.pipe = ep.pipe;
@@ -487,10 +507,35 @@ export class ClusterManager {
     return p;
   }
 
+  /**
+   * The host's HTTP/2 pool: per host × `http2` × transport socket like the HTTP/1 pool, kept
+   * across snapshots while the endpoint stays.
+   */
+  private http2Pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: Http2PoolOptions): Http2Pool {
+    const { address, ep } = e;
+    const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
+    const key = `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|http2|${opts.transport?.hashKey ?? ""}`;
+    let p = this.pools.get(key) as Http2Pool | undefined;
+    if (p === undefined) {
+      p = new Http2Pool(address, ep.port, opts, rt.gate);
+      p.pipe = ep.pipe;
+      this.pools.set(key, p);
+    } else {
+      p.updateOptions(opts);
+      p.address = address;
+    }
+    p.stats = rt.stats;
+    return p;
+  }
+
   /** Closes pools that no cluster references any more. */
   private collectPools(): void {
-    const used = new Set<Http1Pool>();
-    for (const rt of this.clusters.values()) for (const h of rt.hosts) used.add(h.pool);
+    const used = new Set<Http1Pool | Http2Pool>();
+    for (const rt of this.clusters.values())
+      for (const h of rt.hosts) {
+        used.add(h.pool);
+        if (h.http2Pool !== undefined) used.add(h.http2Pool);
+      }
     for (const [k, p] of this.pools) {
       if (!used.has(p) && !this.isDnsPending()) {
         p.close();
@@ -524,6 +569,25 @@ export class ClusterManager {
     this.pools.clear();
     this.clusters.clear();
   }
+}
+
+/**
+ * The cluster's upstream protocol (Envoy's ClusterInfo features): explicit HTTP/2, the
+ * downstream's protocol (use_downstream_protocol_config: HTTP/2 for an HTTP/2 request), else
+ * HTTP/1.1.
+ */
+export function upstreamProtocolOf(m: Cluster): UpstreamProtocol {
+  const o = m.httpProtocolOptions;
+  if (o === undefined) return "http1";
+  if (o.explicitHttpConfig?.http2ProtocolOptions !== undefined) return "http2";
+  if (o.useDownstreamProtocolConfig !== undefined) return "downstream";
+  return "http1";
+}
+
+/** The cluster's upstream Http2ProtocolOptions (explicit, else the downstream-protocol ones). */
+export function http2OptionsOf(m: Cluster): Http2ProtocolOptions | undefined {
+  const o = m.httpProtocolOptions;
+  return o?.explicitHttpConfig?.http2ProtocolOptions ?? o?.useDownstreamProtocolConfig?.http2ProtocolOptions;
 }
 
 /** The balancing policy: the model's lbPolicy (CLUSTER_PROVIDED, for ORIGINAL_DST, balances as least request). */

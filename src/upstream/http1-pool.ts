@@ -4,11 +4,12 @@
 // sidecar 503 UC).
 
 import { sourceAddressFor } from "./source-address.js";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { dialUpstream, type DialTarget } from "./dial-upstream.js";
 import type { Duplex } from "node:stream";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import { Http1ClientStream, type Http1StreamOwner } from "../http/codec/http1-client-stream.js";
-import { rawBufferTransport, type TransportSocketFactory } from "../listener/transport-socket.js";
+import type { TransportSocketFactory } from "../listener/transport-socket.js";
 import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseDecoder } from "./conn-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
@@ -58,13 +59,8 @@ const FRESH: PoolReadyInfo = Object.freeze({ reused: false });
 
 const defaultClock = dataPathClock();
 
-const errnoNumbers: Record<string, number> = { ECONNREFUSED: 111, ECONNRESET: 104, EHOSTUNREACH: 113, ENETUNREACH: 101, ETIMEDOUT: 110 };
-
-/** Envoy's transport failure reason for a failed connect, e.g. `delayed connect error: 111`. */
-export function connectFailureReason(err: NodeJS.ErrnoException): string {
-  const n = err.code !== undefined ? errnoNumbers[err.code] : undefined;
-  return `delayed connect error: ${n ?? err.code ?? err.message}`;
-}
+/** Envoy's transport failure reason for a failed connect (kept here for existing importers). */
+export { connectFailureReason } from "./dial-upstream.js";
 
 export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http1StreamOwner {
   readonly protocol = "http1" as const;
@@ -223,66 +219,26 @@ export class Http1Pool implements ConnectionOwner, GatedPool, HttpConnPool, Http
   private dial(cb: AcquireCallback): void {
     this.open++;
     const stats = this.stats;
-    stats?.cxTotal.inc();
     const host = this.hostStats;
-    if (host !== null) host.cxTotal++;
-    const src = this.source;
-    const socket = connect(this.pipe !== undefined ? { path: this.pipe } : src === undefined ? { host: this.address, port: this.port } : { host: this.address, port: this.port, localAddress: src });
-    socket.setNoDelay(true);
-    let done = false;
-    const clock = this.clock;
-    const timer = clock.set(() => {
-      if (done) return;
-      done = true;
-      socket.destroy();
-      this.dropped();
-      if (stats !== null) {
-        stats.cxConnectTimeout.inc();
-        stats.cxConnectFail.inc();
-      }
-      if (host !== null) host.cxConnectFail++;
-      cb(new ProxyError(ErrorCode.UpstreamConnectTimeout, `connect to ${this.address}:${this.port} timed out`, "connection timeout"), null, false);
-    }, this.opts.connectTimeoutMs);
-    const onError = (err: NodeJS.ErrnoException): void => {
-      if (done) return;
-      done = true;
-      clock.clear(timer);
-      this.dropped();
-      socket.destroy();
-      stats?.cxConnectFail.inc();
-      if (host !== null) host.cxConnectFail++;
-      cb(new ProxyError(ErrorCode.UpstreamConnectFailure, `connect to ${this.address}:${this.port} failed: ${err.message}`, connectFailureReason(err)), null, false);
+    const o = this.opts;
+    const target: DialTarget = {
+      address: this.address,
+      port: this.port,
+      pipe: this.pipe,
+      source: this.source,
+      connectTimeoutMs: o.connectTimeoutMs,
+      tcpKeepaliveTimeMs: o.tcpKeepaliveTimeMs,
+      transport: o.transport,
+      protocol: "http/1.1",
+      clock: this.clock,
     };
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      if (done) return;
-      socket.removeListener("error", onError);
-      if (this.opts.tcpKeepaliveTimeMs !== undefined) socket.setKeepAlive(true, this.opts.tcpKeepaliveTimeMs);
-      const transport = this.opts.transport ?? rawBufferTransport;
-      if (transport.hashKey === "") {
-        // Plaintext: ready now.
-        done = true;
-        clock.clear(timer);
-        this.connected(socket, socket, stats, host, cb);
+    dialUpstream(target, stats, host, (err, socket, stream) => {
+      if (err !== null || socket === null || stream === null) {
+        this.dropped();
+        cb(err, null, false);
         return;
       }
-      // TLS: the handshake is part of connecting (Envoy): the connect timeout stays armed, and a
-      // failed handshake is a connect failure with the transport's reason. The socket is only
-      // handed out once the server is verified, so no byte of a request precedes that.
-      transport.connectUpstream(socket, { protocol: "http/1.1", host: this.address, ssl: stats?.ssl }, (failure, stream) => {
-        if (done) return; // timed out: the timer closed the socket
-        done = true;
-        clock.clear(timer);
-        if (failure !== undefined || stream === undefined) {
-          this.dropped();
-          stats?.cxConnectFail.inc();
-          if (host !== null) host.cxConnectFail++;
-          const reason = failure?.reason ?? "";
-          cb(new ProxyError(ErrorCode.UpstreamConnectFailure, failure?.message ?? `TLS to ${this.address}:${this.port} failed`, reason), null, false);
-          return;
-        }
-        this.connected(socket, stream, stats, host, cb);
-      });
+      this.connected(socket, stream, stats, host, cb);
     });
   }
 

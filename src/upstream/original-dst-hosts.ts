@@ -5,7 +5,8 @@
 
 import type { Locality } from "../config/model/types.js";
 import type { Http1Pool } from "./http1-pool.js";
-import { UpstreamHost } from "./upstream-host.js";
+import type { Http2Pool } from "./http2-pool.js";
+import { UpstreamHost, type UpstreamProtocol } from "./upstream-host.js";
 
 /** 5 000 ms: Envoy's default cleanup_interval for ORIGINAL_DST clusters (Istio does not set it). */
 export const ORIGINAL_DST_CLEANUP_MS = 5_000;
@@ -28,6 +29,9 @@ export class OriginalDstHosts {
     /** A pool for a new host (the cluster's options, gate and stats). */
     private readonly makePool: (ip: string, port: number) => Http1Pool,
     private readonly cleanupMs = ORIGINAL_DST_CLEANUP_MS,
+    /** The cluster's upstream protocol; not HTTP/1.1 = each host gets an HTTP/2 pool from `makeHttp2Pool` too. */
+    private readonly protocol: UpstreamProtocol = "http1",
+    private readonly makeHttp2Pool?: (ip: string, port: number) => Http2Pool,
   ) {}
 
   get size(): number {
@@ -39,7 +43,12 @@ export class OriginalDstHosts {
     const key = ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
     let e = this.byKey.get(key);
     if (e === undefined) {
-      e = { host: new UpstreamHost(ip, port, 1, NO_LABELS, NO_LOCALITY, this.makePool(ip, port)), used: true };
+      const host = new UpstreamHost(ip, port, 1, NO_LABELS, NO_LOCALITY, this.makePool(ip, port));
+      if (this.protocol !== "http1" && this.makeHttp2Pool !== undefined) {
+        host.http2Pool = this.makeHttp2Pool(ip, port);
+        host.upstreamProtocol = this.protocol;
+      }
+      e = { host, used: true };
       this.byKey.set(key, e);
     } else e.used = true;
     return e.host;
@@ -56,17 +65,24 @@ export class OriginalDstHosts {
       }
       this.byKey.delete(key);
       e.host.pool.close();
+      e.host.http2Pool?.close();
     }
   }
 
   /** Idle-timeout sweep of the hosts' pools. */
   sweepPools(now: number): void {
-    for (const e of this.byKey.values()) e.host.pool.sweep(now);
+    for (const e of this.byKey.values()) {
+      e.host.pool.sweep(now);
+      e.host.http2Pool?.sweep(now);
+    }
   }
 
   /** The cluster is gone: idle connections close; busy ones finish with their exchange. */
   close(): void {
-    for (const e of this.byKey.values()) e.host.pool.close();
+    for (const e of this.byKey.values()) {
+      e.host.pool.close();
+      e.host.http2Pool?.close();
+    }
     this.byKey.clear();
   }
 }

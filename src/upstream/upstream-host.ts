@@ -6,6 +6,14 @@ import { HostStats } from "../observability/stats/host-stats.js";
 import type { RequestHeaders } from "../http/http-message.js";
 import type { HttpConnPool } from "./conn-pool.js";
 import type { Http1Pool } from "./http1-pool.js";
+import type { Http2Pool } from "./http2-pool.js";
+
+/**
+ * The cluster's upstream protocol (Envoy's upstreamHttpProtocol), fixed per snapshot:
+ * HTTP/1.1, HTTP/2 (explicit_http_config http2_protocol_options), or the downstream's protocol
+ * (use_downstream_protocol_config).
+ */
+export type UpstreamProtocol = "http1" | "http2" | "downstream";
 import type { TcpConnPool } from "./tcp-conn-pool.js";
 
 export class UpstreamHost {
@@ -20,6 +28,10 @@ export class UpstreamHost {
   readonly locality: Locality;
   /** The host's HTTP/1.1 pool. */
   readonly pool: Http1Pool;
+  /** The host's HTTP/2 pool; undefined when the cluster never speaks HTTP/2 upstream. */
+  http2Pool: Http2Pool | undefined = undefined;
+  /** How a request's pool is chosen (set with http2Pool by the cluster manager). */
+  upstreamProtocol: UpstreamProtocol = "http1";
   /** What secures this host's connections (the cluster's transport socket, or its matching one). */
   transport: TransportSocketFactory | undefined = undefined;
   /** Raw connections for the TCP proxy; made on first use (ClusterRuntime.tcpPoolOf). */
@@ -51,8 +63,12 @@ export class UpstreamHost {
    * downstream's protocol, or HTTP/1.1); upgrades (WebSocket) always go over HTTP/1.1.
    */
   httpPool(req: RequestHeaders): HttpConnPool {
-    void req;
-    return this.pool;
+    const h2 = this.http2Pool;
+    // Upgrades need HTTP/1.1's Upgrade handshake (Envoy would use extended CONNECT over HTTP/2
+    // only when the cluster allows it; Outrigger does not).
+    if (h2 === undefined || req.upgrade) return this.pool;
+    if (this.upstreamProtocol === "http2") return h2;
+    return this.upstreamProtocol === "downstream" && req.protocol === "HTTP/2" ? h2 : this.pool;
   }
 }
 

@@ -66,6 +66,37 @@ export class ClusterSslStats implements UpstreamSslCounters {
   }
 }
 
+/**
+ * What a cluster's HTTP/2 pool counts: Envoy's `upstream_cx_http2_total`, the connection ends it
+ * causes (`upstream_cx_idle_timeout`, `upstream_cx_max_requests`, `upstream_cx_max_duration_reached`)
+ * and the upstream codec's `http2.*` that Node's session lets us see honestly.
+ */
+export class ClusterHttp2Stats {
+  readonly cxHttp2Total: Counter;
+  readonly cxIdleTimeout: Counter;
+  readonly cxMaxRequests: Counter;
+  readonly cxMaxDurationReached: Counter;
+  /** RST_STREAM received / sent. */
+  readonly rxReset: Counter;
+  readonly txReset: Counter;
+  /** Response trailers received. */
+  readonly trailers: Counter;
+  /** GOAWAY sent (our graceful closes); `goaway_received` is not an Envoy stat, kept apart. */
+  readonly goawaySent: Counter;
+  readonly streamsActive: Gauge;
+  constructor(store: StatsStore, prefix: string) {
+    this.cxHttp2Total = store.counter(prefix + "upstream_cx_http2_total");
+    this.cxIdleTimeout = store.counter(prefix + "upstream_cx_idle_timeout");
+    this.cxMaxRequests = store.counter(prefix + "upstream_cx_max_requests");
+    this.cxMaxDurationReached = store.counter(prefix + "upstream_cx_max_duration_reached");
+    this.rxReset = store.counter(prefix + "http2.rx_reset");
+    this.txReset = store.counter(prefix + "http2.tx_reset");
+    this.trailers = store.counter(prefix + "http2.trailers");
+    this.goawaySent = store.counter(prefix + "http2.goaway_sent");
+    this.streamsActive = store.gauge(prefix + "http2.streams_active");
+  }
+}
+
 export class ClusterStats implements UpstreamCxStats {
   readonly prefix: string;
   // Requests (Envoy's router and connection pool).
@@ -96,6 +127,7 @@ export class ClusterStats implements UpstreamCxStats {
   readonly cxRxBytesTotal: Counter;
   readonly cxTxBytesTotal: Counter;
   private sslStats: ClusterSslStats | undefined = undefined;
+  private http2Stats: ClusterHttp2Stats | undefined = undefined;
   /** `upstream_rq_1xx` … `upstream_rq_5xx`, by the code's first digit. */
   private readonly classes: Counter[];
   /** `upstream_rq_<code>`, created on first use (Envoy creates them as codes are seen). */
@@ -140,6 +172,11 @@ export class ClusterStats implements UpstreamCxStats {
   /** `ssl.*`, made when a TLS connection first asks (a plaintext cluster shows none, as in Envoy). */
   get ssl(): ClusterSslStats {
     return (this.sslStats ??= new ClusterSslStats(this.store, this.prefix));
+  }
+
+  /** The HTTP/2 pool's stats, made when the cluster first opens an HTTP/2 connection. */
+  get http2(): ClusterHttp2Stats {
+    return (this.http2Stats ??= new ClusterHttp2Stats(this.store, this.prefix));
   }
 
   /**
