@@ -28,6 +28,10 @@ export const ErrorCode = {
   RetryBufferOverflow: "RETRY_BUFFER_OVERFLOW",
   /** Fault injection abort; the detail carries the HTTP status. */
   FaultAbort: "FAULT_ABORT",
+  /** The stream outlived the route's max stream duration or its gRPC deadline (Envoy: 408/504). */
+  MaxStreamDuration: "MAX_STREAM_DURATION",
+  /** An upgrade (WebSocket, …) neither the connection manager nor the route allows (Envoy: 403). */
+  UpgradeFailed: "UPGRADE_FAILED",
   // Config
   ConfigInvalid: "CONFIG_INVALID",
   ConfigUnreadable: "CONFIG_UNREADABLE",

@@ -13,9 +13,14 @@ import { httpDate } from "./date-header.js";
 import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "./filters/http-filter.js";
 import { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
+import { grpcTimeoutOf } from "./grpc/grpc-timeout.js";
+import { httpToGrpcStatus, isGrpcRequest } from "./grpc/grpc-status.js";
+import { percentEncodeGrpcMessage } from "./grpc/grpc-message.js";
 import type { ListenerContext, WorkerServices } from "./listener-context.js";
 import { localReply } from "./local-reply.js";
-import { resolveRoute, type ResolvedRoute } from "./route-resolution.js";
+import { resolveRoute, type ForwardDecision, type ResolvedRoute } from "./route-resolution.js";
+import { upgradeAllowed } from "./upgrade-policy.js";
+import type { TimerHandle } from "../common/timers.js";
 
 /** What the connection manager needs from the server codec for one stream. */
 export interface ServerStreamEncoder {
@@ -93,6 +98,10 @@ export class ActiveStream implements FilterCallbacks {
   private finished = false;
   /** The connection manager's stats this request counts in, from its start (undefined before headers). */
   private httpStats: HttpConnManagerStats | undefined;
+  /** The route's max stream duration (or gRPC deadline), armed at the request's headers. */
+  private durationTimer: TimerHandle | undefined;
+  /** This stream counts in downstream_cx_upgrades_active (an upgrade the config allowed). */
+  private upgradeCounted = false;
 
   constructor(codec: ServerStreamEncoder, ctx: ListenerContext, conn: ConnectionInfo, remote: string, local: string) {
     this.codec = codec;
@@ -155,8 +164,64 @@ export class ActiveStream implements FilterCallbacks {
     si.direction = this.ctx.direction;
     if (telemetry.tracer !== undefined) si.span = telemetry.tracer.startSpan(req, this.ctx.direction, si);
     this.filters = createFilters(this.ctx.httpFilters, this);
+    if (req.upgrade && !this.admitUpgrade(req, route)) return;
+    if (route.kind === "forward" && route.maxStreamDuration !== undefined) this.armDurationTimer(route, req);
     this.iterateDecodeHeaders(0);
   }
+
+  /**
+   * Envoy's upgrade check (createUpgradeFilterChain): an upgrade neither the route nor the
+   * connection manager allows is refused with 403 `upgrade_failed` once a route matched (without
+   * one the router answers 404); an allowed one counts in downstream_cx_upgrades_*.
+   */
+  private admitUpgrade(req: RequestHeaders, route: ResolvedRoute): boolean {
+    const type = req.headers.get("upgrade") ?? "";
+    const routeConfigs = route.kind === "forward" ? route.upgradeConfigs : undefined;
+    if (upgradeAllowed(this.ctx.upgrades, routeConfigs, type)) {
+      this.upgradeCounted = true;
+      this.httpStats!.upgradeStarted();
+      return true;
+    }
+    if (route.kind === "local" && route.routeName === undefined) return true;
+    this.httpStats!.rqWsOnNonWsRoute.inc();
+    this.sendLocalReply(ErrorCode.UpgradeFailed);
+    return false;
+  }
+
+  /**
+   * Envoy's refreshDurationTimeout: with grpc_timeout_header_max set, the request's grpc-timeout
+   * (capped by it unless 0, minus the offset) bounds the stream; otherwise max_stream_duration
+   * does (0 = none). The timer runs from the request's headers, on the data-path clock.
+   */
+  private armDurationTimer(route: ForwardDecision, req: RequestHeaders): void {
+    const msd = route.maxStreamDuration!;
+    const headerMax = msd.grpcTimeoutHeaderMaxMs;
+    const grpc = headerMax === undefined ? undefined : grpcTimeoutOf(req.headers);
+    let timeout: number;
+    if (grpc === undefined || headerMax === undefined) {
+      const max = msd.maxStreamDurationMs;
+      if (max === undefined || max <= 0) return;
+      timeout = max;
+    } else {
+      timeout = headerMax !== 0 && grpc > headerMax ? headerMax : grpc;
+      const offset = msd.grpcTimeoutHeaderOffsetMs;
+      if (timeout !== 0 && offset !== undefined && offset > 0) timeout = offset < timeout ? timeout - offset : 0;
+    }
+    this.durationTimer = this.services.clock.set(this.onMaxDuration, timeout);
+  }
+
+  private readonly onMaxDuration = (): void => {
+    this.durationTimer = undefined;
+    if (this.finished) return;
+    this.httpStats?.rqMaxDurationReached.inc();
+    // Envoy records the details first; a response already under way can only be reset.
+    if (this.responseStarted && !this.canReplaceResponse()) {
+      this.streamInfo.responseCodeDetails = "max_duration_timeout";
+      this.resetStream();
+      return;
+    }
+    this.sendLocalReply(ErrorCode.MaxStreamDuration, this.requestComplete ? "complete" : "incomplete");
+  };
 
   private iterateDecodeHeaders(from: number): void {
     const filters = this.filters;
@@ -348,18 +413,18 @@ export class ActiveStream implements FilterCallbacks {
   sendLocalReply(code: ErrorCodeValue, detail?: string, retried = false): void {
     const r = localReply(code, detail, retried);
     if (r.flag !== undefined) this.streamInfo.addFlag(r.flag);
-    this.respond(r.status, r.body, r.details, r.headers, undefined, r.closeConnection === true);
+    this.respond(r.status, r.body, r.details, r.headers, undefined, r.closeConnection === true, r.grpcStatus);
   }
 
-  sendResponse(status: number, body: string, details: string, headers?: Array<[string, string]>): void {
-    this.respond(status, body, details, undefined, headers, false);
+  sendResponse(status: number, body: string, details: string, headers?: Array<[string, string]>, grpcStatus?: number): void {
+    this.respond(status, body, details, undefined, headers, false, grpcStatus);
   }
 
   canReplaceResponse(): boolean {
     return !this.responseStarted || (this.encodeStoppedAt === -1 && this.pendingResponse === null && this.codec.responseReplaceable());
   }
 
-  private respond(status: number, body: string, details: string, extra: Array<[string, string]> | undefined, more: Array<[string, string]> | undefined, close: boolean): void {
+  private respond(status: number, body: string, details: string, extra: Array<[string, string]> | undefined, more: Array<[string, string]> | undefined, close: boolean, grpcStatus?: number): void {
     if (this.finished) return;
     if (this.responseStarted && this.canReplaceResponse()) {
       // Nothing of the upstream's response reached the client: a clean local reply replaces it.
@@ -374,6 +439,10 @@ export class ActiveStream implements FilterCallbacks {
       return;
     }
     this.streamInfo.responseCodeDetails = details;
+    if (isGrpcRequest(this.requestHeaders.headers)) {
+      this.respondGrpc(status, body, extra, more, close, grpcStatus);
+      return;
+    }
     const h = new HeaderList();
     const len = Buffer.byteLength(body);
     h.add("content-length", String(len));
@@ -385,6 +454,31 @@ export class ActiveStream implements FilterCallbacks {
     // A reply before the request body was read leaves the connection out of sync: close it.
     this.encodeHeadersWithClose({ status, headers: h }, bodyless, close || !this.requestComplete);
     if (!bodyless) this.encodeData(Buffer.from(body), true);
+  }
+
+  /**
+   * Envoy's prepareLocalReply for a gRPC request: a trailers-only response (HTTP 200,
+   * application/grpc, grpc-status, the body as a percent-encoded grpc-message, no body) in one
+   * HEADERS frame with END_STREAM. A grpc-status the reply's own headers carry wins; else the one
+   * passed (fault abort, deadline), else the HTTP status mapped. StreamInfo keeps the flag and
+   * details; its response code is the 200 that went out, as in Envoy.
+   */
+  private respondGrpc(status: number, body: string, extra: Array<[string, string]> | undefined, more: Array<[string, string]> | undefined, close: boolean, grpcStatus: number | undefined): void {
+    const h = new HeaderList();
+    if (more !== undefined) for (const [k, v] of more) h.add(k, v);
+    if (extra !== undefined) for (const [k, v] of extra) h.add(k, v);
+    h.set("content-type", "application/grpc");
+    h.remove("content-length");
+    if (!h.has("grpc-status")) h.add("grpc-status", String(grpcStatus ?? httpToGrpcStatus(status)));
+    const req = this.requestHeaders;
+    if (body !== "" && req.method !== "HEAD") {
+      // Envoy strips the newline a JSON-formatted body ends with before it becomes a header.
+      h.set("grpc-message", percentEncodeGrpcMessage(body.endsWith("\n") ? body.slice(0, -1) : body));
+    }
+    // HTTP/1 frames a headers-only response with Content-Length: 0 (as Envoy's HTTP/1 codec does).
+    if (req.protocol !== "HTTP/2") h.add("content-length", "0");
+    h.add("date", httpDate(this.services.clock.now()));
+    this.encodeHeadersWithClose({ status: 200, headers: h }, true, close || !this.requestComplete);
   }
 
   // ---------------------------------------------------------------- the end
@@ -437,6 +531,14 @@ export class ActiveStream implements FilterCallbacks {
   private finish(durationMs?: number): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.durationTimer !== undefined) {
+      this.services.clock.clear(this.durationTimer);
+      this.durationTimer = undefined;
+    }
+    if (this.upgradeCounted) {
+      this.upgradeCounted = false;
+      this.httpStats?.upgradeEnded();
+    }
     for (const f of this.filters) f.onComplete?.();
     const info = this.record(durationMs);
     this.httpStats?.requestDone(info.responseCode, info.durationMs);

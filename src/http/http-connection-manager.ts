@@ -14,6 +14,7 @@ import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network
 import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
 import { Http1ServerConnection } from "./http1-server-connection.js";
 import type { ListenerContext } from "./listener-context.js";
+import { compileUpgradePolicy } from "./upgrade-policy.js";
 import { compileXfcc } from "./xfcc.js";
 
 export class HttpConnectionManagerFactory implements NetworkFilterFactory {
@@ -40,6 +41,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
       telemetry: compileTelemetry(hcm, env),
       draining: env.draining,
       xfcc: compileXfcc(hcm),
+      upgrades: compileUpgradePolicy(hcm.upgradeConfigs),
       services: env.services,
     };
   }
@@ -63,6 +65,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.telemetry = compileTelemetry(hcm, env);
     ctx.draining = env.draining;
     ctx.xfcc = compileXfcc(hcm);
+    ctx.upgrades = compileUpgradePolicy(hcm.upgradeConfigs);
   }
 
   setDraining(draining: boolean): void {

@@ -14,6 +14,7 @@ import type { CompiledTelemetry, WorkerTelemetry } from "../observability/teleme
 import type { RouteTable } from "../router/route-table.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
 import type { HttpFilterFactory } from "./filters/http-filter.js";
+import type { UpgradePolicy } from "./upgrade-policy.js";
 
 export interface WorkerServices {
   readonly clusters: ClusterManager;
@@ -53,5 +54,7 @@ export interface ListenerContext {
   draining: boolean;
   /** forward_client_cert_details / set_current_client_cert_details, compiled (xfcc.ts). */
   xfcc: XfccConfig;
+  /** upgrade_configs, compiled (upgrade-policy.ts): the upgrades this connection manager lets through. */
+  upgrades: UpgradePolicy;
   readonly services: WorkerServices;
 }

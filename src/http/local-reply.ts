@@ -14,6 +14,11 @@ export interface LocalReply {
   headers?: Array<[string, string]>;
   /** Close the downstream connection after replying (codec errors). */
   closeConnection?: boolean;
+  /**
+   * The grpc-status a gRPC request gets instead of the one mapped from `status` (Envoy passes one
+   * for a fault's grpc abort and for the max stream duration: DEADLINE_EXCEEDED).
+   */
+  grpcStatus?: number;
 }
 
 const UPSTREAM_RESET_PREFIX = "upstream connect error or disconnect/reset before headers. ";
@@ -82,6 +87,14 @@ export function localReply(code: ErrorCodeValue, detail?: string, retried = fals
       return { status: 507, body: "exceeded request buffer limit while retrying upstream", flag: undefined, details: "request_payload_exceeded_retry_buffer_limit" };
     case ErrorCode.FaultAbort:
       return { status: Number(detail ?? 503), body: "fault filter abort", flag: ResponseFlag.FaultInjected, details: "fault_filter_abort" };
+    case ErrorCode.UpgradeFailed:
+      // Envoy's HCM: 403 with an empty body, and the connection closes (the upgrade's payload
+      // would not follow HTTP/1.1 framing).
+      return { status: 403, body: "", flag: undefined, details: "upgrade_failed", closeConnection: true };
+    case ErrorCode.MaxStreamDuration:
+      // Envoy's onStreamMaxDurationReached: 504 once the request was received whole, else 408;
+      // a gRPC caller gets DEADLINE_EXCEEDED whichever it is. `detail` "complete" / "incomplete".
+      return { status: detail === "incomplete" ? 408 : 504, body: "downstream duration timeout", flag: undefined, details: "max_duration_timeout", grpcStatus: 4 };
     case ErrorCode.UpstreamTimeout:
       return { status: 504, body: "upstream request timeout", flag: ResponseFlag.UpstreamRequestTimeout, details: "upstream_response_timeout" };
     case ErrorCode.HeaderTooLarge:

@@ -4,7 +4,7 @@
 
 import { ErrorCode, type ErrorCodeValue } from "../common/errors.js";
 import type { Random } from "../common/random.js";
-import { HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type HeaderValueOption, type RequestMirrorPolicy, type RetryPolicy, type WeightedCluster } from "../config/model/types.js";
+import { HTTP_FAULT_FILTER, type FaultPolicy, type HashPolicy, type HeaderValueOption, type RequestMirrorPolicy, type RetryPolicy, type RouteAction, type WeightedCluster } from "../config/model/types.js";
 import type { CompiledCorsPolicy } from "../router/compiled-cors-policy.js";
 import { CompiledRetryPolicy } from "../router/retry-state.js";
 import type { RequestView } from "../router/request-view.js";
@@ -50,6 +50,13 @@ export interface ForwardDecision extends Named {
   virtualHostName: string;
   /** Applies the route's (and weighted cluster's) response header mutations. */
   applyResponseHeaders(h: HeaderList): void;
+  /** The route action's max_stream_duration (the connection manager bounds the stream with it). */
+  maxStreamDuration: RouteAction["maxStreamDuration"];
+  /** The deprecated max_grpc_timeout / grpc_timeout_offset (the router's gRPC timeout). */
+  maxGrpcTimeoutMs: number | undefined;
+  grpcTimeoutOffsetMs: number | undefined;
+  /** The route's upgrade_configs (override the connection manager's per upgrade type). */
+  upgradeConfigs: RouteAction["upgradeConfigs"];
 }
 
 export type ResolvedRoute = LocalDecision | DirectDecision | ForwardDecision;
@@ -138,6 +145,10 @@ export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders,
     routeName: route.name,
     virtualHostName: matched.virtualHostName,
     cors,
+    maxStreamDuration: action.maxStreamDuration,
+    maxGrpcTimeoutMs: action.maxGrpcTimeoutMs,
+    grpcTimeoutOffsetMs: action.grpcTimeoutOffsetMs,
+    upgradeConfigs: action.upgradeConfigs,
     applyResponseHeaders: hasResponseMutations
       ? (h) => {
           applyHeaderMutations(h, wcAdd, wcRemove);

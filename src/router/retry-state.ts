@@ -78,17 +78,93 @@ export class CompiledRetryPolicy {
   }
 }
 
+/**
+ * What a request's own headers add to the route's policy (Envoy's RetryStateImpl):
+ * `x-envoy-retry-on` and `x-envoy-retry-grpc-on` conditions, `x-envoy-max-retries` replacing the
+ * retry count once any condition is on.
+ */
+export interface RetryOverrides {
+  on: number;
+  grpc: number[];
+  maxRetries: number | undefined;
+}
+
+const RETRY_HEADERS: ReadonlySet<string> = new Set([
+  "x-envoy-retry-on",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-max-retries",
+  "x-envoy-retriable-status-codes",
+  "x-envoy-retriable-header-names",
+  "x-envoy-hedge-on-per-try-timeout",
+]);
+
+/**
+ * Reads Envoy's retry request headers and removes them all (Envoy consumes them so they never reach
+ * the upstream). undefined, and nothing touched, when the request has none (one pass over names).
+ */
+export function takeRetryHeaders(h: HeaderList): RetryOverrides | undefined {
+  const names = h.lower;
+  let any = false;
+  for (let i = 0; i < names.length; i++) {
+    if (RETRY_HEADERS.has(names[i]!)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return undefined;
+  let on = 0;
+  const grpc: number[] = [];
+  for (const t of (h.getJoined("x-envoy-retry-on") ?? "").split(",")) on |= NAMES[t.trim()] ?? 0;
+  for (const t of (h.getJoined("x-envoy-retry-grpc-on") ?? "").split(",")) {
+    const c = GRPC[t.trim()];
+    if (c !== undefined) grpc.push(c);
+  }
+  const max = h.get("x-envoy-max-retries");
+  for (const n of RETRY_HEADERS) h.remove(n);
+  return { on, grpc, maxRetries: max !== undefined && /^[0-9]{1,9}$/.test(max) ? Number(max) : undefined };
+}
+
+/** The policy of a route without one when the request asks for retries: Envoy's defaults (1 retry, 25 ms back-off). */
+export const HEADER_ONLY_RETRY_POLICY = new CompiledRetryPolicy({
+  retryOn: [],
+  numRetries: 1,
+  retriableStatusCodes: [],
+  retriableHeaders: [],
+  retryHostPredicatePreviousHosts: false,
+  hostSelectionRetryMaxAttempts: 1,
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+});
+
 export class RetryState {
   private readonly p: CompiledRetryPolicy;
   private readonly random: Random;
   /** Retries performed so far (the first attempt is not a retry). */
   retries = 0;
   private readonly maxRetries: number;
+  /** The route's conditions, plus the request's own (retry-on headers). */
+  private readonly on: number;
+  private readonly grpcCodes: ReadonlySet<number>;
 
-  constructor(policy: CompiledRetryPolicy, random: Random) {
+  constructor(policy: CompiledRetryPolicy, random: Random, overrides?: RetryOverrides) {
     this.p = policy;
     this.random = random;
-    this.maxRetries = policy.policy.numRetries;
+    let on = policy.on;
+    let grpc = policy.grpcCodes;
+    let max = policy.policy.numRetries;
+    if (overrides !== undefined) {
+      on |= overrides.on;
+      if (overrides.grpc.length > 0) grpc = new Set([...grpc, ...overrides.grpc]);
+      if ((on !== 0 || grpc.size > 0) && overrides.maxRetries !== undefined) max = overrides.maxRetries;
+    }
+    this.on = on;
+    this.grpcCodes = grpc;
+    this.maxRetries = max;
+  }
+
+  /** Whether any condition is on (Envoy creates no retry state otherwise). */
+  get enabled(): boolean {
+    return this.on !== 0 || this.grpcCodes.size > 0;
   }
 
   get exhausted(): boolean {
@@ -97,7 +173,7 @@ export class RetryState {
 
   /** Would Envoy retry this response (before the retry budget is checked)? */
   wouldRetryResponse(status: number, headers: HeaderList): boolean {
-    const on = this.p.on;
+    const on = this.on;
     if (on & On.X5xx && status >= 500) return true;
     if (on & On.GatewayError && (status === 502 || status === 503 || status === 504)) return true;
     if (on & On.Retriable4xx && status === 409) return true;
@@ -112,9 +188,10 @@ export class RetryState {
         ctx.clear();
       }
     }
-    if (this.p.grpcCodes.size > 0) {
+    // Envoy reads the gRPC status from the response headers only: a trailers-only answer.
+    if (this.grpcCodes.size > 0) {
       const g = headers.get("grpc-status");
-      if (g !== undefined && this.p.grpcCodes.has(Number(g))) return true;
+      if (g !== undefined && this.grpcCodes.has(Number(g))) return true;
     }
     return false;
   }
@@ -125,7 +202,7 @@ export class RetryState {
    * (`reset`, `5xx`, `gateway-error`), never under `connect-failure` / `reset-before-request`.
    */
   wouldRetryFailure(kind: FailureKind, requestSent: boolean): boolean {
-    const on = this.p.on;
+    const on = this.on;
     if (kind === "per-try-timeout") return (on & (On.X5xx | On.GatewayError | On.Reset)) !== 0;
     // Envoy: RemoteRefusedStreamReset is retried under refused-stream, else as any reset.
     if (kind === "refused-stream" && on & On.RefusedStream) return true;

@@ -10,6 +10,8 @@ import type { TimerHandle } from "../common/timers.js";
 import { HTTP_ROUTER_FILTER } from "../config/model/types.js";
 import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "../http/filters/http-filter.js";
 import type { HeaderList } from "../http/header-list.js";
+import { isGrpcRequest } from "../http/grpc/grpc-status.js";
+import { formatGrpcTimeout, grpcTimeoutOf } from "../http/grpc/grpc-timeout.js";
 import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../http/http-message.js";
 import { isInternalAddress } from "../http/internal-address.js";
 import type { ForwardDecision } from "../http/route-resolution.js";
@@ -17,7 +19,7 @@ import { ResponseFlag } from "../observability/stream-info.js";
 import type { AttemptOutcome, LbContext, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
-import { RetryState, type FailureKind } from "./retry-state.js";
+import { HEADER_ONLY_RETRY_POLICY, RetryState, takeRetryHeaders, type CompiledRetryPolicy, type FailureKind } from "./retry-state.js";
 import { ShadowRequest } from "./shadow-request.js";
 import { UpstreamRequest, type UpstreamRequestParent } from "./upstream-request.js";
 
@@ -47,6 +49,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   private d: ForwardDecision | null = null;
   private cluster: RouterCluster | null = null;
   private retry: RetryState | null = null;
+  /** The route's compiled retry policy (or Envoy's defaults when only the request's headers ask for retries). */
+  private retryPolicy: CompiledRetryPolicy | undefined;
   private requestHeld = false;
   /** This attempt holds a retry from the cluster's max_retries budget. */
   private retryHeld = false;
@@ -127,9 +131,18 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
       if (expect.toLowerCase() === "100-continue" && req.protocol === "HTTP/1.1") cb.encode100Continue();
     }
     this.setTimeouts(d, h);
+    const overrides = takeRetryHeaders(h);
     if (d.retryPolicy !== undefined) {
-      this.retry = new RetryState(d.retryPolicy, cb.services.random);
+      this.retryPolicy = d.retryPolicy;
+      this.retry = new RetryState(d.retryPolicy, cb.services.random, overrides);
       this.replayable = true;
+    } else if (overrides !== undefined) {
+      const r = new RetryState(HEADER_ONLY_RETRY_POLICY, cb.services.random, overrides);
+      if (r.enabled) {
+        this.retryPolicy = HEADER_ONLY_RETRY_POLICY;
+        this.retry = r;
+        this.replayable = true;
+      }
     }
     if (d.hashPolicy !== undefined && d.hashPolicy.length > 0) {
       const r = evaluateHashPolicies(d.hashPolicy, { headers: h, path: req.path, sourceIp: cb.downstreamRemoteIp, sourcePort: cb.downstreamRemotePort });
@@ -153,7 +166,22 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
    * them for internal callers (Envoy's rule: loopback and private addresses) and never go upstream.
    */
   private setTimeouts(d: ForwardDecision, h: HeaderList): void {
-    let global = d.timeoutMs;
+    // Envoy's finalTimeout. A route with max_stream_duration uses the "new" timeouts: the
+    // connection manager bounds the stream (active-stream.ts) and the route timeout is not armed.
+    // Otherwise a gRPC request on a route with max_grpc_timeout takes its grpc-timeout (minus the
+    // offset while that leaves something; absent = infinite) capped at that maximum (0 = none).
+    const legacyGrpc = d.maxStreamDuration === undefined && d.maxGrpcTimeoutMs !== undefined && isGrpcRequest(h);
+    let global = 0;
+    if (legacyGrpc) {
+      let t = grpcTimeoutOf(h) ?? 0;
+      const offset = d.grpcTimeoutOffsetMs;
+      if (offset !== undefined && offset < t) t -= offset;
+      const max = d.maxGrpcTimeoutMs!;
+      if (max !== 0 && (t === 0 || t > max)) t = max;
+      global = t;
+    } else if (d.maxStreamDuration === undefined) {
+      global = d.timeoutMs;
+    }
     let perTry = d.retryPolicy?.policy.perTryTimeoutMs ?? 0;
     const rq = h.get("x-envoy-upstream-rq-timeout-ms");
     const pt = h.get("x-envoy-upstream-rq-per-try-timeout-ms");
@@ -168,8 +196,11 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     this.globalTimeoutMs = global;
     this.perTryTimeoutMs = perTry;
     const expected = perTry > 0 ? perTry : global;
-    if (expected > 0) h.set("x-envoy-expected-rq-timeout-ms", String(expected));
-    else h.remove("x-envoy-expected-rq-timeout-ms");
+    if (expected > 0) {
+      h.set("x-envoy-expected-rq-timeout-ms", String(expected));
+      // The upstream gRPC server learns the deadline it really has (Envoy's setTimeoutHeaders).
+      if (legacyGrpc) h.set("grpc-timeout", formatGrpcTimeout(expected));
+    } else h.remove("x-envoy-expected-rq-timeout-ms");
   }
 
   /** The headers every attempt sends (Envoy's finalizeRequestHeaders), without the attempt count. */
@@ -276,7 +307,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
 
   private startAttempt(): void {
     const cluster = this.cluster!;
-    const compiled = this.retry !== null ? this.d!.retryPolicy! : undefined;
+    const compiled = this.retry !== null ? this.retryPolicy : undefined;
     const policy = compiled?.policy;
     const previousHosts = policy?.retryHostPredicatePreviousHosts ? this.tried ?? undefined : undefined;
     const ctx: LbContext =

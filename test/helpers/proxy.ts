@@ -11,6 +11,7 @@ import type { StreamInfo } from "../../src/observability/stream-info.js";
 import { ProxyRuntime, type ProxyRuntimeOptions } from "../../src/worker/proxy-runtime.js";
 import { freePort } from "./upstreams.js";
 import { httpListener } from "../../src/config/model/listener-defaults.js";
+import { hcmOfListener } from "./model.js";
 
 export interface TestProxy {
   port: number;
@@ -71,12 +72,17 @@ export function route(name: string, action: Partial<Route> & { route?: RouteActi
   };
 }
 
-/** One listener on a fresh port with one route configuration of the given virtual hosts. */
+/**
+ * One listener on a fresh port with one route configuration of the given virtual hosts. Its
+ * connection manager lets WebSocket upgrades through, as istiod's every HTTP connection manager.
+ */
 export async function snapshotWith(virtualHosts: VirtualHost[], clusters: Cluster[]): Promise<Snapshot> {
   const port = await freePort();
+  const listener = httpListener({ address: "127.0.0.1", port, direction: "OUTBOUND", routeConfigName: "rc" });
+  hcmOfListener(listener).upgradeConfigs = [{ upgradeType: "websocket" }];
   return {
     version: "test/1",
-    listeners: [httpListener({ address: "127.0.0.1", port, direction: "OUTBOUND", routeConfigName: "rc" })],
+    listeners: [listener],
     routeConfigs: { rc: { name: "rc", virtualHosts } },
     clusters: Object.fromEntries(clusters.map((c) => [c.name, c])),
   };

@@ -229,6 +229,15 @@ describe("outbound (reporter=source)", () => {
     expect(l).toContain('destination_service_namespace="unknown",');
     expect(l).toContain('request_protocol="grpc",response_code="200",grpc_response_status="5",');
   });
+
+  it("a gRPC local reply counts as Envoy's: response_code 200, its grpc-status, the cause in response_flags", async () => {
+    const closed = await freePort();
+    const p = await metricsProxy(await httpSnapshot("OUTBOUND", "PassthroughCluster", closed), { node: productpage });
+    await rawExchange(p.port, "POST /pkg.Svc/Call HTTP/1.1\r\nhost: api.example.com\r\ncontent-type: application/grpc\r\ncontent-length: 0\r\n\r\n", { responses: 1 });
+    await waitFor(() => p.streams.length === 1, 5_000, "the StreamInfo");
+    const [l] = await p.metric("istio_requests_total");
+    expect(l).toContain('request_protocol="grpc",response_code="200",grpc_response_status="14",response_flags="UF",');
+  });
 });
 
 describe("inbound (reporter=destination)", () => {

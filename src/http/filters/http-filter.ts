@@ -75,8 +75,12 @@ export interface FilterCallbacks {
   sendLocalReply(code: ErrorCodeValue, detail?: string, retried?: boolean): void;
   /** Whether a local reply can still replace the response (nothing of it reached the client yet). */
   canReplaceResponse(): boolean;
-  /** Answers with a response the filter built (redirects, direct responses, gRPC aborts). */
-  sendResponse(status: number, body: string, details: string, headers?: Array<[string, string]>): void;
+  /**
+   * Answers with a response the filter built (redirects, direct responses, denials). A gRPC
+   * request gets it as a trailers-only gRPC response (local-reply rules), with `grpcStatus` as
+   * its grpc-status when given (fault grpc aborts) instead of the one mapped from `status`.
+   */
+  sendResponse(status: number, body: string, details: string, headers?: Array<[string, string]>, grpcStatus?: number): void;
   /** Response path, from the router (or a filter that answers itself), through encoder filters. */
   encodeHeaders(headers: ResponseHeaders, endStream: boolean): void;
   /** Returns false when the downstream is over its write buffer limit (watermark callbacks follow). */

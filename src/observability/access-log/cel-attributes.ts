@@ -4,6 +4,7 @@
 // listed, so an expression naming one is refused when the config is loaded.
 
 import type { HeaderList } from "../../http/header-list.js";
+import { responseGrpcStatus } from "../../http/grpc/grpc-status.js";
 import type { StreamInfo } from "../stream-info.js";
 import { justPort, withPort } from "./address-format.js";
 import { flagBits } from "./envoy-response-flags.js";
@@ -56,9 +57,11 @@ export const CEL_ATTRIBUTES: Readonly<Record<string, CelAttribute>> = {
   "response.code": (i) => (i.responseCode === 0 ? ABSENT : i.responseCode),
   "response.code_details": (i) => opt(i.responseCodeDetails),
   "response.flags": (i) => flagBits(i.responseFlags),
+  // Envoy's CEL: getGrpcStatus(trailers, headers, info): the trailers', the headers', else mapped
+  // from the HTTP status (absent without a response).
   "response.grpc_status": (i) => {
-    const s = i.responseTrailers?.get("grpc-status") ?? i.responseHeaders?.get("grpc-status");
-    return s === undefined ? ABSENT : Number(s);
+    const s = responseGrpcStatus(i.responseTrailers, i.responseHeaders, i.responseCode);
+    return s === undefined ? ABSENT : s;
   },
   "response.headers": (i) => new CelHeaderMap(i.responseHeaders),
   "response.trailers": (i) => new CelHeaderMap(i.responseTrailers),

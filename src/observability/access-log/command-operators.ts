@@ -6,6 +6,7 @@
 
 import { hostname } from "node:os";
 import type { HeaderList } from "../../http/header-list.js";
+import { formatGrpcStatus, isGrpcRequest, responseGrpcStatus, type GrpcStatusFormat } from "../../http/grpc/grpc-status.js";
 import type { PeerCertificateInfo } from "../../listener/connection-info.js";
 import type { StreamInfo, StreamTimings } from "../stream-info.js";
 import { justPort, withoutPort, withPort } from "./address-format.js";
@@ -183,7 +184,22 @@ const OPERATORS: Record<string, OperatorSpec> = {
       return arg === "" ? (i) => noSpaces(i.responseCodeDetails) : (i) => nonEmpty(i.responseCodeDetails);
     },
   },
-  CONNECTION_TERMINATION_DETAILS: simple((i) => nonEmpty(i.connectionTerminationDetails)),
+  // Envoy's GrpcStatusFormatter: only for a gRPC request (validate_grpc_header_before_log_grpc_status);
+  // trailers' grpc-status, else the trailers-only headers', else mapped from the HTTP status.
+  GRPC_STATUS: {
+    syntax: Syntax.ParamsOptional,
+    create(arg) {
+      const format = (arg === "" ? "CAMEL_STRING" : arg) as GrpcStatusFormat;
+      if (format !== "CAMEL_STRING" && format !== "SNAKE_STRING" && format !== "NUMBER") throw new Error(`%GRPC_STATUS(${arg})%: the format is CAMEL_STRING, SNAKE_STRING or NUMBER`);
+      return (i) => {
+        if (i.requestHeaders === undefined || !isGrpcRequest(i.requestHeaders)) return undefined;
+        const code = responseGrpcStatus(i.responseTrailers, i.responseHeaders, i.responseCode);
+        if (code === undefined) return undefined;
+        return formatGrpcStatus(code, format);
+      };
+    },
+  },
+    CONNECTION_TERMINATION_DETAILS: simple((i) => nonEmpty(i.connectionTerminationDetails)),
   UPSTREAM_TRANSPORT_FAILURE_REASON: simple((i) => noSpaces(i.upstreamTransportFailureReason)),
 
   BYTES_RECEIVED: simple((i) => i.bytesReceived),

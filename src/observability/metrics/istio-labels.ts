@@ -5,6 +5,10 @@
 
 import type { NodeIdentity } from "../node-identity.js";
 import type { WorkloadMetadata } from "../workload-metadata.js";
+import { httpToGrpcStatus, isGrpcContentType } from "../../http/grpc/grpc-status.js";
+
+// The gRPC rules live with the data path's (src/http/grpc/); telemetry callers import them here too.
+export { httpToGrpcStatus, isGrpcContentType };
 
 export const UNKNOWN = "unknown";
 
@@ -110,35 +114,6 @@ export function serviceFromCluster(cluster: string): ServiceLabels | undefined {
   const labels = host.split(".");
   if (labels.length >= 4 && labels[2] === "svc") return { host, name: labels[0]!, namespace: labels[1]! };
   return { host, name: host, namespace: "" };
-}
-
-/** Envoy's Grpc::Common::isGrpcRequestHeaders: content-type application/grpc, or application/grpc+… / ;… */
-export function isGrpcContentType(ct: string | undefined): boolean {
-  if (ct === undefined || !ct.startsWith("application/grpc")) return false;
-  if (ct.length === 16) return true;
-  const c = ct.charCodeAt(16);
-  return c === 43 /* + */ || c === 59 /* ; */;
-}
-
-/** Envoy's Grpc::Utility::httpToGrpcStatus, for gRPC responses without a grpc-status. */
-export function httpToGrpcStatus(code: number): number {
-  switch (code) {
-    case 400:
-      return 13; // Internal
-    case 401:
-      return 16; // Unauthenticated
-    case 403:
-      return 7; // PermissionDenied
-    case 404:
-      return 12; // Unimplemented
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // Unavailable
-    default:
-      return 2; // Unknown
-  }
 }
 
 /** 16: the highest well-known gRPC status (Unauthenticated); istio.stats does not allow user-defined ones. */

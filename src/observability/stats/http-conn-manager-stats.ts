@@ -17,6 +17,14 @@ export class HttpConnManagerStats {
   /** `downstream_rq_1xx` … `downstream_rq_5xx`. */
   private readonly classes: Counter[];
 
+  // Upgrades and stream durations (WebSocket, gRPC deadlines): Envoy's names.
+  readonly cxUpgradesTotal: Counter;
+  readonly cxUpgradesActive: Gauge;
+  /** An upgrade request on a route (and connection manager) that does not allow it: 403. */
+  readonly rqWsOnNonWsRoute: Counter;
+  /** Streams ended by the route's max stream duration or gRPC deadline. */
+  readonly rqMaxDurationReached: Counter;
+
   constructor(store: StatsStore, statPrefix: string) {
     const p = `http.${statPrefix}.`;
     const c = (n: string): Counter => store.counter(p + n);
@@ -30,6 +38,20 @@ export class HttpConnManagerStats {
     this.rqCompleted = c("downstream_rq_completed");
     this.rqTime = store.histogram(p + "downstream_rq_time");
     this.classes = [1, 2, 3, 4, 5].map((d) => c(`downstream_rq_${d}xx`));
+    this.cxUpgradesTotal = c("downstream_cx_upgrades_total");
+    this.cxUpgradesActive = store.gauge(p + "downstream_cx_upgrades_active");
+    this.rqWsOnNonWsRoute = c("downstream_rq_ws_on_non_ws_route");
+    this.rqMaxDurationReached = c("downstream_rq_max_duration_reached");
+  }
+
+  /** An allowed upgrade request started (Envoy counts it when the upgrade filter chain is made). */
+  upgradeStarted(): void {
+    this.cxUpgradesTotal.inc();
+    this.cxUpgradesActive.add(1);
+  }
+
+  upgradeEnded(): void {
+    this.cxUpgradesActive.add(-1);
   }
 
   requestStarted(): void {

@@ -31,12 +31,10 @@ export class FaultFilter implements HttpFilter {
   private abortOrContinue(resume: boolean): FilterStatus {
     const f = this.fault;
     if (f.abortGrpcStatus !== undefined) {
+      // Envoy: sendLocalReply(200, "fault filter abort", grpc_status). A gRPC request gets a
+      // trailers-only answer with that grpc-status; any other gets a plain 200 with that body.
       this.cb.streamInfo.addFlag(ResponseFlag.FaultInjected);
-      this.cb.sendResponse(200, "", "fault_filter_abort", [
-        ["content-type", "application/grpc"],
-        ["grpc-status", String(f.abortGrpcStatus)],
-        ["grpc-message", "fault filter abort"],
-      ]);
+      this.cb.sendResponse(200, "fault filter abort", "fault_filter_abort", undefined, f.abortGrpcStatus);
       return FilterStatus.StopIteration;
     }
     if (f.abortStatus !== undefined) {
