@@ -228,17 +228,18 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
     expect(r.error?.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 
-  it("route timeout (VirtualService timeout 300ms, no client deadline) → the proxy answers; the server's call is cancelled", async () => {
+  it("route timeout (VirtualService timeout 300ms = max_grpc_timeout, no client deadline) → UNAVAILABLE 'upstream request timeout' (504); the server's call is cancelled", async () => {
     const heldBefore = server.held.length;
     const t0 = performance.now();
     const r = await within(unary(client("outbound"), { hold: true }, { metadata: { "x-timeout": "short" } }), 10_000, "the proxy's answer");
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
-    expect([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]).toContain(r.error?.code);
+    expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(r.error?.details).toBe("upstream request timeout");
     const held = await waitFor(() => server.held[heldBefore], 5_000, "the held call");
     await within(held.cancelled, 10_000, "the upstream stream to be reset");
   });
 
-  it("grpc-timeout from the client bounds the request in the proxy: DEADLINE_EXCEEDED without any client timer", async () => {
+  it("grpc-timeout from the client bounds the request in the proxy (istiod's max_grpc_timeout 0s: uncapped) without any client timer: 504 → UNAVAILABLE 'upstream request timeout'", async () => {
     // node:http2 by hand: a grpc-timeout header and no deadline of the client's own.
     const s = h2connect(`http://127.0.0.1:${mesh.outbound.echo}`);
     s.on("error", () => {});
@@ -254,7 +255,8 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
       // Trailers-only: grpc-status in the single HEADERS frame.
       expect(head[":status"]).toBe(200);
       expect(head["content-type"]).toBe("application/grpc");
-      expect(head["grpc-status"]).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+      expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
+      expect(head["grpc-message"]).toBe("upstream request timeout");
     } finally {
       s.destroy();
     }
