@@ -61,38 +61,46 @@ describe("curl --http2-prior-knowledge", () => {
     expect(r.headers["x-upstream-protocol"]).toBe("1.1");
     const seen = json(r.body);
     expect(seen).toMatchObject({ protocol: "1.1", path: "/hello?x=1", authority: mesh.authority("web") });
+    expect(seen.headers["x-forwarded-proto"]).toBe("http");
     expect(seen.headers["x-custom"]).toBe("a");
     // HTTP/2-only fields never reach an HTTP/1.1 upstream as headers.
     expect(Object.keys(seen.headers).filter((k) => k.startsWith(":"))).toEqual([]);
   });
 
-  it("HTTP2 port: HTTP/2 upstream whatever the downstream speaks (h2c and HTTP/1.1 in)", async () => {
+  it("HTTP2 port, h2c in: HTTP/2 upstream", async () => {
     const a = await curl(url("h2svc", "/a"), hostArgs("h2svc"));
     expect(a.status).toBe(200);
     expect(json(a.body)).toMatchObject({ protocol: "2", path: "/a", authority: mesh.authority("h2svc") });
-    const b = await curl(url("h2svc", "/b"), hostArgs("h2svc"), { h1: true });
+  });
+
+  it("HTTP2 port, HTTP/1.1 in: HTTP/2 upstream, without the connection-specific headers", async () => {
+    const b = await curl(url("h2svc", "/b"), [...hostArgs("h2svc"), "-H", "connection: keep-alive", "-H", "keep-alive: timeout=5"], { h1: true });
     expect(b.httpVersion).toBe("1.1");
     expect(b.status).toBe(200);
-    expect(json(b.body)).toMatchObject({ protocol: "2", path: "/b", authority: mesh.authority("h2svc") });
-    // connection-specific headers of the HTTP/1.1 request never reach the HTTP/2 upstream
-    expect(json(b.body).headers).not.toHaveProperty("connection");
+    const seen = json(b.body);
+    expect(seen).toMatchObject({ protocol: "2", path: "/b", authority: mesh.authority("h2svc") });
+    expect(seen.headers).not.toHaveProperty("connection");
+    expect(seen.headers).not.toHaveProperty("keep-alive");
   });
 
-  it("a port without protocol is detected, and its upstream speaks the downstream's protocol", async () => {
+  it("a port without protocol is detected (HTTP, not TCP), and its upstream speaks the downstream's protocol", async () => {
     const a = await curl(url("auto", "/x"), hostArgs("auto"));
     expect(a.httpVersion).toBe("2");
-    expect(json(a.body).protocol).toBe("2");
+    // x-forwarded-proto: the router handled it (a TCP passthrough would carry the bytes unchanged).
+    expect(json(a.body)).toMatchObject({ protocol: "2", headers: { "x-forwarded-proto": "http" } });
     const b = await curl(url("auto", "/y"), hostArgs("auto"), { h1: true });
     expect(b.httpVersion).toBe("1.1");
-    expect(json(b.body).protocol).toBe("1.1");
+    expect(json(b.body)).toMatchObject({ protocol: "1.1", headers: { "x-forwarded-proto": "http" } });
   });
 
-  it("inbound: the app is reached in the protocol its port declares", async () => {
-    const [h2Port, h1Port] = mesh.inbound;
-    const a = await curl(`http://127.0.0.1:${h2Port}/in`, [], { h1: true });
+  it("inbound HTTP2 port: the app is reached over HTTP/2 (HTTP/1.1 in)", async () => {
+    const a = await curl(`http://127.0.0.1:${mesh.inbound[0]}/in`, [], { h1: true });
     expect(a.status).toBe(200);
     expect(json(a.body).protocol).toBe("2");
-    const b = await curl(`http://127.0.0.1:${h1Port}/in`);
+  });
+
+  it("inbound HTTP port: the app is reached over HTTP/1.1 (h2c in)", async () => {
+    const b = await curl(`http://127.0.0.1:${mesh.inbound[1]}/in`);
     expect(b.httpVersion).toBe("2");
     expect(b.status).toBe(200);
     expect(json(b.body).protocol).toBe("1.1");
