@@ -5,9 +5,8 @@
 // through, deadlines, multiplexing, large messages with flow control, and the proxy's own gRPC
 // local replies (trailers-only answers with Envoy's code mapping and text).
 
-import { connect as h2connect } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echoClient, grpc, startEchoServer, unary, type EchoClientT, type EchoServer } from "../helpers/grpc-fixtures.js";
+import { echoClient, grpc, rawUnary, startEchoServer, unary, type EchoClientT, type EchoServer } from "../helpers/grpc-fixtures.js";
 import { adminStats, rssBytes, startH2Mesh, type H2Mesh } from "../helpers/h2-mesh.js";
 import { BodyDigest, patternChunks, patternSha256 } from "../helpers/pattern-bytes.js";
 import { freePort } from "../helpers/upstreams.js";
@@ -23,6 +22,7 @@ beforeAll(async () => {
   const closedPort = await freePort();
   mesh = await startH2Mesh({
     ns: NS,
+    registryOnly: true,
     outbound: [
       { name: "echo", protocol: "GRPC", endpointPort: server.port },
       { name: "limited", protocol: "GRPC", endpointPort: server.port },
@@ -221,11 +221,16 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
     expect(r.error?.details).toBe("RBAC: access denied");
   });
 
-  it("no route (unknown authority) → UNIMPLEMENTED (404)", async () => {
+  it("unknown authority (block_all under REGISTRY_ONLY: direct response 502) → trailers-only UNAVAILABLE", async () => {
     const c = echoClient(mesh.outbound.echo!, "nowhere.example:1");
     clients.push(c);
     const r = await unary(c, { text: "x" });
-    expect(r.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+    expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+    // Not grpc-js's own mapping of an HTTP 502 ("Received HTTP status code 502"): the proxy's answer.
+    const { head, body } = await rawUnary(mesh.outbound.echo!, "nowhere.example:1", { text: "x" });
+    expect(head[":status"]).toBe(200);
+    expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
+    expect(body.length).toBe(0);
   });
 
   it("route timeout (VirtualService timeout 300ms = max_grpc_timeout, no client deadline) → UNAVAILABLE 'upstream request timeout' (504); the server's call is cancelled", async () => {
@@ -240,26 +245,12 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
   });
 
   it("grpc-timeout from the client bounds the request in the proxy (istiod's max_grpc_timeout 0s: uncapped) without any client timer: 504 → UNAVAILABLE 'upstream request timeout'", async () => {
-    // node:http2 by hand: a grpc-timeout header and no deadline of the client's own.
-    const s = h2connect(`http://127.0.0.1:${mesh.outbound.echo}`);
-    s.on("error", () => {});
-    try {
-      const body = Buffer.from(JSON.stringify({ hold: true }));
-      const frame = Buffer.alloc(5 + body.length);
-      frame.writeUInt32BE(body.length, 1);
-      body.copy(frame, 5);
-      const req = s.request({ ":method": "POST", ":path": "/outrigger.test.Echo/Unary", ":authority": mesh.authority("echo"), "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
-      req.end(frame);
-      const head = await within(new Promise<Record<string, unknown>>((r) => req.once("response", (h) => r(h as never))), 10_000, "the proxy's answer");
-      req.resume();
-      // Trailers-only: grpc-status in the single HEADERS frame.
-      expect(head[":status"]).toBe(200);
-      expect(head["content-type"]).toBe("application/grpc");
-      expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
-      expect(head["grpc-message"]).toBe("upstream request timeout");
-    } finally {
-      s.destroy();
-    }
+    const { head } = await rawUnary(mesh.outbound.echo!, mesh.authority("echo"), { hold: true }, { "grpc-timeout": "300m" });
+    // Trailers-only: grpc-status in the single HEADERS frame.
+    expect(head[":status"]).toBe(200);
+    expect(head["content-type"]).toBe("application/grpc");
+    expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
+    expect(head["grpc-message"]).toBe("upstream request timeout");
   });
 
   it("http2MaxRequests 1: a second concurrent call overflows → UNAVAILABLE '… reset reason: overflow'", async () => {

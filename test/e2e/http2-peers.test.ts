@@ -25,6 +25,7 @@ beforeAll(async () => {
   for (const k of ["web", "h2svc", "auto", "inH2", "inH1"] as const) up[k] = await startDualUpstream();
   mesh = await startH2Mesh({
     ns: "h2peers",
+    registryOnly: true,
     outbound: [
       { name: "web", protocol: "HTTP", endpointPort: up.web.port },
       { name: "h2svc", protocol: "HTTP2", endpointPort: up.h2svc.port },
@@ -106,12 +107,12 @@ describe("curl --http2-prior-knowledge", () => {
     expect(json(b.body).protocol).toBe("1.1");
   });
 
-  it("an upstream status passes through; an unknown host is 404 NR as for HTTP/1", async () => {
+  it("an upstream status passes through; an unknown host gets istiod's block_all (502, REGISTRY_ONLY) as over HTTP/1", async () => {
     const r = await curl(url("h2svc", "/status/418"), hostArgs("h2svc"));
     expect(r.status).toBe(418);
     expect(r.body.toString()).toBe("status 418");
     const nr = await curl(url("web", "/"), ["-H", "host: nowhere.example"]);
-    expect(nr.status).toBe(404);
+    expect(nr.status).toBe(502);
   });
 });
 

@@ -15,6 +15,7 @@
 // - Download {bytes} (JSON) → the pattern body in 64 KiB messages (test/helpers/pattern-bytes.ts).
 
 import * as grpc from "@grpc/grpc-js";
+import { connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { BodyDigest, patternChunks } from "./pattern-bytes.js";
 
 type Json = Record<string, unknown>;
@@ -196,3 +197,34 @@ export function unary(client: EchoClientT, request: Json, opts: { metadata?: Rec
 }
 
 export { grpc };
+
+/**
+ * A unary call by hand over node:http2 (no grpc-js, so no client timer and no status mapping of its
+ * own): the response headers and trailers as they came, to tell a trailers-only gRPC answer
+ * (`:status` 200 with `grpc-status` in the one HEADERS frame) from a plain HTTP error.
+ */
+export async function rawUnary(port: number, authority: string, request: Json, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ head: IncomingHttpHeaders; trailers: IncomingHttpHeaders | undefined; body: Buffer }> {
+  const s = h2connect(`http://127.0.0.1:${port}`);
+  s.on("error", () => {});
+  try {
+    const msg = json.serialize(request);
+    const frame = Buffer.alloc(5 + msg.length);
+    frame.writeUInt32BE(msg.length, 1);
+    msg.copy(frame, 5);
+    const req = s.request({ ":method": "POST", ":path": ECHO_SERVICE.Unary!.path, ":authority": authority, "content-type": "application/grpc", te: "trailers", ...headers });
+    req.end(frame);
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      let head: IncomingHttpHeaders = {};
+      let trailers: IncomingHttpHeaders | undefined;
+      const chunks: Buffer[] = [];
+      req.on("response", (h) => (head = h));
+      req.on("trailers", (t) => (trailers = t));
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("error", (e) => (clearTimeout(timer), reject(e)));
+      req.on("close", () => (clearTimeout(timer), resolve({ head, trailers, body: Buffer.concat(chunks) })));
+    });
+  } finally {
+    s.destroy();
+  }
+}

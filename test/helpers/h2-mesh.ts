@@ -44,7 +44,12 @@ export interface H2Mesh {
 const portName = (p: PortProtocol): string => (p === undefined ? "tcp-or-http" : p.toLowerCase());
 const portSpec = (n: number, p: PortProtocol): string => `{number: ${n}, name: ${portName(p)}${p ? `, protocol: ${p}` : ""}}`;
 
-export function h2MeshYaml(ns: string, outbound: Array<Required<OutboundService>>, inbound: Array<Required<InboundPort>>): string {
+/**
+ * `registryOnly`: the Sidecar's outboundTrafficPolicy REGISTRY_ONLY, so an unknown authority gets
+ * istiod's `block_all` (502) — under the default ALLOW_ANY it would go to PassthroughCluster, whose
+ * original destination without iptables is the proxy's own listener.
+ */
+export function h2MeshYaml(ns: string, outbound: Array<Required<OutboundService>>, inbound: Array<Required<InboundPort>>, registryOnly = false): string {
   const docs: string[] = [];
   for (const s of outbound) {
     docs.push(`apiVersion: networking.istio.io/v1
@@ -66,7 +71,7 @@ spec:
 kind: Sidecar
 metadata: {name: default, namespace: ${ns}}
 spec:
-${ingress ? `  ingress:\n${ingress}` : ""}${egress ? `  egress:\n${egress}` : ""}`);
+${registryOnly ? "  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n" : ""}${ingress ? `  ingress:\n${ingress}` : ""}${egress ? `  egress:\n${egress}` : ""}`);
   return docs.join("---\n");
 }
 
@@ -76,6 +81,8 @@ export interface StartH2MeshOptions {
   inbound?: InboundPort[];
   /** More Istio YAML documents (VirtualService, DestinationRule, …), in the namespace `ns`. */
   extraYaml?: string;
+  /** See h2MeshYaml. */
+  registryOnly?: boolean;
   workers?: number;
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -90,7 +97,7 @@ export async function startH2Mesh(opts: StartH2MeshOptions): Promise<H2Mesh> {
   for (const i of opts.inbound ?? []) inbound.push({ ...i, port: i.port ?? (await freePort()) });
   const admin = await freePort();
   const dir = await tempDir("outrigger-h2-");
-  await writeConfig(dir, "mesh.yaml", h2MeshYaml(ns, outbound, inbound) + (opts.extraYaml ? `---\n${opts.extraYaml}` : ""));
+  await writeConfig(dir, "mesh.yaml", h2MeshYaml(ns, outbound, inbound, opts.registryOnly) + (opts.extraYaml ? `---\n${opts.extraYaml}` : ""));
   const cli = startCli(
     ["run", "--config", dir, "--namespace", ns, "--workers", String(opts.workers ?? 2), "--admin-port", String(admin), "--outbound", "off", "--no-watch", ...(opts.args ?? [])],
     opts.env,
