@@ -6,10 +6,16 @@ import { createHash } from "node:crypto";
 /** 64 KiB: the chunk size the pattern is made and written in. */
 export const PATTERN_CHUNK = 64 * 1024;
 
+// One 64 KiB block made once per process; chunks are copies of it (fast enough for 256 MiB bodies).
+let block: Buffer | undefined;
+
 /** Chunk `i` of the pattern (every chunk differs: its index is in its first 4 bytes). */
 export function patternChunk(i: number, size = PATTERN_CHUNK): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  for (let j = 0; j < size; j++) b[j] = (j * 31 + (j >>> 8) + i * 7) & 0xff;
+  if (!block) {
+    block = Buffer.allocUnsafe(PATTERN_CHUNK);
+    for (let j = 0; j < PATTERN_CHUNK; j++) block[j] = (j * 31 + (j >>> 8)) & 0xff;
+  }
+  const b = Buffer.from(block.subarray(0, size));
   if (size >= 4) b.writeUInt32BE(i >>> 0, 0);
   return b;
 }
