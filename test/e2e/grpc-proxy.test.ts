@@ -38,6 +38,9 @@ spec:
   - match: [{headers: {x-fault: {exact: abort}}}]
     fault: {abort: {grpcStatus: RESOURCE_EXHAUSTED, percentage: {value: 100}}}
     route: [{destination: {host: echo}}]
+  - match: [{headers: {x-retry: {exact: "yes"}}}]
+    retries: {attempts: 3, retryOn: unavailable}
+    route: [{destination: {host: echo}}]
   - match: [{headers: {x-timeout: {exact: short}}}]
     timeout: 300ms
     route: [{destination: {host: echo}}]
@@ -200,6 +203,22 @@ describe("outbound gRPC: the upstream side", () => {
     // 384 MiB crossed the proxy; what it keeps is bounded by its windows and buffers, not the traffic.
     expect((await rssBytes(pid)) - rss0).toBeLessThan(128 * MIB);
   }, 240_000);
+});
+
+describe("gRPC retries (VirtualService retryOn: unavailable)", () => {
+  it("a trailers-only UNAVAILABLE is retried: the third attempt answers", async () => {
+    const r = await unary(client("outbound"), { text: "ok", failFirst: { key: "to", times: 2, code: grpc.status.UNAVAILABLE, trailersOnly: true } }, { metadata: { "x-retry": "yes" } });
+    expect(r.error).toBeUndefined();
+    expect(r.response?.text).toBe("ok");
+    expect(server.attempts.to).toBe(3);
+  });
+
+  it("a status in trailers (after response headers) is never retried, as in Envoy", async () => {
+    const r = await unary(client("outbound"), { text: "x", failFirst: { key: "tr", times: 2, code: grpc.status.UNAVAILABLE, trailersOnly: false } }, { metadata: { "x-retry": "yes" } });
+    expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(r.error?.details).toBe("attempt 1 fails");
+    expect(server.attempts.tr).toBe(1);
+  });
 });
 
 describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", () => {

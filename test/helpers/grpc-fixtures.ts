@@ -6,7 +6,9 @@
 // - Unary {text, fail?: {code, message}, hold?: true} → {text, metadata}: echoes the `x-*` request
 //   metadata in its answer, sends initial metadata `x-initial: yes` and trailers `x-trailer: yes`
 //   (plus each `x-echo-*` request entry back as a trailer); `fail` answers that status (with
-//   trailer `x-trailer: failed`); `hold` never answers (the server records the call's cancellation).
+//   trailer `x-trailer: failed`); `hold` never answers (the server records the call's cancellation);
+//   `failFirst: {key, times, code, trailersOnly}` fails the first `times` calls with that key
+//   (trailers-only: no initial metadata first, so the status is in the response headers).
 // - ServerStream {count, text, pause?: true} → count messages {i, text}; with `pause`, the second
 //   half waits for `releaseStreams()` (a call the test keeps in flight across an event).
 // - ClientStream stream {text} → {count, joined}.
@@ -52,6 +54,8 @@ export interface EchoServer {
   port: number;
   /** Calls received, by method. */
   calls: Record<string, number>;
+  /** Unary calls by failFirst key. */
+  attempts: Record<string, number>;
   /** Request metadata of every call, in arrival order. */
   metadata: Array<Record<string, unknown>>;
   /** Held unary calls: resolves when the call was cancelled (client or proxy reset). */
@@ -73,6 +77,7 @@ export async function startEchoServer(): Promise<EchoServer> {
   const s: EchoServer = {
     port: 0,
     calls: {},
+    attempts: {},
     metadata: [],
     held: [],
     releaseStreams: () => {
@@ -88,6 +93,14 @@ export async function startEchoServer(): Promise<EchoServer> {
     Unary(call: grpc.ServerUnaryCall<Json, Json>, cb: grpc.sendUnaryData<Json>) {
       count("Unary", call.metadata);
       const req = call.request;
+      const ff = req.failFirst as { key: string; times: number; code: number; trailersOnly: boolean } | undefined;
+      if (ff) {
+        const n = (s.attempts[ff.key] = (s.attempts[ff.key] ?? 0) + 1);
+        if (n <= ff.times) {
+          if (!ff.trailersOnly) call.sendMetadata(new grpc.Metadata());
+          return cb({ code: ff.code, details: `attempt ${n} fails` });
+        }
+      }
       if (req.hold) {
         s.held.push({ cancelled: new Promise<void>((r) => call.on("cancelled", () => r())) });
         return;
