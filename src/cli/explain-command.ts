@@ -60,7 +60,7 @@ export const explainCommand: Command = {
     reportProblems(ctx, t);
     if (t.errors.length > 0 || t.result === undefined) return ExitCode.Failure;
     try {
-      const x = explainRequest({ version: "offline", ...t.result.snapshot }, q.request);
+      const x = explainRequest({ version: "offline", ...t.result.snapshot }, q.request, t.result.upstreamProtocols);
       ctx.stdout(q.format === "json" ? JSON.stringify(x, null, 2) + "\n" : formatExplanation(x));
       return ExitCode.Ok;
     } catch (e) {

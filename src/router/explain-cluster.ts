@@ -17,14 +17,20 @@ export interface ClusterPolicy {
   tls?: string;
   circuitBreakers?: { maxConnections: number; maxPendingRequests: number; maxRequests: number; maxRetries: number } | undefined;
   outlierDetection?: { consecutive5xx: number; consecutiveGatewayFailure: number; intervalMs: number; baseEjectionTimeMs: number; maxEjectionPercent: number } | undefined;
-  connectionPool?: { idleTimeoutMs?: number | undefined; maxRequestsPerConnection?: number | undefined; maxConnectionDurationMs?: number | undefined; http2?: boolean } | undefined;
+  connectionPool?: { idleTimeoutMs?: number | undefined; maxRequestsPerConnection?: number | undefined; maxConnectionDurationMs?: number | undefined } | undefined;
+  /**
+   * The protocol requests go upstream in: `HTTP/2`, `downstream's protocol` or `HTTP/1.1`, with
+   * why when the translation says (`HTTP/2 (port protocol GRPC)`).
+   */
+  upstreamProtocol?: string;
   hashing?: string | undefined;
   slowStartWindowMs?: number | undefined;
   /** `address:port` of each endpoint (DNS names as configured), with locality and priority. */
   endpoints?: Array<{ address: string; weight: number; locality: string; priority: number; health: string }>;
 }
 
-export function clusterPolicy(s: Snapshot, name: string): ClusterPolicy {
+/** `why`: the translation's account of the upstream protocol (Istio YAML); absent for Envoy resources. */
+export function clusterPolicy(s: Snapshot, name: string, why?: string): ClusterPolicy {
   const c = s.clusters[name];
   if (c === undefined) return { name, found: false };
   const o = c.outlierDetection;
@@ -47,9 +53,9 @@ export function clusterPolicy(s: Snapshot, name: string): ClusterPolicy {
           idleTimeoutMs: cp.commonHttpProtocolOptions?.idleTimeoutMs,
           maxRequestsPerConnection: cp.commonHttpProtocolOptions?.maxRequestsPerConnection,
           maxConnectionDurationMs: cp.commonHttpProtocolOptions?.maxConnectionDurationMs,
-          http2: cp.explicitHttpConfig !== undefined ? true : undefined,
         }
       : undefined,
+    upstreamProtocol: why ?? upstreamProtocol(c),
     hashing: c.ringHashLbConfig !== undefined ? `ring hash ${c.ringHashLbConfig.minimumRingSize}..${c.ringHashLbConfig.maximumRingSize}` : c.maglevLbConfig !== undefined ? `maglev table ${c.maglevLbConfig.tableSize}` : undefined,
     slowStartWindowMs: c.slowStart?.windowMs,
     endpoints: c.loadAssignment.endpoints.flatMap((g) =>
@@ -62,6 +68,15 @@ export function clusterPolicy(s: Snapshot, name: string): ClusterPolicy {
       })),
     ),
   };
+}
+
+/** The upstream protocol from the cluster's HTTP protocol options alone (Envoy's default: HTTP/1.1). */
+function upstreamProtocol(c: Cluster): string {
+  const hpo = c.httpProtocolOptions;
+  if (hpo?.useDownstreamProtocolConfig !== undefined) return "downstream's protocol (use_downstream_protocol_config)";
+  const h2 = hpo?.explicitHttpConfig?.http2ProtocolOptions;
+  if (h2 !== undefined) return `HTTP/2 (explicit_http_config)${h2.maxConcurrentStreams !== undefined ? `, max concurrent streams ${h2.maxConcurrentStreams}` : ""}`;
+  return "HTTP/1.1";
 }
 
 /** The cluster's upstream transport in a line: plaintext, TLS (with its SNI), or auto mTLS by endpoint label. */

@@ -24,13 +24,14 @@ function clusterLines(c: ClusterPolicy): string[] {
   add("load balancer", c.lbPolicy + (c.hashing !== undefined ? ` (${c.hashing})` : "") + (c.slowStartWindowMs !== undefined ? `, slow start ${ms(c.slowStartWindowMs)}` : ""));
   add("connect timeout", ms(c.connectTimeoutMs));
   add("tls", c.tls);
+  add("upstream protocol", c.upstreamProtocol);
   const b = c.circuitBreakers;
   add("circuit breakers", b === undefined ? "Envoy defaults" : `max connections ${cbText(b.maxConnections)}, pending ${cbText(b.maxPendingRequests)}, requests ${cbText(b.maxRequests)}, retries ${cbText(b.maxRetries)}`);
   const o = c.outlierDetection;
   add("outlier detection", o === undefined ? "off" : `${o.consecutive5xx} consecutive 5xx (gateway errors ${o.consecutiveGatewayFailure}) every ${ms(o.intervalMs)}: eject for ${ms(o.baseEjectionTimeMs)}+, at most ${o.maxEjectionPercent}%`);
   const p = c.connectionPool;
   if (p !== undefined) {
-    const parts = [p.idleTimeoutMs !== undefined ? `idle timeout ${ms(p.idleTimeoutMs)}` : undefined, p.maxRequestsPerConnection !== undefined ? `max requests per connection ${p.maxRequestsPerConnection}` : undefined, p.maxConnectionDurationMs !== undefined ? `max connection duration ${ms(p.maxConnectionDurationMs)}` : undefined, p.http2 === true ? "HTTP/2 upgrade" : undefined].filter((x) => x !== undefined);
+    const parts = [p.idleTimeoutMs !== undefined ? `idle timeout ${ms(p.idleTimeoutMs)}` : undefined, p.maxRequestsPerConnection !== undefined ? `max requests per connection ${p.maxRequestsPerConnection}` : undefined, p.maxConnectionDurationMs !== undefined ? `max connection duration ${ms(p.maxConnectionDurationMs)}` : undefined].filter((x) => x !== undefined);
     add("connection pool", parts.join(", ") || "defaults");
   }
   const eps = c.endpoints ?? [];
@@ -75,6 +76,8 @@ export function formatExplanation(x: Explanation): string {
       add("rewrite path", a.rewrittenPath);
       add("rewrite host", a.hostRewrite);
       add("timeout", ms(a.timeoutMs));
+      add("grpc timeout", a.grpcTimeout);
+      add("max stream", a.maxStreamDurationMs !== undefined ? ms(a.maxStreamDurationMs) : undefined);
       add("retries", a.retries === undefined ? "none" : `${a.retries.numRetries} on ${a.retries.retryOn.join(",")}${a.retries.retriableStatusCodes.length > 0 ? ` (status ${a.retries.retriableStatusCodes.join(",")})` : ""}${a.retries.perTryTimeoutMs ? `, per try ${ms(a.retries.perTryTimeoutMs)}` : ""}`);
       add("fault", a.fault !== undefined ? JSON.stringify(a.fault) : undefined);
       add("mirror", a.mirrors !== undefined && a.mirrors.length > 0 ? a.mirrors.map((m) => `${m.cluster} ${m.percent}%`).join(", ") : undefined);

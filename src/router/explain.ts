@@ -6,7 +6,7 @@
 // VirtualHostSelector, CompiledRoute.mismatch, FilterChainMatcher), so the answer cannot drift
 // from what requests see. Used by the admin `/explain` and `outrigger explain`.
 
-import { HTTP_CONNECTION_MANAGER, HTTP_FAULT_FILTER, TCP_PROXY, type HeaderMatcher, type Listener, type QueryParameterMatcher, type RouteMatch, type Snapshot, type StringMatcher } from "../config/model/types.js";
+import { HTTP_CONNECTION_MANAGER, HTTP_FAULT_FILTER, TCP_PROXY, type HeaderMatcher, type Listener, type QueryParameterMatcher, type RouteAction, type RouteMatch, type Snapshot, type StringMatcher } from "../config/model/types.js";
 import { HeaderList } from "../http/header-list.js";
 import { FilterChainMatcher } from "../listener/filter-chain-matcher.js";
 import { clusterPolicy, type ClusterPolicy } from "./explain-cluster.js";
@@ -80,6 +80,10 @@ export interface RouteActionSummary {
   rewrittenPath?: string | undefined;
   hostRewrite?: string | undefined;
   timeoutMs?: number;
+  /** How a gRPC request's `grpc-timeout` header bounds it on this route (max_grpc_timeout / max_stream_duration); absent = it does not. */
+  grpcTimeout?: string | undefined;
+  /** max_stream_duration's bound on any stream (ms), when set and not 0. */
+  maxStreamDurationMs?: number | undefined;
   retries?: { retryOn: string[]; numRetries: number; perTryTimeoutMs?: number | undefined; retriableStatusCodes: number[] } | undefined;
   fault?: unknown;
   mirrors?: Array<{ cluster: string; percent: number }>;
@@ -215,15 +219,19 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-export function explainRequest(s: Snapshot, req: ExplainRequest): Explanation {
-  const out = explainRoute(s, req);
+/**
+ * `upstreamProtocols`: the translation's account of each cluster's upstream protocol (Istio YAML),
+ * shown instead of the bare protocol options when given.
+ */
+export function explainRequest(s: Snapshot, req: ExplainRequest, upstreamProtocols?: Readonly<Record<string, string>>): Explanation {
+  const out = explainRoute(s, req, upstreamProtocols ?? {});
   const denied = out.authorization?.denied;
   // The RBAC filters run before the router: a denial is the answer, whatever the route would do.
   if (denied !== undefined) out.outcome = out.tcp !== undefined ? `denied by authorization (${denied}): the connection is closed` : `denied by authorization: 403 RBAC: access denied (${denied}); the route would have been: ${out.outcome}`;
   return out;
 }
 
-function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
+function explainRoute(s: Snapshot, req: ExplainRequest, why: Readonly<Record<string, string>>): Explanation {
   const method = req.method ?? "GET";
   const path = req.path ?? "/";
   const headers = req.headers ?? [];
@@ -260,7 +268,7 @@ function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
     const t = terminal.typedConfig;
     const targets = weighted(t.weightedClusters ?? (t.cluster !== undefined ? [{ name: t.cluster, weight: 1 }] : []));
     out.tcp = { statPrefix: t.statPrefix, idleTimeoutMs: t.idleTimeoutMs, targets };
-    out.clusters = targets.map((x) => clusterPolicy(s, x.cluster));
+    out.clusters = targets.map((x) => clusterPolicy(s, x.cluster, why[x.cluster]));
     out.outcome = `TCP proxy: bytes go to ${targets.map((x) => x.cluster).join(" / ")} (HTTP routing does not apply)`;
     return out;
   }
@@ -351,6 +359,8 @@ function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
     rewrittenPath: rewritten !== undefined && rewritten !== path ? rewritten : undefined,
     hostRewrite: a.hostRewriteLiteral,
     timeoutMs: a.timeoutMs ?? 0,
+    grpcTimeout: grpcTimeoutRule(a),
+    maxStreamDurationMs: a.maxStreamDuration?.maxStreamDurationMs !== undefined && a.maxStreamDuration.maxStreamDurationMs > 0 ? a.maxStreamDuration.maxStreamDurationMs : undefined,
     retries: a.retryPolicy !== undefined && a.retryPolicy.numRetries > 0
       ? { retryOn: a.retryPolicy.retryOn, numRetries: a.retryPolicy.numRetries, perTryTimeoutMs: a.retryPolicy.perTryTimeoutMs, retriableStatusCodes: a.retryPolicy.retriableStatusCodes }
       : undefined,
@@ -359,11 +369,29 @@ function explainRoute(s: Snapshot, req: ExplainRequest): Explanation {
     hashPolicy: a.hashPolicy,
     ...mutations,
   };
-  out.clusters = targets.map((x) => clusterPolicy(s, x.cluster));
+  out.clusters = targets.map((x) => clusterPolicy(s, x.cluster, why[x.cluster]));
   const missing = out.clusters.filter((c) => !c.found).map((c) => c.name);
   out.outcome = `${via}: forwarded to ${targets.map((x) => (targets.length > 1 ? `${x.cluster} (${x.percent}%)` : x.cluster)).join(", ")}` +
     (missing.length > 0 ? `; cluster ${missing.join(", ")} does not exist: 503 (NC)` : "");
   return out;
+}
+
+/**
+ * Envoy's gRPC timeout rules for a route, in words. The deprecated max_grpc_timeout (what istiod
+ * writes on sidecar routes) replaces the route timeout of a gRPC request with its grpc-timeout,
+ * capped (0 = uncapped; no header = the cap, or none). max_stream_duration.grpc_timeout_header_max
+ * (istiod's inbound routes) bounds the stream by grpc-timeout, the route timeout still applying.
+ */
+function grpcTimeoutRule(a: RouteAction): string | undefined {
+  const fmt = (n: number): string => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+  const cap = (max: number, offset: number | undefined): string => `${max > 0 ? `capped at ${fmt(max)}` : "uncapped"}${offset !== undefined && offset > 0 ? `, less ${fmt(offset)}` : ""}`;
+  if (a.maxGrpcTimeoutMs !== undefined) {
+    const max = a.maxGrpcTimeoutMs;
+    return `gRPC requests: grpc-timeout replaces the route timeout, ${cap(max, a.grpcTimeoutOffsetMs)}; without the header ${max > 0 ? fmt(max) : "no timeout"} (max_grpc_timeout)`;
+  }
+  const msd = a.maxStreamDuration;
+  if (msd?.grpcTimeoutHeaderMaxMs !== undefined) return `gRPC requests: grpc-timeout bounds the stream, ${cap(msd.grpcTimeoutHeaderMaxMs, msd.grpcTimeoutHeaderOffsetMs)}, the route timeout still applies (max_stream_duration.grpc_timeout_header_max)`;
+  return undefined;
 }
 
 function weighted(cs: ReadonlyArray<{ name: string; weight: number }>): WeightedTarget[] {

@@ -15,11 +15,13 @@ import type { OutlierDetection, TrafficPolicy } from "./istio-traffic-policy.js"
 import type { ClusterTlsOptions } from "./cluster-tls.js";
 import { applyLocalityLb, effectiveLocalityLbSetting, usesLocalityWeightedLb } from "./locality-lb.js";
 import type { Protocol } from "./protocol.js";
-import { upstreamProtocolFor, type MeshH2UpgradePolicy, type UpstreamProtocolInput } from "./upstream-protocol.js";
+import { decideUpstreamProtocol, upstreamProtocolFor, type MeshH2UpgradePolicy, type UpstreamProtocolInput } from "./upstream-protocol.js";
 
 export interface ClusterPolicyContext {
   /** MeshConfig h2UpgradePolicy; absent = DO_NOT_UPGRADE. */
   meshH2UpgradePolicy?: MeshH2UpgradePolicy | undefined;
+  /** Filled while building: cluster name → its upstream protocol and why (for `validate` / `explain`). */
+  upstreamProtocols?: Record<string, string>;
   proxyLocality: Locality;
   proxyLabels: Record<string, string>;
   /** Upstream TLS (DestinationRule tls, auto mTLS); absent = plaintext clusters. */
@@ -74,7 +76,9 @@ export function applyTrafficPolicy(c: Cluster, policy: TrafficPolicy | undefined
   const cp = policy?.connectionPool;
   c.circuitBreakers = circuitBreakersFor(policy);
   if (cp?.tcp?.connectTimeoutMs !== undefined) c.connectTimeoutMs = cp.tcp.connectTimeoutMs;
-  const hpo = httpProtocolOptionsFor(policy, { protocol, direction: "outbound", meshH2UpgradePolicy: ctx.meshH2UpgradePolicy });
+  const upstream: UpstreamProtocolInput = { protocol, direction: "outbound", meshH2UpgradePolicy: ctx.meshH2UpgradePolicy };
+  const hpo = httpProtocolOptionsFor(policy, upstream);
+  if (ctx.upstreamProtocols !== undefined) ctx.upstreamProtocols[c.name] = decideUpstreamProtocol(cp?.http, upstream).reason;
   if (hpo !== undefined) c.httpProtocolOptions = hpo;
   const ka = cp?.tcp?.tcpKeepalive;
   if (ka) {

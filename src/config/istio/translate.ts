@@ -25,6 +25,7 @@ import {
   egressRouteConfigName,
   HTTP_PROXY_ROUTE_CONFIG,
   inboundCluster,
+  inboundClusterName,
   inboundRouteConfig,
 } from "./listener-builder.js";
 import { tcpInboundListener, tcpOutboundListener, tcpProxyFor, type TcpRouteContext } from "./tcp-listener-builder.js";
@@ -53,6 +54,7 @@ import { applySecurity, DEFAULT_TRUST_DOMAIN, SecurityResources, type SecurityOp
 import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, type Interception } from "./interception.js";
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
+import { decideUpstreamProtocol } from "./upstream-protocol.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
 import {
   blackHoleCluster,
@@ -119,6 +121,8 @@ export interface TranslateResult {
   warnings: ConfigError[];
   /** One line per resource. */
   summary: string[];
+  /** Cluster name → the protocol it speaks upstream and why (`HTTP/2 (port protocol GRPC)`), for `explain`. */
+  upstreamProtocols?: Record<string, string>;
 }
 
 const NETWORKING_VERSIONS = ["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"];
@@ -245,10 +249,11 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
     ...(meshChoice.mesh.tlsDefaults !== undefined ? { tlsDefaults: meshChoice.mesh.tlsDefaults } : {}),
   };
   const autoMtls = meshChoice.mesh.enableAutoMtls ?? true;
+  const upstreamProtocols: Record<string, string> = {};
   for (const d of drs) for (const t of destinationRuleTls(d.value)) checkClientTls(t, securityOpts, (path, message) => d.issues.error(path, message));
   if (securityOpts.hasIdentity) summary.push(`auto mTLS: ${autoMtls ? "on (ISTIO_MUTUAL to endpoints labelled security.istio.io/tlsMode: istio)" : "off (MeshConfig enableAutoMtls: false)"}`);
   else if (autoMtls && registry.some((s) => s.source.location === "MESH_INTERNAL")) summary.push("auto mTLS: off (no workload certificate: upstream connections are plaintext unless a DestinationRule sets SIMPLE or MUTUAL)");
-  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { meshH2UpgradePolicy: meshChoice.mesh.h2UpgradePolicy, proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels, tls: { security: securityOpts, autoMtls, serviceMtlsDisabled: serviceMtlsDisabled(security.peerAuthentications, rootNs) } });
+  const clusters: Record<string, Cluster> = buildOutboundClusters(registry, drIndex, { meshH2UpgradePolicy: meshChoice.mesh.h2UpgradePolicy, upstreamProtocols, proxyLocality: opts.proxyLocality ?? {}, proxyLabels: opts.proxyLabels, tls: { security: securityOpts, autoMtls, serviceMtlsDisabled: serviceMtlsDisabled(security.peerAuthentications, rootNs) } });
   const ctx: RouteContext = { proxyNamespace: ns, proxyLabels: opts.proxyLabels, servicesByHost, drs: drIndex, mirrorShadowSuffix: opts.mirrorShadowSuffix ?? false };
   const inputFor = (imp: EgressImport): RouteConfigInput => ({
     services: registry.filter((s) => imp.service(s)),
@@ -355,6 +360,8 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       summary.push(`default outbound listener ${defaultOutbound.address}:${defaultOutbound.port} is off: --intercept listens on 0.0.0.0:${defaultOutbound.port}`);
       defaultOutbound = null;
     }
+    // istiod: the Sidecar's ingress when it declares some, else the services that select this workload.
+    const interceptIngress = sidecar !== undefined && sidecar.ingress.length > 0 ? sidecar.ingress : inboundPortsFromServiceEntries(ses.map((x) => x.value), ns, opts.proxyLabels);
     ic = { ...ic, protocolDetectionTimeoutMs: meshChoice.mesh.protocolDetectionTimeoutMs ?? ic.protocolDetectionTimeoutMs ?? DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS };
     addIntercepted(ic, policy, {
       listeners,
@@ -362,11 +369,11 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
       clusters,
       defaultInput,
       tcpCtx,
-      // istiod: the Sidecar's ingress when it declares some, else the services that select this workload.
-      ingress: sidecar !== undefined && sidecar.ingress.length > 0 ? sidecar.ingress : inboundPortsFromServiceEntries(ses.map((x) => x.value), ns, opts.proxyLabels),
+      ingress: interceptIngress,
       warnIngress: (index, message) => sidecarIssues?.warn(["spec", "ingress", index, "port"], message),
       addListener: (l) => addListener(l, undefined),
     });
+    inboundUpstreamProtocols(interceptIngress, clusters, upstreamProtocols);
     summary.push(`interception ${ic.mode}${ic.dualStack === true ? " dual-stack" : ""}: virtualOutbound 0.0.0.0:${ic.outboundPort}${ic.dualStack === true ? ` + [::]:${ic.outboundPort}` : ""}, virtualInbound 0.0.0.0:${ic.inboundPort}${ic.dualStack === true ? ` + [::]:${ic.inboundPort}` : ""}, proxy uid ${ic.proxyUid}; outboundTrafficPolicy ${policy.mode} (${policy.source})`);
   }
 
@@ -402,7 +409,13 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   for (const message of telemetryWarnings) warnings.push({ file: meshChoice.doc?.file ?? "<mesh config>", line: 0, path: "", message, severity: "warning" });
   applyTelemetry(listeners, resolved, opts.telemetryFilters ?? DEFAULT_TELEMETRY_FILTERS);
 
-  return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary };
+  if (!ic) inboundUpstreamProtocols(sidecar?.ingress ?? [], clusters, upstreamProtocols);
+  // The clusters that do not speak HTTP/1.1 upstream, so `validate` shows where HTTP/2 (gRPC) goes.
+  for (const name of Object.keys(upstreamProtocols).sort()) {
+    const why = upstreamProtocols[name]!;
+    if (clusters[name] !== undefined && !why.startsWith("HTTP/1.1")) summary.push(`cluster ${name} upstream protocol: ${why}`);
+  }
+  return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary, upstreamProtocols };
 }
 
 interface InterceptTargets {
@@ -446,6 +459,15 @@ function addIntercepted(ic: Interception, policy: OutboundTrafficPolicy, t: Inte
   t.addListener(virtualOutboundListener(ic, fallthrough));
   t.addListener(virtualInboundListener(ic, inbound, INBOUND_PASSTHROUGH_ROUTE_CONFIG));
   for (const c of [passthroughCluster(), blackHoleCluster(), inboundPassthroughCluster(ic.dualStack === true)]) t.clusters[c.name] = c;
+}
+
+/** The inbound clusters' protocol and why (the app's port; inbound clusters are never upgraded). */
+function inboundUpstreamProtocols(ingress: readonly ParsedSidecarIngress[], clusters: Record<string, Cluster>, out: Record<string, string>): void {
+  for (const ing of ingress) {
+    const name = inboundClusterName(ing.port.number);
+    if (clusters[name] === undefined || out[name] !== undefined) continue;
+    out[name] = decideUpstreamProtocol(undefined, { protocol: portProtocol(ing.port.protocol, ing.port.name), direction: "inbound" }).reason;
+  }
 }
 
 function appliesToMesh(vs: ParsedVirtualService): boolean {

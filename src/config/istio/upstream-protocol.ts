@@ -42,14 +42,24 @@ export function shouldH2Upgrade(protocol: Protocol | undefined, http: Connection
 
 /** The cluster's explicit_http_config / use_downstream_protocol_config, or {} when HTTP/1.1 by default. */
 export function upstreamProtocolFor(http: ConnectionPoolSettings["http"], input: UpstreamProtocolInput): UpstreamChoice {
+  return decideUpstreamProtocol(http, input).choice;
+}
+
+/**
+ * The choice and why, for `validate` and `explain`: `HTTP/2 (port protocol GRPC)`,
+ * `downstream's protocol (port protocol unset: detected)`, `HTTP/2 (DestinationRule h2UpgradePolicy UPGRADE)`, …
+ */
+export function decideUpstreamProtocol(http: ConnectionPoolSettings["http"], input: UpstreamProtocolInput): { choice: UpstreamChoice; reason: string } {
   let explicit: UpstreamChoice["explicitHttpConfig"];
   let downstream: UpstreamChoice["useDownstreamProtocolConfig"];
+  let why = input.protocol === undefined ? "port protocol unset: detected" : `port protocol ${input.protocol}`;
   // setUpstreamProtocol (istiod writes empty Http2ProtocolOptions: Envoy's defaults).
   if (isHttp2Protocol(input.protocol)) explicit = { http2ProtocolOptions: {} };
   else if (input.protocol === undefined) downstream = { httpProtocolOptions: {}, http2ProtocolOptions: {} };
   // applyH2Upgrade: setH2Options only when the port chose nothing.
   if (input.direction === "outbound" && explicit === undefined && downstream === undefined && shouldH2Upgrade(input.protocol, http, input.meshH2UpgradePolicy)) {
     explicit = { http2ProtocolOptions: {} };
+    why = http?.h2UpgradePolicy === "UPGRADE" ? "DestinationRule h2UpgradePolicy UPGRADE" : "MeshConfig h2UpgradePolicy UPGRADE";
   }
   // applyConnectionPool: maxConcurrentStreams counts on an explicit HTTP/2 cluster only, when > 0.
   const mcs = http?.maxConcurrentStreams ?? 0;
@@ -61,16 +71,18 @@ export function upstreamProtocolFor(http: ConnectionPoolSettings["http"], input:
   if (http?.useClientProtocol === true) {
     downstream = { httpProtocolOptions: explicit?.httpProtocolOptions ?? {}, http2ProtocolOptions: {} };
     explicit = undefined;
+    why = "DestinationRule useClientProtocol";
   }
-  const out: UpstreamChoice = {};
-  if (explicit !== undefined) out.explicitHttpConfig = explicit;
-  if (downstream !== undefined) out.useDownstreamProtocolConfig = downstream;
-  return out;
+  const choice: UpstreamChoice = {};
+  if (explicit !== undefined) choice.explicitHttpConfig = explicit;
+  if (downstream !== undefined) choice.useDownstreamProtocolConfig = downstream;
+  return { choice, reason: `${upstreamProtocolText(choice)} (${why})` };
 }
 
-/** How `validate` / `explain` say which protocol a cluster speaks upstream. */
-export function upstreamProtocolText(hpo: HttpProtocolOptions | undefined): string {
+/** How `validate` / `explain` say which protocol a cluster speaks upstream (from the model alone). */
+export function upstreamProtocolText(hpo: Pick<HttpProtocolOptions, "explicitHttpConfig" | "useDownstreamProtocolConfig"> | undefined): string {
   if (hpo?.useDownstreamProtocolConfig !== undefined) return "downstream's protocol";
-  if (hpo?.explicitHttpConfig?.http2ProtocolOptions !== undefined) return "HTTP/2";
+  const h2 = hpo?.explicitHttpConfig?.http2ProtocolOptions;
+  if (h2 !== undefined) return h2.maxConcurrentStreams !== undefined ? `HTTP/2, max concurrent streams ${h2.maxConcurrentStreams}` : "HTTP/2";
   return "HTTP/1.1";
 }
