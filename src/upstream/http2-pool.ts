@@ -21,7 +21,7 @@ import type { HostStats } from "../observability/stats/host-stats.js";
 import { upstreamTlsInfoOf, type UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { Cancellable, HttpConnPool, PoolCallbacks, PoolReadyInfo, ResponseDecoder } from "./conn-pool.js";
 import { dialUpstream, type DialTarget } from "./dial-upstream.js";
-import { DEFAULT_MAX_IDLE_MS, type PoolOptions } from "./http1-pool.js";
+import type { PoolOptions } from "./http1-pool.js";
 import type { ConnectionGate, GatedPool } from "./shared/connection-gate.js";
 import { sourceAddressFor } from "./source-address.js";
 
@@ -71,6 +71,8 @@ export class Http2Connection implements Http2StreamHost {
   active = 0;
   /** Streams ever handed out (max_requests_per_connection). */
   total = 0;
+  /** The last stream id of a GOAWAY received (streams above it never reached the app). */
+  goawayLastStreamId = 0x7fffffff;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS). */
   peerLimit = 0xffffffff;
   createdAt = 0;
@@ -95,6 +97,10 @@ export class Http2Connection implements Http2StreamHost {
 
   countRxReset(): void {
     this.stats?.http2.rxReset.inc();
+  }
+
+  countRefused(): void {
+    this.stats?.http2.streamRefusedErrors.inc();
   }
 
   countTxReset(): void {
@@ -405,8 +411,13 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     this.servePending();
   }
 
-  /** @internal GOAWAY from the upstream: no new streams here; streams above its last id are refused by nghttp2. */
-  onGoaway(c: Http2Connection): void {
+  /**
+   * @internal GOAWAY from the upstream: no new streams here; streams above its last id are
+   * refused (nghttp2 closes them with REFUSED_STREAM; after an error GOAWAY node:http2 destroys
+   * the whole session, and the recorded id still tells them apart).
+   */
+  onGoaway(c: Http2Connection, lastStreamId: number): void {
+    if (lastStreamId < c.goawayLastStreamId) c.goawayLastStreamId = lastStreamId;
     if (!c.draining) {
       c.draining = true;
       if (!c.ready) {
@@ -497,7 +508,9 @@ export class Http2Pool implements HttpConnPool, GatedPool {
   /** Closes connections idle (no streams) past the idle timeout, drains those past their maximum duration. */
   sweep(now: number): void {
     this.now = now;
-    const limit = Math.min(this.opts.idleTimeoutMs, DEFAULT_MAX_IDLE_MS);
+    // No 4 s cap as for HTTP/1: a server's idle close is a GOAWAY here, and a stream that races it
+    // is refused (retriable), so Envoy's idle timeout (1 h by default) applies as configured.
+    const limit = this.opts.idleTimeoutMs;
     for (const c of [...this.conns]) {
       if (!c.ready || c.closed) continue;
       c.countBytes();
@@ -538,9 +551,9 @@ function onRemoteSettings(this: TaggedSession, settings: Settings): void {
   if (c !== undefined) poolOf(c).onSettings(c, settings);
 }
 
-function onGoaway(this: TaggedSession): void {
+function onGoaway(this: TaggedSession, _code: number, lastStreamId: number): void {
   const c = ownerOf(this);
-  if (c !== undefined) poolOf(c).onGoaway(c);
+  if (c !== undefined) poolOf(c).onGoaway(c, lastStreamId);
 }
 
 function onSessionClose(this: TaggedSession): void {

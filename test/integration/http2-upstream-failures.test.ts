@@ -12,8 +12,9 @@ import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { ISTIO_DEFAULT_THRESHOLD } from "../../src/upstream/shared/shared-cluster-resources.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
-import { freePort } from "../helpers/upstreams.js";
+import { freePort, startRawUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 
 const U = ISTIO_DEFAULT_THRESHOLD;
 
@@ -62,7 +63,7 @@ function send(port: number, path = "/"): Promise<Reply> {
   });
 }
 
-async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstream?: H2UpstreamOptions; action?: Partial<RouteAction>; port?: number } = {}): Promise<{ up: H2Upstream | undefined; stats: StatsStore }> {
+async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstream?: H2UpstreamOptions; action?: Partial<RouteAction>; port?: number; timers?: ManualTimers } = {}): Promise<{ up: H2Upstream | undefined; stats: StatsStore }> {
   let up: H2Upstream | undefined;
   let port = o.port;
   if (port === undefined) {
@@ -72,7 +73,7 @@ async function setup(handler: H2Handler, o: { cluster?: Partial<Cluster>; upstre
   }
   const stats = new StatsStore();
   const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...o.action } })] }], [cluster("c", [port], o.cluster ?? h2())]);
-  proxy = await startProxy(snap, { runtime: { stats } });
+  proxy = await startProxy(snap, { runtime: { stats }, ...(o.timers !== undefined ? { timers: o.timers, clock: o.timers } : {}) });
   return { up, stats };
 }
 
@@ -109,6 +110,28 @@ describe("HTTP/2 upstream failures", () => {
     expect(up!.sessions).toHaveLength(2);
   });
 
+  it("GOAWAY with an error code: node:http2 ends the connection; streams above its last id are still refused and retried, the ones below are terminated (503 UC)", async () => {
+    const held: ServerHttp2Stream[] = [];
+    let goawaySent = false;
+    const { up } = await setup(
+      (stream, headers, body) => {
+        if (goawaySent) return echoH2(stream, headers, body);
+        held.push(stream);
+      },
+      { action: { retryPolicy: istioRetries } },
+    );
+    const all = [send(proxy!.port, "/1"), send(proxy!.port, "/2"), send(proxy!.port, "/3")];
+    await waitFor(() => held.length === 3, 5_000, "3 streams held");
+    const ids = held.map((h) => h.id!).sort((a, b) => a - b);
+    goawaySent = true;
+    up!.sessions[0]!.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, ids[0]!);
+    const replies = await Promise.all(all);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 503]);
+    const failed = replies.find((r) => r.status === 503)!;
+    expect(failed.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+    expect(up!.sessions).toHaveLength(2);
+  });
+
   it("RST_STREAM REFUSED_STREAM is retried (refused-stream) on the same connection", async () => {
     let n = 0;
     const { up, stats } = await setup(
@@ -123,6 +146,7 @@ describe("HTTP/2 upstream failures", () => {
     expect(up!.requests.map((h) => h["x-envoy-attempt-count"])).toEqual(["1", "2"]);
     expect(up!.sessions).toHaveLength(1);
     expect(counter(stats, "http2.rx_reset")).toBe(1);
+    expect(counter(stats, "http2.stream_refused_errors")).toBe(1);
     expect(counter(stats, "upstream_rq_retry")).toBe(1);
   });
 
@@ -248,5 +272,77 @@ describe("HTTP/2 upstream failures", () => {
     await waitFor(() => counter(stats, "upstream_cx_destroy_local") === 1, 5_000, "connection destroyed locally");
     expect((await send(proxy!.port)).status).toBe(200);
     expect(up!.sessions).toHaveLength(2);
+  });
+
+  it("maxConnectionDuration: an older connection takes no new stream; the one in flight finishes, then it closes", async () => {
+    const timers = new ManualTimers();
+    const held: Array<() => void> = [];
+    const { up, stats } = await setup(
+      (stream, headers, body) => {
+        if (headers[":path"] === "/hold") held.push(() => echoH2(stream, headers, body));
+        else echoH2(stream, headers, body);
+      },
+      { cluster: h2({ commonHttpProtocolOptions: { maxConnectionDurationMs: 1_000 } }), timers },
+    );
+    expect((await send(proxy!.port)).status).toBe(200);
+    const inFlight = send(proxy!.port, "/hold");
+    await waitFor(() => held.length === 1, 5_000, "held stream");
+    timers.advance(1_500);
+    // Past its maximum duration: the next request goes to a new connection.
+    expect((await send(proxy!.port)).status).toBe(200);
+    expect(up!.sessions).toHaveLength(2);
+    expect(counter(stats, "upstream_cx_max_duration_reached")).toBe(1);
+    expect(up!.sessions[0]!.closed).toBe(false);
+    held[0]!();
+    expect((await inFlight).status).toBe(200);
+    await waitFor(() => counter(stats, "upstream_cx_destroy_local") === 1, 5_000, "the old connection closed once its stream ended");
+  });
+
+  it("GOAWAY from an upstream that is shutting down: requests after it go to a new connection with no failure", async () => {
+    const { up } = await setup(echoH2, { action: { retryPolicy: istioRetries } });
+    expect((await send(proxy!.port)).status).toBe(200);
+    const closed = new Promise<void>((r) => up!.sessions[0]!.once("close", () => r()));
+    up!.sessions[0]!.close();
+    await closed;
+    const replies = await Promise.all(Array.from({ length: 5 }, () => send(proxy!.port)));
+    expect(replies.map((r) => r.status)).toEqual(Array(5).fill(200));
+    expect(up!.sessions).toHaveLength(2);
+  });
+
+  it("a response that breaks HTTP/2's rules (a connection header) is a protocol error: 502 UPE", async () => {
+    const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
+      const h = Buffer.alloc(9);
+      h.writeUIntBE(payload.length, 0, 3);
+      h[3] = type;
+      h[4] = flags;
+      h.writeUInt32BE(stream, 5);
+      return Buffer.concat([h, payload]);
+    };
+    // HPACK: indexed `:status: 200` (static 8), then a literal `connection: close` (never allowed in HTTP/2).
+    const block = Buffer.concat([Buffer.from([0x88, 0x00, 10]), Buffer.from("connection"), Buffer.from([5]), Buffer.from("close")]);
+    const raw = await startRawUpstream((sock) => {
+      let buf = Buffer.alloc(0);
+      let off = 24; // the client preface
+      sock.write(frame(4, 0, 0, Buffer.alloc(0))); // our SETTINGS
+      sock.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= off + 9) {
+          const len = buf.readUIntBE(off, 3);
+          if (buf.length < off + 9 + len) return;
+          const type = buf[off + 3]!;
+          const flags = buf[off + 4]!;
+          const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
+          off += 9 + len;
+          if (type === 4 && (flags & 1) === 0) sock.write(frame(4, 1, 0, Buffer.alloc(0)));
+          if (type === 1) sock.write(frame(1, 0x4 | 0x1, id, block));
+        }
+      });
+    });
+    ups.push(raw);
+    await setup(echoH2, { port: raw.port });
+    const r = await send(proxy!.port);
+    expect(r.status).toBe(502);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
+    expect(proxy!.streams[0]!.responseFlags).toContain("UPE");
   });
 });

@@ -11,7 +11,7 @@ import type { Cluster, Http2ProtocolOptions, RouteAction } from "../../src/confi
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
-import { freePort, startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
+import { startEchoUpstream, type EchoUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
@@ -103,6 +103,10 @@ describe("HTTP/2 upstream pool", () => {
     expect(counter(stats, "upstream_rq_total")).toBe(1);
     expect(counter(stats, "upstream_rq_200")).toBe(1);
     expect(gauge(stats, "upstream_cx_active")).toBe(1);
+    // Host stats (/clusters) as for HTTP/1: cx_total, rq_total, rq_success, cx_active.
+    const host = stats.snapshot().hosts?.["c"]?.[`127.0.0.1:${up.port}`] ?? [];
+    const names = ["cx_connect_fail", "cx_total", "rq_error", "rq_success", "rq_timeout", "rq_total", "cx_active", "rq_active"];
+    expect(Object.fromEntries(names.map((n, i) => [n, host[i] ?? 0]))).toMatchObject({ cx_total: 1, rq_total: 1, rq_success: 1, rq_error: 0, cx_active: 1 });
   });
 
   it("multiplexes 50 concurrent requests over one upstream connection", async () => {

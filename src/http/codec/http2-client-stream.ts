@@ -17,11 +17,14 @@ export interface Http2StreamHost {
   readonly session: ClientHttp2Session;
   readonly localAddress: string;
   readonly upstreamTls: UpstreamTlsInfo | undefined;
+  /** The last stream id of a GOAWAY received (2^31-1 when none). */
+  readonly goawayLastStreamId: number;
   /** The stream's slot is free again (called exactly once per stream). */
   streamClosed(): void;
-  /** `http2.rx_reset` / `http2.tx_reset` / `http2.trailers`. */
+  /** `http2.rx_reset` / `http2.tx_reset` / `http2.stream_refused_errors` / `http2.trailers`. */
   countRxReset(): void;
   countTxReset(): void;
+  countRefused(): void;
   countTrailers(): void;
 }
 
@@ -211,7 +214,10 @@ export class Http2ClientStream implements RequestEncoder {
       const code = s.rstCode;
       // A stream that closes early on a live session was reset by the peer (any code, NO_ERROR too).
       if (!this.host.session.destroyed) this.host.countRxReset();
-      this.decoder.onUpstreamReset(resetReason(code, this.host.session.destroyed), undefined);
+      if (code === constants.NGHTTP2_REFUSED_STREAM) this.host.countRefused();
+      const id = s.id;
+      const refused = id === undefined || id > this.host.goawayLastStreamId;
+      this.decoder.onUpstreamReset(refused ? "remote_refused_stream_reset" : resetReason(code, this.host.session.destroyed), undefined);
     }
     this.release();
   }

@@ -79,6 +79,8 @@ export class ClusterHttp2Stats {
   /** RST_STREAM received / sent. */
   readonly rxReset: Counter;
   readonly txReset: Counter;
+  /** Streams the upstream refused (RST_STREAM REFUSED_STREAM). */
+  readonly streamRefusedErrors: Counter;
   /** Response trailers received. */
   readonly trailers: Counter;
   /** GOAWAY sent (our graceful closes); `goaway_received` is not an Envoy stat, kept apart. */
@@ -91,6 +93,7 @@ export class ClusterHttp2Stats {
     this.cxMaxDurationReached = store.counter(prefix + "upstream_cx_max_duration_reached");
     this.rxReset = store.counter(prefix + "http2.rx_reset");
     this.txReset = store.counter(prefix + "http2.tx_reset");
+    this.streamRefusedErrors = store.counter(prefix + "http2.stream_refused_errors");
     this.trailers = store.counter(prefix + "http2.trailers");
     this.goawaySent = store.counter(prefix + "http2.goaway_sent");
     this.streamsActive = store.gauge(prefix + "http2.streams_active");

@@ -13,6 +13,8 @@ import { HeaderList as Headers } from "../../../src/http/header-list.js";
 import type { RequestHeaders, ResponseHeaders, StreamResetReason } from "../../../src/http/http-message.js";
 import type { RequestEncoder, ResponseDecoder } from "../../../src/upstream/conn-pool.js";
 import { Http2Pool } from "../../../src/upstream/http2-pool.js";
+import { ClusterStats } from "../../../src/observability/stats/cluster-stats.js";
+import { StatsStore } from "../../../src/observability/stats/stats-store.js";
 import { startH2Upstream, type H2Upstream } from "../../helpers/h2-upstreams.js";
 import { waitFor } from "../../helpers/wait.js";
 
@@ -61,10 +63,17 @@ class Recorder implements ResponseDecoder {
   }
 }
 
+let store = new StatsStore();
 function pool(port: number, extra: Partial<ConstructorParameters<typeof Http2Pool>[2]> = {}): Http2Pool {
   const p = new Http2Pool("127.0.0.1", port, { connectTimeoutMs: 2_000, idleTimeoutMs: 60_000, ...extra });
+  store = new StatsStore();
+  p.stats = new ClusterStats(store, "c");
   closers.push(() => p.close());
   return p;
+}
+function stat(name: string): number {
+  const snap = store.snapshot();
+  return snap.counters[`cluster.c.${name}`] ?? snap.gauges[`cluster.c.${name}`] ?? 0;
 }
 
 /** Opens a stream and returns its encoder. */
@@ -115,6 +124,9 @@ describe("Http2Pool streams", () => {
     expect(rec.headers!.headers.get("content-type")).toBe("application/grpc+proto");
     expect(rec.body).toEqual(grpcFrame(Buffer.from("echo:hi")));
     expect(rec.trailers!.get("grpc-status")).toBe("0");
+    expect(stat("http2.trailers")).toBe(1);
+    expect(stat("upstream_cx_http2_total")).toBe(1);
+    await waitFor(() => stat("http2.streams_active") === 0, 5_000, "stream slot released");
   });
 
   it("an unknown gRPC method is a trailers-only answer: headers with endStream carrying grpc-status 12", async () => {
@@ -269,10 +281,15 @@ describe("Http2Pool streams", () => {
     enc.resetStream();
     await waitFor(() => cancelled !== undefined, 5_000, "RST_STREAM at the upstream");
     expect(cancelled).toBe(constants.NGHTTP2_CANCEL);
+    expect(stat("http2.tx_reset")).toBe(1);
     const second = new Recorder();
     (await open(p, second)).encodeHeaders(request("/ok", [], "GET"), true);
     await second.done;
     expect(second.headers!.status).toBe(204);
     expect(up.sessions).toHaveLength(1);
+    // Closing the pool closes its idle connection with GOAWAY.
+    p.close();
+    await waitFor(() => stat("upstream_cx_destroy_local") === 1, 5_000, "connection closed by the pool");
+    expect(stat("http2.goaway_sent")).toBe(1);
   });
 });
