@@ -478,7 +478,8 @@ export class ActiveStream implements FilterCallbacks {
     // HTTP/1 frames a headers-only response with Content-Length: 0 (as Envoy's HTTP/1 codec does).
     if (req.protocol !== "HTTP/2") h.add("content-length", "0");
     h.add("date", httpDate(this.services.clock.now()));
-    this.encodeHeadersWithClose({ status: 200, headers: h }, true, close || !this.requestComplete);
+    // An unread HTTP/1 request body leaves the connection out of sync; an HTTP/2 stream ends alone.
+    this.encodeHeadersWithClose({ status: 200, headers: h }, true, close || (!this.requestComplete && req.protocol !== "HTTP/2"));
   }
 
   // ---------------------------------------------------------------- the end

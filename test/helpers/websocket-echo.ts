@@ -139,7 +139,7 @@ export async function startWsEchoServer(): Promise<WsEchoServer> {
     };
     socket.on("close", () => endedResolve());
     connections.push(conn);
-    let buf = head.length > 0 ? Buffer.from(head) : Buffer.alloc(0);
+    let buf: Buffer = head.length > 0 ? Buffer.from(head) : Buffer.alloc(0);
     let fragments: Buffer[] = [];
     let fragmentOpcode = 0;
     let closeSent = false;
