@@ -41,7 +41,8 @@ export interface H2Mesh {
   stop(): Promise<void>;
 }
 
-const portName = (p: PortProtocol): string => (p === undefined ? "tcp-or-http" : p.toLowerCase());
+// A port without protocol gets a name with no protocol prefix: Sidecar ports infer one from it.
+const portName = (p: PortProtocol): string => (p === undefined ? "undeclared" : p.toLowerCase());
 const portSpec = (n: number, p: PortProtocol): string => `{number: ${n}, name: ${portName(p)}${p ? `, protocol: ${p}` : ""}}`;
 
 /**
