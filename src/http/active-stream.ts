@@ -84,6 +84,8 @@ export class ActiveStream implements FilterCallbacks {
   private decodeStoppedAt = -1;
   private decodeBuffered: Buffer[] | null = null;
   private decodeEndBuffered = false;
+  /** Request trailers held while a filter holds the headers. */
+  private decodeTrailersBuffered: HeaderList | null = null;
   requestComplete = false;
 
   // encoding
@@ -149,7 +151,7 @@ export class ActiveStream implements FilterCallbacks {
     this.requestComplete = endStream;
     if (endStream) this.streamInfo.mark("lastDownstreamRxByteReceived");
     this.httpStats = this.ctx.httpStats;
-    this.httpStats.requestStarted();
+    this.httpStats.requestStarted(req.protocol === "HTTP/2");
     const tls = this.conn.tls;
     this.streamInfo.downstreamTls = tls;
     // Envoy mutates x-forwarded-client-cert before routing and before any HTTP filter runs.
@@ -228,7 +230,7 @@ export class ActiveStream implements FilterCallbacks {
     const last = filters.length - 1;
     for (let i = from; i <= last; i++) {
       const f = filters[i]!;
-      const status = f.decodeHeaders === undefined ? FilterStatus.Continue : f.decodeHeaders(this.requestHeaders, this.requestComplete && this.decodeBuffered === null);
+      const status = f.decodeHeaders === undefined ? FilterStatus.Continue : f.decodeHeaders(this.requestHeaders, this.requestComplete && this.decodeBuffered === null && this.decodeTrailersBuffered === null);
       if (this.finished) return;
       if (status === FilterStatus.StopIteration && i < last) {
         this.decodeStoppedAt = i;
@@ -269,18 +271,48 @@ export class ActiveStream implements FilterCallbacks {
     return true;
   }
 
+  /**
+   * The request's trailers (HTTP/2): they end the request. Filters without decodeTrailers see the
+   * end as an empty last chunk of data, so body-buffering filters still learn the body is complete.
+   */
+  decodeTrailers(trailers: HeaderList): void {
+    if (this.finished) return;
+    this.requestComplete = true;
+    this.streamInfo.mark("lastDownstreamRxByteReceived");
+    const stopped = this.decodeStoppedAt;
+    if (stopped !== -1) {
+      if (!this.iterateDecodeTrailers(trailers, 0, stopped) || this.finished) return;
+      this.decodeTrailersBuffered = trailers;
+      return;
+    }
+    this.iterateDecodeTrailers(trailers, 0, this.filters.length - 1);
+  }
+
+  private iterateDecodeTrailers(trailers: HeaderList, from: number, to: number): boolean {
+    const filters = this.filters;
+    for (let i = from; i <= to; i++) {
+      const f = filters[i]!;
+      const status = f.decodeTrailers !== undefined ? f.decodeTrailers(trailers) : f.decodeData !== undefined ? f.decodeData(EMPTY, true) : FilterStatus.Continue;
+      if (this.finished || status === FilterStatus.StopIteration) return false;
+    }
+    return true;
+  }
+
   continueDecoding(): void {
     if (this.finished || this.decodeStoppedAt === -1) return;
     const from = this.decodeStoppedAt + 1;
     this.decodeStoppedAt = -1;
     this.iterateDecodeHeaders(from);
     const buffered = this.decodeBuffered;
-    if (this.finished || this.decodeStoppedAt !== -1 || buffered === null) return;
-    const end = this.decodeEndBuffered;
+    const trailers = this.decodeTrailersBuffered;
+    if (this.finished || this.decodeStoppedAt !== -1 || (buffered === null && trailers === null)) return;
+    const end = this.decodeEndBuffered && trailers === null;
     this.decodeBuffered = null;
+    this.decodeTrailersBuffered = null;
     this.decodeEndBuffered = false;
     const last = this.filters.length - 1;
-    for (let i = 0; i < buffered.length && !this.finished; i++) this.iterateDecodeData(buffered[i]!, end && i === buffered.length - 1, from, last);
+    if (buffered !== null) for (let i = 0; i < buffered.length && !this.finished; i++) this.iterateDecodeData(buffered[i]!, end && i === buffered.length - 1, from, last);
+    if (trailers !== null && !this.finished) this.iterateDecodeTrailers(trailers, from, last);
   }
 
   // ---------------------------------------------------------------- encoding (from filters)
@@ -498,10 +530,16 @@ export class ActiveStream implements FilterCallbacks {
     this.codec.resetStream();
   }
 
-  /** The downstream went away before the exchange finished. */
-  onResetStream(): void {
+  /**
+   * The downstream went away before the exchange finished: the connection closed (DC), or the
+   * client reset this stream alone (`remote`: HTTP/2 RST_STREAM, Envoy's DR `http2.remote_reset`).
+   */
+  onResetStream(remote = false): void {
     if (this.finished) return;
-    if (!this.tunnel) this.streamInfo.addFlag(ResponseFlag.DownstreamConnectionTermination);
+    if (remote) {
+      this.streamInfo.addFlag(ResponseFlag.DownstreamRemoteReset);
+      this.streamInfo.responseCodeDetails = "http2.remote_reset";
+    } else if (!this.tunnel) this.streamInfo.addFlag(ResponseFlag.DownstreamConnectionTermination);
     for (const f of this.filters) f.onStreamReset?.();
     this.finish();
   }

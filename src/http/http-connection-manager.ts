@@ -1,6 +1,6 @@
 // The HTTP connection manager network filter (envoy.filters.network.http_connection_manager):
-// owns each connection's HTTP codec (HTTP/1 today) and, per request, the HTTP filter chain that
-// ends in the router. Per snapshot it holds the route table and the HTTP filter factories; a
+// owns each connection's HTTP codec (HTTP/1 or HTTP/2, by codec_type) and, per request, the HTTP
+// filter chain that ends in the router. Per snapshot it holds the route table and the HTTP filter factories; a
 // reload updates them in place, so keep-alive connections route with the new config from their
 // next request.
 
@@ -13,6 +13,7 @@ import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { NetworkFilterEnv, NetworkFilterFactory } from "../listener/network-filter.js";
 import type { HttpFilterRegistry } from "./filters/http-filter-registry.js";
 import { Http1ServerConnection } from "./http1-server-connection.js";
+import { Http2ServerCodec, Http2ServerConnection } from "./http2-server-connection.js";
 import type { ListenerContext } from "./listener-context.js";
 import { compileUpgradePolicy } from "./upgrade-policy.js";
 import { compileXfcc } from "./xfcc.js";
@@ -21,6 +22,14 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   readonly name = HTTP_CONNECTION_MANAGER;
   readonly ctx: ListenerContext;
   private env: NetworkFilterEnv;
+  private codecType: "AUTO" | "HTTP1" | "HTTP2";
+  private hcm: HttpConnectionManager;
+  /** The HTTP/2 session settings, made on the first HTTP/2 connection of this snapshot. */
+  private h2: Http2ServerCodec | undefined;
+  /** codec_type AUTO: the HTTP/1 codec hands a connection that starts with the HTTP/2 preface here. */
+  private readonly toHttp2 = (socket: Duplex, info: ConnectionInfo): void => {
+    new Http2ServerConnection(socket, info, this.ctx, this.env.tracker, this.http2Codec());
+  };
 
   constructor(
     config: NetworkFilter,
@@ -29,6 +38,8 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   ) {
     this.env = env;
     const hcm = hcmConfig(config);
+    this.hcm = hcm;
+    this.codecType = hcm.codecType ?? "AUTO";
     this.ctx = {
       name: env.listener.name,
       filterChainName: env.chainName,
@@ -46,14 +57,37 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     };
   }
 
+  /**
+   * Envoy's codec_type: HTTP2 and HTTP1 force a codec; AUTO takes HTTP/2 when TLS negotiated
+   * ALPN `h2` or http_inspector saw the preface (`h2c`), and otherwise lets the HTTP/1 codec look
+   * at the first bytes (no extra read for HTTP/1 clients).
+   */
   onNewConnection(socket: Duplex, info: ConnectionInfo): void {
-    new Http1ServerConnection(socket, info, this.ctx, this.env.tracker);
+    const ct = this.codecType;
+    if (ct === "HTTP1") {
+      new Http1ServerConnection(socket, info, this.ctx, this.env.tracker);
+      return;
+    }
+    const tls = info.tls;
+    if (ct === "HTTP2" || (tls !== undefined ? tls.alpn === "h2" : info.applicationProtocols.includes("h2c"))) {
+      this.toHttp2(socket, info);
+      return;
+    }
+    new Http1ServerConnection(socket, info, this.ctx, this.env.tracker, this.toHttp2);
+  }
+
+  private http2Codec(): Http2ServerCodec {
+    return (this.h2 ??= new Http2ServerCodec(this.hcm, this.env.services.limits));
   }
 
   update(config: NetworkFilter, env: NetworkFilterEnv): void {
     const hcm = hcmConfig(config);
     const ctx = this.ctx;
     this.env = env;
+    this.hcm = hcm;
+    this.codecType = hcm.codecType ?? "AUTO";
+    // New HTTP/2 connections get the new settings; live sessions keep theirs.
+    this.h2 = undefined;
     ctx.name = env.listener.name;
     ctx.filterChainName = env.chainName;
     ctx.direction = env.listener.trafficDirection;

@@ -14,6 +14,7 @@ import { BodyReader } from "./codec/body-reader.js";
 import { canonicalizeContentLength, requestFraming, type Framing } from "./codec/framing.js";
 import { HeadError, HeadErrorKind, findHeadEnd, parseRequestHead, type RequestHead } from "./codec/head-parser.js";
 import { writeLatin1 } from "./codec/latin1.js";
+import { matchHttp2Preface, PrefaceMatch } from "./codec/http2-preface.js";
 import { isValidHost, parseRequestTarget } from "./codec/request-target.js";
 import { httpDate } from "./date-header.js";
 import type { HeaderList } from "./header-list.js";
@@ -63,23 +64,68 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
 
   /** The connection manager's stats this connection counts in (kept: a reload may swap ctx.httpStats). */
   private readonly httpStats: HttpConnManagerStats;
+  /**
+   * codec_type AUTO on plaintext: until the first bytes show they are not the HTTP/2 preface, the
+   * connection may still go to the HTTP/2 codec through this (then it is not counted as HTTP/1).
+   */
+  private toHttp2: ((socket: Duplex, info: ConnectionInfo) => void) | null;
+  private readonly onSocketData = (chunk: Buffer): void => this.onData(chunk);
+  private readonly onSocketDrain = (): void => this.stream?.onBelowWriteBufferLowWatermark();
+  private readonly onSocketEnd = (): void => this.onEnd();
+  private readonly onSocketClose = (): void => this.onClose();
 
-  constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker) {
+  constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker, toHttp2?: (socket: Duplex, info: ConnectionInfo) => void) {
     this.socket = socket;
     this.httpStats = ctx.httpStats;
-    ctx.httpStats.connectionOpened();
+    this.toHttp2 = toHttp2 ?? null;
+    if (this.toHttp2 === null) ctx.httpStats.connectionOpened();
     this.info = info;
     this.ctx = ctx;
     this.tracker = tracker;
     this.remoteAddress = `${info.remoteIp}:${info.remotePort}`;
     this.localAddress = `${info.localIp}:${info.localPort}`;
     this.idleSince = ctx.services.coarseNow;
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.stream?.onBelowWriteBufferLowWatermark());
-    socket.on("end", () => this.onEnd());
-    socket.on("error", () => this.onClose());
-    socket.on("close", () => this.onClose());
+    socket.on("data", this.onSocketData);
+    socket.on("drain", this.onSocketDrain);
+    socket.on("end", this.onSocketEnd);
+    socket.on("error", this.onSocketClose);
+    socket.on("close", this.onSocketClose);
     tracker.add(this);
+  }
+
+  /**
+   * The first bytes of a codec_type AUTO connection: the HTTP/2 preface hands the socket (those
+   * bytes put back) to the HTTP/2 codec; a part of it waits for more; anything else is HTTP/1.
+   * Returns the bytes to parse as HTTP/1, or null when there is nothing more to do now.
+   */
+  private sniff(chunk: Buffer, toHttp2: (socket: Duplex, info: ConnectionInfo) => void): Buffer | null {
+    const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    const m = matchHttp2Preface(buf);
+    if (m === PrefaceMatch.Partial) {
+      this.buf = buf;
+      if (this.headStartedAt === 0) this.headStartedAt = this.ctx.services.coarseNow || 1;
+      return null;
+    }
+    this.toHttp2 = null;
+    this.buf = null;
+    if (m === PrefaceMatch.No) {
+      this.httpStats.connectionOpened();
+      return buf;
+    }
+    // HTTP/2 with prior knowledge: this codec was never here.
+    const socket = this.socket;
+    this.closed = true;
+    this.headStartedAt = 0;
+    this.tracker.delete(this);
+    socket.removeListener("data", this.onSocketData);
+    socket.removeListener("drain", this.onSocketDrain);
+    socket.removeListener("end", this.onSocketEnd);
+    socket.removeListener("error", this.onSocketClose);
+    socket.removeListener("close", this.onSocketClose);
+    socket.pause();
+    socket.unshift(buf);
+    toHttp2(socket, this.info);
+    return null;
   }
 
   get idle(): boolean {
@@ -90,6 +136,11 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     // Closing after the last response: whatever the client still sends is never read, so it must
     // not pile up in `buf` (a large upload to a local reply would otherwise be buffered whole).
     if (this.closing) return;
+    if (this.toHttp2 !== null) {
+      const b = this.sniff(chunk, this.toHttp2);
+      if (b === null) return;
+      chunk = b;
+    }
     const s = this.stream;
     if (s !== null && this.tunnel) {
       s.decodeData(chunk, false);
@@ -502,6 +553,11 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    // Closed before its first bytes told the codec: counted as the HTTP/1 connection it defaulted to.
+    if (this.toHttp2 !== null) {
+      this.toHttp2 = null;
+      this.httpStats.connectionOpened();
+    }
     this.httpStats.connectionClosed();
     this.tracker.delete(this);
     const s = this.stream;

@@ -32,6 +32,8 @@ export const ResponseFlag = {
   UpstreamProtocolError: "UPE",
   NoClusterFound: "NC",
   UnauthorizedExternalService: "UAEX",
+  /** The client reset the stream (HTTP/2 RST_STREAM; details `http2.remote_reset`). */
+  DownstreamRemoteReset: "DR",
 } as const;
 
 export type ResponseFlagValue = (typeof ResponseFlag)[keyof typeof ResponseFlag];

@@ -19,6 +19,7 @@ import { ResponseFlag } from "../observability/stream-info.js";
 import type { AttemptOutcome, LbContext, RouterCluster } from "../upstream/cluster-api.js";
 import { evaluateHashPolicies } from "../upstream/hash-policy.js";
 import type { UpstreamHost } from "../upstream/upstream-host.js";
+import type { RequestEncoder } from "../upstream/conn-pool.js";
 import { HEADER_ONLY_RETRY_POLICY, RetryState, takeRetryHeaders, type CompiledRetryPolicy, type FailureKind } from "./retry-state.js";
 import { ShadowRequest } from "./shadow-request.js";
 import { UpstreamRequest, type UpstreamRequestParent } from "./upstream-request.js";
@@ -63,6 +64,8 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   private globalTimeoutMs = 0;
   private perTryTimeoutMs = 0;
   private requestComplete = false;
+  /** The request's trailers (HTTP/2), sent after the body on every attempt. */
+  private requestTrailers: HeaderList | null = null;
 
   // request body: chunks not yet written to the current attempt, plus (while `replayable`) the
   // ones already written, so a retry can send them again.
@@ -247,14 +250,14 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const enc = (st === St.AwaitingHeaders || st === St.Responding || st === St.Tunnel) && this.upstream !== null ? this.upstream.encoder : null;
     if (enc !== null && !this.replayable) {
       this.cb.streamInfo.upstreamBytesSent += data.length;
-      if (!enc.encodeData(data, endStream)) this.disableDownstreamReads();
+      if (!this.sendBody(enc, data, endStream)) this.disableDownstreamReads();
     } else {
       this.body.push(data);
       this.bodyBytes += data.length;
       if (enc !== null) {
         this.sent++;
         this.cb.streamInfo.upstreamBytesSent += data.length;
-        if (!enc.encodeData(data, endStream)) this.disableDownstreamReads();
+        if (!this.sendBody(enc, data, endStream)) this.disableDownstreamReads();
       } else {
         this.unsentBytes += data.length;
         if (this.unsentBytes > MAX_PENDING_BODY) this.disableDownstreamReads();
@@ -284,9 +287,19 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
   }
 
   decodeTrailers(trailers: HeaderList): FilterStatus {
-    // HTTP/1 trailers end the body; the upstream codec decides whether they go on the wire.
-    void trailers;
+    // Trailers end the body and go upstream after it (gRPC client streaming over HTTP/2); the
+    // upstream codec decides whether they go on the wire (HTTP/1 drops them).
+    this.requestTrailers = trailers;
     return this.decodeData(EMPTY, true);
+  }
+
+  /** The body's end carries the request's trailers when it has some. */
+  private sendBody(enc: RequestEncoder, data: Buffer, endStream: boolean): boolean {
+    const t = this.requestTrailers;
+    if (!endStream || t === null) return enc.encodeData(data, endStream);
+    const ok = data.length === 0 || enc.encodeData(data, false);
+    enc.encodeTrailers(t);
+    return ok;
   }
 
   private disableDownstreamReads(): void {
@@ -385,15 +398,16 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const headers = this.upstreamHeaders!;
     headers.headers.set("x-envoy-attempt-count", String(info.attemptCount));
     const body = this.body;
-    const noBody = this.requestComplete && body.length - this.sent === 0 && !headers.upgrade;
+    const noBody = this.requestComplete && body.length - this.sent === 0 && !headers.upgrade && this.requestTrailers === null;
     info.markAt("firstUpstreamTxByteSent", now);
     enc.encodeHeaders(headers, noBody);
     info.upstreamBytesSent = 0;
     for (let i = this.sent; i < body.length; i++) {
       const chunk = body[i]!;
       info.upstreamBytesSent += chunk.length;
-      enc.encodeData(chunk, this.requestComplete && i === body.length - 1);
+      this.sendBody(enc, chunk, this.requestComplete && i === body.length - 1);
     }
+    if (this.requestComplete && this.requestTrailers !== null && this.sent === body.length) enc.encodeTrailers(this.requestTrailers);
     this.sent = body.length;
     this.unsentBytes = 0;
     if (!this.replayable) {

@@ -8,7 +8,7 @@ import { hkdfSync } from "node:crypto";
 import { TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { HTTP_CONNECTION_MANAGER, type DownstreamTlsContext } from "../config/model/types.js";
+import type { DownstreamTlsContext } from "../config/model/types.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { TransportSocketEnv, TransportSocketFactory, UpstreamTransportOptions, TransportFailure } from "../listener/transport-socket.js";
 import { realTimers, type Timers } from "../common/timers.js";
@@ -27,16 +27,15 @@ import { DownstreamTlsFacts } from "./downstream-tls-info.js";
  */
 export const DOWNSTREAM_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** ALPN values a server must never select. */
-function selectable(alpn: readonly string[], terminalFilter: string | undefined): string[] {
-  return alpn.filter(
-    (p) =>
-      // We do not implement the TCP metadata exchange: a real Envoy client that sees it selected
-      // writes its preamble into the stream, which the app would then receive.
-      p !== "istio-peer-exchange" &&
-      // HTTP/2 downstream is issue 11: an HCM chain speaks HTTP/1 only, so it must not agree to h2.
-      !(p === "h2" && terminalFilter === HTTP_CONNECTION_MANAGER),
-  );
+/**
+ * ALPN values a server must never select. `h2` is selectable on every chain: an HTTP connection
+ * manager speaks HTTP/2 when it was negotiated (codec_type AUTO), and OpenSSL picks in the
+ * server's order (istiod: `[h2, http/1.1]`), as BoringSSL does for Envoy.
+ */
+function selectable(alpn: readonly string[], _terminalFilter: string | undefined): string[] {
+  // We do not implement the TCP metadata exchange: a real Envoy client that sees it selected
+  // writes its preamble into the stream, which the app would then receive.
+  return alpn.filter((p) => p !== "istio-peer-exchange");
 }
 
 /** ALPN protocols in the TLS wire format (length-prefixed), as TLSSocket takes them. */

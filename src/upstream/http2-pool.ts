@@ -189,7 +189,11 @@ export class Http2Pool implements HttpConnPool, GatedPool {
   /** Streams a connecting connection will take (Envoy counts it for the requests it will carry). */
   private get connectingCapacity(): number {
     const per = this.maxRequests > 0 ? Math.min(this.streamLimit, this.maxRequests) : this.streamLimit;
-    return (this.dialing + this.notReady) * per;
+    let waiting = this.dialing + this.notReady;
+    // A peer that allows 0 streams for now (SETTINGS_MAX_CONCURRENT_STREAMS 0) may raise it later:
+    // requests wait for it rather than dialing connection after connection that would say the same.
+    for (const c of this.conns) if (c.ready && !c.draining && c.peerLimit === 0) waiting++;
+    return waiting * per;
   }
 
   private capacityOf(c: Http2Connection): number {

@@ -12,7 +12,7 @@ import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { ISTIO_DEFAULT_THRESHOLD } from "../../src/upstream/shared/shared-cluster-resources.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
-import { freePort, startRawUpstream } from "../helpers/upstreams.js";
+import { freePort, startEchoUpstream, startRawUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 
@@ -344,5 +344,32 @@ describe("HTTP/2 upstream failures", () => {
     expect(r.status).toBe(502);
     expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
     expect(proxy!.streams[0]!.responseFlags).toContain("UPE");
+  });
+
+  it("an upstream that does not speak HTTP/2 (an HTTP/1.1 server) is a connect failure: 503 UF, no hang", async () => {
+    const h1 = await startEchoUpstream("h1");
+    ups.push(h1);
+    const { stats } = await setup(echoH2, { port: h1.port });
+    const r = await send(proxy!.port);
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection failure");
+    expect(proxy!.streams[0]!.responseFlags).toContain("UF");
+    expect(counter(stats, "upstream_cx_http2_total")).toBe(1);
+  });
+
+  it("an upstream that accepts but never sends SETTINGS: 503 UF once the connect timeout passes", async () => {
+    const timers = new ManualTimers();
+    const silent = await startRawUpstream(() => {});
+    ups.push(silent);
+    const { stats } = await setup(echoH2, { port: silent.port, timers });
+    const pending = send(proxy!.port);
+    // The session exists (TCP connected, the dial's timer cleared): only the SETTINGS wait is armed.
+    await waitFor(() => counter(stats, "upstream_cx_http2_total") === 1, 5_000, "session started");
+    expect(timers.waiting()).toHaveLength(1);
+    timers.advance(1_000);
+    const r = await pending;
+    expect(r.status).toBe(503);
+    expect(proxy!.streams[0]!.responseFlags).toContain("UF");
+    expect(counter(stats, "upstream_cx_connect_timeout")).toBe(1);
   });
 });

@@ -189,4 +189,17 @@ describe("HTTP/2 upstream pool", () => {
     expect(r.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
     expect(r.body.toString()).toBe("ok");
   });
+
+  it("a peer that allows 0 streams gets no request and no storm of connections; its raised limit serves the waiting request", async () => {
+    const { up } = await setup(echoH2, { upstream: { settings: { maxConcurrentStreams: 0 } } });
+    const pending = send(proxy!.port);
+    await waitFor(() => up.sessions.length === 1 && up.sessions[0]!.localSettings.maxConcurrentStreams === 0, 5_000, "session up");
+    // Let the proxy see the SETTINGS: one PING round trip.
+    await new Promise<void>((r) => up.sessions[0]!.ping(() => r()));
+    expect(up.sessions).toHaveLength(1);
+    expect(up.requests).toHaveLength(0);
+    up.sessions[0]!.settings({ maxConcurrentStreams: 10 });
+    expect((await pending).status).toBe(200);
+    expect(up.sessions).toHaveLength(1);
+  });
 });

@@ -222,11 +222,15 @@ describe("ALPN as Envoy's server", () => {
     expect(proxy.streams[0]!.downstreamTls!.alpn).toBe("");
   });
 
-  it("the context's order wins; h2 is never selected on an HTTP connection manager chain", async () => {
+  it("the context's order wins: h2 before http/1.1 on an HTTP connection manager chain; http/1.1 alone stays HTTP/1", async () => {
     const { proxy } = await tlsProxy(istioInboundTls({ alpn: ["h2", "http/1.1"] }));
-    const r = await sClient(proxy.port, { ...creds(), alpn: "h2,http/1.1" });
-    expect(r.alpn).toBe("http/1.1");
-    expect(r.response).toMatch(/^HTTP\/1.1 200/);
+    const r = await sClient(proxy.port, { ...creds(), alpn: "http/1.1,h2" });
+    expect(r.alpn).toBe("h2");
+    // An HTTP/1 request on a connection that negotiated h2 is not answered as HTTP/1.
+    expect(r.response).toBe("");
+    const r1 = await sClient(proxy.port, { ...creds(), alpn: "http/1.1" });
+    expect(r1.alpn).toBe("http/1.1");
+    expect(r1.response).toMatch(/^HTTP\/1.1 200/);
   });
 
   it("istio-peer-exchange is never selected (no metadata exchange preamble is read)", async () => {

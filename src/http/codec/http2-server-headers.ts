@@ -1,0 +1,136 @@
+// HTTP/2 header blocks of the downstream codec ⇄ the codec-neutral request and response
+// (the HTTP/2 rules of http-message.ts). nghttp2 has already refused what RFC 9113 §8 forbids
+// (missing or repeated pseudo-headers, connection-specific headers, `te` other than `trailers`,
+// upper-case names) with a stream error before a header block reaches this file.
+
+import { HeaderList } from "../header-list.js";
+import type { RequestHeaders, ResponseHeaders } from "../http-message.js";
+import { normalizeTarget } from "../path-normalize.js";
+
+/** Why a request header block cannot become a request (answered 400, as Envoy's codec does). */
+export type Http2RequestError = "missing_host_header" | "invalid_path" | "connect_unsupported";
+
+export interface DecodedHttp2Request {
+  req: RequestHeaders;
+  /** `:path` as received (x-envoy-original-path and StreamInfo). */
+  originalPath: string;
+}
+
+/**
+ * Turns Node's raw header array (`[name, value, …]`, names lower-case, pseudo-headers first) into
+ * a request. `tls`: the connection is TLS (the scheme when `:scheme` is not http/https).
+ * Returns an error word for requests Envoy answers with 400.
+ */
+export function decodeHttp2Request(raw: readonly string[], tls: boolean): DecodedHttp2Request | Http2RequestError {
+  let method = "";
+  let path: string | undefined;
+  let authority: string | undefined;
+  let scheme: string | undefined;
+  const n = raw.length;
+  // Regular headers: `host` first (set below), then the rest in order.
+  const names: string[] = [""];
+  const lower: string[] = [""];
+  const values: string[] = [""];
+  let cookie: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < n; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ":method") method = value;
+      else if (name === ":path") path = value;
+      else if (name === ":authority") authority = value;
+      else if (name === ":scheme") scheme = value;
+      // `:protocol` (extended CONNECT) is never enabled in our SETTINGS: nghttp2 refuses it.
+      continue;
+    }
+    if (name === "cookie") {
+      // RFC 9113 §8.2.3: cookie crumbs are joined into one header for an HTTP/1 hop.
+      cookie = cookie === undefined ? value : cookie + "; " + value;
+      continue;
+    }
+    if (name === "host") {
+      host ??= value;
+      continue;
+    }
+    names.push(name);
+    lower.push(name);
+    values.push(value);
+  }
+  if (method === "CONNECT") return "connect_unsupported";
+  // RFC 9113 §8.3.1: `:authority` wins over Host; without either Envoy answers 400.
+  const auth = authority !== undefined && authority !== "" ? authority : host;
+  if (auth === undefined || auth === "") return "missing_host_header";
+  if (path === undefined) return "invalid_path";
+  const normalized = path === "*" && method === "OPTIONS" ? path : normalizeTarget(path);
+  if (normalized === undefined) return "invalid_path";
+  names[0] = lower[0] = "host";
+  values[0] = auth;
+  if (cookie !== undefined) {
+    names.push("cookie");
+    lower.push("cookie");
+    values.push(cookie);
+  }
+  // Names arrive lower-case on HTTP/2 (two arrays all the same: HeaderList appends to both).
+  const headers = new HeaderList(names, lower, values);
+  return {
+    req: {
+      method,
+      path: normalized,
+      authority: auth,
+      scheme: scheme === "https" || scheme === "http" ? scheme : tls ? "https" : "http",
+      protocol: "HTTP/2",
+      headers,
+      upgrade: false,
+    },
+    originalPath: path,
+  };
+}
+
+/**
+ * Connection-specific headers (RFC 9113 §8.2.2) that never go to an HTTP/2 peer; nghttp2 would
+ * refuse the whole response with them. By name length first: most names are ruled out unhashed.
+ */
+const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+const CONNECTION_SPECIFIC_LENGTH = new Uint8Array(32);
+for (const name of CONNECTION_SPECIFIC) CONNECTION_SPECIFIC_LENGTH[name.length] = 1;
+
+/**
+ * A response's (or trailers') header list as Node's raw array with `:status` first (status 0 =
+ * trailers, no `:status`). Names go lower-case (RFC 9113 §8.2.1); connection-specific headers,
+ * `te` and pseudo-headers a filter may have added are dropped.
+ */
+export function encodeHttp2Headers(status: number, h: HeaderList): string[] {
+  const lower = h.lower;
+  const values = h.values;
+  const n = lower.length;
+  const out: string[] = status === 0 ? [] : [":status", String(status)];
+  for (let i = 0; i < n; i++) {
+    const name = lower[i]!;
+    const len = name.length;
+    if (len < 32 && CONNECTION_SPECIFIC_LENGTH[len] === 1 && CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === "te" || name.charCodeAt(0) === 58 /* : */ || len === 0) continue;
+    out.push(name, values[i]!);
+  }
+  return out;
+}
+
+/** `encodeHttp2Headers` of a response. */
+export function encodeHttp2Response(res: ResponseHeaders): string[] {
+  return encodeHttp2Headers(res.status, res.headers);
+}
+
+/** Node's raw trailer array (`[name, value, …]`) as a HeaderList. */
+export function decodeHttp2Trailers(raw: readonly string[]): HeaderList {
+  const names: string[] = [];
+  const lower: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58) continue;
+    names.push(name);
+    lower.push(name);
+    values.push(raw[i + 1]!);
+  }
+  return new HeaderList(names, lower, values);
+}
