@@ -5,6 +5,7 @@
 // Field names are accepted in both protobuf JSON spellings (`accessLogFile`, `access_log_file`).
 
 import type { TracingCustomTag } from "../model/telemetry.js";
+import type { Http2ProtocolOptions } from "../model/types.js";
 import type { DocIssues, FieldPath } from "./doc-issues.js";
 import { parseDurationMs } from "./duration.js";
 import { parseExtensionProvider, type ExtensionProvider } from "./extension-providers.js";
@@ -60,6 +61,12 @@ export interface ParsedMeshConfig {
   tlsDefaults?: MeshTlsConfig;
   /** `h2UpgradePolicy`: UPGRADE = outbound HTTP ports speak HTTP/2 unless a DestinationRule says DO_NOT_UPGRADE; absent = DO_NOT_UPGRADE. */
   h2UpgradePolicy?: "DO_NOT_UPGRADE" | "UPGRADE";
+  /**
+   * `defaultConfig.connectionSettings`' HTTP/2 part (httpMaxConcurrentStreams,
+   * http2InitialStreamWindowSize, http2InitialConnectionWindowSize): istiod writes it as every HTTP
+   * connection manager's http2_protocol_options. Absent = none set (Envoy's defaults).
+   */
+  downstreamHttp2?: Http2ProtocolOptions;
 }
 
 /** istiod's built-in providers (DefaultMeshConfig): user providers with the same name replace them. */
@@ -244,6 +251,7 @@ function parseProxyConfig(r: MessageReader, v: unknown, m: ParsedMeshConfig): vo
   if (sc !== undefined && tsn !== undefined) r.issues.error(p, "serviceCluster and tracingServiceName are one of a kind (cluster_name): set only one");
   const meshId = r.str(pc, "meshId", p);
   if (meshId !== undefined && meshId !== "") m.meshId = meshId;
+  parseConnectionSettings(r, pc["connectionSettings"], [...p, "connectionSettings"], m);
   const tp: FieldPath = [...p, "tracing"];
   const t = r.msg(pc["tracing"], tp, PROXY_TRACING_FIELDS);
   if (!t) return;
@@ -264,6 +272,42 @@ function parseProxyConfig(r: MessageReader, v: unknown, m: ParsedMeshConfig): vo
   if (tracers.length > 1) r.issues.error(tp, `only one tracer may be set (tracer is one of a kind), got ${tracers.join(", ")}`);
   if (tracers[0] !== undefined) m.tracing.legacyTracer = tracers[0];
   m.tracing.customTags = parseCustomTags(r, t["customTags"], [...tp, "customTags"], ["literal", "environment", "header"]);
+}
+
+const CONNECTION_SETTINGS_FIELDS = [
+  "profile", "listenerPerConnectionBufferLimitBytes", "httpIdleTimeout", "httpMaxConnectionDuration", "httpMaxStreamDuration", "httpStreamIdleTimeout",
+  "httpRequestTimeout", "httpRequestHeadersTimeout", "httpDrainTimeout", "httpMaxConcurrentStreams", "http2InitialStreamWindowSize",
+  "http2InitialConnectionWindowSize", "httpHeadersWithUnderscoresAction", "httpMergeSlashes", "httpPathWithEscapedSlashesAction",
+] as const;
+
+/** The HTTP/2 settings and Envoy's lower bounds for them (protocol.proto: streams >= 1, windows >= 65535). */
+const CONNECTION_SETTINGS_HTTP2 = [
+  ["httpMaxConcurrentStreams", "maxConcurrentStreams", 1],
+  ["http2InitialStreamWindowSize", "initialStreamWindowSize", 65_535],
+  ["http2InitialConnectionWindowSize", "initialConnectionWindowSize", 65_535],
+] as const;
+
+/**
+ * ProxyConfig `connectionSettings` (istiod's applyConnectionSettingsToHCM): the HTTP/2 settings
+ * become every connection manager's http2_protocol_options; a negative value is skipped, as
+ * istiod's safeUint32 does. The other settings are warned: not enforced. The EDGE profile only
+ * changes gateways (Router proxies), never a sidecar.
+ */
+function parseConnectionSettings(r: MessageReader, v: unknown, p: FieldPath, m: ParsedMeshConfig): void {
+  const cs = r.msg(v, p, CONNECTION_SETTINGS_FIELDS);
+  if (!cs) return;
+  const h2: Http2ProtocolOptions = {};
+  for (const [field, key, min] of CONNECTION_SETTINGS_HTTP2) {
+    const n = r.int(cs, field, p, { max: 2_147_483_647 });
+    if (n === undefined || n < 0) continue;
+    if (n < min) r.issues.error([...p, field], `must be at least ${min} (Envoy refuses ${n})`);
+    else h2[key] = n;
+  }
+  if (Object.keys(h2).length > 0) m.downstreamHttp2 = h2;
+  for (const k of CONNECTION_SETTINGS_FIELDS) {
+    if (k === "profile" || CONNECTION_SETTINGS_HTTP2.some(([f]) => f === k) || cs[k] === undefined || cs[k] === null) continue;
+    r.issues.warn([...p, k], `connectionSettings.${k} is not enforced by outrigger; ignored`);
+  }
 }
 
 /**

@@ -55,6 +55,7 @@ import { DEFAULT_PROTOCOL_DETECTION_TIMEOUT_MS, wildcardAdditionalAddresses, typ
 import { buildInterceptInbound, inboundPortsFromServiceEntries } from "./intercept-inbound.js";
 import { buildInterceptOutbound } from "./intercept-outbound.js";
 import { decideUpstreamProtocol } from "./upstream-protocol.js";
+import { applyDownstreamHttp2 } from "./connection-settings.js";
 import { catchAllVirtualHost, fallthroughCluster, resolveOutboundTrafficPolicy, type OutboundTrafficPolicy } from "./outbound-traffic-policy.js";
 import {
   blackHoleCluster,
@@ -408,6 +409,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   });
   for (const message of telemetryWarnings) warnings.push({ file: meshChoice.doc?.file ?? "<mesh config>", line: 0, path: "", message, severity: "warning" });
   applyTelemetry(listeners, resolved, opts.telemetryFilters ?? DEFAULT_TELEMETRY_FILTERS);
+  if (meshChoice.mesh.downstreamHttp2 !== undefined) applyDownstreamHttp2(listeners, meshChoice.mesh.downstreamHttp2);
 
   if (!ic) inboundUpstreamProtocols(sidecar?.ingress ?? [], clusters, upstreamProtocols);
   // The clusters that do not speak HTTP/1.1 upstream, so `validate` shows where HTTP/2 (gRPC) goes.

@@ -60,6 +60,17 @@ describe("outbound clusters: the port's protocol", () => {
   });
 });
 
+describe("Istio's sample: the local ext-authz ServiceEntries (samples/extauthz/local-ext-authz.yaml)", () => {
+  it("the GRPC port's cluster speaks HTTP/2 and the HTTP one HTTP/1.1, as istiod's cluster builder writes them", () => {
+    const text = readFileSync(sharedPath("istio-samples", "istio", "samples", "extauthz", "local-ext-authz.yaml"), "utf8");
+    const r = run(text, { namespace: "default" });
+    expect(r.messages).toEqual([]);
+    expect(r.snapshot.clusters["outbound|9000||ext-authz-grpc.local"]!.httpProtocolOptions).toEqual(H2);
+    expect(r.snapshot.clusters["outbound|8000||ext-authz-http.local"]!.httpProtocolOptions).toBeUndefined();
+    expect(r.summary).toContain("cluster outbound|9000||ext-authz-grpc.local upstream protocol: HTTP/2 (port protocol GRPC)");
+  });
+});
+
 describe("outbound clusters: DestinationRule and MeshConfig", () => {
   it("h2UpgradePolicy UPGRADE upgrades every port the port left unset (TCP too, as istiod), never a detected one", () => {
     const r = run(api + dr("{h2UpgradePolicy: UPGRADE}"));
@@ -205,5 +216,35 @@ describe("connection managers and routes, compared with istiod's real output", (
     expect(action.maxStreamDuration).toBeUndefined();
     expect(routeConfigJson(r.snapshot.routeConfigs["7070"]!)).toMatchObject({ virtual_hosts: [{ routes: [{ route: { timeout: "2s", max_grpc_timeout: "2s" } }] }] });
     expect(run(api).snapshot.routeConfigs["8080"]!.virtualHosts[0]!.routes[0]!.route).toMatchObject({ timeoutMs: 0, maxGrpcTimeoutMs: 0 });
+  });
+});
+
+describe("MeshConfig defaultConfig.connectionSettings: the HTTP/2 SETTINGS every connection manager advertises", () => {
+  const settings = (cs: unknown) => ({ meshConfig: mesh({ defaultConfig: { connectionSettings: cs } }) });
+  const withIngress = api + doc("Sidecar", "default", "shop", "  ingress:\n  - port: {number: 9001, protocol: HTTP, name: http}\n    defaultEndpoint: 127.0.0.1:19001");
+  const hcmsOf = (r: ReturnType<typeof run>): HttpConnectionManager[] =>
+    r.snapshot.listeners.flatMap((l) => l.filterChains).flatMap((c) => c.filters.flatMap((f) => (f.name === "envoy.filters.network.http_connection_manager" ? [f.typedConfig as HttpConnectionManager] : [])));
+
+  it("httpMaxConcurrentStreams, http2InitialStreamWindowSize, http2InitialConnectionWindowSize → http2_protocol_options on every HTTP connection manager (inbound and outbound)", () => {
+    const r = run(withIngress, { ...settings({ httpMaxConcurrentStreams: 100, http2InitialStreamWindowSize: 65536, http2InitialConnectionWindowSize: 1048576 }), defaultOutbound: { address: "127.0.0.1", port: 15001 } });
+    expect(r.messages).toEqual([]);
+    const all = hcmsOf(r);
+    expect(all.length).toBe(2);
+    for (const h of all) expect(h.http2ProtocolOptions).toEqual({ maxConcurrentStreams: 100, initialStreamWindowSize: 65536, initialConnectionWindowSize: 1048576 });
+    expect(JSON.stringify(listenerJson(r.snapshot.listeners[0]!))).toContain('"http2_protocol_options":{"max_concurrent_streams":100,"initial_stream_window_size":65536,"initial_connection_window_size":1048576}');
+    // Without connectionSettings: none written (Envoy's defaults).
+    for (const h of hcmsOf(run(withIngress))) expect(h.http2ProtocolOptions).toBeUndefined();
+  });
+
+  it("a value Envoy would refuse is an error naming the field; a negative one is skipped as istiod does; the other settings are warned", () => {
+    expect(run(api, settings({ httpMaxConcurrentStreams: 0 })).messages).toEqual(["mesh.yaml:1: defaultConfig.connectionSettings.httpMaxConcurrentStreams: must be at least 1 (Envoy refuses 0)"]);
+    expect(run(api, settings({ http2InitialStreamWindowSize: 1000 })).messages).toEqual(["mesh.yaml:1: defaultConfig.connectionSettings.http2InitialStreamWindowSize: must be at least 65535 (Envoy refuses 1000)"]);
+    expect(run(api, settings({ http2InitialConnectionWindowSize: "big" })).messages).toEqual(['mesh.yaml:1: defaultConfig.connectionSettings.http2InitialConnectionWindowSize: must be an integer, got string "big"']);
+    const neg = run(withIngress, settings({ httpMaxConcurrentStreams: -1, http2InitialStreamWindowSize: 70000 }));
+    expect(neg.messages).toEqual([]);
+    for (const h of hcmsOf(neg)) expect(h.http2ProtocolOptions).toEqual({ initialStreamWindowSize: 70000 });
+    const other = run(api, settings({ httpIdleTimeout: "1h", profile: "EDGE" }));
+    expect(other.messages).toEqual([]);
+    expect(other.warningMessages.filter((w) => w.includes("connectionSettings"))).toEqual(["mesh.yaml:1: warning: defaultConfig.connectionSettings.httpIdleTimeout: connectionSettings.httpIdleTimeout is not enforced by outrigger; ignored"]);
   });
 });
