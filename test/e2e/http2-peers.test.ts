@@ -25,7 +25,6 @@ beforeAll(async () => {
   for (const k of ["web", "h2svc", "auto", "inH2", "inH1"] as const) up[k] = await startDualUpstream();
   mesh = await startH2Mesh({
     ns: "h2peers",
-    registryOnly: true,
     outbound: [
       { name: "web", protocol: "HTTP", endpointPort: up.web.port },
       { name: "h2svc", protocol: "HTTP2", endpointPort: up.h2svc.port },
@@ -84,7 +83,7 @@ describe("curl --http2-prior-knowledge", () => {
     expect(seen.headers).not.toHaveProperty("keep-alive");
   });
 
-  it("a port without protocol is detected (HTTP, not TCP), and its upstream speaks the downstream's protocol", async () => {
+  it("a service port without protocol: its cluster speaks the downstream's protocol (served by the router, not passed through)", async () => {
     const a = await curl(url("auto", "/x"), hostArgs("auto"));
     expect(a.httpVersion).toBe("2");
     // x-forwarded-proto: the router handled it (a TCP passthrough would carry the bytes unchanged).
@@ -107,12 +106,13 @@ describe("curl --http2-prior-knowledge", () => {
     expect(json(b.body).protocol).toBe("1.1");
   });
 
-  it("an upstream status passes through; an unknown host gets istiod's block_all (502, REGISTRY_ONLY) as over HTTP/1", async () => {
+  it("an upstream status passes through; an unknown host is 404 NR (the egress listener has no catch-all without --intercept), as over HTTP/1", async () => {
     const r = await curl(url("h2svc", "/status/418"), hostArgs("h2svc"));
     expect(r.status).toBe(418);
     expect(r.body.toString()).toBe("status 418");
     const nr = await curl(url("web", "/"), ["-H", "host: nowhere.example"]);
-    expect(nr.status).toBe(502);
+    expect(nr.status).toBe(404);
+    expect((await curl(url("web", "/"), ["-H", "host: nowhere.example"], { h1: true })).status).toBe(404);
   });
 });
 

@@ -182,7 +182,7 @@ export interface UnaryOutcome {
 }
 
 /** One unary call; resolves with the answer or the error, the initial metadata and the trailers. */
-export function unary(client: EchoClientT, request: Json, opts: { metadata?: Record<string, string>; deadlineMs?: number } = {}): Promise<UnaryOutcome> {
+export function unary(client: EchoClientT, request: Json, opts: { metadata?: Record<string, string>; deadlineMs?: number; onCall?: (call: grpc.ClientUnaryCall) => void } = {}): Promise<UnaryOutcome> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
   const callOpts: grpc.CallOptions = opts.deadlineMs !== undefined ? { deadline: Date.now() + opts.deadlineMs } : {};
@@ -200,6 +200,7 @@ export function unary(client: EchoClientT, request: Json, opts: { metadata?: Rec
         else out.response = res;
       },
     );
+    opts.onCall?.(call);
     call.on("metadata", (m: grpc.Metadata) => (out.initial = m.getMap() as Json));
     call.on("status", (st: grpc.StatusObject) => {
       out.trailers = st.metadata.getMap() as Json;

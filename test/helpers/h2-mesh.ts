@@ -46,11 +46,10 @@ const portName = (p: PortProtocol): string => (p === undefined ? "undeclared" : 
 const portSpec = (n: number, p: PortProtocol): string => `{number: ${n}, name: ${portName(p)}${p ? `, protocol: ${p}` : ""}}`;
 
 /**
- * `registryOnly`: the Sidecar's outboundTrafficPolicy REGISTRY_ONLY, so an unknown authority gets
- * istiod's `block_all` (502) — under the default ALLOW_ANY it would go to PassthroughCluster, whose
- * original destination without iptables is the proxy's own listener.
+ * An outbound service without protocol still gets an HTTP egress listener (detection needs
+ * --intercept); its cluster then speaks the downstream's protocol, as istiod builds it.
  */
-export function h2MeshYaml(ns: string, outbound: Array<Required<OutboundService>>, inbound: Array<Required<InboundPort>>, registryOnly = false): string {
+export function h2MeshYaml(ns: string, outbound: Array<Required<OutboundService>>, inbound: Array<Required<InboundPort>>): string {
   const docs: string[] = [];
   for (const s of outbound) {
     docs.push(`apiVersion: networking.istio.io/v1
@@ -66,13 +65,13 @@ spec:
     ports: {${portName(s.protocol)}: ${s.endpointPort}}
 `);
   }
-  const egress = outbound.map((s) => `  - port: ${portSpec(s.port, s.protocol)}\n    bind: 127.0.0.1\n    hosts: ["./*"]\n`).join("");
+  const egress = outbound.map((s) => `  - port: ${portSpec(s.port, s.protocol ?? "HTTP")}\n    bind: 127.0.0.1\n    hosts: ["./*"]\n`).join("");
   const ingress = inbound.map((i) => `  - port: ${portSpec(i.port, i.protocol)}\n    bind: 127.0.0.1\n    defaultEndpoint: 127.0.0.1:${i.appPort}\n`).join("");
   docs.push(`apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: default, namespace: ${ns}}
 spec:
-${registryOnly ? "  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n" : ""}${ingress ? `  ingress:\n${ingress}` : ""}${egress ? `  egress:\n${egress}` : ""}`);
+${ingress ? `  ingress:\n${ingress}` : ""}${egress ? `  egress:\n${egress}` : ""}`);
   return docs.join("---\n");
 }
 
@@ -82,8 +81,6 @@ export interface StartH2MeshOptions {
   inbound?: InboundPort[];
   /** More Istio YAML documents (VirtualService, DestinationRule, …), in the namespace `ns`. */
   extraYaml?: string;
-  /** See h2MeshYaml. */
-  registryOnly?: boolean;
   workers?: number;
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -98,7 +95,7 @@ export async function startH2Mesh(opts: StartH2MeshOptions): Promise<H2Mesh> {
   for (const i of opts.inbound ?? []) inbound.push({ ...i, port: i.port ?? (await freePort()) });
   const admin = await freePort();
   const dir = await tempDir("outrigger-h2-");
-  await writeConfig(dir, "mesh.yaml", h2MeshYaml(ns, outbound, inbound, opts.registryOnly) + (opts.extraYaml ? `---\n${opts.extraYaml}` : ""));
+  await writeConfig(dir, "mesh.yaml", h2MeshYaml(ns, outbound, inbound) + (opts.extraYaml ? `---\n${opts.extraYaml}` : ""));
   const cli = startCli(
     ["run", "--config", dir, "--namespace", ns, "--workers", String(opts.workers ?? 2), "--admin-port", String(admin), "--outbound", "off", "--no-watch", ...(opts.args ?? [])],
     opts.env,
