@@ -209,16 +209,17 @@ describe("resets and flow control (node:http2 client)", () => {
     expect(r.body.toString()).toBe("upstream connect error or disconnect/reset before headers. reset reason: remote reset");
   });
 
-  it("trailers from an HTTP/2 upstream reach the HTTP/2 client", async () => {
+  it("trailers from an HTTP/2 upstream reach an HTTP/2 client that accepts them (te: trailers)", async () => {
     const s = client("h2svc");
-    const req = s.request({ ":path": "/trailers", ":authority": mesh.authority("h2svc") });
+    const req = s.request({ ":path": "/trailers", ":authority": mesh.authority("h2svc"), te: "trailers" });
     req.end();
     const trailers = new Promise<Record<string, unknown>>((r) => req.once("trailers", (t) => r(t as never)));
+    const ended = new Promise((r) => req.once("end", r));
     let body = "";
     req.setEncoding("utf8");
     req.on("data", (c: string) => (body += c));
     expect(await within(trailers, 10_000, "trailers")).toMatchObject({ "x-checksum": "done" });
-    await new Promise((r) => req.once("end", r));
+    await within(ended, 10_000, "the end of the response");
     expect(body).toBe("body-before-trailers");
   });
 
