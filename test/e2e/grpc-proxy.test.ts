@@ -7,6 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { echoClient, grpc, rawUnary, startEchoServer, unary, type EchoClientT, type EchoServer } from "../helpers/grpc-fixtures.js";
+import { startDualUpstream, type DualUpstream } from "../helpers/dual-upstream.js";
 import { adminStats, rssBytes, startH2Mesh, type H2Mesh } from "../helpers/h2-mesh.js";
 import { BodyDigest, patternChunks, patternSha256 } from "../helpers/pattern-bytes.js";
 import { freePort } from "../helpers/upstreams.js";
@@ -14,11 +15,14 @@ import { waitFor, within } from "../helpers/wait.js";
 
 const NS = "grpc";
 let server: EchoServer;
+/** An HTTP/2 upstream that holds /hold without any deadline of its own (grpc-js servers enforce grpc-timeout themselves). */
+let holder: DualUpstream;
 let mesh: H2Mesh;
 const clients: EchoClientT[] = [];
 
 beforeAll(async () => {
   server = await startEchoServer();
+  holder = await startDualUpstream();
   const closedPort = await freePort();
   mesh = await startH2Mesh({
     ns: NS,
@@ -26,6 +30,7 @@ beforeAll(async () => {
       { name: "echo", protocol: "GRPC", endpointPort: server.port },
       { name: "limited", protocol: "GRPC", endpointPort: server.port },
       { name: "dead", protocol: "GRPC", endpointPort: closedPort },
+      { name: "holder", protocol: "GRPC", endpointPort: holder.port },
     ],
     inbound: [{ protocol: "GRPC", appPort: server.port }],
     extraYaml: `apiVersion: networking.istio.io/v1
@@ -40,10 +45,18 @@ spec:
   - match: [{headers: {x-retry: {exact: "yes"}}}]
     retries: {attempts: 3, retryOn: unavailable}
     route: [{destination: {host: echo}}]
+  - route: [{destination: {host: echo}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: holder, namespace: ${NS}}
+spec:
+  hosts: [holder]
+  http:
   - match: [{headers: {x-timeout: {exact: short}}}]
     timeout: 300ms
-    route: [{destination: {host: echo}}]
-  - route: [{destination: {host: echo}}]
+    route: [{destination: {host: holder}}]
+  - route: [{destination: {host: holder}}]
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -66,6 +79,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await mesh?.stop();
   await server?.close();
+  await holder?.close();
 });
 
 function client(side: "outbound" | "inbound", name = "echo", options: grpc.ChannelOptions = {}): EchoClientT {
@@ -173,7 +187,7 @@ describe("outbound gRPC: the upstream side", () => {
     expect((after.get(`cluster.${mesh.cluster("echo")}.upstream_cx_total`) ?? 0) - cx0).toBeLessThanOrEqual(2);
   });
 
-  it(`large messages both ways with flow control: 3 × 64 MiB up and down, checksums equal, proxy RSS growth bounded`, async () => {
+  it(`large messages both ways with flow control: 3 × 64 MiB up and down, checksums equal, proxy RSS bounded and flat across rounds`, async () => {
     const MIB = 1024 * 1024;
     const c = client("outbound", "echo", { "grpc.max_receive_message_length": 8 * MIB, "grpc.max_send_message_length": 8 * MIB });
     const upload = (total: number): Promise<{ sha256: string; length: number }> =>
@@ -201,13 +215,19 @@ describe("outbound gRPC: the upstream side", () => {
     const rss0 = await rssBytes(pid);
     const total = 64 * MIB;
     const sha = patternSha256(total);
+    const rss: number[] = [];
     for (let i = 0; i < 3; i++) {
       const [u, d] = await within(Promise.all([upload(total), download(total)]), 60_000, `round ${i} of 64 MiB both ways`);
       expect(u).toEqual({ sha256: sha, length: total });
       expect(d).toEqual({ sha256: sha, length: total });
+      rss.push(await rssBytes(pid));
     }
-    // 384 MiB crossed the proxy; what it keeps is bounded by its windows and buffers, not the traffic.
-    expect((await rssBytes(pid)) - rss0).toBeLessThan(128 * MIB);
+    // 384 MiB crossed the proxy. Envoy's 256 MiB windows let a fast sender put up to a round's
+    // traffic (64 MiB each way) in flight inside the proxy, and freed memory is not all given back
+    // to the OS: the first round may raise RSS by about that much, never more (measured: ~115 MiB
+    // with 2 workers); later rounds reuse it — memory stays flat whatever the traffic.
+    expect(rss[0]! - rss0, "first round").toBeLessThan(160 * MIB);
+    expect(rss[2]! - rss[0]!, "rounds 2 and 3").toBeLessThan(48 * MIB);
   }, 240_000);
 });
 
@@ -259,24 +279,34 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
     expect(body.length).toBe(0);
   });
 
-  it("route timeout (VirtualService timeout 300ms = max_grpc_timeout, no client deadline) → UNAVAILABLE 'upstream request timeout' (504); the server's call is cancelled", async () => {
-    const heldBefore = server.held.length;
+  // Against an upstream that never answers and has no deadline of its own: only the proxy's timer runs.
+  it("route timeout (VirtualService timeout 300ms = max_grpc_timeout, no grpc-timeout) → trailers-only UNAVAILABLE 'upstream request timeout' (504); the upstream stream is reset", async () => {
+    const heldBefore = holder.held.length;
     const t0 = performance.now();
-    const r = await within(unary(client("outbound"), { hold: true }, { metadata: { "x-timeout": "short" } }), 10_000, "the proxy's answer");
+    const { head, body } = await rawUnary(mesh.outbound.holder!, mesh.authority("holder"), {}, { "x-timeout": "short" }, "/hold");
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
-    expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
-    expect(r.error?.details).toBe("upstream request timeout");
-    const held = await waitFor(() => server.held[heldBefore], 5_000, "the held call");
-    await within(held.cancelled, 10_000, "the upstream stream to be reset");
-  });
-
-  it("grpc-timeout from the client bounds the request in the proxy (istiod's max_grpc_timeout 0s: uncapped) without any client timer: 504 → UNAVAILABLE 'upstream request timeout'", async () => {
-    const { head } = await rawUnary(mesh.outbound.echo!, mesh.authority("echo"), { hold: true }, { "grpc-timeout": "300m" });
-    // Trailers-only: grpc-status in the single HEADERS frame.
     expect(head[":status"]).toBe(200);
     expect(head["content-type"]).toBe("application/grpc");
     expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
     expect(head["grpc-message"]).toBe("upstream request timeout");
+    expect(body.length).toBe(0);
+    const held = await waitFor(() => holder.held[heldBefore], 5_000, "the held request");
+    expect(await within(held.ended, 10_000, "the upstream stream to be reset")).toMatchObject({ how: "reset" });
+  });
+
+  it("grpc-timeout from the client bounds the request in the proxy (istiod's max_grpc_timeout 0s: uncapped): trailers-only UNAVAILABLE 'upstream request timeout'; the upstream is told the deadline", async () => {
+    const heldBefore = holder.held.length;
+    const t0 = performance.now();
+    const { head } = await rawUnary(mesh.outbound.holder!, mesh.authority("holder"), {}, { "grpc-timeout": "300m" }, "/hold");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(head[":status"]).toBe(200);
+    expect(head["content-type"]).toBe("application/grpc");
+    expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
+    expect(head["grpc-message"]).toBe("upstream request timeout");
+    const held = await waitFor(() => holder.held[heldBefore], 5_000, "the held request");
+    expect(held.req.headers["grpc-timeout"]).toMatch(/^\d+m$/);
+    expect(Number(String(held.req.headers["grpc-timeout"]).slice(0, -1))).toBeLessThanOrEqual(300);
+    expect(await within(held.ended, 10_000, "the upstream stream to be reset")).toMatchObject({ how: "reset" });
   });
 
   it("http2MaxRequests 1: a second concurrent call overflows → UNAVAILABLE '… reset reason: overflow'", async () => {

@@ -217,7 +217,7 @@ export { grpc };
  * own): the response headers and trailers as they came, to tell a trailers-only gRPC answer
  * (`:status` 200 with `grpc-status` in the one HEADERS frame) from a plain HTTP error.
  */
-export async function rawUnary(port: number, authority: string, request: Json, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ head: IncomingHttpHeaders; trailers: IncomingHttpHeaders | undefined; body: Buffer }> {
+export async function rawUnary(port: number, authority: string, request: Json, headers: Record<string, string> = {}, path = ECHO_SERVICE.Unary!.path, timeoutMs = 10_000): Promise<{ head: IncomingHttpHeaders; trailers: IncomingHttpHeaders | undefined; body: Buffer }> {
   const s = h2connect(`http://127.0.0.1:${port}`);
   s.on("error", () => {});
   try {
@@ -225,7 +225,7 @@ export async function rawUnary(port: number, authority: string, request: Json, h
     const frame = Buffer.alloc(5 + msg.length);
     frame.writeUInt32BE(msg.length, 1);
     msg.copy(frame, 5);
-    const req = s.request({ ":method": "POST", ":path": ECHO_SERVICE.Unary!.path, ":authority": authority, "content-type": "application/grpc", te: "trailers", ...headers });
+    const req = s.request({ ":method": "POST", ":path": path, ":authority": authority, "content-type": "application/grpc", te: "trailers", ...headers });
     req.end(frame);
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
