@@ -5,7 +5,9 @@
 // drifts). CPU per request from /proc of each server's process tree; latency percentiles from
 // h2load's per-request log.
 // Usage: node bench/h2c-path.mjs   (BENCH_ROUNDS=3 BENCH_DURATION=5 BENCH_H2_CLIENTS=4
-// BENCH_H2_STREAMS=16 BENCH_NO_BUILD=1 BENCH_NO_INSTALL=1)
+// BENCH_H2_STREAMS=16 BENCH_NO_BUILD=1 BENCH_NO_INSTALL=1); BENCH_PROFILE=1 runs outrigger with
+// --cpu-prof (profiles in bench/.work/h2c-prof-<date>/, top functions printed at the end);
+// BENCH_ONLY=h1|h2 measures only direct and that kind's pair.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -16,12 +18,15 @@ import { freePort, waitFor200 } from './lib/net-util.mjs';
 import { commonHead, ensureNginx } from './lib/nginx.mjs';
 import { treeCpuSeconds } from './lib/proc.mjs';
 import { BODY } from './lib/body.mjs';
+import { listProfiles, summarise } from './lib/cpuprofile-summary.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const durationS = Number(process.env.BENCH_DURATION ?? 5);
 const clients = Number(process.env.BENCH_H2_CLIENTS ?? 4);
 const streams = Number(process.env.BENCH_H2_STREAMS ?? 16);
+const only = process.env.BENCH_ONLY;
+const profileDir = process.env.BENCH_PROFILE === '1' ? path.join(repoRoot, 'bench', '.work', `h2c-prof-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
 const log = (m) => process.stderr.write(`[h2c] ${m}\n`);
 const NS = 'bench';
 const H1_HOST = `upstream-h1.${NS}.svc.cluster.local`;
@@ -138,7 +143,8 @@ async function main() {
   }
 `);
   const configDir = outriggerConfig(path.join(work, 'config', 'or'), ports);
-  const outrigger = registry.spawn('outrigger', process.execPath, [path.join(repoRoot, 'bin/outrigger.js'), 'run', '--config', configDir, '--mesh-config', path.join(work, 'config', 'mesh.yaml'),
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const outrigger = registry.spawn('outrigger', process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(repoRoot, 'bin/outrigger.js'), 'run', '--drain-timeout', '1s', '--config', configDir, '--mesh-config', path.join(work, 'config', 'mesh.yaml'),
     '--namespace', NS, '--workers', '1', '--outbound', 'off', '--admin-port', String(ports.admin), '--stats-port', '0', '--health-port', '0', '--no-watch', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn']);
   const up = await waitFor200(ports.admin, '/ready', { entry: outrigger, timeoutMs: 30_000 });
   if (!up.ok) throw new Error(`outrigger did not get ready: ${up.reason}\n${outrigger.output.slice(-1500)}`);
@@ -157,7 +163,7 @@ async function main() {
   ];
   // A target that cannot serve (e.g. a build without HTTP/2) is reported, not fatal.
   const targets = [];
-  for (const t of all) {
+  for (const t of all.filter((x) => !only || x.kind === 'direct' || x.kind === only)) {
     const r = await h2loadOnce(t);
     if (r.ok) targets.push(t);
     else log(`${t.name}: not available (${r.reason})`), (t.unavailable = r.reason);
@@ -180,7 +186,13 @@ async function main() {
     }
     results.push(round);
   }
-  console.log(render(results, targets, all, nginx.version));
+  console.log(render(results, targets, all.filter((x) => targets.includes(x) || x.unavailable), nginx.version));
+  if (profileDir) {
+    // Profiles are written only on a normal exit.
+    await registry.stop(outrigger, 15_000);
+    const files = listProfiles([profileDir]);
+    console.log(files.length === 0 ? 'no .cpuprofile written' : `\nProfiles in ${path.relative(repoRoot, profileDir)}${summarise(files, 30, repoRoot)}`);
+  }
 }
 
 /** One short h2load (100 requests): the target answers 200 over h2c. */
