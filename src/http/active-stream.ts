@@ -538,7 +538,7 @@ export class ActiveStream implements FilterCallbacks {
     if (this.finished) return;
     if (remote) {
       this.streamInfo.addFlag(ResponseFlag.DownstreamRemoteReset);
-      this.streamInfo.responseCodeDetails = "http2.remote_reset";
+      if (this.streamInfo.responseCodeDetails === "") this.streamInfo.responseCodeDetails = "http2.remote_reset";
     } else if (!this.tunnel) this.streamInfo.addFlag(ResponseFlag.DownstreamConnectionTermination);
     for (const f of this.filters) f.onStreamReset?.();
     this.finish();

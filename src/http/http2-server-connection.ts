@@ -21,8 +21,13 @@ import type { ListenerContext } from "./listener-context.js";
  * 2^31-1: "no new streams soon") and the final one (the real last stream id).
  */
 export const HTTP2_DRAIN_TIMEOUT_MS = 5_000;
-/** The shutdown notice's last-stream-id (RFC 9113 §6.8: 2^31-1, then the real one). */
-const SHUTDOWN_NOTICE_LAST_STREAM_ID = 2 ** 31 - 1;
+/**
+ * The shutdown notice (RFC 9113 §6.8, nghttp2_submit_shutdown_notice): GOAWAY, NO_ERROR,
+ * last-stream-id 2^31-1. Node has no call for it: session.goaway() makes nghttp2 refuse every new
+ * stream at once, which would fail the requests a client sent before it saw the notice. It is
+ * written on the socket as one whole frame; nghttp2's own writes are whole frames too.
+ */
+const SHUTDOWN_NOTICE = Buffer.from([0, 0, 8, 7, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /**
@@ -96,8 +101,15 @@ export class Http2ServerConnection implements DownstreamConnection {
     tracker.add(this);
     // A TLS socket without ALPN (prior knowledge over TLS, or codec_type HTTP2) would make Node
     // look for an HTTP/1 fallback: the connection manager already chose HTTP/2.
-    const tlsSocket = socket as Duplex & { alpnProtocol?: string | false };
+    const tlsSocket = socket as Duplex & { alpnProtocol?: string | false; secureConnecting?: boolean };
     if (tlsSocket.alpnProtocol === false || tlsSocket.alpnProtocol === "http/1.1") tlsSocket.alpnProtocol = "h2";
+    // The transport socket finished the handshake before handing the socket over, but a server
+    // TLSSocket made outside tls.Server keeps `secureConnecting` set, and Node's session would wait
+    // for a `secureConnect` that never comes.
+    if (info.tls !== undefined && tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    // A client's FIN ends the connection, as in Envoy (listener sockets allow half-open for the
+    // TCP proxy, so Node's session would otherwise wait on a socket nobody writes to).
+    socket.once("end", () => this.destroySocket());
     codec.open(this, socket);
     if (this.session === undefined) {
       this.destroySocket();
@@ -116,7 +128,8 @@ export class Http2ServerConnection implements DownstreamConnection {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, flags: number, raw: string[]): void {
-    const d = decodeHttp2Request(raw, this.info.tls !== undefined);
+    const limits = this.ctx.services.limits;
+    const d = decodeHttp2Request(raw, this.info.tls !== undefined, limits.maxRequestHeadersKb * 1024, limits.maxHeadersCount);
     const enc = new Http2StreamEncoder(this, stream);
     this.open.add(enc);
     this.codecStats.streamsActive.add(1);
@@ -125,8 +138,13 @@ export class Http2ServerConnection implements DownstreamConnection {
       return;
     }
     enc.start(d.req, (flags & END_STREAM) !== 0, d.originalPath);
-    // A listener draining with this connection open: the drain sequence starts with its first
-    // stream, as Envoy's connection manager does when its drain decision says close.
+  }
+
+  /**
+   * A response's headers are going out: on a draining listener the drain sequence starts here,
+   * where Envoy's connection manager asks its drain decision (each response while draining).
+   */
+  onResponseHeaders(): void {
     if (this.ctx.draining && this.goaway === 0) this.startDrain();
   }
 
@@ -152,9 +170,10 @@ export class Http2ServerConnection implements DownstreamConnection {
    */
   private startDrain(): void {
     const s = this.session;
-    if (this.goaway !== 0 || s === undefined || s.destroyed) return;
+    if (this.goaway !== 0 || s === undefined || s.closed || s.destroyed || this.socket.writableEnded) return;
     this.goaway = 1;
-    this.sendGoaway(SHUTDOWN_NOTICE_LAST_STREAM_ID);
+    this.codecStats.goawaySent.inc();
+    this.socket.write(SHUTDOWN_NOTICE);
     const clock = this.ctx.services.clock;
     this.drainTimer = clock.set(() => {
       this.drainTimer = undefined;
@@ -166,17 +185,11 @@ export class Http2ServerConnection implements DownstreamConnection {
     const s = this.session;
     if (this.goaway === 2 || s === undefined || s.destroyed) return;
     this.goaway = 2;
-    // Node's default last-stream-id is the last stream it accepted.
-    this.sendGoaway(undefined);
-    if (this.open.size === 0) s.close();
-  }
-
-  private sendGoaway(lastStreamId: number | undefined): void {
-    const s = this.session!;
-    if (s.closed || s.destroyed) return;
     this.codecStats.goawaySent.inc();
-    if (lastStreamId === undefined) s.goaway(http2.constants.NGHTTP2_NO_ERROR);
-    else s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamId);
+    // Without streams, closing the session sends the final GOAWAY (Node terminates the nghttp2
+    // session with it); otherwise it goes now and the last stream to end closes the session.
+    if (this.open.size === 0) s.close();
+    else s.goaway(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   private onPeerGoaway(): void {

@@ -31,7 +31,7 @@ const kEncoder = Symbol("http2StreamEncoder");
 type StreamWithEncoder = http2.ServerHttp2Stream & { [kEncoder]: Http2StreamEncoder };
 
 /** Envoy's answer to a header block that cannot become a request. */
-const REJECT_DETAILS: Record<Http2RequestError, string> = {
+const REJECT_DETAILS: Record<Exclude<Http2RequestError, "header_overflow">, string> = {
   missing_host_header: "missing_host_header",
   invalid_path: "path_normalization_failed",
   connect_unsupported: "connect_unsupported",
@@ -52,12 +52,15 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   private aboveLimit = false;
   /** We reset the stream (RST_STREAM sent by us, not the peer). */
   private localReset = false;
+  /** The stream was aborted while its connection was still open: the peer's RST_STREAM. */
+  private peerReset = false;
 
   constructor(conn: Http2ServerConnection, stream: http2.ServerHttp2Stream) {
     this.conn = conn;
     this.stream = stream;
     (stream as StreamWithEncoder)[kEncoder] = this;
     stream.on("close", onStreamClose);
+    stream.on("aborted", onStreamAborted);
     stream.on("error", noop);
   }
 
@@ -79,6 +82,13 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
 
   /** A header block Envoy answers with 400 (no host, a path that does not normalise, CONNECT). */
   rejectRequest(why: Http2RequestError, raw: readonly string[]): void {
+    if (why === "header_overflow") {
+      // Envoy's codec fails the header callback: nghttp2 resets the stream with INTERNAL_ERROR.
+      this.conn.codecStats.headerOverflow.inc();
+      this.localReset = true;
+      this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
     const ctx = this.conn.ctx;
     const si = new StreamInfoBuilder(ctx.services.clock).withoutRequest("http", "HTTP/2");
     for (let i = 0; i < raw.length; i += 2) {
@@ -128,9 +138,8 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onClose(): void {
     const s = this.active;
     if (s !== null && !s.done) {
-      const session = this.conn.session;
       // The peer reset this stream alone (RST_STREAM) while the connection lives: Envoy's DR.
-      const remote = !this.localReset && session !== undefined && !session.destroyed && !this.conn.closed;
+      const remote = this.peerReset && !this.localReset;
       if (remote) {
         this.conn.codecStats.rxReset.inc();
         this.conn.httpStats.rqRxReset.inc();
@@ -138,6 +147,12 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
       s.onResetStream(remote);
     }
     this.conn.streamClosed(this);
+  }
+
+  /** Node aborts a stream that ends before its response did: by the peer's RST_STREAM, or with its connection. */
+  onAborted(): void {
+    const session = this.conn.session;
+    this.peerReset = session !== undefined && !session.closed && !session.destroyed && !this.conn.closed;
   }
 
   /** The connection closed under this stream. */
@@ -162,8 +177,9 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   // ---------------------------------------------------------------- ServerStreamEncoder
 
   encodeHeaders(res: ResponseHeaders, endStream: boolean, _close: boolean): void {
-    // `close` is HTTP/1's: an HTTP/2 stream ends alone; the connection stays.
+    // `close` is HTTP/1's: an HTTP/2 stream ends alone; the connection stays (or drains).
     if (this.stream.destroyed) return;
+    this.conn.onResponseHeaders();
     if (endStream) {
       this.responded = true;
       this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, END_NO_DATE);
@@ -283,6 +299,10 @@ function onStreamEnd(this: http2.ServerHttp2Stream): void {
 
 function onStreamClose(this: http2.ServerHttp2Stream): void {
   (this as StreamWithEncoder)[kEncoder].onClose();
+}
+
+function onStreamAborted(this: http2.ServerHttp2Stream): void {
+  (this as StreamWithEncoder)[kEncoder].onAborted();
 }
 
 function onStreamDrain(this: http2.ServerHttp2Stream): void {

@@ -131,7 +131,7 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     const expect = h.get("expect");
     if (expect !== undefined) {
       h.remove("expect");
-      if (expect.toLowerCase() === "100-continue" && req.protocol === "HTTP/1.1") cb.encode100Continue();
+      if (expect.toLowerCase() === "100-continue" && req.protocol !== "HTTP/1.0") cb.encode100Continue();
     }
     this.setTimeouts(d, h);
     const overrides = takeRetryHeaders(h);

@@ -71,6 +71,7 @@ export class Http2Connection implements Http2StreamHost {
   active = 0;
   /** Streams ever handed out (max_requests_per_connection). */
   total = 0;
+  goawayReceived = false;
   /** The last stream id of a GOAWAY received (streams above it never reached the app). */
   goawayLastStreamId = 0x7fffffff;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS). */
@@ -422,6 +423,10 @@ export class Http2Pool implements HttpConnPool, GatedPool {
    */
   onGoaway(c: Http2Connection, lastStreamId: number): void {
     if (lastStreamId < c.goawayLastStreamId) c.goawayLastStreamId = lastStreamId;
+    if (!c.goawayReceived) {
+      c.goawayReceived = true;
+      c.stats?.http2.cxCloseNotify.inc();
+    }
     if (!c.draining) {
       c.draining = true;
       if (!c.ready) {

@@ -85,7 +85,7 @@ describe("HTTP/2 upstream failures", () => {
   it("GOAWAY with streams in flight: streams at or below its last stream id finish, the ones above are refused and retried on a new connection; zero failures", async () => {
     const held: Array<{ stream: ServerHttp2Stream; run: () => void }> = [];
     let goawaySent = false;
-    const { up } = await setup(
+    const { up, stats } = await setup(
       (stream, headers, body) => {
         if (goawaySent) return echoH2(stream, headers, body);
         held.push({ stream, run: () => echoH2(stream, headers, body) });
@@ -107,6 +107,7 @@ describe("HTTP/2 upstream failures", () => {
     expect(counts).toEqual([1, 1, 2, 2]);
     // New work goes to the new connection.
     expect((await send(proxy!.port, "/5")).status).toBe(200);
+    expect(counter(stats, "upstream_cx_close_notify")).toBe(1);
     expect(up!.sessions).toHaveLength(2);
   });
 

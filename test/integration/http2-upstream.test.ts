@@ -202,4 +202,20 @@ describe("HTTP/2 upstream pool", () => {
     expect((await pending).status).toBe(200);
     expect(up.sessions).toHaveLength(1);
   });
+
+  it("a mirror to an HTTP/2 cluster sends the copy over HTTP/2 (Host with -shadow as :authority)", async () => {
+    const shadow = await startH2Upstream();
+    ups.push(shadow);
+    const primary = await startEchoUpstream("primary");
+    ups.push(primary);
+    const snap = await snapshotWith(
+      [{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "p", requestMirrorPolicies: [{ cluster: "m", disableShadowHostSuffixAppend: false }] } })] }],
+      [cluster("p", [primary.port]), cluster("m", [shadow.port], explicitH2())],
+    );
+    proxy = await startProxy(snap);
+    expect((await send(proxy.port, { method: "POST", path: "/copy", body: Buffer.from("payload") })).status).toBe(200);
+    await waitFor(() => shadow.requests.length === 1, 5_000, "mirrored request");
+    expect(shadow.requests[0]![":authority"]).toBe("svc-shadow");
+    expect(shadow.requests[0]![":path"]).toBe("/copy");
+  });
 });

@@ -15,7 +15,7 @@ export interface ConfigRef {
 
 export interface ParsedPort {
   number: number;
-  /** Resolved protocol; undefined = unset/unknown (treated as TCP). */
+  /** Resolved protocol; undefined = unset (Istio's "unsupported"): detected, and the cluster speaks the downstream's protocol. */
   protocol: Protocol | undefined;
   name: string;
   targetPort?: number;

@@ -415,7 +415,7 @@ export function translate(documents: SourceDocument[], opts: TranslateOptions): 
   // The clusters that do not speak HTTP/1.1 upstream, so `validate` shows where HTTP/2 (gRPC) goes.
   for (const name of Object.keys(upstreamProtocols).sort()) {
     const why = upstreamProtocols[name]!;
-    if (clusters[name] !== undefined && !why.startsWith("HTTP/1.1")) summary.push(`cluster ${name} upstream protocol: ${why}`);
+    if (clusters[name] !== undefined && !why.startsWith("HTTP/1.1") && !why.startsWith("not HTTP")) summary.push(`cluster ${name} upstream protocol: ${why}`);
   }
   return { snapshot: { listeners, routeConfigs, clusters }, errors, warnings, summary, upstreamProtocols };
 }

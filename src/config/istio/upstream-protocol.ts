@@ -76,7 +76,10 @@ export function decideUpstreamProtocol(http: ConnectionPoolSettings["http"], inp
   const choice: UpstreamChoice = {};
   if (explicit !== undefined) choice.explicitHttpConfig = explicit;
   if (downstream !== undefined) choice.useDownstreamProtocolConfig = downstream;
-  return { choice, reason: `${upstreamProtocolText(choice)} (${why})` };
+  // A TCP-family port's cluster serves tcp_proxy, which never reads the HTTP options.
+  const bytes = input.protocol !== undefined && !isHttpProtocol(input.protocol);
+  if (bytes && explicit === undefined && downstream === undefined) return { choice, reason: `not HTTP (port protocol ${input.protocol}: bytes through tcp_proxy)` };
+  return { choice, reason: `${upstreamProtocolText(choice)} (${why}${bytes ? `; unused: port protocol ${input.protocol} is proxied as bytes` : ""})` };
 }
 
 /** How `validate` / `explain` say which protocol a cluster speaks upstream (from the model alone). */

@@ -7,8 +7,12 @@ import { HeaderList } from "../header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "../http-message.js";
 import { normalizeTarget } from "../path-normalize.js";
 
-/** Why a request header block cannot become a request (answered 400, as Envoy's codec does). */
-export type Http2RequestError = "missing_host_header" | "invalid_path" | "connect_unsupported";
+/**
+ * Why a header block cannot become a request: answered 400 as Envoy's connection manager does,
+ * except `header_overflow` (over max_request_headers_kb / max_headers_count), which Envoy's
+ * HTTP/2 codec answers by resetting the stream.
+ */
+export type Http2RequestError = "missing_host_header" | "invalid_path" | "connect_unsupported" | "header_overflow";
 
 export interface DecodedHttp2Request {
   req: RequestHeaders;
@@ -21,7 +25,11 @@ export interface DecodedHttp2Request {
  * a request. `tls`: the connection is TLS (the scheme when `:scheme` is not http/https).
  * Returns an error word for requests Envoy answers with 400.
  */
-export function decodeHttp2Request(raw: readonly string[], tls: boolean): DecodedHttp2Request | Http2RequestError {
+export function decodeHttp2Request(raw: readonly string[], tls: boolean, maxBytes: number, maxCount: number): DecodedHttp2Request | Http2RequestError {
+  // nghttp2 enforces our SETTINGS_MAX_HEADER_LIST_SIZE only once the client ACKed it; Envoy checks
+  // every block itself (names and values, pseudo-headers included).
+  if (raw.length > maxCount * 2) return "header_overflow";
+  let bytes = 0;
   let method = "";
   let path: string | undefined;
   let authority: string | undefined;
@@ -36,6 +44,7 @@ export function decodeHttp2Request(raw: readonly string[], tls: boolean): Decode
   for (let i = 0; i < n; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    bytes += name.length + value.length;
     if (name.charCodeAt(0) === 58 /* : */) {
       if (name === ":method") method = value;
       else if (name === ":path") path = value;
@@ -57,6 +66,7 @@ export function decodeHttp2Request(raw: readonly string[], tls: boolean): Decode
     lower.push(name);
     values.push(value);
   }
+  if (bytes > maxBytes) return "header_overflow";
   if (method === "CONNECT") return "connect_unsupported";
   // RFC 9113 §8.3.1: `:authority` wins over Host; without either Envoy answers 400.
   const auth = authority !== undefined && authority !== "" ? authority : host;

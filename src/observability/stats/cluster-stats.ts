@@ -76,6 +76,8 @@ export class ClusterHttp2Stats {
   readonly cxIdleTimeout: Counter;
   readonly cxMaxRequests: Counter;
   readonly cxMaxDurationReached: Counter;
+  /** Connections the upstream closed with GOAWAY (Envoy: close notifications). */
+  readonly cxCloseNotify: Counter;
   /** RST_STREAM received / sent. */
   readonly rxReset: Counter;
   readonly txReset: Counter;
@@ -91,6 +93,7 @@ export class ClusterHttp2Stats {
     this.cxIdleTimeout = store.counter(prefix + "upstream_cx_idle_timeout");
     this.cxMaxRequests = store.counter(prefix + "upstream_cx_max_requests");
     this.cxMaxDurationReached = store.counter(prefix + "upstream_cx_max_duration_reached");
+    this.cxCloseNotify = store.counter(prefix + "upstream_cx_close_notify");
     this.rxReset = store.counter(prefix + "http2.rx_reset");
     this.txReset = store.counter(prefix + "http2.tx_reset");
     this.streamRefusedErrors = store.counter(prefix + "http2.stream_refused_errors");

@@ -114,6 +114,8 @@ export class Http2CodecStats {
   /** Request trailers received. */
   readonly trailers: Counter;
   readonly goawaySent: Counter;
+  /** Header blocks over max_request_headers_kb / max_headers_count (the stream is reset). */
+  readonly headerOverflow: Counter;
   readonly streamsActive: Gauge;
 
   constructor(store: StatsStore) {
@@ -121,6 +123,7 @@ export class Http2CodecStats {
     this.txReset = store.counter("http2.tx_reset");
     this.trailers = store.counter("http2.trailers");
     this.goawaySent = store.counter("http2.goaway_sent");
+    this.headerOverflow = store.counter("http2.header_overflow");
     this.streamsActive = store.gauge("http2.streams_active");
   }
 }

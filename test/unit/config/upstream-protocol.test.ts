@@ -248,3 +248,13 @@ describe("MeshConfig defaultConfig.connectionSettings: the HTTP/2 SETTINGS every
     expect(other.warningMessages.filter((w) => w.includes("connectionSettings"))).toEqual(["mesh.yaml:1: warning: defaultConfig.connectionSettings.httpIdleTimeout: connectionSettings.httpIdleTimeout is not enforced by outrigger; ignored"]);
   });
 });
+
+describe("validate's account of TCP-family clusters", () => {
+  it("a TCP port's cluster is not HTTP (and not listed); a DestinationRule UPGRADE on it is listed as unused", () => {
+    const plain = run(api);
+    expect(plain.upstreamProtocols?.["outbound|3306||api.shop.svc.cluster.local"]).toBe("not HTTP (port protocol TCP: bytes through tcp_proxy)");
+    expect(plain.summary.some((l) => l.includes("outbound|3306||"))).toBe(false);
+    const up = run(api + dr("{h2UpgradePolicy: UPGRADE}"));
+    expect(up.summary).toContain("cluster outbound|3306||api.shop.svc.cluster.local upstream protocol: HTTP/2 (DestinationRule h2UpgradePolicy UPGRADE; unused: port protocol TCP is proxied as bytes)");
+  });
+});

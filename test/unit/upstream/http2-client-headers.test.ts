@@ -1,0 +1,64 @@
+// The HTTP/2 client codec's header mapping (http-message.ts's rules): request headers → an
+// nghttp2 header block, a received raw header list → a HeaderList.
+
+import { describe, expect, it } from "vitest";
+import { HeaderList } from "../../../src/http/header-list.js";
+import { headerListFromRaw, http2RequestHeaders } from "../../../src/http/codec/http2-client-headers.js";
+import type { RequestHeaders } from "../../../src/http/http-message.js";
+
+function req(headers: Array<[string, string]>, authority = "svc"): RequestHeaders {
+  return { method: "POST", path: "/p?q=1", authority, scheme: "https", protocol: "HTTP/1.1", headers: HeaderList.from(headers), upgrade: false };
+}
+
+describe("http2RequestHeaders", () => {
+  it("pseudo-headers from the request; the Host header (rewrites change it) is :authority and never sent as host", () => {
+    const h = http2RequestHeaders(req([["Host", "rewritten:8080"], ["X-A", "1"]]));
+    expect({ ...h }).toEqual({ ":method": "POST", ":scheme": "https", ":path": "/p?q=1", ":authority": "rewritten:8080", "x-a": "1" });
+  });
+
+  it("without a Host header, the request's authority", () => {
+    expect(http2RequestHeaders(req([], "fallback"))[":authority"]).toBe("fallback");
+  });
+
+  it("drops connection-specific headers; te passes only as trailers", () => {
+    const h = http2RequestHeaders(
+      req([
+        ["Connection", "keep-alive"],
+        ["Keep-Alive", "timeout=5"],
+        ["Proxy-Connection", "x"],
+        ["Transfer-Encoding", "chunked"],
+        ["Upgrade", "h2c"],
+        ["HTTP2-Settings", "AAA"],
+        ["TE", " Trailers "],
+      ]),
+    );
+    expect(Object.keys(h).filter((k) => !k.startsWith(":"))).toEqual(["te"]);
+    expect(h.te).toBe("trailers");
+    expect(http2RequestHeaders(req([["te", "gzip"]])).te).toBeUndefined();
+  });
+
+  it("joins cookies with '; ' and keeps other repeated headers as several values in order", () => {
+    const h = http2RequestHeaders(
+      req([
+        ["Cookie", "a=1"],
+        ["X-Rep", "1"],
+        ["cookie", "b=2"],
+        ["x-rep", "2"],
+        ["x-rep", "3"],
+      ]),
+    );
+    expect(h.cookie).toBe("a=1; b=2");
+    expect(h["x-rep"]).toEqual(["1", "2", "3"]);
+  });
+});
+
+describe("headerListFromRaw", () => {
+  it("leaves pseudo-headers out, keeps order and repeats, and the list stays editable", () => {
+    const l = headerListFromRaw([":status", "200", "set-cookie", "a", "x-b", "1", "set-cookie", "b"]);
+    expect(l.getAll("set-cookie")).toEqual(["a", "b"]);
+    expect(l.names).toEqual(["set-cookie", "x-b", "set-cookie"]);
+    l.add("X-New", "v");
+    expect(l.get("x-new")).toBe("v");
+    expect(l.names).toHaveLength(4);
+  });
+});
