@@ -3,6 +3,7 @@
 // on the data path reports per-request facts. Built by the stream, finished once, delivered to
 // the worker's sink.
 
+import { responseGrpcMessage, responseGrpcStatus } from "../http/grpc/grpc-status.js";
 import type { UpstreamTlsInfo } from "../tls/upstream-tls-info.js";
 import type { TrafficDirection } from "../config/model/types.js";
 import type { HeaderList } from "../http/header-list.js";
@@ -94,6 +95,13 @@ export interface StreamInfo {
   responseHeaders: HeaderList | undefined;
   /** The response trailers as sent downstream (%TRAILER(X)%). */
   responseTrailers: HeaderList | undefined;
+  /**
+   * The response's grpc-status: the trailers', else a trailers-only answer's headers' (-1: not a
+   * number, Envoy's InvalidCode); undefined when the response carried none. Read lazily.
+   */
+  readonly grpcStatus: number | undefined;
+  /** The response's grpc-message as sent (percent-encoded), from the same place as grpcStatus. */
+  readonly grpcMessage: string | undefined;
   /** SNI the client asked for (%REQUESTED_SERVER_NAME%); undefined on plaintext. */
   requestedServerName: string | undefined;
   /** Envoy's %CONNECTION_TERMINATION_DETAILS%. */
@@ -205,6 +213,15 @@ export class StreamInfoBuilder implements StreamInfo {
   responseHeaders: HeaderList | undefined = undefined;
   responseTrailers: HeaderList | undefined = undefined;
   requestedServerName: string | undefined = undefined;
+
+  get grpcStatus(): number | undefined {
+    return responseGrpcStatus(this.responseTrailers, this.responseHeaders, 0);
+  }
+
+  get grpcMessage(): string | undefined {
+    return responseGrpcMessage(this.responseTrailers, this.responseHeaders);
+  }
+
   connectionTerminationDetails: string | undefined = undefined;
   peer: WorkloadMetadata | undefined = undefined;
   span: ActiveSpan | undefined = undefined;

@@ -6,7 +6,9 @@
 
 import { connect as h2connect, constants as h2c, type IncomingHttpHeaders } from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { HTTP_FAULT_FILTER, type Cluster, type Route, type RouteAction, type RetryPolicy } from "../../src/config/model/types.js";
+import { buildRbacConfigs } from "../../src/config/istio/authorization-policy.js";
+import { hcmOfListener } from "../helpers/model.js";
+import { HTTP_FAULT_FILTER, HTTP_RBAC_FILTER, type Cluster, type Route, type RouteAction, type RetryPolicy } from "../../src/config/model/types.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { grpc, grpcClient, method, startGrpcServer, unary, type GrpcTestServer } from "../helpers/grpc-peers.js";
 import { freePort } from "../helpers/upstreams.js";
@@ -124,6 +126,7 @@ describe("gRPC calls through the proxy (grpc-js both sides)", () => {
     expect(s.protocol).toBe("HTTP/2");
     expect(s.responseCode).toBe(200);
     expect(s.responseTrailers?.get("grpc-status")).toBe("0");
+    expect(s.grpcStatus).toBe(0);
   });
 
   it("server streaming, client streaming and bidi", async () => {
@@ -185,6 +188,9 @@ describe("gRPC calls through the proxy (grpc-js both sides)", () => {
     expect(err.details).toBe("stream broke");
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.attemptCount).toBe(1);
+    expect(p.streams[0]!.grpcStatus).toBe(14);
+    // As on the wire: grpc-js percent-encodes the message.
+    expect(p.streams[0]!.grpcMessage).toBe("stream%20broke");
   });
 
   it("retries a trailers-only UNAVAILABLE under retryOn unavailable", async () => {
@@ -235,6 +241,18 @@ describe("local replies as the grpc-js client sees them", () => {
       grpc.status.PERMISSION_DENIED,
       "fault filter abort",
     ],
+    [
+      "RBAC denial → PERMISSION_DENIED 'RBAC: access denied'",
+      async () => {
+        const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "grpc" } })] }], [cluster("grpc", [1], H2)]);
+        const rbac = buildRbacConfigs([{ ref: { kind: "AuthorizationPolicy", name: "deny-svc", namespace: "foo", file: "t.yaml" }, action: "DENY", rules: [{ from: [], to: [{ paths: ["/pkg.Svc/*"] }], when: [] }] }], false);
+        const hcm = hcmOfListener(snap.listeners[0]!);
+        hcm.httpFilters = [...rbac.map((c) => ({ name: HTTP_RBAC_FILTER, typedConfig: c })), ...hcm.httpFilters];
+        return (proxy = await startProxy(snap));
+      },
+      grpc.status.PERMISSION_DENIED,
+      "RBAC: access denied",
+    ],
   ])("%s", async (_name, make, code, details) => {
     const p = await make();
     const r = await unary(client(p), "Call", Buffer.from("x"));
@@ -242,6 +260,7 @@ describe("local replies as the grpc-js client sees them", () => {
     expect(r.error?.details).toBe(details);
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.responseCode).toBe(200);
+    expect(p.streams[0]!.grpcStatus).toBe(code);
   });
 });
 

@@ -11,6 +11,7 @@ import { hcmOfListener } from "../helpers/model.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { openSocket, parseResponses, rawExchange, type RawResponse } from "../helpers/raw-client.js";
 import { freePort, startRawUpstream, type RawUpstream } from "../helpers/upstreams.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { waitFor } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
@@ -46,11 +47,11 @@ async function stalling(): Promise<RawUpstream & { heads: string[]; closed: Prom
   return Object.assign(u, { heads, closed });
 }
 
-async function proxyWith(ports: number[], action: Partial<RouteAction> = {}, extra: Partial<Route> = {}): Promise<TestProxy> {
+async function proxyWith(ports: number[], action: Partial<RouteAction> = {}, extra: Partial<Route> = {}, timers?: ManualTimers): Promise<TestProxy> {
   const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c", ...action }, ...extra }, { prefix: "/pkg." })] }], [cluster("c", ports)]);
   stats = new StatsStore();
   statPrefix = `http.${hcmOfListener(snap.listeners[0]!).statPrefix}.`;
-  proxy = await startProxy(snap, { runtime: { stats } });
+  proxy = await startProxy(snap, { runtime: { stats }, ...(timers !== undefined ? { timers, clock: timers } : {}) });
   return proxy;
 }
 
@@ -267,5 +268,61 @@ describe("grpc-timeout and the route's stream bounds", () => {
     await u.closed;
     await waitFor(() => p.streams.length === 1);
     expect(p.streams[0]!.responseFlags).toEqual(["DC"]);
+  });
+});
+
+describe("how long a gRPC stream may last (timers on the data-path clock)", () => {
+  /** Starts a call that the upstream never answers; resolves once the request reached it. */
+  async function stalledCall(action: Partial<RouteAction>, grpcTimeout: string | undefined): Promise<{ t: ManualTimers; reply: Promise<RawResponse>; u: Awaited<ReturnType<typeof stalling>> }> {
+    const u = await stalling();
+    const t = new ManualTimers();
+    const p = await proxyWith([u.port], action, {}, t);
+    const reply = call(p, { headers: `${GRPC_HEADERS}${grpcTimeout !== undefined ? `grpc-timeout: ${grpcTimeout}\r\n` : ""}` });
+    // Tests that never let the deadline pass close the proxy under the call: not a failure.
+    reply.catch(() => {});
+    await waitFor(() => u.heads.length === 1, 5_000, "the request upstream");
+    return { t, reply, u };
+  }
+
+  it.each<[string, Partial<RouteAction>, string | undefined, number]>([
+    ["grpc-timeout capped by grpc_timeout_header_max", { maxStreamDuration: { grpcTimeoutHeaderMaxMs: 100 } }, "1H", 100],
+    ["grpc-timeout under the cap", { maxStreamDuration: { grpcTimeoutHeaderMaxMs: 100 } }, "40m", 40],
+    ["grpc-timeout minus grpc_timeout_header_offset", { maxStreamDuration: { grpcTimeoutHeaderMaxMs: 0, grpcTimeoutHeaderOffsetMs: 30 } }, "100m", 70],
+    ["sub-millisecond deadlines round up", { maxStreamDuration: { grpcTimeoutHeaderMaxMs: 0 } }, "1500u", 2],
+    ["no grpc-timeout: max_stream_duration", { maxStreamDuration: { maxStreamDurationMs: 500, grpcTimeoutHeaderMaxMs: 0 } }, undefined, 500],
+    ["grpc_timeout_header_max unset: the header is not read", { maxStreamDuration: { maxStreamDurationMs: 500 } }, "40m", 500],
+  ])("%s", async (_name, action, header, ms) => {
+    const { t, reply } = await stalledCall(action, header);
+    expect(t.waiting()).toContain(ms);
+    t.advance(ms - 1);
+    t.advance(1);
+    expectTrailersOnly(await reply, 4, "downstream duration timeout");
+  });
+
+  it("an offset as long as the deadline leaves nothing: DEADLINE_EXCEEDED at once", async () => {
+    const { t, reply } = await stalledCall({ maxStreamDuration: { grpcTimeoutHeaderMaxMs: 0, grpcTimeoutHeaderOffsetMs: 100 } }, "100m");
+    expect(t.waiting()).toContain(0);
+    t.advance(0);
+    expectTrailersOnly(await reply, 4, "downstream duration timeout");
+  });
+
+  it("max_grpc_timeout: grpc_timeout_offset is taken off only while something is left", async () => {
+    const a = await stalledCall({ maxGrpcTimeoutMs: 0, grpcTimeoutOffsetMs: 20 }, "100m");
+    expect(a.u.heads[0]).toContain("grpc-timeout: 80m");
+    expect(a.u.heads[0]).toContain("x-envoy-expected-rq-timeout-ms: 80");
+    expect(a.t.waiting()).toContain(80);
+    a.t.advance(80);
+    expectTrailersOnly(await a.reply, 14, "upstream request timeout");
+    await proxy?.close();
+    proxy = undefined;
+    const b = await stalledCall({ maxGrpcTimeoutMs: 0, grpcTimeoutOffsetMs: 20 }, "10m");
+    expect(b.u.heads[0]).toContain("grpc-timeout: 10m");
+  });
+
+  it("max_grpc_timeout without a grpc-timeout and without a cap: no timeout at all, whatever the route timeout", async () => {
+    const { t, u } = await stalledCall({ maxGrpcTimeoutMs: 0, timeoutMs: 300 }, undefined);
+    expect(t.waiting()).not.toContain(300);
+    expect(u.heads[0]).not.toContain("x-envoy-expected-rq-timeout-ms");
+    expect(u.heads[0]).not.toContain("grpc-timeout");
   });
 });
