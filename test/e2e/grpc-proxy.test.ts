@@ -42,6 +42,8 @@ spec:
   - match: [{headers: {x-fault: {exact: abort}}}]
     fault: {abort: {grpcStatus: RESOURCE_EXHAUSTED, percentage: {value: 100}}}
     route: [{destination: {host: echo}}]
+  - match: [{headers: {x-subset: {exact: none}}}]
+    route: [{destination: {host: echo, subset: none}}]
   - match: [{headers: {x-retry: {exact: "yes"}}}]
     retries: {attempts: 3, retryOn: unavailable}
     route: [{destination: {host: echo}}]
@@ -57,6 +59,13 @@ spec:
     timeout: 300ms
     route: [{destination: {host: holder}}]
   - route: [{destination: {host: holder}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: echo, namespace: ${NS}}
+spec:
+  host: echo
+  subsets: [{name: none, labels: {version: none}}]
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -253,6 +262,16 @@ describe("gRPC local replies (trailers-only, Envoy's code mapping and text)", ()
     expect(r.error?.code).toBe(grpc.status.UNAVAILABLE);
     // Istio's default retry policy (connect-failure, 2 retries) ran first: Envoy's text says so.
     expect(r.error?.details).toBe("upstream connect error or disconnect/reset before headers. retried and the latest reset reason: connection failure, transport failure reason: delayed connect error: 111");
+  });
+
+  it("no healthy upstream (a subset without endpoints: 503 UH) → trailers-only UNAVAILABLE 'no healthy upstream'", async () => {
+    const { head, body } = await rawUnary(mesh.outbound.echo!, mesh.authority("echo"), { text: "x" }, { "x-subset": "none" });
+    expect(head[":status"]).toBe(200);
+    expect(head["content-type"]).toBe("application/grpc");
+    expect(head["grpc-status"]).toBe(String(grpc.status.UNAVAILABLE));
+    // gRPC percent-encoding leaves printable ASCII (spaces included) as it is.
+    expect(head["grpc-message"]).toBe("no healthy upstream");
+    expect(body.length).toBe(0);
   });
 
   it("fault abort grpcStatus RESOURCE_EXHAUSTED → that code, 'fault filter abort'", async () => {
