@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCli, tempDir, writeConfig, type CliProcess } from "../helpers/cli-process.js";
 import { echoClient, grpc, startEchoServer, unary, type EchoClientT, type EchoServer } from "../helpers/grpc-fixtures.js";
 import { adminStats } from "../helpers/h2-mesh.js";
-import { issueLeaf, makeRootCa, pkiDir, writeIstioCerts } from "../helpers/pki.js";
+import { curl } from "../helpers/h2-peers.js";
+import { issueLeaf, makeRootCa, pkiDir, writeIstioCerts, type Leaf } from "../helpers/pki.js";
+import { writeFile } from "node:fs/promises";
 import { freePort } from "../helpers/upstreams.js";
 import { within } from "../helpers/wait.js";
 
@@ -20,14 +22,17 @@ let app: EchoServer;
 let client: CliProcess;
 let server: CliProcess;
 let c: EchoClientT;
+let frontendLeaf: Leaf;
+let pki = "";
 const ports = { clientAdmin: 0, serverAdmin: 0, egress: 0, ingress: 0, serverStats: 0 };
 
 beforeAll(async () => {
   app = await startEchoServer();
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-  const pki = pkiDir();
+  pki = pkiDir();
   const ca = makeRootCa(pki);
-  const clientCerts = writeIstioCerts(join(pki, "frontend-certs"), issueLeaf(ca, { spiffe: FRONTEND, name: "frontend" }), ca);
+  frontendLeaf = issueLeaf(ca, { spiffe: FRONTEND, name: "frontend" });
+  const clientCerts = writeIstioCerts(join(pki, "frontend-certs"), frontendLeaf, ca);
   const serverCerts = writeIstioCerts(join(pki, "echo-certs"), issueLeaf(ca, { spiffe: ECHO, name: "echo" }), ca);
 
   const serverDir = await tempDir();
@@ -155,6 +160,23 @@ describe("gRPC between two sidecars over mTLS", () => {
     const denied = text.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="destination"') && l.includes('grpc_response_status="7"'));
     // The refusal went out as a trailers-only answer: HTTP 200, gRPC 7.
     expect(denied).toContain('response_code="200"');
+  });
+
+  it("curl with the frontend's certificate negotiates h2 by ALPN on the STRICT inbound listener and gets a gRPC answer", async () => {
+    const msg = Buffer.from(JSON.stringify({ text: "from curl" }));
+    const frame = Buffer.alloc(5 + msg.length);
+    frame.writeUInt32BE(msg.length, 1);
+    msg.copy(frame, 5);
+    const file = join(pki, "unary.bin");
+    await writeFile(file, frame);
+    const r = await curl(`https://127.0.0.1:${ports.ingress}/outrigger.test.Echo/Unary`, ["--http2", "-k", "--cert", frontendLeaf.certFile, "--key", frontendLeaf.keyFile, "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", `@${file}`]);
+    expect(r.httpVersion).toBe("2");
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toMatch(/^application\/grpc/);
+    // One length-prefixed message (curl -i then prints the trailers after it).
+    const len = r.body.readUInt32BE(1);
+    expect(JSON.parse(r.body.subarray(5, 5 + len).toString())).toMatchObject({ text: "from curl" });
+    expect(r.body.subarray(5 + len).toString()).toMatch(/grpc-status: 0/);
   });
 
   it("the client sidecar's upstream connection is HTTP/2 (one connection carries the calls)", async () => {
