@@ -6,7 +6,7 @@
 // the stream, and nghttp2 withholds WINDOW_UPDATE.
 
 import * as http2 from "node:http2";
-import { StreamInfoBuilder } from "../observability/stream-info.js";
+import { ResponseFlag, StreamInfoBuilder, type ResponseFlagValue } from "../observability/stream-info.js";
 import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
 import { decodeHttp2Trailers, encodeHttp2Headers, type Http2RequestError } from "./codec/http2-server-headers.js";
 import { httpDate } from "./date-header.js";
@@ -30,11 +30,14 @@ const kEncoder = Symbol("http2StreamEncoder");
 
 type StreamWithEncoder = http2.ServerHttp2Stream & { [kEncoder]: Http2StreamEncoder };
 
-/** Envoy's answer to a header block that cannot become a request. */
-const REJECT_DETAILS: Record<Exclude<Http2RequestError, "header_overflow">, string> = {
-  missing_host_header: "missing_host_header",
-  invalid_path: "path_normalization_failed",
-  connect_unsupported: "connect_unsupported",
+/**
+ * Envoy's answer to a header block that cannot become a request. A classic CONNECT has no
+ * `:path`, so no ordinary route matches it: Envoy answers 404 route_not_found (NR).
+ */
+const REJECT: Record<Exclude<Http2RequestError, "header_overflow">, { status: number; details: string; flag?: ResponseFlagValue }> = {
+  missing_host_header: { status: 400, details: "missing_host_header" },
+  invalid_path: { status: 400, details: "path_normalization_failed" },
+  connect_unsupported: { status: 404, details: "route_not_found", flag: ResponseFlag.NoRouteFound },
 };
 
 export class Http2StreamEncoder implements ServerStreamEncoder {
@@ -80,7 +83,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     s.decodeHeaders(req, endStream, originalPath);
   }
 
-  /** A header block Envoy answers with 400 (no host, a path that does not normalise, CONNECT). */
+  /** A header block Envoy answers locally (no host, a path that does not normalise, CONNECT) or resets (over the header limits). */
   rejectRequest(why: Http2RequestError, raw: readonly string[]): void {
     if (why === "header_overflow") {
       // Envoy's codec fails the header callback: nghttp2 resets the stream with INTERNAL_ERROR.
@@ -96,8 +99,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
       else if (raw[i] === ":path") si.path = raw[i + 1]!;
       else if (raw[i] === ":authority") si.authority = raw[i + 1]!;
     }
-    si.responseCode = 400;
-    si.responseCodeDetails = REJECT_DETAILS[why];
+    const answer = REJECT[why];
+    si.responseCode = answer.status;
+    si.responseCodeDetails = answer.details;
+    if (answer.flag !== undefined) si.addFlag(answer.flag);
     si.downstreamRemoteAddress = this.conn.remoteAddress;
     si.downstreamLocalAddress = this.conn.localAddress;
     si.listenerName = ctx.name;
@@ -106,7 +111,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     si.telemetry = ctx.telemetry;
     const stream = this.stream;
     if (!stream.destroyed) {
-      stream.respond([":status", "400", "content-length", "0", "date", httpDate(ctx.services.clock.now()), "server", ctx.serverName], END_NO_DATE);
+      stream.respond([":status", String(answer.status), "content-length", "0", "date", httpDate(ctx.services.clock.now()), "server", ctx.serverName], END_NO_DATE);
       // The request body, if any, is not wanted: read and dropped until the client ends.
       stream.resume();
     }
@@ -171,7 +176,11 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onWantTrailers(): void {
     const t = this.responseTrailers;
     // No trailers came after all: an empty DATA frame with END_STREAM ends the stream (Node's way).
-    this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    try {
+      this.stream.sendTrailers(t === null ? {} : trailersObject(t));
+    } catch {
+      this.refused();
+    }
   }
 
   // ---------------------------------------------------------------- ServerStreamEncoder
@@ -182,7 +191,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.conn.onResponseHeaders();
     if (endStream) {
       this.responded = true;
-      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, END_NO_DATE);
+      this.respond(res, END_NO_DATE);
       return;
     }
     this.pending = res;
@@ -194,7 +203,26 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.pending = null;
     this.responded = true;
     const wait = trailersKnown || this.expectsTrailers(res);
-    this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, wait ? TRAILERS_NO_DATE : NO_DATE);
+    this.respond(res, wait ? TRAILERS_NO_DATE : NO_DATE);
+  }
+
+  /**
+   * Node validates what HTTP/2 cannot carry (a value with a control byte, a name that is not a
+   * token); the stream is reset then (it closes, and the ActiveStream with it), never the worker.
+   */
+  private respond(res: ResponseHeaders, options: RespondOptions): void {
+    try {
+      this.stream.respond(encodeHttp2Headers(res.status, res.headers) as unknown as http2.OutgoingHttpHeaders, options);
+    } catch {
+      this.refused();
+    }
+  }
+
+  private refused(): void {
+    if (this.stream.destroyed) return;
+    this.localReset = true;
+    this.conn.codecStats.txReset.inc();
+    this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   private expectsTrailers(res: ResponseHeaders): boolean {
@@ -207,7 +235,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   encodeData(data: Buffer, endStream: boolean): boolean {
     const stream = this.stream;
     if (stream.destroyed) return true;
-    if (this.pending !== null) this.flushHeaders(false);
+    if (this.pending !== null) {
+      this.flushHeaders(false);
+      if (this.localReset) return true;
+    }
     if (endStream) {
       if (data.length > 0) stream.end(data);
       else stream.end();
@@ -223,18 +254,22 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     const stream = this.stream;
     if (stream.destroyed) return;
     this.responseTrailers = trailers;
-    if (this.pending !== null) this.flushHeaders(true);
+    if (this.pending !== null) {
+      this.flushHeaders(true);
+      if (this.localReset) return;
+    }
     // Headers went out without waiting for trailers (not gRPC): they are dropped, as on HTTP/1.
     stream.end();
   }
 
   encode100Continue(): void {
-    if (!this.stream.destroyed && !this.responded) this.stream.additionalHeaders({ ":status": 100 });
+    if (!this.stream.destroyed && !this.responded && !this.stream.headersSent) this.stream.additionalHeaders({ ":status": 100 });
   }
 
   readDisable(disable: boolean): void {
     const stream = this.stream;
-    if (stream.destroyed) return;
+    // Nothing left to read: pausing would only keep Node from closing the finished stream.
+    if (stream.destroyed || this.requestEnded) return;
     if (disable) stream.pause();
     else stream.resume();
   }

@@ -181,6 +181,50 @@ describe("trailers", () => {
   });
 });
 
+describe("trailers through the router to an HTTP/2 upstream", () => {
+  it("request trailers reach the upstream after the body; response trailers come back", async () => {
+    const server = http2.createServer();
+    const got: { body: string; trailers: Record<string, unknown> | undefined }[] = [];
+    server.on("stream", (st) => {
+      const chunks: Buffer[] = [];
+      let trailers: Record<string, unknown> | undefined;
+      st.on("trailers", (t) => (trailers = { ...t }));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => {
+        got.push({ body: Buffer.concat(chunks).toString(), trailers });
+        st.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        st.on("wantTrailers", () => st.sendTrailers({ "grpc-status": "0", "x-sum": "42" }));
+        st.end("answer");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const p = await proxyTo(port, { edit: (snap) => Object.assign(snap.clusters.c!, { httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } } }) });
+    const s = h2(p.port);
+    const r = await new Promise<H2Response>((resolve, reject) => {
+      const st = s.request({ ":method": "POST", ":path": "/svc/Call", "content-type": "application/grpc", te: "trailers" }, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers({ "x-client-sum": "7" }));
+      const chunks: Buffer[] = [];
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      st.on("response", (h) => (head = h));
+      st.on("trailers", (t) => (trailers = t));
+      st.on("data", (c: Buffer) => chunks.push(c));
+      st.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks), trailers }));
+      st.on("error", reject);
+      st.end("question");
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("answer");
+    expect(r.trailers?.["grpc-status"]).toBe("0");
+    expect(r.trailers?.["x-sum"]).toBe("42");
+    expect(got).toHaveLength(1);
+    expect(got[0]!.body).toBe("question");
+    expect(got[0]!.trailers?.["x-client-sum"]).toBe("7");
+  });
+});
+
 describe("a real gRPC client (@grpc/grpc-js)", () => {
   it("a unary call through the downstream codec: message, metadata and the OK status in trailers; a trailers-only error status", async () => {
     const seen = { trailers: [] as HeaderList[], bodies: [] as number[] };
@@ -419,6 +463,34 @@ describe("resets", () => {
     expect(again.status).toBe(200);
   });
 
+  it("a response HTTP/2 cannot carry (status 101 here) resets its stream, not the worker or the connection", async () => {
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        return {
+          decodeHeaders: () => {
+            if (cb.requestHeaders.path === "/bad") {
+              cb.encodeHeaders({ status: 101, headers: HeaderList.from([["x-a", "1"]]) }, false);
+              cb.encodeData(Buffer.from("x"), true);
+            } else cb.sendResponse(200, "fine", "direct_response");
+            return FilterStatus.StopIteration;
+          },
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const s = h2(p.port);
+    const err = await request(s, { ":path": "/bad" }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string },
+    );
+    expect(err?.code).toBe("ERR_HTTP2_STREAM_ERROR");
+    expect(stat(p, "http2.tx_reset")).toBe(1);
+    const ok = await request(s, { ":path": "/good" });
+    expect(ok.status).toBe(200);
+    expect(ok.body.toString()).toBe("fine");
+  });
+
   it("the connection closing under open streams ends them as downstream connection terminations (DC)", async () => {
     let seen = 0;
     const u = await echo((_req, res) => {
@@ -544,7 +616,7 @@ describe("limits and malformed requests", () => {
     expect((await request(s, { ":path": "/small" })).status).toBe(200);
   });
 
-  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 400; the connection keeps serving", async () => {
+  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 404 (no route matches it, as in Envoy); the connection keeps serving", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
     const c = await RawHttp2Client.open(p.port);
@@ -558,14 +630,17 @@ describe("limits and malformed requests", () => {
     expect(await rstCode(5)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
     c.write(headersFrame(7, [[":method", "CONNECT"], [":authority", "db:5432"]], true));
     const h7 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 7);
-    // HPACK static table index 12 is `:status: 400`.
-    expect(h7.payload[0]).toBe(0x80 | 12);
+    // HPACK static table index 13 is `:status: 404`.
+    expect(h7.payload[0]).toBe(0x80 | 13);
     c.write(headersFrame(9, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/fine"]], true));
     const h9 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 9);
     // Index 8: `:status: 200`.
     expect(h9.payload[0]).toBe(0x80 | 8);
     expect(u.requests.map((r) => r.url)).toEqual(["/fine"]);
-    expect(p.streams.find((si) => si.responseCode === 400)?.method).toBe("CONNECT");
+    const connect = p.streams.find((si) => si.responseCode === 404)!;
+    expect(connect.method).toBe("CONNECT");
+    expect(connect.responseFlags).toEqual(["NR"]);
+    expect(connect.responseCodeDetails).toBe("route_not_found");
   });
 
   it("a stream over SETTINGS_MAX_CONCURRENT_STREAMS before the client ACKed them is refused (REFUSED_STREAM); after, it is a connection error (nghttp2, as in Envoy)", async () => {

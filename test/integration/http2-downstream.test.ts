@@ -27,9 +27,10 @@ async function echo(handler?: Handler): Promise<EchoUpstream> {
   return u;
 }
 
-async function proxyTo(port: number, o: { limits?: Partial<DownstreamLimits>; hcm?: Partial<HttpConnectionManager> } = {}): Promise<TestProxy> {
+async function proxyTo(port: number, o: { limits?: Partial<DownstreamLimits>; hcm?: Partial<HttpConnectionManager>; edit?: (s: Snapshot) => void } = {}): Promise<TestProxy> {
   const snap: Snapshot = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "c" } })] }], [cluster("c", [port])]);
   if (o.hcm !== undefined) Object.assign(httpConnectionManagerOf(snap.listeners[0]!.filterChains[0]!)!, o.hcm);
+  o.edit?.(snap);
   proxy = await startProxy(snap, { limits: o.limits ?? {} });
   return proxy;
 }
@@ -151,6 +152,17 @@ describe("HTTP/2 with prior knowledge on an AUTO listener", () => {
     const r = await request(s, { ":path": "/split" });
     expect(r.status).toBe(200);
     expect(p.streams.at(-1)!.protocol).toBe("HTTP/2");
+  });
+
+  it("behind http_inspector (which read the preface and put it back, saying h2c) the session replays those bytes", async () => {
+    const u = await echo();
+    const p = await proxyTo(u.port, { edit: (snap) => (snap.listeners[0]!.listenerFilters = [{ name: "envoy.filters.listener.http_inspector" }]) });
+    const r = await request(h2(p.port), { ":path": "/inspected" });
+    expect(r.status).toBe(200);
+    expect(p.streams.at(-1)!.protocol).toBe("HTTP/2");
+    const h1 = await fetch(p.url("/inspected-h1"));
+    expect(h1.status).toBe(200);
+    expect(p.streams.at(-1)!.protocol).toBe("HTTP/1.1");
   });
 
   it("many concurrent streams share one connection; every one is answered", async () => {
