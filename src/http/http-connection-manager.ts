@@ -26,9 +26,11 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   private hcm: HttpConnectionManager;
   /** The HTTP/2 session settings, made on the first HTTP/2 connection of this snapshot. */
   private h2: Http2ServerCodec | undefined;
+  /** Open HTTP/2 connections, told when their listener starts draining. */
+  private readonly http2Connections = new Set<Http2ServerConnection>();
   /** codec_type AUTO: the HTTP/1 codec hands a connection that starts with the HTTP/2 preface here. */
   private readonly toHttp2 = (socket: Duplex, info: ConnectionInfo): void => {
-    new Http2ServerConnection(socket, info, this.ctx, this.env.tracker, this.http2Codec());
+    new Http2ServerConnection(socket, info, this.ctx, this.env.tracker, this.http2Codec(), this.http2Connections);
   };
 
   constructor(
@@ -100,10 +102,22 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
     ctx.draining = env.draining;
     ctx.xfcc = compileXfcc(hcm);
     ctx.upgrades = compileUpgradePolicy(hcm.upgradeConfigs);
+    if (env.draining) this.drainHttp2();
   }
 
   setDraining(draining: boolean): void {
     this.ctx.draining = draining;
+    if (draining) this.drainHttp2();
+  }
+
+  /**
+   * HTTP/2 connections get the GOAWAY sequence as soon as their listener drains, idle ones too:
+   * its first GOAWAY (2^31-1) cannot race a request the way closing an idle HTTP/1 keep-alive
+   * connection would, and a client that honours it moves on at once (Envoy waits for the next
+   * response on each connection; an idle one would then hold the drain until its idle timeout).
+   */
+  private drainHttp2(): void {
+    for (const c of this.http2Connections) c.drain();
   }
 }
 

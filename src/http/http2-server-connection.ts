@@ -87,8 +87,13 @@ export class Http2ServerConnection implements DownstreamConnection {
   private drainTimer: TimerHandle | undefined;
   closed = false;
 
-  constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker, codec: Http2ServerCodec) {
+  /** The connection manager's live HTTP/2 connections (it drains them when its listener starts draining). */
+  private readonly live: Set<Http2ServerConnection> | undefined;
+
+  constructor(socket: Duplex, info: ConnectionInfo, ctx: ListenerContext, tracker: ConnectionTracker, codec: Http2ServerCodec, live?: Set<Http2ServerConnection>) {
     this.socket = socket;
+    this.live = live;
+    live?.add(this);
     this.info = info;
     this.ctx = ctx;
     this.tracker = tracker;
@@ -233,6 +238,7 @@ export class Http2ServerConnection implements DownstreamConnection {
     this.clearDrainTimer();
     this.httpStats.connectionClosed(true);
     this.tracker.delete(this);
+    this.live?.delete(this);
     // Streams still open die with the connection (their own close events follow; this makes the
     // order certain): each ActiveStream sees a downstream connection termination.
     for (const enc of [...this.open]) enc.onConnectionClosed();

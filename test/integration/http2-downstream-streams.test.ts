@@ -566,6 +566,26 @@ describe("GOAWAY", () => {
     expect(u.requests.map((r) => r.url)).toEqual(["/before", "/after-notice"]);
   });
 
+  it("an idle connection on a listener that starts draining gets the GOAWAY(2^31-1) at once; a stream it still sends is served; the final GOAWAY follows", async () => {
+    const timers = new ManualTimers();
+    const u = await echo();
+    const p = await proxyTo(u.port, { timers });
+    const c = await RawHttp2Client.open(p.port);
+    cleanups.push(() => c.close());
+    await c.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
+    p.runtime.drainListeners(false);
+    const notice = await c.waitFrame((f) => f.type === FrameType.GOAWAY);
+    expect(notice.payload.readUInt32BE(0) & 0x7fffffff).toBe(2 ** 31 - 1);
+    c.write(headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/raced"]], true));
+    const h1 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 1);
+    expect(h1.payload[0]).toBe(0x80 | 8);
+    await waitFor(() => p.streams.length === 1, 5_000, "the stream record");
+    timers.advance(5_000);
+    const last = await c.waitFrame((f) => f.type === FrameType.GOAWAY && f !== notice);
+    expect(last.payload.readUInt32BE(0) & 0x7fffffff).toBe(1);
+    await waitFor(() => c.closed, 5_000, "the server to close the connection");
+  });
+
   it("the idle timeout closes a connection without streams with a GOAWAY", async () => {
     const u = await echo();
     const p = await proxyTo(u.port, { limits: { idleTimeoutMs: 1_000 } });
