@@ -13,7 +13,7 @@ import { httpDate } from "./date-header.js";
 import { FilterStatus, type FilterCallbacks, type HttpFilter, type HttpFilterFactory } from "./filters/http-filter.js";
 import { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
-import { grpcTimeoutOf } from "./grpc/grpc-timeout.js";
+import { formatGrpcTimeout, grpcTimeoutOf } from "./grpc/grpc-timeout.js";
 import { httpToGrpcStatus, isGrpcRequest } from "./grpc/grpc-status.js";
 import { percentEncodeGrpcMessage } from "./grpc/grpc-message.js";
 import type { ListenerContext, WorkerServices } from "./listener-context.js";
@@ -167,7 +167,7 @@ export class ActiveStream implements FilterCallbacks {
     if (telemetry.tracer !== undefined) si.span = telemetry.tracer.startSpan(req, this.ctx.direction, si);
     this.filters = createFilters(this.ctx.httpFilters, this);
     if (req.upgrade && !this.admitUpgrade(req, route)) return;
-    if (route.kind === "forward" && route.maxStreamDuration !== undefined) this.armDurationTimer(route, req);
+    if (route.kind === "forward" && route.action.maxStreamDuration !== undefined) this.armDurationTimer(route, req);
     this.iterateDecodeHeaders(0);
   }
 
@@ -178,7 +178,7 @@ export class ActiveStream implements FilterCallbacks {
    */
   private admitUpgrade(req: RequestHeaders, route: ResolvedRoute): boolean {
     const type = req.headers.get("upgrade") ?? "";
-    const routeConfigs = route.kind === "forward" ? route.upgradeConfigs : undefined;
+    const routeConfigs = route.kind === "forward" ? route.action.upgradeConfigs : undefined;
     if (upgradeAllowed(this.ctx.upgrades, routeConfigs, type)) {
       this.upgradeCounted = true;
       this.httpStats!.upgradeStarted();
@@ -193,10 +193,11 @@ export class ActiveStream implements FilterCallbacks {
   /**
    * Envoy's refreshDurationTimeout: with grpc_timeout_header_max set, the request's grpc-timeout
    * (capped by it unless 0, minus the offset) bounds the stream; otherwise max_stream_duration
-   * does (0 = none). The timer runs from the request's headers, on the data-path clock.
+   * does (0 = none). The timer runs from the request's headers, on the data-path clock; a gRPC
+   * request's grpc-timeout is rewritten to that bound for the upstream.
    */
   private armDurationTimer(route: ForwardDecision, req: RequestHeaders): void {
-    const msd = route.maxStreamDuration!;
+    const msd = route.action.maxStreamDuration!;
     const headerMax = msd.grpcTimeoutHeaderMaxMs;
     const grpc = headerMax === undefined ? undefined : grpcTimeoutOf(req.headers);
     let timeout: number;
@@ -209,6 +210,8 @@ export class ActiveStream implements FilterCallbacks {
       const offset = msd.grpcTimeoutHeaderOffsetMs;
       if (timeout !== 0 && offset !== undefined && offset > 0) timeout = offset < timeout ? timeout - offset : 0;
     }
+    // Envoy tells a gRPC upstream the deadline it has (before any time used is taken off).
+    if (isGrpcRequest(req.headers)) req.headers.set("grpc-timeout", formatGrpcTimeout(timeout));
     this.durationTimer = this.services.clock.set(this.onMaxDuration, timeout);
   }
 

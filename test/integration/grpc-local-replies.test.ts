@@ -292,8 +292,10 @@ describe("how long a gRPC stream may last (timers on the data-path clock)", () =
     ["no grpc-timeout: max_stream_duration", { maxStreamDuration: { maxStreamDurationMs: 500, grpcTimeoutHeaderMaxMs: 0 } }, undefined, 500],
     ["grpc_timeout_header_max unset: the header is not read", { maxStreamDuration: { maxStreamDurationMs: 500 } }, "40m", 500],
   ])("%s", async (_name, action, header, ms) => {
-    const { t, reply } = await stalledCall(action, header);
+    const { t, reply, u } = await stalledCall(action, header);
     expect(t.waiting()).toContain(ms);
+    // The upstream is told the bound (Envoy rewrites a gRPC request's grpc-timeout to it).
+    expect(u.heads[0]).toContain(`grpc-timeout: ${ms}m`);
     t.advance(ms - 1);
     t.advance(1);
     expectTrailersOnly(await reply, 4, "downstream duration timeout");

@@ -9,6 +9,7 @@ import { hcmOfListener } from "../helpers/model.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { parseResponses, rawExchange } from "../helpers/raw-client.js";
 import { Opcode, startWsEchoServer, type WsEchoServer } from "../helpers/websocket-echo.js";
+import { ManualTimers } from "../helpers/manual-timers.js";
 import { waitFor } from "../helpers/wait.js";
 
 let proxy: TestProxy | undefined;
@@ -29,7 +30,7 @@ interface Setup {
   prefix: string;
 }
 
-async function setup(o: { hcm?: UpgradeConfig[] | undefined; route?: UpgradeConfig[]; extra?: Partial<Route> } = {}): Promise<Setup> {
+async function setup(o: { hcm?: UpgradeConfig[] | undefined; route?: UpgradeConfig[]; extra?: Partial<Route>; timers?: ManualTimers } = {}): Promise<Setup> {
   const srv = await startWsEchoServer();
   server = srv;
   const snap = await snapshotWith([{ name: "vh", domains: ["*"], routes: [route("r", { route: { cluster: "ws", ...(o.route !== undefined ? { upgradeConfigs: o.route } : {}) }, ...o.extra })] }], [cluster("ws", [srv.port])]);
@@ -39,7 +40,7 @@ async function setup(o: { hcm?: UpgradeConfig[] | undefined; route?: UpgradeConf
     else hcm.upgradeConfigs = o.hcm;
   }
   const stats = new StatsStore();
-  proxy = await startProxy(snap, { runtime: { stats } });
+  proxy = await startProxy(snap, { runtime: { stats }, ...(o.timers !== undefined ? { timers: o.timers, clock: o.timers } : {}) });
   return { p: proxy, srv, stats, prefix: `http.${hcm.statPrefix}.` };
 }
 
@@ -133,6 +134,19 @@ describe("WebSocket through the proxy", () => {
     const ev = await c.closed;
     expect(ev.code).toBe(1006);
     await waitFor(() => p.streams.length === 1, 5_000, "stream record");
+  });
+
+  it("the record's duration runs to the tunnel's end (data-path clock)", async () => {
+    const timers = new ManualTimers();
+    const { p } = await setup({ timers });
+    const c = await connect(p.port);
+    timers.advance(90_000);
+    c.ws.send("late");
+    await waitFor(() => c.received.length === 1, 5_000, "echo");
+    c.ws.close(1000);
+    await c.closed;
+    await waitFor(() => p.streams.length === 1, 5_000, "stream record");
+    expect(p.streams[0]!.durationMs).toBeGreaterThanOrEqual(90_000);
   });
 
   it("pings are answered through the tunnel", async () => {

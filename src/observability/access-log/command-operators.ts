@@ -195,6 +195,8 @@ const OPERATORS: Record<string, OperatorSpec> = {
         if (i.requestHeaders === undefined || !isGrpcRequest(i.requestHeaders)) return undefined;
         const code = responseGrpcStatus(i.responseTrailers, i.responseHeaders, i.responseCode);
         if (code === undefined) return undefined;
+        // NUMBER is typed in JSON (Envoy's numberValue); the names are strings.
+        if (format === "NUMBER") return code === -1 ? formatGrpcStatus(code, format) : code;
         return formatGrpcStatus(code, format);
       };
     },

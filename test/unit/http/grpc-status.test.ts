@@ -3,6 +3,7 @@ import { HeaderList } from "../../../src/http/header-list.js";
 import { formatGrpcStatus, hasGrpcContentType, httpToGrpcStatus, isGrpcContentType, responseGrpcMessage, responseGrpcStatus } from "../../../src/http/grpc/grpc-status.js";
 import { percentEncodeGrpcMessage } from "../../../src/http/grpc/grpc-message.js";
 import { TextFormatter } from "../../../src/observability/access-log/text-formatter.js";
+import { JsonFormatter } from "../../../src/observability/access-log/json-formatter.js";
 import { CelFilter } from "../../../src/observability/access-log/cel-filter.js";
 import { httpInfo } from "../observability/access-log-fixture.js";
 
@@ -94,6 +95,12 @@ describe("%GRPC_STATUS% and response.grpc_status", () => {
     expect(fmt("%GRPC_STATUS%", { requestHeaders: grpcReq, responseHeaders: HeaderList.from([["grpc-status", "1"]]) })).toBe("Canceled");
     expect(fmt("%GRPC_STATUS(SNAKE_STRING)%", { requestHeaders: grpcReq, responseHeaders: HeaderList.from([["grpc-status", "1"]]) })).toBe("CANCELLED");
     expect(fmt("%GRPC_STATUS%", { requestHeaders: grpcReq, responseHeaders: HeaderList.from([]), responseCode: 503 })).toBe("Unavailable");
+  });
+
+  it("JSON: NUMBER is a number, the names strings, null when not gRPC", () => {
+    const info = httpInfo({ requestHeaders: grpcReq, responseTrailers: HeaderList.from([["grpc-status", "14"]]) });
+    expect(JSON.parse(new JsonFormatter({ n: "%GRPC_STATUS(NUMBER)%", s: "%GRPC_STATUS%" }).format(info))).toEqual({ n: 14, s: "Unavailable" });
+    expect(JSON.parse(new JsonFormatter({ n: "%GRPC_STATUS(NUMBER)%" }).format(httpInfo()))).toEqual({ n: null });
   });
 
   it("prints a user-defined code as its number", () => {
