@@ -50,13 +50,12 @@ export interface ForwardDecision extends Named {
   virtualHostName: string;
   /** Applies the route's (and weighted cluster's) response header mutations. */
   applyResponseHeaders(h: HeaderList): void;
-  /** The route action's max_stream_duration (the connection manager bounds the stream with it). */
-  maxStreamDuration: RouteAction["maxStreamDuration"];
-  /** The deprecated max_grpc_timeout / grpc_timeout_offset (the router's gRPC timeout). */
-  maxGrpcTimeoutMs: number | undefined;
-  grpcTimeoutOffsetMs: number | undefined;
-  /** The route's upgrade_configs (override the connection manager's per upgrade type). */
-  upgradeConfigs: RouteAction["upgradeConfigs"];
+  /**
+   * The route action as configured (one reference, nothing copied per request): its
+   * max_stream_duration (the connection manager bounds the stream), max_grpc_timeout /
+   * grpc_timeout_offset (the router's gRPC timeout) and upgrade_configs.
+   */
+  action: RouteAction;
 }
 
 export type ResolvedRoute = LocalDecision | DirectDecision | ForwardDecision;
@@ -145,10 +144,7 @@ export function resolveRoute(table: RouteTable | undefined, req: RequestHeaders,
     routeName: route.name,
     virtualHostName: matched.virtualHostName,
     cors,
-    maxStreamDuration: action.maxStreamDuration,
-    maxGrpcTimeoutMs: action.maxGrpcTimeoutMs,
-    grpcTimeoutOffsetMs: action.grpcTimeoutOffsetMs,
-    upgradeConfigs: action.upgradeConfigs,
+    action,
     applyResponseHeaders: hasResponseMutations
       ? (h) => {
           applyHeaderMutations(h, wcAdd, wcRemove);

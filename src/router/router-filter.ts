@@ -173,16 +173,17 @@ export class RouterFilter implements HttpFilter, UpstreamRequestParent {
     // connection manager bounds the stream (active-stream.ts) and the route timeout is not armed.
     // Otherwise a gRPC request on a route with max_grpc_timeout takes its grpc-timeout (minus the
     // offset while that leaves something; absent = infinite) capped at that maximum (0 = none).
-    const legacyGrpc = d.maxStreamDuration === undefined && d.maxGrpcTimeoutMs !== undefined && isGrpcRequest(h);
+    const action = d.action;
+    const legacyGrpc = action.maxStreamDuration === undefined && action.maxGrpcTimeoutMs !== undefined && isGrpcRequest(h);
     let global = 0;
     if (legacyGrpc) {
       let t = grpcTimeoutOf(h) ?? 0;
-      const offset = d.grpcTimeoutOffsetMs;
+      const offset = action.grpcTimeoutOffsetMs;
       if (offset !== undefined && offset < t) t -= offset;
-      const max = d.maxGrpcTimeoutMs!;
+      const max = action.maxGrpcTimeoutMs!;
       if (max !== 0 && (t === 0 || t > max)) t = max;
       global = t;
-    } else if (d.maxStreamDuration === undefined) {
+    } else if (action.maxStreamDuration === undefined) {
       global = d.timeoutMs;
     }
     let perTry = d.retryPolicy?.policy.perTryTimeoutMs ?? 0;
