@@ -1,7 +1,7 @@
 // `npm run bench`: direct vs Outrigger (1 and N workers, 1 worker with the resilience config, and
 // 1 worker of a baseline commit) vs nginx, interleaved over rounds, reported as same-round ratios
 // (this machine's speed drifts, so only same-round ratios mean much); then RSS after saturation
-// and the TCP scenario. BENCH_SCENARIO=resilience|telemetry|captured|mtls|failover|baseline|rss|tcp picks other parts.
+// and the TCP scenario. BENCH_SCENARIO=resilience|telemetry|captured|mtls|h2c|grpc|failover|baseline|rss|tcp picks other parts.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -67,6 +67,10 @@ async function main() {
   }
   if (cfg.scenario === 'mtls') {
     const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'mtls-path.mjs')], { stdio: 'inherit' });
+    return shutdown(r.status ?? 1);
+  }
+  if (cfg.scenario === 'h2c' || cfg.scenario === 'grpc') {
+    const r = spawnSync(process.execPath, [path.join(BENCH_DIR, `${cfg.scenario}-path.mjs`)], { stdio: 'inherit' });
     return shutdown(r.status ?? 1);
   }
   mkdirSync(WORK, { recursive: true });

@@ -24,6 +24,10 @@ const DEFAULT_TARGETS = {
   captured: '',
   // mTLS inbound and outbound against nginx doing the same TLS work (bench/mtls-path.mjs).
   mtls: '',
+  // h2load over h2c against nginx and the h2c upstream (bench/h2c-path.mjs).
+  h2c: '',
+  // grpc-js unary clients through Outrigger against the server direct (bench/grpc-path.mjs).
+  grpc: '',
 };
 
 export function readConfig() {
