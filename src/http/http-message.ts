@@ -36,6 +36,12 @@ export interface RequestHeaders {
 export interface ResponseHeaders {
   status: number;
   headers: HeaderList;
+  /**
+   * The response came over a codec that carries trailers (an HTTP/2 upstream): an HTTP/2
+   * downstream then waits for them, as Envoy forwards trailers on HTTP/2 whatever the request's
+   * `te`. Absent: no trailers can follow (HTTP/1 upstreams, local replies).
+   */
+  mayHaveTrailers?: boolean;
 }
 
 /**

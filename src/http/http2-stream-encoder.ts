@@ -197,7 +197,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.pending = res;
   }
 
-  /** Writes held headers; trailers are awaited when the exchange is gRPC-like (`te: trailers` or a gRPC response). */
+  /** Writes held headers; trailers are awaited when they can follow (an HTTP/2 upstream's response) or the exchange is gRPC-like (`te: trailers`, a gRPC response). */
   private flushHeaders(trailersKnown: boolean): void {
     const res = this.pending!;
     this.pending = null;
@@ -226,6 +226,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   }
 
   private expectsTrailers(res: ResponseHeaders): boolean {
+    if (res.mayHaveTrailers === true) return true;
     const te = this.active?.requestHeaders.headers.get("te");
     if (te !== undefined && te.toLowerCase() === "trailers") return true;
     const ct = res.headers.get("content-type");
@@ -258,7 +259,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
       this.flushHeaders(true);
       if (this.localReset) return;
     }
-    // Headers went out without waiting for trailers (not gRPC): they are dropped, as on HTTP/1.
+    // Headers went out without waiting for trailers (no HTTP/2 upstream, not gRPC): they are dropped, as on HTTP/1.
     stream.end();
   }
 

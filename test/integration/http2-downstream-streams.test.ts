@@ -225,6 +225,41 @@ describe("trailers through the router to an HTTP/2 upstream", () => {
   });
 });
 
+describe("trailers of a plain (not gRPC) HTTP/2 upstream response", () => {
+  it("reach a client that did not send te: trailers, as Envoy forwards them on HTTP/2", async () => {
+    const server = http2.createServer();
+    server.on("stream", (st) => {
+      st.respond({ ":status": 200, "content-type": "text/plain" }, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers({ "x-checksum": "abc" }));
+      st.end("body");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const p = await proxyTo(port, { edit: (snap) => Object.assign(snap.clusters.c!, { httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } } }) });
+    const r = await request(h2(p.port), { ":method": "GET", ":path": "/plain" }, "");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("body");
+    expect(r.trailers?.["x-checksum"]).toBe("abc");
+  });
+
+  it("a response without trailers from an HTTP/2 upstream still ends cleanly (no trailers invented)", async () => {
+    const server = http2.createServer();
+    server.on("stream", (st) => {
+      st.respond({ ":status": 200, "content-type": "text/plain" });
+      st.end("plain");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const p = await proxyTo(port, { edit: (snap) => Object.assign(snap.clusters.c!, { httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} } } }) });
+    const r = await request(h2(p.port), { ":method": "GET", ":path": "/plain" }, "");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("plain");
+    expect(r.trailers === undefined || Object.keys(r.trailers).length === 0).toBe(true);
+  });
+});
+
 describe("a real gRPC client (@grpc/grpc-js)", () => {
   it("a unary call through the downstream codec: message, metadata and the OK status in trailers; a trailers-only error status", async () => {
     const seen = { trailers: [] as HeaderList[], bodies: [] as number[] };

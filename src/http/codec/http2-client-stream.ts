@@ -170,7 +170,7 @@ export class Http2ClientStream implements RequestEncoder {
     this.state = end ? St.Done : St.Body;
     const list = raw !== undefined ? headerListFromRaw(raw) : headerListFromObject(headers);
     // Trailers-only (gRPC errors): headers with END_STREAM.
-    this.decoder.onUpstreamHeaders({ status, headers: list }, end);
+    this.decoder.onUpstreamHeaders({ status, headers: list, mayHaveTrailers: !end }, end);
     if (end) this.responseComplete();
   }
 
