@@ -16,6 +16,7 @@ import type { LbContext, OutlierReporter, RouterCluster } from "./cluster-api.js
 import { ClusterLb, type ClusterLbConfig } from "./cluster-lb.js";
 import { Http1Pool, type PoolOptions } from "./http1-pool.js";
 import { Http2Pool, type Http2PoolOptions } from "./http2-pool.js";
+import type { PoolProtocol } from "./conn-pool.js";
 import { TcpConnPool, type TcpPoolOptions } from "./tcp-conn-pool.js";
 import type { LbPolicy } from "./load-balancer.js";
 import type { HostGroup } from "./priority-set.js";
@@ -486,12 +487,7 @@ export class ClusterManager {
 
   private pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: PoolOptions): Http1Pool {
     const { address, ep } = e;
-    // A LOGICAL_DNS host has one pool by name (Envoy: one logical pool whose connections may go to
-    // several addresses); every other host has one by address.
-    const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
-    // Pools are per host × protocol (HTTP/1 today) × transport socket (its hashKey: plaintext and
-    // mTLS connections to one address, or two TLS contexts, never share a connection).
-    const key = `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|http1|${opts.transport?.hashKey ?? ""}`;
+    const key = poolKey(rt, e, "http1", opts.transport);
     let p = this.pools.get(key) as Http1Pool | undefined;
     if (p === undefined) {
       p = new Http1Pool(address, ep.port, opts, rt.gate);
@@ -513,8 +509,7 @@ export class ClusterManager {
    */
   private http2Pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: Http2PoolOptions): Http2Pool {
     const { address, ep } = e;
-    const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
-    const key = `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|http2|${opts.transport?.hashKey ?? ""}`;
+    const key = poolKey(rt, e, "http2", opts.transport);
     let p = this.pools.get(key) as Http2Pool | undefined;
     if (p === undefined) {
       p = new Http2Pool(address, ep.port, opts, rt.gate);
@@ -627,4 +622,16 @@ function hostKeyOf(address: string, port: number): string {
 /** The health epoch of a cluster without outlier detection: its hosts are never ejected. */
 function neverChanges(): number {
   return 0;
+}
+
+/**
+ * A pool's identity: per host × protocol × transport socket (its hashKey: plaintext and mTLS
+ * connections to one address, or two TLS contexts, never share a connection). A LOGICAL_DNS host
+ * has one pool by name (Envoy: one logical pool whose connections may go to several addresses);
+ * every other host has one by address. Limited clusters' pools are their own (`poolScope`).
+ */
+function poolKey(rt: ClusterRuntime, e: ResolvedEndpoint, protocol: PoolProtocol, transport: TransportSocketFactory | undefined): string {
+  const { address, ep } = e;
+  const logical = rt.model.type === "LOGICAL_DNS" && isIP(ep.address) === 0;
+  return `${rt.poolScope}|${ep.pipe !== undefined ? `pipe:${ep.pipe}` : logical ? `logical:${ep.address}` : address}|${ep.port}|${protocol}|${transport?.hashKey ?? ""}`;
 }
