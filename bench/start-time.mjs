@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './lib/net-util.mjs';
+import { treeCpuSeconds } from './lib/proc.mjs';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((d) => resolve(d)) : [here];
@@ -66,10 +67,12 @@ async function startOnce(root) {
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((r) => child.once('exit', r));
   let readyMs;
+  let cpuMs;
   try {
     while (performance.now() - t0 < READY_DEADLINE_MS && child.exitCode === null) {
       if ((await healthStatus(health)) === 200) {
         readyMs = performance.now() - t0;
+        cpuMs = treeCpuSeconds(child.pid) * 1000;
         break;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -83,7 +86,7 @@ async function startOnce(root) {
   // The first snapshot's version is `ISO-time/1`: when the YAML had been translated.
   const m = /snapshot (\d{4}-\d\d-\d\dT[\d:.]+Z)\//.exec(out);
   const translatedMs = m ? Date.parse(m[1]) - spawnedAt : undefined;
-  return { readyMs, translatedMs, readyLineMs };
+  return { readyMs, translatedMs, readyLineMs, cpuMs };
 }
 
 const median = (xs) => {
@@ -112,14 +115,14 @@ try {
 const label = (root) => `\`${root}\``;
 console.log(`## Start time (\`node bench/start-time.mjs\`)
 
-Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; load average (1 min) during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}. ${RUNS} runs per checkout${roots.length > 1 ? ', interleaved' : ''}, after one warm-up; \`outrigger run --intercept\` on a one-service config, ${WORKERS} workers. Times in ms from spawn, median [min–max].
+Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; load average (1 min) during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}. ${RUNS} runs per checkout${roots.length > 1 ? ', interleaved' : ''}, after one warm-up; \`outrigger run --intercept\` on a one-service config, ${WORKERS} workers. Times in ms from spawn, median [min–max]; CPU is user + system time of the proxy process when its health port first answered 200 (10 ms ticks), which load on the machine changes much less than wall time.
 
-| checkout | spawn → health 200 | spawn → config translated | spawn → "outrigger ready" line |
-|---|---|---|---|
+| checkout | spawn → health 200 | spawn → config translated | spawn → "outrigger ready" line | CPU used by then (all threads) |
+|---|---|---|---|---|
 ${roots
   .map((r) => {
     const rs = results.get(r);
-    return `| ${label(r)} | ${fmt(rs.map((x) => x.readyMs))} | ${fmt(rs.map((x) => x.translatedMs).filter((x) => x !== undefined))} | ${fmt(rs.map((x) => x.readyLineMs).filter((x) => x !== undefined))} |`;
+    return `| ${label(r)} | ${fmt(rs.map((x) => x.readyMs))} | ${fmt(rs.map((x) => x.translatedMs).filter((x) => x !== undefined))} | ${fmt(rs.map((x) => x.readyLineMs).filter((x) => x !== undefined))} | ${fmt(rs.map((x) => x.cpuMs))} |`;
   })
   .join('\n')}
 `);

@@ -3,7 +3,6 @@
 
 import type { AdminState } from "../supervisor/supervisor-api.js";
 import { jsonResponse, type AdminRoute } from "./admin-server.js";
-import { buildConfigDump, queryConfigDump } from "./config-dump/config-dump.js";
 
 export function configDumpRoute(state: AdminState): AdminRoute {
   return {
@@ -16,7 +15,7 @@ export function configDumpRoute(state: AdminState): AdminRoute {
       { name: "name_regex", help: "Dump only the configurations whose names match the regex (full match)" },
       { name: "include_eds", help: "Dump currently loaded configuration including EDS" },
     ],
-    handle: (req) => {
+    handle: async (req) => {
       const q = req.query;
       let nameRegex: RegExp | undefined;
       const re = q.get("name_regex");
@@ -27,6 +26,8 @@ export function configDumpRoute(state: AdminState): AdminRoute {
           return { status: 400, body: `INVALID_ARGUMENT: Error while parsing name_regex from ${re}: ${(e as Error).message}`, contentType: "text/plain; charset=utf-8" };
         }
       }
+      // Loaded at the first dump: it pulls in the proto registry (protobufjs), which start does not need.
+      const { buildConfigDump, queryConfigDump } = await import("./config-dump/config-dump.js");
       const dump = buildConfigDump(state.configDump(), { includeEds: q.has("include_eds"), nameRegex });
       const r = queryConfigDump(dump, q.get("resource"), q.get("mask"));
       if ("status" in r) return { status: r.status, body: r.message, contentType: "text/plain; charset=utf-8", headers: { "x-content-type-options": "nosniff" } };

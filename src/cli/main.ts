@@ -8,25 +8,36 @@ import type { CliContext } from "./cli-context.js";
 import { defaultDeps } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
-import { caCommand } from "./ca-command.js";
-import { configDumpCommand } from "./config-dump-command.js";
-import { demoCommand } from "./demo-command.js";
-import { explainCommand } from "./explain-command.js";
-import { runCommand } from "./run-command.js";
-import { validateCommand } from "./validate-command.js";
-import { versionCommand, versionLine } from "./version-command.js";
+import { versionLine } from "./version-command.js";
 
-export const commands: readonly Command[] = [runCommand, validateCommand, configDumpCommand, explainCommand, demoCommand, caCommand, versionCommand];
+/** A command as `outrigger --help` lists it; its module is loaded only when it runs. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+// Loaded on demand: the commands' modules together pull in the CA (node-forge), the proto registry
+// (protobufjs) and the explain/config-dump machinery, ~100 ms of `run`'s start for nothing.
+export const commands: readonly CommandEntry[] = [
+  { name: "run", summary: "run the proxy", load: async () => (await import("./run-command.js")).runCommand },
+  { name: "validate", summary: "check Istio YAML and show what it translates to", load: async () => (await import("./validate-command.js")).validateCommand },
+  { name: "config-dump", summary: "print the translated configuration as JSON", load: async () => (await import("./config-dump-command.js")).configDumpCommand },
+  { name: "explain", summary: "explain which listener, route and cluster a request would take, and why", load: async () => (await import("./explain-command.js")).explainCommand },
+  { name: "demo", summary: "run the proxy with demo upstreams and config", load: async () => (await import("./demo-command.js")).demoCommand },
+  { name: "ca", summary: "a small CA: make a root, issue workload certificates for --certs", load: async () => (await import("./ca-command.js")).caCommand },
+  { name: "version", summary: "print the version", load: async () => (await import("./version-command.js")).versionCommand },
+];
 
 export function topLevelHelp(): string {
-  const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     "Usage: outrigger <command> [flags]",
     "",
     "Outrigger is a sidecar data-plane proxy for Istio meshes.",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
     "Flags:",
     "  -h, --help     show this help (`outrigger <command> --help` for a command's flags)",
@@ -59,11 +70,12 @@ export async function main(argv: readonly string[], overrides: Partial<CliContex
     return ExitCode.Ok;
   }
   if (first === "help") return main([rest[0] as string, "--help"], ctx);
-  const command = commands.find((c) => c.spec.name === first);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === first);
+  if (entry === undefined) {
     ctx.stderr(`outrigger: unknown ${first.startsWith("-") ? "flag" : "command"} ${JSON.stringify(first)}\nsee \`outrigger --help\`\n`);
     return ExitCode.Usage;
   }
+  const command = await entry.load();
   try {
     return await command.run(rest, ctx);
   } catch (e) {

@@ -19,7 +19,6 @@ import type { CliContext } from "./cli-context.js";
 import type { Command } from "./command.js";
 import { ExitCode } from "./command.js";
 import { plural } from "./translate-config.js";
-import { runFromEnvoyBootstrap } from "./run-bootstrap-command.js";
 
 /** 130: the shell's code for "killed by SIGINT", used when a second SIGINT cuts the drain short. */
 const interruptedExitCode = 130;
@@ -28,7 +27,8 @@ export const runCommand: Command = {
   spec: runCommandSpec,
   summary: "run the proxy",
   async run(argv, ctx) {
-    if (argv.some((a) => a === "--bootstrap" || a.startsWith("--bootstrap="))) return runFromEnvoyBootstrap(argv, ctx);
+    // The Envoy-bootstrap run (its decoders, protobufjs) is loaded only when asked for.
+    if (argv.some((a) => a === "--bootstrap" || a.startsWith("--bootstrap="))) return (await import("./run-bootstrap-command.js")).runFromEnvoyBootstrap(argv, ctx);
     const bootstrap = parseRunFlags(argv, ctx);
     if (bootstrap === undefined) {
       ctx.stdout(renderHelp(runCommandSpec));

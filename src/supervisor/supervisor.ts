@@ -19,7 +19,6 @@ import { clusterStatus } from "../admin/cluster-status.js";
 import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
 import { IstioFileSource } from "../config/source/istio-file-source.js";
 import { securityOptionsFrom } from "../bootstrap/parse-run-flags.js";
-import { secretSourceFor } from "../security/secret-source-for.js";
 import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
 import { applyWorkerV8Flags } from "../worker/worker-v8-flags.js";
@@ -139,7 +138,9 @@ class SupervisorImpl implements Supervisor {
   private reloadChain: Promise<unknown> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly source: ConfigSource;
-  private readonly secretSource: ConfigSource | undefined;
+  /** Set by start(): made there so the CA client (grpc-js) loads only when --ca-address asks for it. */
+  private secretSource: ConfigSource | undefined;
+  private readonly secretSourceOption: ConfigSource | undefined;
   /** The last accepted resources of every type; refused updates never reach it. */
   private readonly store = new SnapshotStore(() => this.nextVersion());
   /** Updates are applied one at a time, in the order sources pushed them. */
@@ -160,7 +161,7 @@ class SupervisorImpl implements Supervisor {
     opts: SupervisorOptions = {},
   ) {
     this.source = opts.source ?? fileSourceFor(bootstrap, log);
-    this.secretSource = opts.secretSource ?? secretSourceFor(bootstrap, log);
+    this.secretSourceOption = opts.secretSource;
     this.logLevel = bootstrap.logLevel;
     // One worker record per buffer for each worker index (a replacement reuses its index).
     this.shared = new SharedStateOwner(systemClock, timerScheduler, bootstrap.workers);
@@ -186,6 +187,9 @@ class SupervisorImpl implements Supervisor {
   }
 
   async start(): Promise<void> {
+    // Before the workers: a bad --ca-root is a start error with nothing to stop.
+    this.secretSource =
+      this.secretSourceOption ?? (this.bootstrap.identity?.source !== undefined ? (await import("../security/secret-source-for.js")).secretSourceFor(this.bootstrap, this.log) : undefined);
     // The workers start now and load the data path while this thread reads and translates the
     // config (or waits for the control plane); each applies the first snapshot when it comes.
     // Spawned after the first snapshot instead, the proxy was ready ~300 ms later (bench/RESULTS.md).

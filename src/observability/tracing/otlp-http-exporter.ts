@@ -12,12 +12,18 @@
 //   tracing.opentelemetry.reports_failed  export requests that failed (connect error, timeout)
 // (the reports_* names are those of Envoy's Zipkin tracer, which has the same three outcomes).
 
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from "node:http";
+import { createRequire } from "node:module";
+import type { Agent as HttpAgentType, ClientRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Logger } from "../../common/logger.js";
 import type { TracingConfig } from "../../config/model/types.js";
 import type { Counter, StatsStore } from "../stats/stats-store.js";
 import { batchPrefix, KeyFields, SpanBatch, type BatchPrefix, type SpanRecord } from "./otlp-span-encoder.js";
+
+// node:http through require, not `import`: Node's ES module facade of node:http reads every export,
+// and its WebSocket / CloseEvent / MessageEvent getters load Node's bundled undici — 30-70 ms of
+// CPU in every worker at start, for exports nobody uses (measured, bench/start-time.mjs).
+const { Agent: HttpAgent, request: httpRequest } = createRequire(import.meta.url)("node:http") as typeof import("node:http");
 
 /** Batching, as the OpenTelemetry SDK's BatchSpanProcessor defaults (and OTEL_BSP_* override). */
 export interface SpanBatchOptions {
@@ -88,7 +94,7 @@ export class OtlpHttpExporter {
   private idle: Array<() => void> = [];
   private readonly prefix: BatchPrefix;
   private readonly url: URL;
-  private readonly agent: HttpAgent;
+  private readonly agent: HttpAgentType;
   private readonly headers: Record<string, string>;
 
   constructor(

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { commands } from "../../../src/cli/main.js";
+import { commands as commandTable } from "../../../src/cli/main.js";
+
+const commands = await Promise.all(commandTable.map((c) => c.load()));
 import { harness } from "./cli-harness.js";
 
 describe("outrigger main", () => {
@@ -32,6 +34,10 @@ describe("outrigger main", () => {
     const r = await harness().run(["--frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown flag "--frobnicate"');
+  });
+
+  it("the command table (loaded lazily) names and summarizes each command as its module does", () => {
+    expect(commands.map((c) => [c.spec.name, c.summary])).toEqual(commandTable.map((c) => [c.name, c.summary]));
   });
 
   for (const command of commands) {
