@@ -2,7 +2,6 @@
 // `/stats/prometheus`, with Envoy's `usedonly` and `filter=<RE2>` (a partial match on the stat
 // name). Served by the admin API and, for `/stats/prometheus` only, by the stats port (15090).
 
-import { AggregatorRegistry } from "prom-client";
 import { re2js } from "../common/re2.js";
 import { EnvoyTagExtractor, type KnownStatEntities } from "../observability/stats/envoy-tag-extractor.js";
 import { PROMETHEUS_CONTENT_TYPE, renderEnvoyPrometheus } from "../observability/stats/stats-prometheus.js";
@@ -42,7 +41,8 @@ function viewOf(req: AdminRequest): StatsView | AdminResponse {
 
 /** Istio's metrics (prom-client's text) then Envoy's stats, as one exposition. */
 export async function renderPrometheus(m: MergedStats, view: StatsView): Promise<string> {
-  let istio = m.istio.length === 0 ? "" : await AggregatorRegistry.aggregate(m.istio).metrics();
+  // prom-client loads at the first scrape, not at start (~25 ms of the main thread's start).
+  let istio = m.istio.length === 0 ? "" : await (await import("prom-client")).AggregatorRegistry.aggregate(m.istio).metrics();
   if (view.filter !== undefined) istio = filterFamilies(istio, view.filter);
   if (istio !== "" && !istio.endsWith("\n")) istio += "\n";
   return istio + renderEnvoyPrometheus(m.envoy, view, new EnvoyTagExtractor(m.entities));

@@ -17,7 +17,7 @@ import type { SharedClusterBuffers } from "../upstream/shared/cluster-shared-lay
 import { SharedStateOwner, timerScheduler } from "../upstream/shared/shared-state-owner.js";
 import { clusterStatus } from "../admin/cluster-status.js";
 import type { ConfigSink, ConfigSource, ConfigUpdate, UpdateResult } from "../config/source/config-source.js";
-import { IstioFileSource } from "../config/source/istio-file-source.js";
+import type { IstioFileSource } from "../config/source/istio-file-source.js";
 import { securityOptionsFrom } from "../bootstrap/parse-run-flags.js";
 import { SnapshotStore } from "../config/source/snapshot-store.js";
 import type { FromWorker, ToWorker, WorkerInit } from "../worker/worker-messages.js";
@@ -42,8 +42,12 @@ const WORKER_YOUNG_GENERATION_MB = 2;
 /** Debounce for bursts of file events (editors write files in several steps), ms. */
 const WATCH_DEBOUNCE_MS = 250;
 
-/** The bootstrap's config source: the Istio YAML files and folders of `--config`. */
-export function fileSourceFor(b: Bootstrap, log: Logger): IstioFileSource {
+/**
+ * The bootstrap's config source: the Istio YAML files and folders of `--config`. Loaded on demand
+ * (the YAML parser and the whole Istio translation, ~100 modules) once the workers are started.
+ */
+export async function fileSourceFor(b: Bootstrap, log: Logger): Promise<IstioFileSource> {
+  const { IstioFileSource } = await import("../config/source/istio-file-source.js");
   return new IstioFileSource(
     b.configPaths,
     {
@@ -137,7 +141,8 @@ class SupervisorImpl implements Supervisor {
   private watcher: ConfigWatcher | undefined;
   private reloadChain: Promise<unknown> = Promise.resolve();
   private watchTimer: NodeJS.Timeout | undefined;
-  private readonly source: ConfigSource;
+  /** Set by start() when not given (the --config files). */
+  private source: ConfigSource | undefined;
   /** Set by start(): made there so the CA client (grpc-js) loads only when --ca-address asks for it. */
   private secretSource: ConfigSource | undefined;
   private readonly secretSourceOption: ConfigSource | undefined;
@@ -160,7 +165,7 @@ class SupervisorImpl implements Supervisor {
     private readonly log: Logger,
     opts: SupervisorOptions = {},
   ) {
-    this.source = opts.source ?? fileSourceFor(bootstrap, log);
+    this.source = opts.source;
     this.secretSourceOption = opts.secretSource;
     this.logLevel = bootstrap.logLevel;
     // One worker record per buffer for each worker index (a replacement reuses its index).
@@ -194,30 +199,34 @@ class SupervisorImpl implements Supervisor {
     // config (or waits for the control plane); each applies the first snapshot when it comes.
     // Spawned after the first snapshot instead, the proxy was ready ~300 ms later (bench/RESULTS.md).
     for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
-    if (this.secretSource !== undefined) {
-      const secrets = await this.secretSource.start(this.sink);
-      if (!secrets.accepted) {
-        const err = new ProxyError(ErrorCode.ConfigInvalid, `workload certificate not loaded: ${secrets.errors.map(formatUpdateError).join("\n")}`);
-        this.rejectReady(err);
-        this.secretSource.close();
-        await this.stopUnusedWorkers();
-        throw err;
-      }
-    }
-    const first = await this.source.start(this.sink);
-    if (!first.accepted) {
-      const err = new ProxyError(ErrorCode.ConfigInvalid, first.errors.map(formatUpdateError).join("\n"));
-      this.rejectReady(err);
+    try {
+      await this.startSources();
+    } catch (e) {
+      this.rejectReady(e as Error);
       this.secretSource?.close();
-      this.source.close();
+      this.source?.close();
       await this.stopUnusedWorkers();
-      throw err;
+      throw e;
     }
     this.isReady = true;
     this.resolveReady();
     const bound = this.firstBound;
     this.log.info(`ready: ${this.bootstrap.workers} worker(s), snapshot ${this.snapshot?.version}, listeners ${bound.join(", ") || "(none)"}`);
     if (this.bootstrap.watch) await this.startWatching();
+  }
+
+  /** The secrets (when --certs / --ca-address), then the config: each first update accepted, or throws. */
+  private async startSources(): Promise<void> {
+    // The file source's modules load while the secret source starts.
+    const fileSource = this.source === undefined ? fileSourceFor(this.bootstrap, this.log) : undefined;
+    fileSource?.catch(() => {});
+    if (this.secretSource !== undefined) {
+      const secrets = await this.secretSource.start(this.sink);
+      if (!secrets.accepted) throw new ProxyError(ErrorCode.ConfigInvalid, `workload certificate not loaded: ${secrets.errors.map(formatUpdateError).join("\n")}`);
+    }
+    this.source ??= await fileSource!;
+    const first = await this.source.start(this.sink);
+    if (!first.accepted) throw new ProxyError(ErrorCode.ConfigInvalid, first.errors.map(formatUpdateError).join("\n"));
   }
 
   /** Listeners bound by the first snapshot (for the ready log line). */
@@ -353,7 +362,7 @@ class SupervisorImpl implements Supervisor {
       totalConnections: this.activeConnectionCount(),
       listeners: this.snapshot?.listeners.length ?? 0,
       clusters: this.admin.clusters?.() ?? [],
-      config: this.source.configStats?.() ?? this.configStats,
+      config: this.source?.configStats?.() ?? this.configStats,
       heapUsed: c.heapUsed + process.memoryUsage().heapUsed,
       heapTotal: c.heapTotal + process.memoryUsage().heapTotal,
       rss: process.memoryUsage.rss(),
@@ -389,7 +398,8 @@ class SupervisorImpl implements Supervisor {
     try {
       // SIGHUP re-reads --certs too (an unchanged or bad pair changes nothing; the CA source renews on its own).
       await this.secretSource?.refresh(reason);
-      const r = await this.source.refresh(reason);
+      const r = await this.source?.refresh(reason);
+      if (r === undefined) return { ok: false, errors: ["not started yet"] };
       return { ok: r.accepted, errors: r.errors.map(formatUpdateError) };
     } finally {
       this.reloadReason = undefined;
@@ -430,7 +440,7 @@ class SupervisorImpl implements Supervisor {
     clearTimeout(this.watchTimer);
     this.watcher?.close();
     this.secretSource?.close();
-    this.source.close();
+    this.source?.close();
     await Promise.all(
       this.slots
         .filter((s) => !s.exited)
@@ -513,7 +523,7 @@ class SupervisorImpl implements Supervisor {
     clearTimeout(this.watchTimer);
     this.watcher?.close();
     this.secretSource?.close();
-    this.source.close();
+    this.source?.close();
     await this.stopWorkers(0);
     this.shared.close();
     this.resolveExit(0);

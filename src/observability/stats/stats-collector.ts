@@ -7,7 +7,6 @@
 // as a "retired" base that later sums include (its gauges go: its connections are gone). What a
 // dead worker counted after the last scrape before its death is lost.
 
-import { AggregatorRegistry } from "prom-client";
 import { addSnapshot, emptySnapshot } from "./stats-merge.js";
 import type { StatsSnapshot } from "./stats-store.js";
 import type { IstioMetricsJson, WorkerStatsReply } from "./worker-stats-reply.js";
@@ -120,6 +119,7 @@ export class StatsCollector {
     if (r === undefined) return;
     this.last.delete(index);
     addSnapshot(this.retired, r.envoy, true);
+    const { AggregatorRegistry } = await import("prom-client");
     const merged = AggregatorRegistry.aggregate(this.retiredIstio.length > 0 ? [this.retiredIstio, r.istio] : [r.istio]);
     this.retiredIstio = await merged.getMetricsAsJSON();
   }
