@@ -4,7 +4,6 @@
 // what to do.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import module from "node:module";
 import { fileURLToPath } from "node:url";
 
 /** `bin`: the calling bin's import.meta.url; `entry`: its module under dist/; `run`: that module's export taking argv. */
@@ -27,10 +26,6 @@ export async function launch({ name, bin, entry, run }) {
     );
     process.exit(1);
   }
-  // V8's compile cache for our modules (and the worker threads'): ~20% less CPU to be ready
-  // (bench/RESULTS.md "Start time"). $NODE_COMPILE_CACHE (e.g. baked into an image) wins; else
-  // Node's default folder under the temp dir; where nothing is writable it is simply off.
-  if (process.env.NODE_COMPILE_CACHE === undefined && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) module.enableCompileCache?.();
   const url = new URL(`../dist/${entry}`, import.meta.url);
   if (!existsSync(fileURLToPath(url))) {
     process.stderr.write(`${name}: dist/${entry} is missing; run \`npm run build\` first\n`);
