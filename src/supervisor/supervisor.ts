@@ -197,7 +197,8 @@ class SupervisorImpl implements Supervisor {
       this.secretSourceOption ?? (this.bootstrap.identity?.source !== undefined ? (await import("../security/secret-source-for.js")).secretSourceFor(this.bootstrap, this.log) : undefined);
     // The workers start now and load the data path while this thread reads and translates the
     // config (or waits for the control plane); each applies the first snapshot when it comes.
-    // Spawned after the first snapshot instead, the proxy was ready ~300 ms later (bench/RESULTS.md).
+    // Spawned after the first snapshot, their module loading came on top of the translation's
+    // (bench/RESULTS.md "Start time").
     for (let i = 0; i < this.bootstrap.workers; i++) this.slots.push(this.spawn(i));
     try {
       await this.startSources();
