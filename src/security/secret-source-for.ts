@@ -8,13 +8,12 @@ import { mathRandom } from "../common/random.js";
 import { realTimers } from "../common/timers.js";
 import type { ConfigSource } from "../config/source/config-source.js";
 import { CertsDirSource } from "./certs-dir-source.js";
-import { IstioCaClient } from "./istio-ca-client.js";
-import { IstioCaSource } from "./istio-ca-source.js";
 
 /** How long `run` keeps asking an unreachable CA for the first certificate. */
 const START_RETRY_MS = 60_000;
 
-export function secretSourceFor(b: Bootstrap, log: Logger): ConfigSource | undefined {
+/** Async: the CA client and its grpc-js load only for --ca-address (not at a --certs start). */
+export async function secretSourceFor(b: Bootstrap, log: Logger): Promise<ConfigSource | undefined> {
   const id = b.identity;
   const src = id?.source;
   if (id === undefined || src === undefined) return undefined;
@@ -28,6 +27,7 @@ export function secretSourceFor(b: Bootstrap, log: Logger): ConfigSource | undef
       throw usageError(`--ca-root ${src.rootFile}: ${(e as Error).message}`);
     }
   }
+  const [{ IstioCaClient }, { IstioCaSource }] = await Promise.all([import("./istio-ca-client.js"), import("./istio-ca-source.js")]);
   const signer = new IstioCaClient({ address: src.address, tokenFile: src.tokenFile, clusterId: src.clusterId, ...(rootPem !== undefined ? { rootPem } : {}) });
   const spiffeId = `spiffe://${id.trustDomain}/ns/${b.namespace}/sa/${id.serviceAccount ?? "default"}`;
   // Transient failures (istiod still starting, token not mounted yet) are retried for a minute

@@ -194,7 +194,7 @@ class SupervisorImpl implements Supervisor {
   async start(): Promise<void> {
     // Before the workers: a bad --ca-root is a start error with nothing to stop.
     this.secretSource =
-      this.secretSourceOption ?? (this.bootstrap.identity?.source !== undefined ? (await import("../security/secret-source-for.js")).secretSourceFor(this.bootstrap, this.log) : undefined);
+      this.secretSourceOption ?? (this.bootstrap.identity?.source !== undefined ? await (await import("../security/secret-source-for.js")).secretSourceFor(this.bootstrap, this.log) : undefined);
     // The workers start now and load the data path while this thread reads and translates the
     // config (or waits for the control plane); each applies the first snapshot when it comes.
     // Spawned after the first snapshot, their module loading came on top of the translation's
