@@ -53,6 +53,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   private responseTrailers: HeaderList | null = null;
   /** encodeData returned false: the next `drain` resumes the upstream. */
   private aboveLimit = false;
+  private drainListened = false;
   /** We reset the stream (RST_STREAM sent by us, not the peer). */
   private localReset = false;
   /** The stream was aborted while its connection was still open: the peer's RST_STREAM. */
@@ -73,8 +74,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.active = s;
     this.requestEnded = endStream;
     const stream = this.stream;
-    stream.on("wantTrailers", onWantTrailers);
-    stream.on("drain", onStreamDrain);
+    // `wantTrailers` and `drain` listeners are added when they can fire (most streams need neither).
     if (!endStream) {
       stream.on("data", onStreamData);
       stream.on("trailers", onStreamTrailers);
@@ -203,6 +203,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     this.pending = null;
     this.responded = true;
     const wait = trailersKnown || this.expectsTrailers(res);
+    if (wait) this.stream.on("wantTrailers", onWantTrailers);
     this.respond(res, wait ? TRAILERS_NO_DATE : NO_DATE);
   }
 
@@ -248,6 +249,10 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
     if (data.length === 0) return true;
     if (stream.write(data) || stream.writableLength < STREAM_BUFFER_LIMIT) return true;
     this.aboveLimit = true;
+    if (!this.drainListened) {
+      this.drainListened = true;
+      stream.on("drain", onStreamDrain);
+    }
     return false;
   }
 

@@ -32,12 +32,15 @@ import { statEntitiesOf } from "../observability/stats/stat-entities.js";
 import type { AdminState, DrainListenersOptions, Supervisor, WorkerHeap } from "./supervisor-api.js";
 
 /**
- * 2 MiB: the worker's V8 young generation. Per-request garbage is short-lived and a small nursery
- * scavenges it just as well; V8's default lets the nursery grow to tens of MiB under load, which
- * is most of a busy sidecar's RSS (measured, 1 worker, 10 s saturation: default 105 MiB after
- * load, 4 MiB 97 MiB, 2 MiB 93 MiB, CPU per request within the run-to-run noise).
+ * 4 MiB: the worker's V8 young generation. V8's default lets the nursery grow to tens of MiB under
+ * load, which is most of a busy sidecar's RSS (measured, 1 worker, 10 s saturation: default
+ * 105 MiB after load, 4 MiB 97 MiB, 2 MiB 93 MiB; HTTP/1 CPU per request within the noise). 2 MiB
+ * was too small for HTTP/2: a connection multiplexes tens of streams whose objects are still live
+ * at each scavenge, so they are copied and promoted (h2load -c4 -m16, 1 worker, same rounds vs
+ * nginx: CPU per request h2c→HTTP/1.1 60–63 → 51–53 µs, h2c→HTTP/2 78–115 → 70–80 µs; 16 MiB
+ * gained little more: 49 and 72–76 µs).
  */
-const WORKER_YOUNG_GENERATION_MB = 2;
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** Debounce for bursts of file events (editors write files in several steps), ms. */
 const WATCH_DEBOUNCE_MS = 250;

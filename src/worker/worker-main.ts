@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker, WorkerInit } from "./worker-messages.js";
 
 /**
  * 10%: old space may grow to 1.1x what survived the last full GC before the next one (V8's own
- * factor goes up to 4x on small heaps). With the 2 MiB nursery (supervisor.ts) requests still in
+ * factor goes up to 4x on small heaps). With the small nursery (supervisor.ts) requests still in
  * flight at a scavenge are promoted, so when requests live longer (an upstream that closes every
  * connection, a CPU-starved box) the old space fills with promoted garbage: live set ~6 MiB, but
  * V8 let it reach 33-40 MiB before collecting. Measured, 1 worker, wrk -c100 10 s, upstream closing

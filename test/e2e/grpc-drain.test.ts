@@ -65,7 +65,11 @@ async function pingUnlessGoaway(w: ReturnType<typeof watcher>): Promise<string> 
   try {
     return String(await w.ping());
   } catch (e) {
-    if (gone && (e as NodeJS.ErrnoException).code === "ERR_HTTP2_GOAWAY_SESSION") return "goaway first";
+    await new Promise((r) => setImmediate(r));
+    // The GOAWAY was read between request() and nghttp2 sending the stream's HEADERS: nghttp2 opens
+    // no stream after a GOAWAY and refuses it locally (REFUSED_STREAM: never sent, safe to retry).
+    const err = e as NodeJS.ErrnoException;
+    if (gone && (err.code === "ERR_HTTP2_GOAWAY_SESSION" || (err.code === "ERR_HTTP2_STREAM_ERROR" && err.message.includes("NGHTTP2_REFUSED_STREAM")))) return "goaway first";
     throw e;
   }
 }

@@ -2,7 +2,6 @@
 // headers → an nghttp2 header block for node:http2, and a response's or trailers' raw header list
 // (name, value, name, value…) → a HeaderList. Pseudo-headers are fields, never HeaderList entries.
 
-import type { OutgoingHttpHeaders } from "node:http2";
 import { HeaderList } from "../header-list.js";
 import type { RequestHeaders } from "../http-message.js";
 
@@ -13,35 +12,40 @@ import type { RequestHeaders } from "../http-message.js";
 const DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings"]);
 
 /**
- * The header block of `req` for `session.request()`: `:method`, `:scheme`, `:path`,
- * `:authority` (the `host` entry — rewrites change it — else `authority`), then the regular
- * headers in order, repeated names as arrays, several `cookie` headers joined with "; ".
+ * The header block of `req` for `session.request()`, as Node's flat raw array (`[name, value, …]`,
+ * Node ≥ 22): `:method`, `:scheme`, `:path`, `:authority` (the `host` entry — rewrites change it —
+ * else `authority`), then the regular headers in order (repeated names as repeated entries), the
+ * `cookie` headers joined with "; " into one. A raw array spares Node's copy of a header object
+ * and its per-key walk (h2c→HTTP/2 bench, see the commit).
  */
-export function http2RequestHeaders(req: RequestHeaders): OutgoingHttpHeaders {
+export function http2RequestHeaders(req: RequestHeaders): string[] {
   const h = req.headers;
-  const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
-  out[":method"] = req.method;
-  out[":scheme"] = req.scheme;
-  out[":path"] = req.path;
-  out[":authority"] = h.get("host") ?? req.authority;
+  const out: string[] = [":method", req.method, ":scheme", req.scheme, ":path", req.path, ":authority", h.get("host") ?? req.authority];
   const lower = h.lower;
   const values = h.values;
+  let cookie: string | undefined;
   for (let i = 0; i < lower.length; i++) {
     const name = lower[i]!;
     if (DROPPED.has(name)) continue;
     const value = values[i]!;
     if (name === "te") {
-      // gRPC's `te: trailers` passes; any other TE value is connection-specific.
-      if (value.trim().toLowerCase() === "trailers") out.te = "trailers";
+      // gRPC's `te: trailers` passes (once); any other TE value is connection-specific.
+      if (value.trim().toLowerCase() === "trailers" && !hasTe(out)) out.push("te", "trailers");
       continue;
     }
-    const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else if (name === "cookie") out.cookie = `${prev as string}; ${value}`;
-    else if (Array.isArray(prev)) prev.push(value);
-    else out[name] = [prev as string, value];
+    if (name === "cookie") {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      continue;
+    }
+    out.push(name, value);
   }
+  if (cookie !== undefined) out.push("cookie", cookie);
   return out;
+}
+
+function hasTe(out: readonly string[]): boolean {
+  for (let i = 8; i < out.length; i += 2) if (out[i] === "te") return true;
+  return false;
 }
 
 /** A received header block's raw list as a HeaderList, pseudo-headers (`:status`) left out. */

@@ -80,7 +80,7 @@ export class Http2ClientStream implements RequestEncoder {
     try {
       // With a body, nghttp2 asks for trailers after the last DATA (`wantTrailers`): sent when the
       // downstream had some (gRPC), else an empty DATA frame carries END_STREAM.
-      s = this.host.session.request(http2RequestHeaders(req), endStream ? OPEN_WITHOUT_BODY : OPEN_WITH_BODY) as Tagged;
+      s = this.host.session.request(http2RequestHeaders(req) as unknown as OutgoingHttpHeaders, endStream ? OPEN_WITHOUT_BODY : OPEN_WITH_BODY) as Tagged;
     } catch {
       // The session went away (GOAWAY, closed) after the pool handed this slot out: nothing was
       // sent, so the request is refused (retriable), reported after the caller's current call.
