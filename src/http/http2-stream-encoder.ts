@@ -8,7 +8,8 @@
 import * as http2 from "node:http2";
 import { ResponseFlag, StreamInfoBuilder, type ResponseFlagValue } from "../observability/stream-info.js";
 import { ActiveStream, type ServerStreamEncoder } from "./active-stream.js";
-import { decodeHttp2Trailers, encodeHttp2Headers, type Http2RequestError } from "./codec/http2-server-headers.js";
+import { encodeHttp2Headers, type Http2RequestError } from "./codec/http2-server-headers.js";
+import { headerListFromRaw } from "./codec/http2-header-block.js";
 import { httpDate } from "./date-header.js";
 import { HeaderList } from "./header-list.js";
 import type { RequestHeaders, ResponseHeaders } from "./http-message.js";
@@ -127,7 +128,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder {
   onTrailers(raw: string[]): void {
     this.conn.codecStats.trailers.inc();
     // Delivered at `end`, after every DATA chunk still buffered in the stream.
-    this.requestTrailers = decodeHttp2Trailers(raw);
+    this.requestTrailers = headerListFromRaw(raw);
   }
 
   onEnd(): void {

@@ -1,15 +1,15 @@
 // The HTTP/2 client codec's header mapping (http-message.ts's HTTP/2 rules): codec-neutral request
-// headers → an nghttp2 header block for node:http2, and a response's or trailers' raw header list
-// (name, value, name, value…) → a HeaderList. Pseudo-headers are fields, never HeaderList entries.
+// headers → an nghttp2 header block for node:http2 (responses and trailers come back through
+// http2-header-block.ts's headerListFromRaw). Pseudo-headers are fields, never HeaderList entries.
 
-import { HeaderList } from "../header-list.js";
 import type { RequestHeaders } from "../http-message.js";
+import { CONNECTION_SPECIFIC_HEADERS } from "./http2-header-block.js";
 
 /**
- * Connection-specific headers (RFC 9113 §8.2.2) never sent to an HTTP/2 peer; `host` becomes
- * `:authority`. `te` is handled apart (only `trailers` passes).
+ * Never sent to an HTTP/2 peer: the connection-specific headers, `host` (it becomes `:authority`)
+ * and HTTP/1's `http2-settings`. `te` is handled apart (only `trailers` passes).
  */
-const DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings"]);
+const DROPPED = new Set([...CONNECTION_SPECIFIC_HEADERS, "host", "http2-settings"]);
 
 /**
  * The header block of `req` for `session.request()`, as Node's flat raw array (`[name, value, …]`,
@@ -46,18 +46,4 @@ export function http2RequestHeaders(req: RequestHeaders): string[] {
 function hasTe(out: readonly string[]): boolean {
   for (let i = 8; i < out.length; i += 2) if (out[i] === "te") return true;
   return false;
-}
-
-/** A received header block's raw list as a HeaderList, pseudo-headers (`:status`) left out. */
-export function headerListFromRaw(raw: readonly string[]): HeaderList {
-  const names: string[] = [];
-  const values: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.charCodeAt(0) === 58 /* ':' */) continue;
-    names.push(name);
-    values.push(raw[i + 1]!);
-  }
-  // Names of an HTTP/2 block are lower case already (the lists must still be distinct arrays).
-  return new HeaderList(names, names.slice(), values);
 }

@@ -10,7 +10,8 @@ import type { RequestEncoder, ResponseDecoder } from "../../upstream/conn-pool.j
 import type { UpstreamTlsInfo } from "../../tls/upstream-tls-info.js";
 import { HeaderList } from "../header-list.js";
 import type { RequestHeaders, StreamResetReason } from "../http-message.js";
-import { headerListFromRaw, http2RequestHeaders } from "./http2-client-headers.js";
+import { http2RequestHeaders } from "./http2-client-headers.js";
+import { headerListFromRaw } from "./http2-header-block.js";
 
 /** What the stream needs from its connection (http2-pool.ts's Http2Connection). */
 export interface Http2StreamHost {

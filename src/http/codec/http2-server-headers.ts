@@ -4,8 +4,9 @@
 // upper-case names) with a stream error before a header block reaches this file.
 
 import { HeaderList } from "../header-list.js";
-import type { RequestHeaders, ResponseHeaders } from "../http-message.js";
+import type { RequestHeaders } from "../http-message.js";
 import { normalizeTarget } from "../path-normalize.js";
+import { CONNECTION_SPECIFIC_HEADERS } from "./http2-header-block.js";
 
 /**
  * Why a header block cannot become a request: answered 400 as Envoy's connection manager does,
@@ -97,13 +98,9 @@ export function decodeHttp2Request(raw: readonly string[], tls: boolean, maxByte
   };
 }
 
-/**
- * Connection-specific headers (RFC 9113 §8.2.2) that never go to an HTTP/2 peer; nghttp2 would
- * refuse the whole response with them. By name length first: most names are ruled out unhashed.
- */
-const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+/** Lengths of the connection-specific names: most names are ruled out by length, unhashed. */
 const CONNECTION_SPECIFIC_LENGTH = new Uint8Array(32);
-for (const name of CONNECTION_SPECIFIC) CONNECTION_SPECIFIC_LENGTH[name.length] = 1;
+for (const name of CONNECTION_SPECIFIC_HEADERS) CONNECTION_SPECIFIC_LENGTH[name.length] = 1;
 
 /**
  * A response's (or trailers') header list as Node's raw array with `:status` first (status 0 =
@@ -118,29 +115,9 @@ export function encodeHttp2Headers(status: number, h: HeaderList): string[] {
   for (let i = 0; i < n; i++) {
     const name = lower[i]!;
     const len = name.length;
-    if (len < 32 && CONNECTION_SPECIFIC_LENGTH[len] === 1 && CONNECTION_SPECIFIC.has(name)) continue;
+    if (len < 32 && CONNECTION_SPECIFIC_LENGTH[len] === 1 && CONNECTION_SPECIFIC_HEADERS.has(name)) continue;
     if (name === "te" || name.charCodeAt(0) === 58 /* : */ || len === 0) continue;
     out.push(name, values[i]!);
   }
   return out;
-}
-
-/** `encodeHttp2Headers` of a response. */
-export function encodeHttp2Response(res: ResponseHeaders): string[] {
-  return encodeHttp2Headers(res.status, res.headers);
-}
-
-/** Node's raw trailer array (`[name, value, …]`) as a HeaderList. */
-export function decodeHttp2Trailers(raw: readonly string[]): HeaderList {
-  const names: string[] = [];
-  const lower: string[] = [];
-  const values: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.charCodeAt(0) === 58) continue;
-    names.push(name);
-    lower.push(name);
-    values.push(raw[i + 1]!);
-  }
-  return new HeaderList(names, lower, values);
 }

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from "vitest";
 import { HeaderList } from "../../../src/http/header-list.js";
-import { headerListFromRaw, http2RequestHeaders } from "../../../src/http/codec/http2-client-headers.js";
+import { http2RequestHeaders } from "../../../src/http/codec/http2-client-headers.js";
+import { headerListFromRaw } from "../../../src/http/codec/http2-header-block.js";
 import type { RequestHeaders } from "../../../src/http/http-message.js";
 
 /** The raw block as an object (repeated names as arrays), for assertions. */
