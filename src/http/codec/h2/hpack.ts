@@ -29,11 +29,12 @@ const STATIC_NAMES: readonly string[] = [
   "proxy-authorization", "range", "referer", "refresh", "retry-after", "server", "set-cookie",
   "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via", "www-authenticate",
 ];
+const STATIC_COUNT = 61;
+/** The static values, "" where the RFC has none (all 61 present: no out-of-bounds reads). */
 const STATIC_VALUES: readonly string[] = [
   "", "GET", "POST", "/", "/index.html", "http", "https", "200", "204", "206", "304", "400", "404",
-  "500", "", "gzip, deflate",
+  "500", "", "gzip, deflate", ...new Array<string>(STATIC_COUNT - 16).fill(""),
 ];
-const STATIC_COUNT = 61;
 /** 32: the per-entry overhead of RFC 7541 §4.1 (and of RFC 9113's header list size). */
 const ENTRY_OVERHEAD = 32;
 /** The default SETTINGS_HEADER_TABLE_SIZE, and the most our encoder uses whatever the peer allows. */
@@ -47,7 +48,7 @@ const STATIC_FULL_INDEX = new Map<string, Map<string, number>>();
 for (let i = 0; i < STATIC_COUNT; i++) {
   const name = STATIC_NAMES[i]!;
   if (!STATIC_NAME_INDEX.has(name)) STATIC_NAME_INDEX.set(name, i + 1);
-  const value = STATIC_VALUES[i] ?? "";
+  const value = STATIC_VALUES[i]!;
   if (value !== "") {
     let byValue = STATIC_FULL_INDEX.get(name);
     if (byValue === undefined) STATIC_FULL_INDEX.set(name, (byValue = new Map()));
@@ -187,11 +188,13 @@ export class HpackDecoder {
       let value: string;
       if (b & 0x80) {
         // Indexed field (§6.1).
-        const index = this.integer(buf, 7);
+        let index = b & 0x7f;
+        if (index === 0x7f) index = this.integer(buf, 7);
+        else this.pos++;
         if (index === 0) throw new HpackError("hpack: indexed field with index 0");
         if (index <= STATIC_COUNT) {
           name = STATIC_NAMES[index - 1]!;
-          value = STATIC_VALUES[index - 1] ?? "";
+          value = STATIC_VALUES[index - 1]!;
         } else {
           const k = index - STATIC_COUNT - 1;
           if (k >= table.count) throw new HpackError(`hpack: index ${index} past the table`);
@@ -337,8 +340,10 @@ export class HpackEncoder {
    * header block appended to `w`. Static-table full matches as indexed fields; otherwise literal
    * with incremental indexing for names worth indexing (repeated response / request headers, so
    * the second request's block is mostly 1-byte indexed fields), literal without indexing for the
-   * per-message names of NOT_INDEXED, literal never-indexed for `authorization`,
-   * `proxy-authorization` and short `cookie` values (as nghttp2). Huffman only when shorter.
+   * per-message names of NOT_INDEXED and for fields taking more than 3/4 of the table (they would
+   * flush it; nghttp2's rule), literal never-indexed for `authorization`, `proxy-authorization`
+   * and `cookie` values under 20 bytes (nghttp2 never-indexes the first and the cookies; we add
+   * proxy credentials). Huffman only when shorter (as nghttp2).
    */
   encode(raw: readonly string[], w: ByteWriter): void {
     const table = this.table;
@@ -378,7 +383,7 @@ export class HpackEncoder {
         (name === "cookie" && value.length < COOKIE_NEVER_INDEX_BELOW)
       ) {
         integer(w, 0x10, 4, nameIndex);
-      } else if (NOT_INDEXED.has(name) || name.length + value.length + ENTRY_OVERHEAD > table.max) {
+      } else if (NOT_INDEXED.has(name) || (name.length + value.length + ENTRY_OVERHEAD) * 4 > table.max * 3) {
         integer(w, 0x00, 4, nameIndex);
       } else {
         integer(w, 0x40, 6, nameIndex);

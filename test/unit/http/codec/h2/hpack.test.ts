@@ -225,15 +225,21 @@ describe("HpackEncoder choices", () => {
     for (const b of second) expect(b & 0x80).toBe(0x80);
   });
 
-  it("authorization, proxy-authorization and short cookies are never indexed; long cookies are indexed", () => {
+  it("authorization, proxy-authorization and cookies under 20 bytes are never indexed; longer cookies are indexed", () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
-    const raw = ["authorization", "Bearer abc", "proxy-authorization", "Basic xyz", "cookie", "a=b", "cookie", "session=0123456789abcdefghij"];
+    const raw = ["authorization", "Bearer abc", "proxy-authorization", "Basic xyz", "cookie", "a=b", "cookie", "session=0123456789ab", "cookie", "session=0123456789a"];
     const block = encodeBlock(e, raw);
     expect(decodeAll(d, block)).toEqual(raw);
     // authorization (static 23) never indexed: 0001 1111 + 8 (= 23 - 15).
     expect(block.subarray(0, 2).toString("hex")).toBe("1f08");
-    expect(tableOf(d)).toEqual([["cookie", "session=0123456789abcdefghij"]]);
+    // 20 bytes is indexed, 19 is not; never-indexed fields are 0001 xxxx.
+    expect(tableOf(d)).toEqual([["cookie", "session=0123456789ab"]]);
+    const first = (name: string, value: string): string => encodeBlock(new HpackEncoder(), [name, value]).subarray(0, 2).toString("hex");
+    expect(first("proxy-authorization", "Basic xyz")).toBe("1f22"); // static 49 = 15 + 34
+    expect(first("cookie", "session=0123456789a")).toBe("1f11"); // static 32 = 15 + 17
+    expect(first("cookie", "session=0123456789ab").slice(0, 2)).toBe("60"); // with indexing, static 32
+    expect(first("authorization", "x".repeat(100))).toBe("1f08");
     expect(e.tableLength).toBe(1);
   });
 
@@ -257,14 +263,15 @@ describe("HpackEncoder choices", () => {
     expect(b2[0]).toBe(0x40 | 62);
   });
 
-  it("a field larger than the table is sent without indexing and the table is kept", () => {
+  it("a field taking more than 3/4 of the table is sent without indexing and the table is kept (nghttp2)", () => {
     const e = new HpackEncoder();
     const d = new HpackDecoder();
-    const big = "v".repeat(5000);
-    const raw = ["x-a", "1", "x-big", big, "x-a", "1"];
+    // 5 + 3035 + 32 = 3072 = 3/4 of 4096: indexed; one byte more is not.
+    const raw = ["x-a", "1", "x-big", "v".repeat(3036), "x-fit", "w".repeat(3035), "x-huge", "h".repeat(5000), "x-a", "1"];
     const block = encodeBlock(e, raw);
     expect(decodeAll(d, block)).toEqual(raw);
-    expect(tableOf(d)).toEqual([["x-a", "1"]]);
+    expect(tableOf(d)).toEqual([["x-fit", "w".repeat(3035)], ["x-a", "1"]]);
+    expect(e.tableLength).toBe(2);
   });
 
   it("latin1 values above 0x7f survive, byte for byte", () => {
