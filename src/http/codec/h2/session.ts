@@ -2,7 +2,7 @@
 // TLS). It replaces node:http2 on the data path: no stream objects or events per stream, one
 // handler object per stream instead; frames parsed straight from the socket's chunks (a frame
 // split across reads is the only one copied); every frame produced in one event-loop turn goes
-// out in one corked write (control frames and headers packed in a shared slab, large DATA
+// out in one corked write (flushed from setImmediate) (control frames and headers packed in a shared slab, large DATA
 // payloads as their own chunks, never concatenated). HPACK is hpack.ts (dynamic tables both ways).
 //
 // API (stable; the upstream pool uses the client role):
@@ -136,8 +136,8 @@ const PREMATURE_RESET_LIFETIME_MS = 2_000;
 
 /** Bytes of output (ours unflushed + the socket's) above which DATA waits for the socket's `drain`. */
 const OUTPUT_HIGH_WATER = 256 * 1024;
-/** DATA payloads at least this long go out as their own chunk (not copied into the slab). */
-const COPY_LIMIT = 1024;
+/** DATA payloads at least this long go out as their own chunk (not copied into the slab); shorter ones are copied, so a turn's small responses leave as one buffer (write, not writev). */
+const COPY_LIMIT = 4096;
 const SLAB_SIZE = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
@@ -457,7 +457,7 @@ export class H2Session {
     } finally {
       this.inRead = false;
     }
-    this.flush();
+    this.scheduleFlush();
   }
 
   private parse(b: Buffer): void {
@@ -1201,7 +1201,9 @@ export class H2Session {
   scheduleFlush(): void {
     if (this.flushScheduled || this.inRead) return;
     this.flushScheduled = true;
-    process.nextTick(flushTick, this);
+    // After this poll phase: the frames of every stream that produced output in this turn (the
+    // socket reads and upstream responses handled now) leave in one write.
+    setImmediate(flushTick, this);
   }
 
   /** @internal Writes everything produced since the last flush, in one corked write. */
