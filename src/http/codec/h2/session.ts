@@ -11,7 +11,8 @@
 //     options: role "server" | "client", the SETTINGS we advertise (maxConcurrentStreams,
 //       initialStreamWindowSize, maxHeaderListSize), initialConnectionWindowSize (a WINDOW_UPDATE
 //       on stream 0 raises ours to it), maxHeaderPairs, streamBufferLimit (write() false above),
-//       now() (monotonic ms, the premature-reset check).
+//       now() (monotonic ms, the premature-reset check), streamErrorOnInvalidMessage (a
+//       malformed message resets its stream only; default: GOAWAY PROTOCOL_ERROR, as Envoy).
 //     sessionHandler: onStream(stream, raw, endStream, overflow) — server: a new peer stream
 //       (set stream.handler there); onRemoteSettings() — each peer SETTINGS applied (the first
 //       one: peerMaxConcurrentStreams is known); onGoaway(lastStreamId, code); onClose() — once,
@@ -29,8 +30,9 @@
 //     stream processed), close() (ends the socket once no stream is open), destroy(),
 //     activeStreams, peerMaxConcurrentStreams, closed.
 //
-// Received header blocks are checked as nghttp2 does (RFC 9113 §8): a malformed message is a
-// stream error (RST_STREAM PROTOCOL_ERROR), never delivered. Flood limits are Envoy's
+// Received header blocks are checked as nghttp2 does (RFC 9113 §8): a malformed message is never
+// delivered; like every stream error the peer causes it ends the connection (GOAWAY), Envoy's
+// default, or only resets the stream with streamErrorOnInvalidMessage. Flood limits are Envoy's
 // http2_protocol_options defaults (outbound frames, control frames, empty DATA, PRIORITY,
 // WINDOW_UPDATE) and its premature-reset check (CVE-2023-44487).
 
@@ -75,6 +77,12 @@ export interface H2SessionOptions {
   streamBufferLimit: number;
   /** Monotonic milliseconds (the injected clock); the premature-reset check uses it. */
   now?: () => number;
+  /**
+   * Envoy's override_stream_error_on_invalid_http_message: true resets only the stream a
+   * malformed message (or a stream-level protocol error) came on; false (Envoy's default) ends
+   * the connection with GOAWAY.
+   */
+  streamErrorOnInvalidMessage?: boolean;
 }
 
 /** Why a stream was reset (H2StreamHandler.onReset). */
@@ -280,6 +288,8 @@ const enum Phase {
 export class H2Session {
   readonly role: "server" | "client";
   readonly streamBufferLimit: number;
+  /** Stream errors reset the stream only (else they end the connection, Envoy's default). */
+  private readonly streamErrors: boolean;
   private readonly socket: Duplex;
   private readonly handler: H2SessionHandler;
   private readonly opts: H2SessionOptions;
@@ -364,6 +374,7 @@ export class H2Session {
     this.role = opts.role;
     this.now = opts.now ?? performance.now.bind(performance);
     this.streamBufferLimit = opts.streamBufferLimit;
+    this.streamErrors = opts.streamErrorOnInvalidMessage === true;
     this.decoder = new HpackDecoder(DEFAULT_HEADER_TABLE_SIZE);
     this.encoder = new HpackEncoder();
     this.connRecvWindow = Math.max(DEFAULT_WINDOW_SIZE, Math.min(opts.initialConnectionWindowSize, MAX_WINDOW_SIZE));
@@ -745,7 +756,7 @@ export class H2Session {
     this.lastPeerStreamId = id;
     // After our final GOAWAY, newer streams are not processed.
     if (this.goawayLastId >= 0 && id > this.goawayLastId) return;
-    if (selfDependent) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+    if (selfDependent) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
     if (this.streams.size >= this.opts.maxConcurrentStreams) {
       // nghttp2: refused while the peer may not know our limit yet, a connection error after.
       if (this.settingsAcked) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
@@ -754,9 +765,9 @@ export class H2Session {
     }
     let contentLength = -1;
     if (!overflow) {
-      if (!checkRequestBlock(raw, endStream)) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+      if (!checkRequestBlock(raw, endStream)) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
       contentLength = contentLengthOf(raw);
-      if (contentLength === -2 || (endStream && contentLength > 0)) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+      if (contentLength === -2 || (endStream && contentLength > 0)) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
     }
     const ns = new H2Stream(this, id, endStream ? Rx.Ended : Rx.Body, this.peerInitialWindow, this.streamRecvTarget);
     ns.contentLength = contentLength;
@@ -769,7 +780,8 @@ export class H2Session {
   /** A header block on an open stream: client, the response (1xx, final); either role, trailers. */
   private existingStreamHeaders(s: H2Stream, raw: string[], endStream: boolean, overflow: boolean): void {
     if (s.rx === Rx.Ended) return this.connectionError(ErrorCode.STREAM_CLOSED);
-    if (overflow) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    // Over the header limits: the stream alone is reset (Envoy's header callback failing).
+    if (overflow) return this.resetStream(s, ErrorCode.PROTOCOL_ERROR, ResetWhy.ProtocolError);
     if (s.rx === Rx.AwaitHeaders) {
       // Client: the response.
       const status = checkResponseBlock(raw);
@@ -808,7 +820,7 @@ export class H2Session {
     if (len !== 5) {
       const s = this.streams.get(id);
       if (s !== undefined) this.streamError(s, ErrorCode.FRAME_SIZE_ERROR);
-      else this.writeRst(id, ErrorCode.FRAME_SIZE_ERROR);
+      else this.invalidNewStream(id, ErrorCode.FRAME_SIZE_ERROR);
       return;
     }
     // Envoy's max_inbound_priority_frames_per_stream.
@@ -962,9 +974,20 @@ export class H2Session {
     if (this.closing && this.streams.size === 0) this.endSocket();
   }
 
-  /** A stream error (RFC 9113 §5.4.2): RST_STREAM, the handler told. */
+  /**
+   * A stream error (RFC 9113 §5.4.2) the peer caused: a malformed message, a stream flow-control
+   * violation. Envoy's default (stream_error_on_invalid_http_message false) ends the whole
+   * connection (GOAWAY with the code); with streamErrorOnInvalidMessage only the stream is reset.
+   */
   private streamError(s: H2Stream, code: number): void {
+    if (!this.streamErrors) return this.connectionError(code);
     this.resetStream(s, code, ResetWhy.ProtocolError);
+  }
+
+  /** streamError for a stream that was never delivered (its request block was malformed). */
+  private invalidNewStream(id: number, code: number): void {
+    if (!this.streamErrors) return this.connectionError(code);
+    this.writeRst(id, code);
   }
 
   /** @internal RST_STREAM and the stream gone; `why` -1: our own reset (no onReset). */
