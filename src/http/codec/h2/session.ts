@@ -355,8 +355,15 @@ export class H2Session {
   private inRead = false;
   /** socket.write returned false: DATA waits for `drain`. */
   private socketBlocked = false;
+  /** Frames (and control frames) produced since the last flush. */
   private outFrames = 0;
   private outControlFrames = 0;
+  /** Frames handed to the socket and not yet written by it (Envoy's outbound frame counters). */
+  private queuedFrames = 0;
+  private queuedControlFrames = 0;
+  /** Per flushed batch, in write order: [frames, control frames] (the write callback retires one). */
+  private readonly batches: number[] = [];
+  private readonly onBatchWritten = batchWritten.bind(this);
 
   // inbound flood counters
   private consecutiveEmpty = 0;
@@ -1249,30 +1256,38 @@ export class H2Session {
     this.outBytes = 0;
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return;
-    if (socket.writableLength === 0) {
-      this.outFrames = 0;
-      this.outControlFrames = 0;
-    }
+    const frames = this.outFrames;
+    const control = this.outControlFrames;
+    this.outFrames = 0;
+    this.outControlFrames = 0;
+    this.queuedFrames += frames;
+    this.queuedControlFrames += control;
+    this.batches.push(frames, control);
     let ok: boolean;
-    if (chunks.length === 1) ok = socket.write(chunks[0]!);
+    if (chunks.length === 1) ok = socket.write(chunks[0]!, this.onBatchWritten);
     else {
       socket.cork();
       for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!);
-      ok = socket.write(chunks[chunks.length - 1]!);
+      ok = socket.write(chunks[chunks.length - 1]!, this.onBatchWritten);
       socket.uncork();
     }
     if (!ok) this.socketBlocked = true;
-    // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write while it does not read.
-    if (this.outFrames > MAX_OUTBOUND_FRAMES || this.outControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) {
-      if (socket.writableLength > 0) this.destroy();
-    }
+    // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write
+    // (PING and SETTINGS ACKs, RST_STREAM, DATA) while it does not read.
+    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy();
+  }
+
+  /** @internal A flushed batch left the socket's buffer. */
+  batchWritten(): void {
+    const b = this.batches;
+    if (b.length < 2) return;
+    this.queuedFrames -= b.shift()!;
+    this.queuedControlFrames -= b.shift()!;
   }
 
   /** @internal The socket drained: queued DATA may go. */
   onDrain(): void {
     this.socketBlocked = false;
-    this.outFrames = 0;
-    this.outControlFrames = 0;
     this.pumpData();
     this.flush();
   }
@@ -1328,6 +1343,10 @@ function flushTick(s: H2Session): void {
 
 function onSocketData(this: H2Session, chunk: Buffer): void {
   this.onData(chunk);
+}
+
+function batchWritten(this: H2Session): void {
+  this.batchWritten();
 }
 
 function onSocketDrain(this: H2Session): void {
