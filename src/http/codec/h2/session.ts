@@ -631,7 +631,7 @@ export class H2Session {
     }
     const endStream = (flags & Flag.END_STREAM) !== 0;
     // Envoy's max_consecutive_inbound_frames_with_empty_payload.
-    if (end === start && !endStream) {
+    if (len === 0 && !endStream) {
       if (++this.consecutiveEmpty > MAX_CONSECUTIVE_EMPTY_FRAMES) return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM);
     } else this.consecutiveEmpty = 0;
     if (len > this.connRecvWindow) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR);
