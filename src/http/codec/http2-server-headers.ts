@@ -29,7 +29,7 @@ export interface DecodedHttp2Request {
  * Returns an error word for requests Envoy answers with 400.
  */
 export function decodeHttp2Request(raw: readonly string[], tls: boolean, maxBytes: number, maxCount: number): DecodedHttp2Request | Http2RequestError {
-  // nghttp2 enforces our SETTINGS_MAX_HEADER_LIST_SIZE only once the client ACKed it; Envoy checks
+  // The session enforces SETTINGS_MAX_HEADER_LIST_SIZE (RFC sizes, 32 bytes per field); Envoy checks
   // every block itself (names and values, pseudo-headers included).
   if (raw.length > maxCount * 2) return "header_overflow";
   let bytes = 0;
@@ -53,7 +53,7 @@ export function decodeHttp2Request(raw: readonly string[], tls: boolean, maxByte
       else if (name === ":path") path = value;
       else if (name === ":authority") authority = value;
       else if (name === ":scheme") scheme = value;
-      // `:protocol` (extended CONNECT) is never enabled in our SETTINGS: nghttp2 refuses it.
+      // `:protocol` (extended CONNECT) is never enabled in our SETTINGS: the session refuses it.
       continue;
     }
     if (name === "cookie") {
