@@ -177,8 +177,8 @@ export class H2Stream {
   recvWindow: number;
   /** @internal Bytes received and consumed, not yet returned by a WINDOW_UPDATE. */
   recvConsumed = 0;
-  /** @internal DATA to send, in order; the first from `queueOff`. */
-  queue: Buffer[] = [];
+  /** @internal DATA to send, in order; the first from `queueOff` (made on the first queued chunk). */
+  queue: Buffer[] | null = null;
   queueOff = 0;
   queuedBytes = 0;
   /** @internal END_STREAM goes with the last queued DATA (or trailers). */
@@ -232,8 +232,10 @@ export class H2Stream {
    */
   write(data: Buffer, endStream: boolean): boolean {
     if (this.closed || this.localEnded) return true;
+    // Nothing queued ahead and the windows take it all in one frame: no queueing (most responses).
+    if (this.queuedBytes === 0 && this.session.sendDirect(this, data, endStream)) return true;
     if (data.length > 0) {
-      this.queue.push(data);
+      (this.queue ??= []).push(data);
       this.queuedBytes += data.length;
     }
     if (endStream) {
@@ -975,7 +977,7 @@ export class H2Session {
     s.closed = true;
     this.streams.delete(s.id);
     if ((s.id & 1) === (this.role === "server" ? 1 : 0)) this.closedPeerStreams++;
-    s.queue.length = 0;
+    s.queue = null;
     s.queuedBytes = 0;
     s.held = null;
     const h = s.handler;
@@ -1015,6 +1017,33 @@ export class H2Session {
     }
     this.pumpData();
     this.scheduleFlush();
+  }
+
+  /**
+   * @internal write() with nothing queued: the whole chunk as one DATA frame now, when the
+   * windows, the peer's frame size and the socket allow; false leaves it to the queue.
+   */
+  sendDirect(s: H2Stream, data: Buffer, endStream: boolean): boolean {
+    const n = data.length;
+    if (n === 0 ? !endStream : n > this.peerMaxFrameSize || n > this.connSendWindow || n > s.sendWindow || this.outputFull()) return false;
+    if (this.phase === Phase.Dead) return true;
+    const flags = endStream ? Flag.END_STREAM : 0;
+    if (n >= COPY_LIMIT) {
+      this.writeFrame(0, FrameType.DATA, flags, s.id, n);
+      this.putChunk(data);
+    } else {
+      const at = this.writeFrame(n, FrameType.DATA, flags, s.id);
+      if (n > 0) data.copy(this.slab, at);
+    }
+    this.dataFramesSent++;
+    this.connSendWindow -= n;
+    s.sendWindow -= n;
+    this.scheduleFlush();
+    if (endStream) {
+      s.localEnded = true;
+      this.maybeCloseStream(s);
+    }
+    return true;
   }
 
   /** @internal readDisable(false): the held input goes at the next flush, the window opens. */
@@ -1096,14 +1125,15 @@ export class H2Session {
       this.maybeCloseStream(s);
       return true;
     }
-    const head = s.queue[0]!;
+    const queue = s.queue!;
+    const head = queue[0]!;
     const avail = head.length - s.queueOff;
     let n = avail;
     if (n > this.peerMaxFrameSize) n = this.peerMaxFrameSize;
     if (n > this.connSendWindow) n = this.connSendWindow;
     if (n > s.sendWindow) n = s.sendWindow;
     if (n <= 0) return false;
-    const last = n === avail && s.queue.length === 1;
+    const last = n === avail && queue.length === 1;
     const end = last && s.endQueued && s.trailers === null;
     const payload = s.queueOff === 0 && n === head.length ? head : head.subarray(s.queueOff, s.queueOff + n);
     if (n >= COPY_LIMIT) {
@@ -1118,7 +1148,7 @@ export class H2Session {
     s.sendWindow -= n;
     s.queuedBytes -= n;
     if (n === avail) {
-      s.queue.shift();
+      queue.shift();
       s.queueOff = 0;
     } else s.queueOff += n;
     if (end) {
