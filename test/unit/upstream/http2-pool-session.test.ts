@@ -399,6 +399,10 @@ describe("Http2Pool: bodies and trailers", () => {
     expect(refusals).toBeGreaterThan(0);
     expect(rec.body.length).toBe(body.length);
     expect(sha(rec.body)).toBe(sha(body));
+    // The byte counters move at sweeps (and at close): at least the bodies, plus framing.
+    p.sweep(0);
+    expect(stat("upstream_cx_rx_bytes_total")).toBeGreaterThan(body.length);
+    expect(stat("upstream_cx_tx_bytes_total")).toBeGreaterThan(body.length);
   });
 
   it("trailers both ways: request trailers after a body, response trailers after the echoed body", async () => {
@@ -561,6 +565,32 @@ describe("Http2Pool: broken peers", () => {
     await within(ok.done, 5_000, "the second response");
     expect(ok.headers?.status).toBe(204);
     expect(peer.sockets).toHaveLength(1);
+  });
+
+  it("a response over Envoy's header limits (101 headers, or 60 KiB) is reset as a protocol error; the connection serves the next", async () => {
+    const up = await startH2Upstream(undefined, {
+      onHeaders: (s, h) => {
+        const headers: Record<string, string | number> = { ":status": 200 };
+        if (h[":path"] === "/many") for (let i = 0; i < 101; i++) headers[`x-h${i}`] = "v";
+        if (h[":path"] === "/hundred") for (let i = 0; i < 100; i++) headers[`x-h${i}`] = "v";
+        if (h[":path"] === "/big") headers["x-big"] = "b".repeat(61 * 1024);
+        s.respond(headers, { endStream: true });
+      },
+    });
+    closers.push(() => up.close());
+    const p = pool(up.port);
+    for (const path of ["/many", "/big"]) {
+      const r = await get(p, path);
+      await within(r.done, 5_000, path);
+      expect(r.reset).toBe("protocol_error");
+      expect(r.headers).toBeUndefined();
+    }
+    // 100 headers is within the limit.
+    const ok = await get(p, "/hundred");
+    await ok.done;
+    expect(ok.headers?.status).toBe(200);
+    expect(ok.headers?.headers.get("x-h99")).toBe("v");
+    expect(up.sessions).toHaveLength(1);
   });
 
   it("a peer that never sends SETTINGS: the connect timeout fails the request (upstream_cx_connect_timeout)", async () => {
