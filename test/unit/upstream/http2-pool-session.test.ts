@@ -571,8 +571,9 @@ describe("Http2Pool: broken peers", () => {
     const up = await startH2Upstream(undefined, {
       onHeaders: (s, h) => {
         const headers: Record<string, string | number> = { ":status": 200 };
-        if (h[":path"] === "/many") for (let i = 0; i < 101; i++) headers[`x-h${i}`] = "v";
-        if (h[":path"] === "/hundred") for (let i = 0; i < 100; i++) headers[`x-h${i}`] = "v";
+        if (h[":path"] === "/many") for (let i = 0; i < 100; i++) headers[`x-h${i}`] = "v";
+        // node:http2 adds a `date` header: 99 of ours make 100.
+        if (h[":path"] === "/hundred") for (let i = 0; i < 99; i++) headers[`x-h${i}`] = "v";
         if (h[":path"] === "/big") headers["x-big"] = "b".repeat(61 * 1024);
         s.respond(headers, { endStream: true });
       },
@@ -589,7 +590,7 @@ describe("Http2Pool: broken peers", () => {
     const ok = await get(p, "/hundred");
     await ok.done;
     expect(ok.headers?.status).toBe(200);
-    expect(ok.headers?.headers.get("x-h99")).toBe("v");
+    expect(ok.headers?.headers.get("x-h98")).toBe("v");
     expect(up.sessions).toHaveLength(1);
   });
 
