@@ -1199,7 +1199,8 @@ export class H2Session {
   scheduleFlush(): void {
     if (this.flushScheduled || this.inRead) return;
     this.flushScheduled = true;
-    process.nextTick(flushTick, this);
+    if (this.role === "client") setImmediate(flushTick, this);
+    else process.nextTick(flushTick, this);
   }
 
   /** @internal Writes everything produced since the last flush, in one corked write. */
