@@ -116,10 +116,12 @@ export class Http2ClientStream implements RequestEncoder, H2StreamHandler {
       this.release();
       return;
     }
-    // RST_STREAM CANCEL (Envoy's local reset): the connection stays usable for the other streams.
-    // The session closes the stream at once (onClose frees the slot).
+    // RST_STREAM NO_ERROR, Envoy's code for a local reset (codec_impl.cc reasonToReset: only a
+    // refused-stream or CONNECT error reset carries another); servers abort the stream on any
+    // RST_STREAM. The connection stays usable for the other streams; the session closes the
+    // stream at once (onClose frees the slot).
     this.host.countTxReset();
-    s.reset(ErrorCode.CANCEL);
+    s.reset(ErrorCode.NO_ERROR);
   }
 
   // ---------------------------------------------------------------- response (stream handler)
