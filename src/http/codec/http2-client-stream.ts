@@ -154,10 +154,13 @@ export class Http2ClientStream implements RequestEncoder, H2StreamHandler {
     this.responseComplete();
   }
 
-  /** The response is whole: a request still being sent is cut short (RST_STREAM NO_ERROR, as nghttp2 under Envoy). */
+  /** The response is whole: a request still being sent is cut short (RST_STREAM NO_ERROR, Envoy's local reset). */
   private responseComplete(): void {
     const s = this.stream;
-    if (s !== null && !this.requestEnded) s.reset(ErrorCode.NO_ERROR);
+    if (s !== null && !this.requestEnded) {
+      this.host.countTxReset();
+      s.reset(ErrorCode.NO_ERROR);
+    }
   }
 
   /** @internal The stream was reset by the peer, the connection, a GOAWAY or a protocol error. */
@@ -167,7 +170,11 @@ export class Http2ClientStream implements RequestEncoder, H2StreamHandler {
     this.decoder.onUpstreamReset(this.resetReason(code, why), undefined);
   }
 
-  /** Envoy's StreamResetReason for a stream reset before its response was whole, with the counters. */
+  /**
+   * Envoy's StreamResetReason for a stream reset before its response was whole (codec_impl.cc
+   * onStreamClose), with the counters: `http2.rx_reset` counts RST_STREAM frames received,
+   * `http2.tx_reset` those sent, `http2.stream_refused_errors` streams the peer refused.
+   */
   private resetReason(code: number, why: ResetWhy): StreamResetReason {
     const host = this.host;
     switch (why) {
@@ -177,10 +184,11 @@ export class Http2ClientStream implements RequestEncoder, H2StreamHandler {
           host.countRefused();
           return "remote_refused_stream_reset";
         }
-        return code === ErrorCode.PROTOCOL_ERROR ? "protocol_error" : "remote_reset";
+        // Any other code, PROTOCOL_ERROR included, is Envoy's RemoteReset (503 UR).
+        return "remote_reset";
       case ResetWhy.RefusedByGoaway:
-        // Above the GOAWAY's last stream id: never processed, retriable (nghttp2's REFUSED_STREAM).
-        host.countRxReset();
+        // Above the GOAWAY's last stream id: never processed, retriable (nghttp2 closes these with
+        // REFUSED_STREAM). No RST_STREAM was received.
         host.countRefused();
         return "remote_refused_stream_reset";
       case ResetWhy.ProtocolError:

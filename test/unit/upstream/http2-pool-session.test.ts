@@ -273,6 +273,9 @@ describe("Http2Pool: GOAWAY", () => {
     const byId = new Map(held.map((h, i) => [h.id!, recs[i]!]));
     expect(byId.get(ids[1]!)!.reset).toBe("remote_refused_stream_reset");
     expect(byId.get(ids[2]!)!.reset).toBe("remote_refused_stream_reset");
+    // Refused, with no RST_STREAM received.
+    expect(stat("http2.stream_refused_errors")).toBe(2);
+    expect(stat("http2.rx_reset")).toBe(0);
     expect(stat("http2.goaway_close_notify") + stat("upstream_cx_close_notify")).toBeGreaterThanOrEqual(1);
     // The stream below the last id still completes.
     const survivor = held.find((h) => h.id === ids[0])!;
@@ -323,6 +326,7 @@ describe("Http2Pool: resets", () => {
       onHeaders: (s, h) => {
         if (h[":path"] === "/refuse") s.close(constants.NGHTTP2_REFUSED_STREAM);
         else if (h[":path"] === "/reset") s.close(constants.NGHTTP2_INTERNAL_ERROR);
+        else if (h[":path"] === "/peer-protocol-error") s.close(constants.NGHTTP2_PROTOCOL_ERROR);
         else if (h[":path"] === "/reset-after-headers") {
           s.respond({ ":status": 200 });
           // destroy(err): RST_STREAM INTERNAL_ERROR with no END_STREAM first (close() would end the stream).
@@ -346,6 +350,12 @@ describe("Http2Pool: resets", () => {
     expect(late.body.toString()).toBe("partial");
     expect(late.reset).toBe("remote_reset");
     expect(stat("http2.rx_reset")).toBe(3);
+    // The peer's PROTOCOL_ERROR is a remote reset too (Envoy: only a malformed response we reset is a protocol error).
+    const peerError = await get(p, "/peer-protocol-error");
+    await peerError.done;
+    expect(peerError.reset).toBe("remote_reset");
+    expect(stat("http2.rx_reset")).toBe(4);
+    expect(stat("http2.tx_reset")).toBe(0);
     const ok = await get(p, "/ok");
     await ok.done;
     expect(ok.headers?.status).toBe(204);
@@ -455,6 +465,32 @@ describe("Http2Pool: bodies and trailers", () => {
     await rec.done;
     expect(rec.headers?.headers.get("x-len")).toBe("3");
     expect(trailers).toBeUndefined();
+  });
+
+  it("a response complete before the request body ends: the request is cut short with RST_STREAM NO_ERROR (tx_reset), later body ignored", async () => {
+    let code: number | undefined;
+    const up = await startH2Upstream(undefined, {
+      onHeaders: (s) => {
+        s.on("close", () => (code = s.rstCode));
+        s.resume();
+        s.respond({ ":status": 413 }, { endStream: true });
+      },
+    });
+    closers.push(() => up.close());
+    const p = pool(up.port);
+    const rec = new Recorder();
+    const enc = await open(p, rec);
+    enc.encodeHeaders(request("/upload"), false);
+    enc.encodeData(Buffer.alloc(1000), false);
+    await rec.done;
+    expect(rec.headers?.status).toBe(413);
+    expect(rec.headersEnd).toBe(true);
+    await waitFor(() => code !== undefined, 5_000, "the upstream stream closed");
+    expect(code).toBe(constants.NGHTTP2_NO_ERROR);
+    expect(stat("http2.tx_reset")).toBe(1);
+    expect(enc.encodeData(Buffer.alloc(1000), true)).toBe(true);
+    await waitFor(() => stat("http2.streams_active") === 0, 5_000, "slot released");
+    expect(rec.reset).toBeUndefined();
   });
 
   it("1xx responses are dropped: the decoder sees only the final headers", async () => {
