@@ -79,7 +79,8 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
   }
 
   private http2Codec(): Http2ServerCodec {
-    return (this.h2 ??= new Http2ServerCodec(this.hcm, this.env.services.limits));
+    const clock = this.env.services.clock;
+    return (this.h2 ??= new Http2ServerCodec(this.hcm, this.env.services.limits, () => clock.monotonic()));
   }
 
   update(config: NetworkFilter, env: NetworkFilterEnv): void {

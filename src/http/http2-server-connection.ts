@@ -1,10 +1,9 @@
-// Http2ServerConnection: the HTTP/2 server codec of one downstream connection. Node's nghttp2
-// session (node:http2, stream API) owns framing, HPACK, SETTINGS, flow control and RST_STREAM on
-// the socket the listener accepted; this file turns each HTTP/2 stream into an ActiveStream (one
+// Http2ServerConnection: the HTTP/2 server codec of one downstream connection. Outrigger's own
+// session (codec/h2/session.ts) owns framing, HPACK, SETTINGS, flow control and RST_STREAM on the
+// socket the listener accepted; this file turns each HTTP/2 stream into an ActiveStream (one
 // Http2StreamEncoder each), maps resets both ways, and drains as Envoy does: a GOAWAY with
 // last-stream-id 2^31-1 first, the final GOAWAY after the drain timeout, close once streams end.
 
-import * as http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { TimerHandle } from "../common/timers.js";
 import { HTTP2_DEFAULTS, type HttpConnectionManager } from "../config/model/types.js";
@@ -12,6 +11,8 @@ import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
 import type { ConnectionTracker, DownstreamConnection } from "../listener/network-filter.js";
 import type { Http2CodecStats, HttpConnManagerStats } from "../observability/stats/http-conn-manager-stats.js";
+import { ErrorCode } from "./codec/h2/frames.js";
+import { H2Session, type H2SessionHandler, type H2SessionOptions, type H2Stream } from "./codec/h2/session.js";
 import { decodeHttp2Request } from "./codec/http2-server-headers.js";
 import { Http2StreamEncoder } from "./http2-stream-encoder.js";
 import type { ListenerContext } from "./listener-context.js";
@@ -21,54 +22,45 @@ import type { ListenerContext } from "./listener-context.js";
  * 2^31-1: "no new streams soon") and the final one (the real last stream id).
  */
 export const HTTP2_DRAIN_TIMEOUT_MS = 5_000;
-/**
- * The shutdown notice (RFC 9113 §6.8, nghttp2_submit_shutdown_notice): GOAWAY, NO_ERROR,
- * last-stream-id 2^31-1. Node has no call for it: session.goaway() makes nghttp2 refuse every new
- * stream at once, which would fail the requests a client sent before it saw the notice. It is
- * written on the socket as one whole frame; nghttp2's own writes are whole frames too.
- */
-const SHUTDOWN_NOTICE = Buffer.from([0, 0, 8, 7, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
-const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /**
- * The HTTP/2 session settings of one connection manager, made once per snapshot: a `node:http2`
- * server object that is never bound, only handed accepted sockets (its options are the session's).
+ * 1 MiB: Envoy's per_connection_buffer_limit_bytes, a stream's write-buffer high watermark
+ * (write() false above it: the router pauses the upstream).
+ */
+export const HTTP2_STREAM_BUFFER_LIMIT = 1024 * 1024;
+
+/**
+ * The HTTP/2 session settings of one connection manager, made once per snapshot from its
+ * http2_protocol_options and the worker's downstream limits.
  */
 export class Http2ServerCodec {
-  readonly server: http2.Http2Server;
+  readonly options: H2SessionOptions;
   readonly connectionWindow: number;
-  /** The connection being set up: `session` is emitted synchronously inside emit("connection"). */
-  private attaching: Http2ServerConnection | null = null;
 
-  constructor(hcm: HttpConnectionManager, limits: DownstreamLimits) {
+  constructor(hcm: HttpConnectionManager, limits: DownstreamLimits, now?: () => number) {
     const o = hcm.http2ProtocolOptions;
     this.connectionWindow = o?.initialConnectionWindowSize ?? HTTP2_DEFAULTS.initialConnectionWindowSize;
-    this.server = http2.createServer({
-      settings: {
-        maxConcurrentStreams: o?.maxConcurrentStreams ?? HTTP2_DEFAULTS.maxConcurrentStreams,
-        initialWindowSize: o?.initialStreamWindowSize ?? HTTP2_DEFAULTS.initialStreamWindowSize,
-        // max_request_headers_kb, as on HTTP/1: nghttp2 resets a stream whose header list is larger.
-        maxHeaderListSize: limits.maxRequestHeadersKb * 1024,
-        enableConnectProtocol: false,
-      },
-      // max_headers_count, plus the four pseudo-headers Node counts too.
-      maxHeaderListPairs: limits.maxHeadersCount + 4,
-    });
-    this.server.on("session", (s: http2.ServerHttp2Session) => this.attaching?.attach(s));
+    this.options = {
+      role: "server",
+      maxConcurrentStreams: o?.maxConcurrentStreams ?? HTTP2_DEFAULTS.maxConcurrentStreams,
+      initialStreamWindowSize: o?.initialStreamWindowSize ?? HTTP2_DEFAULTS.initialStreamWindowSize,
+      initialConnectionWindowSize: this.connectionWindow,
+      // max_request_headers_kb, as on HTTP/1: a larger header list resets the stream.
+      maxHeaderListSize: limits.maxRequestHeadersKb * 1024,
+      // max_headers_count, plus the four pseudo-headers of a request.
+      maxHeaderPairs: limits.maxHeadersCount + 4,
+      streamBufferLimit: HTTP2_STREAM_BUFFER_LIMIT,
+      ...(now !== undefined ? { now } : {}),
+    };
   }
 
-  /** Starts a session on the socket for `conn` (bytes already read and unshifted are replayed). */
-  open(conn: Http2ServerConnection, socket: Duplex): void {
-    this.attaching = conn;
-    try {
-      this.server.emit("connection", socket);
-    } finally {
-      this.attaching = null;
-    }
+  /** Starts a session on the socket for `conn` (bytes the listener already read were unshifted). */
+  open(conn: Http2ServerConnection, socket: Duplex): H2Session {
+    return new H2Session(socket, this.options, conn);
   }
 }
 
-export class Http2ServerConnection implements DownstreamConnection {
+export class Http2ServerConnection implements DownstreamConnection, H2SessionHandler {
   readonly info: ConnectionInfo;
   readonly ctx: ListenerContext;
   readonly remoteAddress: string;
@@ -77,7 +69,7 @@ export class Http2ServerConnection implements DownstreamConnection {
   readonly codecStats: Http2CodecStats;
   private readonly tracker: ConnectionTracker;
   private readonly socket: Duplex;
-  session: http2.ServerHttp2Session | undefined;
+  readonly session: H2Session;
   /** Open streams (ActiveStreams not yet done). */
   private readonly open = new Set<Http2StreamEncoder>();
   /** Coarse time the last stream ended (idle timeout). */
@@ -104,46 +96,51 @@ export class Http2ServerConnection implements DownstreamConnection {
     this.idleSince = ctx.services.coarseNow;
     this.httpStats.connectionOpened(true);
     tracker.add(this);
-    // A TLS socket without ALPN (prior knowledge over TLS, or codec_type HTTP2) would make Node
-    // look for an HTTP/1 fallback: the connection manager already chose HTTP/2.
-    const tlsSocket = socket as Duplex & { alpnProtocol?: string | false; secureConnecting?: boolean };
-    if (tlsSocket.alpnProtocol === false || tlsSocket.alpnProtocol === "http/1.1") tlsSocket.alpnProtocol = "h2";
-    // The transport socket finished the handshake before handing the socket over, but a server
-    // TLSSocket made outside tls.Server keeps `secureConnecting` set, and Node's session would wait
-    // for a `secureConnect` that never comes.
-    if (info.tls !== undefined && tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
-    // A client's FIN ends the connection, as in Envoy (listener sockets allow half-open for the
-    // TCP proxy, so Node's session would otherwise wait on a socket nobody writes to).
-    socket.once("end", () => this.destroySocket());
-    codec.open(this, socket);
-    if (this.session === undefined) {
-      this.destroySocket();
-      return;
-    }
-    this.session.setLocalWindowSize(codec.connectionWindow);
+    // A client's FIN ends the connection, as in Envoy: the session destroys its socket on `end`.
+    this.session = codec.open(this, socket);
+    // A socket that closed before it got here emits no `close` the session could see.
+    if (socket.destroyed) this.destroySocket();
   }
 
-  /** Called from Http2ServerCodec while the session is created. */
-  attach(session: http2.ServerHttp2Session): void {
-    this.session = session;
-    session.on("stream", (stream: http2.ServerHttp2Stream, _h: unknown, flags: number, raw: string[]) => this.onStream(stream, flags, raw));
-    session.on("goaway", () => this.onPeerGoaway());
-    session.on("error", () => {});
-    session.on("close", () => this.onClose());
-  }
+  // ---------------------------------------------------------------- H2SessionHandler
 
-  private onStream(stream: http2.ServerHttp2Stream, flags: number, raw: string[]): void {
+  onStream(stream: H2Stream, raw: string[], endStream: boolean, overflow: boolean): void {
     const limits = this.ctx.services.limits;
-    const d = decodeHttp2Request(raw, this.info.tls !== undefined, limits.maxRequestHeadersKb * 1024, limits.maxHeadersCount);
     const enc = new Http2StreamEncoder(this, stream);
     this.open.add(enc);
     this.codecStats.streamsActive.add(1);
+    const d = overflow ? "header_overflow" : decodeHttp2Request(raw, this.info.tls !== undefined, limits.maxRequestHeadersKb * 1024, limits.maxHeadersCount);
     if (typeof d === "string") {
-      enc.rejectRequest(d, raw);
+      enc.rejectRequest(d, raw, endStream);
       return;
     }
-    enc.start(d.req, (flags & END_STREAM) !== 0, d.originalPath);
+    enc.start(d.req, endStream, d.originalPath);
   }
+
+  onRemoteSettings(): void {}
+
+  onGoaway(): void {
+    // The client opens no more streams: finish the open ones, then close.
+    if (this.goaway !== 2) {
+      this.goaway = 2;
+      this.clearDrainTimer();
+    }
+    if (this.open.size === 0) this.session.close();
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearDrainTimer();
+    this.httpStats.connectionClosed(true);
+    this.tracker.delete(this);
+    this.live?.delete(this);
+    // The session reset every open stream before this; any encoder still here (its ActiveStream
+    // not done) sees a downstream connection termination.
+    if (this.open.size > 0) for (const enc of [...this.open]) enc.onConnectionClosed();
+  }
+
+  // ---------------------------------------------------------------- streams
 
   /**
    * A response's headers are going out: on a draining listener the drain sequence starts here,
@@ -160,7 +157,7 @@ export class Http2ServerConnection implements DownstreamConnection {
     if (this.open.size === 0) {
       this.idleSince = this.ctx.services.coarseNow;
       // After the final GOAWAY (ours or the peer's) the last stream closes the connection.
-      if (this.goaway === 2) this.session?.close();
+      if (this.goaway === 2) this.session.close();
     }
   }
 
@@ -174,11 +171,10 @@ export class Http2ServerConnection implements DownstreamConnection {
    * once its streams are done.
    */
   private startDrain(): void {
-    const s = this.session;
-    if (this.goaway !== 0 || s === undefined || s.closed || s.destroyed || this.socket.writableEnded) return;
+    if (this.goaway !== 0 || this.closed || this.socket.writableEnded) return;
     this.goaway = 1;
     this.codecStats.goawaySent.inc();
-    this.socket.write(SHUTDOWN_NOTICE);
+    this.session.shutdownNotice();
     const clock = this.ctx.services.clock;
     this.drainTimer = clock.set(() => {
       this.drainTimer = undefined;
@@ -187,23 +183,12 @@ export class Http2ServerConnection implements DownstreamConnection {
   }
 
   private finalGoaway(): void {
-    const s = this.session;
-    if (this.goaway === 2 || s === undefined || s.destroyed) return;
+    if (this.goaway === 2 || this.closed) return;
     this.goaway = 2;
     this.codecStats.goawaySent.inc();
-    // Without streams, closing the session sends the final GOAWAY (Node terminates the nghttp2
-    // session with it); otherwise it goes now and the last stream to end closes the session.
-    if (this.open.size === 0) s.close();
-    else s.goaway(http2.constants.NGHTTP2_NO_ERROR);
-  }
-
-  private onPeerGoaway(): void {
-    // The client opens no more streams: finish the open ones, then close.
-    if (this.goaway !== 2) {
-      this.goaway = 2;
-      this.clearDrainTimer();
-    }
-    if (this.open.size === 0) this.session?.close();
+    // Without streams the connection closes now; otherwise the last stream to end closes it.
+    if (this.open.size === 0) this.session.close();
+    else this.session.goaway(ErrorCode.NO_ERROR);
   }
 
   private clearDrainTimer(): void {
@@ -227,20 +212,8 @@ export class Http2ServerConnection implements DownstreamConnection {
   }
 
   destroySocket(): void {
-    this.session?.destroy();
+    this.session.destroy();
     this.socket.destroy();
     this.onClose();
-  }
-
-  private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.clearDrainTimer();
-    this.httpStats.connectionClosed(true);
-    this.tracker.delete(this);
-    this.live?.delete(this);
-    // Streams still open die with the connection (their own close events follow; this makes the
-    // order certain): each ActiveStream sees a downstream connection termination.
-    for (const enc of [...this.open]) enc.onConnectionClosed();
   }
 }

@@ -1,11 +1,13 @@
 // HTTP/2 header blocks of the downstream codec ⇄ the codec-neutral request and response
-// (the HTTP/2 rules of http-message.ts). nghttp2 has already refused what RFC 9113 §8 forbids
-// (missing or repeated pseudo-headers, connection-specific headers, `te` other than `trailers`,
-// upper-case names) with a stream error before a header block reaches this file.
+// (the HTTP/2 rules of http-message.ts). The session (h2/session.ts, h2/messaging.ts) has already
+// refused what RFC 9113 §8 forbids (missing or repeated pseudo-headers, connection-specific
+// headers, `te` other than `trailers`, upper-case names) with a stream error before a header
+// block reaches this file.
 
 import { HeaderList } from "../header-list.js";
 import type { RequestHeaders } from "../http-message.js";
 import { normalizeTarget } from "../path-normalize.js";
+import { FIELD_VCHAR, TCHAR } from "./char-tables.js";
 import { CONNECTION_SPECIFIC_HEADERS } from "./http2-header-block.js";
 
 /**
@@ -22,7 +24,7 @@ export interface DecodedHttp2Request {
 }
 
 /**
- * Turns Node's raw header array (`[name, value, …]`, names lower-case, pseudo-headers first) into
+ * Turns a received raw header block (`[name, value, …]`, names lower-case, pseudo-headers first) into
  * a request. `tls`: the connection is TLS (the scheme when `:scheme` is not http/https).
  * Returns an error word for requests Envoy answers with 400.
  */
@@ -102,22 +104,51 @@ export function decodeHttp2Request(raw: readonly string[], tls: boolean, maxByte
 const CONNECTION_SPECIFIC_LENGTH = new Uint8Array(32);
 for (const name of CONNECTION_SPECIFIC_HEADERS) CONNECTION_SPECIFIC_LENGTH[name.length] = 1;
 
+/** `:status` values as strings, made once (100-599). */
+const STATUS_TEXT: string[] = [];
+for (let s = 100; s < 600; s++) STATUS_TEXT[s] = String(s);
+
 /**
- * A response's (or trailers') header list as Node's raw array with `:status` first (status 0 =
- * trailers, no `:status`). Names go lower-case (RFC 9113 §8.2.1); connection-specific headers,
- * `te` and pseudo-headers a filter may have added are dropped.
+ * A response's (or trailers') header list as the raw block the HPACK encoder takes, `:status`
+ * first (status 0 = trailers, no `:status`). Names go lower-case (RFC 9113 §8.2.1);
+ * connection-specific headers, `te` and pseudo-headers a filter may have added are dropped.
+ * Returns undefined for what HTTP/2 cannot carry — a status outside 100-599 or 101, a name that
+ * is not a token, a value with a control byte (NUL, CR, LF, …) — and the codec resets the stream.
  */
-export function encodeHttp2Headers(status: number, h: HeaderList): string[] {
+export function encodeHttp2Headers(status: number, h: HeaderList): string[] | undefined {
   const lower = h.lower;
   const values = h.values;
   const n = lower.length;
-  const out: string[] = status === 0 ? [] : [":status", String(status)];
+  let out: string[];
+  if (status === 0) out = [];
+  else {
+    if (status < 100 || status > 599 || status === 101) return undefined;
+    out = [":status", STATUS_TEXT[status]!];
+  }
   for (let i = 0; i < n; i++) {
     const name = lower[i]!;
     const len = name.length;
     if (len < 32 && CONNECTION_SPECIFIC_LENGTH[len] === 1 && CONNECTION_SPECIFIC_HEADERS.has(name)) continue;
     if (name === "te" || name.charCodeAt(0) === 58 /* : */ || len === 0) continue;
-    out.push(name, values[i]!);
+    const value = values[i]!;
+    if (!tokenName(name) || !fieldValue(value)) return undefined;
+    out.push(name, value);
   }
   return out;
+}
+
+function tokenName(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+function fieldValue(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || FIELD_VCHAR[c] === 0) return false;
+  }
+  return true;
 }

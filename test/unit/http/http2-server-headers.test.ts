@@ -68,6 +68,17 @@ describe("encodeHttp2Headers", () => {
     expect(encodeHttp2Headers(0, HeaderList.from([["grpc-status", "0"]]))).toEqual(["grpc-status", "0"]);
   });
 
+  it("what HTTP/2 cannot carry is undefined: status 101 or out of range, a control byte in a value, a name that is not a token", () => {
+    const ok = HeaderList.from([["x", "1"]]);
+    expect(encodeHttp2Headers(101, ok)).toBeUndefined();
+    expect(encodeHttp2Headers(99, ok)).toBeUndefined();
+    expect(encodeHttp2Headers(600, ok)).toBeUndefined();
+    expect(encodeHttp2Headers(200, HeaderList.from([["x", "a\r\nb"]]))).toBeUndefined();
+    expect(encodeHttp2Headers(200, HeaderList.from([["x", "a\u0000"]]))).toBeUndefined();
+    expect(encodeHttp2Headers(200, HeaderList.from([["bad name", "v"]]))).toBeUndefined();
+    expect(encodeHttp2Headers(200, HeaderList.from([["x", "tab\tand obs-text \u00e9"]]))).toEqual([":status", "200", "x", "tab\tand obs-text \u00e9"]);
+  });
+
   it("trailers decode without pseudo-headers", () => {
     const t = headerListFromRaw(["grpc-status", "0", "x-a", "1", "x-a", "2"]);
     expect(t.getAll("x-a")).toEqual(["1", "2"]);

@@ -376,6 +376,8 @@ export class H2Session {
     socket.on("end", onSocketEnd.bind(this));
     socket.on("close", onSocketClose.bind(this));
     socket.on("error", noop);
+    // A socket handed over paused (the HTTP/1 codec sniffed the preface and unshifted it) flows again.
+    socket.resume();
 
     if (opts.role === "client") this.putBytes(CLIENT_PREFACE);
     this.writeSettings();
