@@ -50,6 +50,8 @@ export class Http2ServerCodec {
       // max_headers_count, plus the four pseudo-headers of a request.
       maxHeaderPairs: limits.maxHeadersCount + 4,
       streamBufferLimit: HTTP2_STREAM_BUFFER_LIMIT,
+      // Envoy's default: a malformed message ends the connection (GOAWAY PROTOCOL_ERROR).
+      streamErrorOnInvalidMessage: o?.streamErrorOnInvalidHttpMessage === true,
       ...(now !== undefined ? { now } : {}),
     };
   }

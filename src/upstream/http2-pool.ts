@@ -412,6 +412,9 @@ export class Http2Pool implements HttpConnPool, GatedPool {
         maxHeaderListSize: MAX_RESPONSE_HEADER_LIST_SIZE,
         maxHeaderPairs: MAX_RESPONSE_HEADER_PAIRS,
         streamBufferLimit: STREAM_BUFFER_LIMIT,
+        // The cluster's override_stream_error_on_invalid_http_message: a malformed response resets
+        // only its stream; by default (Envoy's) it ends the connection, each stream a protocol error.
+        streamErrorOnInvalidMessage: h2?.streamErrorOnInvalidHttpMessage === true,
       },
       c,
     );

@@ -1,7 +1,8 @@
 // Downstream HTTP/2 streams over real sockets: trailers both ways and trailers-only answers,
 // flow control with large bodies (checksums equal, a stalled reader stalls the upstream instead of
 // filling the proxy), client RST_STREAM, graceful GOAWAY on drain, idle timeout, header limits,
-// malformed header blocks and REFUSED_STREAM (raw frames), and ALPN h2 over TLS.
+// malformed header blocks (GOAWAY by default, RST_STREAM with the override) and REFUSED_STREAM
+// (raw frames), and ALPN h2 over TLS.
 
 import { createHash, randomBytes } from "node:crypto";
 import * as http2 from "node:http2";
@@ -671,18 +672,23 @@ describe("limits and malformed requests", () => {
     expect((await request(s, { ":path": "/small" })).status).toBe(200);
   });
 
-  it("raw frames: no :path, a connection-specific header or no authority is a stream error (PROTOCOL_ERROR); CONNECT is a 404 (no route matches it, as in Envoy); the connection keeps serving", async () => {
+  it("raw frames: no :path, a connection-specific header or no authority end the connection (GOAWAY PROTOCOL_ERROR, Envoy's default); CONNECT is a 404 (no route matches it, as in Envoy)", async () => {
     const u = await echo();
     const p = await proxyTo(u.port);
+    for (const bad of [
+      [[":method", "GET"], [":scheme", "http"], [":authority", "a"]],
+      [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"], ["connection", "keep-alive"]],
+      [[":method", "GET"], [":scheme", "http"], [":path", "/no-authority"]],
+    ] as Array<Array<[string, string]>>) {
+      const c = await RawHttp2Client.open(p.port);
+      cleanups.push(() => c.close());
+      c.write(headersFrame(1, bad, true));
+      const g = await c.waitFrame((f) => f.type === FrameType.GOAWAY);
+      expect(g.payload.readUInt32BE(4)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+      await waitFor(() => c.closed, 5_000, "the connection to close");
+    }
     const c = await RawHttp2Client.open(p.port);
     cleanups.push(() => c.close());
-    const rstCode = async (id: number): Promise<number> => (await c.waitFrame((f) => f.type === FrameType.RST_STREAM && f.streamId === id)).payload.readUInt32BE(0);
-    c.write(headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"]], true));
-    expect(await rstCode(1)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
-    c.write(headersFrame(3, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"], ["connection", "keep-alive"]], true));
-    expect(await rstCode(3)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
-    c.write(headersFrame(5, [[":method", "GET"], [":scheme", "http"], [":path", "/no-authority"]], true));
-    expect(await rstCode(5)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
     c.write(headersFrame(7, [[":method", "CONNECT"], [":authority", "db:5432"]], true));
     const h7 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 7);
     // HPACK static table index 13 is `:status: 404`.
@@ -696,6 +702,22 @@ describe("limits and malformed requests", () => {
     expect(connect.method).toBe("CONNECT");
     expect(connect.responseFlags).toEqual(["NR"]);
     expect(connect.responseCodeDetails).toBe("route_not_found");
+  });
+
+  it("with override_stream_error_on_invalid_http_message a malformed block resets its stream only (PROTOCOL_ERROR); the connection keeps serving", async () => {
+    const u = await echo();
+    const p = await proxyTo(u.port, { hcm: { http2ProtocolOptions: { streamErrorOnInvalidHttpMessage: true } } });
+    const c = await RawHttp2Client.open(p.port);
+    cleanups.push(() => c.close());
+    const rstCode = async (id: number): Promise<number> => (await c.waitFrame((f) => f.type === FrameType.RST_STREAM && f.streamId === id)).payload.readUInt32BE(0);
+    c.write(headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"]], true));
+    expect(await rstCode(1)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+    c.write(headersFrame(3, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"], ["connection", "keep-alive"]], true));
+    expect(await rstCode(3)).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+    c.write(headersFrame(5, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/fine"]], true));
+    const h5 = await c.waitFrame((f) => f.type === FrameType.HEADERS && f.streamId === 5);
+    expect(h5.payload[0]).toBe(0x80 | 8);
+    expect(u.requests.map((r) => r.url)).toEqual(["/fine"]);
   });
 
   it("a stream over SETTINGS_MAX_CONCURRENT_STREAMS before the client ACKed them is refused (REFUSED_STREAM); after, it is a connection error (nghttp2, as in Envoy)", async () => {

@@ -11,6 +11,7 @@ export function http2OptionsJson(o: Http2ProtocolOptions): Json {
     initial_stream_window_size: o.initialStreamWindowSize,
     initial_connection_window_size: o.initialConnectionWindowSize,
     allow_connect: o.allowConnect === true ? true : undefined,
+    override_stream_error_on_invalid_http_message: o.streamErrorOnInvalidHttpMessage,
   });
 }
 

@@ -699,6 +699,12 @@ export interface Http2ProtocolOptions {
   initialConnectionWindowSize?: number;
   /** Envoy allow_connect (extended CONNECT, RFC 8441). Kept for config_dump. */
   allowConnect?: boolean;
+  /**
+   * override_stream_error_on_invalid_http_message (or the deprecated
+   * stream_error_on_invalid_http_messaging): true resets only the stream of a malformed message;
+   * absent/false (Envoy's default) ends the connection with GOAWAY PROTOCOL_ERROR.
+   */
+  streamErrorOnInvalidHttpMessage?: boolean;
 }
 
 /** Envoy's Http2ProtocolOptions defaults (envoy/config/core/v3/protocol.proto). */

@@ -70,6 +70,16 @@ describe("connection manager: codec_type, http2_protocol_options, upgrade_config
     expect(hcmOf(ok(listener({ codec_type: "HTTP1" })).value).codecType).toBe("HTTP1");
   });
 
+  it("a malformed HTTP/2 message ends the connection unless override_stream_error_on_invalid_http_message (or the deprecated field) says reset the stream; printed back", () => {
+    const h = (o: Record<string, unknown>) => hcmOf(ok(listener({ http2_protocol_options: o })).value).http2ProtocolOptions;
+    expect(h({ override_stream_error_on_invalid_http_message: { value: true } })).toEqual({ streamErrorOnInvalidHttpMessage: true });
+    expect(h({ stream_error_on_invalid_http_messaging: true })).toEqual({ streamErrorOnInvalidHttpMessage: true });
+    expect(h({ stream_error_on_invalid_http_messaging: true, override_stream_error_on_invalid_http_message: false })).toEqual({ streamErrorOnInvalidHttpMessage: false });
+    expect(h({})).toEqual({});
+    const d = ok(listener({ http2_protocol_options: { override_stream_error_on_invalid_http_message: true } }));
+    expect(hcmOf(ok(decodeListener(listenerJson(d.value), ctx)).value).http2ProtocolOptions).toEqual({ streamErrorOnInvalidHttpMessage: true });
+  });
+
   it("notes what it does not do: HTTP3, HTTP/2 knobs nghttp2 owns, per-upgrade filters, CONNECT", () => {
     const d = ok(listener({ codec_type: "HTTP3", http2_protocol_options: { hpack_table_size: 0, connection_keepalive: { interval: "1s" } }, upgrade_configs: [{ upgrade_type: "websocket", filters: [] }, { upgrade_type: "CONNECT" }] }));
     expect(hcmOf(d.value).codecType).toBeUndefined();

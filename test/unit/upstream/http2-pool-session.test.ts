@@ -562,41 +562,62 @@ describe("Http2Pool: broken peers", () => {
     await waitFor(() => p.connectionCount === 0, 5_000, "connection closed");
   });
 
-  it("a malformed response (no :status) is a stream error: RST_STREAM PROTOCOL_ERROR, reset reason protocol_error, the connection stays", async () => {
+  /** A raw HTTP/2 peer: SETTINGS, then each request answered with `answer(n)` (a HEADERS block, END_STREAM); records the frames it reads. */
+  async function rawPeer(answer: (n: number) => Buffer): Promise<{ port: number; sockets: Socket[]; frames: Buffer[] }> {
     const frames: Buffer[] = [];
     const peer = await tcpPeer((s) => {
       s.write(SETTINGS_FRAME);
       let buf = Buffer.alloc(0);
-      let answered = 0;
       s.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
         if (buf.subarray(0, 3).toString() === "PRI") buf = buf.subarray(24);
         while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
-          const len = buf.readUIntBE(0, 3);
-          const frame = buf.subarray(0, 9 + len);
-          buf = buf.subarray(9 + len);
+          const frame = buf.subarray(0, 9 + buf.readUIntBE(0, 3));
+          buf = buf.subarray(frame.length);
           frames.push(frame);
-          const id = frame.readUInt32BE(5) & 0x7fffffff;
           if (frame[3] !== 1) continue;
-          // HEADERS (END_STREAM | END_HEADERS): the first without :status (a literal "x: y"), the second a 204.
-          const block = answered++ === 0 ? Buffer.from([0x00, 0x01, 0x78, 0x01, 0x79]) : Buffer.from([0x89]);
+          const block = answer(frames.filter((f) => f[3] === 1).length - 1);
           const h = Buffer.alloc(9);
           h.writeUIntBE(block.length, 0, 3);
           h[3] = 1;
-          h[4] = 0x5;
-          h.writeUInt32BE(id, 5);
+          h[4] = 0x5; // END_STREAM | END_HEADERS
+          h.writeUInt32BE(frame.readUInt32BE(5) & 0x7fffffff, 5);
           s.write(Buffer.concat([h, block]));
         }
       });
     });
+    return { ...peer, frames };
+  }
+  // The first response lacks :status (a literal "x: y"); later ones are 204 (static index 9).
+  const noStatusThen204 = (n: number): Buffer => (n === 0 ? Buffer.from([0x00, 0x01, 0x78, 0x01, 0x79]) : Buffer.from([0x89]));
+
+  it("a malformed response (no :status) ends the connection by default, as Envoy: GOAWAY PROTOCOL_ERROR, reset reason protocol_error, the next request dials again", async () => {
+    const peer = await rawPeer(noStatusThen204);
     const p = pool(peer.port);
     const bad = await get(p, "/bad");
     await within(bad.done, 5_000, "the malformed response reset");
     expect(bad.reset).toBe("protocol_error");
     expect(bad.headers).toBeUndefined();
+    const goaway = await waitFor(() => peer.frames.find((f) => f[3] === 7), 5_000, "GOAWAY at the peer");
+    expect(goaway.readUInt32BE(13)).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
+    await waitFor(() => p.connectionCount === 0, 5_000, "the connection closed");
+    const ok = await get(p, "/ok");
+    await within(ok.done, 5_000, "the answer on a new connection");
+    expect(ok.reset).toBeUndefined();
+    expect(ok.headers?.status).toBe(204);
+    expect(peer.sockets).toHaveLength(2);
+  });
+
+  it("with override_stream_error_on_invalid_http_message, a malformed response resets only its stream (RST_STREAM PROTOCOL_ERROR, tx_reset); the connection stays", async () => {
+    const peer = await rawPeer(noStatusThen204);
+    const p = pool(peer.port, { http2: { streamErrorOnInvalidHttpMessage: true } });
+    const bad = await get(p, "/bad");
+    await within(bad.done, 5_000, "the malformed response reset");
+    expect(bad.reset).toBe("protocol_error");
+    expect(bad.headers).toBeUndefined();
     expect(stat("http2.tx_reset")).toBe(1);
-    const rst = await waitFor(() => frames.find((f) => f[3] === 3), 5_000, "RST_STREAM at the peer");
-    expect(rst?.readUInt32BE(9)).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
+    const rst = await waitFor(() => peer.frames.find((f) => f[3] === 3), 5_000, "RST_STREAM at the peer");
+    expect(rst.readUInt32BE(9)).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
     const ok = await get(p, "/ok");
     await within(ok.done, 5_000, "the second response");
     expect(ok.headers?.status).toBe(204);

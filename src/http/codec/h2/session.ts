@@ -2,7 +2,7 @@
 // TLS). It replaces node:http2 on the data path: no stream objects or events per stream, one
 // handler object per stream instead; frames parsed straight from the socket's chunks (a frame
 // split across reads is the only one copied); every frame produced in one event-loop turn goes
-// out in one corked write (control frames and headers packed in a shared slab, large DATA
+// out in one corked write (flushed from setImmediate) (control frames and headers packed in a shared slab, large DATA
 // payloads as their own chunks, never concatenated). HPACK is hpack.ts (dynamic tables both ways).
 //
 // API (stable; the upstream pool uses the client role):
@@ -11,7 +11,8 @@
 //     options: role "server" | "client", the SETTINGS we advertise (maxConcurrentStreams,
 //       initialStreamWindowSize, maxHeaderListSize), initialConnectionWindowSize (a WINDOW_UPDATE
 //       on stream 0 raises ours to it), maxHeaderPairs, streamBufferLimit (write() false above),
-//       now() (monotonic ms, the premature-reset check).
+//       now() (monotonic ms, the premature-reset check), streamErrorOnInvalidMessage (a
+//       malformed message resets its stream only; default: GOAWAY PROTOCOL_ERROR, as Envoy).
 //     sessionHandler: onStream(stream, raw, endStream, overflow) — server: a new peer stream
 //       (set stream.handler there); onRemoteSettings() — each peer SETTINGS applied (the first
 //       one: peerMaxConcurrentStreams is known); onGoaway(lastStreamId, code); onClose() — once,
@@ -29,8 +30,9 @@
 //     stream processed), close() (ends the socket once no stream is open), destroy(),
 //     activeStreams, peerMaxConcurrentStreams, closed.
 //
-// Received header blocks are checked as nghttp2 does (RFC 9113 §8): a malformed message is a
-// stream error (RST_STREAM PROTOCOL_ERROR), never delivered. Flood limits are Envoy's
+// Received header blocks are checked as nghttp2 does (RFC 9113 §8): a malformed message is never
+// delivered; like every stream error the peer causes it ends the connection (GOAWAY), Envoy's
+// default, or only resets the stream with streamErrorOnInvalidMessage. Flood limits are Envoy's
 // http2_protocol_options defaults (outbound frames, control frames, empty DATA, PRIORITY,
 // WINDOW_UPDATE) and its premature-reset check (CVE-2023-44487).
 
@@ -75,6 +77,12 @@ export interface H2SessionOptions {
   streamBufferLimit: number;
   /** Monotonic milliseconds (the injected clock); the premature-reset check uses it. */
   now?: () => number;
+  /**
+   * Envoy's override_stream_error_on_invalid_http_message: true resets only the stream a
+   * malformed message (or a stream-level protocol error) came on; false (Envoy's default) ends
+   * the connection with GOAWAY.
+   */
+  streamErrorOnInvalidMessage?: boolean;
 }
 
 /** Why a stream was reset (H2StreamHandler.onReset). */
@@ -136,8 +144,8 @@ const PREMATURE_RESET_LIFETIME_MS = 2_000;
 
 /** Bytes of output (ours unflushed + the socket's) above which DATA waits for the socket's `drain`. */
 const OUTPUT_HIGH_WATER = 256 * 1024;
-/** DATA payloads at least this long go out as their own chunk (not copied into the slab). */
-const COPY_LIMIT = 1024;
+/** DATA payloads at least this long go out as their own chunk (not copied into the slab); shorter ones are copied, so a turn's small responses leave as one buffer (write, not writev). */
+const COPY_LIMIT = 4096;
 const SLAB_SIZE = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
@@ -280,6 +288,8 @@ const enum Phase {
 export class H2Session {
   readonly role: "server" | "client";
   readonly streamBufferLimit: number;
+  /** Stream errors reset the stream only (else they end the connection, Envoy's default). */
+  private readonly streamErrors: boolean;
   private readonly socket: Duplex;
   private readonly handler: H2SessionHandler;
   private readonly opts: H2SessionOptions;
@@ -345,8 +355,15 @@ export class H2Session {
   private inRead = false;
   /** socket.write returned false: DATA waits for `drain`. */
   private socketBlocked = false;
+  /** Frames (and control frames) produced since the last flush. */
   private outFrames = 0;
   private outControlFrames = 0;
+  /** Frames handed to the socket and not yet written by it (Envoy's outbound frame counters). */
+  private queuedFrames = 0;
+  private queuedControlFrames = 0;
+  /** Per flushed batch, in write order: [frames, control frames] (the write callback retires one). */
+  private readonly batches: number[] = [];
+  private readonly onBatchWritten = batchWritten.bind(this);
 
   // inbound flood counters
   private consecutiveEmpty = 0;
@@ -364,6 +381,7 @@ export class H2Session {
     this.role = opts.role;
     this.now = opts.now ?? performance.now.bind(performance);
     this.streamBufferLimit = opts.streamBufferLimit;
+    this.streamErrors = opts.streamErrorOnInvalidMessage === true;
     this.decoder = new HpackDecoder(DEFAULT_HEADER_TABLE_SIZE);
     this.encoder = new HpackEncoder();
     this.connRecvWindow = Math.max(DEFAULT_WINDOW_SIZE, Math.min(opts.initialConnectionWindowSize, MAX_WINDOW_SIZE));
@@ -457,7 +475,7 @@ export class H2Session {
     } finally {
       this.inRead = false;
     }
-    this.flush();
+    this.scheduleFlush();
   }
 
   private parse(b: Buffer): void {
@@ -745,7 +763,7 @@ export class H2Session {
     this.lastPeerStreamId = id;
     // After our final GOAWAY, newer streams are not processed.
     if (this.goawayLastId >= 0 && id > this.goawayLastId) return;
-    if (selfDependent) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+    if (selfDependent) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
     if (this.streams.size >= this.opts.maxConcurrentStreams) {
       // nghttp2: refused while the peer may not know our limit yet, a connection error after.
       if (this.settingsAcked) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
@@ -754,9 +772,9 @@ export class H2Session {
     }
     let contentLength = -1;
     if (!overflow) {
-      if (!checkRequestBlock(raw, endStream)) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+      if (!checkRequestBlock(raw, endStream)) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
       contentLength = contentLengthOf(raw);
-      if (contentLength === -2 || (endStream && contentLength > 0)) return this.writeRst(id, ErrorCode.PROTOCOL_ERROR);
+      if (contentLength === -2 || (endStream && contentLength > 0)) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
     }
     const ns = new H2Stream(this, id, endStream ? Rx.Ended : Rx.Body, this.peerInitialWindow, this.streamRecvTarget);
     ns.contentLength = contentLength;
@@ -769,7 +787,8 @@ export class H2Session {
   /** A header block on an open stream: client, the response (1xx, final); either role, trailers. */
   private existingStreamHeaders(s: H2Stream, raw: string[], endStream: boolean, overflow: boolean): void {
     if (s.rx === Rx.Ended) return this.connectionError(ErrorCode.STREAM_CLOSED);
-    if (overflow) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    // Over the header limits: the stream alone is reset (Envoy's header callback failing).
+    if (overflow) return this.resetStream(s, ErrorCode.PROTOCOL_ERROR, ResetWhy.ProtocolError);
     if (s.rx === Rx.AwaitHeaders) {
       // Client: the response.
       const status = checkResponseBlock(raw);
@@ -808,7 +827,7 @@ export class H2Session {
     if (len !== 5) {
       const s = this.streams.get(id);
       if (s !== undefined) this.streamError(s, ErrorCode.FRAME_SIZE_ERROR);
-      else this.writeRst(id, ErrorCode.FRAME_SIZE_ERROR);
+      else this.invalidNewStream(id, ErrorCode.FRAME_SIZE_ERROR);
       return;
     }
     // Envoy's max_inbound_priority_frames_per_stream.
@@ -962,9 +981,20 @@ export class H2Session {
     if (this.closing && this.streams.size === 0) this.endSocket();
   }
 
-  /** A stream error (RFC 9113 §5.4.2): RST_STREAM, the handler told. */
+  /**
+   * A stream error (RFC 9113 §5.4.2) the peer caused: a malformed message, a stream flow-control
+   * violation. Envoy's default (stream_error_on_invalid_http_message false) ends the whole
+   * connection (GOAWAY with the code); with streamErrorOnInvalidMessage only the stream is reset.
+   */
   private streamError(s: H2Stream, code: number): void {
+    if (!this.streamErrors) return this.connectionError(code);
     this.resetStream(s, code, ResetWhy.ProtocolError);
+  }
+
+  /** streamError for a stream that was never delivered (its request block was malformed). */
+  private invalidNewStream(id: number, code: number): void {
+    if (!this.streamErrors) return this.connectionError(code);
+    this.writeRst(id, code);
   }
 
   /** @internal RST_STREAM and the stream gone; `why` -1: our own reset (no onReset). */
@@ -1201,8 +1231,9 @@ export class H2Session {
   scheduleFlush(): void {
     if (this.flushScheduled || this.inRead) return;
     this.flushScheduled = true;
-    if (this.role === "client") setImmediate(flushTick, this);
-    else process.nextTick(flushTick, this);
+    // After this poll phase: the frames of every stream that produced output in this turn (the
+    // socket reads and upstream responses handled now) leave in one write.
+    setImmediate(flushTick, this);
   }
 
   /** @internal Writes everything produced since the last flush, in one corked write. */
@@ -1225,30 +1256,38 @@ export class H2Session {
     this.outBytes = 0;
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return;
-    if (socket.writableLength === 0) {
-      this.outFrames = 0;
-      this.outControlFrames = 0;
-    }
+    const frames = this.outFrames;
+    const control = this.outControlFrames;
+    this.outFrames = 0;
+    this.outControlFrames = 0;
+    this.queuedFrames += frames;
+    this.queuedControlFrames += control;
+    this.batches.push(frames, control);
     let ok: boolean;
-    if (chunks.length === 1) ok = socket.write(chunks[0]!);
+    if (chunks.length === 1) ok = socket.write(chunks[0]!, this.onBatchWritten);
     else {
       socket.cork();
       for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!);
-      ok = socket.write(chunks[chunks.length - 1]!);
+      ok = socket.write(chunks[chunks.length - 1]!, this.onBatchWritten);
       socket.uncork();
     }
     if (!ok) this.socketBlocked = true;
-    // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write while it does not read.
-    if (this.outFrames > MAX_OUTBOUND_FRAMES || this.outControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) {
-      if (socket.writableLength > 0) this.destroy();
-    }
+    // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write
+    // (PING and SETTINGS ACKs, RST_STREAM, DATA) while it does not read.
+    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy();
+  }
+
+  /** @internal A flushed batch left the socket's buffer. */
+  batchWritten(): void {
+    const b = this.batches;
+    if (b.length < 2) return;
+    this.queuedFrames -= b.shift()!;
+    this.queuedControlFrames -= b.shift()!;
   }
 
   /** @internal The socket drained: queued DATA may go. */
   onDrain(): void {
     this.socketBlocked = false;
-    this.outFrames = 0;
-    this.outControlFrames = 0;
     this.pumpData();
     this.flush();
   }
@@ -1304,6 +1343,10 @@ function flushTick(s: H2Session): void {
 
 function onSocketData(this: H2Session, chunk: Buffer): void {
   this.onData(chunk);
+}
+
+function batchWritten(this: H2Session): void {
+  this.batchWritten();
 }
 
 function onSocketDrain(this: H2Session): void {

@@ -155,8 +155,8 @@ describe("connection errors: GOAWAY with the code, then close", () => {
     expect(streams[0]!.rec.reset?.code).toBe(ErrorCode.STREAM_CLOSED);
   });
 
-  it("a WINDOW_UPDATE taking the connection window over 2^31-1 (FLOW_CONTROL_ERROR); on a stream it is a stream error", async () => {
-    const { srv } = await holdServer();
+  it("a WINDOW_UPDATE taking the connection window over 2^31-1 (FLOW_CONTROL_ERROR); on a stream it is a stream error (with stream errors on)", async () => {
+    const { srv } = await holdServer({ streamErrorOnInvalidMessage: true });
     const c = await open(srv.port);
     c.write(headersFrame(1, REQ, false));
     c.write(frame(FrameType.WINDOW_UPDATE, 0, 1, u32(0x7fffffff)));
@@ -165,8 +165,14 @@ describe("connection errors: GOAWAY with the code, then close", () => {
     expect(await goawayCode(c)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
   });
 
-  it("DATA beyond a stream's window resets that stream only", async () => {
-    const { srv, streams } = await holdServer({ initialStreamWindowSize: 1000 });
+  it("DATA beyond a stream's window resets that stream only (stream errors on); by default it ends the connection (Envoy)", async () => {
+    const dflt = await holdServer({ initialStreamWindowSize: 1000 });
+    const d = await open(dflt.srv.port);
+    await d.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
+    d.write(headersFrame(1, REQ, false));
+    d.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(1001)));
+    expect(await goawayCode(d)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+    const { srv, streams } = await holdServer({ initialStreamWindowSize: 1000, streamErrorOnInvalidMessage: true });
     const c = await open(srv.port);
     await c.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
     c.write(headersFrame(1, REQ, false));
@@ -233,7 +239,7 @@ describe("connection errors: GOAWAY with the code, then close", () => {
   });
 });
 
-describe("malformed messages: RST_STREAM PROTOCOL_ERROR, never delivered; the connection serves on", () => {
+describe("malformed messages: never delivered; GOAWAY PROTOCOL_ERROR by default (Envoy's stream_error_on_invalid_http_message false), RST_STREAM and the connection serving on with stream errors on", () => {
   const cases: Array<[string, Array<[string, string]>, boolean]> = [
     ["an upper-case name", [...REQ, ["X-Up", "1"]], true],
     ["a pseudo-header after a regular one", [[":method", "GET"], [":scheme", "http"], ["x", "1"], [":path", "/"], [":authority", "a"]], true],
@@ -252,7 +258,15 @@ describe("malformed messages: RST_STREAM PROTOCOL_ERROR, never delivered; the co
   ];
   for (const [what, headers, end] of cases) {
     it(what, async () => {
-      const { srv, streams } = await holdServer();
+      const dflt = await holdServer();
+      const d = await open(dflt.srv.port);
+      d.write(headersFrame(1, headers, end));
+      const g = await d.waitFrame((f) => f.type === FrameType.GOAWAY);
+      expect(g.payload.readUInt32BE(4)).toBe(ErrorCode.PROTOCOL_ERROR);
+      expect(g.payload.readUInt32BE(0)).toBe(1);
+      await closed(d);
+      expect(dflt.streams).toHaveLength(0);
+      const { srv, streams } = await holdServer({ streamErrorOnInvalidMessage: true });
       const c = await open(srv.port);
       c.write(headersFrame(1, headers, end));
       expect(await rstCode(c, 1)).toBe(ErrorCode.PROTOCOL_ERROR);
@@ -263,7 +277,7 @@ describe("malformed messages: RST_STREAM PROTOCOL_ERROR, never delivered; the co
   }
 
   it("DATA not matching content-length (more, or fewer at END_STREAM); trailers without END_STREAM or with a pseudo-header", async () => {
-    const { srv, streams } = await holdServer();
+    const { srv, streams } = await holdServer({ streamErrorOnInvalidMessage: true });
     const c = await open(srv.port);
     c.write(headersFrame(1, [...REQ, ["content-length", "3"]], false));
     c.write(frame(FrameType.DATA, 0, 1, Buffer.from("four")));

@@ -239,4 +239,35 @@ describe("H2Session server role ← node:http2 client", () => {
     await within(p, 5_000, "the response");
     expect(sha(rec.body)).toBe(sha(body));
   });
+
+  it("30 000 small DATA frames to a client that reads in fits and starts: the outbound frame limit counts only frames still queued, so the stream completes", async () => {
+    const piece = Buffer.alloc(100, 7);
+    const srv = await server((s) => {
+      s.handler = new Recorder();
+      s.sendHeaders([":status", "200"], false);
+      let sent = 0;
+      const more = (): void => {
+        for (let i = 0; i < 1000 && sent < 30_000; i++, sent++) s.write(piece, sent === 29_999);
+        if (sent < 30_000) setImmediate(more);
+      };
+      more();
+    });
+    const c = client(srv.port);
+    const req = c.request({ ":path": "/many" });
+    let got = 0;
+    let n = 0;
+    req.on("data", (d: Buffer) => {
+      got += d.length;
+      if (++n % 500 === 0) {
+        req.pause();
+        setTimeout(() => req.resume(), 5);
+      }
+    });
+    await within(new Promise<void>((r, j) => {
+      req.on("end", () => r());
+      req.on("error", j);
+    }), 20_000, "the body");
+    expect(got).toBe(3_000_000);
+    expect(srv.sessions[0]!.closed).toBe(false);
+  });
 });
