@@ -49,6 +49,8 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
   private peerReset = false;
   /** The stream left the session. */
   private closed = false;
+  /** The session reported a reset of this stream (the peer's, a protocol error, the connection). */
+  private resetSeen = false;
 
   constructor(conn: Http2ServerConnection, stream: H2Stream) {
     this.conn = conn;
@@ -118,6 +120,7 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
   }
 
   onReset(_code: number, why: ResetWhy): void {
+    this.resetSeen = true;
     // The peer's RST_STREAM on a live connection is Envoy's DR; a protocol error we answered
     // with RST_STREAM is our reset; a closing connection is neither.
     if (why === ResetWhy.Remote) this.peerReset = true;
@@ -137,6 +140,9 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
     this.closed = true;
     const s = this.active;
     if (s !== null && !s.done) {
+      // Ended both ways without a reset: the response's END_STREAM went out inside the
+      // ActiveStream's own encode call, which finishes it right after (streamDone closes then).
+      if (!this.resetSeen && !this.localReset) return;
       const remote = this.peerReset && !this.localReset;
       if (remote) {
         this.conn.codecStats.rxReset.inc();
@@ -254,9 +260,13 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
   }
 
   streamDone(): void {
+    if (this.closed) {
+      this.conn.streamClosed(this);
+      return;
+    }
     // The response is complete (or the stream reset). A request body still arriving is not
     // wanted any more: read and dropped, so the client's window keeps moving.
-    if (!this.requestEnded && !this.closed) {
+    if (!this.requestEnded) {
       this.discarding = true;
       this.stream.readDisable(false);
     }

@@ -168,6 +168,8 @@ describe("trailers", () => {
     const si = p.streams.at(-1)!;
     expect(si.protocol).toBe("HTTP/2");
     expect(si.bytesReceived).toBe(10);
+    // Trailers ended the stream cleanly: no reset flag.
+    expect(si.responseFlags).toEqual([]);
   });
 
   it("a trailers-only answer is one HEADERS frame with END_STREAM", async () => {

@@ -96,6 +96,8 @@ describe("HTTP/2 with prior knowledge on an AUTO listener", () => {
     expect(si.bytesReceived).toBe(5);
     expect(si.bytesSent).toBe(r.body.length);
     expect(si.path).toBe("/a/../b?x=1");
+    // The stream ended cleanly: no reset flag (DC/DR), even though its END_STREAM left at once.
+    expect(si.responseFlags).toEqual([]);
     const stats = p.runtime.services.stats.snapshot();
     const name = Object.keys(stats.counters).find((k) => k.endsWith(".downstream_cx_http2_total"))!;
     expect(stats.counters[name]).toBe(1);

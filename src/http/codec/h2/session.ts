@@ -26,6 +26,9 @@
 //   H2StreamHandler: onHeaders(raw, endStream) (client: 1xx blocks too, endStream false),
 //     onData(chunk, endStream), onTrailers(raw) (the end of the stream), onReset(code, why),
 //     onWritable(), onClose() (once, when the stream leaves the session for any reason).
+//     Handlers are called synchronously, also from inside our own calls: a write(…, true) or
+//     sendHeaders(…, true) that ends a stream the peer already ended calls onClose before it
+//     returns; reset() calls onClose (never onReset).
 //   Session: shutdownNotice() (GOAWAY NO_ERROR 2^31-1), goaway(code) (final GOAWAY, last peer
 //     stream processed), close() (ends the socket once no stream is open), destroy(),
 //     activeStreams, peerMaxConcurrentStreams, closed.
