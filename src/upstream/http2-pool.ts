@@ -1,20 +1,23 @@
 // Http2Pool: HTTP/2 connections to one upstream host (Envoy's HTTP/2 ConnPool). Each connection
-// is a node:http2 ClientHttp2Session over a socket this pool dialed (TLS: the transport socket's
-// stream, ALPN h2 / istio-h2), carrying many streams. A connection's capacity is the least of the
-// peer's SETTINGS_MAX_CONCURRENT_STREAMS, the cluster's max_concurrent_streams and what its
-// max_requests_per_connection leaves; a new connection is dialed only when every open or
-// connecting one is at capacity (connecting ones count for the streams they will take, as in
-// Envoy). maxConnections / maxPendingRequests go through the cluster's ConnectionGate like HTTP/1.
-// A connection that received GOAWAY, reached max_requests_per_connection or max_connection_duration
-// drains: no new streams, closed when its last stream ends.
+// is an H2Session (http/codec/h2/session.ts, client role: Outrigger's own HTTP/2, not node:http2)
+// over a socket this pool dialed (TLS: the transport socket's stream, ALPN h2 / istio-h2),
+// carrying many streams. A connection's capacity is the least of the peer's
+// SETTINGS_MAX_CONCURRENT_STREAMS, the cluster's max_concurrent_streams, what its
+// max_requests_per_connection leaves and the stream ids it has left; a new connection is dialed
+// only when every open or connecting one is at capacity (connecting ones count for the streams
+// they will take, as in Envoy). maxConnections / maxPendingRequests go through the cluster's
+// ConnectionGate like HTTP/1. A connection that received GOAWAY, reached
+// max_requests_per_connection or max_connection_duration, or ran out of stream ids drains: no
+// new streams, closed when its last stream ends. The connection object is its session's handler.
 
-import { connect as h2connect, type ClientHttp2Session, type Settings } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { dataPathClock, type DataPathClock } from "../common/clock.js";
 import { ErrorCode, ProxyError } from "../common/errors.js";
 import type { TimerHandle } from "../common/timers.js";
 import { HTTP2_DEFAULTS, type Http2ProtocolOptions } from "../config/model/types.js";
+import { ErrorCode as H2Error } from "../http/codec/h2/frames.js";
+import { H2Session, type H2SessionHandler, type H2Stream } from "../http/codec/h2/session.js";
 import { Http2ClientStream, type Http2StreamHost } from "../http/codec/http2-client-stream.js";
 import type { ClusterHttp2Stats, UpstreamCxStats } from "../observability/stats/cluster-stats.js";
 import type { HostStats } from "../observability/stats/host-stats.js";
@@ -39,6 +42,15 @@ const REUSED: PoolReadyInfo = Object.freeze({ reused: true });
 const FRESH: PoolReadyInfo = Object.freeze({ reused: false });
 const defaultClock = dataPathClock();
 
+/** Envoy's max_response_headers_kb default (60 KiB) for a response or trailer block. */
+const MAX_RESPONSE_HEADER_LIST_SIZE = 60 * 1024;
+/** Envoy's max_headers_count default (100), plus `:status`. */
+const MAX_RESPONSE_HEADER_PAIRS = 101;
+/** Bytes a stream queues before encodeData says stop (Envoy's 1 MiB buffer limit). */
+const STREAM_BUFFER_LIMIT = 1024 * 1024;
+/** Client stream ids are the odd numbers 1 … 2^31-1: a connection opens at most 2^30 streams. */
+const MAX_CLIENT_STREAMS = 2 ** 30;
+
 function noCancel(): void {}
 
 /** A request waiting for a stream slot. `gated`: counted in the cluster's pending requests. */
@@ -55,9 +67,9 @@ const enum Drain {
   MaxDuration,
 }
 
-/** One HTTP/2 connection of the pool. */
-export class Http2Connection implements Http2StreamHost {
-  session!: ClientHttp2Session;
+/** One HTTP/2 connection of the pool: its H2Session's handler and its streams' host. */
+export class Http2Connection implements Http2StreamHost, H2SessionHandler {
+  session!: H2Session;
   localAddress = "";
   upstreamTls: UpstreamTlsInfo | undefined = undefined;
   /** SETTINGS received: streams may be opened (the peer's limit is known). */
@@ -69,13 +81,11 @@ export class Http2Connection implements Http2StreamHost {
   closedLocally = false;
   /** Streams handed out and not closed yet. */
   active = 0;
-  /** Streams ever handed out (max_requests_per_connection). */
+  /** Streams ever handed out (max_requests_per_connection, stream ids). */
   total = 0;
   goawayReceived = false;
-  /** The last stream id of a GOAWAY received (streams above it never reached the app). */
-  goawayLastStreamId = 0x7fffffff;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS). */
-  peerLimit = 0xffffffff;
+  peerLimit = 0x7fffffff;
   createdAt = 0;
   idleSince = 0;
   /** The SETTINGS wait (connect timeout), cleared once ready. */
@@ -89,6 +99,27 @@ export class Http2Connection implements Http2StreamHost {
     readonly stats: Http2PoolStats | null,
     readonly host: HostStats | null,
   ) {}
+
+  // ---------------------------------------------------------------- H2SessionHandler
+
+  /** Server role only: a client session never gets peer streams (push is disabled). */
+  onStream(stream: H2Stream): void {
+    stream.reset(H2Error.PROTOCOL_ERROR);
+  }
+
+  onRemoteSettings(): void {
+    this.pool.onSettings(this);
+  }
+
+  onGoaway(lastStreamId: number): void {
+    this.pool.onGoaway(this, lastStreamId);
+  }
+
+  onClose(): void {
+    this.pool.onSessionClose(this);
+  }
+
+  // ---------------------------------------------------------------- Http2StreamHost
 
   streamClosed(): void {
     this.active--;
@@ -201,7 +232,7 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     if (!c.ready || c.draining || c.closed) return 0;
     let cap = Math.min(c.peerLimit, this.streamLimit) - c.active;
     if (this.maxRequests > 0) cap = Math.min(cap, this.maxRequests - c.total);
-    return cap;
+    return Math.min(cap, MAX_CLIENT_STREAMS - c.total);
   }
 
   /** The oldest ready connection with a free stream slot (older ones fill first, as Envoy's list). */
@@ -212,6 +243,11 @@ export class Http2Pool implements HttpConnPool, GatedPool {
       if (this.capacityOf(c) > 0) {
         if (this.tooOld(c)) {
           this.drain(c, Drain.MaxDuration);
+          continue;
+        }
+        // Out of stream ids (or the session stopped taking streams): it drains, a new one is dialed.
+        if (!c.session.canRequest) {
+          this.drain(c, Drain.None);
           continue;
         }
         return c;
@@ -359,35 +395,30 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     c.localAddress = `${socket.localAddress}:${socket.localPort}`;
     c.upstreamTls = upstreamTlsInfoOf(stream);
     c.createdAt = this.clock.monotonic();
-    const h2 = this.opts.http2;
-    const streamWindow = h2?.initialStreamWindowSize ?? HTTP2_DEFAULTS.initialStreamWindowSize;
-    const connWindow = h2?.initialConnectionWindowSize ?? HTTP2_DEFAULTS.initialConnectionWindowSize;
-    const tls = c.upstreamTls !== undefined;
-    const session = h2connect(`${tls ? "https" : "http"}://${this.pipe !== undefined ? "localhost" : hostForUrl(this.address)}:${this.port || 80}`, {
-      createConnection: () => stream,
-      // Envoy's SETTINGS: no server push, its windows (256 MiB by default).
-      settings: { enablePush: false, initialWindowSize: Math.min(streamWindow, 2147483647) },
-    });
-    c.session = session;
-    (session as ClientHttp2Session & { [CONN]?: Http2Connection })[CONN] = c;
     this.conns.push(c);
     this.notReady++;
     stats?.cxActive.add(1);
     stats?.http2.cxHttp2Total.inc();
     if (host !== null) host.cxActive++;
-    session.on("remoteSettings", onRemoteSettings);
-    session.on("goaway", onGoaway);
-    session.on("error", noop);
-    session.on("close", onSessionClose);
-    session.once("connect", () => {
-      if (connWindow > 65535) {
-        try {
-          session.setLocalWindowSize(Math.min(connWindow, 2147483647));
-        } catch {
-          // A session already closing: its close event does the cleanup.
-        }
-      }
-    });
+    const h2 = this.opts.http2;
+    // Envoy's SETTINGS: no server push, its windows (256 MiB by default), its stream limit.
+    c.session = new H2Session(
+      stream,
+      {
+        role: "client",
+        maxConcurrentStreams: this.streamLimit,
+        initialStreamWindowSize: h2?.initialStreamWindowSize ?? HTTP2_DEFAULTS.initialStreamWindowSize,
+        initialConnectionWindowSize: h2?.initialConnectionWindowSize ?? HTTP2_DEFAULTS.initialConnectionWindowSize,
+        maxHeaderListSize: MAX_RESPONSE_HEADER_LIST_SIZE,
+        maxHeaderPairs: MAX_RESPONSE_HEADER_PAIRS,
+        streamBufferLimit: STREAM_BUFFER_LIMIT,
+        // The cluster's override_stream_error_on_invalid_http_message: a malformed response resets
+        // only its stream; by default (Envoy's) it ends the connection, each stream a protocol error.
+        streamErrorOnInvalidMessage: h2?.streamErrorOnInvalidHttpMessage === true,
+      },
+      c,
+    );
+    if (c.closed) return;
     // The peer's SETTINGS must come within the connect timeout (a peer that is not HTTP/2 never sends them).
     c.settingsTimer = this.clock.set(() => {
       c.settingsTimer = undefined;
@@ -396,14 +427,14 @@ export class Http2Pool implements HttpConnPool, GatedPool {
       stats?.cxConnectFail.inc();
       if (host !== null) host.cxConnectFail++;
       c.closedLocally = true;
-      session.destroy();
+      c.session.destroy();
     }, this.opts.connectTimeoutMs);
   }
 
   /** @internal The peer's SETTINGS: the connection is ready, or its limit changed. */
-  onSettings(c: Http2Connection, settings: Settings): void {
-    const limit = settings.maxConcurrentStreams;
-    c.peerLimit = limit === undefined ? 0xffffffff : limit;
+  onSettings(c: Http2Connection): void {
+    if (c.closed) return;
+    c.peerLimit = c.session.peerMaxConcurrentStreams;
     if (!c.ready) {
       c.ready = true;
       this.notReady--;
@@ -417,23 +448,25 @@ export class Http2Pool implements HttpConnPool, GatedPool {
   }
 
   /**
-   * @internal GOAWAY from the upstream: no new streams here; streams above its last id are
-   * refused (nghttp2 closes them with REFUSED_STREAM; after an error GOAWAY node:http2 destroys
-   * the whole session, and the recorded id still tells them apart).
+   * @internal GOAWAY from the upstream: no new streams here. The session has already reset the
+   * streams above its last stream id as refused (never processed: the router retries them).
    */
-  onGoaway(c: Http2Connection, lastStreamId: number): void {
-    if (lastStreamId < c.goawayLastStreamId) c.goawayLastStreamId = lastStreamId;
+  onGoaway(c: Http2Connection, _lastStreamId: number): void {
+    if (c.closed) return;
     if (!c.goawayReceived) {
       c.goawayReceived = true;
       c.stats?.http2.cxCloseNotify.inc();
     }
-    if (!c.draining) {
-      c.draining = true;
-      if (!c.ready) {
-        c.ready = true; // no longer connecting: its capacity is 0 from now on
-        this.notReady--;
+    if (!c.ready) {
+      c.ready = true; // no longer connecting: its capacity is 0 from now on
+      this.notReady--;
+      if (c.settingsTimer !== undefined) {
+        this.clock.clear(c.settingsTimer);
+        c.settingsTimer = undefined;
       }
     }
+    c.draining = true;
+    if (c.active === 0) this.closeConn(c);
     // New work goes to another (or a new) connection.
     this.servePending();
   }
@@ -499,7 +532,7 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     c.draining = true;
     c.closedLocally = true;
     this.stats?.http2.goawaySent.inc();
-    // Node's close() sends GOAWAY(NO_ERROR) and ends the session once its streams are done.
+    // GOAWAY(NO_ERROR) now; the socket ends once the streams in flight are done.
     c.session.close();
   }
 
@@ -546,36 +579,4 @@ export class Http2Pool implements HttpConnPool, GatedPool {
     }
     this.gate?.unregister(this);
   }
-}
-
-const CONN = Symbol("outrigger.h2Connection");
-type TaggedSession = ClientHttp2Session & { [CONN]?: Http2Connection };
-
-function ownerOf(s: TaggedSession): Http2Connection | undefined {
-  return s[CONN];
-}
-
-function onRemoteSettings(this: TaggedSession, settings: Settings): void {
-  const c = ownerOf(this);
-  if (c !== undefined) poolOf(c).onSettings(c, settings);
-}
-
-function onGoaway(this: TaggedSession, _code: number, lastStreamId: number): void {
-  const c = ownerOf(this);
-  if (c !== undefined) poolOf(c).onGoaway(c, lastStreamId);
-}
-
-function onSessionClose(this: TaggedSession): void {
-  const c = ownerOf(this);
-  if (c !== undefined) poolOf(c).onSessionClose(c);
-}
-
-function poolOf(c: Http2Connection): Http2Pool {
-  return c.pool;
-}
-
-function noop(): void {}
-
-function hostForUrl(address: string): string {
-  return address.includes(":") ? `[${address}]` : address;
 }

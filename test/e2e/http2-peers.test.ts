@@ -189,7 +189,7 @@ describe("resets and flow control (node:http2 client)", () => {
     return session;
   };
 
-  it("the client's RST_STREAM (CANCEL) resets the upstream HTTP/2 stream; an HTTP/1.1 upstream's connection is closed", async () => {
+  it("the client's RST_STREAM (CANCEL) resets the upstream HTTP/2 stream (RST_STREAM NO_ERROR, as Envoy); an HTTP/1.1 upstream's connection is closed", async () => {
     for (const svc of ["h2svc", "web"] as const) {
       const s = client(svc);
       const heldBefore = up[svc].held.length;

@@ -155,8 +155,9 @@ export async function startDualUpstream(opts: DualUpstreamOptions = {}): Promise
     const seen = record("2", method, path, headers[":authority"] as string | undefined, headers, stream.session!.socket);
     if (path === "/hold") {
       let answered = false;
+      // A RST_STREAM of any code (Envoy's local reset is NO_ERROR) aborts the unanswered stream.
       const ended = new Promise<{ how: "reset" | "closed"; code?: number }>((resolve) =>
-        stream.on("close", () => !answered && resolve(stream.rstCode !== h2c.NGHTTP2_NO_ERROR ? { how: "reset", code: stream.rstCode } : { how: "closed" })),
+        stream.on("close", () => !answered && resolve(stream.aborted || stream.rstCode !== h2c.NGHTTP2_NO_ERROR ? { how: "reset", code: stream.rstCode } : { how: "closed" })),
       );
       up.held.push({ req: seen, ended, release: () => ((answered = true), stream.respond({ ":status": 200 }), stream.end("released")) });
       stream.resume();

@@ -20,7 +20,7 @@ const IGNORED: Readonly<Record<string, string>> = {
   max_inbound_window_update_frames_per_data_frame_sent: "frame flood limits stay at Envoy's defaults; ignored",
   custom_settings_parameters: "custom SETTINGS parameters are not supported; ignored",
   connection_keepalive: "HTTP/2 PING keepalive is not supported; ignored",
-  use_oghttp2_codec: "the downstream codec is Outrigger's own; ignored",
+  use_oghttp2_codec: "the HTTP/2 codec is Outrigger's own (downstream and upstream); ignored",
   max_metadata_size: "METADATA frames are not supported; ignored",
 };
 

@@ -1,7 +1,9 @@
 // The HTTP/2 client codec's header mapping (http-message.ts's HTTP/2 rules): codec-neutral request
-// headers → an nghttp2 header block for node:http2 (responses and trailers come back through
-// http2-header-block.ts's headerListFromRaw). Pseudo-headers are fields, never HeaderList entries.
+// headers and trailers → the flat raw header blocks H2Session.request() / sendTrailers() take
+// (responses and trailers come back through http2-header-block.ts's headerListFromRaw).
+// Pseudo-headers are fields, never HeaderList entries.
 
+import type { HeaderList } from "../header-list.js";
 import type { RequestHeaders } from "../http-message.js";
 import { CONNECTION_SPECIFIC_HEADERS } from "./http2-header-block.js";
 
@@ -12,11 +14,11 @@ import { CONNECTION_SPECIFIC_HEADERS } from "./http2-header-block.js";
 const DROPPED = new Set([...CONNECTION_SPECIFIC_HEADERS, "host", "http2-settings"]);
 
 /**
- * The header block of `req` for `session.request()`, as Node's flat raw array (`[name, value, …]`,
- * Node ≥ 22): `:method`, `:scheme`, `:path`, `:authority` (the `host` entry — rewrites change it —
- * else `authority`), then the regular headers in order (repeated names as repeated entries), the
- * `cookie` headers joined with "; " into one. A raw array spares Node's copy of a header object
- * and its per-key walk (h2c→HTTP/2 bench, see the commit).
+ * The header block of `req` for `H2Session.request()`, a flat raw array (`[name, value, …]`, built
+ * straight from the HeaderList, no intermediate object): `:method`, `:scheme`, `:path`,
+ * `:authority` (the `host` entry — rewrites change it — else `authority`), then the regular
+ * headers in order (repeated names as repeated entries), the `cookie` headers joined with "; "
+ * into one (RFC 9113 §8.2.3 allows either; one field compresses as Envoy's does).
  */
 export function http2RequestHeaders(req: RequestHeaders): string[] {
   const h = req.headers;
@@ -40,6 +42,22 @@ export function http2RequestHeaders(req: RequestHeaders): string[] {
     out.push(name, value);
   }
   if (cookie !== undefined) out.push("cookie", cookie);
+  return out;
+}
+
+/**
+ * A request trailer block for `H2Stream.sendTrailers()`: the trailers in order, lower-case names,
+ * without pseudo-headers or connection-specific names (RFC 9113 §8.1: trailers carry neither).
+ */
+export function http2TrailerBlock(trailers: HeaderList): string[] {
+  const lower = trailers.lower;
+  const values = trailers.values;
+  const out: string[] = [];
+  for (let i = 0; i < lower.length; i++) {
+    const name = lower[i]!;
+    if (name.charCodeAt(0) === 58 /* ':' */ || DROPPED.has(name) || name === "te") continue;
+    out.push(name, values[i]!);
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { HeaderList } from "../../../src/http/header-list.js";
-import { http2RequestHeaders } from "../../../src/http/codec/http2-client-headers.js";
+import { http2RequestHeaders, http2TrailerBlock } from "../../../src/http/codec/http2-client-headers.js";
 import { headerListFromRaw } from "../../../src/http/codec/http2-header-block.js";
 import type { RequestHeaders } from "../../../src/http/http-message.js";
 
@@ -67,6 +67,30 @@ describe("http2RequestHeaders", () => {
     expect(h["x-rep"]).toEqual(["1", "2", "3"]);
     // One cookie header; the others keep their order as separate entries.
     expect(raw.filter((_, i) => i % 2 === 0 && i >= 8)).toEqual(["x-rep", "x-rep", "x-rep", "cookie"]);
+  });
+});
+
+describe("http2TrailerBlock", () => {
+  it("keeps the trailers in order with lower-case names, repeats as repeats", () => {
+    expect(http2TrailerBlock(HeaderList.from([["Grpc-Status", "0"], ["x-sum", "a"], ["X-Sum", "b"]]))).toEqual(["grpc-status", "0", "x-sum", "a", "x-sum", "b"]);
+  });
+
+  it("drops pseudo-headers, connection-specific names and te (RFC 9113 §8.1)", () => {
+    const block = http2TrailerBlock(
+      HeaderList.from([
+        [":status", "200"],
+        ["connection", "close"],
+        ["transfer-encoding", "chunked"],
+        ["te", "trailers"],
+        ["host", "h"],
+        ["x-ok", "1"],
+      ]),
+    );
+    expect(block).toEqual(["x-ok", "1"]);
+  });
+
+  it("an empty list is an empty block (the codec then ends the stream with an empty DATA frame)", () => {
+    expect(http2TrailerBlock(HeaderList.from([]))).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
 // @grpc/grpc-js server (unary call: headers, data, trailers; unknown method: a trailers-only
 // answer), request trailers reaching a node:http2 server, response flow control (readDisable holds
 // the upstream at its window), a large upload with back-pressure, and the local reset (RST_STREAM
-// CANCEL) that leaves the connection usable.
+// NO_ERROR, as Envoy) that leaves the connection usable.
 
 import { createHash, randomBytes } from "node:crypto";
 import { constants, type ServerHttp2Stream } from "node:http2";
@@ -261,11 +261,13 @@ describe("Http2Pool streams", () => {
     expect(seen.sha256).toBe(createHash("sha256").update(body).digest("hex"));
   });
 
-  it("resetStream sends RST_STREAM CANCEL and the connection serves the next stream", async () => {
+  it("resetStream sends RST_STREAM NO_ERROR (Envoy's local reset) and the connection serves the next stream", async () => {
     let cancelled: number | undefined;
+    let aborted = false;
     const up = await startH2Upstream(undefined, {
       onHeaders: (stream, headers) => {
         if (headers[":path"] === "/hang") {
+          stream.on("aborted", () => (aborted = true));
           stream.on("close", () => (cancelled = stream.rstCode));
           return;
         }
@@ -280,7 +282,9 @@ describe("Http2Pool streams", () => {
     await waitFor(() => up.requests.length === 1, 5_000, "stream at the upstream");
     enc.resetStream();
     await waitFor(() => cancelled !== undefined, 5_000, "RST_STREAM at the upstream");
-    expect(cancelled).toBe(constants.NGHTTP2_CANCEL);
+    expect(cancelled).toBe(constants.NGHTTP2_NO_ERROR);
+    // A reset all the same: the server's stream was aborted, not ended.
+    expect(aborted).toBe(true);
     expect(stat("http2.tx_reset")).toBe(1);
     const second = new Recorder();
     (await open(p, second)).encodeHeaders(request("/ok", [], "GET"), true);
