@@ -1,6 +1,8 @@
 // `/memory` in Envoy's envoy.admin.v3.Memory shape (uint64 fields are strings in proto3 JSON),
 // filled from V8 rather than tcmalloc: allocated = JS heap in use in the main thread and every
-// worker plus off-heap buffers; heap_size = the heaps V8 reserved plus those buffers;
+// worker plus every thread's off-heap buffers (each isolate counts its own: a worker's request
+// and response bodies are in its count, not the main thread's); heap_size = the heaps V8 reserved
+// plus those buffers;
 // pageheap_free = reserved but unused; total_physical_bytes = the process's resident set.
 // pageheap_unmapped and total_thread_cache have no V8 counterpart: "0".
 
@@ -18,9 +20,9 @@ export interface EnvoyMemory {
 export function memoryJson(main: NodeJS.MemoryUsage, workers: readonly WorkerHeap[]): EnvoyMemory {
   const used = main.heapUsed + workers.reduce((n, w) => n + w.used, 0);
   const total = main.heapTotal + workers.reduce((n, w) => n + w.total, 0);
-  // `external` counts Buffers and ArrayBuffers of every thread (the process-wide V8 allocator).
-  const allocated = used + main.external;
-  const heapSize = Math.max(total + main.external, allocated);
+  const external = main.external + workers.reduce((n, w) => n + w.external, 0);
+  const allocated = used + external;
+  const heapSize = Math.max(total + external, allocated);
   return {
     allocated: String(allocated),
     heap_size: String(heapSize),

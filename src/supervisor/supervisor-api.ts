@@ -33,6 +33,8 @@ export interface DrainListenersOptions {
 export interface WorkerHeap {
   used: number;
   total: number;
+  /** Off-heap memory the worker's isolate holds (its Buffers and ArrayBuffers: request and response bodies live here). */
+  external: number;
 }
 
 export interface Supervisor {

@@ -551,11 +551,11 @@ class SupervisorImpl implements Supervisor {
     // Worker.getHeapStatistics: Node >= 22.16 / 24; older runtimes report the main thread only.
     const stats = await Promise.all(
       live.map((s) => {
-        const w = s.worker as Worker & { getHeapStatistics?: () => Promise<{ used_heap_size: number; total_heap_size: number }> };
+        const w = s.worker as Worker & { getHeapStatistics?: () => Promise<{ used_heap_size: number; total_heap_size: number; external_memory?: number }> };
         return typeof w.getHeapStatistics === "function" ? w.getHeapStatistics().catch(() => undefined) : Promise.resolve(undefined);
       }),
     );
-    return stats.filter((h) => h !== undefined).map((h) => ({ used: h.used_heap_size, total: h.total_heap_size }));
+    return stats.filter((h) => h !== undefined).map((h) => ({ used: h.used_heap_size, total: h.total_heap_size, external: h.external_memory ?? 0 }));
   }
 
   async reopenLogs(): Promise<void> {

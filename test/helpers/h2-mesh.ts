@@ -136,6 +136,12 @@ export async function adminStats(admin: number): Promise<Map<string, number>> {
 }
 
 /** VmRSS of a process, in bytes (Linux /proc). */
+/** The proxy's live memory from the admin `/memory` (`allocated`: JS heaps and off-heap buffers of every thread), bytes. */
+export async function allocatedBytes(admin: number): Promise<number> {
+  const j = (await (await fetch(`http://127.0.0.1:${admin}/memory`)).json()) as { allocated: string };
+  return Number(j.allocated);
+}
+
 export async function rssBytes(pid: number): Promise<number> {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
