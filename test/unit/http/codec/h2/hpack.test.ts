@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { ByteWriter, HpackDecoder, HpackEncoder, HpackError } from "../../../../../src/http/codec/h2/hpack.js";
+import { prng } from "../../../../helpers/seeded-random.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const NO_LIMIT = 1 << 30;
@@ -33,17 +34,6 @@ function flat(pairs: Array<[string, string]>): string[] {
   return pairs.flat();
 }
 
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Step {
   block: string;

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { huffmanDecode, huffmanDecodedMax, huffmanEncode, huffmanEncodedLength } from "../../../../../src/http/codec/h2/huffman.js";
+import { prng } from "../../../../helpers/seeded-random.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 
@@ -19,17 +20,6 @@ function decode(b: Buffer): string | null {
   return n < 0 ? null : dst.toString("latin1", 0, n);
 }
 
-/** Seeded PRNG (mulberry32): the same strings every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // RFC 7541 Appendix C.4 and C.6: every Huffman-coded string of the examples.
 const RFC_STRINGS: Array<[string, string]> = [
