@@ -93,10 +93,11 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
     si.filterChainName = ctx.filterChainName;
     si.direction = ctx.direction;
     si.telemetry = ctx.telemetry;
-    // The request body, if any, is not wanted: read and dropped until the client ends.
     this.discarding = true;
     this.responded = true;
     this.stream.sendHeaders([":status", String(answer.status), "content-length", "0", "date", httpDate(ctx.services.clock.now()), "server", ctx.serverName], true);
+    // The request body, if any, is not wanted: the client is told to stop (RST_STREAM NO_ERROR).
+    if (!endStream) this.cutRequestShort();
     ctx.services.onStream(si.finish());
   }
 
@@ -264,11 +265,18 @@ export class Http2StreamEncoder implements ServerStreamEncoder, H2StreamHandler 
       this.conn.streamClosed(this);
       return;
     }
-    // The response is complete (or the stream reset). A request body still arriving is not
-    // wanted any more: read and dropped, so the client's window keeps moving.
+    // The response is complete (or the stream reset) before the request: as Envoy's connection
+    // manager (doEndStream), the stream is reset — RST_STREAM NO_ERROR after the response's last
+    // frame, so the client stops sending a body nobody reads (RFC 9113 §8.1).
     if (!this.requestEnded) {
       this.discarding = true;
-      this.stream.readDisable(false);
+      this.cutRequestShort();
     }
+  }
+
+  private cutRequestShort(): void {
+    this.localReset = true;
+    this.conn.codecStats.txReset.inc();
+    this.stream.resetAfterEnd(ErrorCode.NO_ERROR);
   }
 }

@@ -13,7 +13,7 @@ import { httpConnectionManagerOf } from "../../src/config/model/listener-default
 import { builtInHttpFilters } from "../../src/http/filters/http-filter-registry.js";
 import { FilterStatus, type FilterCallbacks } from "../../src/http/filters/http-filter.js";
 import { HeaderList } from "../../src/http/header-list.js";
-import { FrameType, RawHttp2Client, headersFrame } from "../helpers/http2-raw-client.js";
+import { FrameType, RawHttp2Client, frame, headersFrame } from "../helpers/http2-raw-client.js";
 import { ManualTimers } from "../helpers/manual-timers.js";
 import { issueLeaf, makeRootCa, pkiDir, type Ca, type Leaf } from "../helpers/pki.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
@@ -527,6 +527,46 @@ describe("resets", () => {
     const ok = await request(s, { ":path": "/good" });
     expect(ok.status).toBe(200);
     expect(ok.body.toString()).toBe("fine");
+  });
+
+  it("a response complete before the request ends is followed by RST_STREAM NO_ERROR (Envoy's doEndStream), after its last frame; the connection stays", async () => {
+    const registry = builtInHttpFilters().register({
+      name: HTTP_ROUTER_FILTER,
+      create(cb: FilterCallbacks) {
+        return {
+          decodeHeaders: () => {
+            cb.sendResponse(403, "denied early", "direct_response");
+            return FilterStatus.StopIteration;
+          },
+        };
+      },
+    });
+    const p = await proxyTo(1, { runtime: { httpFilters: registry } });
+    const c = await RawHttp2Client.open(p.port);
+    cleanups.push(() => c.close());
+    // A POST whose body has begun and not ended.
+    c.write(headersFrame(1, [[":method", "POST"], [":scheme", "http"], [":authority", "a"], [":path", "/upload"]], false));
+    c.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(1000, 1)));
+    const rst = await c.waitFrame((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+    expect(rst.payload.readUInt32BE(0)).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    const mine = c.frames.filter((f) => f.streamId === 1);
+    // HEADERS, then the body with END_STREAM, then the reset.
+    expect(mine.map((f) => f.type)).toEqual([FrameType.HEADERS, FrameType.DATA, FrameType.RST_STREAM]);
+    expect(mine[1]!.payload.toString()).toBe("denied early");
+    expect(mine[1]!.flags & 1).toBe(1);
+    expect(stat(p, "http2.tx_reset")).toBe(1);
+    // A header block that cannot become a request (CONNECT) answered while its body is open: the same.
+    c.write(headersFrame(3, [[":method", "CONNECT"], [":authority", "db:5432"]], false));
+    const rst3 = await c.waitFrame((f) => f.type === FrameType.RST_STREAM && f.streamId === 3);
+    expect(rst3.payload.readUInt32BE(0)).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    // More DATA on the reset stream is dropped; the connection keeps serving.
+    c.write(frame(FrameType.DATA, 1, 1, Buffer.alloc(10)));
+    c.write(headersFrame(5, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/next"]], true));
+    const d5 = await c.waitFrame((f) => f.type === FrameType.DATA && f.streamId === 5);
+    expect(d5.payload.toString()).toBe("denied early");
+    // A request that ended with its headers is not reset.
+    expect(c.frames.some((f) => f.type === FrameType.RST_STREAM && f.streamId === 5)).toBe(false);
+    expect(c.frames.some((f) => f.type === FrameType.GOAWAY)).toBe(false);
   });
 
   it("the connection closing under open streams ends them as downstream connection terminations (DC)", async () => {

@@ -201,6 +201,8 @@ export class H2Stream {
   openedAt = 0;
   /** @internal A response HEADERS went out (server: the peer's reset is then not premature). */
   headersSent = false;
+  /** @internal resetAfterEnd: the RST_STREAM code to send once our END_STREAM is out (-1: none). */
+  deferredReset = -1;
 
   /** @internal */
   constructor(session: H2Session, id: number, rx: Rx, sendWindow: number, recvWindow: number) {
@@ -264,6 +266,19 @@ export class H2Stream {
   reset(code: number): void {
     if (this.closed) return;
     this.session.resetStream(this, code, -1);
+  }
+
+  /**
+   * RST_STREAM with `code` once the END_STREAM we queued has gone out (at once if it has): the
+   * rest of our side is still sent, the peer's is cut short — Envoy's deferred reset, which its
+   * connection manager uses when a response completes before the request (RFC 9113 §8.1: a
+   * server may ask the client to stop sending with NO_ERROR). Before our END_STREAM is queued it
+   * is a plain reset.
+   */
+  resetAfterEnd(code: number): void {
+    if (this.closed) return;
+    if (this.localEnded && this.endQueued) this.deferredReset = code;
+    else this.session.resetStream(this, code, -1);
   }
 
   /** Holds received DATA and the stream's WINDOW_UPDATE (the peer stops once the window is used). */
@@ -1122,7 +1137,7 @@ export class H2Session {
         this.writeFrame(0, FrameType.DATA, Flag.END_STREAM, s.id);
         this.dataFramesSent++;
       }
-      this.maybeCloseStream(s);
+      this.endSent(s);
       return true;
     }
     const queue = s.queue!;
@@ -1153,9 +1168,15 @@ export class H2Session {
     } else s.queueOff += n;
     if (end) {
       s.endQueued = false;
-      this.maybeCloseStream(s);
+      this.endSent(s);
     }
     return true;
+  }
+
+  /** A queued END_STREAM went out: a deferred reset follows it, else the stream may be done. */
+  private endSent(s: H2Stream): void {
+    if (s.deferredReset >= 0) this.resetStream(s, s.deferredReset, -1);
+    else this.maybeCloseStream(s);
   }
 
   // ---------------------------------------------------------------- output
