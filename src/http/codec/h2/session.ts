@@ -648,7 +648,8 @@ export class H2Session {
     // Half-closed (remote): nghttp2 (Envoy's codec) makes this a connection error.
     if (s.rx === Rx.Ended) return this.connectionError(ErrorCode.STREAM_CLOSED);
     if (s.rx === Rx.AwaitHeaders) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
-    if (len > s.recvWindow) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
+    // nghttp2 and Envoy: a connection error (RFC 9113 §6.9 allows a stream error).
+    if (len > s.recvWindow) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR);
     s.recvWindow -= len;
     s.recvConsumed += len;
     const dataLen = end - start;
@@ -750,7 +751,8 @@ export class H2Session {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const s = this.streams.get(id);
     if (s !== undefined) {
-      if (selfDependent) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+      // nghttp2 (Envoy's codec): a connection error whatever stream_error_on_invalid_http_message says.
+      if (selfDependent) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
       this.existingStreamHeaders(s, raw, endStream, overflow);
       return;
     }
@@ -768,7 +770,7 @@ export class H2Session {
     this.lastPeerStreamId = id;
     // After our final GOAWAY, newer streams are not processed.
     if (this.goawayLastId >= 0 && id > this.goawayLastId) return;
-    if (selfDependent) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
+    if (selfDependent) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
     if (this.streams.size >= this.opts.maxConcurrentStreams) {
       // nghttp2: refused while the peer may not know our limit yet, a connection error after.
       if (this.settingsAcked) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
@@ -829,12 +831,8 @@ export class H2Session {
 
   private onPriorityFrame(_b: Buffer, _p: number, len: number, id: number): void {
     if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
-    if (len !== 5) {
-      const s = this.streams.get(id);
-      if (s !== undefined) this.streamError(s, ErrorCode.FRAME_SIZE_ERROR);
-      else this.invalidNewStream(id, ErrorCode.FRAME_SIZE_ERROR);
-      return;
-    }
+    // RFC 9113 §6.3 allows a stream error; nghttp2 (Envoy's codec) ends the connection.
+    if (len !== 5) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR);
     // Envoy's max_inbound_priority_frames_per_stream.
     if (++this.priorityFrames > MAX_PRIORITY_FRAMES_PER_STREAM * (1 + this.peerStreamsOpened)) this.connectionError(ErrorCode.ENHANCE_YOUR_CALM);
   }
@@ -957,9 +955,11 @@ export class H2Session {
       if (this.isIdle(id)) this.connectionError(ErrorCode.PROTOCOL_ERROR);
       return;
     }
-    if (inc === 0) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    // Stream-level in RFC 9113 §6.9; connection errors in Envoy, which ends the connection on
+    // every invalid frame but a malformed message, stream_error_on_invalid_http_message or not.
+    if (inc === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
     s.sendWindow += inc;
-    if (s.sendWindow > MAX_WINDOW_SIZE) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
+    if (s.sendWindow > MAX_WINDOW_SIZE) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR);
     if (s.queuedBytes > 0) this.pumpData();
   }
 
