@@ -64,6 +64,9 @@ export function priority(id: number, dependsOn: number, weight = 15): Buffer {
 
 export { frame };
 
+/** The client connection preface. */
+export const PREFACE_BYTES = PREFACE;
+
 const PROBE_PING = Buffer.from("h2probe!", "latin1");
 
 /** What the server did with a case's frames. */
@@ -89,6 +92,8 @@ export interface ProbeOptions {
   /** Wait for a frame matching this before sending `after` (e.g. a response HEADERS). */
   waitFor?: (f: Frame) => boolean;
   after?: Buffer[];
+  /** After `after` went out: wait until the frames received satisfy this before the PING. */
+  settle?: (frames: Frame[]) => boolean;
   /** Milliseconds for the whole probe (default 5 000). */
   timeoutMs?: number;
 }
@@ -152,6 +157,10 @@ export async function probe(port: number, bytes: Buffer[], o: ProbeOptions = {})
       const pred = o.waitFor;
       await until(() => frames.some(pred) || frames.some((f) => f.type === T.GOAWAY));
       if (o.after !== undefined && !closed) socket.write(Buffer.concat(o.after));
+    }
+    if (o.settle !== undefined) {
+      const settle = o.settle;
+      await until(() => settle(frames));
     }
     if (!closed) socket.write(ping);
     const isPingAck = (f: Frame): boolean => f.type === T.PING && (f.flags & F.ACK) !== 0 && f.payload.equals(PROBE_PING);
