@@ -324,6 +324,11 @@ describe("HTTP/2 server conformance (h2spec cases; node:http2 as the reference)"
       // nghttp2 ends the connection (so does Envoy, override or not: only malformed messages are stream errors there).
       { name: "increment 0 on an open stream", bytes: [hold(1), windowUpdate(1, 0)], envoy: GOAWAY("PROTOCOL_ERROR") },
       { name: "connection window past 2^31-1", bytes: [windowUpdate(0, 2 ** 31 - 1)], envoy: GOAWAY("FLOW_CONTROL_ERROR") },
+      // h2spec 6.9.1/2: several updates before any stream (Envoy's flood limit allows 5 + 2 × (streams + 10 × DATA frames sent)).
+      { name: "connection window past 2^31-1 in two updates", bytes: [windowUpdate(0, 2 ** 31 - 1 - 65_535), windowUpdate(0, 1)], envoy: GOAWAY("FLOW_CONTROL_ERROR") },
+      { name: "five connection WINDOW_UPDATEs before any stream", bytes: [1, 2, 3, 4, 5].map((n) => windowUpdate(0, n)), envoy: IGNORED },
+      // The sixth is Envoy's WINDOW_UPDATE flood (node:http2 has no such limit).
+      { name: "six connection WINDOW_UPDATEs before any stream", bytes: [1, 2, 3, 4, 5, 6].map((n) => windowUpdate(0, n)), envoy: GOAWAY("ENHANCE_YOUR_CALM"), node: IGNORED, override: GOAWAY("ENHANCE_YOUR_CALM") },
       { name: "stream window past 2^31-1", bytes: [hold(1), windowUpdate(1, 2 ** 31 - 1)], envoy: GOAWAY("FLOW_CONTROL_ERROR") },
       { name: "length 3", bytes: [frame(T.WINDOW_UPDATE, 0, 0, Buffer.alloc(3))], envoy: GOAWAY("FRAME_SIZE_ERROR") },
     ]);

@@ -939,8 +939,10 @@ export class H2Session {
   private onWindowUpdateFrame(b: Buffer, p: number, len: number, id: number): void {
     if (len !== 4) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR);
     const inc = read31(b, p);
-    // Envoy's max_inbound_window_update_frames_per_data_frame_sent.
-    if (++this.windowUpdateFrames > 1 + 2 * (this.peerStreamsOpened + MAX_WINDOW_UPDATES_PER_DATA_FRAME * this.dataFramesSent)) {
+    // Envoy's max_inbound_window_update_frames_per_data_frame_sent (protocol_constraints.cc:
+    // 5 + 2 × (streams opened + 10 × DATA frames sent); 1 + was an older Envoy's, too tight for a
+    // client's first connection WINDOW_UPDATEs).
+    if (++this.windowUpdateFrames > 5 + 2 * (this.peerStreamsOpened + MAX_WINDOW_UPDATES_PER_DATA_FRAME * this.dataFramesSent)) {
       return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM);
     }
     if (id === 0) {
