@@ -663,7 +663,8 @@ export class H2Session {
     // Half-closed (remote): nghttp2 (Envoy's codec) makes this a connection error.
     if (s.rx === Rx.Ended) return this.connectionError(ErrorCode.STREAM_CLOSED);
     if (s.rx === Rx.AwaitHeaders) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
-    if (len > s.recvWindow) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
+    // nghttp2 and Envoy: a connection error (RFC 9113 §6.9 allows a stream error).
+    if (len > s.recvWindow) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR);
     s.recvWindow -= len;
     s.recvConsumed += len;
     const dataLen = end - start;
@@ -765,7 +766,8 @@ export class H2Session {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const s = this.streams.get(id);
     if (s !== undefined) {
-      if (selfDependent) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+      // nghttp2 (Envoy's codec): a connection error whatever stream_error_on_invalid_http_message says.
+      if (selfDependent) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
       this.existingStreamHeaders(s, raw, endStream, overflow);
       return;
     }
@@ -783,7 +785,7 @@ export class H2Session {
     this.lastPeerStreamId = id;
     // After our final GOAWAY, newer streams are not processed.
     if (this.goawayLastId >= 0 && id > this.goawayLastId) return;
-    if (selfDependent) return this.invalidNewStream(id, ErrorCode.PROTOCOL_ERROR);
+    if (selfDependent) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
     if (this.streams.size >= this.opts.maxConcurrentStreams) {
       // nghttp2: refused while the peer may not know our limit yet, a connection error after.
       if (this.settingsAcked) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
@@ -844,12 +846,8 @@ export class H2Session {
 
   private onPriorityFrame(_b: Buffer, _p: number, len: number, id: number): void {
     if (id === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
-    if (len !== 5) {
-      const s = this.streams.get(id);
-      if (s !== undefined) this.streamError(s, ErrorCode.FRAME_SIZE_ERROR);
-      else this.invalidNewStream(id, ErrorCode.FRAME_SIZE_ERROR);
-      return;
-    }
+    // RFC 9113 §6.3 allows a stream error; nghttp2 (Envoy's codec) ends the connection.
+    if (len !== 5) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR);
     // Envoy's max_inbound_priority_frames_per_stream.
     if (++this.priorityFrames > MAX_PRIORITY_FRAMES_PER_STREAM * (1 + this.peerStreamsOpened)) this.connectionError(ErrorCode.ENHANCE_YOUR_CALM);
   }
@@ -956,8 +954,10 @@ export class H2Session {
   private onWindowUpdateFrame(b: Buffer, p: number, len: number, id: number): void {
     if (len !== 4) return this.connectionError(ErrorCode.FRAME_SIZE_ERROR);
     const inc = read31(b, p);
-    // Envoy's max_inbound_window_update_frames_per_data_frame_sent.
-    if (++this.windowUpdateFrames > 1 + 2 * (this.peerStreamsOpened + MAX_WINDOW_UPDATES_PER_DATA_FRAME * this.dataFramesSent)) {
+    // Envoy's max_inbound_window_update_frames_per_data_frame_sent (protocol_constraints.cc:
+    // 5 + 2 × (streams opened + 10 × DATA frames sent); 1 + was an older Envoy's, too tight for a
+    // client's first connection WINDOW_UPDATEs).
+    if (++this.windowUpdateFrames > 5 + 2 * (this.peerStreamsOpened + MAX_WINDOW_UPDATES_PER_DATA_FRAME * this.dataFramesSent)) {
       return this.connectionError(ErrorCode.ENHANCE_YOUR_CALM);
     }
     if (id === 0) {
@@ -972,9 +972,11 @@ export class H2Session {
       if (this.isIdle(id)) this.connectionError(ErrorCode.PROTOCOL_ERROR);
       return;
     }
-    if (inc === 0) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    // Stream-level in RFC 9113 §6.9; connection errors in Envoy, which ends the connection on
+    // every invalid frame but a malformed message, stream_error_on_invalid_http_message or not.
+    if (inc === 0) return this.connectionError(ErrorCode.PROTOCOL_ERROR);
     s.sendWindow += inc;
-    if (s.sendWindow > MAX_WINDOW_SIZE) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
+    if (s.sendWindow > MAX_WINDOW_SIZE) return this.connectionError(ErrorCode.FLOW_CONTROL_ERROR);
     if (s.queuedBytes > 0) this.pumpData();
   }
 

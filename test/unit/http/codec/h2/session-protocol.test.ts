@@ -7,7 +7,7 @@
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, Flag, FrameType as FT, frameLength, frameStreamId, read31, writeFrameHeader } from "../../../../../src/http/codec/h2/frames.js";
-import type { H2Stream } from "../../../../../src/http/codec/h2/session.js";
+import { ResetWhy, type H2Stream } from "../../../../../src/http/codec/h2/session.js";
 import { FrameType, PREFACE, RawHttp2Client, frame, headersFrame, hpackLiterals } from "../../../../helpers/http2-raw-client.js";
 import { waitFor, within } from "../../../../helpers/wait.js";
 import { Recorder, startSessionServer, type SessionServer } from "./session-harness.js";
@@ -155,30 +155,27 @@ describe("connection errors: GOAWAY with the code, then close", () => {
     expect(streams[0]!.rec.reset?.code).toBe(ErrorCode.STREAM_CLOSED);
   });
 
-  it("a WINDOW_UPDATE taking the connection window over 2^31-1 (FLOW_CONTROL_ERROR); on a stream it is a stream error (with stream errors on)", async () => {
+  it("a WINDOW_UPDATE taking the connection or a stream window over 2^31-1 is a connection error FLOW_CONTROL_ERROR, stream errors on or not (nghttp2, Envoy)", async () => {
     const { srv } = await holdServer({ streamErrorOnInvalidMessage: true });
     const c = await open(srv.port);
     c.write(headersFrame(1, REQ, false));
     c.write(frame(FrameType.WINDOW_UPDATE, 0, 1, u32(0x7fffffff)));
-    expect(await rstCode(c, 1)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
-    c.write(frame(FrameType.WINDOW_UPDATE, 0, 0, u32(0x7fffffff)));
     expect(await goawayCode(c)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+    const d = await open(srv.port);
+    d.write(frame(FrameType.WINDOW_UPDATE, 0, 0, u32(0x7fffffff)));
+    expect(await goawayCode(d)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
   });
 
-  it("DATA beyond a stream's window resets that stream only (stream errors on); by default it ends the connection (Envoy)", async () => {
-    const dflt = await holdServer({ initialStreamWindowSize: 1000 });
-    const d = await open(dflt.srv.port);
-    await d.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
-    d.write(headersFrame(1, REQ, false));
-    d.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(1001)));
-    expect(await goawayCode(d)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
-    const { srv, streams } = await holdServer({ initialStreamWindowSize: 1000, streamErrorOnInvalidMessage: true });
-    const c = await open(srv.port);
-    await c.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
-    c.write(headersFrame(1, REQ, false));
-    c.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(1001)));
-    expect(await rstCode(c, 1)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
-    expect(streams[0]!.rec.reset?.code).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+  it("DATA beyond a stream's window is a connection error FLOW_CONTROL_ERROR, stream errors on or not (nghttp2, Envoy)", async () => {
+    for (const streamErrorOnInvalidMessage of [false, true]) {
+      const { srv, streams } = await holdServer({ initialStreamWindowSize: 1000, streamErrorOnInvalidMessage });
+      const c = await open(srv.port);
+      await c.waitFrame((f) => f.type === FrameType.SETTINGS && (f.flags & 1) === 1);
+      c.write(headersFrame(1, REQ, false));
+      c.write(frame(FrameType.DATA, 0, 1, Buffer.alloc(1001)));
+      expect(await goawayCode(c)).toBe(ErrorCode.FLOW_CONTROL_ERROR);
+      expect(streams[0]!.rec.reset?.why).toBe(ResetWhy.ConnectionClosed);
+    }
   });
 
   it("a CONTINUATION sequence interrupted by another frame, or on another stream; a CONTINUATION without HEADERS", async () => {
