@@ -808,6 +808,10 @@ export class H2Session {
       if (!s.noBody && status !== 204 && status !== 304) {
         if (endStream && cl > 0) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
         s.contentLength = cl;
+      } else {
+        // No body may follow (a HEAD request's response, 204, 304): nghttp2 takes its length as 0,
+        // so DATA carrying any byte is a malformed message (an empty DATA with END_STREAM is not).
+        s.contentLength = 0;
       }
       s.rx = endStream ? Rx.Ended : Rx.Body;
       s.handler.onHeaders(raw, endStream);
