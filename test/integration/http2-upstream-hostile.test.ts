@@ -9,7 +9,7 @@
 
 import { request as httpRequest, Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Cluster, RouteAction } from "../../src/config/model/types.js";
+import type { Cluster, RetryPolicy, RouteAction } from "../../src/config/model/types.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { F, h2Frame, settingsPayload, startRawH2Upstream, T, u32, type RawH2Conn, type RawH2Script, type RawH2Upstream, type RawFrame } from "../helpers/h2-raw-upstream.js";
@@ -468,3 +468,207 @@ async function waitForFrame(c: RawH2Conn, type: number): Promise<RawFrame> {
   await waitFor(() => c.sent(type).length > 0, 5_000, `frame type ${type}`);
   return c.sent(type)[0]!;
 }
+
+const istioRetries: RetryPolicy = {
+  retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
+  numRetries: 2,
+  retriableStatusCodes: [503],
+  retriableHeaders: [],
+  retryHostPredicatePreviousHosts: true,
+  hostSelectionRetryMaxAttempts: 5,
+  backoffBaseMs: 1,
+  backoffMaxMs: 2,
+};
+
+/** Answers 200 "ok" once the request's body has ended. */
+function okAfterBody(c: RawH2Conn, f: RawFrame): void {
+  if (f.type === T.DATA && (f.flags & F.END_STREAM) !== 0) c.ok(f.id);
+}
+
+describe("HTTP/2 upstream: flow control and stream limits", () => {
+  it("an upstream that never sends WINDOW_UPDATE: a 100 KiB body stops at 65535 bytes, the route timeout answers 504 UT and resets the stream", async () => {
+    await setup({}, { action: { timeoutMs: 300 } });
+    const r = await send("/", Buffer.alloc(100 * 1024, 0x62));
+    expect(r.status).toBe(504);
+    expect(r.body).toBe("upstream request timeout");
+    expect(info().flags).toContain("UT");
+    const c = up!.conns[0]!;
+    const rst = await waitForFrame(c, T.RST_STREAM);
+    expect(rst.id).toBe(c.requests[0]);
+    expect(c.bodyBytes.get(c.requests[0]!)).toBe(65_535);
+    // The connection itself is fine: the next request goes on it (and waits for nothing: GET).
+    expect(c.closed).toBe(false);
+  });
+
+  it("SETTINGS_INITIAL_WINDOW_SIZE 0, raised later: no DATA before the raise, the whole body after it", async () => {
+    let raised = false;
+    await setup({
+      greeting: h2Frame(T.SETTINGS, 0, 0, settingsPayload([[4, 0]])),
+      onRequest: (c) => {
+        setTimeout(() => {
+          raised = true;
+          c.write(h2Frame(T.SETTINGS, 0, 0, settingsPayload([[4, 65_535]])));
+        }, 100);
+      },
+      onFrame: (c, f) => {
+        if (f.type === T.DATA && f.payload.length > 0) expect(raised).toBe(true);
+        okAfterBody(c, f);
+      },
+    });
+    const r = await send("/", Buffer.alloc(40_000, 0x63));
+    expect([r.status, r.body]).toEqual([200, "ok"]);
+    expect(up!.conns[0]!.bodyBytes.get(1)).toBe(40_000);
+  });
+
+  it("SETTINGS_INITIAL_WINDOW_SIZE lowered below what is in flight (negative window), then a WINDOW_UPDATE: the body completes", async () => {
+    await setup({
+      onFrame: (c, f) => {
+        if (f.type === T.DATA && c.bodyBytes.get(f.id) === f.payload.length && f.payload.length > 0) {
+          // After the first DATA: the window goes to 0 - sent (negative), then is made whole.
+          c.write(h2Frame(T.SETTINGS, 0, 0, settingsPayload([[4, 0]])));
+          c.write(h2Frame(T.WINDOW_UPDATE, 0, f.id, u32(200_000)));
+          c.write(h2Frame(T.WINDOW_UPDATE, 0, 0, u32(200_000)));
+        }
+        okAfterBody(c, f);
+      },
+    });
+    const r = await send("/", Buffer.alloc(120_000, 0x64));
+    expect([r.status, r.body]).toEqual([200, "ok"]);
+    expect(up!.conns[0]!.bodyBytes.get(1)).toBe(120_000);
+  });
+
+  it("SETTINGS_MAX_CONCURRENT_STREAMS 0 forever: the request waits, then the route timeout answers 504 UT; no connection storm", async () => {
+    const { stats } = await setup({ greeting: h2Frame(T.SETTINGS, 0, 0, settingsPayload([[3, 0]])) }, { action: { timeoutMs: 300 } });
+    const [a, b] = await Promise.all([send("/a"), send("/b")]);
+    expect([a.status, b.status]).toEqual([504, 504]);
+    expect(a.body).toBe("upstream request timeout");
+    expect(up!.conns[0]!.requests).toHaveLength(0);
+    // Every connection it opened says 0 as well: they must stay few (each pending request at most one).
+    expect(up!.conns.length).toBeLessThanOrEqual(3);
+    expect(counter(stats, "upstream_rq_pending_total")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("GOAWAY last-stream-id 0 after our streams: all refused, retried on a new connection (istiod's policy): 200", async () => {
+    const { stats } = await setup(
+      {
+        onRequest: (c) => {
+          if (c.requests.length === 2) c.write(h2Frame(T.GOAWAY, 0, 0, u32(0, 0)));
+        },
+      },
+      { action: { retryPolicy: istioRetries } },
+    );
+    const [a, b] = await Promise.all([send("/a"), send("/b")]);
+    expect([a.status, b.status, a.body, b.body]).toEqual([200, 200, "ok", "ok"]);
+    expect(up!.conns).toHaveLength(2);
+    expect(counter(stats, "upstream_cx_close_notify")).toBe(1);
+    expect(counter(stats, "upstream_rq_retry")).toBe(2);
+  });
+
+  it("GOAWAY last-stream-id 0 without a retry policy: 503 UR, remote refused stream reset", async () => {
+    await setup({ onRequest: (c) => c.write(h2Frame(T.GOAWAY, 0, 0, u32(0, 0))) });
+    const r = await send();
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset");
+    expect(info().flags).toContain("UR");
+    await stillServes();
+  });
+
+  it("RST_STREAM REFUSED_STREAM is retried on the same connection", async () => {
+    const { stats } = await setup(
+      {
+        onRequest: (c, id) => {
+          if (c.requests.length === 1) c.write(h2Frame(T.RST_STREAM, 0, id, u32(ERR.REFUSED_STREAM)));
+          else c.ok(id);
+        },
+      },
+      { action: { retryPolicy: istioRetries } },
+    );
+    expect((await send()).status).toBe(200);
+    expect(up!.conns).toHaveLength(1);
+    expect(counter(stats, "http2.stream_refused_errors")).toBe(1);
+  });
+});
+
+describe("HTTP/2 upstream: floods, a peer that stops reading, a connection cut mid-frame", () => {
+  it("100 PINGs are each answered (ACK, same payload) and the response still arrives", async () => {
+    await setup({
+      onRequest: (c, id) => {
+        const pings: Buffer[] = [];
+        for (let i = 0; i < 100; i++) pings.push(h2Frame(T.PING, 0, 0, u32(i, 0xabcdef)));
+        c.write(Buffer.concat(pings));
+        setTimeout(() => c.ok(id), 20);
+      },
+    });
+    expect((await send()).status).toBe(200);
+    const c = up!.conns[0]!;
+    await waitFor(() => c.sent(T.PING).length === 100, 5_000, "100 PING ACKs");
+    expect(c.sent(T.PING).every((f, i) => f.flags === F.ACK && f.payload.readUInt32BE(0) === i)).toBe(true);
+  });
+
+  it("a PING flood (5000 in one read: more ACKs than Envoy's 1000 outbound control frames) closes the connection; the request is answered; the proxy serves on", async () => {
+    const { stats } = await setup({
+      onRequest: (c) => {
+        const pings: Buffer[] = [];
+        for (let i = 0; i < 5_000; i++) pings.push(h2Frame(T.PING, 0, 0, u32(i, 0)));
+        c.write(Buffer.concat(pings));
+      },
+    });
+    const r = await send();
+    expect([502, 503]).toContain(r.status);
+    await waitFor(() => up!.conns[0]!.closed, 5_000, "the flooding connection closed");
+    await waitFor(() => counter(stats, "upstream_cx_destroy") === 1, 5_000, "counted");
+    await stillServes();
+  });
+
+  it("a peer that stops reading while it makes us answer PINGs: the output is capped (flood limit), the connection closed", async () => {
+    let sent = 0;
+    await setup({
+      onRequest: (c) => {
+        c.sock.pause();
+        // Small bursts, each read separately: the ACKs pile up in our output, never read.
+        const burst = (): void => {
+          if (c.closed || sent >= 200_000) return;
+          const pings: Buffer[] = [];
+          for (let i = 0; i < 200; i++) pings.push(h2Frame(T.PING, 0, 0, u32(sent++, 0)));
+          c.sock.write(Buffer.concat(pings), () => setImmediate(burst));
+        };
+        burst();
+      },
+    });
+    const r = await send();
+    expect([502, 503]).toContain(r.status);
+    await waitFor(() => up!.conns[0]!.closed, 10_000, "closed by the proxy");
+    // Far below what an unbounded output would have taken.
+    expect(sent).toBeLessThan(200_000);
+    await stillServes();
+  });
+
+  it("the connection closes in the middle of the response's HEADERS frame: 503 UC, connection termination", async () => {
+    await setup({
+      onRequest: (c, id) => {
+        const f = h2Frame(T.HEADERS, F.END_HEADERS, id, c.block([[":status", "200"], ["x-a", "b".repeat(100)]]));
+        c.sock.end(f.subarray(0, 20));
+      },
+    });
+    const r = await send();
+    expect(r.status).toBe(503);
+    expect(r.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: connection termination");
+    expect(info().flags).toContain("UC");
+    await stillServes();
+  });
+
+  it("the connection closes in the middle of a DATA frame after the headers: the downstream is cut off", async () => {
+    await setup({
+      onRequest: (c, id) => {
+        c.headers(id, [[":status", "200"], ["content-length", "1000"]], false);
+        setTimeout(() => c.sock.end(h2Frame(T.DATA, 0, id, Buffer.alloc(1_000)).subarray(0, 300)), 30);
+      },
+    });
+    const r = await send();
+    // The head waits downstream for the first body bytes, so the client may get nothing at all
+    // (the connection closes) or a 200 cut short: never a whole response.
+    expect(r.aborted).toBe(true);
+    expect(info().flags).toContain("UC");
+    await stillServes();
+  });
+});
