@@ -614,7 +614,10 @@ describe("HTTP/2 upstream: floods, a peer that stops reading, a connection cut m
       },
     });
     const r = await send();
-    expect([502, 503]).toContain(r.status);
+    // Envoy: the codec's flood error fails dispatch, the codec client marks a protocol error (502 UPE).
+    expect(r.status).toBe(502);
+    expect(r.body).toBe(PROTOCOL_ERROR_BODY);
+    expect(info().flags).toContain("UPE");
     await waitFor(() => up!.conns[0]!.closed, 5_000, "the flooding connection closed");
     await waitFor(() => counter(stats, "upstream_cx_destroy") === 1, 5_000, "counted");
     await stillServes();
@@ -636,7 +639,8 @@ describe("HTTP/2 upstream: floods, a peer that stops reading, a connection cut m
       },
     });
     const r = await send();
-    expect([502, 503]).toContain(r.status);
+    expect(r.status).toBe(502);
+    expect(info().flags).toContain("UPE");
     await waitFor(() => up!.conns[0]!.closed, 10_000, "closed by the proxy");
     // Far below what an unbounded output would have taken.
     expect(sent).toBeLessThan(200_000);

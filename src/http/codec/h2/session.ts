@@ -461,12 +461,12 @@ export class H2Session {
     if (this.streams.size === 0) this.endSocket();
   }
 
-  /** Closes the socket now; open streams are reset (ConnectionClosed). */
-  destroy(): void {
+  /** Closes the socket now; open streams are reset (ConnectionClosed, with `code`: CANCEL unless we detected an error). */
+  destroy(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;
     this.phase = Phase.Dead;
     this.socket.destroy();
-    this.onSocketGone();
+    this.onSocketGone(code);
   }
 
   // ---------------------------------------------------------------- input
@@ -1311,7 +1311,9 @@ export class H2Session {
     if (!ok) this.socketBlocked = true;
     // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write
     // (PING and SETTINGS ACKs, RST_STREAM, DATA) while it does not read.
-    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy();
+    // The streams fail as by a connection error we detected (Envoy: the codec's flood error is a
+    // protocol error of the connection), not as a connection the network took away.
+    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy(ErrorCode.ENHANCE_YOUR_CALM);
   }
 
   /** @internal A flushed batch left the socket's buffer. */
@@ -1357,12 +1359,12 @@ export class H2Session {
   }
 
   /** @internal The socket is gone (closed, destroyed). */
-  onSocketGone(): void {
+  onSocketGone(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;
     this.closed = true;
     this.phase = Phase.Dead;
     this.chunks = [];
-    this.failStreams(ErrorCode.CANCEL);
+    this.failStreams(code);
     this.handler.onClose();
   }
 
