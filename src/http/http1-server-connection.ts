@@ -55,6 +55,10 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   private keepAlive = true;
   private closeAfter = false;
   private chunkedResponse = false;
+  /** The current request is HEAD: its response never carries a body. */
+  private headRequest = false;
+  /** The current response may carry no body (HEAD, 1xx, 204, 304): its head went out; data is dropped. */
+  private bodylessResponse = false;
   private tunnel = false;
   /** A response head waiting for its first body bytes (status and headers, not yet encoded). */
   private pendingStatus = 0;
@@ -321,6 +325,8 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     this.keepAlive = (head.versionMinor === 1 ? !tokens.close : tokens.keepAlive && !tokens.close) && !this.ctx.draining;
     this.closeAfter = !this.keepAlive;
     this.chunkedResponse = false;
+    this.headRequest = head.method === "HEAD";
+    this.bodylessResponse = false;
     this.tunnel = false;
     this.pendingHeaders = null;
     // Framing is decided; connection-specific headers never cross the proxy (the upstream codec
@@ -371,10 +377,13 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
     const h = res.headers;
     const v10 = this.versionMinor === 0;
     if (close || this.ctx.draining) this.closeAfter = true;
+    // RFC 9112 §6.3: a response to HEAD, a 1xx, 204 or 304 ends at its head: no chunked framing
+    // (an HTTP/2 upstream may still end such a response with a separate, empty DATA frame).
+    const bodyless = this.headRequest || res.status === 204 || res.status === 304 || (res.status < 200 && res.status !== 101);
     if (res.status === 101) {
       this.tunnel = true;
       h.add("Connection", "Upgrade");
-    } else if (!endStream && !h.has("content-length")) {
+    } else if (!endStream && !bodyless && !h.has("content-length")) {
       // HTTP/1.0 clients cannot take chunks: the body ends when the connection does.
       if (v10) this.closeAfter = true;
       else {
@@ -393,7 +402,8 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
       this.resumeReading();
       return;
     }
-    if (endStream) {
+    if (endStream || bodyless) {
+      this.bodylessResponse = !endStream;
       this.socket.write(encodeResponseHead(this.versionMinor, res.status, h, 0));
       return;
     }
@@ -405,6 +415,11 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
 
   encodeData(data: Buffer, endStream: boolean): boolean {
     const s = this.socket;
+    if (this.bodylessResponse) {
+      // The head is out and the response is whole on the wire: nothing more may follow it.
+      if (endStream) this.bodylessResponse = false;
+      return true;
+    }
     if (this.tunnel) {
       if (endStream) {
         this.endSoon();
@@ -451,6 +466,7 @@ export class Http1ServerConnection implements DownstreamConnection, ServerStream
   discardResponse(): void {
     this.pendingHeaders = null;
     this.chunkedResponse = false;
+    this.bodylessResponse = false;
     this.tunnel = false;
   }
 

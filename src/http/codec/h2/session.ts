@@ -476,12 +476,12 @@ export class H2Session {
     if (this.streams.size === 0) this.endSocket();
   }
 
-  /** Closes the socket now; open streams are reset (ConnectionClosed). */
-  destroy(): void {
+  /** Closes the socket now; open streams are reset (ConnectionClosed, with `code`: CANCEL unless we detected an error). */
+  destroy(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;
     this.phase = Phase.Dead;
     this.socket.destroy();
-    this.onSocketGone();
+    this.onSocketGone(code);
   }
 
   // ---------------------------------------------------------------- input
@@ -825,6 +825,10 @@ export class H2Session {
       if (!s.noBody && status !== 204 && status !== 304) {
         if (endStream && cl > 0) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
         s.contentLength = cl;
+      } else {
+        // No body may follow (a HEAD request's response, 204, 304): nghttp2 takes its length as 0,
+        // so DATA carrying any byte is a malformed message (an empty DATA with END_STREAM is not).
+        s.contentLength = 0;
       }
       s.rx = endStream ? Rx.Ended : Rx.Body;
       s.handler.onHeaders(raw, endStream);
@@ -1330,7 +1334,9 @@ export class H2Session {
     if (!ok) this.socketBlocked = true;
     // Envoy's max_outbound_frames / max_outbound_control_frames: a peer that makes us write
     // (PING and SETTINGS ACKs, RST_STREAM, DATA) while it does not read.
-    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy();
+    // The streams fail as by a connection error we detected (Envoy: the codec's flood error is a
+    // protocol error of the connection), not as a connection the network took away.
+    if (this.queuedFrames > MAX_OUTBOUND_FRAMES || this.queuedControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) this.destroy(ErrorCode.ENHANCE_YOUR_CALM);
   }
 
   /** @internal A flushed batch left the socket's buffer. */
@@ -1376,12 +1382,12 @@ export class H2Session {
   }
 
   /** @internal The socket is gone (closed, destroyed). */
-  onSocketGone(): void {
+  onSocketGone(code: number = ErrorCode.CANCEL): void {
     if (this.closed) return;
     this.closed = true;
     this.phase = Phase.Dead;
     this.chunks = [];
-    this.failStreams(ErrorCode.CANCEL);
+    this.failStreams(code);
     this.handler.onClose();
   }
 
