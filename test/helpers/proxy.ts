@@ -6,7 +6,8 @@ import { createLogger } from "../../src/common/logger.js";
 import type { Clock } from "../../src/common/clock.js";
 import { seededRandom, type Random } from "../../src/common/random.js";
 import type { Timers } from "../../src/common/timers.js";
-import type { Cluster, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
+import type { Cluster, RetryPolicy, Route, RouteAction, Snapshot, VirtualHost } from "../../src/config/model/types.js";
+import { convertRetryPolicy } from "../../src/config/istio/retry-policy.js";
 import type { StreamInfo } from "../../src/observability/stream-info.js";
 import { ProxyRuntime, type ProxyRuntimeOptions } from "../../src/worker/proxy-runtime.js";
 import { freePort } from "./upstreams.js";
@@ -46,6 +47,12 @@ export async function startProxy(
     close: async () => runtime.close(),
   };
 }
+
+/**
+ * istiod's retry policy for a VirtualService without `retries` (retryOn, 2 retries, previous-hosts
+ * predicate), with 503 retriable as older Istio had it and a 1–2 ms back-off so tests do not wait.
+ */
+export const istioRetries: RetryPolicy = { ...convertRetryPolicy(undefined, false)!, retriableStatusCodes: [503], backoffBaseMs: 1, backoffMaxMs: 2 };
 
 export function cluster(name: string, ports: number[], extra: Partial<Cluster> = {}): Cluster {
   return {

@@ -7,10 +7,10 @@
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { request as httpRequest, Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Cluster, RetryPolicy, RouteAction } from "../../src/config/model/types.js";
+import type { Cluster, RouteAction } from "../../src/config/model/types.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
 import { ISTIO_DEFAULT_THRESHOLD } from "../../src/upstream/shared/shared-cluster-resources.js";
-import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
+import { cluster, istioRetries, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { echoH2, startH2Upstream, type H2Handler, type H2Upstream, type H2UpstreamOptions } from "../helpers/h2-upstreams.js";
 import { freePort, startEchoUpstream, startRawUpstream } from "../helpers/upstreams.js";
 import { waitFor } from "../helpers/wait.js";
@@ -29,17 +29,6 @@ afterEach(async () => {
   await Promise.all(ups.splice(0).map((u) => u.close()));
 });
 
-/** istiod's default retry policy for HTTP routes (retryOn and attempts). */
-const istioRetries: RetryPolicy = {
-  retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
-  numRetries: 2,
-  retriableStatusCodes: [503],
-  retriableHeaders: [],
-  retryHostPredicatePreviousHosts: true,
-  hostSelectionRetryMaxAttempts: 5,
-  backoffBaseMs: 1,
-  backoffMaxMs: 2,
-};
 
 const h2 = (extra: Record<string, unknown> = {}, more: Partial<Cluster> = {}): Partial<Cluster> => ({ httpProtocolOptions: { explicitHttpConfig: { http2ProtocolOptions: {} }, ...extra }, ...more });
 

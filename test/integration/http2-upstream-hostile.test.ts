@@ -9,9 +9,9 @@
 
 import { request as httpRequest, Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Cluster, RetryPolicy, RouteAction } from "../../src/config/model/types.js";
+import type { Cluster, RouteAction } from "../../src/config/model/types.js";
 import { StatsStore } from "../../src/observability/stats/stats-store.js";
-import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
+import { cluster, istioRetries, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { F, h2Frame, settingsPayload, startRawH2Upstream, T, u32, type RawH2Conn, type RawH2Script, type RawH2Upstream, type RawFrame } from "../helpers/h2-raw-upstream.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -469,16 +469,6 @@ async function waitForFrame(c: RawH2Conn, type: number): Promise<RawFrame> {
   return c.sent(type)[0]!;
 }
 
-const istioRetries: RetryPolicy = {
-  retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
-  numRetries: 2,
-  retriableStatusCodes: [503],
-  retriableHeaders: [],
-  retryHostPredicatePreviousHosts: true,
-  hostSelectionRetryMaxAttempts: 5,
-  backoffBaseMs: 1,
-  backoffMaxMs: 2,
-};
 
 /** Answers 200 "ok" once the request's body has ended. */
 function okAfterBody(c: RawH2Conn, f: RawFrame): void {
