@@ -80,7 +80,7 @@ export class HttpConnectionManagerFactory implements NetworkFilterFactory {
 
   private http2Codec(): Http2ServerCodec {
     const clock = this.env.services.clock;
-    return (this.h2 ??= new Http2ServerCodec(this.hcm, this.env.services.limits, () => clock.monotonic()));
+    return (this.h2 ??= new Http2ServerCodec(this.hcm, this.env.services.limits, () => clock.monotonic(), clock));
   }
 
   update(config: NetworkFilter, env: NetworkFilterEnv): void {

@@ -5,7 +5,7 @@
 // last-stream-id 2^31-1 first, the final GOAWAY after the drain timeout, close once streams end.
 
 import type { Duplex } from "node:stream";
-import type { TimerHandle } from "../common/timers.js";
+import type { TimerHandle, Timers } from "../common/timers.js";
 import { HTTP2_DEFAULTS, type HttpConnectionManager } from "../config/model/types.js";
 import type { DownstreamLimits } from "../bootstrap/bootstrap.js";
 import type { ConnectionInfo } from "../listener/connection-info.js";
@@ -37,7 +37,7 @@ export class Http2ServerCodec {
   readonly options: H2SessionOptions;
   readonly connectionWindow: number;
 
-  constructor(hcm: HttpConnectionManager, limits: DownstreamLimits, now?: () => number) {
+  constructor(hcm: HttpConnectionManager, limits: DownstreamLimits, now?: () => number, timers?: Timers) {
     const o = hcm.http2ProtocolOptions;
     this.connectionWindow = o?.initialConnectionWindowSize ?? HTTP2_DEFAULTS.initialConnectionWindowSize;
     this.options = {
@@ -53,6 +53,7 @@ export class Http2ServerCodec {
       // Envoy's default: a malformed message ends the connection (GOAWAY PROTOCOL_ERROR).
       streamErrorOnInvalidMessage: o?.streamErrorOnInvalidHttpMessage === true,
       ...(now !== undefined ? { now } : {}),
+      ...(timers !== undefined ? { timers } : {}),
     };
   }
 

@@ -415,6 +415,7 @@ export class Http2Pool implements HttpConnPool, GatedPool {
         // The cluster's override_stream_error_on_invalid_http_message: a malformed response resets
         // only its stream; by default (Envoy's) it ends the connection, each stream a protocol error.
         streamErrorOnInvalidMessage: h2?.streamErrorOnInvalidHttpMessage === true,
+        timers: this.clock,
       },
       c,
     );

@@ -40,6 +40,7 @@
 // WINDOW_UPDATE) and its premature-reset check (CVE-2023-44487).
 
 import type { Duplex } from "node:stream";
+import { realTimers, type TimerHandle, type Timers } from "../../../common/timers.js";
 import { HpackDecoder, HpackEncoder } from "./hpack.js";
 import { ByteWriter } from "./byte-writer.js";
 import {
@@ -80,6 +81,8 @@ export interface H2SessionOptions {
   streamBufferLimit: number;
   /** Monotonic milliseconds (the injected clock); the premature-reset check uses it. */
   now?: () => number;
+  /** The injected clock's timers (the delayed close); Node's timers when absent. */
+  timers?: Timers;
   /**
    * Envoy's override_stream_error_on_invalid_http_message: true resets only the stream a
    * malformed message (or a stream-level protocol error) came on; false (Envoy's default) ends
@@ -150,6 +153,11 @@ const OUTPUT_HIGH_WATER = 256 * 1024;
 /** DATA payloads at least this long go out as their own chunk (not copied into the slab); shorter ones are copied, so a turn's small responses leave as one buffer (write, not writev). */
 const COPY_LIMIT = 4096;
 const SLAB_SIZE = 64 * 1024;
+/**
+ * 1 000 ms: Envoy's delayed_close_timeout default. After our final frames (a GOAWAY, the last
+ * stream) the socket is ended; a peer that neither reads them nor closes is cut off after this.
+ */
+export const DELAYED_CLOSE_MS = 1_000;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -314,6 +322,9 @@ export class H2Session {
   private readonly handler: H2SessionHandler;
   private readonly opts: H2SessionOptions;
   private readonly now: () => number;
+  private readonly timers: Timers;
+  /** The delayed close after endSocket (cleared when the socket is gone). */
+  private closeTimer: TimerHandle | undefined;
   private readonly decoder: HpackDecoder;
   private readonly encoder: HpackEncoder;
   private readonly hw = new ByteWriter();
@@ -400,6 +411,7 @@ export class H2Session {
     this.handler = handler;
     this.role = opts.role;
     this.now = opts.now ?? performance.now.bind(performance);
+    this.timers = opts.timers ?? realTimers;
     this.streamBufferLimit = opts.streamBufferLimit;
     this.streamErrors = opts.streamErrorOnInvalidMessage === true;
     this.decoder = new HpackDecoder(DEFAULT_HEADER_TABLE_SIZE);
@@ -1372,8 +1384,12 @@ export class H2Session {
     this.flush();
     const socket = this.socket;
     if (!socket.writableEnded) socket.end();
-    // A peer that never closes its side must not hold the connection.
-    if (!socket.destroyed) socket.once("finish", destroySocket);
+    // A peer that never closes its side must not hold the connection; one that does not even
+    // read what is left (so `finish` never comes) is cut off after Envoy's delayed close timeout.
+    if (!socket.destroyed) {
+      socket.once("finish", destroySocket);
+      if (this.closeTimer === undefined) this.closeTimer = this.timers.set(() => socket.destroy(), DELAYED_CLOSE_MS);
+    }
   }
 
   private failStreams(code: number): void {
@@ -1383,6 +1399,10 @@ export class H2Session {
 
   /** @internal The socket is gone (closed, destroyed). */
   onSocketGone(code: number = ErrorCode.CANCEL): void {
+    if (this.closeTimer !== undefined) {
+      this.timers.clear(this.closeTimer);
+      this.closeTimer = undefined;
+    }
     if (this.closed) return;
     this.closed = true;
     this.phase = Phase.Dead;

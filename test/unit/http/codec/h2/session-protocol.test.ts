@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, Flag, FrameType as FT, frameLength, frameStreamId, read31, writeFrameHeader } from "../../../../../src/http/codec/h2/frames.js";
 import { ResetWhy, type H2Stream } from "../../../../../src/http/codec/h2/session.js";
 import { FrameType, PREFACE, RawHttp2Client, frame, headersFrame, hpackLiterals } from "../../../../helpers/http2-raw-client.js";
+import { ManualTimers } from "../../../../helpers/manual-timers.js";
 import { waitFor, within } from "../../../../helpers/wait.js";
 import { Recorder, startSessionServer, type SessionServer } from "./session-harness.js";
 
@@ -377,5 +378,43 @@ describe("flood protection (Envoy's defaults)", () => {
     await waitFor(() => srv.sessions[0]!.closed, 5_000, "the session to close");
     expect(streams.length).toBeLessThan(600);
     expect(streams.length).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
+  it("a peer that neither reads nor closes after a connection error is cut off once the timer fires, not before", async () => {
+    const timers = new ManualTimers();
+    const big = Buffer.alloc(32 * 1024 * 1024, 7);
+    const srv = await startSessionServer(
+      (s) => {
+        s.handler = new Recorder();
+        s.sendHeaders([":status", "200"], false);
+        s.write(big, true);
+      },
+      { timers },
+    );
+    cleanups.push(() => srv.close());
+    const c = connect(srv.port, "127.0.0.1");
+    cleanups.push(() => void c.destroy());
+    await new Promise<void>((r) => c.once("connect", r));
+    // Windows wide open, one GET, and then the client never reads again.
+    c.pause();
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(0x4, 0);
+    settings.writeUInt32BE(0x7fffffff, 2);
+    const wu = Buffer.alloc(4);
+    wu.writeUInt32BE(0x7fffffff - 65535, 0);
+    c.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, settings), frame(FrameType.SETTINGS, 1, 0), frame(FrameType.WINDOW_UPDATE, 0, 0, wu), headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"]], true)]));
+    await waitFor(() => srv.sessions.length === 1 && srv.sessions[0]!.activeStreams === 1, 5_000, "the stream");
+    // The server's output backs up behind the unread socket; then a connection error (PRIORITY on stream 0).
+    c.write(frame(2, 0, 0, Buffer.alloc(5)));
+    await waitFor(() => srv.events[0]!.closed || timers.waiting().includes(1_000), 5_000, "the connection error");
+    expect(srv.events[0]!.closed).toBe(false);
+    expect(timers.waiting()).toContain(1_000);
+    timers.advance(999);
+    expect(srv.events[0]!.closed).toBe(false);
+    timers.advance(1);
+    await within(srv.events[0]!.closedP, 5_000, "the socket destroyed");
+    expect(timers.waiting()).not.toContain(1_000);
   });
 });
