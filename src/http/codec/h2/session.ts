@@ -155,7 +155,8 @@ const COPY_LIMIT = 4096;
 const SLAB_SIZE = 64 * 1024;
 /**
  * 1 000 ms: Envoy's delayed_close_timeout default. After our final frames (a GOAWAY, the last
- * stream) the socket is ended; a peer that neither reads them nor closes is cut off after this.
+ * stream) the socket is ended; a peer that neither reads them nor closes is cut off this long
+ * after the last write progress (each write that completes starts it again, as in Envoy).
  */
 export const DELAYED_CLOSE_MS = 1_000;
 
@@ -1353,6 +1354,8 @@ export class H2Session {
 
   /** @internal A flushed batch left the socket's buffer. */
   batchWritten(): void {
+    // Writing progresses: the delayed close starts again (Envoy restarts it on write progress).
+    if (this.closeTimer !== undefined) this.armDelayedClose();
     const b = this.batches;
     if (b.length < 2) return;
     this.queuedFrames -= b.shift()!;
@@ -1361,6 +1364,7 @@ export class H2Session {
 
   /** @internal The socket drained: queued DATA may go. */
   onDrain(): void {
+    if (this.closeTimer !== undefined) this.armDelayedClose();
     this.socketBlocked = false;
     this.pumpData();
     this.flush();
@@ -1388,8 +1392,15 @@ export class H2Session {
     // read what is left (so `finish` never comes) is cut off after Envoy's delayed close timeout.
     if (!socket.destroyed) {
       socket.once("finish", destroySocket);
-      if (this.closeTimer === undefined) this.closeTimer = this.timers.set(() => socket.destroy(), DELAYED_CLOSE_MS);
+      if (this.closeTimer === undefined) this.armDelayedClose();
     }
+  }
+
+  /** (Re)starts the delayed close: the socket is destroyed DELAYED_CLOSE_MS after the last write progress. */
+  private armDelayedClose(): void {
+    if (this.closeTimer !== undefined) this.timers.clear(this.closeTimer);
+    const socket = this.socket;
+    this.closeTimer = this.timers.set(() => socket.destroy(), DELAYED_CLOSE_MS);
   }
 
   private failStreams(code: number): void {

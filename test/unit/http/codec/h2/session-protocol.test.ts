@@ -417,4 +417,46 @@ describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
     await within(srv.events[0]!.closedP, 5_000, "the socket destroyed");
     expect(timers.waiting()).not.toContain(1_000);
   });
+
+  it("write progress after the connection error starts the delay again; a client that reads it all gets every frame and the close", async () => {
+    const timers = new ManualTimers();
+    let sets = 0;
+    const counting = { set: (fn: () => void, ms: number) => (sets++, timers.set(fn, ms)), clear: (h: unknown) => timers.clear(h) };
+    const srv = await startSessionServer(
+      (st) => {
+        st.handler = new Recorder();
+        st.sendHeaders([":status", "200"], false);
+        st.write(Buffer.alloc(32 * 1024 * 1024, 7), true);
+      },
+      { timers: counting },
+    );
+    cleanups.push(() => srv.close());
+    const c = connect(srv.port, "127.0.0.1");
+    cleanups.push(() => void c.destroy());
+    await new Promise<void>((r) => c.once("connect", r));
+    c.pause();
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(0x4, 0);
+    settings.writeUInt32BE(0x7fffffff, 2);
+    const wu = Buffer.alloc(4);
+    wu.writeUInt32BE(0x7fffffff - 65535, 0);
+    c.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, settings), frame(FrameType.SETTINGS, 1, 0), frame(FrameType.WINDOW_UPDATE, 0, 0, wu), headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"]], true)]));
+    await waitFor(() => srv.sessions.length === 1 && srv.sessions[0]!.activeStreams === 1, 5_000, "the stream");
+    c.write(frame(2, 0, 0, Buffer.alloc(5)));
+    await waitFor(() => sets === 1, 5_000, "the delayed close armed");
+    timers.advance(900);
+    // Now the client reads everything: the server's remaining writes complete (each restarting
+    // the delay), then `finish` closes the socket — before the first timer's second would have.
+    const received: Buffer[] = [];
+    c.on("data", (d: Buffer) => received.push(d));
+    c.resume();
+    await within(srv.events[0]!.closedP, 5_000, "the socket closed after its last write");
+    await new Promise<void>((r) => (c.closed ? r() : c.once("close", () => r())));
+    expect(sets).toBeGreaterThan(1);
+    expect(timers.waiting()).toEqual([]);
+    // The GOAWAY (PROTOCOL_ERROR) is the last frame the client got.
+    const all = Buffer.concat(received);
+    const tail = all.subarray(all.length - 17);
+    expect([tail.readUIntBE(0, 3), tail[3], tail.readUInt32BE(13)]).toEqual([8, FrameType.GOAWAY, 1]);
+  });
 });
