@@ -226,7 +226,7 @@ function useDownstreamHttpConfig(d: Json, path: string, st: DecodeState, more: r
 
 export function commonHttpProtocolOptions(c: Json, path: string, st: DecodeState): NonNullable<HttpProtocolOptions["commonHttpProtocolOptions"]> {
   checkFields(c, path, st, ["idle_timeout", "max_requests_per_connection", "max_connection_duration"], {}, {
-    max_headers_count: "max_headers_count is not supported; Node's limit applies",
+    max_headers_count: "max_headers_count is not supported; the upstream codecs' default limits apply",
     max_stream_duration: "max_stream_duration is not supported yet",
     headers_with_underscores_action: "headers_with_underscores_action applies to downstream connections only; ignored",
     max_response_headers_kb: "ignored",

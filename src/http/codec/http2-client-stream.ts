@@ -187,8 +187,8 @@ export class Http2ClientStream implements RequestEncoder, H2StreamHandler {
         // Any other code, PROTOCOL_ERROR included, is Envoy's RemoteReset (503 UR).
         return "remote_reset";
       case ResetWhy.RefusedByGoaway:
-        // Above the GOAWAY's last stream id: never processed, retriable (nghttp2 closes these with
-        // REFUSED_STREAM). No RST_STREAM was received.
+        // Above the GOAWAY's last stream id: never processed, retriable (Envoy's remote refused
+        // stream reset). No RST_STREAM was received.
         host.countRefused();
         return "remote_refused_stream_reset";
       case ResetWhy.ProtocolError:

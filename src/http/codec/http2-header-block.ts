@@ -1,10 +1,10 @@
 // What both HTTP/2 codecs (downstream http2-server-headers.ts, upstream http2-client-headers.ts)
 // share about header blocks: the connection-specific names RFC 9113 §8.2.2 keeps off an HTTP/2
-// connection, and a received raw block (Node's `[name, value, …]`) as a HeaderList.
+// connection, and a received raw block (`[name, value, …]`, as the HTTP/2 session decodes it) as a HeaderList.
 
 import { HeaderList } from "../header-list.js";
 
-/** Connection-specific headers (RFC 9113 §8.2.2): never sent to an HTTP/2 peer (nghttp2 would refuse the block). `te` is handled apart: only `trailers` may pass. */
+/** Connection-specific headers (RFC 9113 §8.2.2): never sent to an HTTP/2 peer (a peer would refuse the block as malformed). `te` is handled apart: only `trailers` may pass. */
 export const CONNECTION_SPECIFIC_HEADERS: ReadonlySet<string> = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 
 /** A received header block's raw list (response headers or trailers) as a HeaderList, pseudo-headers (`:status`) left out. */

@@ -69,7 +69,7 @@ export class ClusterSslStats implements UpstreamSslCounters {
 /**
  * What a cluster's HTTP/2 pool counts: Envoy's `upstream_cx_http2_total`, the connection ends it
  * causes (`upstream_cx_idle_timeout`, `upstream_cx_max_requests`, `upstream_cx_max_duration_reached`)
- * and the upstream codec's `http2.*` that Node's session lets us see honestly.
+ * and the upstream codec's `http2.*` counters (the ones Outrigger's HTTP/2 session keeps).
  */
 export class ClusterHttp2Stats {
   readonly cxHttp2Total: Counter;

@@ -106,7 +106,7 @@ export class HttpConnManagerStats {
   }
 }
 
-/** Envoy's downstream `http2.*` codec stats, the ones Node's HTTP/2 session lets us see. */
+/** Envoy's downstream `http2.*` codec stats, the ones Outrigger's HTTP/2 session keeps. */
 export class Http2CodecStats {
   /** RST_STREAM frames received / sent. */
   readonly rxReset: Counter;
