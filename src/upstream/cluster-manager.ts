@@ -486,21 +486,7 @@ export class ClusterManager {
   }
 
   private pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: PoolOptions): Http1Pool {
-    const { address, ep } = e;
-    const key = poolKey(rt, e, "http1", opts.transport);
-    let p = this.pools.get(key) as Http1Pool | undefined;
-    if (p === undefined) {
-      p = new Http1Pool(address, ep.port, opts, rt.gate);
-      p.pipe = ep.pipe;
-      this.pools.set(key, p);
-    } else {
-      p.updateOptions(opts);
-      p.address = address;
-    }
-    // Unlimited clusters with the same endpoint share pools: connections count under the cluster
-    // that last claimed the pool.
-    p.stats = rt.stats;
-    return p;
+    return this.hostPool(rt, e, "http1", opts, Http1Pool);
   }
 
   /**
@@ -508,17 +494,24 @@ export class ClusterManager {
    * across snapshots while the endpoint stays.
    */
   private http2Pool(rt: ClusterRuntime, e: ResolvedEndpoint, opts: Http2PoolOptions): Http2Pool {
+    return this.hostPool(rt, e, "http2", opts, Http2Pool);
+  }
+
+  /** The host's pool of `protocol` (made, or kept with the snapshot's options and address). */
+  private hostPool<O extends PoolOptions, P extends Http1Pool | Http2Pool>(rt: ClusterRuntime, e: ResolvedEndpoint, protocol: "http1" | "http2", opts: O, make: new (address: string, port: number, opts: O, gate: ClusterRuntime["gate"]) => P): P {
     const { address, ep } = e;
-    const key = poolKey(rt, e, "http2", opts.transport);
-    let p = this.pools.get(key) as Http2Pool | undefined;
+    const key = poolKey(rt, e, protocol, opts.transport);
+    let p = this.pools.get(key) as P | undefined;
     if (p === undefined) {
-      p = new Http2Pool(address, ep.port, opts, rt.gate);
+      p = new make(address, ep.port, opts, rt.gate);
       p.pipe = ep.pipe;
       this.pools.set(key, p);
     } else {
-      p.updateOptions(opts);
+      p.updateOptions(opts as PoolOptions & Http2PoolOptions);
       p.address = address;
     }
+    // Unlimited clusters with the same endpoint share pools: connections count under the cluster
+    // that last claimed the pool.
     p.stats = rt.stats;
     return p;
   }

@@ -19,6 +19,7 @@ import { issueLeaf, makeRootCa, pkiDir, type Ca, type Leaf } from "../helpers/pk
 import { cluster, route, snapshotWith, startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startEchoUpstream, type EchoUpstream, type Handler } from "../helpers/upstreams.js";
 import { sleep, waitFor, within } from "../helpers/wait.js";
+import { request, type H2Response } from "../helpers/h2-client.js";
 
 let proxy: TestProxy | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -65,27 +66,6 @@ function h2(port: number, authority = `http://127.0.0.1:${port}`, opts: http2.Se
   return s;
 }
 
-interface H2Response {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: Buffer;
-  trailers: http2.IncomingHttpHeaders | undefined;
-}
-
-function request(s: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string): Promise<H2Response> {
-  return new Promise((resolve, reject) => {
-    const r = s.request(headers, { endStream: body === undefined });
-    const chunks: Buffer[] = [];
-    let head: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    r.on("response", (h) => (head = h));
-    r.on("trailers", (t) => (trailers = t));
-    r.on("data", (c: Buffer) => chunks.push(c));
-    r.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: Buffer.concat(chunks), trailers }));
-    r.on("error", reject);
-    if (body !== undefined) r.end(body);
-  });
-}
 
 function stat(p: TestProxy, suffix: string): number {
   const snap = p.runtime.services.stats.snapshot();

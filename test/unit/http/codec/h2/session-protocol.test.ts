@@ -4,11 +4,12 @@
 // CONTINUATION sequences, PUSH_PROMISE — and the flood limits (empty DATA, PING without reading,
 // PRIORITY, rapid reset). Plus the frame header helpers and padding.
 
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, Flag, FrameType as FT, frameLength, frameStreamId, read31, writeFrameHeader } from "../../../../../src/http/codec/h2/frames.js";
 import { ResetWhy, type H2Stream } from "../../../../../src/http/codec/h2/session.js";
 import { FrameType, PREFACE, RawHttp2Client, frame, headersFrame, hpackLiterals } from "../../../../helpers/http2-raw-client.js";
+import type { Timers } from "../../../../../src/common/timers.js";
 import { ManualTimers } from "../../../../helpers/manual-timers.js";
 import { waitFor, within } from "../../../../helpers/wait.js";
 import { Recorder, startSessionServer, type SessionServer } from "./session-harness.js";
@@ -382,14 +383,17 @@ describe("flood protection (Envoy's defaults)", () => {
 });
 
 describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
-  it("a peer that neither reads nor closes after a connection error is cut off once the timer fires, not before", async () => {
-    const timers = new ManualTimers();
-    const big = Buffer.alloc(32 * 1024 * 1024, 7);
+  /**
+   * A server whose one stream answers 32 MiB to a client that opened every window, sent one GET
+   * and stopped reading; then the client commits a connection error (PRIORITY on stream 0) while
+   * the server's output is backed up behind the unread socket.
+   */
+  async function stalledThenError(timers: Timers): Promise<{ srv: SessionServer; c: Socket }> {
     const srv = await startSessionServer(
-      (s) => {
-        s.handler = new Recorder();
-        s.sendHeaders([":status", "200"], false);
-        s.write(big, true);
+      (st) => {
+        st.handler = new Recorder();
+        st.sendHeaders([":status", "200"], false);
+        st.write(Buffer.alloc(32 * 1024 * 1024, 7), true);
       },
       { timers },
     );
@@ -397,7 +401,6 @@ describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
     const c = connect(srv.port, "127.0.0.1");
     cleanups.push(() => void c.destroy());
     await new Promise<void>((r) => c.once("connect", r));
-    // Windows wide open, one GET, and then the client never reads again.
     c.pause();
     const settings = Buffer.alloc(6);
     settings.writeUInt16BE(0x4, 0);
@@ -406,8 +409,13 @@ describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
     wu.writeUInt32BE(0x7fffffff - 65535, 0);
     c.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, settings), frame(FrameType.SETTINGS, 1, 0), frame(FrameType.WINDOW_UPDATE, 0, 0, wu), headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"]], true)]));
     await waitFor(() => srv.sessions.length === 1 && srv.sessions[0]!.activeStreams === 1, 5_000, "the stream");
-    // The server's output backs up behind the unread socket; then a connection error (PRIORITY on stream 0).
     c.write(frame(2, 0, 0, Buffer.alloc(5)));
+    return { srv, c };
+  }
+
+  it("a peer that neither reads nor closes after a connection error is cut off once the timer fires, not before", async () => {
+    const timers = new ManualTimers();
+    const { srv } = await stalledThenError(timers);
     await waitFor(() => srv.events[0]!.closed || timers.waiting().includes(1_000), 5_000, "the connection error");
     expect(srv.events[0]!.closed).toBe(false);
     expect(timers.waiting()).toContain(1_000);
@@ -421,28 +429,8 @@ describe("delayed close (Envoy's delayed_close_timeout, 1 s)", () => {
   it("write progress after the connection error starts the delay again; a client that reads it all gets every frame and the close", async () => {
     const timers = new ManualTimers();
     let sets = 0;
-    const counting = { set: (fn: () => void, ms: number) => (sets++, timers.set(fn, ms)), clear: (h: unknown) => timers.clear(h) };
-    const srv = await startSessionServer(
-      (st) => {
-        st.handler = new Recorder();
-        st.sendHeaders([":status", "200"], false);
-        st.write(Buffer.alloc(32 * 1024 * 1024, 7), true);
-      },
-      { timers: counting },
-    );
-    cleanups.push(() => srv.close());
-    const c = connect(srv.port, "127.0.0.1");
-    cleanups.push(() => void c.destroy());
-    await new Promise<void>((r) => c.once("connect", r));
-    c.pause();
-    const settings = Buffer.alloc(6);
-    settings.writeUInt16BE(0x4, 0);
-    settings.writeUInt32BE(0x7fffffff, 2);
-    const wu = Buffer.alloc(4);
-    wu.writeUInt32BE(0x7fffffff - 65535, 0);
-    c.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, settings), frame(FrameType.SETTINGS, 1, 0), frame(FrameType.WINDOW_UPDATE, 0, 0, wu), headersFrame(1, [[":method", "GET"], [":scheme", "http"], [":authority", "a"], [":path", "/"]], true)]));
-    await waitFor(() => srv.sessions.length === 1 && srv.sessions[0]!.activeStreams === 1, 5_000, "the stream");
-    c.write(frame(2, 0, 0, Buffer.alloc(5)));
+    const counting: Timers = { set: (fn, ms) => (sets++, timers.set(fn, ms)), clear: (h) => timers.clear(h) };
+    const { srv, c } = await stalledThenError(counting);
     await waitFor(() => sets === 1, 5_000, "the delayed close armed");
     timers.advance(900);
     // Now the client reads everything: the server's remaining writes complete (each restarting
